@@ -1,0 +1,24 @@
+/** GET /health (liveness and readiness), GET /metrics (Prometheus), GET / (landing page). */
+import type { FastifyInstance } from 'fastify';
+import type { Gateway } from '../gateway/gateway.js';
+import { VERSION } from '../version.js';
+
+const STARTED = Date.now();
+
+export function registerHealthRoutes(app: FastifyInstance, gateway: Gateway): void {
+  app.get('/health', async (_request, reply) => {
+    const providers = [...gateway.state.providers.keys()];
+    reply.header('cache-control', 'no-store').send({
+      status: 'ok',
+      version: VERSION,
+      uptime_s: Math.round((Date.now() - STARTED) / 1000),
+      providers,
+      in_flight: gateway.inFlight,
+    });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const registry = gateway.metrics.registry;
+    reply.header('content-type', registry.contentType).send(await registry.metrics());
+  });
+}

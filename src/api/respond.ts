@@ -1,0 +1,95 @@
+/**
+ * Writing outcomes and errors back to the caller; shared by every surface.
+ * Each surface brings its own encoders; this module owns headers, the
+ * stream hand-off and the one place where errors are rendered.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '../errors/gateway-error.js';
+import { renderError, toGatewayError, type ErrorFormat } from '../errors/render.js';
+import type { StreamEncoder } from '../formats/types.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { Outcome } from '../gateway/pipeline.js';
+import { RequestContext, type Surface } from '../gateway/request-context.js';
+import { SSE_HEADERS } from '../gateway/sse.js';
+import { pumpStream } from '../gateway/stream-pump.js';
+import { redactText } from '../telemetry/logger.js';
+
+/** Starts a request's context and ties the client's disconnect to the upstream call. */
+export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface): RequestContext {
+  const ctx = new RequestContext(request.id, surface, request.routeOptions.url ?? request.url);
+  gateway.begin();
+  const raw = reply.raw;
+  raw.once('close', () => {
+    if (!raw.writableFinished) ctx.onClientClose();
+    gateway.finish(ctx);
+  });
+  return ctx;
+}
+
+/** x-request-id and the x-heimdall-* headers that say who served the request. */
+export function gatewayHeaders(ctx: RequestContext): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': ctx.id };
+  const target = ctx.target;
+  if (target !== undefined) {
+    headers['x-heimdall-provider'] = target.provider.name;
+    headers['x-heimdall-model'] = target.model;
+  }
+  if (ctx.attempts.length > 0) headers['x-heimdall-attempts'] = String(ctx.attempts.length);
+  if (ctx.warnings !== undefined) {
+    headers['x-heimdall-warnings'] = ctx.warnings.map((w) => `${w.param}: ${w.message}`).join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
+  }
+  return headers;
+}
+
+export function sendError(reply: FastifyReply, ctx: RequestContext | undefined, error: unknown, format: ErrorFormat): void {
+  const gatewayError = toGatewayError(error);
+  if (gatewayError.code === 'HD_ERR_INTERNAL') {
+    reply.log.error({ err: error, request_id: reply.request.id }, 'internal error');
+  }
+  const safe = gatewayError.code === 'HD_ERR_INTERNAL' ? gatewayError : redactError(gatewayError);
+  const rendered = renderError(safe, format);
+  if (ctx !== undefined) {
+    ctx.status = rendered.status;
+    ctx.error = safe;
+    reply.headers(gatewayHeaders(ctx));
+  } else {
+    reply.header('x-request-id', reply.request.id);
+  }
+  reply.code(rendered.status).headers(rendered.headers).type('application/json').send(JSON.stringify(rendered.body));
+}
+
+/** An upstream message may echo a key; never pass one back. */
+function redactError(error: GatewayError): GatewayError {
+  const message = redactText(error.message);
+  if (message === error.message) return error;
+  return new GatewayError(error.code, message, {
+    param: error.param,
+    status: error.status,
+    upstreamCode: error.upstreamCode,
+    upstreamType: error.upstreamType,
+    retryAfter: error.retryAfter,
+    headers: error.headers,
+  });
+}
+
+/** Sends a successful outcome: bytes as they came (pass-through) or the surface's encoding. */
+export async function sendOutcome(
+  reply: FastifyReply,
+  ctx: RequestContext,
+  outcome: Outcome,
+  encode: {
+    json(result: NonNullable<Extract<Outcome, { kind: 'json' }>['result']>): unknown;
+    stream(): StreamEncoder;
+  },
+): Promise<void> {
+  const headers = gatewayHeaders(ctx);
+  if (outcome.kind === 'json') {
+    ctx.status = 200;
+    const payload = outcome.raw ?? JSON.stringify(encode.json(outcome.result!));
+    reply.code(200).headers(headers).type('application/json').send(payload);
+    return;
+  }
+  reply.hijack();
+  Object.assign(headers, SSE_HEADERS);
+  await pumpStream(ctx, outcome, reply.raw, encode.stream(), headers);
+}

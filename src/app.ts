@@ -1,0 +1,101 @@
+/**
+ * buildApp(config) -> a ready Fastify instance with every route registered.
+ * The CLI and the tests both use it; starting and stopping lives in server.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { registerHealthRoutes } from './api/health.js';
+import { registerOpenAIRoutes } from './api/openai.js';
+import { sendError } from './api/respond.js';
+import type { ResolvedConfig } from './config/load.js';
+import { GatewayError } from './errors/gateway-error.js';
+import type { ErrorFormat } from './errors/render.js';
+import { Gateway } from './gateway/gateway.js';
+import { createLogger, type Logger } from './telemetry/logger.js';
+import { Metrics } from './telemetry/metrics.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: Gateway;
+  }
+  interface FastifyContextConfig {
+    surface?: ErrorFormat;
+  }
+}
+
+export interface BuildOptions {
+  logger?: Logger;
+  /** Collect Node process metrics (off in most tests: they register timers). */
+  processMetrics?: boolean;
+}
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+function surfaceOf(request: FastifyRequest): ErrorFormat {
+  const configured = request.routeOptions?.config?.surface;
+  if (configured !== undefined) return configured;
+  const url = request.url;
+  if (url.startsWith('/anthropic/')) return 'anthropic';
+  if (url.startsWith('/genai/')) return 'gemini';
+  return 'openai';
+}
+
+/** Fastify's own errors (body parsing, limits) as coded gateway errors. */
+function fromFastifyError(error: FastifyError): GatewayError | FastifyError {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError('HD_ERR_REQUEST_TOO_LARGE', `The request body is larger than the limit of ${error.message.match(/\d+/)?.[0] ?? 'the configured'} bytes.`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GatewayError('HD_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GatewayError('HD_ERR_REQUEST_INVALID_JSON', error.message);
+    default:
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return new GatewayError('HD_ERR_REQUEST_INVALID_FIELD', error.message, { status: error.statusCode });
+      }
+      return error;
+  }
+}
+
+export async function buildApp(config: ResolvedConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger ?? createLogger({ level: config.server.logLevel });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One log line per request is written by the gateway itself (with model, provider, overhead).
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.limits.maxBodyBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    keepAliveTimeout: 65_000,
+  });
+  const gateway = new Gateway(config, logger, new Metrics({ processMetrics: options.processMetrics }));
+  app.decorate('gateway', gateway);
+
+  // Bodies are kept as bytes: each surface parses them itself so errors come in its own format,
+  // and a pass-through forwards what the client sent.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const mapped = fromFastifyError(error);
+    sendError(reply, undefined, mapped, surfaceOf(request));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    sendError(reply, undefined, new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`), surfaceOf(request));
+  });
+
+  registerHealthRoutes(app, gateway);
+  registerOpenAIRoutes(app, gateway);
+
+  app.addHook('onClose', async () => {
+    await gateway.close();
+  });
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/** The `heimdall` command: parse flags, load configuration, start the server, stop on a signal. */
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig } from './config/load.js';
+import { startServer } from './server.js';
+import { VERSION } from './version.js';
+
+interface StartFlags {
+  port?: number;
+  host?: string;
+  config?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port number from 0 to 65535');
+  return port;
+}
+
+async function start(flags: StartFlags): Promise<void> {
+  let config;
+  try {
+    config = loadConfig({
+      configPath: flags.config,
+      overrides: { port: flags.port, host: flags.host, dataDir: flags.dataDir, logLevel: flags.logLevel },
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`heimdall: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const server = await startServer(config);
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`heimdall: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    server.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`heimdall: shutdown failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+const program = new Command();
+program
+  .name('heimdall')
+  .description('Heimdall: an LLM gateway speaking the OpenAI, Anthropic and Gemini APIs to 15+ providers.')
+  .version(VERSION, '-v, --version', 'print the version')
+  .argument('[command]', '"start" (the default): start the gateway')
+  .option('-p, --port <port>', 'port to listen on (env PORT, default 8080)', parsePort)
+  .option('-H, --host <host>', 'address to bind (env HOST, default 127.0.0.1; 0.0.0.0 for all interfaces)')
+  .option('-c, --config <file>', 'JSON config file (env HEIMDALL_CONFIG; optional, see config.example.json)')
+  .option('-d, --data-dir <dir>', 'where the SQLite database is kept (env HEIMDALL_DATA_DIR, default ~/.heimdall)')
+  .option('-l, --log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL, default info)')
+  .addHelpText(
+    'after',
+    `
+Providers are enabled by their usual environment variables, e.g. OPENAI_API_KEY,
+ANTHROPIC_API_KEY, GEMINI_API_KEY, MISTRAL_API_KEY, GROQ_API_KEY; <PROVIDER>_BASE_URL
+overrides a base URL with the meaning it has in that provider's SDK.
+
+Examples:
+  OPENAI_API_KEY=sk-... heimdall
+  heimdall start --port 9000 --config heimdall.json`,
+  )
+  .action(async (command: string | undefined, flags: StartFlags) => {
+    if (command !== undefined && command !== 'start') {
+      program.error(`heimdall: unknown command "${command}" (the only command is "start"; see --help)`);
+    }
+    await start(flags);
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`heimdall: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,339 @@
+/**
+ * Builds the effective configuration from, in order of precedence:
+ * CLI flags > environment variables > config file > defaults. Providers are
+ * enabled from their official SDK environment variables (zero config) and
+ * from the config file, whose entries win field by field.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import type { z } from 'zod';
+import { getProviderDefinition, providerDefinitions } from '../providers/registry.js';
+import type { ProviderDefinition } from '../providers/types.js';
+import { configSchema, type ConfigFile, type ProviderEntry, type TimeoutsConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Source = 'default' | 'env' | 'file' | 'cli' | 'store';
+
+export interface ResolvedTimeouts {
+  connectMs: number;
+  firstByteMs: number;
+  idleMs: number;
+  totalMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ResolvedTimeouts = {
+  connectMs: 10_000,
+  // A non-streaming completion sends its headers only when the whole answer is ready.
+  firstByteMs: 300_000,
+  idleMs: 120_000,
+  totalMs: 600_000,
+};
+
+export interface ResolvedKey {
+  /** Stable id within the provider (`<provider>#<index>` or the key's name). */
+  id: string;
+  name: string;
+  secret: string | undefined;
+  weight: number;
+  models: readonly string[] | undefined;
+  enabled: boolean;
+}
+
+export interface ResolvedProvider {
+  name: string;
+  definition: ProviderDefinition;
+  enabled: boolean;
+  /** Why a provider is not enabled (no key...), for the banner and errors. */
+  disabledReason?: string;
+  baseUrl: string;
+  keys: ResolvedKey[];
+  models: readonly string[];
+  embeddingModels: readonly string[];
+  headers: Readonly<Record<string, string>>;
+  timeouts: ResolvedTimeouts;
+  maxRetries: number;
+  options: Readonly<Record<string, unknown>>;
+  source: Source;
+}
+
+export interface ResolvedConfig {
+  server: {
+    port: number;
+    host: string;
+    dataDir: string;
+    logLevel: ConfigFile['server']['log_level'];
+    shutdownTimeoutMs: number;
+  };
+  limits: { maxBodyBytes: number };
+  providers: ResolvedProvider[];
+  routing: {
+    defaultProvider: string | undefined;
+    defaultModel: string | undefined;
+    aliases: Readonly<Record<string, string>>;
+    fallbacks: Readonly<Record<string, readonly string[]>>;
+    strictParams: boolean;
+  };
+  configPath: string | undefined;
+  /** Where each top-level part came from, for GET /api/config. */
+  sources: Record<string, Source>;
+  /** Problems worth a log line at start (never fatal). */
+  warnings: string[];
+}
+
+export interface LoadOptions {
+  /** Path of the JSON config file (--config / HEIMDALL_CONFIG). */
+  configPath?: string;
+  /** An already-parsed config object (tests, the store). */
+  config?: unknown;
+  env?: NodeJS.ProcessEnv;
+  /** CLI flags; they win over everything. */
+  overrides?: Partial<{ port: number; host: string; dataDir: string; logLevel: string }>;
+}
+
+function formatZodPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+function zodErrorMessage(error: z.ZodError, where: string): string {
+  const lines = error.issues.slice(0, 8).map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : undefined;
+    const path = formatZodPath(issue.path);
+    if (keys !== undefined) {
+      const at = path === '' ? '' : `${path}.`;
+      return `  ${keys.map((k) => at + k).join(', ')}: unknown key`;
+    }
+    return `  ${path || '(root)'}: ${issue.message}`;
+  });
+  return `Invalid configuration in ${where}:\n${lines.join('\n')}`;
+}
+
+/** Parses and validates a config object; throws ConfigError naming the bad field. */
+export function parseConfigFile(value: unknown, where: string): ConfigFile {
+  const result = configSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(zodErrorMessage(result.error, where));
+  return result.data;
+}
+
+export function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`Config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfigFile(value, path);
+}
+
+/** Resolves `"env.NAME"` to the variable's value; a missing variable is an error naming the field. */
+function resolveSecret(value: string, path: string, env: NodeJS.ProcessEnv): string {
+  if (!value.startsWith('env.')) return value;
+  const name = value.slice(4);
+  const resolved = env[name];
+  if (resolved === undefined || resolved === '') {
+    throw new ConfigError(`Invalid configuration: ${path}: environment variable ${name} is not set`);
+  }
+  return resolved;
+}
+
+function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return resolve(homedir(), path.slice(2));
+  return resolve(path);
+}
+
+function trimSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}
+
+function resolveTimeouts(global: TimeoutsConfig | undefined, own: TimeoutsConfig | undefined): ResolvedTimeouts {
+  return {
+    connectMs: own?.connect_ms ?? global?.connect_ms ?? DEFAULT_TIMEOUTS.connectMs,
+    firstByteMs: own?.first_byte_ms ?? global?.first_byte_ms ?? DEFAULT_TIMEOUTS.firstByteMs,
+    idleMs: own?.idle_ms ?? global?.idle_ms ?? DEFAULT_TIMEOUTS.idleMs,
+    totalMs: own?.total_ms ?? global?.total_ms ?? DEFAULT_TIMEOUTS.totalMs,
+  };
+}
+
+/** The key and base URL a provider's official SDK variables give, if any. */
+function fromEnvironment(definition: ProviderDefinition, env: NodeJS.ProcessEnv): { key?: string; keyVar?: string; baseUrl?: string } {
+  const found: { key?: string; keyVar?: string; baseUrl?: string } = {};
+  for (const name of definition.apiKeyEnv) {
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      found.key = value;
+      found.keyVar = name;
+      break;
+    }
+  }
+  if (definition.baseUrlEnv !== undefined) {
+    let value = env[definition.baseUrlEnv];
+    if (value !== undefined && value !== '') {
+      if (!/^https?:\/\//.test(value)) value = `http://${value}`; // OLLAMA_HOST is often host:port
+      found.baseUrl = trimSlash(value) + (definition.baseUrlEnvPath ?? '');
+    }
+  }
+  return found;
+}
+
+function knownTypes(): string {
+  return providerDefinitions()
+    .map((d) => d.id)
+    .join(', ');
+}
+
+function resolveProvider(
+  name: string,
+  entry: ProviderEntry | undefined,
+  file: ConfigFile,
+  env: NodeJS.ProcessEnv,
+): ResolvedProvider | undefined {
+  const type = entry?.type ?? name;
+  const definition = getProviderDefinition(type);
+  if (definition === undefined) {
+    throw new ConfigError(
+      `Invalid configuration: providers.${name}${entry?.type === undefined ? '' : '.type'}: unknown provider type "${type}" (known: ${knownTypes()}; use "type": "openai-compatible" with a base_url for any OpenAI-compatible server)`,
+    );
+  }
+  // Environment variables apply to the provider entry named like the definition only.
+  const fromEnv = name === definition.id ? fromEnvironment(definition, env) : {};
+  if (entry === undefined && fromEnv.key === undefined && !(definition.keyRequired === false && fromEnv.baseUrl !== undefined)) {
+    return undefined; // not mentioned anywhere: stays off
+  }
+  const path = `providers.${name}`;
+  const options: Record<string, unknown> = { ...entry?.options };
+  if (fromEnv.keyVar === 'AZURE_OPENAI_AD_TOKEN' && options.auth === undefined) options.auth = 'entra';
+
+  let keys: ResolvedKey[];
+  if (entry?.keys !== undefined && entry.keys.length > 0) {
+    keys = entry.keys.map((k, i) => ({
+      id: k.name ?? `${name}#${i}`,
+      name: k.name ?? `key ${i + 1}`,
+      secret: resolveSecret(k.api_key, `${path}.keys[${i}].api_key`, env),
+      weight: k.weight,
+      models: k.models,
+      enabled: k.enabled,
+    }));
+  } else {
+    const secret = entry?.api_key !== undefined ? resolveSecret(entry.api_key, `${path}.api_key`, env) : fromEnv.key;
+    keys = [{ id: `${name}#0`, name: secret === undefined ? 'no key' : 'default', secret, weight: 1, models: undefined, enabled: true }];
+  }
+
+  const baseUrl = trimSlash(entry?.base_url ?? fromEnv.baseUrl ?? definition.defaultBaseUrl);
+  let enabled = entry?.enabled ?? true;
+  let disabledReason: string | undefined;
+  if (!enabled) disabledReason = 'disabled in config';
+  const hasKey = keys.some((k) => k.secret !== undefined && k.enabled);
+  if (enabled && definition.keyRequired && !hasKey) {
+    enabled = false;
+    const vars = definition.apiKeyEnv.length > 0 ? ` (or set ${definition.apiKeyEnv[0]})` : '';
+    disabledReason = `no API key: add ${path}.api_key${vars}`;
+  }
+  if (enabled && baseUrl === '') {
+    enabled = false;
+    disabledReason = `no base URL: add ${path}.base_url${definition.baseUrlEnv ? ` (or set ${definition.baseUrlEnv})` : ''}`;
+  }
+  if (type === 'openai-compatible' && entry?.base_url === undefined) {
+    throw new ConfigError(`Invalid configuration: ${path}.base_url: required for an "openai-compatible" provider`);
+  }
+
+  const headers: Record<string, string> = {};
+  for (const [header, value] of Object.entries(entry?.headers ?? {})) {
+    headers[header.toLowerCase()] = resolveSecret(value, `${path}.headers.${header}`, env);
+  }
+  return {
+    name,
+    definition,
+    enabled,
+    disabledReason,
+    baseUrl,
+    keys,
+    models: entry?.models ?? definition.models,
+    embeddingModels: entry?.embedding_models ?? definition.embeddingModels ?? [],
+    headers,
+    timeouts: resolveTimeouts(file.timeouts, entry?.timeouts),
+    maxRetries: entry?.max_retries ?? 2,
+    options,
+    source: entry === undefined ? 'env' : 'file',
+  };
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
+  const env = options.env ?? process.env;
+  const configPath = options.configPath ?? (env.HEIMDALL_CONFIG || undefined);
+  let file: ConfigFile;
+  const sources: Record<string, Source> = { server: 'default', providers: 'env', routing: 'default', limits: 'default' };
+  if (options.config !== undefined) {
+    file = parseConfigFile(options.config, 'config');
+  } else if (configPath !== undefined) {
+    file = readConfigFile(configPath);
+    sources.server = sources.routing = sources.limits = 'file';
+  } else {
+    file = parseConfigFile({}, 'defaults');
+  }
+
+  const overrides = options.overrides ?? {};
+  const envPort = env.PORT !== undefined && env.PORT !== '' ? Number(env.PORT) : undefined;
+  if (envPort !== undefined && (!Number.isInteger(envPort) || envPort < 0 || envPort > 65535)) {
+    throw new ConfigError(`Invalid PORT environment variable: "${env.PORT}" (an integer 0-65535)`);
+  }
+  const logLevel = overrides.logLevel ?? (env.LOG_LEVEL || undefined) ?? file.server.log_level;
+  if (!LOG_LEVELS.has(logLevel)) {
+    throw new ConfigError(`Invalid log level "${logLevel}" (one of ${[...LOG_LEVELS].join(', ')})`);
+  }
+
+  const providers: ResolvedProvider[] = [];
+  const names = new Set<string>([...providerDefinitions().map((d) => d.id), ...Object.keys(file.providers)]);
+  for (const name of names) {
+    const resolved = resolveProvider(name, file.providers[name], file, env);
+    if (resolved !== undefined) providers.push(resolved);
+  }
+  if (Object.keys(file.providers).length > 0) sources.providers = 'file';
+
+  const warnings: string[] = [];
+  for (const provider of providers) {
+    if (!provider.enabled && provider.disabledReason !== undefined) {
+      warnings.push(`provider ${provider.name} is not enabled: ${provider.disabledReason}`);
+    }
+  }
+  const routing = file.routing;
+  if (routing.default_provider !== undefined && !providers.some((p) => p.name === routing.default_provider)) {
+    warnings.push(`routing.default_provider "${routing.default_provider}" is not a configured provider`);
+  }
+
+  return {
+    server: {
+      port: overrides.port ?? envPort ?? file.server.port,
+      host: overrides.host ?? (env.HOST || undefined) ?? file.server.host,
+      dataDir: expandHome(overrides.dataDir ?? (env.HEIMDALL_DATA_DIR || undefined) ?? file.server.data_dir ?? '~/.heimdall'),
+      logLevel: logLevel as ResolvedConfig['server']['logLevel'],
+      shutdownTimeoutMs: file.server.shutdown_timeout_ms,
+    },
+    limits: { maxBodyBytes: file.limits.max_body_bytes },
+    providers,
+    routing: {
+      defaultProvider: routing.default_provider,
+      defaultModel: routing.default_model,
+      aliases: routing.aliases,
+      fallbacks: routing.fallbacks,
+      strictParams: routing.strict_params,
+    },
+    configPath,
+    sources,
+    warnings,
+  };
+}

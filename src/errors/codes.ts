@@ -1,0 +1,114 @@
+/**
+ * The one registry of Heimdall error codes. Each code has its HTTP status, the
+ * OpenAI error `type` it renders as, and the short `code` string SDKs see.
+ * docs/errors.md documents every entry; a test fails when one is missing there.
+ */
+export interface ErrorSpec {
+  status: number;
+  /** OpenAI `error.type`. */
+  type: string;
+  /** OpenAI `error.code`, also used by the other surfaces where they have a code. */
+  code: string;
+  description: string;
+}
+
+export const ERROR_CODES = {
+  HD_ERR_REQUEST_INVALID_JSON: {
+    status: 400, type: 'invalid_request_error', code: 'invalid_json',
+    description: 'The request body is not valid JSON.',
+  },
+  HD_ERR_REQUEST_INVALID_FIELD: {
+    status: 400, type: 'invalid_request_error', code: 'invalid_value',
+    description: 'A field is missing or has the wrong type; `param` names it.',
+  },
+  HD_ERR_REQUEST_UNSUPPORTED_PARAM: {
+    status: 400, type: 'invalid_request_error', code: 'unsupported_parameter',
+    description: 'Strict mode: a parameter the target provider cannot take was sent.',
+  },
+  HD_ERR_REQUEST_TOO_LARGE: {
+    status: 413, type: 'invalid_request_error', code: 'request_too_large',
+    description: 'The request body is larger than the configured limit (`limits.max_body_bytes`).',
+  },
+  HD_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415, type: 'invalid_request_error', code: 'unsupported_media_type',
+    description: 'The request body is not `application/json`.',
+  },
+  HD_ERR_ROUTE_NOT_FOUND: {
+    status: 404, type: 'invalid_request_error', code: 'not_found',
+    description: 'No such route.',
+  },
+  HD_ERR_MODEL_NOT_FOUND: {
+    status: 404, type: 'invalid_request_error', code: 'model_not_found',
+    description: 'The model is unknown: no enabled provider serves it. The message lists what is available.',
+  },
+  HD_ERR_PROVIDER_UNKNOWN: {
+    status: 404, type: 'invalid_request_error', code: 'provider_not_found',
+    description: 'The `provider/` prefix names no provider Heimdall knows.',
+  },
+  HD_ERR_PROVIDER_NOT_CONFIGURED: {
+    status: 400, type: 'invalid_request_error', code: 'provider_not_configured',
+    description: 'The provider exists but is not enabled (no API key set). The message names the variable to set.',
+  },
+  HD_ERR_PROVIDER_UNSUPPORTED_OPERATION: {
+    status: 400, type: 'invalid_request_error', code: 'unsupported_operation',
+    description: 'The provider does not offer this endpoint (for example embeddings).',
+  },
+  HD_ERR_AUTH_MISSING_KEY: {
+    status: 401, type: 'authentication_error', code: 'missing_api_key',
+    description: 'A virtual key is required and none was sent.',
+  },
+  HD_ERR_AUTH_INVALID_KEY: {
+    status: 401, type: 'authentication_error', code: 'invalid_api_key',
+    description: 'The key sent is not a valid, active virtual key (or admin token).',
+  },
+  HD_ERR_AUTH_FORBIDDEN: {
+    status: 403, type: 'permission_error', code: 'model_not_allowed',
+    description: 'The virtual key may not use this provider or model.',
+  },
+  HD_ERR_ADMIN_LOOPBACK_ONLY: {
+    status: 403, type: 'permission_error', code: 'admin_loopback_only',
+    description: 'No admin token is configured, so the management API answers loopback clients only.',
+  },
+  HD_ERR_BUDGET_EXCEEDED: {
+    status: 402, type: 'insufficient_quota', code: 'budget_exceeded',
+    description: 'A budget (key, team or customer) is used up for the current period.',
+  },
+  HD_ERR_RATE_LIMITED: {
+    status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded',
+    description: 'A virtual key rate limit was reached; `Retry-After` says when to retry.',
+  },
+  HD_ERR_QUEUE_FULL: {
+    status: 429, type: 'rate_limit_error', code: 'provider_queue_full',
+    description: "The provider's concurrency limit and its queue are full.",
+  },
+  HD_ERR_UPSTREAM_ERROR: {
+    status: 502, type: 'api_error', code: 'upstream_error',
+    description: "The provider answered with an error; its status and message are carried through.",
+  },
+  HD_ERR_UPSTREAM_UNREACHABLE: {
+    status: 502, type: 'api_error', code: 'upstream_unreachable',
+    description: 'The provider could not be reached (connection refused, reset, DNS).',
+  },
+  HD_ERR_UPSTREAM_BAD_RESPONSE: {
+    status: 502, type: 'api_error', code: 'upstream_bad_response',
+    description: 'The provider answered with something that is not its documented format.',
+  },
+  HD_ERR_UPSTREAM_UNAVAILABLE: {
+    status: 503, type: 'api_error', code: 'upstream_unavailable',
+    description: 'Every deployment of the model is unavailable (circuit open or no healthy key).',
+  },
+  HD_ERR_UPSTREAM_TIMEOUT: {
+    status: 504, type: 'timeout_error', code: 'upstream_timeout',
+    description: 'The provider did not answer in time (connect, first byte, idle or total timeout).',
+  },
+  HD_ERR_SHUTTING_DOWN: {
+    status: 503, type: 'api_error', code: 'shutting_down',
+    description: 'The gateway is shutting down and takes no new requests.',
+  },
+  HD_ERR_INTERNAL: {
+    status: 500, type: 'api_error', code: 'internal_error',
+    description: 'An unexpected error inside Heimdall; details are in its log, never in the response.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,143 @@
+/**
+ * The gateway's run-time: the routing state (swapped atomically on reload),
+ * the upstream pools, the pipeline, and what happens after each request
+ * (metrics, the log line, log records for the store).
+ */
+import type { ResolvedConfig } from '../config/load.js';
+import type { Logger } from '../telemetry/logger.js';
+import { redactText } from '../telemetry/logger.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { Pipeline } from './pipeline.js';
+import { GatewayState } from './provider-runtime.js';
+import type { RequestContext } from './request-context.js';
+import { UpstreamClient } from './upstream.js';
+
+export interface FinishedRequest {
+  ctx: RequestContext;
+  totalMs: number;
+  overheadMs: number;
+}
+
+export type FinishListener = (finished: FinishedRequest) => void;
+
+export class Gateway {
+  state: GatewayState;
+  readonly upstream = new UpstreamClient();
+  readonly pipeline: Pipeline;
+  inFlight = 0;
+  private readonly listeners: FinishListener[] = [];
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    config: ResolvedConfig,
+    readonly logger: Logger,
+    readonly metrics: Metrics,
+  ) {
+    this.state = new GatewayState(config);
+    this.pipeline = new Pipeline(this);
+  }
+
+  get config(): ResolvedConfig {
+    return this.state.config;
+  }
+
+  /** Applies a new configuration to the next request. */
+  reload(config: ResolvedConfig): void {
+    this.state = new GatewayState(config);
+  }
+
+  onFinish(listener: FinishListener): void {
+    this.listeners.push(listener);
+  }
+
+  begin(): void {
+    this.inFlight++;
+    this.metrics.inFlight.inc();
+  }
+
+  /** Records a finished request once: metrics, log line, listeners (the store's log writer). */
+  finish(ctx: RequestContext): void {
+    if (ctx.finished) return;
+    ctx.finished = true;
+    this.inFlight--;
+    this.metrics.inFlight.dec();
+    const totalMs = ctx.elapsedMs();
+    const overheadMs = ctx.overheadMs(totalMs);
+    const target = ctx.target;
+    const provider = target?.provider.name ?? ctx.attempts[ctx.attempts.length - 1]?.provider ?? 'none';
+    const model = target?.model ?? ctx.attempts[ctx.attempts.length - 1]?.model ?? 'none';
+    const usage = ctx.usage;
+    this.metrics.observe({
+      surface: ctx.surface,
+      provider,
+      model,
+      status: ctx.status,
+      cache: 'none',
+      totalSeconds: totalMs / 1000,
+      upstreamSeconds: ctx.upstreamMs / 1000,
+      overheadSeconds: overheadMs / 1000,
+      ttftSeconds: ctx.ttftMs === undefined ? undefined : ctx.ttftMs / 1000,
+      inputTokens: usage?.prompt_tokens,
+      outputTokens: usage?.completion_tokens,
+      cachedTokens: usage?.prompt_tokens_details?.cached_tokens,
+      attempts: ctx.attempts.length,
+    });
+    for (const attempt of ctx.attempts) {
+      if (attempt.status === undefined || attempt.status >= 400) {
+        this.metrics.upstreamErrors.inc({ provider: attempt.provider, status: attempt.status === undefined ? 'network' : String(attempt.status) });
+      }
+    }
+    if (this.logger.isLevelEnabled('info')) {
+      const error = ctx.error?.message ?? ctx.errorMessage;
+      this.logger.info({
+        msg: 'request',
+        request_id: ctx.id,
+        route: ctx.route,
+        surface: ctx.surface,
+        model: ctx.requestedModel,
+        provider,
+        upstream_model: model,
+        status: ctx.status,
+        stream: ctx.stream,
+        latency_ms: Math.round(totalMs * 100) / 100,
+        overhead_ms: Math.round(overheadMs * 1000) / 1000,
+        ttft_ms: ctx.ttftMs === undefined ? undefined : Math.round(ctx.ttftMs),
+        attempts: ctx.attempts.length,
+        input_tokens: usage?.prompt_tokens,
+        output_tokens: usage?.completion_tokens,
+        error: error === undefined ? undefined : redactText(error),
+      });
+    }
+    if (this.listeners.length > 0) {
+      const finished = { ctx, totalMs, overheadMs };
+      for (const listener of this.listeners) {
+        try {
+          listener(finished);
+        } catch (error) {
+          this.logger.error({ err: error }, 'finish listener failed');
+        }
+      }
+    }
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  /** Resolves when no request is in flight, or after `timeoutMs`. Returns true if idle. */
+  waitForIdle(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.upstream.close();
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * A configured provider as the request path uses it: per-provider constants
+ * computed once at (re)load, weighted key choice, endpoint building.
+ */
+import type { ResolvedConfig, ResolvedProvider, ResolvedTimeouts } from '../config/load.js';
+import type { Endpoint, Operation, ProviderDefinition } from '../providers/types.js';
+
+export interface KeyRuntime {
+  id: string;
+  name: string;
+  secret: string | undefined;
+  weight: number;
+  /** Models this key may serve; undefined = all. */
+  models: ReadonlySet<string> | undefined;
+}
+
+export class ProviderRuntime {
+  readonly name: string;
+  readonly definition: ProviderDefinition;
+  readonly baseUrl: string;
+  readonly timeouts: ResolvedTimeouts;
+  readonly maxRetries: number;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly extraHeaders: Readonly<Record<string, string>>;
+  readonly keys: readonly KeyRuntime[];
+  readonly models: ReadonlySet<string>;
+  readonly embeddingModels: ReadonlySet<string>;
+  private readonly hasExtraHeaders: boolean;
+
+  constructor(config: ResolvedProvider) {
+    this.name = config.name;
+    this.definition = config.definition;
+    this.baseUrl = config.baseUrl;
+    this.timeouts = config.timeouts;
+    this.maxRetries = config.maxRetries;
+    this.options = config.options;
+    this.extraHeaders = config.headers;
+    this.hasExtraHeaders = Object.keys(config.headers).length > 0;
+    this.keys = config.keys
+      .filter((k) => k.enabled && (k.secret !== undefined || !config.definition.keyRequired) && k.weight > 0)
+      .map((k) => ({ id: k.id, name: k.name, secret: k.secret, weight: k.weight, models: k.models === undefined ? undefined : new Set(k.models) }));
+    this.models = new Set(config.models);
+    this.embeddingModels = new Set(config.embeddingModels);
+  }
+
+  supports(operation: Operation): boolean {
+    return this.definition.operations[operation] === true;
+  }
+
+  /** Picks an eligible key by weight, skipping `exclude` while another is left. */
+  pickKey(model: string, exclude: ReadonlySet<string> | undefined, random: number = Math.random()): KeyRuntime | undefined {
+    const keys = this.keys;
+    if (keys.length === 1) {
+      const only = keys[0];
+      if (only.models !== undefined && !only.models.has(model)) return undefined;
+      return exclude?.has(only.id) ? undefined : only;
+    }
+    let total = 0;
+    for (const key of keys) {
+      if ((key.models === undefined || key.models.has(model)) && !exclude?.has(key.id)) total += key.weight;
+    }
+    if (total === 0) return undefined;
+    let point = random * total;
+    for (const key of keys) {
+      if ((key.models === undefined || key.models.has(model)) && !exclude?.has(key.id)) {
+        point -= key.weight;
+        if (point < 0) return key;
+      }
+    }
+    return undefined;
+  }
+
+  /** True when some key may serve the model (key model lists restrict routing). */
+  servesWithKey(model: string): boolean {
+    return this.keys.some((k) => k.models === undefined || k.models.has(model));
+  }
+
+  endpoint(operation: Operation, key: KeyRuntime | undefined, model: string, stream: boolean): Endpoint {
+    const endpoint = this.definition.endpoint(operation, {
+      baseUrl: this.baseUrl,
+      apiKey: key?.secret,
+      model,
+      stream,
+      options: this.options,
+    });
+    if (this.hasExtraHeaders) Object.assign(endpoint.headers, this.extraHeaders);
+    return endpoint;
+  }
+}
+
+/** The routing view of a whole configuration, swapped atomically on reload. */
+export class GatewayState {
+  readonly providers: ReadonlyMap<string, ProviderRuntime>;
+  /** Every provider mentioned anywhere, enabled or not (for helpful errors). */
+  readonly known: ReadonlyMap<string, ResolvedProvider>;
+  /** Bare model name -> providers that list it, in configuration order. */
+  readonly modelIndex: ReadonlyMap<string, readonly ProviderRuntime[]>;
+  readonly routing: ResolvedConfig['routing'];
+  readonly limits: ResolvedConfig['limits'];
+
+  constructor(readonly config: ResolvedConfig) {
+    const providers = new Map<string, ProviderRuntime>();
+    const known = new Map<string, ResolvedProvider>();
+    const index = new Map<string, ProviderRuntime[]>();
+    for (const provider of config.providers) {
+      known.set(provider.name, provider);
+      if (!provider.enabled) continue;
+      const runtime = new ProviderRuntime(provider);
+      providers.set(provider.name, runtime);
+      for (const model of [...runtime.models, ...runtime.embeddingModels]) {
+        const list = index.get(model);
+        if (list === undefined) index.set(model, [runtime]);
+        else list.push(runtime);
+      }
+    }
+    // Order is configuration order: the definitions table lists native providers before aggregators.
+    this.providers = providers;
+    this.known = known;
+    this.modelIndex = index;
+    this.routing = config.routing;
+    this.limits = config.limits;
+  }
+}

@@ -1,0 +1,72 @@
+/** Everything one request learns on its way through, for the reply headers, metrics and the log record. */
+import { performance } from 'node:perf_hooks';
+import type { GatewayError } from '../errors/gateway-error.js';
+import type { CodecWarning } from '../formats/types.js';
+import type { Usage } from '../formats/openai/types.js';
+import type { Target } from './router.js';
+
+export type Surface = 'openai' | 'anthropic' | 'gemini';
+
+export interface AttemptRecord {
+  provider: string;
+  model: string;
+  key?: string;
+  status?: number;
+  error?: string;
+  latency_ms: number;
+}
+
+export class RequestContext {
+  readonly startedAt = performance.now();
+  readonly time = Date.now();
+  /** Time spent waiting on upstreams (all attempts). */
+  upstreamMs = 0;
+  /** Time spent sleeping between retries (neither upstream nor gateway work). */
+  waitMs = 0;
+  /** For streams: from arrival to the first byte sent to the client. */
+  ttftMs: number | undefined;
+  attempts: AttemptRecord[] = [];
+  target: Target | undefined;
+  requestedModel: string | undefined;
+  usage: Usage | undefined;
+  warnings: CodecWarning[] | undefined;
+  status = 200;
+  error: GatewayError | undefined;
+  /** A failure after the response started (mid-stream). */
+  errorMessage: string | undefined;
+  stream = false;
+  clientGone = false;
+  finished = false;
+  private controller: AbortController | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly surface: Surface,
+    readonly route: string,
+  ) {}
+
+  /** The controller of the attempt in flight, aborted if the client goes away. */
+  attachController(controller: AbortController | undefined): void {
+    this.controller = controller;
+  }
+
+  onClientClose(): void {
+    if (this.clientGone) return;
+    this.clientGone = true;
+    this.controller?.abort();
+  }
+
+  addWarnings(warnings: readonly CodecWarning[]): void {
+    if (warnings.length === 0) return;
+    this.warnings = this.warnings === undefined ? [...warnings] : this.warnings.concat(warnings);
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  /** Gateway overhead: total time minus upstream time and retry sleeps. */
+  overheadMs(totalMs: number): number {
+    return Math.max(0, totalMs - this.upstreamMs - this.waitMs);
+  }
+}

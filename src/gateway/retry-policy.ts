@@ -1,0 +1,48 @@
+/**
+ * The retry decision and delay, one pure function (STYLE.md rule 5), after
+ * openai-node: `x-should-retry` first, then 408/409/429/5xx and transport
+ * failures; delay from retry-after-ms / Retry-After, else exponential backoff
+ * from 0.5 s to 8 s with jitter.
+ */
+import type { UpstreamFailure } from './upstream-failure.js';
+
+export interface RetryInput {
+  failure: Pick<UpstreamFailure, 'kind' | 'status' | 'retryAfterMs' | 'shouldRetry'>;
+  /** Retries already made for this target (0 before the first retry). */
+  retriesDone: number;
+  maxRetries: number;
+  /** Milliseconds left in the request's retry time budget. */
+  timeLeftMs: number;
+  /** A number in [0, 1) for jitter, passed in so the function stays pure. */
+  random: number;
+}
+
+export type RetryDecision =
+  | { retry: true; delayMs: number }
+  | { retry: false; reason: 'not_retryable' | 'exhausted' | 'retry_after_too_long' | 'no_time' };
+
+export const INITIAL_DELAY_MS = 500;
+export const MAX_DELAY_MS = 8_000;
+
+export function isRetryable(failure: RetryInput['failure']): boolean {
+  if (failure.kind === 'aborted' || failure.kind === 'bad_response') return false;
+  if (failure.shouldRetry !== undefined) return failure.shouldRetry;
+  if (failure.kind === 'timeout' || failure.kind === 'network') return true;
+  const status = failure.status ?? 0;
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+export function decideRetry(input: RetryInput): RetryDecision {
+  if (!isRetryable(input.failure)) return { retry: false, reason: 'not_retryable' };
+  if (input.retriesDone >= input.maxRetries) return { retry: false, reason: 'exhausted' };
+  const retryAfter = input.failure.retryAfterMs;
+  if (retryAfter !== undefined) {
+    // Waiting longer than the budget allows would only delay the same failure.
+    if (retryAfter > input.timeLeftMs) return { retry: false, reason: 'retry_after_too_long' };
+    return { retry: true, delayMs: retryAfter };
+  }
+  const base = Math.min(INITIAL_DELAY_MS * 2 ** input.retriesDone, MAX_DELAY_MS);
+  const delayMs = Math.round(base * (1 - 0.25 * input.random));
+  if (delayMs > input.timeLeftMs) return { retry: false, reason: 'no_time' };
+  return { retry: true, delayMs };
+}

@@ -1,0 +1,131 @@
+/**
+ * Moves one upstream stream to the client as it arrives: bytes forwarded
+ * untouched on a pass-through (observed on the side for usage), or decoded
+ * to canonical chunks and re-encoded in the caller's format. A failure after
+ * the first byte ends the stream with an error event in the caller's format.
+ */
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { ChatCompletionChunk } from '../formats/openai/types.js';
+import { UpstreamStreamError, type StreamEncoder } from '../formats/types.js';
+import type { StreamOutcome } from './pipeline.js';
+import type { RequestContext } from './request-context.js';
+import { SseParser, type SseEvent } from './sse.js';
+import { classifyTransportError, UpstreamFailure } from './upstream-failure.js';
+import { TOTAL_TIMEOUT } from './upstream.js';
+import { createEventFramer } from './event-framer.js';
+
+/** Takes usage from an OpenAI-format event without parsing every event. */
+function observeOpenAIUsage(ctx: RequestContext, event: SseEvent): void {
+  const data = event.data;
+  if (data.indexOf('"usage"') === -1) return;
+  try {
+    const chunk = JSON.parse(data) as { usage?: ChatCompletionChunk['usage'] };
+    if (chunk.usage) ctx.usage = chunk.usage;
+  } catch {
+    // observation only: the bytes were forwarded as they came
+  }
+}
+
+async function write(res: ServerResponse, data: string | Buffer): Promise<void> {
+  if (data.length === 0 || res.destroyed) return;
+  if (!res.write(data)) {
+    await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  }
+}
+
+export async function pumpStream(
+  ctx: RequestContext,
+  outcome: StreamOutcome,
+  res: ServerResponse,
+  encoder: StreamEncoder,
+  headers: Record<string, string>,
+): Promise<void> {
+  res.writeHead(200, headers);
+  const framer = outcome.framing === 'sse' ? new SseParser() : createEventFramer(outcome.framing);
+  const decoder = outcome.decoder;
+  const passthrough = outcome.passthrough;
+  let sentFirst = false;
+  const markFirst = (): void => {
+    if (!sentFirst) {
+      sentFirst = true;
+      ctx.ttftMs = ctx.elapsedMs();
+    }
+  };
+  const handleChunks = async (chunks: ChatCompletionChunk[]): Promise<void> => {
+    for (const chunk of chunks) {
+      if (chunk.usage) ctx.usage = chunk.usage;
+      if (!passthrough) {
+        const text = encoder.onChunk(chunk);
+        if (text.length > 0) {
+          markFirst();
+          await write(res, text);
+        }
+      }
+    }
+  };
+  try {
+    for await (const raw of outcome.response.body) {
+      const bytes = raw as Buffer;
+      if (passthrough) {
+        markFirst();
+        await write(res, bytes);
+      }
+      const events = framer.push(bytes);
+      for (const event of events) {
+        if (decoder === undefined) observeOpenAIUsage(ctx, event);
+        else if (passthrough) {
+          try {
+            await handleChunks(decoder.onEvent(event));
+          } catch {
+            // the client got the provider's own bytes, error events included
+          }
+        } else await handleChunks(decoder.onEvent(event));
+      }
+    }
+    for (const event of framer.end()) {
+      if (decoder === undefined) observeOpenAIUsage(ctx, event);
+      else if (!passthrough) await handleChunks(decoder.onEvent(event));
+    }
+    if (decoder !== undefined) {
+      if (passthrough) {
+        try {
+          await handleChunks(decoder.onEnd());
+        } catch {
+          // observation only
+        }
+      } else await handleChunks(decoder.onEnd());
+    }
+    if (!passthrough) await write(res, encoder.onEnd());
+  } catch (error) {
+    const signal = outcome.signal;
+    let status: number;
+    let message: string;
+    let type: string | undefined;
+    if (error instanceof UpstreamStreamError) {
+      status = error.status;
+      message = error.message;
+      type = error.type;
+    } else {
+      const failure = error instanceof UpstreamFailure
+        ? error
+        : classifyTransportError(error, signal.aborted && signal.reason !== TOTAL_TIMEOUT, signal.reason === TOTAL_TIMEOUT);
+      if (failure.kind === 'aborted') {
+        ctx.status = 499;
+        return;
+      }
+      status = failure.kind === 'timeout' ? 504 : 502;
+      message = failure.kind === 'timeout' ? `upstream timeout: ${failure.message}` : `upstream stream failed: ${failure.message}`;
+      type = failure.kind === 'timeout' ? 'timeout_error' : 'api_error';
+    }
+    ctx.status = status;
+    const last = ctx.attempts[ctx.attempts.length - 1];
+    if (last !== undefined) last.error = message;
+    ctx.errorMessage = message;
+    await write(res, encoder.onError({ status, message, type }));
+  } finally {
+    outcome.finish();
+    if (!outcome.response.body.destroyed) outcome.response.body.destroy();
+    if (!res.destroyed) res.end();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Azure OpenAI: the OpenAI wire format behind per-deployment URLs.
+ * The key goes in `api-key`, or an Entra ID token in `Authorization: Bearer`
+ * (options.auth = "entra", or AZURE_OPENAI_AD_TOKEN). `options.deployments`
+ * maps model names to deployment names (default: the model name itself).
+ * @see https://learn.microsoft.com/azure/ai-foundry/openai/reference
+ */
+import type { Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
+
+export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
+
+const PATHS: Record<Operation, string> = {
+  chat: '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+  responses: '/responses',
+  models: '/models',
+};
+
+function deploymentFor(model: string, options: Readonly<Record<string, unknown>>): string {
+  const deployments = options.deployments as Record<string, string> | undefined;
+  return deployments?.[model] ?? model;
+}
+
+function azureEndpoint(operation: Operation, context: EndpointContext): Endpoint {
+  const options = context.options;
+  const apiVersion = (options.api_version as string | undefined) ?? process.env.OPENAI_API_VERSION ?? AZURE_DEFAULT_API_VERSION;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (context.apiKey !== undefined) {
+    if (options.auth === 'entra') headers.authorization = `Bearer ${context.apiKey}`;
+    else headers['api-key'] = context.apiKey;
+  }
+  const base = context.baseUrl.replace(/\/openai$/, '');
+  if (operation === 'models') return { url: `${base}/openai/models?api-version=${apiVersion}`, headers };
+  if (operation === 'responses') return { url: `${base}/openai/v1/responses`, headers };
+  const deployment = encodeURIComponent(deploymentFor(context.model, options));
+  return { url: `${base}/openai/deployments/${deployment}${PATHS[operation]}?api-version=${apiVersion}`, headers };
+}
+
+export const azureProvider: ProviderDefinition = {
+  id: 'azure',
+  name: 'Azure OpenAI',
+  format: 'openai',
+  defaultBaseUrl: '',
+  apiKeyEnv: ['AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_AD_TOKEN'],
+  baseUrlEnv: 'AZURE_OPENAI_ENDPOINT',
+  keyRequired: true,
+  operations: { chat: true, completions: true, embeddings: true, responses: true, models: true },
+  models: [],
+  endpoint: azureEndpoint,
+  docs: 'https://learn.microsoft.com/azure/ai-foundry/openai/reference',
+};

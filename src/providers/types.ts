@@ -1,0 +1,62 @@
+import type { WireFormat } from '../formats/types.js';
+
+export type Operation = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models';
+
+/** What a provider definition needs to address one upstream call. */
+export interface EndpointContext {
+  /** Base URL from config/env/default, without a trailing slash. */
+  baseUrl: string;
+  /** The key chosen for this attempt; undefined for keyless providers (Ollama). */
+  apiKey: string | undefined;
+  /** The provider's own model id. */
+  model: string;
+  stream: boolean;
+  /** Provider-specific settings from config (Azure api_version, Bedrock region, ...). */
+  options: Readonly<Record<string, unknown>>;
+}
+
+export interface Endpoint {
+  /** Absolute URL of the call. */
+  url: string;
+  headers: Record<string, string>;
+  /** How the response stream is framed. */
+  streamFraming?: 'sse' | 'aws-eventstream';
+}
+
+/**
+ * Signs or authorises a call after its body is encoded (SigV4 needs the body;
+ * Vertex needs an access token fetched and cached). May do I/O; lives outside formats/.
+ */
+export type Authorizer = (call: {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  context: EndpointContext;
+}) => Promise<Record<string, string>> | Record<string, string>;
+
+export interface ProviderDefinition {
+  /** The `provider/` prefix in model names. */
+  id: string;
+  /** Human name for banners, docs and the dashboard. */
+  name: string;
+  format: WireFormat;
+  defaultBaseUrl: string;
+  /** Environment variables holding an API key, in order of preference (official SDK names first). */
+  apiKeyEnv: readonly string[];
+  /** Environment variable that overrides the base URL, as in the official SDK. */
+  baseUrlEnv?: string;
+  /** Appended to the value of baseUrlEnv when the official SDK's variable holds the host root. */
+  baseUrlEnvPath?: string;
+  /** False for local servers (Ollama, LM Studio) that take no key. */
+  keyRequired: boolean;
+  operations: Readonly<Partial<Record<Operation, boolean>>>;
+  /** Well-known chat models, used for GET /v1/models and bare-name routing. */
+  models: readonly string[];
+  embeddingModels?: readonly string[];
+  /** Where a call goes and with which headers. */
+  endpoint(operation: Operation, context: EndpointContext): Endpoint;
+  authorize?: Authorizer;
+  /** Docs link for the provider's API reference. */
+  docs?: string;
+}

@@ -1,0 +1,70 @@
+/** Starts and stops the gateway: listen, banner, graceful shutdown. */
+import { mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { ResolvedConfig } from './config/load.js';
+import type { Logger } from './telemetry/logger.js';
+import { VERSION } from './version.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests and streams finish (bounded), closes everything. */
+  shutdown(): Promise<void>;
+}
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export function banner(config: ResolvedConfig, url: string): string {
+  const enabled = config.providers.filter((p) => p.enabled);
+  const providers = enabled.length === 0
+    ? 'none yet: set a provider key such as OPENAI_API_KEY, or pass --config FILE'
+    : enabled.map((p) => `${p.name} (${p.source})`).join(', ');
+  const lines = [
+    `Heimdall ${VERSION}: LLM gateway`,
+    `  OpenAI API     ${url}/v1`,
+    `  Anthropic API  ${url}/anthropic`,
+    `  Gemini API     ${url}/genai`,
+    `  Dashboard      ${url}/`,
+    `  Data dir       ${config.server.dataDir}`,
+    `  Providers      ${providers}`,
+  ];
+  for (const warning of config.warnings) lines.push(`  ! ${warning}`);
+  if (config.server.host !== '127.0.0.1' && config.server.host !== '::1' && config.server.host !== 'localhost') {
+    lines.push(`  ! listening on ${config.server.host}: reachable from other machines`);
+  }
+  return lines.join('\n');
+}
+
+export async function startServer(config: ResolvedConfig, options: { logger?: Logger; quiet?: boolean } = {}): Promise<RunningServer> {
+  mkdirSync(config.server.dataDir, { recursive: true, mode: 0o700 });
+  const app = await buildApp(config, { logger: options.logger });
+  await app.listen({ port: config.server.port, host: config.server.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
+  const url = `http://${displayHost(config.server.host)}:${port}`;
+  if (!options.quiet) process.stderr.write(`${banner(config, url)}\n`);
+  app.log.info({ url, version: VERSION, providers: config.providers.filter((p) => p.enabled).map((p) => p.name) }, 'heimdall started');
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (): Promise<void> => {
+    closing ??= (async () => {
+      const timeoutMs = config.server.shutdownTimeoutMs;
+      app.log.info({ in_flight: app.gateway.inFlight, timeout_ms: timeoutMs }, 'shutting down: draining in-flight requests');
+      const closed = app.close();
+      const idle = await app.gateway.waitForIdle(timeoutMs);
+      if (!idle) {
+        app.log.warn({ in_flight: app.gateway.inFlight }, 'shutdown timeout: closing the remaining connections');
+        app.server.closeAllConnections();
+      }
+      await closed;
+      (app.log as unknown as Logger).flush();
+    })();
+    return closing;
+  };
+  return { app, url, port, shutdown };
+}

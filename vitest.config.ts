@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    // Integration tests bind ephemeral loopback ports; two workers keep the 2-core machine responsive.
+    maxWorkers: 2,
+  },
+});
