@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { registerAnthropicRoutes } from './api/anthropic.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerOpenAIRoutes } from './api/openai.js';
 import { sendError } from './api/respond.js';
@@ -45,8 +46,6 @@ function fromFastifyError(error: FastifyError): GatewayError | FastifyError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new GatewayError('HD_ERR_REQUEST_TOO_LARGE', `The request body is larger than the limit of ${error.message.match(/\d+/)?.[0] ?? 'the configured'} bytes.`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new GatewayError('HD_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new GatewayError('HD_ERR_REQUEST_INVALID_JSON', error.message);
@@ -92,6 +91,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
 
   registerHealthRoutes(app, gateway);
   registerOpenAIRoutes(app, gateway);
+  registerAnthropicRoutes(app, gateway);
 
   app.addHook('onClose', async () => {
     await gateway.close();

@@ -3,13 +3,14 @@
  * /v1/embeddings, /v1/responses, /v1/models. OpenAI-format providers get the
  * caller's bytes with only the model rewritten; others go through codecs.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
 import { OpenAIStreamEncoder } from '../formats/openai/stream-encoder.js';
-import type { ChatRequest, EmbeddingRequest } from '../formats/openai/types.js';
+import type { ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../formats/openai/types.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { PipelineInput, UpstreamOperation } from '../gateway/pipeline.js';
-import { sendError, sendOutcome, startContext } from './respond.js';
+import { sendError } from './respond.js';
+import { surfaceHandler } from './surface-handler.js';
 import { listModels, getModel } from './models.js';
 import {
   checkChatBody,
@@ -51,23 +52,35 @@ function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonOb
   };
 }
 
+/** Float vectors -> base64 of little-endian float32, as OpenAI encodes them. */
+export function embeddingsToBase64(response: EmbeddingResponse): EmbeddingResponse {
+  return {
+    ...response,
+    data: response.data.map((item) => {
+      if (typeof item.embedding === 'string') return item;
+      const floats = new Float32Array(item.embedding);
+      return { ...item, embedding: Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).toString('base64') };
+    }),
+  };
+}
+
 function handler(gateway: Gateway, operation: UpstreamOperation) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const ctx = startContext(gateway, request, reply, 'openai');
-    try {
+  return surfaceHandler(gateway, {
+    surface: 'openai',
+    errorFormat: 'openai',
+    prepare(request) {
       const body = parseJsonBody(request.body);
       const input = buildInput(gateway, operation, body);
-      const outcome = await gateway.pipeline.execute(ctx, input);
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      await sendOutcome(reply, ctx, outcome, {
-        json: (result) => result,
-        stream: () => new OpenAIStreamEncoder(includeUsage),
-      });
-    } catch (error) {
-      if (reply.sent || reply.raw.headersSent) return;
-      sendError(reply, ctx, error, 'openai');
-    }
-  };
+      const base64 = operation === 'embeddings' && body.encoding_format === 'base64';
+      return {
+        input,
+        // Providers that return floats only still answer the SDK's default base64 request in kind.
+        encodeJson: (result) => (base64 ? embeddingsToBase64(result as EmbeddingResponse) : result),
+        createStreamEncoder: () => new OpenAIStreamEncoder(includeUsage),
+      };
+    },
+  });
 }
 
 export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): void {
@@ -76,8 +89,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
   app.post('/v1/completions', { config }, handler(gateway, 'completions'));
   app.post('/v1/embeddings', { config }, handler(gateway, 'embeddings'));
   app.post('/v1/responses', { config }, handler(gateway, 'responses'));
-  app.get('/v1/models', { config }, async (_request, reply) => {
-    reply.type('application/json').send(JSON.stringify(listModels(gateway.state)));
+  app.get('/v1/models', { config }, async (request, reply) => {
+    reply.header('x-request-id', request.id).type('application/json').send(JSON.stringify(listModels(gateway.state)));
   });
   app.get('/v1/models/*', { config }, async (request, reply) => {
     const id = decodeURIComponent((request.params as { '*': string })['*']);
@@ -86,6 +99,6 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
       sendError(reply, undefined, new GatewayError('HD_ERR_MODEL_NOT_FOUND', `The model "${id}" does not exist or is not served by an enabled provider.`, { param: 'model' }), 'openai');
       return;
     }
-    reply.type('application/json').send(JSON.stringify(model));
+    reply.header('x-request-id', request.id).type('application/json').send(JSON.stringify(model));
   });
 }

@@ -16,11 +16,15 @@ import { redactText } from '../telemetry/logger.js';
 
 /** Starts a request's context and ties the client's disconnect to the upstream call. */
 export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface): RequestContext {
-  const ctx = new RequestContext(request.id, surface, request.routeOptions.url ?? request.url);
+  const ctx = new RequestContext(request.id, surface, request.routeOptions.url ?? request.url, request.method);
   gateway.begin();
   const raw = reply.raw;
   raw.once('close', () => {
-    if (!raw.writableFinished) ctx.onClientClose();
+    if (!raw.writableFinished) {
+      // Closed before the whole response was written: the client went away (logged as 499).
+      ctx.status = 499;
+      ctx.onClientClose();
+    }
     gateway.finish(ctx);
   });
   return ctx;

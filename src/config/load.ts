@@ -215,6 +215,11 @@ function resolveProvider(
   const path = `providers.${name}`;
   const options: Record<string, unknown> = { ...entry?.options };
   if (fromEnv.keyVar === 'AZURE_OPENAI_AD_TOKEN' && options.auth === undefined) options.auth = 'entra';
+  for (const [option, variables] of Object.entries(definition.optionsEnv ?? {})) {
+    if (options[option] !== undefined) continue;
+    const variable = variables.find((v) => env[v] !== undefined && env[v] !== '');
+    if (variable !== undefined) options[option] = env[variable];
+  }
 
   let keys: ResolvedKey[];
   if (entry?.keys !== undefined && entry.keys.length > 0) {

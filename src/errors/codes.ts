@@ -29,10 +29,6 @@ export const ERROR_CODES = {
     status: 413, type: 'invalid_request_error', code: 'request_too_large',
     description: 'The request body is larger than the configured limit (`limits.max_body_bytes`).',
   },
-  HD_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: {
-    status: 415, type: 'invalid_request_error', code: 'unsupported_media_type',
-    description: 'The request body is not `application/json`.',
-  },
   HD_ERR_ROUTE_NOT_FOUND: {
     status: 404, type: 'invalid_request_error', code: 'not_found',
     description: 'No such route.',

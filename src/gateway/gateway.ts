@@ -92,6 +92,7 @@ export class Gateway {
       this.logger.info({
         msg: 'request',
         request_id: ctx.id,
+        method: ctx.method,
         route: ctx.route,
         surface: ctx.surface,
         model: ctx.requestedModel,

@@ -8,7 +8,8 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { decodeOpenAIError } from '../formats/openai/codec.js';
 import type { ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse, Usage } from '../formats/openai/types.js';
 import { chatCodecFor, embeddingCodecFor } from '../formats/registry.js';
-import type { CodecContext, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
+import type { CodecContext, CodecWarning, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
+import { dropGeminiOnlyFields, GEMINI_ONLY_FIELDS } from '../formats/gemini/index.js';
 import type { Operation } from '../providers/types.js';
 import type { Gateway } from './gateway.js';
 import type { KeyRuntime } from './provider-runtime.js';
@@ -103,6 +104,11 @@ function passthroughUsage(format: WireFormat, raw: Buffer, context: CodecContext
   }
 }
 
+function hasGeminiOnlyFields(request: ChatRequest): boolean {
+  for (const field of GEMINI_ONLY_FIELDS) if (request[field] !== undefined) return true;
+  return false;
+}
+
 export class Pipeline {
   constructor(private readonly gateway: Gateway) {}
 
@@ -163,8 +169,11 @@ export class Pipeline {
     throw new GatewayError('HD_ERR_UPSTREAM_UNAVAILABLE', `No key of the configured providers may serve "${input.model}".`);
   }
 
-  private encodeBody(ctx: RequestContext, input: PipelineInput, target: Target, passthrough: boolean): string {
-    if (passthrough) return input.passthroughBody(target.model);
+  private encodeBody(ctx: RequestContext, input: PipelineInput, target: Target, passthrough: boolean, patch: Readonly<Record<string, unknown>> | undefined): string {
+    if (passthrough) {
+      const body = input.passthroughBody(target.model);
+      return patch === undefined ? body : JSON.stringify({ ...(JSON.parse(body) as Record<string, unknown>), ...patch });
+    }
     const format = target.provider.definition.format;
     if (input.operation === 'embeddings') {
       const codec = embeddingCodecFor(format);
@@ -177,7 +186,14 @@ export class Pipeline {
     if (codec === undefined || input.operation !== 'chat') {
       throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve this request format.`, { param: 'model' });
     }
-    const encoded = codec.encodeRequest(input.canonical() as ChatRequest, { model: target.model, stream: input.stream });
+    let request = input.canonical() as ChatRequest;
+    const foreign: CodecWarning[] = [];
+    if (format !== 'gemini' && hasGeminiOnlyFields(request)) {
+      request = { ...request };
+      foreign.push(...dropGeminiOnlyFields(request));
+    }
+    const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream });
+    if (foreign.length > 0) encoded.warnings.unshift(...foreign);
     if (encoded.warnings.length > 0) {
       if (this.gateway.state.routing.strictParams) {
         const first = encoded.warnings[0];
@@ -185,15 +201,15 @@ export class Pipeline {
       }
       ctx.addWarnings(encoded.warnings);
     }
-    return JSON.stringify(encoded.body);
+    return JSON.stringify(patch === undefined ? encoded.body : { ...(encoded.body as Record<string, unknown>), ...patch });
   }
 
   private async attempt(ctx: RequestContext, input: PipelineInput, target: Target, key: KeyRuntime | undefined): Promise<Outcome> {
     const provider = target.provider;
     const format = provider.definition.format;
     const passthrough = format === input.nativeFormat;
-    const body = this.encodeBody(ctx, input, target, passthrough);
     const endpoint = provider.endpoint(input.operation, key, target.model, input.stream);
+    const body = this.encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch);
     let headers = endpoint.headers;
     if (provider.definition.authorize !== undefined) {
       const context = { baseUrl: provider.baseUrl, apiKey: key?.secret, model: target.model, stream: input.stream, options: provider.options };

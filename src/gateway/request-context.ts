@@ -43,6 +43,7 @@ export class RequestContext {
     readonly id: string,
     readonly surface: Surface,
     readonly route: string,
+    readonly method: string = 'POST',
   ) {}
 
   /** The controller of the attempt in flight, aborted if the client goes away. */

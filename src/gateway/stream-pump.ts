@@ -15,13 +15,26 @@ import { classifyTransportError, UpstreamFailure } from './upstream-failure.js';
 import { TOTAL_TIMEOUT } from './upstream.js';
 import { createEventFramer } from './event-framer.js';
 
-/** Takes usage from an OpenAI-format event without parsing every event. */
-function observeOpenAIUsage(ctx: RequestContext, event: SseEvent): void {
+/**
+ * Takes usage, and an error event the provider sent in the stream, from an
+ * OpenAI-format event without parsing every event: the bytes were forwarded
+ * as they came, this only feeds the log line and metrics.
+ */
+function observeOpenAIEvent(ctx: RequestContext, event: SseEvent): void {
   const data = event.data;
-  if (data.indexOf('"usage"') === -1) return;
+  const hasUsage = data.indexOf('"usage"') !== -1;
+  const hasError = data.indexOf('"error"') !== -1;
+  if (!hasUsage && !hasError) return;
   try {
-    const chunk = JSON.parse(data) as { usage?: ChatCompletionChunk['usage'] };
+    const chunk = JSON.parse(data) as { usage?: ChatCompletionChunk['usage']; error?: { message?: unknown } };
     if (chunk.usage) ctx.usage = chunk.usage;
+    if (hasError && typeof chunk.error === 'object' && chunk.error !== null) {
+      const message = typeof chunk.error.message === 'string' ? chunk.error.message : JSON.stringify(chunk.error);
+      ctx.status = 502;
+      ctx.errorMessage = message;
+      const last = ctx.attempts[ctx.attempts.length - 1];
+      if (last !== undefined) last.error = message;
+    }
   } catch {
     // observation only: the bytes were forwarded as they came
   }
@@ -73,7 +86,7 @@ export async function pumpStream(
       }
       const events = framer.push(bytes);
       for (const event of events) {
-        if (decoder === undefined) observeOpenAIUsage(ctx, event);
+        if (decoder === undefined) observeOpenAIEvent(ctx, event);
         else if (passthrough) {
           try {
             await handleChunks(decoder.onEvent(event));
@@ -84,7 +97,7 @@ export async function pumpStream(
       }
     }
     for (const event of framer.end()) {
-      if (decoder === undefined) observeOpenAIUsage(ctx, event);
+      if (decoder === undefined) observeOpenAIEvent(ctx, event);
       else if (!passthrough) await handleChunks(decoder.onEvent(event));
     }
     if (decoder !== undefined) {

@@ -21,6 +21,12 @@ export interface Endpoint {
   headers: Record<string, string>;
   /** How the response stream is framed. */
   streamFraming?: 'sse' | 'aws-eventstream';
+  /**
+   * Top-level fields to set on the encoded JSON body before it is sent, after
+   * the codec (and on pass-through too); a value of `undefined` removes the
+   * field. Vertex AI's Claude wants `anthropic_version` in the body and no `model`.
+   */
+  bodyPatch?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -48,6 +54,11 @@ export interface ProviderDefinition {
   baseUrlEnv?: string;
   /** Appended to the value of baseUrlEnv when the official SDK's variable holds the host root. */
   baseUrlEnvPath?: string;
+  /**
+   * Provider options read from environment variables when the config does not set them
+   * (option name -> variables in order), e.g. Bedrock's region from AWS_REGION.
+   */
+  optionsEnv?: Readonly<Record<string, readonly string[]>>;
   /** False for local servers (Ollama, LM Studio) that take no key. */
   keyRequired: boolean;
   operations: Readonly<Partial<Record<Operation, boolean>>>;

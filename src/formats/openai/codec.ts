@@ -4,9 +4,9 @@
  * never goes through here: it is a byte pass-through.
  * @see https://platform.openai.com/docs/api-reference/chat/object
  */
-import { UpstreamStreamError, type CodecContext, type ProviderChatCodec, type StreamDecoder, type UpstreamErrorInfo } from '../types.js';
+import { UpstreamStreamError, type CodecContext, type CodecWarning, type ProviderChatCodec, type StreamDecoder, type UpstreamErrorInfo } from '../types.js';
 import type { SseEvent } from '../../gateway/sse.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from './types.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequest } from './types.js';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -55,20 +55,58 @@ class OpenAIStreamDecoder implements StreamDecoder {
   }
 }
 
+/**
+ * The Chat Completions parameters, as the openai SDK types list them. A
+ * canonical request built from another surface may carry fields of that
+ * surface (Anthropic's `container`, Gemini's safety settings): they are dropped
+ * with a warning, since OpenAI-compatible servers refuse unknown parameters.
+ * @see https://platform.openai.com/docs/api-reference/chat/create
+ */
+const CHAT_PARAMS = new Set([
+  'messages', 'model', 'audio', 'frequency_penalty', 'function_call', 'functions', 'logit_bias', 'logprobs',
+  'max_completion_tokens', 'max_tokens', 'metadata', 'modalities', 'moderation', 'n', 'parallel_tool_calls',
+  'prediction', 'presence_penalty', 'prompt_cache_key', 'prompt_cache_options', 'prompt_cache_retention',
+  'reasoning_effort', 'response_format', 'safety_identifier', 'seed', 'service_tier', 'stop', 'store', 'stream',
+  'stream_options', 'temperature', 'tool_choice', 'tools', 'top_logprobs', 'top_p', 'user', 'verbosity',
+  'web_search_options',
+]);
+
+/** Message fields the OpenAI format has; others (signatures, cache markers) stay behind. */
+const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal', 'audio', 'function_call']);
+
+function cleanMessage(message: ChatMessage): ChatMessage {
+  let clean: ChatMessage | undefined;
+  for (const key in message) {
+    if (MESSAGE_FIELDS.has(key)) continue;
+    clean ??= { ...message };
+    delete clean[key];
+  }
+  const out = clean ?? message;
+  if (Array.isArray(out.content) && out.content.some((part) => 'cache_control' in part)) {
+    out.content = out.content.map((part) => {
+      if (!('cache_control' in part)) return part;
+      const { cache_control: _cache, ...rest } = part as Record<string, unknown>;
+      return rest as unknown as typeof part;
+    });
+  }
+  return out;
+}
+
 export const openaiChatCodec: ProviderChatCodec = {
   format: 'openai',
   encodeRequest(request: ChatRequest, options) {
-    const body: ChatRequest = { ...request, model: options.model, stream: options.stream };
+    const body: Record<string, unknown> = {};
+    const warnings: CodecWarning[] = [];
+    for (const key in request) {
+      const value = request[key];
+      if (value === undefined) continue;
+      if (CHAT_PARAMS.has(key)) body[key] = value;
+      else warnings.push({ param: key, message: `${key} is not an OpenAI chat parameter and was dropped` });
+    }
+    body.model = options.model;
+    body.stream = options.stream;
     if (options.stream) body.stream_options = { ...request.stream_options, include_usage: true };
-    // Fields only Anthropic-style surfaces produce; OpenAI-compatible servers reject unknown ones.
-    const warnings = [];
-    if (body.thinking !== undefined) {
-      delete body.thinking;
-      warnings.push({ param: 'thinking', message: 'thinking is not supported by OpenAI-format providers and was dropped' });
-    }
-    for (const message of body.messages) {
-      if (message.reasoning_signature !== undefined) delete message.reasoning_signature;
-    }
+    body.messages = request.messages.map(cleanMessage);
     return { body, warnings };
   },
   decodeResponse(body: unknown, context: CodecContext): ChatCompletion {

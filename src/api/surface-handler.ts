@@ -1,0 +1,45 @@
+/**
+ * The request handler every client surface shares: context, pipeline, reply.
+ * A surface only says how to read its body and how to write its answers.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorFormat } from '../errors/render.js';
+import type { CodecContext, StreamEncoder } from '../formats/types.js';
+import type { ChatCompletion, EmbeddingResponse } from '../formats/openai/types.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { PipelineInput } from '../gateway/pipeline.js';
+import type { RequestContext, Surface } from '../gateway/request-context.js';
+import { sendError, sendOutcome, startContext } from './respond.js';
+
+export interface PreparedRequest {
+  input: PipelineInput;
+  /** Canonical answer -> the surface's JSON. */
+  encodeJson(result: ChatCompletion | EmbeddingResponse, context: CodecContext): unknown;
+  /** Canonical chunks -> the surface's stream; its onError also ends a pass-through stream. */
+  createStreamEncoder(context: CodecContext): StreamEncoder;
+}
+
+export interface SurfaceSpec {
+  surface: Surface;
+  errorFormat: ErrorFormat;
+  /** Reads and checks the caller's request (throws GatewayError naming the field). */
+  prepare(request: FastifyRequest, gateway: Gateway, ctx: RequestContext): PreparedRequest;
+}
+
+export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const ctx = startContext(gateway, request, reply, spec.surface);
+    try {
+      const prepared = spec.prepare(request, gateway, ctx);
+      const outcome = await gateway.pipeline.execute(ctx, prepared.input);
+      const context = gateway.pipeline.codecContext(ctx, prepared.input.model);
+      await sendOutcome(reply, ctx, outcome, {
+        json: (result) => prepared.encodeJson(result, context),
+        stream: () => prepared.createStreamEncoder(context),
+      });
+    } catch (error) {
+      if (reply.sent || reply.raw.headersSent) return;
+      sendError(reply, ctx, error, spec.errorFormat);
+    }
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Bedrock embeddings through InvokeModel (`/model/{id}/invoke`); the body is
+ * the model vendor's own, chosen by model id prefix:
+ *
+ * - Amazon Titan Text Embeddings (`amazon.titan-embed-text-v2:0`, `-v1`):
+ *   `{inputText, dimensions?, normalize}` -> `{embedding, inputTextTokenCount}`.
+ *   ONE text per call. Heimdall does not fan out: an `input` array of more than
+ *   one text is refused with a 400 naming `input` (send one call per text).
+ * - Cohere Embed on Bedrock (`cohere.embed-english-v3`, `cohere.embed-multilingual-v3`,
+ *   `cohere.embed-v4:0`): `{texts, input_type}` -> `{embeddings}`. The response
+ *   carries no token count (Bedrock puts it in a header), so usage is 0.
+ *
+ * `encoding_format` is not sent: these models return floats.
+ * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html
+ * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-embed.html
+ */
+import { GatewayError, invalidField } from '../../errors/gateway-error.js';
+import type { CodecContext, CodecWarning, EncodedRequest, ProviderEmbeddingCodec } from '../types.js';
+import type { EmbeddingRequest, EmbeddingResponse } from '../openai/types.js';
+import { bedrockModelFamily } from './request.js';
+
+/** Cohere's input types; the default suits indexing, as OpenAI's embeddings have no such notion. */
+const COHERE_INPUT_TYPES = new Set(['search_document', 'search_query', 'classification', 'clustering']);
+
+function texts(input: EmbeddingRequest['input']): string[] {
+  if (typeof input === 'string') return [input];
+  if (Array.isArray(input) && input.every((item) => typeof item === 'string')) return input as string[];
+  throw invalidField('input', 'Bedrock embedding models take text; token arrays are not supported.');
+}
+
+function encodeTitan(request: EmbeddingRequest, model: string): EncodedRequest {
+  const inputs = texts(request.input);
+  if (inputs.length !== 1) {
+    throw invalidField('input', `${model} embeds one text per call; send ${inputs.length} separate requests.`);
+  }
+  const warnings: CodecWarning[] = [];
+  const isV1 = model.includes('titan-embed-text-v1');
+  if (isV1) {
+    if (request.dimensions !== undefined) warnings.push({ param: 'dimensions', message: `${model} has a fixed size; dimensions dropped.` });
+    return { body: { inputText: inputs[0] }, warnings };
+  }
+  const body: Record<string, unknown> = { inputText: inputs[0], normalize: true };
+  if (request.dimensions !== undefined) body.dimensions = request.dimensions;
+  return { body, warnings };
+}
+
+function encodeCohere(request: EmbeddingRequest, model: string): EncodedRequest {
+  const warnings: CodecWarning[] = [];
+  const inputType = typeof request.input_type === 'string' && COHERE_INPUT_TYPES.has(request.input_type)
+    ? request.input_type
+    : 'search_document';
+  const body: Record<string, unknown> = { texts: texts(request.input), input_type: inputType };
+  if (request.dimensions !== undefined) {
+    if (model.includes('embed-v4')) body.output_dimension = request.dimensions;
+    else warnings.push({ param: 'dimensions', message: `${model} has a fixed size; dimensions dropped.` });
+  }
+  return { body, warnings };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function vectors(body: Record<string, unknown>): number[][] {
+  if (Array.isArray(body.embedding)) return [body.embedding as number[]];
+  // Cohere: a list of vectors, or `{float: [...]}` when embedding types were requested (v4).
+  if (Array.isArray(body.embeddings)) return body.embeddings as number[][];
+  if (isObject(body.embeddings) && Array.isArray(body.embeddings.float)) return body.embeddings.float as number[][];
+  throw new GatewayError('HD_ERR_UPSTREAM_BAD_RESPONSE', 'Bedrock: the embedding response has no embedding.');
+}
+
+export const bedrockEmbeddingCodec: ProviderEmbeddingCodec = {
+  encodeRequest(request, options) {
+    const family = bedrockModelFamily(options.model);
+    if (family === 'amazon' && options.model.includes('titan-embed-text')) return encodeTitan(request, options.model);
+    if (family === 'cohere' && options.model.includes('embed')) return encodeCohere(request, options.model);
+    throw invalidField('model', `Heimdall does not know the embedding body of Bedrock model "${options.model}" (supported: amazon.titan-embed-text-*, cohere.embed-*).`);
+  },
+
+  decodeResponse(body: unknown, context: CodecContext): EmbeddingResponse {
+    if (!isObject(body)) throw new GatewayError('HD_ERR_UPSTREAM_BAD_RESPONSE', 'Bedrock: the embedding response is not an object.');
+    const tokens = typeof body.inputTextTokenCount === 'number' ? body.inputTextTokenCount : 0;
+    return {
+      object: 'list',
+      data: vectors(body).map((embedding, index) => ({ object: 'embedding', index, embedding })),
+      model: context.model,
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    };
+  },
+};

@@ -1,0 +1,11 @@
+export { geminiChatCodec } from './chat-codec.js';
+export { geminiSurfaceCodec } from './surface-codec.js';
+export { geminiEmbeddingCodec } from './embeddings.js';
+export { dropGeminiOnlyFields } from './surface-request.js';
+export { decodeGeminiError } from './errors.js';
+export { GeminiStreamDecoder } from './stream.js';
+export { GeminiSurfaceStreamEncoder } from './surface-response.js';
+export { cleanSchemaForGemini, geminiSchemaToJsonSchema } from './schema.js';
+export { mapGeminiFinishReason, toGeminiFinishReason } from './finish-reason.js';
+export { GEMINI_ONLY_FIELDS } from './types.js';
+export type * from './types.js';

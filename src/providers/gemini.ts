@@ -1,0 +1,92 @@
+/**
+ * Google Gemini API (AI Studio): generateContent / streamGenerateContent for
+ * chat, batchEmbedContents for embeddings. The model is part of the URL.
+ *
+ * GEMINI_BASE_URL has the official SDK's meaning, the host root
+ * (`https://generativelanguage.googleapis.com`); a base that already ends in
+ * an API version (`.../v1beta`, `.../v1`) is used as is.
+ * Optional provider setting: `api_version` (default v1beta).
+ *
+ * @see https://ai.google.dev/api/generate-content
+ * @see https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
+ * @see https://ai.google.dev/gemini-api/docs/api-key
+ */
+import { GatewayError } from '../errors/gateway-error.js';
+import type { Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
+
+export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
+const DEFAULT_API_VERSION = 'v1beta';
+
+/** Current Gemini API model codes. @see https://ai.google.dev/gemini-api/docs/models */
+export const GEMINI_MODELS: readonly string[] = [
+  'gemini-3.5-flash',
+  'gemini-3.1-pro-preview',
+  'gemini-3.1-flash-lite',
+  'gemini-3-pro-preview',
+  'gemini-3-flash-preview',
+  'gemini-2.5-pro',
+  'gemini-2.5-flash',
+  'gemini-2.5-flash-lite',
+  'gemini-2.0-flash',
+  'gemini-2.0-flash-lite',
+  'gemini-pro-latest',
+  'gemini-flash-latest',
+  'gemini-flash-lite-latest',
+];
+
+/** @see https://ai.google.dev/gemini-api/docs/embeddings */
+export const GEMINI_EMBEDDING_MODELS: readonly string[] = ['gemini-embedding-001', 'text-embedding-004'];
+
+/** `https://host` -> `https://host/v1beta`; a base that already names a version is kept. */
+export function geminiApiRoot(context: Pick<EndpointContext, 'baseUrl' | 'options'>): string {
+  const base = (context.baseUrl || GEMINI_DEFAULT_BASE_URL).replace(/\/+$/, '');
+  if (/\/v\d+(alpha|beta)?\d*$/.test(base)) return base;
+  const version = context.options.api_version;
+  return `${base}/${typeof version === 'string' && version !== '' ? version : DEFAULT_API_VERSION}`;
+}
+
+/**
+ * The `models/{model}` path segment: bare ids get `models/`; full resource
+ * names (`models/x`, `tunedModels/x`) are kept. Characters other than the
+ * ones model ids use are escaped so an id cannot change the path.
+ */
+export function geminiModelPath(model: string): string {
+  const name = /^(models|tunedModels)\//.test(model) ? model : `models/${model}`;
+  return name.split('/').map((segment) => encodeURIComponent(segment).replace(/%40/g, '@')).join('/');
+}
+
+function headers(context: EndpointContext, withBody: boolean): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (context.apiKey !== undefined) result['x-goog-api-key'] = context.apiKey;
+  if (withBody) result['content-type'] = 'application/json';
+  return result;
+}
+
+export const geminiProvider: ProviderDefinition = {
+  id: 'gemini',
+  name: 'Google Gemini',
+  format: 'gemini',
+  defaultBaseUrl: GEMINI_DEFAULT_BASE_URL,
+  apiKeyEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+  baseUrlEnv: 'GEMINI_BASE_URL',
+  keyRequired: true,
+  operations: { chat: true, embeddings: true, models: true },
+  models: GEMINI_MODELS,
+  embeddingModels: GEMINI_EMBEDDING_MODELS,
+  docs: 'https://ai.google.dev/api/generate-content',
+  endpoint(operation: Operation, context: EndpointContext): Endpoint {
+    const root = geminiApiRoot(context);
+    switch (operation) {
+      case 'chat':
+        return context.stream
+          ? { url: `${root}/${geminiModelPath(context.model)}:streamGenerateContent?alt=sse`, headers: headers(context, true), streamFraming: 'sse' }
+          : { url: `${root}/${geminiModelPath(context.model)}:generateContent`, headers: headers(context, true) };
+      case 'embeddings':
+        return { url: `${root}/${geminiModelPath(context.model)}:batchEmbedContents`, headers: headers(context, true) };
+      case 'models':
+        return { url: `${root}/models`, headers: headers(context, false) };
+      default:
+        throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Gemini does not offer the '${operation}' operation.`);
+    }
+  },
+};

@@ -1,0 +1,297 @@
+/**
+ * Read side of the request logs: filtered lists with keyset (cursor) pagination,
+ * one log in full, and aggregate stats for the dashboard. Statements are built
+ * from a fixed set of fragments and prepared once per distinct shape.
+ */
+import type { Statement } from 'better-sqlite3';
+import { invalidField } from '../errors/gateway-error.js';
+import type { SqliteDatabase } from './database.js';
+import { SUMMARY_COLUMNS, rowToStored, rowToSummary } from './log-row.js';
+import type { RequestLogSummary, StoredRequestLog } from './log-types.js';
+
+export type StatusClass = '2xx' | '3xx' | '4xx' | '5xx';
+export type LogSort = 'time' | 'latency' | 'cost';
+export type SortOrder = 'asc' | 'desc';
+
+export interface ListLogsParams {
+  /** Inclusive, ms epoch. */
+  from?: number;
+  /** Exclusive, ms epoch. */
+  to?: number;
+  provider?: string;
+  /** Exact match on the model that answered. */
+  model?: string;
+  status_class?: StatusClass;
+  virtual_key_id?: string;
+  /** Substring of error message, error code, model or requested model; or an exact log id. */
+  q?: string;
+  sort?: LogSort;
+  order?: SortOrder;
+  /** Default 50; clamped to 1..500. */
+  limit?: number;
+  /** next_cursor of the previous page. */
+  cursor?: string | null;
+}
+
+export interface LogPage {
+  items: RequestLogSummary[];
+  /** null on the last page. */
+  next_cursor: string | null;
+}
+
+export interface LogStatsParams {
+  /** Default: `to` minus 24 hours. */
+  from?: number;
+  /** Default: now. */
+  to?: number;
+  /** Default: the range over 60 buckets (at least 1 s); raised so there are at most 1,000 buckets. */
+  bucket_ms?: number;
+  /** Rows in each top list. Default 10. */
+  top?: number;
+}
+
+/**
+ * Latency percentiles interpolate linearly between the closest ranks (SQLite's
+ * percentile_cont, numpy's default method); null when there are no requests.
+ */
+export interface LogStatsBucket {
+  start: number;
+  requests: number;
+  errors: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  tokens: number;
+  cost_usd: number;
+}
+
+export interface LogStatsTop {
+  requests: number;
+  errors: number;
+  tokens: number;
+  cost_usd: number;
+}
+
+export interface LogStats {
+  from: number;
+  to: number;
+  bucket_ms: number;
+  totals: {
+    requests: number;
+    errors: number;
+    input_tokens: number;
+    output_tokens: number;
+    cached_tokens: number;
+    /** Sum over requests with a known price. */
+    cost_usd: number;
+    /** Requests whose cost is unknown (no price for the model). */
+    unknown_cost_requests: number;
+    p50_ms: number | null;
+    p95_ms: number | null;
+    p99_ms: number | null;
+  };
+  /** Every bucket of the range, empty ones included. */
+  buckets: LogStatsBucket[];
+  top_models: Array<LogStatsTop & { provider: string | null; model: string }>;
+  top_providers: Array<LogStatsTop & { provider: string }>;
+  top_keys: Array<LogStatsTop & { virtual_key_id: string }>;
+}
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+const MAX_BUCKETS = 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Sort keys; unknown cost sorts below every known cost. */
+const SORT_EXPRESSIONS: Record<LogSort, string> = {
+  time: 'time',
+  latency: 'latency_ms',
+  cost: 'COALESCE(cost_usd, -1)',
+};
+
+const SUMMARY_SELECT = `SELECT ${SUMMARY_COLUMNS.join(', ')}, json_array_length(attempts) AS attempt_count`;
+const RANGE = 'time >= CAST(@from AS INTEGER) AND time < CAST(@to AS INTEGER)';
+const TOP_FIELDS = `count(*) AS requests, coalesce(sum(status >= 400), 0) AS errors,
+  coalesce(sum(input_tokens), 0) + coalesce(sum(output_tokens), 0) AS tokens, total(cost_usd) AS cost_usd`;
+
+type Cursor = [sort: LogSort, order: SortOrder, value: number, id: string];
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(text: string, sort: LogSort, order: SortOrder): Cursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidField('cursor', 'cursor is not a value returned as next_cursor.');
+  }
+  if (
+    !Array.isArray(parsed) || parsed.length !== 4 || typeof parsed[2] !== 'number' || typeof parsed[3] !== 'string'
+  ) {
+    throw invalidField('cursor', 'cursor is not a value returned as next_cursor.');
+  }
+  if (parsed[0] !== sort || parsed[1] !== order) {
+    throw invalidField('cursor', 'cursor belongs to a listing with another sort or order; start again without it.');
+  }
+  return parsed as Cursor;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+export class LogQueries {
+  readonly #db: SqliteDatabase;
+  readonly #statements = new Map<string, Statement>();
+  readonly #now: () => number;
+  readonly #getLog: Statement<[string]>;
+
+  constructor(db: SqliteDatabase, options: { now?: () => number } = {}) {
+    this.#db = db;
+    this.#now = options.now ?? Date.now;
+    this.#getLog = db.prepare<[string]>(
+      'SELECT *, json_array_length(attempts) AS attempt_count FROM request_logs WHERE id = ?',
+    );
+  }
+
+  /** One log with attempts, metadata and bodies; undefined when unknown (or deleted by retention). */
+  getLog(id: string): StoredRequestLog | undefined {
+    const row = this.#getLog.get(id) as Record<string, unknown> | undefined;
+    return row ? rowToStored(row) : undefined;
+  }
+
+  listLogs(params: ListLogsParams = {}): LogPage {
+    const sort: LogSort = params.sort ?? 'time';
+    const order: SortOrder = params.order ?? 'desc';
+    if (!(sort in SORT_EXPRESSIONS)) throw invalidField('sort', 'sort must be one of time, latency, cost.');
+    if (order !== 'asc' && order !== 'desc') throw invalidField('order', 'order must be asc or desc.');
+    const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(params.limit ?? DEFAULT_LIMIT)));
+    const expression = SORT_EXPRESSIONS[sort];
+
+    const where: string[] = [];
+    const values: Record<string, string | number> = { limit: limit + 1 };
+    if (params.from !== undefined) {
+      where.push('time >= CAST(@from AS INTEGER)');
+      values.from = params.from;
+    }
+    if (params.to !== undefined) {
+      where.push('time < CAST(@to AS INTEGER)');
+      values.to = params.to;
+    }
+    if (params.provider !== undefined) {
+      where.push('provider = @provider');
+      values.provider = params.provider;
+    }
+    if (params.model !== undefined) {
+      where.push('model = @model');
+      values.model = params.model;
+    }
+    if (params.virtual_key_id !== undefined) {
+      where.push('virtual_key_id = @virtual_key_id');
+      values.virtual_key_id = params.virtual_key_id;
+    }
+    if (params.status_class !== undefined) {
+      const base = /^([2-5])xx$/.exec(params.status_class);
+      if (!base) throw invalidField('status_class', 'status_class must be one of 2xx, 3xx, 4xx, 5xx.');
+      where.push('status >= @status_min AND status < @status_min + 100');
+      values.status_min = Number(base[1]) * 100;
+    }
+    if (params.q !== undefined && params.q !== '') {
+      where.push(`(id = @q OR error_message LIKE @q_like ESCAPE '\\' OR error_code LIKE @q_like ESCAPE '\\'
+        OR model LIKE @q_like ESCAPE '\\' OR requested_model LIKE @q_like ESCAPE '\\')`);
+      values.q = params.q;
+      values.q_like = `%${escapeLike(params.q)}%`;
+    }
+    if (params.cursor) {
+      const [, , value, id] = decodeCursor(params.cursor, sort, order);
+      where.push(`(${expression}, id) ${order === 'desc' ? '<' : '>'} (@cursor_value, @cursor_id)`);
+      values.cursor_value = value;
+      values.cursor_id = id;
+    }
+
+    const sql = `${SUMMARY_SELECT} FROM request_logs
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ${expression} ${order}, id ${order} LIMIT @limit`;
+    const rows = this.#statement(sql).all(values) as Array<Record<string, unknown>>;
+    const more = rows.length > limit;
+    const items = (more ? rows.slice(0, limit) : rows).map(rowToSummary);
+    const last = items[items.length - 1];
+    const next_cursor =
+      more && last ? encodeCursor([sort, order, sortValue(sort, last), last.id]) : null;
+    return { items, next_cursor };
+  }
+
+  logStats(params: LogStatsParams = {}): LogStats {
+    const to = Math.floor(params.to ?? this.#now());
+    const from = Math.floor(params.from ?? to - DAY_MS);
+    if (!(from < to)) throw invalidField('from', 'from must be before to.');
+    const span = to - from;
+    let bucket = Math.floor(params.bucket_ms ?? Math.max(1000, Math.ceil(span / 60)));
+    if (!(bucket >= 1)) throw invalidField('bucket_ms', 'bucket_ms must be a positive number of milliseconds.');
+    bucket = Math.max(bucket, Math.ceil(span / MAX_BUCKETS));
+    const top = Math.min(100, Math.max(1, Math.floor(params.top ?? 10)));
+    const range = { from, to };
+
+    const totals = this.#statement(`SELECT count(*) AS requests, coalesce(sum(status >= 400), 0) AS errors,
+        coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+        coalesce(sum(cached_tokens), 0) AS cached_tokens, total(cost_usd) AS cost_usd,
+        coalesce(sum(cost_known = 0), 0) AS unknown_cost_requests,
+        percentile_cont(latency_ms, 0.5) AS p50_ms, percentile_cont(latency_ms, 0.95) AS p95_ms,
+        percentile_cont(latency_ms, 0.99) AS p99_ms
+      FROM request_logs WHERE ${RANGE}`).get(range) as LogStats['totals'];
+
+    const rows = this.#statement(`SELECT (time - CAST(@from AS INTEGER)) / CAST(@bucket AS INTEGER) AS bucket,
+        count(*) AS requests, coalesce(sum(status >= 400), 0) AS errors,
+        percentile_cont(latency_ms, 0.5) AS p50_ms, percentile_cont(latency_ms, 0.95) AS p95_ms,
+        coalesce(sum(input_tokens), 0) + coalesce(sum(output_tokens), 0) AS tokens, total(cost_usd) AS cost_usd
+      FROM request_logs WHERE ${RANGE} GROUP BY bucket ORDER BY bucket`).all({ ...range, bucket }) as Array<
+      Omit<LogStatsBucket, 'start'> & { bucket: number }
+    >;
+    const byIndex = new Map(rows.map((row) => [row.bucket, row]));
+    const buckets: LogStatsBucket[] = [];
+    for (let index = 0; from + index * bucket < to; index++) {
+      const row = byIndex.get(index);
+      buckets.push({
+        start: from + index * bucket,
+        requests: row?.requests ?? 0,
+        errors: row?.errors ?? 0,
+        p50_ms: row?.p50_ms ?? null,
+        p95_ms: row?.p95_ms ?? null,
+        tokens: row?.tokens ?? 0,
+        cost_usd: row?.cost_usd ?? 0,
+      });
+    }
+
+    const topOf = (columns: string, notNull: string) =>
+      this.#statement(`SELECT ${columns}, ${TOP_FIELDS} FROM request_logs
+        WHERE ${RANGE} AND ${notNull} IS NOT NULL GROUP BY ${columns}
+        ORDER BY requests DESC, cost_usd DESC LIMIT @top`).all({ ...range, top });
+
+    return {
+      from,
+      to,
+      bucket_ms: bucket,
+      totals,
+      buckets,
+      top_models: topOf('provider, model', 'model') as LogStats['top_models'],
+      top_providers: topOf('provider', 'provider') as LogStats['top_providers'],
+      top_keys: topOf('virtual_key_id', 'virtual_key_id') as LogStats['top_keys'],
+    };
+  }
+
+  #statement(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+function sortValue(sort: LogSort, item: RequestLogSummary): number {
+  if (sort === 'latency') return item.latency_ms;
+  if (sort === 'cost') return item.cost_usd ?? -1;
+  return item.time;
+}

@@ -1,0 +1,205 @@
+/**
+ * Numbered schema migrations. `PRAGMA user_version` holds the number of the
+ * last one applied; openDatabase() applies the pending ones in one transaction.
+ *
+ * Rules: never edit a migration that has shipped — add a new one. Times are
+ * integer milliseconds since the epoch; JSON columns are TEXT checked with
+ * json_valid(); booleans are 0/1 integers.
+ */
+import type { SqliteDatabase } from './database.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up: string | ((db: SqliteDatabase) => void);
+}
+
+/** Configuration (providers, keys, routing, settings), request logs and audit log. */
+const CORE = `
+CREATE TABLE providers (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE,
+  type        TEXT NOT NULL,                          -- provider definition id: openai, anthropic, ...
+  base_url    TEXT,                                   -- null: the definition's default
+  enabled     INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  options     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(options)),
+  source      TEXT NOT NULL DEFAULT 'store',          -- store | file | env: who wrote it last
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE provider_keys (
+  id                TEXT PRIMARY KEY,
+  provider_id       TEXT NOT NULL REFERENCES providers(id) ON DELETE CASCADE,
+  name              TEXT NOT NULL,
+  secret_encrypted  TEXT NOT NULL,                    -- secret-box format v1:<iv>:<tag>:<ciphertext>
+  last4             TEXT NOT NULL,
+  weight            REAL NOT NULL DEFAULT 1 CHECK (weight >= 0),
+  models            TEXT CHECK (models IS NULL OR json_valid(models)),  -- null: every model
+  enabled           INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  source            TEXT NOT NULL DEFAULT 'store',
+  created_at        INTEGER NOT NULL,
+  updated_at        INTEGER NOT NULL,
+  UNIQUE (provider_id, name)
+);
+
+CREATE TABLE model_groups (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,                  -- the public model name clients send
+  deployments  TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(deployments)),  -- [{provider, model, weight}]
+  fallbacks    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(fallbacks)),    -- ["provider/model" | group name]
+  options      TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(options)),
+  enabled      INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  source       TEXT NOT NULL DEFAULT 'store',
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+
+CREATE TABLE aliases (
+  alias       TEXT PRIMARY KEY,
+  target      TEXT NOT NULL,
+  source      TEXT NOT NULL DEFAULT 'store',
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE settings (
+  key         TEXT PRIMARY KEY,
+  value       TEXT NOT NULL CHECK (json_valid(value)),
+  updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE audit_log (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  time    INTEGER NOT NULL,
+  actor   TEXT NOT NULL,
+  action  TEXT NOT NULL,
+  target  TEXT,
+  before  TEXT CHECK (before IS NULL OR json_valid(before)),
+  after   TEXT CHECK (after IS NULL OR json_valid(after))
+);
+CREATE INDEX audit_log_time ON audit_log (time);
+CREATE INDEX audit_log_target ON audit_log (target, id);
+
+-- Bodies are the last columns: list queries never read them, and SQLite stops
+-- reading a row at the last column a query needs.
+CREATE TABLE request_logs (
+  id                TEXT PRIMARY KEY,
+  time              INTEGER NOT NULL,
+  surface           TEXT NOT NULL,
+  route             TEXT NOT NULL,
+  method            TEXT NOT NULL,
+  virtual_key_id    TEXT,
+  team_id           TEXT,
+  customer_id       TEXT,
+  provider          TEXT,
+  model             TEXT,
+  requested_model   TEXT,
+  status            INTEGER NOT NULL,
+  latency_ms        REAL NOT NULL,
+  upstream_ms       REAL,
+  ttft_ms           REAL,
+  overhead_us       INTEGER,
+  input_tokens      INTEGER,
+  output_tokens     INTEGER,
+  cached_tokens     INTEGER,
+  reasoning_tokens  INTEGER,
+  cost_usd          REAL,                             -- null: unknown price
+  cost_known        INTEGER NOT NULL DEFAULT 0 CHECK (cost_known IN (0, 1)),
+  stream            INTEGER NOT NULL DEFAULT 0 CHECK (stream IN (0, 1)),
+  cache             TEXT,                             -- hit | miss | null
+  attempts          TEXT NOT NULL DEFAULT '[]',
+  error_code        TEXT,
+  error_message     TEXT,
+  metadata          TEXT,
+  request_body      TEXT,
+  response_body     TEXT
+);
+CREATE INDEX request_logs_time ON request_logs (time, id);
+CREATE INDEX request_logs_provider ON request_logs (provider, time, id);
+CREATE INDEX request_logs_model ON request_logs (model, time, id);
+CREATE INDEX request_logs_status ON request_logs (status, time);
+CREATE INDEX request_logs_virtual_key ON request_logs (virtual_key_id, time, id) WHERE virtual_key_id IS NOT NULL;
+`;
+
+/**
+ * Governance (issue 6): customers > teams > virtual keys, and spend per budget
+ * window. Budgets and rate limits are JSON so their shape can grow without a
+ * migration, e.g. budget {"max_usd": 10, "period": "monthly" | "1h" | null,
+ * "refuse_unpriced": true}, rate_limits [{"model": "*", "requests": 60,
+ * "tokens": 100000, "window": "1m", "algorithm": "sliding"}].
+ */
+const GOVERNANCE = `
+CREATE TABLE customers (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,
+  description  TEXT,
+  budget       TEXT CHECK (budget IS NULL OR json_valid(budget)),
+  rate_limits  TEXT CHECK (rate_limits IS NULL OR json_valid(rate_limits)),
+  metadata     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+  status       TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+  source       TEXT NOT NULL DEFAULT 'store',
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+
+CREATE TABLE teams (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,
+  description  TEXT,
+  customer_id  TEXT REFERENCES customers(id) ON DELETE SET NULL,
+  budget       TEXT CHECK (budget IS NULL OR json_valid(budget)),
+  rate_limits  TEXT CHECK (rate_limits IS NULL OR json_valid(rate_limits)),
+  metadata     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+  status       TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+  source       TEXT NOT NULL DEFAULT 'store',
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE INDEX teams_customer ON teams (customer_id);
+
+CREATE TABLE virtual_keys (
+  id                 TEXT PRIMARY KEY,
+  name               TEXT NOT NULL,
+  description        TEXT,
+  key_hash           TEXT NOT NULL UNIQUE,            -- hash of the secret; the secret is shown once
+  key_prefix         TEXT NOT NULL,                   -- e.g. "hk-AbC1" to recognise a key in lists
+  team_id            TEXT REFERENCES teams(id) ON DELETE SET NULL,
+  customer_id        TEXT REFERENCES customers(id) ON DELETE SET NULL,
+  allowed_providers  TEXT CHECK (allowed_providers IS NULL OR json_valid(allowed_providers)),  -- null: all
+  allowed_models     TEXT CHECK (allowed_models IS NULL OR json_valid(allowed_models)),        -- ["openai/*", ...]; null: all
+  budget             TEXT CHECK (budget IS NULL OR json_valid(budget)),
+  rate_limits        TEXT CHECK (rate_limits IS NULL OR json_valid(rate_limits)),
+  metadata           TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+  status             TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+  expires_at         INTEGER,                         -- null: never
+  last_used_at       INTEGER,
+  rotated_at         INTEGER,
+  source             TEXT NOT NULL DEFAULT 'store',
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL
+);
+CREATE INDEX virtual_keys_team ON virtual_keys (team_id);
+CREATE INDEX virtual_keys_customer ON virtual_keys (customer_id);
+
+-- One row per entity and budget window; period_start 0 is the lifetime window
+-- of a budget without reset. Written in batches by the spend tracker.
+CREATE TABLE spend (
+  entity_type   TEXT NOT NULL CHECK (entity_type IN ('key', 'team', 'customer')),
+  entity_id     TEXT NOT NULL,
+  period_start  INTEGER NOT NULL,
+  spend_usd     REAL NOT NULL DEFAULT 0,
+  tokens        INTEGER NOT NULL DEFAULT 0,
+  requests      INTEGER NOT NULL DEFAULT 0,
+  updated_at    INTEGER NOT NULL,
+  PRIMARY KEY (entity_type, entity_id, period_start)
+) WITHOUT ROWID;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE },
+  { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE },
+];
+
+/** The schema version this code writes; a database above it is refused. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

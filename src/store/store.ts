@@ -1,0 +1,116 @@
+/**
+ * The store facade: one SQLite database in the data dir, with the batched log
+ * writer, log queries, retention, and the configuration repository on it.
+ *
+ *   const store = Store.open({ dataDir, logger });
+ *   store.logs.enqueue(record);          // request path: memory only
+ *   store.logQueries.listLogs({...});    // management API
+ *   store.config.listProviders();
+ *   store.close();                       // shutdown: flush logs, close the file
+ */
+import { ConfigRepo } from './config-repo.js';
+import { openDatabase, schemaVersion, type SqliteDatabase } from './database.js';
+import { LogQueries } from './log-queries.js';
+import { LogWriter, type LogWriterOptions } from './log-writer.js';
+import { LogRetention, type RetentionOptions } from './retention.js';
+import { SecretBox, loadMasterKey, type MasterKeySource } from './secret-box.js';
+import { silentLogger, type StoreLogger } from './store-logger.js';
+
+export interface StoreOptions {
+  /** Holds heimdall.db and encryption.key; created with mode 0700. Required unless memory. */
+  dataDir?: string;
+  /** An in-memory database (tests). The encryption key is then random unless HEIMDALL_ENCRYPTION_KEY is set. */
+  memory?: boolean;
+  logger?: StoreLogger;
+  /** Where HEIMDALL_ENCRYPTION_KEY is read from. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Clock for timestamps, retention and default stats ranges. */
+  now?: () => number;
+  logs?: Omit<LogWriterOptions, 'logger'>;
+  /** false: no background retention (tests); otherwise started on open. */
+  retention?: Omit<RetentionOptions, 'logger' | 'now'> | false;
+}
+
+export class Store {
+  readonly db: SqliteDatabase;
+  /** Batched request-log writer: the only part the request path touches. */
+  readonly logs: LogWriter;
+  readonly logQueries: LogQueries;
+  readonly retention: LogRetention;
+  readonly config: ConfigRepo;
+  readonly secrets: SecretBox;
+  /** Where the encryption key came from (env, env-passphrase, file, generated, ephemeral). */
+  readonly encryptionKeySource: MasterKeySource;
+  readonly schemaVersion: number;
+  #closed = false;
+
+  private constructor(db: SqliteDatabase, options: StoreOptions, secrets: SecretBox, keySource: MasterKeySource) {
+    const logger = options.logger ?? silentLogger;
+    const now = options.now ?? Date.now;
+    this.db = db;
+    this.secrets = secrets;
+    this.encryptionKeySource = keySource;
+    this.schemaVersion = schemaVersion(db);
+    this.config = new ConfigRepo(db, secrets, { now });
+    this.logQueries = new LogQueries(db, { now });
+    this.logs = new LogWriter(db, { ...options.logs, logger });
+    this.retention = new LogRetention(db, { ...(options.retention || {}), logger, now });
+    if (options.retention !== false) this.retention.start();
+    this.#checkEncryptionKey(logger);
+  }
+
+  /** A lost or changed encryption key makes stored provider keys unreadable: say so at start. */
+  #checkEncryptionKey(logger: StoreLogger): void {
+    const sample = this.db.prepare('SELECT id, secret_encrypted FROM provider_keys LIMIT 1').get() as
+      | { id: string; secret_encrypted: string }
+      | undefined;
+    if (!sample) return;
+    try {
+      this.secrets.decrypt(sample.secret_encrypted);
+    } catch {
+      logger.error(
+        { provider_key: sample.id, key_source: this.encryptionKeySource },
+        'stored provider keys cannot be decrypted with the current encryption key ' +
+          '(HEIMDALL_ENCRYPTION_KEY or <data-dir>/encryption.key changed or was lost); re-enter the keys or restore the key',
+      );
+    }
+  }
+
+  /** Opens (and creates or migrates) the database; throws if it is newer than this code. */
+  static open(options: StoreOptions): Store {
+    const memory = options.memory === true;
+    if (!memory && !options.dataDir) throw new Error('Store.open needs a dataDir (or memory: true).');
+    const dataDir = options.dataDir ?? '';
+    const master = loadMasterKey({ dataDir: memory ? undefined : dataDir, env: options.env });
+    const db = openDatabase(dataDir, { memory });
+    try {
+      return new Store(db, options, new SecretBox(master.key), master.source);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops retention, flushes queued logs in one last pass, closes the database. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.retention.stop();
+    try {
+      this.logs.close();
+    } finally {
+      if (this.db.open) {
+        try {
+          this.db.pragma('wal_checkpoint(TRUNCATE)');
+        } catch {
+          // another connection may hold the WAL; SQLite checkpoints on its own later
+        }
+        this.db.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { formatSse, SseParser } from '../../src/gateway/sse.js';
+
+const STREAM = 'data: {"a":1}\n\nevent: message_start\ndata: {"b":"é€😀"}\n\n: comment\ndata: line1\ndata: line2\nid: 7\n\ndata: [DONE]\n\n';
+const EXPECTED = [
+  { data: '{"a":1}' },
+  { event: 'message_start', data: '{"b":"é€😀"}' },
+  { data: 'line1\nline2', id: '7' },
+  { data: '[DONE]' },
+];
+
+function parseInPieces(bytes: Uint8Array, cuts: number[]): unknown[] {
+  const parser = new SseParser();
+  const events: unknown[] = [];
+  let start = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    events.push(...parser.push(bytes.subarray(start, cut)));
+    start = cut;
+  }
+  events.push(...parser.end());
+  return events;
+}
+
+describe('SseParser', () => {
+  it('parses a whole stream', () => {
+    expect(parseInPieces(Buffer.from(STREAM), [])).toEqual(EXPECTED);
+  });
+
+  it('gives the same events whatever the byte boundaries (inside UTF-8 sequences too)', () => {
+    const bytes = Buffer.from(STREAM);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      expect(parseInPieces(bytes, [cut])).toEqual(EXPECTED);
+    }
+    const every = Array.from({ length: bytes.length - 1 }, (_, i) => i + 1);
+    expect(parseInPieces(bytes, every)).toEqual(EXPECTED);
+  });
+
+  it('handles CRLF and CR line endings, split between chunks', () => {
+    const crlf = Buffer.from(STREAM.replace(/\n/g, '\r\n'));
+    for (let cut = 1; cut < crlf.length; cut++) expect(parseInPieces(crlf, [cut])).toEqual(EXPECTED);
+    const cr = Buffer.from(STREAM.replace(/\n/g, '\r'));
+    expect(parseInPieces(cr, [])).toEqual(EXPECTED);
+  });
+
+  it('flushes a last event that has no blank line', () => {
+    const parser = new SseParser();
+    expect(parser.push('data: tail')).toEqual([]);
+    expect(parser.end()).toEqual([{ data: 'tail' }]);
+  });
+
+  it('formats events, multi-line data included', () => {
+    expect(formatSse('{"x":1}')).toBe('data: {"x":1}\n\n');
+    expect(formatSse('a\nb', 'ping')).toBe('event: ping\ndata: a\ndata: b\n\n');
+    const parser = new SseParser();
+    expect(parser.push(formatSse('a\nb', 'ping'))).toEqual([{ event: 'ping', data: 'a\nb' }]);
+  });
+});
