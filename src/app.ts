@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { registerAnthropicRoutes } from './api/anthropic.js';
+import { registerGenAIRoutes } from './api/genai.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerOpenAIRoutes } from './api/openai.js';
 import { sendError } from './api/respond.js';
@@ -92,6 +93,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   registerHealthRoutes(app, gateway);
   registerOpenAIRoutes(app, gateway);
   registerAnthropicRoutes(app, gateway);
+  registerGenAIRoutes(app, gateway);
 
   app.addHook('onClose', async () => {
     await gateway.close();

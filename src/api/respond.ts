@@ -39,6 +39,7 @@ export function gatewayHeaders(ctx: RequestContext): Record<string, string> {
     headers['x-heimdall-model'] = target.model;
   }
   if (ctx.attempts.length > 0) headers['x-heimdall-attempts'] = String(ctx.attempts.length);
+  if (ctx.responseHeaders !== undefined) Object.assign(headers, ctx.responseHeaders);
   if (ctx.warnings !== undefined) {
     headers['x-heimdall-warnings'] = ctx.warnings.map((w) => `${w.param}: ${w.message}`).join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
   }

@@ -30,6 +30,7 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, spec.surface);
     try {
+      for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
       const prepared = spec.prepare(request, gateway, ctx);
       const outcome = await gateway.pipeline.execute(ctx, prepared.input);
       const context = gateway.pipeline.codecContext(ctx, prepared.input.model);

@@ -9,7 +9,10 @@ import { redactText } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Pipeline } from './pipeline.js';
 import { GatewayState } from './provider-runtime.js';
-import type { RequestContext } from './request-context.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { AttemptRecord, RequestContext } from './request-context.js';
+import type { PipelineInput } from './pipeline.js';
+import type { Target } from './router.js';
 import { UpstreamClient } from './upstream.js';
 
 export interface FinishedRequest {
@@ -20,12 +23,31 @@ export interface FinishedRequest {
 
 export type FinishListener = (finished: FinishedRequest) => void;
 
+/**
+ * Extension points on the request path, in call order. Governance (virtual
+ * keys, limits, budgets), tracing and others plug in here instead of editing
+ * the pipeline. Hooks must not do blocking I/O.
+ */
+export interface GatewayHooks {
+  /** Before the body is read: who is calling (virtual key). Throws a GatewayError (401/403) to refuse. */
+  authenticate?(ctx: RequestContext, headers: IncomingHttpHeaders): void;
+  /** After the targets are planned, before any upstream call: access, rate limits, budget reservation. */
+  admit?(ctx: RequestContext, input: PipelineInput, targets: readonly Target[]): void | Promise<void>;
+  /** Before each upstream attempt (tracing spans, header propagation). May add headers. */
+  beforeAttempt?(ctx: RequestContext, target: Target, headers: Record<string, string>): void;
+  /** After each attempt, successful or not. */
+  afterAttempt?(ctx: RequestContext, target: Target, attempt: AttemptRecord): void;
+  /** When the request is over, before metrics and the log line: settle spend, compute cost. */
+  settle?(finished: FinishedRequest): void;
+}
+
 export class Gateway {
   state: GatewayState;
   readonly upstream = new UpstreamClient();
   readonly pipeline: Pipeline;
   inFlight = 0;
   private readonly listeners: FinishListener[] = [];
+  readonly hooks: GatewayHooks[] = [];
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -50,6 +72,10 @@ export class Gateway {
     this.listeners.push(listener);
   }
 
+  addHooks(hooks: GatewayHooks): void {
+    this.hooks.push(hooks);
+  }
+
   begin(): void {
     this.inFlight++;
     this.metrics.inFlight.inc();
@@ -63,6 +89,15 @@ export class Gateway {
     this.metrics.inFlight.dec();
     const totalMs = ctx.elapsedMs();
     const overheadMs = ctx.overheadMs(totalMs);
+    const finished: FinishedRequest = { ctx, totalMs, overheadMs };
+    for (const hooks of this.hooks) {
+      if (hooks.settle === undefined) continue;
+      try {
+        hooks.settle(finished);
+      } catch (error) {
+        this.logger.error({ err: error }, 'settle hook failed');
+      }
+    }
     const target = ctx.target;
     const provider = target?.provider.name ?? ctx.attempts[ctx.attempts.length - 1]?.provider ?? 'none';
     const model = target?.model ?? ctx.attempts[ctx.attempts.length - 1]?.model ?? 'none';
@@ -110,7 +145,6 @@ export class Gateway {
       });
     }
     if (this.listeners.length > 0) {
-      const finished = { ctx, totalMs, overheadMs };
       for (const listener of this.listeners) {
         try {
           listener(finished);

@@ -119,9 +119,12 @@ export class Pipeline {
   /** Runs the request: returns the first successful outcome or throws the final GatewayError. */
   async execute(ctx: RequestContext, input: PipelineInput): Promise<Outcome> {
     const state = this.gateway.state;
-    const targets = planTargets(state, input.model, input.fallbacks, input.operation);
     ctx.requestedModel = input.model;
     ctx.stream = input.stream;
+    const targets = planTargets(state, input.model, input.fallbacks, input.operation);
+    for (const hooks of this.gateway.hooks) {
+      if (hooks.admit !== undefined) await hooks.admit(ctx, input, targets);
+    }
     let last: UpstreamFailure | undefined;
     let lastTarget: Target | undefined;
     for (const target of targets) {
@@ -216,6 +219,7 @@ export class Pipeline {
       headers = { ...headers, ...(await provider.definition.authorize({ method: 'POST', url: endpoint.url, headers, body, context })) };
     }
     headers['x-request-id'] ??= ctx.id;
+    for (const hooks of this.gateway.hooks) hooks.beforeAttempt?.(ctx, target, headers);
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(TOTAL_TIMEOUT), provider.timeouts.totalMs);
@@ -232,6 +236,7 @@ export class Pipeline {
       record.latency_ms = Math.round(spent);
       record.status = status;
       if (error !== undefined) record.error = error;
+      for (const hooks of this.gateway.hooks) hooks.afterAttempt?.(ctx, target, record);
     };
     let response: UpstreamResponse;
     try {

@@ -37,6 +37,14 @@ export class RequestContext {
   stream = false;
   clientGone = false;
   finished = false;
+  /** The virtual key's id, once authenticated (governance). */
+  virtualKeyId: string | undefined;
+  /** Opaque per-request state of hooks (governance reservation, trace span...). */
+  readonly hookState: Map<string, unknown> = new Map();
+  /** Cost in USD; null when the model has no known price, undefined when not computed. */
+  costUsd: number | null | undefined;
+  /** Headers hooks want on the response (x-ratelimit-*). */
+  responseHeaders: Record<string, string> | undefined;
   private controller: AbortController | undefined;
 
   constructor(
