@@ -43,10 +43,10 @@ function surfaceOf(request: FastifyRequest): ErrorFormat {
 }
 
 /** Fastify's own errors (body parsing, limits) as coded gateway errors. */
-function fromFastifyError(error: FastifyError): GatewayError | FastifyError {
+function fromFastifyError(error: FastifyError, maxBodyBytes: number): GatewayError | FastifyError {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GatewayError('HD_ERR_REQUEST_TOO_LARGE', `The request body is larger than the limit of ${error.message.match(/\d+/)?.[0] ?? 'the configured'} bytes.`);
+      return new GatewayError('HD_ERR_REQUEST_TOO_LARGE', `The request body is larger than the limit of ${maxBodyBytes} bytes (limits.max_body_bytes).`);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new GatewayError('HD_ERR_REQUEST_INVALID_JSON', error.message);
@@ -65,7 +65,8 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
     // One log line per request is written by the gateway itself (with model, provider, overhead).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.maxBodyBytes,
-    requestIdHeader: 'x-request-id',
+    // genReqId reads and checks the caller's x-request-id; Fastify would echo any value as-is.
+    requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -83,7 +84,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const mapped = fromFastifyError(error);
+    const mapped = fromFastifyError(error, app.gateway.state.limits.maxBodyBytes);
     sendError(reply, undefined, mapped, surfaceOf(request));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -57,6 +57,8 @@ export async function startServer(config: ResolvedConfig, options: { logger?: Lo
       app.log.info({ in_flight: app.gateway.inFlight, timeout_ms: timeoutMs }, 'shutting down: draining in-flight requests');
       const closed = app.close();
       const idle = await app.gateway.waitForIdle(timeoutMs);
+      // Drained: keep-alive connections with nothing in flight would otherwise hold close() open.
+      app.server.closeIdleConnections();
       if (!idle) {
         app.log.warn({ in_flight: app.gateway.inFlight }, 'shutdown timeout: closing the remaining connections');
         app.server.closeAllConnections();

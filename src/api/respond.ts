@@ -59,6 +59,8 @@ export function sendError(reply: FastifyReply, ctx: RequestContext | undefined, 
     reply.headers(gatewayHeaders(ctx));
   } else {
     reply.header('x-request-id', reply.request.id);
+    // Refused before a gateway context existed (413, unknown route): still one log line.
+    reply.log.info({ msg: 'request', request_id: reply.request.id, method: reply.request.method, route: reply.request.url.split('?')[0], status: rendered.status, error: safe.message });
   }
   reply.code(rendered.status).headers(rendered.headers).type('application/json').send(JSON.stringify(rendered.body));
 }

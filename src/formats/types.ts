@@ -52,6 +52,8 @@ export interface UpstreamErrorInfo {
   message: string;
   type?: string;
   code?: string;
+  /** The request field the provider blamed (OpenAI `param`). */
+  param?: string;
 }
 
 /**

@@ -261,6 +261,7 @@ export class Pipeline {
           shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : undefined,
           info.type,
           info.code,
+          info.param,
         );
       }
       if (input.stream) {

@@ -12,7 +12,7 @@ export interface Target {
   provider: ProviderRuntime;
   /** The provider's own model id. */
   model: string;
-  /** `provider/model`, as logged and reported in x-heimdall-model. */
+  /** `provider/model`, as logged; x-heimdall-model reports `model` (the provider's own id). */
   label: string;
 }
 

@@ -27,6 +27,7 @@ export class UpstreamFailure extends Error {
     readonly shouldRetry: boolean | undefined = undefined,
     readonly upstreamType: string | undefined = undefined,
     readonly upstreamCode: string | undefined = undefined,
+    readonly param: string | undefined = undefined,
   ) {
     super(message);
     this.name = 'UpstreamFailure';
@@ -51,6 +52,7 @@ export class UpstreamFailure extends Error {
           status: status >= 400 && status <= 599 ? status : 502,
           upstreamType: this.upstreamType ?? null,
           upstreamCode: this.upstreamCode ?? null,
+          param: this.param ?? null,
           retryAfter,
         });
       }
@@ -74,9 +76,18 @@ export function parseRetryAfter(headers: Record<string, string | string[] | unde
   return undefined;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+const NETWORK_CODES = new Map([
+  ['ECONNREFUSED', 'connection refused'],
+  ['ECONNRESET', 'connection reset by the provider'],
+  ['EPIPE', 'connection closed by the provider while sending'],
+  ['ENOTFOUND', 'host not found (DNS)'],
+  ['EAI_AGAIN', 'DNS lookup failed'],
+  ['EHOSTUNREACH', 'host unreachable'],
+  ['ENETUNREACH', 'network unreachable'],
+  ['UND_ERR_SOCKET', 'the provider closed the connection'],
+  ['UND_ERR_CLOSED', 'the connection was closed'],
+  ['UND_ERR_DESTROYED', 'the connection was destroyed'],
+  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'the response was cut short'],
 ]);
 const TIMEOUT_CODES = new Map([
   ['UND_ERR_CONNECT_TIMEOUT', 'connect timeout'],
@@ -94,7 +105,8 @@ export function classifyTransportError(error: unknown, clientAborted: boolean, t
   if (code !== undefined) {
     const timeout = TIMEOUT_CODES.get(code);
     if (timeout !== undefined) return new UpstreamFailure('timeout', timeout);
-    if (NETWORK_CODES.has(code)) return new UpstreamFailure('network', `${code.toLowerCase()}`);
+    const network = NETWORK_CODES.get(code);
+    if (network !== undefined) return new UpstreamFailure('network', `${network} (${code})`);
   }
   const message = error instanceof Error ? error.message : String(error);
   return new UpstreamFailure('network', message);

@@ -20,6 +20,7 @@ export function decodeOpenAIError(status: number, body: unknown): UpstreamErrorI
       message,
       type: typeof error.type === 'string' ? error.type : undefined,
       code: typeof error.code === 'string' ? error.code : undefined,
+      param: typeof error.param === 'string' ? error.param : undefined,
     };
   }
   if (typeof error === 'string') return { message: error };
