@@ -1,0 +1,115 @@
+// Starting what the benchmark measures: the mock upstream, the bare proxy, the gateway and a peer gateway.
+// Each is its own process on 127.0.0.1; each target says where to send the chat request and how.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { freePort, removeAtExit, startProcess, waitForHttp, waitForPort, waitForReadyLine } from './proc.mjs';
+
+const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
+export const REPO_DIR = join(BENCH_DIR, '..');
+export const GATEWAY_CLI = join(REPO_DIR, 'dist', 'cli.js');
+const CHILD_ENV = { BENCH_EXIT_WITH_PARENT: '1' };
+
+/**
+ * @typedef {{ name: string, url: string, model: string, headers: Record<string, string>,
+ *   proc?: import('./proc.mjs').Managed, metricsUrl?: string, info?: Record<string, unknown> }} Target
+ */
+
+export async function startMock({ latencyMs, chunks, chunkDelayMs }) {
+  const proc = startProcess(
+    'mock-upstream',
+    [process.execPath, join(BENCH_DIR, 'mock-upstream.mjs'), '--port', '0', '--latency-ms', String(latencyMs), '--chunks', String(chunks), '--chunk-delay-ms', String(chunkDelayMs)],
+    { env: CHILD_ENV },
+  );
+  const port = await waitForReadyLine(proc);
+  return { proc, port, origin: `http://127.0.0.1:${port}` };
+}
+
+/** @returns {Target} */
+export function directTarget(mock, headers) {
+  return { name: 'direct', url: `${mock.origin}/v1/chat/completions`, model: 'gpt-4o-mini', headers };
+}
+
+/** @returns {Promise<Target>} */
+export async function startProxy(mock, headers) {
+  const proc = startProcess(
+    'bare-proxy',
+    [process.execPath, join(BENCH_DIR, 'bare-proxy.mjs'), '--upstream', mock.origin, '--port', '0', '--connections', '1024'],
+    { env: CHILD_ENV },
+  );
+  const port = await waitForReadyLine(proc);
+  return { name: 'proxy', url: `http://127.0.0.1:${port}/v1/chat/completions`, model: 'gpt-4o-mini', headers, proc };
+}
+
+/**
+ * Starts `node dist/cli.js start` against the mock, or returns null when the gateway is not built.
+ * Measures cold start: spawn → /health 200 → first chat completion served.
+ * @returns {Promise<Target | null>}
+ */
+export async function startGateway(mock, { headers, cli = GATEWAY_CLI, extraArgs = [], extraEnv = {} }) {
+  if (!existsSync(cli)) return null;
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'heimdall-bench-'));
+  removeAtExit(dataDir);
+  const origin = `http://127.0.0.1:${port}`;
+  const spawnedAt = performance.now();
+  const proc = startProcess(
+    'gateway',
+    [process.execPath, cli, 'start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, ...extraArgs],
+    {
+      cwd: REPO_DIR,
+      env: { OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${mock.origin}/v1`, LOG_LEVEL: 'warn', ...extraEnv },
+    },
+  );
+  await waitForHttp(`${origin}/health`, proc, { timeoutMs: 30_000 });
+  const healthyMs = performance.now() - spawnedAt;
+  /** @type {Target} */
+  const target = { name: 'gateway', url: `${origin}/v1/chat/completions`, model: 'openai/gpt-4o-mini', headers, proc, metricsUrl: `${origin}/metrics` };
+  const first = await firstChat(target);
+  target.info = { port, dataDir, coldStartHealthMs: healthyMs, coldStartFirstRequestMs: performance.now() - spawnedAt, firstStatus: first.status };
+  if (first.status !== 200) throw new Error(`gateway: first chat completion answered ${first.status}: ${first.body.slice(0, 500)}`);
+  return target;
+}
+
+/**
+ * Runs another gateway's command line (through /bin/sh) and measures it as one more target.
+ * `{port}` in the command, URL and headers becomes a free port; `{mockPort}` and `{mockUrl}` the mock's.
+ * @returns {Promise<Target>}
+ */
+export async function startPeer(mock, { command, url, name = 'peer', model = 'gpt-4o-mini', headers, readyUrl }) {
+  const port = /\{port\}/.test(command + url) ? String(await freePort()) : '';
+  const fill = (text) => text.replaceAll('{port}', port).replaceAll('{mockPort}', String(mock.port)).replaceAll('{mockUrl}', mock.origin);
+  const targetUrl = new URL(fill(url));
+  if (targetUrl.hostname !== '127.0.0.1' && targetUrl.hostname !== 'localhost') throw new Error('--peer-url must be on 127.0.0.1');
+  /** @type {Record<string, string>} */
+  const filledHeaders = {};
+  for (const [key, value] of Object.entries(headers)) filledHeaders[key] = fill(value);
+  const spawnedAt = performance.now();
+  const proc = startProcess(name, fill(command), { env: { MOCK_PORT: String(mock.port), MOCK_URL: mock.origin, PORT: port || targetUrl.port } });
+  if (readyUrl) await waitForHttp(fill(readyUrl), proc, { timeoutMs: 60_000, anyStatus: true });
+  else await waitForPort('127.0.0.1', Number(targetUrl.port || 80), proc, 60_000);
+  /** @type {Target} */
+  const target = { name, url: targetUrl.href, model, headers: filledHeaders, proc };
+  const first = await firstChat(target);
+  target.info = { command: fill(command), coldStartFirstRequestMs: performance.now() - spawnedAt, firstStatus: first.status };
+  if (first.status !== 200) throw new Error(`${name}: first chat completion answered ${first.status}: ${first.body.slice(0, 500)}`);
+  return target;
+}
+
+/** One chat completion with a fresh connection: proves the target works before it is loaded. */
+async function firstChat(target) {
+  try {
+    const response = await request(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...target.headers },
+      body: JSON.stringify({ model: target.model, messages: [{ role: 'user', content: 'hi' }] }),
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    return { status: response.statusCode, body: await response.body.text() };
+  } catch (error) {
+    return { status: 0, body: String(error) };
+  }
+}

@@ -1,0 +1,259 @@
+#!/usr/bin/env node
+// The benchmark, one command (`npm run bench`). See bench/README.md.
+//
+// Starts the mock upstream, the bare proxy and the gateway (when dist/cli.js is built) as child processes on
+// 127.0.0.1, then measures the same open-loop load sent direct to the mock, through the proxy and through
+// the gateway, one after another in the same run. Markdown on stdout, progress on stderr, and the full
+// results in bench/results/<timestamp>.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cpuPercent, sampleSystem, sleep, stopAll } from './lib/proc.mjs';
+import { ceilingTable, fixedRateTables, soakTable } from './lib/report.mjs';
+import { runCeiling, runFixed, runSoak } from './lib/modes.mjs';
+import { GATEWAY_CLI, REPO_DIR, directTarget, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
+
+const HELP = `node bench/run.mjs [options]
+
+  --mode fixed|ceiling|soak|peer   what to run (default fixed)
+  --targets direct,proxy,gateway   targets, measured in this order (--peer-cmd appends the peer)
+  --rates 500,1000,2000,5000       fixed/peer: rates in req/s
+  --duration 10                    seconds measured per step
+  --warmup 2                       seconds of discarded load before each step
+  --latency-ms 0                   mock upstream latency before the response headers
+  --stream                         streaming chat requests (also reports time to first byte)
+  --chunks 10 --chunk-delay-ms 0   mock stream shape
+  --timeout-ms 10000               per request; also the bounded drain after a step's last send
+  --connections auto               generator connections per target (auto: 2x expected in flight)
+  --max-requests N                 cap per step (default rate x duration)
+  --retries 1 --max-other-cpu 25   re-run a step (fixed, ceiling) while other work on the machine used more
+                                   than this % of a core during it; the quietest attempt is kept
+  ceiling: --p99-ms 50 --start-rate 1000 --max-rate 50000 --max-steps 8 --precision 0.05
+  soak:    --rate 1000 --minutes 10 --interval-s 60 (targets default: gateway, else proxy)
+  peer:    (any mode) --peer-cmd '<command>' --peer-url http://127.0.0.1:PORT/v1/chat/completions
+           [--peer-header 'name: value']... [--peer-model gpt-4o-mini] [--peer-name peer] [--peer-ready-url URL]
+           ({port} = a free port, {mockPort}, {mockUrl} are filled in the command, URL and headers)
+  gateway: [--gateway-cli dist/cli.js] [--gateway-arg ARG]... [--gateway-header 'name: value']... [--gateway-env NAME=VALUE]...
+           (e.g. --gateway-arg=--config --gateway-arg=bench/production.json --gateway-header 'authorization: Bearer <virtual key>')
+  --out bench/results              where the JSON goes
+`;
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      mode: { type: 'string', default: 'fixed' },
+      targets: { type: 'string' },
+      rates: { type: 'string', default: '500,1000,2000,5000' },
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      'latency-ms': { type: 'string', default: '0' },
+      stream: { type: 'boolean', default: false },
+      chunks: { type: 'string', default: '10' },
+      'chunk-delay-ms': { type: 'string', default: '0' },
+      'timeout-ms': { type: 'string', default: '10000' },
+      connections: { type: 'string', default: 'auto' },
+      'max-requests': { type: 'string' },
+      retries: { type: 'string', default: '1' },
+      'max-other-cpu': { type: 'string', default: '25' },
+      'p99-ms': { type: 'string', default: '50' },
+      'start-rate': { type: 'string', default: '1000' },
+      'max-rate': { type: 'string', default: '50000' },
+      'max-steps': { type: 'string', default: '8' },
+      precision: { type: 'string', default: '0.05' },
+      rate: { type: 'string', default: '1000' },
+      minutes: { type: 'string', default: '10' },
+      'interval-s': { type: 'string', default: '60' },
+      'peer-cmd': { type: 'string' },
+      'peer-url': { type: 'string' },
+      'peer-header': { type: 'string', multiple: true, default: [] },
+      'peer-model': { type: 'string', default: 'gpt-4o-mini' },
+      'peer-name': { type: 'string', default: 'peer' },
+      'peer-ready-url': { type: 'string' },
+      'gateway-cli': { type: 'string', default: GATEWAY_CLI },
+      'gateway-arg': { type: 'string', multiple: true, default: [] },
+      'gateway-header': { type: 'string', multiple: true, default: [] },
+      'gateway-env': { type: 'string', multiple: true, default: [] },
+      out: { type: 'string', default: join(REPO_DIR, 'bench', 'results') },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const mode = values.mode;
+  if (!['fixed', 'ceiling', 'soak', 'peer'].includes(mode)) throw new Error(`unknown --mode ${mode}`);
+  if (mode === 'peer' && (!values['peer-cmd'] || !values['peer-url'])) throw new Error('--mode peer needs --peer-cmd and --peer-url');
+  const defaultTargets = mode === 'soak' ? 'gateway' : 'direct,proxy,gateway';
+  const targets = (values.targets ?? defaultTargets).split(',').map((name) => name.trim()).filter(Boolean);
+  // A peer joins any mode when its command is given; peer mode is the fixed rates with a peer.
+  if (values['peer-cmd'] && !targets.includes('peer')) targets.push('peer');
+  if (targets.includes('peer') && (!values['peer-cmd'] || !values['peer-url'])) throw new Error('the peer target needs --peer-cmd and --peer-url');
+  const latencyMs = Number(values['latency-ms']);
+  const chunks = Number(values.chunks);
+  const chunkDelayMs = Number(values['chunk-delay-ms']);
+  return {
+    mode,
+    targets,
+    rates: values.rates.split(',').map(Number).filter((rate) => rate > 0),
+    durationS: Number(values.duration),
+    warmupS: Number(values.warmup),
+    latencyMs,
+    stream: values.stream,
+    chunks,
+    chunkDelayMs,
+    expectedLatencyMs: latencyMs + (values.stream ? chunks * chunkDelayMs : 0),
+    timeoutMs: Number(values['timeout-ms']),
+    connections: values.connections === 'auto' ? 0 : Number(values.connections),
+    maxRequests: values['max-requests'] ? Number(values['max-requests']) : undefined,
+    retries: Number(values.retries),
+    maxOtherCpu: Number(values['max-other-cpu']),
+    p99BoundMs: Number(values['p99-ms']),
+    startRate: Number(values['start-rate']),
+    maxRate: Number(values['max-rate']),
+    maxSteps: Number(values['max-steps']),
+    precision: Number(values.precision),
+    rate: Number(values.rate),
+    minutes: Number(values.minutes),
+    intervalS: Number(values['interval-s']),
+    peer: {
+      command: values['peer-cmd'],
+      url: values['peer-url'],
+      headers: parseHeaders(values['peer-header']),
+      model: values['peer-model'],
+      name: values['peer-name'],
+      readyUrl: values['peer-ready-url'],
+    },
+    gateway: {
+      cli: values['gateway-cli'],
+      extraArgs: values['gateway-arg'],
+      headers: parseHeaders(values['gateway-header']),
+      extraEnv: Object.fromEntries(values['gateway-env'].map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+    },
+    out: values.out,
+  };
+}
+
+function parseHeaders(list) {
+  /** @type {Record<string, string>} */
+  const headers = {};
+  for (const header of list) {
+    const colon = header.indexOf(':');
+    if (colon <= 0) throw new Error(`header "${header}" is not "name: value"`);
+    headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+const log = (line) => process.stderr.write(`${line}\n`);
+
+async function startTargets(options, mock, notes, failures) {
+  const auth = { authorization: 'Bearer bench-key' };
+  const wanted = new Set(options.targets);
+  const soakFallback = options.mode === 'soak' && wanted.has('gateway');
+  const targets = [];
+  for (const name of options.targets) {
+    if (name === 'direct') targets.push(directTarget(mock, auth));
+    else if (name === 'proxy') targets.push(await startProxy(mock, auth));
+    else if (name === 'gateway') {
+      try {
+        const gateway = await startGateway(mock, { ...options.gateway, headers: { ...auth, ...options.gateway.headers } });
+        if (gateway) {
+          const info = /** @type {any} */ (gateway.info);
+          notes.push(`Gateway cold start: /health after ${info.coldStartHealthMs.toFixed(0)} ms, first chat completion served ${info.coldStartFirstRequestMs.toFixed(0)} ms after spawn.`);
+          targets.push(gateway);
+        } else {
+          notes.push(`Gateway skipped: ${options.gateway.cli} does not exist (run \`npm run build\` first).`);
+          log(`note: ${options.gateway.cli} not found; skipping the gateway target (run \`npm run build\`)`);
+          if (soakFallback && !wanted.has('proxy')) targets.push(await startProxy(mock, auth));
+        }
+      } catch (error) {
+        failures.push(`gateway failed to start: ${error.message}`);
+        log(`error: gateway failed to start, skipping it: ${error.message}`);
+      }
+    } else if (name === 'peer') {
+      try {
+        const peer = await startPeer(mock, { ...options.peer, headers: { ...auth, ...options.peer.headers } });
+        notes.push(`Peer \`${options.peer.name}\`: first chat completion served ${/** @type {any} */ (peer.info).coldStartFirstRequestMs.toFixed(0)} ms after spawn.`);
+        targets.push(peer);
+      } catch (error) {
+        failures.push(`peer failed to start: ${error.message}`);
+        log(`error: peer failed to start, skipping it: ${error.message}`);
+      }
+    } else throw new Error(`unknown target ${name} (direct, proxy, gateway, peer)`);
+  }
+  return targets;
+}
+
+function header(options) {
+  const cpu = cpus();
+  const shape = options.stream ? `stream (${options.chunks} chunks, ${options.chunkDelayMs} ms apart)` : 'non-stream';
+  const plan =
+    options.mode === 'soak'
+      ? `${options.rate} req/s for ${options.minutes} min in ${options.intervalS} s intervals after ${options.warmupS} s warm-up`
+      : `${options.durationS} s per step after ${options.warmupS} s warm-up` +
+        (options.mode === 'ceiling' ? `, pass = 100% success and p99 ≤ ${options.p99BoundMs} ms` : '');
+  return (
+    `## Heimdall benchmark — ${options.mode} mode, ${new Date().toISOString()}\n\n` +
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}. Mock latency ${options.latencyMs} ms, ${shape}. ` +
+    `${plan}; open loop, latency from the intended send time.`
+  );
+}
+
+async function main() {
+  const options = parseOptions();
+  const startedAt = new Date();
+  const notes = [];
+  const failures = [];
+  // Other work on the machine competes with every process the benchmark measures: say so up front.
+  const idleBefore = sampleSystem();
+  await sleep(1_000);
+  const backgroundCpuPercent = cpuPercent(idleBefore, sampleSystem());
+  if (backgroundCpuPercent > 15) {
+    const warning = `Warning: the machine was already ${backgroundCpuPercent.toFixed(0)}% busy (of one core) before the benchmark started; figures will be noisy.`;
+    notes.push(`**${warning}**`);
+    log(warning);
+  }
+  const mock = await startMock(options);
+  log(`mock upstream on ${mock.origin} (latency ${options.latencyMs} ms)`);
+  const targets = await startTargets(options, mock, notes, failures);
+  if (targets.length === 0) throw new Error('no target to measure');
+  log(`targets: ${targets.map((target) => `${target.name} ${target.url}`).join(', ')}`);
+  const runOptions = { ...options, mockProc: mock.proc };
+  const results = { startedAt: startedAt.toISOString(), machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, backgroundCpuPercent }, options, notes, failures, targets: targets.map(({ name, url, model, info }) => ({ name, url, model, info })) };
+  const sections = [header(options)];
+
+  if (options.mode === 'fixed' || options.mode === 'peer') {
+    const steps = await runFixed(targets, runOptions);
+    Object.assign(results, { steps });
+    sections.push(fixedRateTables(steps, { stream: options.stream }));
+  } else if (options.mode === 'ceiling') {
+    const ceilings = await runCeiling(targets, runOptions);
+    Object.assign(results, { ceilings });
+    sections.push(ceilingTable(ceilings, options.p99BoundMs));
+  } else {
+    const soaks = [];
+    for (const target of targets) {
+      const soak = await runSoak(target, runOptions);
+      soaks.push(soak);
+      sections.push(`Soak, ${target.name} at ${options.rate} req/s for ${options.minutes} min (${options.intervalS} s intervals):\n\n${soakTable(soak)}`);
+    }
+    Object.assign(results, { soaks });
+  }
+  if (notes.length > 0 || failures.length > 0) sections.push([...notes, ...failures.map((failure) => `**${failure.split('\n')[0]}**`)].join('\n\n'));
+
+  mkdirSync(options.out, { recursive: true });
+  const file = join(options.out, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  sections.push(`Results: \`${file}\``);
+  process.stdout.write(`${sections.join('\n\n')}\n`);
+  await stopAll();
+  process.exit(failures.length > 0 ? 1 : 0);
+}
+
+main().catch(async (error) => {
+  process.stderr.write(`bench failed: ${error?.stack ?? error}\n`);
+  await stopAll();
+  process.exit(1);
+});
