@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { getProviderDefinition, providerDefinitions } from '../providers/registry.js';
 import type { ProviderDefinition } from '../providers/types.js';
+import { resolveTelemetry, type TelemetryConfig } from '../telemetry/settings.js';
 import { configSchema, type ConfigFile, type ProviderEntry, type TimeoutsConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -85,6 +86,19 @@ export interface ResolvedConfig {
   sources: Record<string, Source>;
   /** Problems worth a log line at start (never fatal). */
   warnings: string[];
+  /** Metrics, tracing and log settings (docs/observability.md); applied at start, not on reload. */
+  telemetry: TelemetryConfig;
+  /** Default upstream timeouts (each provider may override them). */
+  timeouts: ResolvedTimeouts;
+  /** Request logs in the store (live setting). */
+  logging: { bodies: boolean; maxBodyBytes: number; retentionDays: number; maxDbBytes: number };
+  /** Management API access: token from HEIMDALL_ADMIN_TOKEN or admin.token. */
+  admin: { token: string | undefined; tokenSource: 'env' | 'file' | undefined; sessionTtlHours: number };
+  /**
+   * What was resolved: the config object as written (before defaults) and the environment,
+   * so the store (src/config/effective.ts) and the file watch can resolve it again. Never serialised.
+   */
+  input: { raw: unknown; env: NodeJS.ProcessEnv };
 }
 
 export interface LoadOptions {
@@ -122,6 +136,11 @@ export function parseConfigFile(value: unknown, where: string): ConfigFile {
 }
 
 export function readConfigFile(path: string): ConfigFile {
+  return parseConfigFile(readConfigJson(path), path);
+}
+
+/** The config file's JSON as written (before validation and defaults). */
+export function readConfigJson(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -134,7 +153,7 @@ export function readConfigFile(path: string): ConfigFile {
   } catch (error) {
     throw new ConfigError(`Config file ${path} is not valid JSON: ${(error as Error).message}`);
   }
-  return parseConfigFile(value, path);
+  return value;
 }
 
 /** Resolves `"env.NAME"` to the variable's value; a missing variable is an error naming the field. */
@@ -275,17 +294,28 @@ function resolveProvider(
   };
 }
 
+function resolveAdmin(file: ConfigFile, env: NodeJS.ProcessEnv): ResolvedConfig['admin'] {
+  const sessionTtlHours = file.admin.session_ttl_hours;
+  const fromEnv = env.HEIMDALL_ADMIN_TOKEN;
+  if (fromEnv !== undefined && fromEnv !== '') return { token: fromEnv, tokenSource: 'env', sessionTtlHours };
+  if (file.admin.token === undefined) return { token: undefined, tokenSource: undefined, sessionTtlHours };
+  return { token: resolveSecret(file.admin.token, 'admin.token', env), tokenSource: 'file', sessionTtlHours };
+}
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
   const configPath = options.configPath ?? (env.HEIMDALL_CONFIG || undefined);
   let file: ConfigFile;
+  let raw: unknown = {};
   const sources: Record<string, Source> = { server: 'default', providers: 'env', routing: 'default', limits: 'default' };
   if (options.config !== undefined) {
+    raw = options.config;
     file = parseConfigFile(options.config, 'config');
   } else if (configPath !== undefined) {
-    file = readConfigFile(configPath);
+    raw = readConfigJson(configPath);
+    file = parseConfigFile(raw, configPath);
     sources.server = sources.routing = sources.limits = 'file';
   } else {
     file = parseConfigFile({}, 'defaults');
@@ -340,5 +370,15 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     configPath,
     sources,
     warnings,
+    telemetry: resolveTelemetry(file.telemetry, env, resolveSecret),
+    timeouts: resolveTimeouts(file.timeouts, undefined),
+    logging: {
+      bodies: file.logging.bodies,
+      maxBodyBytes: file.logging.max_body_bytes,
+      retentionDays: file.logging.retention_days,
+      maxDbBytes: file.logging.max_db_bytes,
+    },
+    admin: resolveAdmin(file, env),
+    input: { raw, env },
   };
 }

@@ -56,6 +56,46 @@ export const providerSchema = z
   })
   .describe('A provider entry, keyed by the name used in "provider/model".');
 
+/** Metrics, traces and logs (docs/observability.md). The OTEL_* environment variables win over these. */
+const telemetrySchema = z
+  .strictObject({
+    service_name: z.string().min(1).optional().describe('service.name of traces and OTLP metrics (env OTEL_SERVICE_NAME; default "heimdall").'),
+    resource_attributes: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Extra OpenTelemetry resource attributes, e.g. {"deployment.environment.name": "prod"} (env OTEL_RESOURCE_ATTRIBUTES adds to them).'),
+    otlp: z
+      .strictObject({
+        endpoint: z.string().url().optional().describe('OTLP/HTTP base URL of a collector, e.g. http://127.0.0.1:4318; /v1/traces and /v1/metrics are appended (env OTEL_EXPORTER_OTLP_ENDPOINT). Setting it turns tracing on.'),
+        headers: z.record(z.string(), secret).optional().describe('Headers sent with every export, e.g. a tracing vendor\'s key (env OTEL_EXPORTER_OTLP_HEADERS).'),
+      })
+      .optional(),
+    tracing: z
+      .strictObject({
+        enabled: z.boolean().optional().describe('OpenTelemetry tracing; default: on when an OTLP endpoint is set. Off costs nothing: the SDK is not even loaded.'),
+        endpoint: z.string().url().optional().describe('Full OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces (env OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).'),
+        sample_ratio: z.number().min(0).max(1).default(1).describe("Share of new traces recorded; a caller's traceparent decision is always followed (env OTEL_TRACES_SAMPLER/_ARG)."),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        process_metrics: z.boolean().default(true).describe('Node process metrics in GET /metrics: memory, CPU, event loop lag, GC.'),
+        virtual_key_labels: z
+          .boolean()
+          .default(false)
+          .describe('Add a virtual_key label to the request, token, cost and rejection metrics (one series per key: mind the cardinality).'),
+        otlp_export: z.boolean().default(false).describe('Also push the metrics over OTLP/HTTP (env OTEL_METRICS_EXPORTER=otlp).'),
+        otlp_endpoint: z.string().url().optional().describe('Full OTLP/HTTP metrics URL (env OTEL_EXPORTER_OTLP_METRICS_ENDPOINT); setting it turns the export on.'),
+        otlp_interval_ms: z.number().int().positive().default(60_000).describe('How often metrics are pushed over OTLP (env OTEL_METRIC_EXPORT_INTERVAL).'),
+      })
+      .prefault({}),
+    log_format: z
+      .enum(['auto', 'json', 'pretty'])
+      .default('auto')
+      .describe('Log lines: pretty in a terminal and JSON otherwise ("auto"), or always one of them (env LOG_FORMAT).'),
+  })
+  .describe('Metrics, traces and logs.');
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of this JSON Schema, for editors.'),
@@ -105,6 +145,33 @@ export const configSchema = z
           .describe('Refuse (400) a parameter the target provider cannot take, instead of dropping it with a warning.'),
       })
       .prefault({}),
+    telemetry: telemetrySchema.prefault({}),
+    logging: z
+      .strictObject({
+        bodies: z
+          .boolean()
+          .default(false)
+          .describe('Keep request and response bodies in the request logs (secrets redacted, each capped at max_body_bytes).'),
+        max_body_bytes: z.number().int().min(0).max(16 * 1024 * 1024).default(64 * 1024).describe('Cap per logged body, in bytes.'),
+        retention_days: z.number().min(0).default(30).describe('Request logs older than this many days are deleted; 0 keeps them.'),
+        max_db_bytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(1024 * 1024 * 1024)
+          .describe('When the database grows past this many bytes, the oldest request logs are deleted; 0: no cap.'),
+      })
+      .prefault({})
+      .describe('Request logs kept in the database (GET /api/logs). Can be changed live through PATCH /api/settings.'),
+    admin: z
+      .strictObject({
+        token: secret
+          .optional()
+          .describe('Token for the management API and the dashboard (Bearer header or login); HEIMDALL_ADMIN_TOKEN wins over it. Without a token, /api answers loopback clients only.'),
+        session_ttl_hours: z.number().positive().max(24 * 365).default(24).describe('How long a dashboard login (session cookie) lasts.'),
+      })
+      .prefault({})
+      .describe('Access to the management API and the dashboard.'),
   })
   .describe('Heimdall configuration file.');
 

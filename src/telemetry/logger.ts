@@ -1,54 +1,76 @@
-/** The pino logger: JSON lines, every header or field that can carry a secret redacted. */
-import { pino, type Logger } from 'pino';
+/**
+ * The pino logger: JSON lines (pretty when a person watches a terminal), with
+ * every header or field that can carry a secret redacted, and secrets masked
+ * inside logged error messages and stacks.
+ */
+import { createRequire } from 'node:module';
+import { pino, stdSerializers, type Logger } from 'pino';
+import type { LogFormat } from './settings.js';
+import { redactText } from './secrets.js';
 
 export type { Logger };
+export { redactText, registerSecrets, configSecrets } from './secrets.js';
 
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers["x-goog-api-key"]',
-  'req.headers["x-heimdall-key"]',
-  'req.headers["api-key"]',
-  'req.headers.cookie',
-  'headers.authorization',
-  'headers["x-api-key"]',
-  'headers["x-goog-api-key"]',
-  'headers["api-key"]',
-  '*.api_key',
-  '*.apiKey',
-  '*.secret',
-  '*.password',
-  '*.token',
+/** Request and response headers that carry credentials, wherever a headers object is logged. */
+const SECRET_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'x-goog-api-key',
+  'x-heimdall-key',
+  'api-key',
+  'cookie',
+  'set-cookie',
+  'x-amz-security-token',
+];
+/** Field names that hold a credential, at the top level or one level down (`config.api_key`). */
+const SECRET_FIELDS = [
+  'api_key', 'apiKey', 'secret', 'password', 'token', 'access_token', 'refresh_token', 'client_secret',
+  'secret_access_key', 'secretAccessKey', 'session_token', 'sessionToken', 'private_key', 'authorization', 'admin_token',
+];
+const HEADER_OBJECTS = ['headers', 'req.headers', 'res.headers', 'request.headers', 'response.headers', '*.headers', '*.*.headers'];
+
+export const REDACT_PATHS: readonly string[] = [
+  ...HEADER_OBJECTS.flatMap((at) => SECRET_HEADERS.map((name) => `${at}["${name}"]`)),
+  ...SECRET_FIELDS.flatMap((name) => [name, `*.${name}`]),
 ];
 
 export interface LoggerOptions {
   level: string;
-  /** Where lines go (tests capture them). Defaults to stdout. */
+  /** Where lines go (tests capture them); always JSON. Defaults to stdout. */
   destination?: NodeJS.WritableStream;
+  /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
+  format?: LogFormat;
+}
+
+/** An error as JSON, with credentials masked in its message and stack. */
+function serializeError(error: unknown): unknown {
+  const serialized = stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  if (serialized === null || typeof serialized !== 'object') return serialized;
+  if (typeof serialized.message === 'string') serialized.message = redactText(serialized.message);
+  if (typeof serialized.stack === 'string') serialized.stack = redactText(serialized.stack);
+  return serialized;
+}
+
+/** pino-pretty runs in this thread; loaded only when used (a person at a terminal). */
+function prettyStream(): NodeJS.WritableStream {
+  const require = createRequire(import.meta.url);
+  const pretty = require('pino-pretty') as (options: Record<string, unknown>) => NodeJS.WritableStream;
+  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true });
 }
 
 export function createLogger(options: LoggerOptions): Logger {
+  const format = options.format ?? 'auto';
+  const pretty = options.destination === undefined && (format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true));
   return pino(
     {
       level: options.level,
       base: { service: 'heimdall' },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+      serializers: { err: serializeError },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? (pretty ? prettyStream() : pino.destination({ dest: 1, sync: false })),
   );
-}
-
-/**
- * Masks anything that looks like a credential inside free text (an upstream
- * error message may echo the key it was sent).
- */
-const SECRET_PATTERN = /\b(sk|hk|pk|rk|sess|key|AIza)[-_A-Za-z0-9]{12,}|\bBearer\s+[-._~+/A-Za-z0-9]{8,}=*/g;
-
-export function redactText(text: string): string {
-  return text.replace(SECRET_PATTERN, (match) => {
-    if (match.startsWith('Bearer')) return 'Bearer [redacted]';
-    return `${match.slice(0, 3)}...[redacted]`;
-  });
 }

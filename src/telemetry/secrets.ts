@@ -1,0 +1,72 @@
+/**
+ * Masking credentials inside free text: an upstream error message may echo
+ * the key it was sent, a transport error may quote a header. Two nets:
+ * key-shaped strings (vendor prefixes, `Bearer ...`), and the exact secrets
+ * this process was configured with (keys without a recognisable shape, such
+ * as Mistral's, or an OTLP vendor header).
+ */
+import type { ResolvedConfig } from '../config/load.js';
+
+const REDACTED = '[redacted]';
+
+/**
+ * Vendor key shapes: OpenAI/Anthropic `sk-`, Heimdall `hk-`, `pk-`/`rk-`, xAI `xai-`, Groq `gsk_`,
+ * Google `AIza` and OAuth `ya29.`, GitHub `ghp_`/`github_pat_`, AWS access key ids, and
+ * `Bearer`/`Basic` credentials. A separator and a length floor keep prose ("sk-learn", "skip") intact.
+ */
+const KEY_SHAPES = /\b(?:(?:sk|hk|pk|rk|xai|sess)[-_][A-Za-z0-9_-]{12,}|gsk_[A-Za-z0-9]{12,}|AIza[0-9A-Za-z_-]{20,}|ya29\.[0-9A-Za-z._-]{16,}|ghp_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|A(?:KIA|SIA)[0-9A-Z]{16})|\b(?:Bearer|Basic)\s+[-._~+/A-Za-z0-9]{8,}=*/g;
+
+/** Shorter values are not treated as secrets: masking every "default" or "none" would garble messages. */
+const MIN_SECRET_LENGTH = 8;
+
+const known = new Set<string>();
+let knownPattern: RegExp | undefined;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Adds secrets to mask wherever they appear in text that is logged or returned (process-wide). */
+export function registerSecrets(secrets: Iterable<string | undefined>): void {
+  let added = false;
+  for (const secret of secrets) {
+    if (secret === undefined || secret.length < MIN_SECRET_LENGTH || known.has(secret)) continue;
+    known.add(secret);
+    added = true;
+  }
+  if (!added) return;
+  // Longest first, so that a secret containing another is masked whole.
+  const alternatives = [...known].sort((a, b) => b.length - a.length).map(escapeRegExp);
+  knownPattern = new RegExp(alternatives.join('|'), 'g');
+}
+
+/** Header names whose values are credentials (other extra headers, like x-team, are not masked). */
+const SECRET_HEADER = /auth|key|token|secret|cookie|signature|password|credential/i;
+
+/** Every secret a resolved configuration holds: provider keys, header values, OTLP headers. */
+export function configSecrets(config: ResolvedConfig): string[] {
+  const secrets: string[] = [];
+  for (const provider of config.providers) {
+    for (const key of provider.keys) if (key.secret !== undefined) secrets.push(key.secret);
+    for (const [name, value] of Object.entries(provider.headers)) if (SECRET_HEADER.test(name)) secrets.push(value);
+  }
+  const telemetry = config.telemetry;
+  if (telemetry !== undefined) {
+    secrets.push(...Object.values(telemetry.tracing?.headers ?? {}), ...Object.values(telemetry.metrics.otlp?.headers ?? {}));
+  }
+  return secrets;
+}
+
+/** Masks anything that looks like, or is, a credential. */
+export function redactText(text: string): string {
+  let out = text;
+  if (knownPattern !== undefined) {
+    knownPattern.lastIndex = 0;
+    if (knownPattern.test(out)) out = out.replace(knownPattern, REDACTED);
+  }
+  return out.replace(KEY_SHAPES, (match) => {
+    if (match.startsWith('Bearer')) return `Bearer ${REDACTED}`;
+    if (match.startsWith('Basic')) return `Basic ${REDACTED}`;
+    return `${match.slice(0, 3)}...${REDACTED}`;
+  });
+}
