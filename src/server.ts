@@ -34,8 +34,14 @@ export function banner(config: ResolvedConfig, url: string): string {
     `  Providers      ${providers}`,
   ];
   for (const warning of config.warnings) lines.push(`  ! ${warning}`);
-  if (config.server.host !== '127.0.0.1' && config.server.host !== '::1' && config.server.host !== 'localhost') {
-    lines.push(`  ! listening on ${config.server.host}: reachable from other machines`);
+  const loopback = config.server.host === '127.0.0.1' || config.server.host === '::1' || config.server.host === 'localhost';
+  if (!loopback) lines.push(`  ! listening on ${config.server.host}: reachable from other machines`);
+  if (config.admin.token === undefined) {
+    lines.push(loopback
+      ? '  ! no admin token: the management API (/api) answers loopback clients only; set HEIMDALL_ADMIN_TOKEN to protect it with a token'
+      : '  !!! WARNING: NO ADMIN TOKEN on a non-loopback address: the management API (/api) and the dashboard data are refused to every other machine, and open to anything that reaches this one via loopback (a local reverse proxy too). Set HEIMDALL_ADMIN_TOKEN.');
+  } else {
+    lines.push(`  Admin API      ${url}/api (admin token from ${config.admin.tokenSource === 'env' ? 'HEIMDALL_ADMIN_TOKEN' : 'the config file'})`);
   }
   return lines.join('\n');
 }
@@ -47,7 +53,8 @@ export async function startServer(config: ResolvedConfig, options: { logger?: Lo
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
   const url = `http://${displayHost(config.server.host)}:${port}`;
-  if (!options.quiet) process.stderr.write(`${banner(config, url)}\n`);
+  // The running configuration: the config file and environment with the store's changes over them.
+  if (!options.quiet) process.stderr.write(`${banner(app.configService.config, url)}\n`);
   app.log.info({ url, version: VERSION, providers: config.providers.filter((p) => p.enabled).map((p) => p.name) }, 'heimdall started');
 
   let closing: Promise<void> | undefined;

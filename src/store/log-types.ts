@@ -6,6 +6,8 @@ export interface LogAttempt {
   provider: string;
   model: string;
   key_id?: string;
+  /** The key's label (never its secret). */
+  key_name?: string;
   /** Upstream HTTP status; absent when the call never got one (connect error, timeout). */
   status?: number;
   error?: string;
@@ -50,6 +52,12 @@ export interface RequestLogRecord {
   /** Raw JSON text; kept only when bodies are enabled, then redacted and capped. */
   request_body?: string | null;
   response_body?: string | null;
+  /**
+   * Set when the body above is only the head of a longer one (the request path
+   * keeps a little more than the cap, never a whole large body): its full size in bytes.
+   */
+  request_body_bytes?: number;
+  response_body_bytes?: number;
   cache?: 'hit' | 'miss' | null;
   metadata?: Record<string, unknown> | null;
 }

@@ -15,6 +15,7 @@ import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import { INSERT_LOG_SQL, recordToRow, type LogRow } from './log-row.js';
 import type { RequestLogRecord } from './log-types.js';
+import { redactText as redactSecrets } from '../telemetry/secrets.js';
 import { prepareBody } from './redact.js';
 import { silentLogger, type StoreLogger } from './store-logger.js';
 
@@ -218,13 +219,27 @@ export class LogWriter {
     }
   }
 
+  /** Runs at flush time, off the request path: bodies and error texts are redacted here. */
   #toRow(record: RequestLogRecord): LogRow {
     const { enabled, maxBytes } = this.#bodies;
-    const body = (value: unknown): string | null => {
+    const body = (value: unknown, totalBytes: number | undefined): string | null => {
       if (!enabled || value == null) return null;
-      return prepareBody(typeof value === 'string' ? value : JSON.stringify(value), maxBytes);
+      // prepareBody redacts secret-named fields and key-shaped strings; redactSecrets also masks
+      // the exact keys this process is configured with (keys without a recognisable shape).
+      return redactSecrets(prepareBody(typeof value === 'string' ? value : JSON.stringify(value), maxBytes, totalBytes));
     };
-    return recordToRow(record, body(record.request_body), body(record.response_body));
+    // An upstream error may echo the key it was sent: never store one.
+    if (typeof record.error_message === 'string') record.error_message = redactSecrets(record.error_message);
+    if (Array.isArray(record.attempts)) {
+      for (const attempt of record.attempts) {
+        if (typeof attempt.error === 'string') attempt.error = redactSecrets(attempt.error);
+      }
+    }
+    return recordToRow(
+      record,
+      body(record.request_body, record.request_body_bytes),
+      body(record.response_body, record.response_body_bytes),
+    );
   }
 
   /** Inserts one row; a reused request id gets a suffix rather than losing the log. */

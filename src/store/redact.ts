@@ -57,8 +57,13 @@ const MAX_PARSE_CHARS = 1024 * 1024;
  * Prepares a body for storage: redacts secrets (structurally when it parses as
  * JSON, textually otherwise), then caps it at maxBytes of UTF-8 with a marker
  * saying how much was cut.
+ *
+ * `totalBytes` says that `text` is only the head of a longer body (the request
+ * path keeps a little more than maxBytes, never the whole body): it is then
+ * redacted as text and the marker reports the whole body's size.
  */
-export function prepareBody(text: string, maxBytes: number): string {
+export function prepareBody(text: string, maxBytes: number, totalBytes?: number): string {
+  if (totalBytes !== undefined) return truncateUtf8(redactText(text), maxBytes, Math.max(totalBytes, maxBytes + 1));
   if (text.length <= MAX_PARSE_CHARS) return truncateUtf8(redactJsonText(text), maxBytes);
   // Too big to parse on the event loop: cut first (with slack so a secret
   // straddling the cut is still matched), then redact as text.

@@ -1,0 +1,78 @@
+/**
+ * Wires the store into a running app: opens the database in the data dir,
+ * builds the configuration service over it (file + store -> gateway.reload),
+ * plugs in the request log, makes the body limit live, watches the config
+ * file, and closes it all on app close (logs flushed, database closed).
+ */
+import type { FastifyInstance } from 'fastify';
+import { BODY_LIMIT_CEILING, enforceBodyLimit } from '../config/body-limit.js';
+import { ConfigService } from '../config/effective.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { ConfigFileWatcher } from '../config/watch.js';
+import type { Gateway } from '../gateway/gateway.js';
+import { attachRequestLogging } from './request-logging.js';
+import { Store, type StoreOptions } from './store.js';
+import type { StoreLogger } from './store-logger.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The SQLite store: configuration rows, request logs, audit log (src/store). */
+    store: Store;
+    /** The running configuration: file + store, rebuilt and reloaded on every change. */
+    configService: ConfigService;
+  }
+}
+
+export { BODY_LIMIT_CEILING };
+
+export interface WireStoreOptions {
+  gateway: Gateway;
+  logger: StoreLogger;
+  /** Store settings (tests: flush interval, retention off...). The data dir comes from the config. */
+  store?: Omit<StoreOptions, 'dataDir' | 'logger' | 'env'>;
+  /** Watch the config file when there is one. Default true. */
+  watchConfig?: boolean;
+  /** Quiet period of the config-file watch. Default 150 ms. */
+  watchDebounceMs?: number;
+}
+
+export interface WiredStore {
+  store: Store;
+  configService: ConfigService;
+  watcher: ConfigFileWatcher | undefined;
+}
+
+export async function wireStore(app: FastifyInstance, config: ResolvedConfig, options: WireStoreOptions): Promise<WiredStore> {
+  const { gateway, logger } = options;
+  const store = Store.open({ ...options.store, dataDir: config.server.dataDir, logger, env: config.input.env });
+  let configService: ConfigService;
+  try {
+    configService = new ConfigService(config, { store, gateway, logger });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  app.decorate('store', store);
+  app.decorate('configService', configService);
+  attachRequestLogging(gateway, store.logs);
+  // heimdall_log_queue_depth and heimdall_log_dropped_total read the writer's counts at scrape time.
+  gateway.metrics.sources.logWriter = () => (store.closed ? undefined : store.logs.stats);
+  enforceBodyLimit(app, () => gateway.state.limits.maxBodyBytes);
+
+  let watcher: ConfigFileWatcher | undefined;
+  if (config.configPath !== undefined && options.watchConfig !== false) {
+    watcher = new ConfigFileWatcher({
+      path: config.configPath,
+      logger,
+      debounceMs: options.watchDebounceMs,
+      onText: (text) => configService.reloadFileText(text),
+    });
+    await watcher.start();
+  }
+
+  app.addHook('onClose', async () => {
+    watcher?.close();
+    store.close();
+  });
+  return { store, configService, watcher };
+}
