@@ -18,11 +18,14 @@ export function listModels(state: GatewayState): { object: 'list'; data: ModelOb
   for (const alias of Object.keys(state.routing.aliases)) {
     data.push({ id: alias, object: 'model', created: 0, owned_by: 'heimdall' });
   }
+  for (const group of Object.keys(state.routing.modelGroups)) {
+    data.push({ id: group, object: 'model', created: 0, owned_by: 'heimdall' });
+  }
   return { object: 'list', data };
 }
 
 export function getModel(state: GatewayState, id: string): ModelObject | undefined {
-  if (state.routing.aliases[id] !== undefined) return { id, object: 'model', created: 0, owned_by: 'heimdall' };
+  if (Object.hasOwn(state.routing.aliases, id) || Object.hasOwn(state.routing.modelGroups, id)) return { id, object: 'model', created: 0, owned_by: 'heimdall' };
   const slash = id.indexOf('/');
   if (slash > 0) {
     const provider = state.providers.get(id.slice(0, slash));

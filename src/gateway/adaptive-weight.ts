@@ -2,7 +2,8 @@
  * Adaptive balancing, as pure functions: decaying averages (EWMA) of a key's
  * error rate and latency, and the factor they put on its configured weight.
  *
- * - Each result moves the average by ALPHA towards the new sample.
+ * - Each result moves the average by ALPHA towards the new sample (more when
+ *   the average is old: an average's weight decays with `halfLifeMs` too).
  * - Between samples the error rate decays towards 0 with `halfLifeMs`, so a
  *   key that was drained for its errors gets traffic back on its own, and the
  *   next results confirm or undo the recovery.
@@ -40,9 +41,16 @@ export function nextErrorRate(rate: number, updatedAt: number, now: number, fail
   return decayed + ALPHA * ((failed ? 1 : 0) - decayed);
 }
 
-/** The latency average after one more sample; the first sample is taken as it is. */
-export function nextLatency(latencyMs: number, samples: number, sampleMs: number): number {
-  return samples === 0 ? sampleMs : latencyMs + ALPHA * (sampleMs - latencyMs);
+/**
+ * The latency average after one more sample; the first sample is taken as it
+ * is. The old average keeps less weight the older it is (`ageMs` since its
+ * last sample), so a key that was drained for being slow is judged on its
+ * first new answers, not on the slow ones from before.
+ */
+export function nextLatency(latencyMs: number, samples: number, sampleMs: number, ageMs = 0, halfLifeMs = Infinity): number {
+  if (samples === 0) return sampleMs;
+  const keep = (1 - ALPHA) * survival(ageMs, halfLifeMs);
+  return latencyMs * keep + sampleMs * (1 - keep);
 }
 
 /**

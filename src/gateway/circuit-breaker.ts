@@ -25,7 +25,7 @@ export interface BreakerSettings {
 
 export const DEFAULT_BREAKER: Readonly<BreakerSettings> = Object.freeze({
   enabled: true,
-  failureThreshold: 10,
+  failureThreshold: 5,
   cooldownMs: 30_000,
   errorRateThreshold: 0.5,
   minRequests: 20,

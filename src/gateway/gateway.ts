@@ -5,11 +5,14 @@
  */
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../telemetry/logger.js';
-import { redactText } from '../telemetry/logger.js';
+import { configSecrets, redactText, registerSecrets } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { ConcurrencyRegistry } from './concurrency.js';
+import { HealthChecker } from './health-check.js';
+import { HealthRegistry } from './key-health.js';
 import { Pipeline } from './pipeline.js';
 import { GatewayState } from './provider-runtime.js';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AttemptRecord, RequestContext } from './request-context.js';
 import type { PipelineInput } from './pipeline.js';
 import type { Target } from './router.js';
@@ -29,6 +32,11 @@ export type FinishListener = (finished: FinishedRequest) => void;
  * the pipeline. Hooks must not do blocking I/O.
  */
 export interface GatewayHooks {
+  /**
+   * When a request's context starts, with the raw exchange: `body` is the request body as
+   * received (a Buffer). The request log uses it to capture bodies when that setting is on.
+   */
+  begin?(ctx: RequestContext, request: IncomingMessage, body: unknown, response: ServerResponse): void;
   /** Before the body is read: who is calling (virtual key). Throws a GatewayError (401/403) to refuse. */
   authenticate?(ctx: RequestContext, headers: IncomingHttpHeaders): void;
   /** After the targets are planned, before any upstream call: access, rate limits, budget reservation. */
@@ -44,6 +52,11 @@ export interface GatewayHooks {
 export class Gateway {
   state: GatewayState;
   readonly upstream = new UpstreamClient();
+  /** Per-key breaker, adaptive averages and last errors; outlives reloads (`health.snapshot()`). */
+  readonly health = new HealthRegistry();
+  /** Per-provider concurrency limits and in-flight counts; outlive reloads (`concurrency.snapshot()`). */
+  readonly concurrency = new ConcurrencyRegistry();
+  readonly healthChecks: HealthChecker;
   readonly pipeline: Pipeline;
   inFlight = 0;
   private readonly listeners: FinishListener[] = [];
@@ -55,8 +68,13 @@ export class Gateway {
     readonly logger: Logger,
     readonly metrics: Metrics,
   ) {
-    this.state = new GatewayState(config);
+    this.state = new GatewayState(config, this.health, this.concurrency);
     this.pipeline = new Pipeline(this);
+    this.healthChecks = new HealthChecker(this);
+    this.healthChecks.sync(this.state);
+    metrics.sources.inFlight = () => this.inFlight;
+    metrics.sources.providers = () => this.concurrency.snapshot().map((p) => ({ provider: p.provider, inFlight: p.in_flight, queued: p.queued }));
+    metrics.sources.breakers = () => this.health.snapshot(this.state.routing.breaker, this.state.routing.adaptive).map((k) => ({ provider: k.provider, key: k.key_name, state: k.state }));
   }
 
   get config(): ResolvedConfig {
@@ -65,7 +83,9 @@ export class Gateway {
 
   /** Applies a new configuration to the next request. */
   reload(config: ResolvedConfig): void {
-    this.state = new GatewayState(config);
+    registerSecrets(configSecrets(config)); // keys added at run time are masked in logs too
+    this.state = new GatewayState(config, this.health, this.concurrency);
+    this.healthChecks.sync(this.state);
   }
 
   onFinish(listener: FinishListener): void {
@@ -78,7 +98,6 @@ export class Gateway {
 
   begin(): void {
     this.inFlight++;
-    this.metrics.inFlight.inc();
   }
 
   /** Records a finished request once: metrics, log line, listeners (the store's log writer). */
@@ -86,7 +105,6 @@ export class Gateway {
     if (ctx.finished) return;
     ctx.finished = true;
     this.inFlight--;
-    this.metrics.inFlight.dec();
     const totalMs = ctx.elapsedMs();
     const overheadMs = ctx.overheadMs(totalMs);
     const finished: FinishedRequest = { ctx, totalMs, overheadMs };
@@ -107,7 +125,8 @@ export class Gateway {
       provider,
       model,
       status: ctx.status,
-      cache: 'none',
+      cache: ctx.cache,
+      virtualKey: ctx.virtualKeyId,
       totalSeconds: totalMs / 1000,
       upstreamSeconds: ctx.upstreamMs / 1000,
       overheadSeconds: overheadMs / 1000,
@@ -115,18 +134,16 @@ export class Gateway {
       inputTokens: usage?.prompt_tokens,
       outputTokens: usage?.completion_tokens,
       cachedTokens: usage?.prompt_tokens_details?.cached_tokens,
-      attempts: ctx.attempts.length,
+      costUsd: ctx.costUsd,
+      attempts: ctx.attempts,
+      warnings: ctx.warnings,
     });
-    for (const attempt of ctx.attempts) {
-      if (attempt.status === undefined || attempt.status >= 400) {
-        this.metrics.upstreamErrors.inc({ provider: attempt.provider, status: attempt.status === undefined ? 'network' : String(attempt.status) });
-      }
-    }
     if (this.logger.isLevelEnabled('info')) {
       const error = ctx.error?.message ?? ctx.errorMessage;
       this.logger.info({
         msg: 'request',
         request_id: ctx.id,
+        trace_id: ctx.traceId,
         method: ctx.method,
         route: ctx.route,
         surface: ctx.surface,
@@ -173,6 +190,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.healthChecks.close();
     await this.upstream.close();
   }
 }

@@ -1,23 +1,32 @@
 /**
- * One request's upstream work, the same for every surface: plan targets,
- * try them in order with retries, encode with the provider's codec (or pass
- * the caller's bytes through when formats match), decode the answer.
+ * One request's upstream work, the same for every surface: plan the tiers
+ * (router.ts), pick a (target, key) in the current tier (picker.ts), run the
+ * attempt (attempt.ts), and on failure decide what follows:
+ *
+ * - a rejected key (401/403): another key of the tier at once, else the next tier;
+ * - a context-window or content-policy refusal: the named fallbacks for it, when configured;
+ * - a retryable failure: a retry within the tier (another key first, at once; the same key after
+ *   backoff or Retry-After), bounded by the provider's retry count and time budget; then the next tier;
+ * - anything else: the caller's error, at once.
+ *
+ * Keys whose circuit is open are skipped; when nothing can take the request
+ * the caller gets 503 (or 429 when queues are full) at once, with Retry-After.
  */
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../errors/gateway-error.js';
-import { decodeOpenAIError } from '../formats/openai/codec.js';
-import type { ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse, Usage } from '../formats/openai/types.js';
-import { chatCodecFor, embeddingCodecFor } from '../formats/registry.js';
-import type { CodecContext, CodecWarning, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
-import { dropGeminiOnlyFields, GEMINI_ONLY_FIELDS } from '../formats/gemini/index.js';
+import type { ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../formats/openai/types.js';
+import type { CodecContext, StreamDecoder, WireFormat } from '../formats/types.js';
 import type { Operation } from '../providers/types.js';
+import { codecContextFor, runAttempt } from './attempt.js';
+import { isContentPolicyError, isContextWindowError, isKeyRejected } from './failure-class.js';
 import type { Gateway } from './gateway.js';
-import type { KeyRuntime } from './provider-runtime.js';
+import { Picker, Tried } from './picker.js';
+import type { GatewayState } from './provider-runtime.js';
 import type { RequestContext } from './request-context.js';
 import { decideRetry, isRetryable } from './retry-policy.js';
-import { planTargets, type Target } from './router.js';
-import { readBody, TOTAL_TIMEOUT, type UpstreamResponse } from './upstream.js';
-import { parseRetryAfter, UpstreamFailure } from './upstream-failure.js';
+import { filterPlan, planRequest, specialFallbackPlan, type Plan, type Target } from './router.js';
+import type { UpstreamResponse } from './upstream.js';
+import { UpstreamFailure } from './upstream-failure.js';
 
 export type UpstreamOperation = Exclude<Operation, 'models'>;
 
@@ -34,6 +43,8 @@ export interface PipelineInput {
   passthroughBody(model: string): string;
   /** The request in canonical form (computed lazily: a pass-through never needs it). */
   canonical(): ChatRequest | EmbeddingRequest;
+  /** The output cap the caller set (max_tokens and its kin), read without decoding; governance reserves budget from it. */
+  maxOutputTokens?: number;
 }
 
 interface OutcomeBase {
@@ -63,57 +74,28 @@ export interface StreamOutcome extends OutcomeBase {
 
 export type Outcome = JsonOutcome | StreamOutcome;
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function parseJson(raw: Buffer): unknown {
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
+/** Which named fallback list a failure switched to (each at most once per request). */
+const SWITCHED_CONTEXT = 1;
+const SWITCHED_POLICY = 2;
 
-function errorInfo(format: WireFormat, status: number, raw: Buffer): UpstreamErrorInfo {
-  const body = parseJson(raw);
-  if (body === undefined) {
-    const text = raw.toString('utf8').trim().slice(0, 300);
-    return { message: text === '' ? `upstream returned HTTP ${status}` : `upstream returned HTTP ${status}: ${text}` };
-  }
-  const codec = format === 'openai' ? undefined : chatCodecFor(format);
-  return codec === undefined ? decodeOpenAIError(status, body) : codec.decodeError(status, body);
-}
-
-function headerString(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** Reads the usage of a pass-through answer (only the OpenAI shape is read without a codec). */
-function passthroughUsage(format: WireFormat, raw: Buffer, context: CodecContext): Usage | undefined {
-  const body = parseJson(raw) as Record<string, unknown> | undefined;
-  if (body === undefined) return undefined;
-  if (format === 'openai') return body.usage as Usage | undefined;
-  try {
-    return chatCodecFor(format)?.decodeResponse(body, context).usage;
-  } catch {
-    return undefined;
-  }
-}
-
-function hasGeminiOnlyFields(request: ChatRequest): boolean {
-  for (const field of GEMINI_ONLY_FIELDS) if (request[field] !== undefined) return true;
-  return false;
+/** What stopped tiers from being tried at all, for the final error when no attempt was made. */
+interface Blocked {
+  breaker: boolean;
+  retryAt: number;
+  queue: GatewayError | undefined;
 }
 
 export class Pipeline {
+  private readonly picker = new Picker();
+
   constructor(private readonly gateway: Gateway) {}
 
   codecContext(ctx: RequestContext, model: string): CodecContext {
-    return { id: `chatcmpl-${ctx.id}`, created: Math.floor(ctx.time / 1000), model };
+    return codecContextFor(ctx, model);
   }
 
   /** Runs the request: returns the first successful outcome or throws the final GatewayError. */
@@ -121,197 +103,137 @@ export class Pipeline {
     const state = this.gateway.state;
     ctx.requestedModel = input.model;
     ctx.stream = input.stream;
-    const targets = planTargets(state, input.model, input.fallbacks, input.operation);
+    const plan = planRequest(state, input.model, input.fallbacks, input.operation);
     for (const hooks of this.gateway.hooks) {
-      if (hooks.admit !== undefined) await hooks.admit(ctx, input, targets);
+      if (hooks.admit !== undefined) await hooks.admit(ctx, input, plan.targets);
     }
-    let last: UpstreamFailure | undefined;
-    let lastTarget: Target | undefined;
-    for (const target of targets) {
-      const provider = target.provider;
-      const tried = new Set<string>();
-      const deadline = performance.now() + provider.timeouts.totalMs;
+    // A hook (governance) may refuse some targets: they are never attempted, fallback plans included.
+    return this.run(ctx, input, state, ctx.targetFilter === undefined ? plan : filterPlan(plan, ctx.targetFilter));
+  }
+
+  private async run(ctx: RequestContext, input: PipelineInput, state: GatewayState, initial: Plan): Promise<Outcome> {
+    const routing = state.routing;
+    const picker = this.picker;
+    let plan = initial;
+    let last: UpstreamFailure | GatewayError | undefined;
+    let lastProvider = '';
+    let tried: Tried | undefined;
+    let switched = 0;
+    let blocked: Blocked | undefined;
+    let tier = 0;
+    tiers: while (tier < plan.tierStarts.length - 1) {
+      const start = plan.tierStarts[tier];
+      const end = plan.tierStarts[tier + 1];
+      const targets = plan.targets;
+      tried?.clear();
       let retries = 0;
+      let firstAt = 0;
+      let untriedOnly = false;
+      let chosen = false;
       for (;;) {
-        if (ctx.clientGone) throw new UpstreamFailure('aborted', 'client closed the connection').toGatewayError(provider.name);
-        const key = provider.pickKey(target.model, tried) ?? (tried.size > 0 ? provider.pickKey(target.model, undefined) : undefined);
-        if (key === undefined && provider.keys.length > 0) break; // no key may serve this model here
+        if (ctx.clientGone) throw new UpstreamFailure('aborted', 'client closed the connection').toGatewayError(lastProvider || 'upstream');
+        const now = performance.now();
+        if (!chosen && !picker.pick(targets, start, end, tried, untriedOnly, now, routing)) {
+          if (!untriedOnly) blocked = noteBlocked(blocked, picker);
+          break;
+        }
+        chosen = false;
+        untriedOnly = false;
+        const target = picker.target!;
+        const key = picker.key!;
+        key.health.breaker.onPick(now);
+        if (firstAt === 0) firstAt = now;
         try {
-          const outcome = await this.attempt(ctx, input, target, key);
+          const outcome = await runAttempt(this.gateway, routing, ctx, input, target, key);
           ctx.target = target;
           return outcome;
         } catch (error) {
+          if (error instanceof GatewayError && (error.code === 'HD_ERR_QUEUE_FULL' || error.code === 'HD_ERR_QUEUE_TIMEOUT')) {
+            last = error; // the provider is saturated: the next tier may serve
+            break;
+          }
           if (!(error instanceof UpstreamFailure)) throw error;
           last = error;
-          lastTarget = target;
-          if (error.kind === 'aborted') throw error.toGatewayError(provider.name);
-          if (key !== undefined) tried.add(key.id);
-          // A rejected key: another key of the same provider may work, at once.
-          const keyRejected = error.kind === 'http' && (error.status === 401 || error.status === 403);
-          if (keyRejected && provider.pickKey(target.model, tried) !== undefined) continue;
-          if (!isRetryable(error)) {
-            if (keyRejected) break; // every key rejected: the next target may serve
-            throw error.toGatewayError(provider.name);
+          lastProvider = target.provider.name;
+          if (error.kind === 'aborted') throw error.toGatewayError(lastProvider);
+          (tried ??= new Tried()).add(target, key);
+          if (isKeyRejected(error)) {
+            untriedOnly = true; // another key at once; none left: the next tier
+            continue;
           }
+          const named = namedFallback(state, input, plan, target, error, switched);
+          if (named !== undefined) {
+            switched |= named.flag;
+            plan = ctx.targetFilter === undefined ? named.plan : filterPlan(named.plan, ctx.targetFilter);
+            tier = 0;
+            continue tiers;
+          }
+          if (!isRetryable(error)) throw error.toGatewayError(lastProvider);
+          const provider = target.provider;
+          const after = performance.now();
+          // Another key (or deployment) not tried yet takes the retry at once.
+          const otherKey = picker.pick(targets, start, end, tried, true, after, routing);
           const decision = decideRetry({
             failure: error,
             retriesDone: retries,
             maxRetries: provider.maxRetries,
-            timeLeftMs: deadline - performance.now(),
+            timeLeftMs: provider.retryBudgetMs - (after - firstAt),
             random: Math.random(),
+            otherKey,
           });
           if (!decision.retry) break;
           retries++;
+          if (otherKey) {
+            chosen = true;
+            continue;
+          }
           const sleptAt = performance.now();
-          await sleep(decision.delayMs, undefined);
+          await sleep(decision.delayMs);
           ctx.waitMs += performance.now() - sleptAt;
         }
       }
+      tier++;
     }
-    if (last !== undefined && lastTarget !== undefined) throw last.toGatewayError(lastTarget.provider.name);
-    throw new GatewayError('HD_ERR_UPSTREAM_UNAVAILABLE', `No key of the configured providers may serve "${input.model}".`);
+    if (last instanceof GatewayError) throw last;
+    if (last !== undefined) throw last.toGatewayError(lastProvider);
+    throw unavailable(blocked, input.model);
   }
+}
 
-  private encodeBody(ctx: RequestContext, input: PipelineInput, target: Target, passthrough: boolean, patch: Readonly<Record<string, unknown>> | undefined): string {
-    if (passthrough) {
-      const body = input.passthroughBody(target.model);
-      return patch === undefined ? body : JSON.stringify({ ...(JSON.parse(body) as Record<string, unknown>), ...patch });
-    }
-    const format = target.provider.definition.format;
-    if (input.operation === 'embeddings') {
-      const codec = embeddingCodecFor(format);
-      if (codec === undefined) throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" does not support embeddings.`, { param: 'model' });
-      const encoded = codec.encodeRequest(input.canonical() as EmbeddingRequest, { model: target.model });
-      ctx.addWarnings(encoded.warnings);
-      return JSON.stringify(encoded.body);
-    }
-    const codec = chatCodecFor(format);
-    if (codec === undefined || input.operation !== 'chat') {
-      throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve this request format.`, { param: 'model' });
-    }
-    let request = input.canonical() as ChatRequest;
-    const foreign: CodecWarning[] = [];
-    if (format !== 'gemini' && hasGeminiOnlyFields(request)) {
-      request = { ...request };
-      foreign.push(...dropGeminiOnlyFields(request));
-    }
-    const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream });
-    if (foreign.length > 0) encoded.warnings.unshift(...foreign);
-    if (encoded.warnings.length > 0) {
-      if (this.gateway.state.routing.strictParams) {
-        const first = encoded.warnings[0];
-        throw new GatewayError('HD_ERR_REQUEST_UNSUPPORTED_PARAM', `${first.message} (strict mode)`, { param: first.param });
-      }
-      ctx.addWarnings(encoded.warnings);
-    }
-    return JSON.stringify(patch === undefined ? encoded.body : { ...(encoded.body as Record<string, unknown>), ...patch });
+/** A context-window or content-policy refusal with named fallbacks for the model: the plan to switch to (once per kind). */
+function namedFallback(state: GatewayState, input: PipelineInput, plan: Plan, target: Target, error: UpstreamFailure, switched: number): { plan: Plan; flag: number } | undefined {
+  const routing = state.routing;
+  if ((switched & SWITCHED_CONTEXT) === 0 && isContextWindowError(error)) {
+    const next = specialFallbackPlan(state, routing.contextWindowFallbacks, input.model, plan, target, input.operation);
+    if (next !== undefined) return { plan: next, flag: SWITCHED_CONTEXT };
   }
-
-  private async attempt(ctx: RequestContext, input: PipelineInput, target: Target, key: KeyRuntime | undefined): Promise<Outcome> {
-    const provider = target.provider;
-    const format = provider.definition.format;
-    const passthrough = format === input.nativeFormat;
-    const endpoint = provider.endpoint(input.operation, key, target.model, input.stream);
-    const body = this.encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch);
-    let headers = endpoint.headers;
-    if (provider.definition.authorize !== undefined) {
-      const context = { baseUrl: provider.baseUrl, apiKey: key?.secret, model: target.model, stream: input.stream, options: provider.options };
-      headers = { ...headers, ...(await provider.definition.authorize({ method: 'POST', url: endpoint.url, headers, body, context })) };
-    }
-    headers['x-request-id'] ??= ctx.id;
-    for (const hooks of this.gateway.hooks) hooks.beforeAttempt?.(ctx, target, headers);
-
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(TOTAL_TIMEOUT), provider.timeouts.totalMs);
-    ctx.attachController(controller);
-    if (ctx.clientGone) controller.abort();
-    const started = performance.now();
-    const record = { provider: provider.name, model: target.model, key: key?.name, status: undefined as number | undefined, error: undefined as string | undefined, latency_ms: 0 };
-    ctx.attempts.push(record);
-    let settled = false;
-    const settle = (status: number | undefined, error?: string): void => {
-      settled = true;
-      const spent = performance.now() - started;
-      ctx.upstreamMs += spent;
-      record.latency_ms = Math.round(spent);
-      record.status = status;
-      if (error !== undefined) record.error = error;
-      for (const hooks of this.gateway.hooks) hooks.afterAttempt?.(ctx, target, record);
-    };
-    let response: UpstreamResponse;
-    try {
-      response = await this.gateway.upstream.request({ url: endpoint.url, method: 'POST', headers, body, timeouts: provider.timeouts, signal: controller.signal });
-    } catch (error) {
-      clearTimeout(timer);
-      const failure = error as UpstreamFailure;
-      settle(undefined, failure.message);
-      throw failure;
-    }
-    const codecContext = this.codecContext(ctx, target.label);
-    try {
-      if (response.status >= 400) {
-        const raw = await readBody(response.body, controller.signal);
-        const info = errorInfo(format, response.status, raw);
-        const shouldRetry = headerString(response.headers['x-should-retry']);
-        throw new UpstreamFailure(
-          'http',
-          info.message,
-          response.status,
-          parseRetryAfter(response.headers, Date.now()),
-          shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : undefined,
-          info.type,
-          info.code,
-          info.param,
-        );
-      }
-      if (input.stream) {
-        let done = false;
-        const stream: StreamOutcome = {
-          kind: 'stream',
-          target,
-          passthrough,
-          response,
-          framing: endpoint.streamFraming ?? 'sse',
-          decoder: passthrough && format === 'openai' ? undefined : chatCodecFor(format)?.createStreamDecoder(codecContext),
-          signal: controller.signal,
-          finish: () => {
-            if (done) return;
-            done = true;
-            clearTimeout(timer);
-            settle(response.status);
-          },
-        };
-        return stream;
-      }
-      const raw = await readBody(response.body, controller.signal);
-      clearTimeout(timer);
-      settle(response.status);
-      if (passthrough) {
-        if (input.operation === 'chat') ctx.usage = passthroughUsage(format, raw, codecContext);
-        else if (input.operation === 'embeddings') ctx.usage = (parseJson(raw) as { usage?: Usage } | undefined)?.usage;
-        return { kind: 'json', target, passthrough, raw };
-      }
-      const json = parseJson(raw);
-      if (json === undefined) throw new UpstreamFailure('bad_response', 'the response body is not JSON');
-      try {
-        const result = input.operation === 'embeddings'
-          ? embeddingCodecFor(format)!.decodeResponse(json, codecContext)
-          : chatCodecFor(format)!.decodeResponse(json, codecContext);
-        ctx.usage = result.usage as Usage | undefined;
-        return { kind: 'json', target, passthrough, result };
-      } catch (error) {
-        if (error instanceof GatewayError) throw error;
-        throw new UpstreamFailure('bad_response', (error as Error).message);
-      }
-    } catch (error) {
-      clearTimeout(timer);
-      if (!settled) {
-        settle(response.status, (error as Error).message);
-      } else if (record.error === undefined) {
-        record.error = (error as Error).message;
-      }
-      response.body.destroy();
-      throw error;
-    }
+  if ((switched & SWITCHED_POLICY) === 0 && isContentPolicyError(error)) {
+    const next = specialFallbackPlan(state, routing.contentPolicyFallbacks, input.model, plan, target, input.operation);
+    if (next !== undefined) return { plan: next, flag: SWITCHED_POLICY };
   }
+  return undefined;
+}
+
+function noteBlocked(blocked: Blocked | undefined, picker: Picker): Blocked {
+  const next = blocked ?? { breaker: false, retryAt: Infinity, queue: undefined };
+  if (picker.blockedByBreaker) {
+    next.breaker = true;
+    if (picker.retryAt < next.retryAt) next.retryAt = picker.retryAt;
+  }
+  if (picker.fullLimiter !== undefined && next.queue === undefined) next.queue = picker.fullLimiter.queueFullError();
+  return next;
+}
+
+/** The error when no tier could even be tried. */
+function unavailable(blocked: Blocked | undefined, model: string): GatewayError {
+  if (blocked?.queue !== undefined && !blocked.breaker) return blocked.queue;
+  if (blocked?.breaker) {
+    const seconds = Math.max(1, Math.ceil((blocked.retryAt - performance.now()) / 1000));
+    return new GatewayError(
+      'HD_ERR_UPSTREAM_UNAVAILABLE',
+      `Every key that may serve "${model}" is cooling down after repeated failures (circuit open); retry in ${seconds} s.`,
+      { retryAfter: seconds },
+    );
+  }
+  return new GatewayError('HD_ERR_UPSTREAM_UNAVAILABLE', `No key of the configured providers may serve "${model}".`);
 }

@@ -1,9 +1,14 @@
 /**
  * A configured provider as the request path uses it: per-provider constants
- * computed once at (re)load, weighted key choice, endpoint building.
+ * computed once at (re)load, weighted key choice, endpoint building. Each key
+ * and provider points straight at its health record and concurrency limiter,
+ * which live on the Gateway and outlive this state.
  */
 import type { ResolvedConfig, ResolvedProvider, ResolvedTimeouts } from '../config/load.js';
 import type { Endpoint, Operation, ProviderDefinition } from '../providers/types.js';
+import { ConcurrencyRegistry, type ConcurrencyLimiter } from './concurrency.js';
+import { HealthRegistry, type KeyHealth } from './key-health.js';
+import type { Plan } from './router.js';
 
 export interface KeyRuntime {
   id: string;
@@ -12,6 +17,8 @@ export interface KeyRuntime {
   weight: number;
   /** Models this key may serve; undefined = all. */
   models: ReadonlySet<string> | undefined;
+  /** Breaker, adaptive averages, last error (kept across reloads). */
+  health: KeyHealth;
 }
 
 export class ProviderRuntime {
@@ -20,6 +27,10 @@ export class ProviderRuntime {
   readonly baseUrl: string;
   readonly timeouts: ResolvedTimeouts;
   readonly maxRetries: number;
+  readonly retryBudgetMs: number;
+  readonly healthCheck: ResolvedProvider['healthCheck'];
+  /** Concurrency limit and in-flight count (kept across reloads). */
+  readonly limiter: ConcurrencyLimiter;
   readonly options: Readonly<Record<string, unknown>>;
   readonly extraHeaders: Readonly<Record<string, string>>;
   readonly keys: readonly KeyRuntime[];
@@ -27,18 +38,28 @@ export class ProviderRuntime {
   readonly embeddingModels: ReadonlySet<string>;
   private readonly hasExtraHeaders: boolean;
 
-  constructor(config: ResolvedProvider) {
+  constructor(config: ResolvedProvider, health: HealthRegistry = new HealthRegistry(), concurrency: ConcurrencyRegistry = new ConcurrencyRegistry()) {
     this.name = config.name;
     this.definition = config.definition;
     this.baseUrl = config.baseUrl;
     this.timeouts = config.timeouts;
     this.maxRetries = config.maxRetries;
+    this.retryBudgetMs = config.retryBudgetMs;
+    this.healthCheck = config.healthCheck;
+    this.limiter = concurrency.configure(config.name, config.concurrency);
     this.options = config.options;
     this.extraHeaders = config.headers;
     this.hasExtraHeaders = Object.keys(config.headers).length > 0;
     this.keys = config.keys
       .filter((k) => k.enabled && (k.secret !== undefined || !config.definition.keyRequired) && k.weight > 0)
-      .map((k) => ({ id: k.id, name: k.name, secret: k.secret, weight: k.weight, models: k.models === undefined ? undefined : new Set(k.models) }));
+      .map((k) => ({
+        id: k.id,
+        name: k.name,
+        secret: k.secret,
+        weight: k.weight,
+        models: k.models === undefined ? undefined : new Set(k.models),
+        health: health.key(config.name, k.id, k.name, k.weight),
+      }));
     this.models = new Set(config.models);
     this.embeddingModels = new Set(config.embeddingModels);
   }
@@ -75,6 +96,13 @@ export class ProviderRuntime {
     return this.keys.some((k) => k.models === undefined || k.models.has(model));
   }
 
+  /** The summed weight of the keys that may serve the model (0: none may). */
+  keyWeightFor(model: string): number {
+    let total = 0;
+    for (const key of this.keys) if (key.models === undefined || key.models.has(model)) total += key.weight;
+    return total;
+  }
+
   endpoint(operation: Operation, key: KeyRuntime | undefined, model: string, stream: boolean): Endpoint {
     const endpoint = this.definition.endpoint(operation, {
       baseUrl: this.baseUrl,
@@ -97,15 +125,23 @@ export class GatewayState {
   readonly modelIndex: ReadonlyMap<string, readonly ProviderRuntime[]>;
   readonly routing: ResolvedConfig['routing'];
   readonly limits: ResolvedConfig['limits'];
+  /** Plans of requests without request-level fallbacks, by operation and requested model (router.ts). */
+  readonly plans: Readonly<Record<Operation, Map<string, Plan>>> = { chat: new Map(), completions: new Map(), embeddings: new Map(), responses: new Map(), models: new Map() };
 
-  constructor(readonly config: ResolvedConfig) {
+  /**
+   * `health` and `concurrency` are the Gateway's registries (they outlive this state); a state built
+   * alone (tests) gets fresh ones. Keys and providers no longer configured are dropped from them.
+   */
+  constructor(readonly config: ResolvedConfig, health: HealthRegistry = new HealthRegistry(), concurrency: ConcurrencyRegistry = new ConcurrencyRegistry()) {
     const providers = new Map<string, ProviderRuntime>();
     const known = new Map<string, ResolvedProvider>();
     const index = new Map<string, ProviderRuntime[]>();
+    const liveKeys = new Set<KeyHealth>();
     for (const provider of config.providers) {
       known.set(provider.name, provider);
       if (!provider.enabled) continue;
-      const runtime = new ProviderRuntime(provider);
+      const runtime = new ProviderRuntime(provider, health, concurrency);
+      for (const key of runtime.keys) liveKeys.add(key.health);
       providers.set(provider.name, runtime);
       for (const model of [...runtime.models, ...runtime.embeddingModels]) {
         const list = index.get(model);
@@ -119,5 +155,7 @@ export class GatewayState {
     this.modelIndex = index;
     this.routing = config.routing;
     this.limits = config.limits;
+    health.retain(liveKeys);
+    concurrency.retain(new Set(providers.keys()));
   }
 }

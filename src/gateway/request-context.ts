@@ -10,9 +10,14 @@ export type Surface = 'openai' | 'anthropic' | 'gemini';
 export interface AttemptRecord {
   provider: string;
   model: string;
+  /** The key's name (never the secret). */
   key?: string;
+  /** The key's id within the provider (health state and logs). */
+  key_id?: string;
   status?: number;
   error?: string;
+  /** How it failed without a usable answer: http, timeout, network, bad_response, aborted. */
+  failure?: string;
   latency_ms: number;
 }
 
@@ -39,12 +44,26 @@ export class RequestContext {
   finished = false;
   /** The virtual key's id, once authenticated (governance). */
   virtualKeyId: string | undefined;
+  /** The virtual key's team and customer, when it has them (governance; request log columns). */
+  teamId: string | undefined;
+  customerId: string | undefined;
+  /** Targets a hook refused (governance: a model or provider the virtual key may not use); never attempted. */
+  targetFilter: ((target: Target) => boolean) | undefined;
+  /** The OpenAI surface added stream_options.include_usage the caller did not ask for: a pass-through stream strips it again. */
+  addedStreamUsage = false;
   /** Opaque per-request state of hooks (governance reservation, trace span...). */
   readonly hookState: Map<string, unknown> = new Map();
   /** Cost in USD; null when the model has no known price, undefined when not computed. */
   costUsd: number | null | undefined;
   /** Headers hooks want on the response (x-ratelimit-*). */
   responseHeaders: Record<string, string> | undefined;
+  /** The response cache's verdict, when a cache is on (metrics label, x-heimdall-cache). */
+  cache: 'hit' | 'miss' | 'none' = 'none';
+  /** The W3C trace id, when tracing is on (log line, request log). */
+  traceId: string | undefined;
+  /** The model the provider says answered, and the finish reasons (trace attributes). */
+  responseModel: string | undefined;
+  finishReasons: string[] | undefined;
   private controller: AbortController | undefined;
 
   constructor(

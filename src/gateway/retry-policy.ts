@@ -2,7 +2,9 @@
  * The retry decision and delay, one pure function (STYLE.md rule 5), after
  * openai-node: `x-should-retry` first, then 408/409/429/5xx and transport
  * failures; delay from retry-after-ms / Retry-After, else exponential backoff
- * from 0.5 s to 8 s with jitter.
+ * from 0.5 s to 8 s with jitter. A retry that moves to another key (or
+ * deployment) goes at once: the wait and a Retry-After belong to the key that
+ * failed.
  */
 import type { UpstreamFailure } from './upstream-failure.js';
 
@@ -15,6 +17,8 @@ export interface RetryInput {
   timeLeftMs: number;
   /** A number in [0, 1) for jitter, passed in so the function stays pure. */
   random: number;
+  /** Another key or deployment, not tried yet by this request, can take the retry. */
+  otherKey?: boolean;
 }
 
 export type RetryDecision =
@@ -35,6 +39,7 @@ export function isRetryable(failure: RetryInput['failure']): boolean {
 export function decideRetry(input: RetryInput): RetryDecision {
   if (!isRetryable(input.failure)) return { retry: false, reason: 'not_retryable' };
   if (input.retriesDone >= input.maxRetries) return { retry: false, reason: 'exhausted' };
+  if (input.otherKey === true) return input.timeLeftMs > 0 ? { retry: true, delayMs: 0 } : { retry: false, reason: 'no_time' };
   const retryAfter = input.failure.retryAfterMs;
   if (retryAfter !== undefined) {
     // Waiting longer than the budget allows would only delay the same failure.

@@ -14,6 +14,8 @@ import { SseParser, type SseEvent } from './sse.js';
 import { classifyTransportError, UpstreamFailure } from './upstream-failure.js';
 import { TOTAL_TIMEOUT } from './upstream.js';
 import { createEventFramer } from './event-framer.js';
+import { withoutAddedUsage } from '../governance/stream-usage.js';
+import { noteOpenAIStreamEvent, noteResponse } from '../telemetry/response-facts.js';
 
 /**
  * Takes usage, and an error event the provider sent in the stream, from an
@@ -22,12 +24,14 @@ import { createEventFramer } from './event-framer.js';
  */
 function observeOpenAIEvent(ctx: RequestContext, event: SseEvent): void {
   const data = event.data;
+  noteOpenAIStreamEvent(ctx, data); // response model and finish reason, when traced
   const hasUsage = data.indexOf('"usage"') !== -1;
   const hasError = data.indexOf('"error"') !== -1;
   if (!hasUsage && !hasError) return;
   try {
-    const chunk = JSON.parse(data) as { usage?: ChatCompletionChunk['usage']; error?: { message?: unknown } };
+    const chunk = JSON.parse(data) as { usage?: ChatCompletionChunk['usage']; error?: { message?: unknown }; response?: { usage?: ChatCompletionChunk['usage'] } };
     if (chunk.usage) ctx.usage = chunk.usage;
+    else if (chunk.response?.usage) ctx.usage = chunk.response.usage; // Responses API: response.completed carries it
     if (hasError && typeof chunk.error === 'object' && chunk.error !== null) {
       const message = typeof chunk.error.message === 'string' ? chunk.error.message : JSON.stringify(chunk.error);
       ctx.status = 502;
@@ -58,6 +62,14 @@ export async function pumpStream(
   const framer = outcome.framing === 'sse' ? new SseParser() : createEventFramer(outcome.framing);
   const decoder = outcome.decoder;
   const passthrough = outcome.passthrough;
+  // The surface asked for usage the caller did not: events are re-emitted without it (governance).
+  const strip = passthrough && decoder === undefined && ctx.addedStreamUsage;
+  const writeStripped = async (event: SseEvent): Promise<void> => {
+    const text = withoutAddedUsage(event);
+    if (text === undefined) return;
+    markFirst();
+    await write(res, text);
+  };
   let sentFirst = false;
   const markFirst = (): void => {
     if (!sentFirst) {
@@ -68,6 +80,7 @@ export async function pumpStream(
   const handleChunks = async (chunks: ChatCompletionChunk[]): Promise<void> => {
     for (const chunk of chunks) {
       if (chunk.usage) ctx.usage = chunk.usage;
+      noteResponse(ctx, chunk);
       if (!passthrough) {
         const text = encoder.onChunk(chunk);
         if (text.length > 0) {
@@ -80,13 +93,16 @@ export async function pumpStream(
   try {
     for await (const raw of outcome.response.body) {
       const bytes = raw as Buffer;
-      if (passthrough) {
+      if (passthrough && !strip) {
         markFirst();
         await write(res, bytes);
       }
       const events = framer.push(bytes);
       for (const event of events) {
-        if (decoder === undefined) observeOpenAIEvent(ctx, event);
+        if (decoder === undefined) {
+          observeOpenAIEvent(ctx, event);
+          if (strip) await writeStripped(event as SseEvent);
+        }
         else if (passthrough) {
           try {
             await handleChunks(decoder.onEvent(event));
@@ -97,7 +113,10 @@ export async function pumpStream(
       }
     }
     for (const event of framer.end()) {
-      if (decoder === undefined) observeOpenAIEvent(ctx, event);
+      if (decoder === undefined) {
+        observeOpenAIEvent(ctx, event);
+        if (strip) await writeStripped(event as SseEvent);
+      }
       else if (!passthrough) await handleChunks(decoder.onEvent(event));
     }
     if (decoder !== undefined) {

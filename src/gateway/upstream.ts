@@ -4,7 +4,7 @@
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { ResolvedTimeouts } from '../config/load.js';
-import { classifyTransportError } from './upstream-failure.js';
+import { classifyTransportError, type UpstreamFailure } from './upstream-failure.js';
 
 export interface UpstreamRequest {
   url: string;
@@ -96,4 +96,52 @@ export async function readBody(body: UpstreamBody, signal: AbortSignal): Promise
   } catch (error) {
     throw classifyTransportError(error, signal.aborted && signal.reason !== TOTAL_TIMEOUT, signal.reason === TOTAL_TIMEOUT);
   }
+}
+
+/**
+ * Waits for the first chunk of a streamed body and puts it back, so the pump
+ * reads the body from its start. Until this resolves nothing has reached the
+ * client, so a failure here (reset, idle timeout, an empty stream) may still
+ * be retried. Resolves null when the body ends without a byte.
+ */
+export function peekFirstChunk(body: UpstreamBody, signal: AbortSignal): Promise<Buffer | null> {
+  const classify = (error: unknown): UpstreamFailure =>
+    classifyTransportError(error, signal.aborted && signal.reason !== TOTAL_TIMEOUT, signal.reason === TOTAL_TIMEOUT);
+  if (body.destroyed) return Promise.reject(classify(body.errored ?? new Error('the stream was closed before its first byte')));
+  const ready = body.read() as Buffer | null;
+  if (ready !== null) {
+    body.unshift(ready);
+    return Promise.resolve(ready);
+  }
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      body.off('readable', onReadable);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    const onReadable = (): void => {
+      const chunk = body.read() as Buffer | null;
+      if (chunk === null) return; // end of stream: 'end' follows
+      cleanup();
+      body.unshift(chunk);
+      resolve(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (error: unknown): void => {
+      cleanup();
+      reject(classify(error));
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(classify(body.errored ?? new Error('the stream was closed before its first byte')));
+    };
+    body.on('readable', onReadable);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
+  });
 }

@@ -1,0 +1,332 @@
+/**
+ * One upstream attempt: take a concurrency slot, encode (or pass the caller's
+ * bytes through), send, classify the answer, decode it. The attempt's
+ * bookkeeping (record, timers, the key's health verdict, the slot) lives in
+ * one UpstreamAttempt object, which is also the stream outcome the pump
+ * finishes: no closure per attempt.
+ */
+import { performance } from 'node:perf_hooks';
+import type { ResolvedConfig } from '../config/load.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { decodeOpenAIError } from '../formats/openai/codec.js';
+import type { ChatRequest, EmbeddingRequest, Usage } from '../formats/openai/types.js';
+import { chatCodecFor, embeddingCodecFor } from '../formats/registry.js';
+import type { CodecContext, CodecWarning, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
+import { dropGeminiOnlyFields, GEMINI_ONLY_FIELDS } from '../formats/gemini/index.js';
+import { refuseWarnings } from '../formats/warnings.js';
+import { keyVerdict } from './failure-class.js';
+import type { Gateway } from './gateway.js';
+import type { Outcome, PipelineInput, StreamOutcome } from './pipeline.js';
+import type { KeyRuntime } from './provider-runtime.js';
+import type { AttemptRecord, RequestContext } from './request-context.js';
+import type { Target } from './router.js';
+import { peekFirstChunk, readBody, TOTAL_TIMEOUT, type UpstreamResponse } from './upstream.js';
+import { parseRetryAfter, UpstreamFailure } from './upstream-failure.js';
+import { noteResponse } from '../telemetry/response-facts.js';
+
+type Routing = ResolvedConfig['routing'];
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function errorInfo(format: WireFormat, status: number, raw: Buffer): UpstreamErrorInfo {
+  const body = parseJson(raw);
+  if (body === undefined) {
+    const text = raw.toString('utf8').trim().slice(0, 300);
+    return { message: text === '' ? `upstream returned HTTP ${status}` : `upstream returned HTTP ${status}: ${text}` };
+  }
+  const codec = format === 'openai' ? undefined : chatCodecFor(format);
+  return codec === undefined ? decodeOpenAIError(status, body) : codec.decodeError(status, body);
+}
+
+function headerString(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Reads the usage of a pass-through answer (only the OpenAI shape is read without a codec). */
+function passthroughUsage(format: WireFormat, raw: Buffer, context: CodecContext): Usage | undefined {
+  const body = parseJson(raw) as Record<string, unknown> | undefined;
+  if (body === undefined) return undefined;
+  if (format === 'openai') return body.usage as Usage | undefined;
+  try {
+    return chatCodecFor(format)?.decodeResponse(body, context).usage;
+  } catch {
+    return undefined;
+  }
+}
+
+function hasGeminiOnlyFields(request: ChatRequest): boolean {
+  for (const field of GEMINI_ONLY_FIELDS) if (request[field] !== undefined) return true;
+  return false;
+}
+
+function onTotalTimeout(attempt: UpstreamAttempt): void {
+  attempt.expire();
+}
+
+export function codecContextFor(ctx: RequestContext, model: string): CodecContext {
+  return { id: `chatcmpl-${ctx.id}`, created: Math.floor(ctx.time / 1000), model };
+}
+
+export function encodeBody(
+  ctx: RequestContext,
+  input: PipelineInput,
+  target: Target,
+  passthrough: boolean,
+  patch: Readonly<Record<string, unknown>> | undefined,
+  strictParams: boolean,
+): string {
+  if (passthrough) {
+    const body = input.passthroughBody(target.model);
+    return patch === undefined ? body : JSON.stringify({ ...(JSON.parse(body) as Record<string, unknown>), ...patch });
+  }
+  const format = target.provider.definition.format;
+  if (input.operation === 'embeddings') {
+    const codec = embeddingCodecFor(format);
+    if (codec === undefined) throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" does not support embeddings.`, { param: 'model' });
+    const encoded = codec.encodeRequest(input.canonical() as EmbeddingRequest, { model: target.model });
+    if (strictParams) refuseWarnings(encoded.warnings);
+    ctx.addWarnings(encoded.warnings);
+    return JSON.stringify(encoded.body);
+  }
+  const codec = chatCodecFor(format);
+  if (codec === undefined || input.operation !== 'chat') {
+    throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve this request format.`, { param: 'model' });
+  }
+  let request = input.canonical() as ChatRequest;
+  const foreign: CodecWarning[] = [];
+  if (format !== 'gemini' && hasGeminiOnlyFields(request)) {
+    request = { ...request };
+    foreign.push(...dropGeminiOnlyFields(request));
+  }
+  const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream });
+  if (foreign.length > 0) encoded.warnings.unshift(...foreign);
+  if (encoded.warnings.length > 0) {
+    if (strictParams) {
+      const first = encoded.warnings[0];
+      throw new GatewayError('HD_ERR_REQUEST_UNSUPPORTED_PARAM', `${first.message} (strict mode)`, { param: first.param });
+    }
+    ctx.addWarnings(encoded.warnings);
+  }
+  return JSON.stringify(patch === undefined ? encoded.body : { ...(encoded.body as Record<string, unknown>), ...patch });
+}
+
+/**
+ * The bookkeeping of one attempt, and the stream outcome handed to the pump.
+ * `judge` gives the key's health verdict once (a stream is judged at its first
+ * byte, so a half-open probe does not hold the key for a whole generation);
+ * `end` closes the upstream part once (time, record, slot, hooks).
+ */
+export class UpstreamAttempt implements StreamOutcome {
+  readonly kind = 'stream' as const;
+  response!: UpstreamResponse;
+  framing: 'sse' | 'aws-eventstream' = 'sse';
+  decoder: StreamDecoder | undefined;
+  readonly signal: AbortSignal;
+  readonly record: AttemptRecord;
+  readonly startedAt = performance.now();
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private judged = false;
+  private ended = false;
+
+  constructor(
+    private readonly gateway: Gateway,
+    private readonly routing: Routing,
+    private readonly ctx: RequestContext,
+    readonly target: Target,
+    private readonly key: KeyRuntime,
+    readonly passthrough: boolean,
+  ) {
+    this.signal = this.controller.signal;
+    this.timer = setTimeout(onTotalTimeout, target.provider.timeouts.totalMs, this);
+    ctx.attachController(this.controller);
+    if (ctx.clientGone) this.controller.abort();
+    this.record = { provider: target.provider.name, model: target.model, key: key.name, key_id: key.id, status: undefined, error: undefined, latency_ms: 0 };
+    ctx.attempts.push(this.record);
+  }
+
+  /** The key's health verdict: `failure` undefined is a success, timed by `latencyMs`. */
+  judge(failure: UpstreamFailure | undefined, latencyMs: number | undefined): void {
+    if (this.judged) return;
+    this.judged = true;
+    const health = this.key.health;
+    const now = performance.now();
+    const verdict = failure === undefined ? 'success' : keyVerdict(failure);
+    if (verdict === 'success') health.onSuccess(now, failure === undefined ? latencyMs : undefined, this.routing.breaker, this.routing.adaptive);
+    else if (verdict === 'failure') health.onFailure(now, failure!.message, this.routing.breaker, this.routing.adaptive);
+    else health.onCancel();
+  }
+
+  end(status: number | undefined, error: Error | undefined, endedAt: number): void {
+    const record = this.record;
+    if (this.ended) {
+      if (error !== undefined && record.error === undefined) record.error = error.message;
+      return;
+    }
+    this.ended = true;
+    clearTimeout(this.timer);
+    const spent = endedAt - this.startedAt;
+    this.ctx.upstreamMs += spent;
+    record.latency_ms = Math.round(spent);
+    record.status = status;
+    if (error !== undefined) {
+      record.error = error.message;
+      record.failure = error instanceof UpstreamFailure ? error.kind : 'bad_response';
+    }
+    this.target.provider.limiter.release();
+    for (const hooks of this.gateway.hooks) hooks.afterAttempt?.(this.ctx, this.target, record);
+  }
+
+  /**
+   * The total timeout: abort the call. A call in flight ends through its own
+   * rejection; a stream handed out ends here too, so its concurrency slot is
+   * freed even if nobody pumps it.
+   */
+  expire(): void {
+    this.controller.abort(TOTAL_TIMEOUT);
+    if (this.ended || this.response === undefined) return;
+    this.key.health.onFailure(performance.now(), 'no complete response before the total timeout', this.routing.breaker, this.routing.adaptive);
+    this.end(this.response.status, undefined, performance.now());
+  }
+
+  /** Called once by the pump when the stream is over; a failure it met is in `record.error`. */
+  finish(): void {
+    if (this.ended) return;
+    const error = this.record.error;
+    if (error !== undefined && !this.ctx.clientGone) {
+      // Judged a success at its first byte; the stream broke afterwards: that counts too.
+      this.key.health.onFailure(performance.now(), error, this.routing.breaker, this.routing.adaptive);
+      this.record.failure ??= 'network';
+    }
+    this.end(this.response.status, undefined, performance.now());
+  }
+}
+
+/** Takes a concurrency slot, waiting in the provider's queue when needed (the wait is not overhead). */
+async function takeSlot(ctx: RequestContext, target: Target): Promise<void> {
+  const limiter = target.provider.limiter;
+  if (limiter.tryAcquire()) return;
+  const waitStart = performance.now();
+  try {
+    await limiter.acquire();
+  } finally {
+    ctx.waitMs += performance.now() - waitStart;
+  }
+  if (ctx.clientGone) {
+    limiter.release();
+    throw new UpstreamFailure('aborted', 'client closed the connection');
+  }
+}
+
+/**
+ * Runs one attempt on (target, key). Resolves with the outcome or throws an
+ * UpstreamFailure (the pipeline decides what follows) or a GatewayError
+ * (queue full/timeout, a request the target cannot take).
+ */
+export async function runAttempt(gateway: Gateway, routing: Routing, ctx: RequestContext, input: PipelineInput, target: Target, key: KeyRuntime): Promise<Outcome> {
+  const provider = target.provider;
+  const format = provider.definition.format;
+  const passthrough = format === input.nativeFormat;
+  let body: string;
+  let headers: Record<string, string>;
+  let url: string;
+  let framing: 'sse' | 'aws-eventstream' | undefined;
+  let slot = false;
+  try {
+    await takeSlot(ctx, target);
+    slot = true;
+    const endpoint = provider.endpoint(input.operation, key, target.model, input.stream);
+    body = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams);
+    url = endpoint.url;
+    framing = endpoint.streamFraming;
+    headers = endpoint.headers;
+    if (provider.definition.authorize !== undefined) {
+      const context = { baseUrl: provider.baseUrl, apiKey: key.secret, model: target.model, stream: input.stream, options: provider.options };
+      headers = { ...headers, ...(await provider.definition.authorize({ method: 'POST', url, headers, body, context })) };
+    }
+    headers['x-request-id'] ??= ctx.id;
+    for (const hooks of gateway.hooks) hooks.beforeAttempt?.(ctx, target, headers);
+  } catch (error) {
+    // Nothing was sent: no verdict on the key, the probe slot (if it was one) is free again.
+    if (slot) provider.limiter.release();
+    key.health.onCancel();
+    throw error;
+  }
+
+  const attempt = new UpstreamAttempt(gateway, routing, ctx, target, key, passthrough);
+  let response: UpstreamResponse;
+  try {
+    response = await gateway.upstream.request({ url, method: 'POST', headers, body, timeouts: provider.timeouts, signal: attempt.signal });
+  } catch (error) {
+    const failure = error as UpstreamFailure;
+    attempt.judge(failure, undefined);
+    attempt.end(undefined, failure, performance.now());
+    throw failure;
+  }
+  const codecContext = codecContextFor(ctx, target.label);
+  try {
+    if (response.status >= 400) {
+      const raw = await readBody(response.body, attempt.signal);
+      const info = errorInfo(format, response.status, raw);
+      const shouldRetry = headerString(response.headers['x-should-retry']);
+      throw new UpstreamFailure(
+        'http',
+        info.message,
+        response.status,
+        parseRetryAfter(response.headers, Date.now()),
+        shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : undefined,
+        info.type,
+        info.code,
+        info.param,
+      );
+    }
+    if (input.stream) {
+      // Nothing reaches the client before the first chunk: a failure until then may still be retried.
+      const first = await peekFirstChunk(response.body, attempt.signal);
+      if (first === null) throw new UpstreamFailure('network', 'the stream ended before its first event');
+      attempt.response = response;
+      attempt.framing = framing ?? 'sse';
+      attempt.decoder = passthrough && format === 'openai' ? undefined : chatCodecFor(format)?.createStreamDecoder(codecContext);
+      attempt.judge(undefined, performance.now() - attempt.startedAt);
+      return attempt;
+    }
+    const raw = await readBody(response.body, attempt.signal);
+    const endedAt = performance.now();
+    let outcome: Outcome;
+    if (passthrough) {
+      if (input.operation === 'chat') ctx.usage = passthroughUsage(format, raw, codecContext);
+      // Embeddings, legacy completions, Responses (input_tokens/output_tokens): the body's own usage, for cost.
+      else ctx.usage = (parseJson(raw) as { usage?: Usage } | undefined)?.usage;
+      if (ctx.traceId !== undefined) noteResponse(ctx, parseJson(raw)); // traced: response model, finish reasons
+      outcome = { kind: 'json', target, passthrough, raw };
+    } else {
+      const json = parseJson(raw);
+      if (json === undefined) throw new UpstreamFailure('bad_response', 'the response body is not JSON');
+      try {
+        const result = input.operation === 'embeddings'
+          ? embeddingCodecFor(format)!.decodeResponse(json, codecContext)
+          : chatCodecFor(format)!.decodeResponse(json, codecContext);
+        ctx.usage = result.usage as Usage | undefined;
+        noteResponse(ctx, result);
+        outcome = { kind: 'json', target, passthrough, result };
+      } catch (error) {
+        if (error instanceof GatewayError) throw error;
+        throw new UpstreamFailure('bad_response', (error as Error).message);
+      }
+    }
+    attempt.judge(undefined, endedAt - attempt.startedAt);
+    attempt.end(response.status, undefined, endedAt);
+    return outcome;
+  } catch (error) {
+    attempt.judge(error instanceof UpstreamFailure ? error : undefined, undefined);
+    attempt.end(response.status, error as Error, performance.now());
+    response.body.destroy();
+    throw error;
+  }
+}
