@@ -1,0 +1,114 @@
+/**
+ * Cost of one request from its usage and the model's price. Usage arrives in
+ * the canonical (OpenAI Chat) shape, where prompt_tokens includes cache reads
+ * and writes and completion_tokens includes reasoning, or, from a Responses
+ * API pass-through, as input_tokens/output_tokens with the same inclusions.
+ * @see https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage
+ * @see https://platform.openai.com/docs/api-reference/responses/object#responses/object-usage
+ */
+import type { ModelPrice, PriceTier } from './pricing.js';
+
+export interface TokenCounts {
+  /** Every prompt token: fresh, cache reads and cache writes. */
+  input: number;
+  cachedInput: number;
+  cacheWrite: number;
+  /** Every output token, reasoning included. */
+  output: number;
+  reasoning: number;
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** Reads either usage shape; undefined when there is none. */
+export function tokenCounts(usage: unknown): TokenCounts | undefined {
+  if (!isObject(usage)) return undefined;
+  if (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number') {
+    const prompt = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
+    const completion = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
+    return {
+      input: count(usage.prompt_tokens),
+      cachedInput: count(prompt.cached_tokens),
+      cacheWrite: count(usage.cache_creation_input_tokens),
+      output: count(usage.completion_tokens),
+      reasoning: count(completion.reasoning_tokens),
+    };
+  }
+  if (typeof usage.input_tokens === 'number' || typeof usage.output_tokens === 'number') {
+    const input = isObject(usage.input_tokens_details) ? usage.input_tokens_details : {};
+    const output = isObject(usage.output_tokens_details) ? usage.output_tokens_details : {};
+    return {
+      input: count(usage.input_tokens),
+      cachedInput: count(input.cached_tokens),
+      cacheWrite: 0,
+      output: count(usage.output_tokens),
+      reasoning: count(output.reasoning_tokens),
+    };
+  }
+  return undefined;
+}
+
+export function totalTokens(tokens: TokenCounts): number {
+  return tokens.input + tokens.output;
+}
+
+/** Rounds away float noise (1e-12 USD), keeping every real digit of a price. */
+export function roundUsd(value: number): number {
+  return Math.round(value * 1e12) / 1e12;
+}
+
+function tierFor(price: ModelPrice, prompt: number): PriceTier {
+  const long = price.long_context;
+  return long !== undefined && prompt > long.threshold ? { ...price, ...long } : price;
+}
+
+/**
+ * USD for these tokens, or null when the price lacks a rate the usage needs
+ * (e.g. an embeddings-only entry asked to price output tokens).
+ */
+export function costOf(price: ModelPrice, tokens: TokenCounts, embeddings: boolean): number | null {
+  const tier = tierFor(price, tokens.input);
+  if (embeddings) {
+    const rate = tier.embedding ?? tier.input;
+    return rate === undefined ? null : roundUsd((tokens.input * rate) / 1e6);
+  }
+  const cached = Math.min(tokens.cachedInput, tokens.input);
+  const written = Math.min(tokens.cacheWrite, tokens.input - cached);
+  const fresh = tokens.input - cached - written;
+  const reasoning = Math.min(tokens.reasoning, tokens.output);
+  const visible = tokens.output - reasoning;
+  let micro = 0;
+  const add = (amount: number, rate: number | undefined): boolean => {
+    if (amount === 0) return true;
+    if (rate === undefined) return false;
+    micro += amount * rate;
+    return true;
+  };
+  const known = add(fresh, tier.input)
+    && add(cached, tier.cached_input ?? tier.input)
+    && add(written, tier.cache_write ?? tier.input)
+    && add(visible, tier.output)
+    && add(reasoning, tier.reasoning ?? tier.output);
+  return known ? roundUsd(micro / 1e6) : null;
+}
+
+/** Upper-bound cost of a request before it runs. */
+export function estimateCost(price: ModelPrice, inputTokens: number, outputTokens: number, embeddings: boolean): number | null {
+  const tier = tierFor(price, inputTokens);
+  if (embeddings) {
+    const rate = tier.embedding ?? tier.input;
+    return rate === undefined ? null : (inputTokens * rate) / 1e6;
+  }
+  if (tier.input === undefined && inputTokens > 0) return null;
+  if (tier.output === undefined && outputTokens > 0) return null;
+  // The dearest rate each token could be billed at: a cache write, a reasoning token.
+  const inputRate = Math.max(tier.input ?? 0, tier.cache_write ?? 0);
+  const outputRate = Math.max(tier.output ?? 0, tier.reasoning ?? 0);
+  return (inputTokens * inputRate + outputTokens * outputRate) / 1e6;
+}

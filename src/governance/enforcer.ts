@@ -1,0 +1,300 @@
+/**
+ * The gateway hooks of governance, in request order:
+ *
+ *   authenticate  which virtual key (if any) calls; 401 when enforcement wants one
+ *   admit         access (403), price policy (403), rate limits (429), budgets (402);
+ *                 reserves the request's upper-bound cost and tokens
+ *   settle        the request's real cost from its usage (ctx.costUsd, null when
+ *                 unknown), charged to key, team and customer; reservations released
+ *
+ * Everything reads memory (registry, ledger, price book): no I/O on the request path.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { FinishedRequest, GatewayHooks } from '../gateway/gateway.js';
+import type { PipelineInput } from '../gateway/pipeline.js';
+import type { RequestContext } from '../gateway/request-context.js';
+import type { Target } from '../gateway/router.js';
+import { costOf, estimateCost, tokenCounts, totalTokens } from './cost.js';
+import { credentialFrom, queryKeyOf } from './credentials.js';
+import { formatResetDuration } from './durations.js';
+import { hashKey, KEY_PREFIX } from './key-secret.js';
+import type { Decision, LimitReading, SpendAccount, SpendLedger, Ticket } from './ledger.js';
+import type { PriceBook, PriceMatch } from './pricing.js';
+import { limitSpecs, type KeyState, type Registry } from './registry.js';
+import type { EntityType } from './types.js';
+
+const STATE = 'governance';
+const QUERY_KEY = 'governance.query-key';
+const BODY_BYTES = 'governance.body-bytes';
+/** Prompt tokens assumed per request-body byte: JSON and markup make bytes outnumber tokens, so this bounds from above. */
+const TOKENS_PER_BYTE = 1 / 3;
+
+export interface EnforcerSettings {
+  enforce: boolean;
+  defaultMaxOutputTokens: number;
+}
+
+/** Rejection counts by reason, for callers without Prometheus (and tests). */
+export interface Rejections {
+  missing_key: number;
+  invalid_key: number;
+  forbidden: number;
+  unpriced: number;
+  rate_limited: number;
+  budget_exceeded: number;
+}
+
+export interface EnforcerDeps {
+  registry: Registry;
+  ledger: SpendLedger;
+  now(): number;
+  settings(): EnforcerSettings;
+  prices(): PriceBook;
+  metrics: { rateLimited?(scope: string, limit: string, virtualKeyId?: string): void; budgetExceeded?(scope: string, virtualKeyId?: string): void } | undefined;
+  rejections: Rejections;
+  /** A key was used (last_used_at, written with the next spend batch). */
+  touch(keyId: string, now: number): void;
+}
+
+interface RequestState {
+  key: KeyState;
+  ticket?: Ticket;
+}
+
+const SCOPE_LABEL: Record<EntityType, string> = { key: 'virtual_key', team: 'team', customer: 'customer' };
+
+function usd(value: number): string {
+  return `$${value < 0.01 && value > 0 ? value.toPrecision(2) : value.toFixed(2)}`;
+}
+
+/** The x-ratelimit-* headers (OpenAI style) of the most constrained limit of each kind. */
+export function rateLimitHeaders(readings: readonly LimitReading[]): Record<string, string> | undefined {
+  if (readings.length === 0) return undefined;
+  const headers: Record<string, string> = {};
+  for (const kind of ['requests', 'tokens'] as const) {
+    let tightest: LimitReading | undefined;
+    for (const reading of readings) {
+      if (reading.spec.kind !== kind) continue;
+      if (tightest === undefined || reading.state.remaining < tightest.state.remaining) tightest = reading;
+    }
+    if (tightest === undefined) continue;
+    headers[`x-ratelimit-limit-${kind}`] = String(tightest.spec.limit);
+    headers[`x-ratelimit-remaining-${kind}`] = String(tightest.state.remaining);
+    headers[`x-ratelimit-reset-${kind}`] = formatResetDuration(tightest.state.resetMs);
+  }
+  return headers;
+}
+
+function levelName(key: KeyState, account: SpendAccount): string {
+  if (account.type === 'key') return `virtual key "${key.record.name}"`;
+  if (account.type === 'team') return `team "${key.team?.name ?? account.id}"`;
+  return `customer "${key.customer?.name ?? account.id}"`;
+}
+
+export class Enforcer {
+  readonly hooks: GatewayHooks;
+
+  constructor(private readonly deps: EnforcerDeps) {
+    this.hooks = {
+      begin: (ctx, request, body) => this.begin(ctx, request.url, request.headers, body),
+      authenticate: (ctx, headers) => this.authenticate(ctx, headers),
+      admit: (ctx, input, targets) => this.admit(ctx, input, targets),
+      settle: (finished) => this.settle(finished),
+    };
+  }
+
+  /** Notes what authenticate and admit cannot see: the `?key=` parameter, a body sent without content-length. */
+  private begin(ctx: RequestContext, url: string | undefined, headers: IncomingHttpHeaders, body: unknown): void {
+    if (ctx.surface === 'gemini') {
+      const queryKey = queryKeyOf(url);
+      if (queryKey !== undefined) ctx.hookState.set(QUERY_KEY, queryKey);
+    }
+    if (headers['content-length'] === undefined && Buffer.isBuffer(body)) ctx.hookState.set(BODY_BYTES, body.length);
+  }
+
+  /** The key a request presents, resolved; throws 401 per the enforcement rules. Used by the /v1/models guard too. */
+  resolve(headers: IncomingHttpHeaders, queryKey: string | undefined): KeyState | undefined {
+    const { enforce } = this.deps.settings();
+    const presented = credentialFrom(headers, queryKey);
+    if (presented === undefined) {
+      if (!enforce) return undefined;
+      this.deps.rejections.missing_key++;
+      throw new GatewayError('HD_ERR_AUTH_MISSING_KEY', 'A virtual key is required: send it as "Authorization: Bearer hk-...", x-api-key, x-goog-api-key or x-heimdall-key.');
+    }
+    // Zero config: no key exists and none is required, so a provider-style key is just ignored.
+    if (!enforce && this.deps.registry.keyCount === 0 && !presented.startsWith(KEY_PREFIX)) return undefined;
+    const key = this.deps.registry.byKeyHash(hashKey(presented));
+    if (key === undefined) {
+      if (!enforce && !presented.startsWith(KEY_PREFIX)) return undefined;
+      this.deps.rejections.invalid_key++;
+      throw new GatewayError('HD_ERR_AUTH_INVALID_KEY', 'The virtual key is not valid.');
+    }
+    const problem = this.inactive(key, this.deps.now());
+    if (problem !== undefined) {
+      this.deps.rejections.invalid_key++;
+      throw new GatewayError('HD_ERR_AUTH_INVALID_KEY', `The virtual key "${key.record.name}" ${problem}.`);
+    }
+    return key;
+  }
+
+  private inactive(key: KeyState, now: number): string | undefined {
+    if (key.record.status === 'revoked') return 'was revoked';
+    if (key.record.expires_at !== null && key.record.expires_at <= now) return 'has expired';
+    if (key.team?.status === 'disabled') return `belongs to the disabled team "${key.team.name}"`;
+    if (key.customer?.status === 'disabled') return `belongs to the disabled customer "${key.customer.name}"`;
+    return undefined;
+  }
+
+  private authenticate(ctx: RequestContext, headers: IncomingHttpHeaders): void {
+    const queryKey = ctx.surface === 'gemini' ? (ctx.hookState.get(QUERY_KEY) as string | undefined) : undefined;
+    const key = this.resolve(headers, queryKey);
+    if (key === undefined) return;
+    ctx.virtualKeyId = key.record.id;
+    ctx.teamId = key.team?.id;
+    ctx.customerId = key.customer?.id;
+    const state: RequestState = { key };
+    ctx.hookState.set(STATE, state);
+    this.deps.touch(key.record.id, this.deps.now());
+    const length = Number(headers['content-length']);
+    if (Number.isFinite(length)) ctx.hookState.set(BODY_BYTES, length);
+  }
+
+  private allowedModel(key: KeyState, target: Target, requestedAllowed: boolean, fromRequest: boolean): boolean {
+    if (key.providers !== undefined && !key.providers.matches(target.provider.name)) return false;
+    if (key.models === undefined) return true;
+    if (key.models.matches(target.label) || key.models.matches(target.model)) return true;
+    // A public name (alias, model group) grants the deployments and fallbacks the configuration gives it.
+    return requestedAllowed && (target.tier === 0 || !fromRequest);
+  }
+
+  private price(target: Target): PriceMatch | undefined {
+    return this.deps.prices().lookup({ provider: target.provider.name, type: target.provider.definition.id, model: target.model });
+  }
+
+  /** Synchronous with the in-process ledger: a request without a key pays one Map lookup, no promise. */
+  private admit(ctx: RequestContext, input: PipelineInput, targets: readonly Target[]): void | Promise<void> {
+    const state = ctx.hookState.get(STATE) as RequestState | undefined;
+    if (state === undefined) return;
+    const key = state.key;
+    const { primary, prices } = this.access(ctx, key, input, targets);
+    const embeddings = input.operation === 'embeddings';
+    const bytes = (ctx.hookState.get(BODY_BYTES) as number | undefined) ?? 0;
+    const inputTokens = Math.ceil(bytes * TOKENS_PER_BYTE);
+    const outputTokens = embeddings ? 0 : (input.maxOutputTokens ?? this.deps.settings().defaultMaxOutputTokens);
+    // The dearest target the request may end on bounds its cost.
+    let estimateUsd = 0;
+    for (const price of prices) {
+      const estimate = estimateCost(price.price, inputTokens, outputTokens, embeddings);
+      if (estimate !== null && estimate > estimateUsd) estimateUsd = estimate;
+    }
+    const now = this.deps.now();
+    const decision = this.deps.ledger.admit({
+      now,
+      accounts: key.levels.map((level) => level.account),
+      estimateUsd,
+      limits: limitSpecs(key.limits, [input.model, primary.label, primary.model], primary.label),
+      estimateTokens: inputTokens + outputTokens,
+    });
+    if (decision instanceof Promise) return decision.then((settled) => this.apply(ctx, state, settled, now));
+    this.apply(ctx, state, decision, now);
+  }
+
+  /**
+   * Which targets the key may use (403 when none of the primary tier), with their prices
+   * (403 for an unpriced primary when a budget refuses those). Sets ctx.targetFilter when
+   * the key is restricted, so refused fallbacks are never attempted.
+   */
+  private access(ctx: RequestContext, key: KeyState, input: PipelineInput, targets: readonly Target[]): { primary: Target; prices: PriceMatch[] } {
+    const requestedAllowed = key.models === undefined || key.models.matches(input.model);
+    const fromRequest = input.fallbacks !== undefined;
+    const refuseUnpriced = key.refuseUnpriced;
+    const prices: PriceMatch[] = [];
+    let primary: Target | undefined;
+    let primaryAllowed = false;
+    for (const target of targets) {
+      if (!this.allowedModel(key, target, requestedAllowed, fromRequest)) continue;
+      if (target.tier === 0) primaryAllowed = true;
+      const price = this.price(target);
+      if (price === undefined && refuseUnpriced) continue;
+      if (target.tier === 0) primary ??= target;
+      if (price !== undefined) prices.push(price);
+    }
+    const name = targets[0]?.label ?? input.model;
+    if (!primaryAllowed) {
+      this.deps.rejections.forbidden++;
+      throw new GatewayError('HD_ERR_AUTH_FORBIDDEN', `The virtual key "${key.record.name}" may not use the model "${input.model}" (${name}).`, { param: 'model' });
+    }
+    if (primary === undefined) {
+      this.deps.rejections.unpriced++;
+      throw new GatewayError('HD_ERR_BUDGET_PRICE_UNKNOWN', `The model "${name}" has no known price, and the budget of the virtual key "${key.record.name}" refuses unpriced models; add its price under governance.pricing.`, { param: 'model' });
+    }
+    if (key.providers !== undefined || key.models !== undefined || refuseUnpriced) {
+      // By rule, not identity: the context-window and content-policy fallback plans are built later.
+      ctx.targetFilter = (target) => this.allowedModel(key, target, requestedAllowed, fromRequest) && (!refuseUnpriced || this.price(target) !== undefined);
+    }
+    return { primary, prices };
+  }
+
+  private apply(ctx: RequestContext, state: RequestState, decision: Decision, now: number): void {
+    if (!decision.ok) throw this.refusal(state.key, decision, now);
+    state.ticket = decision.ticket;
+    const headers = rateLimitHeaders(decision.limits);
+    if (headers !== undefined) ctx.responseHeaders = ctx.responseHeaders === undefined ? headers : { ...ctx.responseHeaders, ...headers };
+  }
+
+  private refusal(key: KeyState, decision: Exclude<Decision, { ok: true }>, now: number): GatewayError {
+    const keyId = key.record.id;
+    if (decision.kind === 'budget') {
+      const account = decision.account;
+      this.deps.rejections.budget_exceeded++;
+      this.deps.metrics?.budgetExceeded?.(SCOPE_LABEL[account.type], keyId);
+      const window = this.deps.ledger.account(account, now).window;
+      const resets = Number.isFinite(window.end) ? `; it resets at ${new Date(window.end).toISOString()}` : '';
+      const period = account.period === null ? '' : ` (${account.period})`;
+      return new GatewayError(
+        'HD_ERR_BUDGET_EXCEEDED',
+        `Budget exceeded: the ${levelName(key, account)} may spend ${usd(account.limitUsd ?? 0)}${period} and has spent ${usd(decision.spendUsd)}${resets}.`,
+      );
+    }
+    this.deps.rejections.rate_limited++;
+    this.deps.metrics?.rateLimited?.(SCOPE_LABEL[decision.spec.scope], decision.spec.kind, keyId);
+    const headers = rateLimitHeaders(decision.limits) ?? {};
+    headers['retry-after-ms'] = String(Math.ceil(decision.retryAfterMs));
+    const owner = decision.spec.scope === 'key' ? `virtual key "${key.record.name}"` : decision.spec.scope === 'team' ? `team "${key.team?.name}"` : `customer "${key.customer?.name}"`;
+    return new GatewayError(
+      'HD_ERR_RATE_LIMITED',
+      `Rate limit reached: the ${owner} may send ${decision.spec.limit} ${decision.spec.kind} per ${formatResetDuration(decision.spec.windowMs)}; retry in ${formatResetDuration(decision.retryAfterMs)}.`,
+      { retryAfter: decision.retryAfterMs / 1000, headers },
+    );
+  }
+
+  /** The request's cost: a number, null when unknown (no price, or billed without usage), 0 when nothing was billed. */
+  cost(ctx: RequestContext): number | null {
+    if (ctx.cache === 'hit') return 0;
+    const target = ctx.target;
+    const tokens = tokenCounts(ctx.usage);
+    if (tokens === undefined) return target === undefined ? 0 : null;
+    if (target === undefined) return null;
+    const price = this.price(target);
+    if (price === undefined) return null;
+    return costOf(price.price, tokens, ctx.route.endsWith('/embeddings'));
+  }
+
+  private settle(finished: FinishedRequest): void {
+    const ctx = finished.ctx;
+    const cost = ctx.costUsd !== undefined ? ctx.costUsd : this.cost(ctx);
+    ctx.costUsd = cost;
+    const state = ctx.hookState.get(STATE) as RequestState | undefined;
+    const ticket = state?.ticket;
+    if (ticket === undefined) return;
+    const tokens = tokenCounts(ctx.usage);
+    // Billed but not measurable (a stream cut before its usage): charge the reservation, an upper bound.
+    const charged = cost ?? (ctx.target !== undefined ? ticket.reservedUsd : 0);
+    this.deps.ledger.settle(ticket, {
+      now: this.deps.now(),
+      costUsd: charged,
+      tokens: tokens === undefined ? (ctx.target === undefined ? 0 : ticket.reservedTokens) : totalTokens(tokens),
+    });
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * The spend and rate-limit ledger behind one small interface. LocalLedger
+ * keeps everything in this process's memory, which is right for one process.
+ * A multi-process mode (node:cluster, `--workers N`) swaps in a ledger whose
+ * admit() asks the primary process (that is why admit may return a Promise)
+ * and whose settle() posts to it; the primary runs a LocalLedger and the
+ * spend writer. Nothing here reads a clock or does I/O: time comes in.
+ */
+import { budgetWindow, type Window } from './durations.js';
+import { LimitCounter, type Algorithm, type CounterState } from './rate-limiter.js';
+import type { EntityType } from './types.js';
+
+/** One budget level a request is charged to (key, team, customer). */
+export interface SpendAccount {
+  type: EntityType;
+  id: string;
+  /** Budget period (null: lifetime); windows are computed from it and `anchor`. */
+  period: string | null;
+  anchor: number;
+  /** USD; undefined: spend is tracked but not limited. */
+  limitUsd: number | undefined;
+}
+
+/** One rate-limit counter a request goes through. */
+export interface LimitSpec {
+  /** Stable counter id, e.g. "key:vk_1:0:requests" or "team:t_1:1:tokens:openai/gpt-4o". */
+  id: string;
+  scope: EntityType;
+  kind: 'requests' | 'tokens';
+  limit: number;
+  windowMs: number;
+  algorithm: Algorithm;
+}
+
+export interface Admission {
+  now: number;
+  accounts: readonly SpendAccount[];
+  /** Upper bound of the request's cost (0 when unknown). */
+  estimateUsd: number;
+  limits: readonly LimitSpec[];
+  /** Upper bound of the request's tokens. */
+  estimateTokens: number;
+}
+
+export interface Ticket {
+  accounts: readonly SpendAccount[];
+  reservedUsd: number;
+  tokenLimits: readonly LimitSpec[];
+  reservedTokens: number;
+}
+
+export interface LimitReading {
+  spec: LimitSpec;
+  state: CounterState;
+}
+
+export type Decision =
+  | { ok: true; ticket: Ticket; limits: LimitReading[] }
+  | { ok: false; kind: 'budget'; account: SpendAccount; spendUsd: number }
+  | { ok: false; kind: 'rate'; spec: LimitSpec; retryAfterMs: number; limits: LimitReading[] };
+
+export interface SettleOutcome {
+  now: number;
+  /** USD actually spent (0 when nothing is known to have been billed). */
+  costUsd: number;
+  tokens: number;
+}
+
+export interface AccountState {
+  window: Window;
+  spendUsd: number;
+  reservedUsd: number;
+  tokens: number;
+  requests: number;
+}
+
+/** One row of the spend table. */
+export interface SpendRow {
+  entity_type: EntityType;
+  entity_id: string;
+  period_start: number;
+  spend_usd: number;
+  tokens: number;
+  requests: number;
+  updated_at: number;
+}
+
+export interface SpendLedger {
+  admit(admission: Admission): Decision | Promise<Decision>;
+  settle(ticket: Ticket, outcome: SettleOutcome): void;
+  /** Current window of an account (a read for the API; rolls the window over when due). */
+  account(account: SpendAccount, now: number): AccountState;
+  limitState(spec: LimitSpec, now: number): CounterState;
+  /** Seeds spend (at start, or when a budget's period changes). */
+  load(rows: readonly SpendRow[]): void;
+  /** Rows changed since the last call, for the batched writer. */
+  takeDirty(): SpendRow[];
+  /** Rows a failed write gave back; the next takeDirty() returns them (newer values win). */
+  requeue(rows: readonly SpendRow[]): void;
+  /** Drops an entity's state (deleted). */
+  forget(type: EntityType, id: string): void;
+  /** Rolls windows over and drops idle counters; returns the accounts whose window reset. */
+  sweep(now: number, accounts: readonly SpendAccount[]): SpendAccount[];
+}
+
+interface AccountEntry {
+  periodStart: number;
+  spend: number;
+  reserved: number;
+  tokens: number;
+  requests: number;
+  updatedAt: number;
+  dirty: boolean;
+}
+
+const keyOf = (type: EntityType, id: string): string => `${type}:${id}`;
+
+export class LocalLedger implements SpendLedger {
+  private readonly accounts = new Map<string, AccountEntry>();
+  private readonly counters = new Map<string, LimitCounter>();
+  /** Final rows of windows that ended before they were written. */
+  private pending: SpendRow[] = [];
+
+  private row(type: EntityType, id: string, entry: AccountEntry): SpendRow {
+    return {
+      entity_type: type, entity_id: id, period_start: entry.periodStart,
+      spend_usd: entry.spend, tokens: entry.tokens, requests: entry.requests, updated_at: entry.updatedAt,
+    };
+  }
+
+  /** The entry of the account's current window (created or rolled over). */
+  private entry(account: SpendAccount, now: number): { entry: AccountEntry; window: Window } {
+    const window = budgetWindow(account.period, now, account.anchor);
+    const key = keyOf(account.type, account.id);
+    let entry = this.accounts.get(key);
+    if (entry === undefined) {
+      entry = { periodStart: window.start, spend: 0, reserved: 0, tokens: 0, requests: 0, updatedAt: now, dirty: false };
+      this.accounts.set(key, entry);
+    } else if (entry.periodStart !== window.start) {
+      if (entry.dirty) this.pending.push(this.row(account.type, account.id, entry));
+      // In-flight reservations carry over: they settle into the window they finish in.
+      entry.periodStart = window.start;
+      entry.spend = 0;
+      entry.tokens = 0;
+      entry.requests = 0;
+      entry.updatedAt = now;
+      entry.dirty = false;
+    }
+    return { entry, window };
+  }
+
+  private counter(spec: LimitSpec, now: number): LimitCounter {
+    let counter = this.counters.get(spec.id);
+    if (counter === undefined || counter.limit !== spec.limit || counter.windowMs !== spec.windowMs || counter.algorithm !== spec.algorithm) {
+      const replaced = counter;
+      counter = new LimitCounter(spec.limit, spec.windowMs, spec.algorithm, now);
+      if (replaced !== undefined) counter.inFlight = replaced.inFlight;
+      this.counters.set(spec.id, counter);
+    }
+    return counter;
+  }
+
+  admit(admission: Admission): Decision {
+    const { now } = admission;
+    for (const account of admission.accounts) {
+      if (account.limitUsd === undefined) continue;
+      const { entry } = this.entry(account, now);
+      if (entry.spend + entry.reserved >= account.limitUsd) {
+        return { ok: false, kind: 'budget', account, spendUsd: entry.spend };
+      }
+    }
+    let refused: { spec: LimitSpec; waitMs: number } | undefined;
+    for (const spec of admission.limits) {
+      const waitMs = this.counter(spec, now).waitMs(now);
+      if (waitMs > 0 && (refused === undefined || waitMs > refused.waitMs)) refused = { spec, waitMs };
+    }
+    if (refused !== undefined) {
+      return { ok: false, kind: 'rate', spec: refused.spec, retryAfterMs: refused.waitMs, limits: this.read(admission.limits, now) };
+    }
+    const reservedUsd = Math.max(0, admission.estimateUsd);
+    for (const account of admission.accounts) this.entry(account, now).entry.reserved += reservedUsd;
+    const tokenLimits: LimitSpec[] = [];
+    for (const spec of admission.limits) {
+      const counter = this.counter(spec, now);
+      if (spec.kind === 'requests') counter.add(now, 1);
+      else {
+        counter.inFlight += admission.estimateTokens;
+        tokenLimits.push(spec);
+      }
+    }
+    const ticket: Ticket = { accounts: admission.accounts, reservedUsd, tokenLimits, reservedTokens: admission.estimateTokens };
+    return { ok: true, ticket, limits: this.read(admission.limits, now) };
+  }
+
+  private read(specs: readonly LimitSpec[], now: number): LimitReading[] {
+    return specs.map((spec) => ({ spec, state: this.counter(spec, now).state(now) }));
+  }
+
+  settle(ticket: Ticket, outcome: SettleOutcome): void {
+    const { now } = outcome;
+    const cost = Number.isFinite(outcome.costUsd) && outcome.costUsd > 0 ? outcome.costUsd : 0;
+    const tokens = Number.isFinite(outcome.tokens) && outcome.tokens > 0 ? outcome.tokens : 0;
+    for (const account of ticket.accounts) {
+      const { entry } = this.entry(account, now);
+      entry.reserved = Math.max(0, entry.reserved - ticket.reservedUsd);
+      if (entry.reserved < 1e-12) entry.reserved = 0;
+      entry.spend += cost;
+      entry.tokens += tokens;
+      entry.requests += 1;
+      entry.updatedAt = now;
+      entry.dirty = true;
+    }
+    for (const spec of ticket.tokenLimits) {
+      const counter = this.counter(spec, now);
+      counter.inFlight = Math.max(0, counter.inFlight - ticket.reservedTokens);
+      counter.add(now, tokens);
+    }
+  }
+
+  account(account: SpendAccount, now: number): AccountState {
+    const { entry, window } = this.entry(account, now);
+    return { window, spendUsd: entry.spend, reservedUsd: entry.reserved, tokens: entry.tokens, requests: entry.requests };
+  }
+
+  limitState(spec: LimitSpec, now: number): CounterState {
+    const counter = this.counters.get(spec.id);
+    if (counter === undefined || counter.limit !== spec.limit || counter.windowMs !== spec.windowMs || counter.algorithm !== spec.algorithm) {
+      return { limit: spec.limit, remaining: spec.limit, resetMs: 0 };
+    }
+    return counter.state(now);
+  }
+
+  load(rows: readonly SpendRow[]): void {
+    for (const row of rows) {
+      const key = keyOf(row.entity_type, row.entity_id);
+      const entry = this.accounts.get(key);
+      if (entry !== undefined && entry.periodStart === row.period_start && entry.dirty) continue; // memory is newer
+      if (entry !== undefined && entry.dirty) this.pending.push(this.row(row.entity_type, row.entity_id, entry));
+      this.accounts.set(key, {
+        periodStart: row.period_start,
+        spend: row.spend_usd,
+        reserved: entry?.reserved ?? 0,
+        tokens: row.tokens,
+        requests: row.requests,
+        updatedAt: row.updated_at,
+        dirty: false,
+      });
+    }
+  }
+
+  takeDirty(): SpendRow[] {
+    const rows = this.pending;
+    this.pending = [];
+    for (const [key, entry] of this.accounts) {
+      if (!entry.dirty) continue;
+      entry.dirty = false;
+      const colon = key.indexOf(':');
+      rows.push(this.row(key.slice(0, colon) as EntityType, key.slice(colon + 1), entry));
+    }
+    return rows;
+  }
+
+  requeue(rows: readonly SpendRow[]): void {
+    for (const row of rows) {
+      const entry = this.accounts.get(keyOf(row.entity_type, row.entity_id));
+      if (entry !== undefined && entry.periodStart === row.period_start) entry.dirty = true;
+      else this.pending.push(row);
+    }
+  }
+
+  forget(type: EntityType, id: string): void {
+    this.accounts.delete(keyOf(type, id));
+    const prefix = `${type}:${id}:`;
+    for (const key of this.counters.keys()) if (key.startsWith(prefix)) this.counters.delete(key);
+  }
+
+  sweep(now: number, accounts: readonly SpendAccount[]): SpendAccount[] {
+    const reset: SpendAccount[] = [];
+    for (const account of accounts) {
+      const entry = this.accounts.get(keyOf(account.type, account.id));
+      if (entry === undefined) continue;
+      const before = entry.periodStart;
+      if (this.entry(account, now).entry.periodStart !== before) reset.push(account);
+    }
+    for (const [id, counter] of this.counters) if (counter.idle(now)) this.counters.delete(id);
+    return reset;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Wires governance into the app (one line in app.ts, after the store): the
+ * service over the store's database, the gateway hooks, the config-change
+ * listener, a guard for the client routes outside the pipeline (GET /v1/models,
+ * count_tokens), and the last spend flush on close (before the store closes:
+ * Fastify runs onClose hooks last-registered first).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from '../api/respond.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { Gateway } from '../gateway/gateway.js';
+import { queryKeyOf } from './credentials.js';
+import { Governance, type GovernanceLogger } from './governance.js';
+
+export interface GovernanceWiring {
+  gateway: Gateway;
+  logger: GovernanceLogger;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+/** Client routes that do not go through the pipeline (and so not through its authenticate hook). */
+function outsidePipeline(request: FastifyRequest): boolean {
+  return request.method === 'GET' || (request.routeOptions.url ?? '').endsWith('/count_tokens');
+}
+
+export function registerGovernance(app: FastifyInstance, config: ResolvedConfig, wiring: GovernanceWiring): Governance {
+  const { gateway, logger } = wiring;
+  const store = app.hasDecorator('store') ? app.store : undefined;
+  const governance = new Governance({
+    config: config.governance,
+    db: store?.db,
+    audit: store === undefined ? undefined : (entry) => store.config.appendAudit(entry),
+    metrics: gateway.metrics,
+    logger,
+    now: wiring.now,
+  });
+  app.decorate('governance', governance);
+  gateway.addHooks(governance.hooks);
+  if (app.hasDecorator('configService')) app.configService.onChange((next) => governance.applyConfig(next.governance));
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const surface = request.routeOptions.config?.surface;
+    if (surface === undefined || !outsidePipeline(request)) return;
+    try {
+      governance.checkKey(request.headers, surface === 'gemini' ? queryKeyOf(request.url) : undefined);
+    } catch (error) {
+      sendError(reply, undefined, error, surface);
+      return reply;
+    }
+  });
+  app.addHook('onClose', async () => governance.close());
+  return governance;
+}

@@ -1,0 +1,153 @@
+/**
+ * Rate-limit counters, one per (scope, rule[, model]). Two algorithms:
+ *
+ * - sliding: an exact sliding window. A request counts for `window` after it
+ *   was admitted; tokens count for `window` after the request settled, and
+ *   in-flight requests hold their estimate until then.
+ * - token_bucket: a bucket of `limit` that refills continuously at
+ *   limit / window; bursts up to the limit, then the steady rate.
+ *
+ * A request is admitted while the count is below the limit: the request limit
+ * is exact; a token limit can be passed by the last request admitted (its real
+ * size is known only after it ran), as with any provider's token limits.
+ * Time comes from the caller (an injectable clock), never from Date.now here.
+ */
+
+export type Algorithm = 'sliding' | 'token_bucket';
+
+export interface CounterState {
+  limit: number;
+  remaining: number;
+  /** ms until the counter is back to its full limit. */
+  resetMs: number;
+}
+
+/** Timestamped amounts in arrival order with a running sum; the consumed head is compacted in bulk. */
+class SlidingLog {
+  private times: number[] = [];
+  private amounts: number[] = [];
+  private head = 0;
+  sum = 0;
+
+  prune(cutoff: number): void {
+    let head = this.head;
+    const times = this.times;
+    while (head < times.length && times[head] <= cutoff) {
+      this.sum -= this.amounts[head];
+      head++;
+    }
+    if (head > 1024 && head * 2 > times.length) {
+      this.times = times.slice(head);
+      this.amounts = this.amounts.slice(head);
+      head = 0;
+    }
+    this.head = head;
+    if (this.head === this.times.length) this.sum = 0;
+  }
+
+  add(time: number, amount: number): void {
+    if (amount <= 0) return;
+    this.times.push(time);
+    this.amounts.push(amount);
+    this.sum += amount;
+  }
+
+  /** The time after which the sum drops below `limit` (the oldest entries expire first). */
+  freeAt(limit: number, window: number, extra: number): number | undefined {
+    let sum = this.sum + extra;
+    for (let i = this.head; i < this.times.length; i++) {
+      if (sum < limit) return undefined;
+      sum -= this.amounts[i];
+      if (sum < limit) return this.times[i] + window;
+    }
+    return undefined;
+  }
+
+  newest(): number | undefined {
+    return this.head < this.times.length ? this.times[this.times.length - 1] : undefined;
+  }
+
+  get empty(): boolean {
+    return this.head >= this.times.length;
+  }
+}
+
+/** One limit (requests or tokens) under one algorithm. */
+export class LimitCounter {
+  private readonly log: SlidingLog | undefined;
+  private level: number;
+  private updatedAt: number;
+  /** Estimates of admitted requests not yet settled (token limits). */
+  inFlight = 0;
+  lastUsedAt: number;
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+    readonly algorithm: Algorithm,
+    now: number,
+  ) {
+    this.log = algorithm === 'sliding' ? new SlidingLog() : undefined;
+    this.level = limit;
+    this.updatedAt = now;
+    this.lastUsedAt = now;
+  }
+
+  private refresh(now: number): void {
+    if (this.log !== undefined) {
+      this.log.prune(now - this.windowMs);
+      return;
+    }
+    if (now > this.updatedAt) {
+      this.level = Math.min(this.limit, this.level + ((now - this.updatedAt) * this.limit) / this.windowMs);
+      this.updatedAt = now;
+    }
+  }
+
+  /** Used amount: counted in the window (or taken from the bucket) plus in flight. */
+  used(now: number): number {
+    this.refresh(now);
+    const counted = this.log !== undefined ? this.log.sum : this.limit - this.level;
+    return counted + this.inFlight;
+  }
+
+  /** ms until one more request fits (used down to limit - 1); 0 when it fits now. */
+  waitMs(now: number): number {
+    const used = this.used(now);
+    if (used + 1 <= this.limit) return 0;
+    if (this.log !== undefined) {
+      const freeAt = this.log.freeAt(this.limit, this.windowMs, this.inFlight);
+      return freeAt === undefined ? this.windowMs : Math.max(1, freeAt - now);
+    }
+    const missing = used + 1 - this.limit;
+    return Math.max(1, Math.ceil((missing * this.windowMs) / this.limit));
+  }
+
+  /** Counts `amount` now (a request, or the real tokens of a settled request). */
+  add(now: number, amount: number): void {
+    this.refresh(now);
+    this.lastUsedAt = now;
+    if (this.log !== undefined) this.log.add(now, amount);
+    else this.level -= amount;
+  }
+
+  state(now: number): CounterState {
+    const used = this.used(now);
+    const remaining = Math.max(0, Math.floor(this.limit - used));
+    let resetMs = 0;
+    if (this.log !== undefined) {
+      const newest = this.log.newest();
+      if (newest !== undefined) resetMs = Math.max(0, newest + this.windowMs - now);
+    } else if (this.level < this.limit) {
+      resetMs = Math.ceil(((this.limit - this.level) * this.windowMs) / this.limit);
+    }
+    return { limit: this.limit, remaining, resetMs };
+  }
+
+  /** Nothing counted and nothing in flight: the counter can be dropped. */
+  idle(now: number): boolean {
+    this.refresh(now);
+    if (this.inFlight > 0) return false;
+    return this.log !== undefined ? this.log.empty : this.level >= this.limit;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * SQLite access for governance (tables of migration 2): customers, teams,
+ * virtual keys and spend. Statements are prepared once; the request path
+ * never calls this (it reads the in-memory registry and ledger); the
+ * management API writes through it, and the spend writer flushes batches.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from '../store/database.js';
+import type { SpendRow } from './ledger.js';
+import type { AnyRecord, CustomerRecord, EntityType, TeamRecord, VirtualKeyRecord } from './types.js';
+
+type Row = Record<string, unknown>;
+export type Table = 'customers' | 'teams' | 'virtual_keys';
+
+const COLUMNS: Record<Table, readonly string[]> = {
+  customers: ['id', 'name', 'description', 'budget', 'rate_limits', 'metadata', 'status', 'source', 'created_at', 'updated_at'],
+  teams: ['id', 'name', 'description', 'customer_id', 'budget', 'rate_limits', 'metadata', 'status', 'source', 'created_at', 'updated_at'],
+  virtual_keys: [
+    'id', 'name', 'description', 'key_hash', 'key_prefix', 'team_id', 'customer_id', 'allowed_providers', 'allowed_models',
+    'budget', 'rate_limits', 'metadata', 'status', 'expires_at', 'last_used_at', 'rotated_at', 'source', 'created_at', 'updated_at',
+  ],
+};
+const JSON_COLUMNS = new Set(['budget', 'rate_limits', 'metadata', 'allowed_providers', 'allowed_models']);
+
+function toRow(record: AnyRecord, table: Table): Row {
+  const row: Row = {};
+  const source = record as unknown as Row;
+  for (const column of COLUMNS[table]) {
+    const value = source[column];
+    if (column === 'rate_limits') row[column] = Array.isArray(value) && value.length > 0 ? JSON.stringify(value) : null;
+    else if (column === 'metadata') row[column] = JSON.stringify(value ?? {});
+    else if (JSON_COLUMNS.has(column)) row[column] = value === null || value === undefined ? null : JSON.stringify(value);
+    else row[column] = value ?? null;
+  }
+  return row;
+}
+
+function parse(text: unknown, fallback: unknown): unknown {
+  if (typeof text !== 'string') return fallback;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return fallback;
+  }
+}
+
+function fromRow<T extends AnyRecord>(row: Row, table: Table): T {
+  const record: Row = {};
+  for (const column of COLUMNS[table]) {
+    const value = row[column];
+    if (column === 'rate_limits') record[column] = parse(value, []) ?? [];
+    else if (column === 'metadata') record[column] = parse(value, {}) ?? {};
+    else if (JSON_COLUMNS.has(column)) record[column] = parse(value, null);
+    else record[column] = value;
+  }
+  return record as T;
+}
+
+function upsertSql(table: Table): string {
+  const columns = COLUMNS[table];
+  const updates = columns.filter((c) => c !== 'id' && c !== 'created_at').map((c) => `${c} = excluded.${c}`);
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})
+    ON CONFLICT (id) DO UPDATE SET ${updates.join(', ')}`;
+}
+
+export class GovernanceRepo {
+  private readonly upserts: Record<Table, Statement>;
+  private readonly lists: Record<Table, Statement>;
+  private readonly deletes: Record<Table, Statement>;
+  private readonly putSpend: Statement;
+  private readonly getSpend: Statement;
+  private readonly touchKey: Statement;
+  private readonly loggedSpendStatements = new Map<string, Statement>();
+  private readonly writeSpendBatch: (rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>) => void;
+
+  constructor(readonly db: SqliteDatabase) {
+    const tables: Table[] = ['customers', 'teams', 'virtual_keys'];
+    const build = (make: (table: Table) => string): Record<Table, Statement> =>
+      Object.fromEntries(tables.map((table) => [table, db.prepare(make(table))])) as Record<Table, Statement>;
+    this.upserts = build(upsertSql);
+    this.lists = build((table) => `SELECT * FROM ${table} ORDER BY created_at, id`);
+    this.deletes = build((table) => `DELETE FROM ${table} WHERE id = ?`);
+    this.putSpend = db.prepare(`INSERT INTO spend (entity_type, entity_id, period_start, spend_usd, tokens, requests, updated_at)
+      VALUES (@entity_type, @entity_id, @period_start, @spend_usd, @tokens, @requests, @updated_at)
+      ON CONFLICT (entity_type, entity_id, period_start) DO UPDATE SET spend_usd = excluded.spend_usd,
+        tokens = excluded.tokens, requests = excluded.requests, updated_at = excluded.updated_at`);
+    this.getSpend = db.prepare('SELECT * FROM spend WHERE entity_type = ? AND entity_id = ? AND period_start = ?');
+    this.touchKey = db.prepare('UPDATE virtual_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
+    this.writeSpendBatch = db.transaction((rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>) => {
+      for (const row of rows) this.putSpend.run(row);
+      for (const [id, time] of touched) this.touchKey.run(time, id, time);
+    });
+  }
+
+  list<T extends AnyRecord>(table: Table): T[] {
+    return (this.lists[table].all() as Row[]).map((row) => fromRow<T>(row, table));
+  }
+
+  customers(): CustomerRecord[] {
+    return this.list<CustomerRecord>('customers');
+  }
+
+  teams(): TeamRecord[] {
+    return this.list<TeamRecord>('teams');
+  }
+
+  keys(): VirtualKeyRecord[] {
+    return this.list<VirtualKeyRecord>('virtual_keys');
+  }
+
+  put(table: Table, record: AnyRecord): void {
+    this.upserts[table].run(toRow(record, table));
+  }
+
+  delete(table: Table, id: string): boolean {
+    return this.deletes[table].run(id).changes > 0;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  spend(type: EntityType, id: string, periodStart: number): SpendRow | undefined {
+    return this.getSpend.get(type, id, periodStart) as SpendRow | undefined;
+  }
+
+  /** Sum of logged costs in [from, to) for one entity (a budget's period changed: the part between the two window starts). */
+  loggedSpend(type: EntityType, id: string, from: number, to: number): { spend_usd: number; tokens: number; requests: number } {
+    const column = type === 'key' ? 'virtual_key_id' : type === 'team' ? 'team_id' : 'customer_id';
+    let statement = this.loggedSpendStatements.get(column);
+    if (statement === undefined) {
+      statement = this.db.prepare(`SELECT COALESCE(SUM(cost_usd), 0) AS spend_usd,
+          COALESCE(SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)), 0) AS tokens, COUNT(*) AS requests
+        FROM request_logs WHERE ${column} = ? AND time >= ? AND time < ?`);
+      this.loggedSpendStatements.set(column, statement);
+    }
+    return statement.get(id, from, to) as { spend_usd: number; tokens: number; requests: number };
+  }
+
+  /** One transaction: spend rows and last-used times. */
+  writeSpend(rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>): void {
+    if (rows.length === 0 && touched.length === 0) return;
+    this.writeSpendBatch(rows, touched);
+  }
+}

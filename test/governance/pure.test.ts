@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { costOf, estimateCost, tokenCounts } from '../../src/governance/cost.js';
+import { credentialFrom, queryKeyOf } from '../../src/governance/credentials.js';
+import { budgetWindow, formatResetDuration, isBudgetPeriod, parseDuration } from '../../src/governance/durations.js';
+import { displayKey, generateKeySecret, hashKey } from '../../src/governance/key-secret.js';
+import { compilePatterns } from '../../src/governance/patterns.js';
+import { PriceBook, SHIPPED_PRICES } from '../../src/governance/pricing.js';
+import { LimitCounter } from '../../src/governance/rate-limiter.js';
+import { withoutAddedUsage } from '../../src/governance/stream-usage.js';
+import { providerDefinitions } from '../../src/providers/registry.js';
+
+const T0 = Date.UTC(2026, 10, 29, 10, 30); // Sunday 29 Nov 2026, 10:30 UTC
+
+describe('durations and budget windows', () => {
+  it('parses durations and periods', () => {
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('30m')).toBe(1_800_000);
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
+    expect(parseDuration('2w')).toBe(1_209_600_000);
+    expect(parseDuration('0m')).toBeUndefined();
+    expect(parseDuration('1.5h')).toBeUndefined();
+    expect(isBudgetPeriod('monthly')).toBe(true);
+    expect(isBudgetPeriod('yearly')).toBe(false);
+  });
+
+  it('calendar windows are UTC days, ISO weeks and months', () => {
+    expect(budgetWindow('daily', T0, 0)).toEqual({ start: Date.UTC(2026, 10, 29), end: Date.UTC(2026, 10, 30) });
+    expect(budgetWindow('weekly', T0, 0)).toEqual({ start: Date.UTC(2026, 10, 23), end: Date.UTC(2026, 10, 30) });
+    expect(budgetWindow('monthly', T0, 0)).toEqual({ start: Date.UTC(2026, 10, 1), end: Date.UTC(2026, 11, 1) });
+    expect(budgetWindow('monthly', Date.UTC(2026, 11, 31, 23), 0)).toEqual({ start: Date.UTC(2026, 11, 1), end: Date.UTC(2027, 0, 1) });
+    expect(budgetWindow(null, T0, 0)).toEqual({ start: 0, end: Number.POSITIVE_INFINITY });
+  });
+
+  it('duration windows step from the anchor', () => {
+    const anchor = T0 - 45 * 60_000; // created 45 minutes ago
+    expect(budgetWindow('30m', T0, anchor)).toEqual({ start: anchor + 30 * 60_000, end: anchor + 60 * 60_000 });
+    expect(budgetWindow('1h', anchor + 3_600_000, anchor).start).toBe(anchor + 3_600_000);
+  });
+
+  it('formats reset durations like OpenAI', () => {
+    expect(formatResetDuration(250)).toBe('250ms');
+    expect(formatResetDuration(1000)).toBe('1s');
+    expect(formatResetDuration(360_000)).toBe('6m0s');
+    expect(formatResetDuration(3_723_000)).toBe('1h2m3s');
+  });
+});
+
+describe('key secrets and patterns', () => {
+  it('generates hk- secrets with 256 random bits and hashes them', () => {
+    const secret = generateKeySecret();
+    expect(secret).toMatch(/^hk-[A-Za-z0-9_-]{43}$/);
+    expect(generateKeySecret()).not.toBe(secret);
+    expect(hashKey('hk-abc')).toMatch(/^[0-9a-f]{64}$/);
+    expect(displayKey('hk-ABCDEFGHwxyz')).toBe('hk-ABCD…wxyz');
+  });
+
+  it('matches wildcards', () => {
+    const set = compilePatterns(['openai/*', 'gpt-4o', 'claude-*-4-5']);
+    expect(set.matches('openai/gpt-5')).toBe(true);
+    expect(set.matches('gpt-4o')).toBe(true);
+    expect(set.matches('gpt-4o-mini')).toBe(false);
+    expect(set.matches('claude-sonnet-4-5')).toBe(true);
+    expect(set.matches('anthropic/claude-sonnet-4-5')).toBe(false);
+    expect(set.matches('openai.evil/x')).toBe(false);
+    expect(compilePatterns(['*']).matches('anything/at/all')).toBe(true);
+  });
+
+  it('reads the key the way each SDK sends it', () => {
+    expect(credentialFrom({ authorization: 'Bearer hk-1' }, undefined)).toBe('hk-1');
+    expect(credentialFrom({ 'x-api-key': 'hk-2' }, undefined)).toBe('hk-2');
+    expect(credentialFrom({ 'x-goog-api-key': 'hk-3' }, undefined)).toBe('hk-3');
+    expect(credentialFrom({}, 'hk-4')).toBe('hk-4');
+    expect(credentialFrom({ 'x-heimdall-key': 'hk-5', authorization: 'Bearer sk-provider' }, undefined)).toBe('hk-5');
+    expect(credentialFrom({ authorization: 'Basic abc' }, undefined)).toBeUndefined();
+    expect(queryKeyOf('/genai/v1beta/models/x:generateContent?alt=sse&key=hk-6')).toBe('hk-6');
+    expect(queryKeyOf('/genai/v1beta/models/x:generateContent?alt=sse')).toBeUndefined();
+  });
+});
+
+describe('price book', () => {
+  const book = new PriceBook({ 'openai/gpt-4o': { input: 1, output: 2 }, 'local/*': { input: 0, output: 0 } });
+  const lookup = (provider: string, model: string, type = provider) => book.lookup({ provider, type, model });
+
+  it('is dated and prices a current model of every provider with a public price list', () => {
+    expect(SHIPPED_PRICES.as_of).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const priced = new Set(Object.keys(SHIPPED_PRICES.models).map((key) => key.slice(0, key.indexOf('/'))));
+    // Providers without a list price: deployment-named (azure, priced as openai), router-of-routers
+    // (huggingface), free tiers (nvidia), and the generic openai-compatible server.
+    const unpriced = new Set(['azure', 'huggingface', 'nvidia', 'openai-compatible', 'vertex-anthropic']);
+    for (const definition of providerDefinitions()) {
+      if (unpriced.has(definition.id)) continue;
+      expect(priced.has(definition.id), definition.id).toBe(true);
+    }
+    for (const model of providerDefinitions().find((d) => d.id === 'anthropic')!.models) {
+      expect(lookup('anthropic', model), model).toBeDefined();
+    }
+    for (const model of providerDefinitions().find((d) => d.id === 'openai')!.models) {
+      expect(lookup('openai', model), model).toBeDefined();
+    }
+  });
+
+  it('config overrides win, then exact, dated, regional and aliased names, then provider wildcards', () => {
+    expect(lookup('openai', 'gpt-4o')).toMatchObject({ source: 'config', price: { input: 1, output: 2 } });
+    expect(lookup('openai', 'gpt-4o-mini-2024-07-18')).toMatchObject({ key: 'openai/gpt-4o-mini', source: 'table' });
+    expect(lookup('anthropic', 'claude-sonnet-4-5-20250929')).toMatchObject({ key: 'anthropic/claude-sonnet-4-5' });
+    expect(lookup('vertex-anthropic', 'claude-opus-4-5@20251101')).toMatchObject({ key: 'anthropic/claude-opus-4-5' });
+    expect(lookup('bedrock', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0')).toMatchObject({ key: 'bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0' });
+    expect(lookup('openai-eu', 'gpt-4.1', 'openai')).toMatchObject({ key: 'openai/gpt-4.1' });
+    expect(lookup('azure', 'gpt-4o-mini')).toMatchObject({ key: 'openai/gpt-4o-mini' });
+    expect(lookup('local', 'anything', 'openai-compatible')).toMatchObject({ key: 'local/*' });
+    expect(lookup('openrouter', 'openai/gpt-4o-mini')).toMatchObject({ key: 'openrouter/openai/gpt-4o-mini' });
+    expect(lookup('openai', 'gpt-unknown')).toBeUndefined();
+  });
+});
+
+describe('cost', () => {
+  it('prices fresh, cached and written input, output and reasoning', () => {
+    const price = { input: 3, cached_input: 0.3, cache_write: 3.75, output: 15 };
+    const tokens = tokenCounts({
+      prompt_tokens: 1_000_000, completion_tokens: 200_000, total_tokens: 1_200_000,
+      prompt_tokens_details: { cached_tokens: 400_000 }, cache_creation_input_tokens: 100_000,
+      completion_tokens_details: { reasoning_tokens: 50_000 },
+    })!;
+    // 500k fresh * 3 + 400k * 0.3 + 100k * 3.75 + 200k * 15 (reasoning is output here)
+    expect(costOf(price, tokens, false)).toBeCloseTo(1.5 + 0.12 + 0.375 + 3, 10);
+    expect(costOf({ ...price, reasoning: 30 }, tokens, false)).toBeCloseTo(1.5 + 0.12 + 0.375 + 150_000 * 15e-6 + 50_000 * 30e-6, 10);
+  });
+
+  it('reads Responses API usage and prices the long-context tier', () => {
+    const tokens = tokenCounts({ input_tokens: 300_000, output_tokens: 1000, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 10 } })!;
+    expect(tokens).toEqual({ input: 300_000, cachedInput: 0, cacheWrite: 0, output: 1000, reasoning: 10 });
+    const price = { input: 1.25, output: 10, long_context: { threshold: 200_000, input: 2.5, output: 15 } };
+    expect(costOf(price, tokens, false)).toBeCloseTo(0.75 + 0.015, 10);
+  });
+
+  it('embeddings, unknown rates and estimates', () => {
+    const tokens = tokenCounts({ prompt_tokens: 1_000_000, total_tokens: 1_000_000 })!;
+    expect(costOf({ embedding: 0.02 }, tokens, true)).toBeCloseTo(0.02, 12);
+    expect(costOf({ embedding: 0.02 }, tokenCounts({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 })!, false)).toBeNull();
+    expect(tokenCounts(undefined)).toBeUndefined();
+    expect(estimateCost({ input: 2, output: 10, cache_write: 2.5 }, 1000, 100, false)).toBeCloseTo((1000 * 2.5 + 100 * 10) / 1e6, 12);
+  });
+});
+
+describe('rate-limit counters', () => {
+  it('sliding: exactly the limit inside the window, one more at its end', () => {
+    const counter = new LimitCounter(3, 60_000, 'sliding', T0);
+    for (let i = 0; i < 3; i++) {
+      expect(counter.waitMs(T0 + i)).toBe(0);
+      counter.add(T0 + i, 1);
+    }
+    expect(counter.waitMs(T0 + 10)).toBe(60_000 - 10);
+    expect(counter.state(T0 + 10)).toEqual({ limit: 3, remaining: 0, resetMs: 60_000 - 10 + 2 });
+    expect(counter.waitMs(T0 + 59_999)).toBe(1);
+    expect(counter.waitMs(T0 + 60_000)).toBe(0);
+    expect(counter.state(T0 + 60_000)).toEqual({ limit: 3, remaining: 1, resetMs: 2 });
+  });
+
+  it('sliding tokens: in-flight estimates count until settled', () => {
+    const counter = new LimitCounter(100, 1000, 'sliding', T0);
+    counter.inFlight += 60;
+    expect(counter.waitMs(T0)).toBe(0);
+    counter.inFlight += 60;
+    expect(counter.waitMs(T0)).toBe(1000); // only in-flight: unknown, a window
+    counter.inFlight -= 60;
+    counter.add(T0 + 5, 80);
+    counter.inFlight -= 60;
+    expect(counter.waitMs(T0 + 10)).toBe(0);
+    counter.add(T0 + 10, 30);
+    expect(counter.waitMs(T0 + 20)).toBe(1000 + 5 - 20);
+  });
+
+  it('token bucket: bursts to the limit, then refills continuously', () => {
+    const counter = new LimitCounter(10, 10_000, 'token_bucket', T0);
+    for (let i = 0; i < 10; i++) counter.add(T0, 1);
+    expect(counter.waitMs(T0)).toBe(1000);
+    expect(counter.waitMs(T0 + 999)).toBe(1);
+    expect(counter.waitMs(T0 + 1000)).toBe(0);
+    expect(counter.state(T0 + 5000)).toEqual({ limit: 10, remaining: 5, resetMs: 5000 });
+  });
+});
+
+describe('stream usage strip', () => {
+  it('drops the added usage chunk and the usage: null of every other chunk', () => {
+    expect(withoutAddedUsage({ data: '{"id":"c","choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}' }))
+      .toBe('data: {"id":"c","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n');
+    expect(withoutAddedUsage({ data: '{"usage":null,"id":"c","choices":[]}' })).toBe('data: {"id":"c","choices":[]}\n\n');
+    expect(withoutAddedUsage({ data: '{"id":"c","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}' })).toBeUndefined();
+    expect(withoutAddedUsage({ data: '{"id":"c","choices":[], "usage": null, "x": {"usage":null}}' })).toBe('data: {"id":"c","choices":[],"x":{"usage":null}}\n\n');
+    expect(withoutAddedUsage({ data: '[DONE]' })).toBe('data: [DONE]\n\n');
+    expect(withoutAddedUsage({ data: '{"content":"the word \\"usage\\" in text"}' })).toBe('data: {"content":"the word \\"usage\\" in text"}\n\n');
+  });
+});
