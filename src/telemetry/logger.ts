@@ -27,19 +27,20 @@ const SECRET_HEADERS = [
 const SECRET_FIELDS = [
   'api_key', 'apiKey', 'secret', 'password', 'token', 'access_token', 'refresh_token', 'client_secret',
   'secret_access_key', 'secretAccessKey', 'session_token', 'sessionToken', 'private_key', 'authorization', 'admin_token',
+  'credentials', 'master_key', 'encryption_key', 'x-api-key', 'x-goog-api-key', 'x-heimdall-key',
 ];
 const HEADER_OBJECTS = ['headers', 'req.headers', 'res.headers', 'request.headers', 'response.headers', '*.headers', '*.*.headers'];
 
 export const REDACT_PATHS: readonly string[] = [
   ...HEADER_OBJECTS.flatMap((at) => SECRET_HEADERS.map((name) => `${at}["${name}"]`)),
-  ...SECRET_FIELDS.flatMap((name) => [name, `*.${name}`]),
+  ...SECRET_FIELDS.flatMap((name) => (/^[A-Za-z_$][\w$]*$/.test(name) ? [name, `*.${name}`] : [`["${name}"]`, `*["${name}"]`])),
 ];
 
 export interface LoggerOptions {
   level: string;
-  /** Where lines go (tests capture them); always JSON. Defaults to stdout. */
+  /** Where lines go (tests capture them). Defaults to stdout. */
   destination?: NodeJS.WritableStream;
-  /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
+  /** `auto` (default): pretty when the destination is a terminal, JSON lines otherwise. */
   format?: LogFormat;
 }
 
@@ -52,16 +53,23 @@ function serializeError(error: unknown): unknown {
   return serialized;
 }
 
+/** `auto`: pretty when a person watches (the destination is a terminal), JSON lines otherwise. */
+export function resolveLogFormat(format: LogFormat, isTerminal: boolean): 'json' | 'pretty' {
+  if (format === 'auto') return isTerminal ? 'pretty' : 'json';
+  return format;
+}
+
 /** pino-pretty runs in this thread; loaded only when used (a person at a terminal). */
-function prettyStream(): NodeJS.WritableStream {
+function prettyStream(destination: NodeJS.WritableStream | undefined, colorize: boolean): NodeJS.WritableStream {
   const require = createRequire(import.meta.url);
   const pretty = require('pino-pretty') as (options: Record<string, unknown>) => NodeJS.WritableStream;
-  return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true });
+  return pretty({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true, destination: destination ?? 1 });
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const format = options.format ?? 'auto';
-  const pretty = options.destination === undefined && (format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true));
+  const destination = options.destination;
+  const isTerminal = destination === undefined ? process.stdout.isTTY === true : (destination as { isTTY?: boolean }).isTTY === true;
+  const pretty = resolveLogFormat(options.format ?? 'auto', isTerminal) === 'pretty';
   return pino(
     {
       level: options.level,
@@ -71,6 +79,6 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? (pretty ? prettyStream() : pino.destination({ dest: 1, sync: false })),
+    pretty ? prettyStream(destination, isTerminal) : destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

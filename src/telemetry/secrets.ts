@@ -16,6 +16,9 @@ const REDACTED = '[redacted]';
  */
 const KEY_SHAPES = /\b(?:(?:sk|hk|pk|rk|xai|sess)[-_][A-Za-z0-9_-]{12,}|gsk_[A-Za-z0-9]{12,}|AIza[0-9A-Za-z_-]{20,}|ya29\.[0-9A-Za-z._-]{16,}|ghp_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|A(?:KIA|SIA)[0-9A-Z]{16})|\b(?:Bearer|Basic)\s+[-._~+/A-Za-z0-9]{8,}=*/g;
 
+/** Credentials in a quoted URL's query (`?key=...`, Gemini's old style; signed URLs). */
+const QUERY_SECRETS = /([?&](?:key|api[_-]?key|access_token|token|sig|signature|x-goog-api-key)=)[^&#\s"']+/gi;
+
 /** Shorter values are not treated as secrets: masking every "default" or "none" would garble messages. */
 const MIN_SECRET_LENGTH = 8;
 
@@ -37,7 +40,7 @@ export function registerSecrets(secrets: Iterable<string | undefined>): void {
   if (!added) return;
   // Longest first, so that a secret containing another is masked whole.
   const alternatives = [...known].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  knownPattern = new RegExp(alternatives.join('|'), 'g');
+  knownPattern = new RegExp(`(?:\\b(Bearer|Basic)\\s+)?(?:${alternatives.join('|')})`, 'g');
 }
 
 /** Header names whose values are credentials (other extra headers, like x-team, are not masked). */
@@ -50,6 +53,7 @@ export function configSecrets(config: ResolvedConfig): string[] {
     for (const key of provider.keys) if (key.secret !== undefined) secrets.push(key.secret);
     for (const [name, value] of Object.entries(provider.headers)) if (SECRET_HEADER.test(name)) secrets.push(value);
   }
+  for (const key of config.governance?.virtualKeys ?? []) secrets.push(key.key); // virtual keys declared in the file
   const telemetry = config.telemetry;
   if (telemetry !== undefined) {
     secrets.push(...Object.values(telemetry.tracing?.headers ?? {}), ...Object.values(telemetry.metrics.otlp?.headers ?? {}));
@@ -57,13 +61,23 @@ export function configSecrets(config: ResolvedConfig): string[] {
   return secrets;
 }
 
+const ONE_KEY_SHAPE = new RegExp(`^(?:${KEY_SHAPES.source})$`);
+
+/** Written the way the shape net writes it: `Bearer [redacted]`, `sk-...[redacted]`, else `[redacted]`. */
+function maskKnown(match: string, scheme: string | undefined): string {
+  if (scheme !== undefined) return `${scheme} ${REDACTED}`;
+  return ONE_KEY_SHAPE.test(match) ? `${match.slice(0, 3)}...${REDACTED}` : REDACTED;
+}
+
 /** Masks anything that looks like, or is, a credential. */
 export function redactText(text: string): string {
   let out = text;
   if (knownPattern !== undefined) {
     knownPattern.lastIndex = 0;
-    if (knownPattern.test(out)) out = out.replace(knownPattern, REDACTED);
+    if (knownPattern.test(out)) out = out.replace(knownPattern, maskKnown);
+    knownPattern.lastIndex = 0;
   }
+  if (out.includes('=')) out = out.replace(QUERY_SECRETS, `$1${REDACTED}`);
   return out.replace(KEY_SHAPES, (match) => {
     if (match.startsWith('Bearer')) return `Bearer ${REDACTED}`;
     if (match.startsWith('Basic')) return `Basic ${REDACTED}`;

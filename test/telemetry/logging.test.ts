@@ -1,0 +1,167 @@
+/**
+ * Logs: one structured line per request (request id, trace id when traced),
+ * JSON for machines and pretty for a terminal, and no credential anywhere:
+ * not in a logged header or field, not in an error, not in a provider's
+ * error message that echoes the key (even a key of no known shape), not in
+ * an exported span.
+ */
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, redactText, registerSecrets, resolveLogFormat } from '../../src/telemetry/logger.js';
+import { startGateway, type TestGateway } from '../support/gateway.js';
+import { openaiErrorBody, startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
+import { post, waitFor, type RawReply } from '../integration/helpers.js';
+
+/** A provider key with no vendor prefix (Mistral's look like this): only the exact-secret net can catch it. */
+const SHAPELESS_KEY = 'Qx7pLm2Vn9Rt4Kw8Zy3Bc6Df';
+const messages = [{ role: 'user', content: 'hello' }];
+
+function capture(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      text += chunk.toString();
+      callback();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+describe('the logger', () => {
+  it('writes JSON lines unless a person watches a terminal', () => {
+    expect(resolveLogFormat('auto', false)).toBe('json');
+    expect(resolveLogFormat('auto', true)).toBe('pretty');
+    expect(resolveLogFormat('json', true)).toBe('json');
+    expect(resolveLogFormat('pretty', false)).toBe('pretty');
+
+    const json = capture();
+    createLogger({ level: 'info', destination: json.stream }).info({ request_id: 'r1' }, 'request');
+    expect(JSON.parse(json.text())).toMatchObject({ level: 'info', msg: 'request', request_id: 'r1', service: 'heimdall' });
+
+    const tty = capture();
+    tty.stream.isTTY = true;
+    createLogger({ level: 'info', destination: tty.stream }).info({ request_id: 'r2', status: 200 }, 'request');
+    const pretty = tty.text();
+    expect(pretty.startsWith('{')).toBe(false);
+    expect(pretty).toContain('request');
+    expect(pretty).toContain('r2');
+    expect(pretty.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('redacts headers and fields that carry credentials', () => {
+    const out = capture();
+    const logger = createLogger({ level: 'info', destination: out.stream });
+    logger.info({
+      headers: { authorization: 'Bearer abc.def.ghi', 'x-api-key': 'k-1', 'x-goog-api-key': 'k-2', 'x-heimdall-key': 'k-3', cookie: 'sid=1', 'content-type': 'application/json' },
+      request: { headers: { 'proxy-authorization': 'Basic xyz' } },
+      api_key: 'k-4',
+      config: { api_key: 'k-5', admin_token: 'k-6' },
+      provider: { client_secret: 'k-7', secret_access_key: 'k-8', session_token: 'k-9' },
+      'x-api-key': 'k-10',
+    }, 'with secrets');
+    const line = JSON.parse(out.text()) as Record<string, Record<string, unknown>>;
+    expect(line.headers).toEqual({
+      authorization: '[redacted]', 'x-api-key': '[redacted]', 'x-goog-api-key': '[redacted]', 'x-heimdall-key': '[redacted]', cookie: '[redacted]', 'content-type': 'application/json',
+    });
+    expect(line.request.headers).toEqual({ 'proxy-authorization': '[redacted]' });
+    expect(line.api_key).toBe('[redacted]');
+    expect(line.config).toEqual({ api_key: '[redacted]', admin_token: '[redacted]' });
+    expect(line.provider).toEqual({ client_secret: '[redacted]', secret_access_key: '[redacted]', session_token: '[redacted]' });
+    expect(line['x-api-key']).toBe('[redacted]');
+    expect(out.text()).not.toMatch(/k-\d+|abc\.def|xyz|sid=1/);
+  });
+
+  it('masks credentials inside logged errors, messages and stacks', () => {
+    registerSecrets(['Zz9Yy8Xx7Ww6Vv5Uu4']);
+    const out = capture();
+    const error = new Error('upstream said: invalid key Zz9Yy8Xx7Ww6Vv5Uu4 (sk-proj-abcdefghijklmnop)');
+    createLogger({ level: 'info', destination: out.stream }).error({ err: error }, 'failed');
+    expect(out.text()).not.toContain('Zz9Yy8Xx7Ww6Vv5Uu4');
+    expect(out.text()).not.toContain('abcdefghijklmnop');
+    expect((JSON.parse(out.text()) as { err: { message: string } }).err.message).toBe('upstream said: invalid key [redacted] (sk-...[redacted])');
+  });
+
+  it('masks keys in quoted URLs and keeps ordinary text', () => {
+    expect(redactText('GET https://generativelanguage.googleapis.com/v1beta/models?key=AbC123xyz&alt=sse failed'))
+      .toBe('GET https://generativelanguage.googleapis.com/v1beta/models?key=[redacted]&alt=sse failed');
+    expect(redactText('https://x.blob.core.windows.net/c?sv=2020&sig=s3cr3t%2Bvalue')).toBe('https://x.blob.core.windows.net/c?sv=2020&sig=[redacted]');
+    expect(redactText('the model skipped a step; keys=3 monkey=ok')).toBe('the model skipped a step; keys=3 monkey=ok');
+  });
+});
+
+describe('request log lines of a running, traced gateway', () => {
+  let mock: MockUpstream;
+  let otlp: OtlpReceiver;
+  let gateway: TestGateway;
+  const replies: RawReply[] = [];
+
+  beforeAll(async () => {
+    mock = await startMockUpstream();
+    otlp = await startOtlpReceiver();
+    gateway = await startGateway({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url },
+      config: { providers: { openai: { api_key: SHAPELESS_KEY, base_url: mock.openaiBaseUrl, max_retries: 0 } } },
+    });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await otlp.close();
+    await mock.close();
+  });
+
+  async function call(id: string, body: unknown): Promise<Record<string, unknown>> {
+    replies.push(await post(`${gateway.url}/v1/chat/completions`, body, { 'x-request-id': id }));
+    await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 3000, `the log line of ${id}`);
+    const lines = gateway.logs().filter((l) => l.msg === 'request' && l.request_id === id);
+    expect(lines).toHaveLength(1);
+    return lines[0];
+  }
+
+  it('one JSON line per request, with the request id and the trace id', async () => {
+    const line = await call('log-1', { model: 'openai/gpt-4o-mini', messages });
+    expect(line).toMatchObject({ level: 'info', msg: 'request', request_id: 'log-1', status: 200, provider: 'openai', attempts: 1 });
+    expect(line.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(typeof line.overhead_ms).toBe('number');
+    expect(mock.requests.at(-1)?.headers.authorization).toBe(`Bearer ${SHAPELESS_KEY}`);
+  });
+
+  it('an upstream 401 echoing a key of no known shape', async () => {
+    mock.enqueue({ kind: 'error', status: 401, body: openaiErrorBody(401, `Incorrect API key provided: ${SHAPELESS_KEY}.`) });
+    const line = await call('log-401', { model: 'openai/gpt-4o-mini', messages });
+    expect(line.status).toBe(401);
+    expect(line.error).toBe('Incorrect API key provided: [redacted].');
+  });
+
+  it('an upstream 500 echoing the Authorization header in plain text', async () => {
+    mock.enqueue({ kind: 'raw', status: 500, headers: { 'content-type': 'text/plain' }, body: `bad gateway; sent Authorization: Bearer ${SHAPELESS_KEY}` });
+    const line = await call('log-500', { model: 'openai/gpt-4o-mini', messages });
+    expect(line.status).toBe(500);
+    expect(line.error).toBe('upstream returned HTTP 500: bad gateway; sent Authorization: Bearer [redacted]');
+  });
+
+  it('an error event in the middle of a stream echoing the key', async () => {
+    mock.enqueue({ kind: 'stream-error', afterChunks: 2, error: { message: `quota exceeded for key ${SHAPELESS_KEY}`, type: 'server_error' } });
+    const line = await call('log-stream', { model: 'openai/gpt-4o-mini', messages, stream: true });
+    expect(line.status).toBe(502);
+    expect(line.error).toBe('quota exceeded for key [redacted]');
+  });
+
+  it('the key is in no log line, no response and no exported span', async () => {
+    await gateway.app.telemetry.flush();
+    await otlp.waitForSpans((spans) => spans.filter((s) => s.kind === 2).length >= 4);
+    expect(gateway.logText()).not.toContain(SHAPELESS_KEY);
+    expect(replies).toHaveLength(4);
+    // Responses: the streamed one is left out. A pass-through stream forwards the provider's bytes as they
+    // come, its error event included, before the gateway reads them (stream-pump.ts): masking there is the
+    // request path's job, reported to its owner. Logs and spans (this issue) are checked for all four.
+    for (const reply of replies.filter((r) => !String(r.headers['content-type']).startsWith('text/event-stream'))) {
+      expect(reply.text).not.toContain(SHAPELESS_KEY);
+      expect(JSON.stringify(reply.headers)).not.toContain(SHAPELESS_KEY);
+    }
+    const exported = JSON.stringify(otlp.spans, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    expect(exported).not.toContain(SHAPELESS_KEY);
+    // the failures are in the spans, masked
+    expect(exported).toContain('Incorrect API key provided: [redacted].');
+  });
+});
