@@ -1,5 +1,5 @@
 import { GatewayError } from '../errors/gateway-error.js';
-import type { Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
+import type { CountTokensEndpoint, Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
 
 /**
  * Anthropic: Messages API at the host root (ANTHROPIC_BASE_URL has the
@@ -53,9 +53,12 @@ export function anthropicHeaders(context: EndpointContext, withBody: boolean): R
   return headers;
 }
 
-/** POST /v1/messages/count_tokens: same body as a message (without max_tokens), answers `{input_tokens}`. */
-export function anthropicCountTokensEndpoint(context: EndpointContext): Endpoint {
-  return { url: `${context.baseUrl}${ANTHROPIC_COUNT_TOKENS_PATH}`, headers: anthropicHeaders(context, true) };
+/**
+ * POST /v1/messages/count_tokens: same body as a message (without max_tokens), answers `{input_tokens}`.
+ * @see https://docs.anthropic.com/en/api/messages-count-tokens
+ */
+export function anthropicCountTokensEndpoint(context: EndpointContext): CountTokensEndpoint {
+  return { url: `${context.baseUrl}${ANTHROPIC_COUNT_TOKENS_PATH}`, headers: anthropicHeaders(context, true), format: 'anthropic' };
 }
 
 export const anthropicProvider: ProviderDefinition = {
@@ -69,6 +72,7 @@ export const anthropicProvider: ProviderDefinition = {
   operations: { chat: true, models: true },
   models: ANTHROPIC_MODELS,
   docs: 'https://docs.anthropic.com/en/api/messages',
+  countTokens: anthropicCountTokensEndpoint,
   endpoint(operation: Operation, context: EndpointContext): Endpoint {
     switch (operation) {
       case 'chat':

@@ -3,7 +3,10 @@
  * The key goes in `api-key`, or an Entra ID token in `Authorization: Bearer`
  * (options.auth = "entra", or AZURE_OPENAI_AD_TOKEN). `options.deployments`
  * maps model names to deployment names (default: the model name itself).
+ * `options.api_version` (else OPENAI_API_VERSION, as the openai SDK's
+ * AzureOpenAI client reads it, else AZURE_DEFAULT_API_VERSION) goes in the query.
  * @see https://learn.microsoft.com/azure/ai-foundry/openai/reference
+ * @see https://learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle
  */
 import type { Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
 
@@ -24,20 +27,22 @@ function deploymentFor(model: string, options: Readonly<Record<string, unknown>>
 
 function azureEndpoint(operation: Operation, context: EndpointContext): Endpoint {
   const options = context.options;
-  const apiVersion = (options.api_version as string | undefined) ?? process.env.OPENAI_API_VERSION ?? AZURE_DEFAULT_API_VERSION;
+  // The environment reaches here through optionsEnv (resolved with the config), never process.env directly.
+  const apiVersion = typeof options.api_version === 'string' && options.api_version !== '' ? options.api_version : AZURE_DEFAULT_API_VERSION;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (context.apiKey !== undefined) {
     if (options.auth === 'entra') headers.authorization = `Bearer ${context.apiKey}`;
     else headers['api-key'] = context.apiKey;
   }
   const base = context.baseUrl.replace(/\/openai$/, '');
-  if (operation === 'models') return { url: `${base}/openai/models?api-version=${apiVersion}`, headers };
+  if (operation === 'models') return { url: `${base}/openai/models?api-version=${encodeURIComponent(apiVersion)}`, headers };
   if (operation === 'responses') return { url: `${base}/openai/v1/responses`, headers };
   const deployment = encodeURIComponent(deploymentFor(context.model, options));
-  return { url: `${base}/openai/deployments/${deployment}${PATHS[operation]}?api-version=${apiVersion}`, headers };
+  return { url: `${base}/openai/deployments/${deployment}${PATHS[operation]}?api-version=${encodeURIComponent(apiVersion)}`, headers };
 }
 
 export const azureProvider: ProviderDefinition = {
+  optionsEnv: { api_version: ['OPENAI_API_VERSION'] },
   id: 'azure',
   name: 'Azure OpenAI',
   format: 'openai',

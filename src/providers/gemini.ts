@@ -10,9 +10,10 @@
  * @see https://ai.google.dev/api/generate-content
  * @see https://ai.google.dev/api/embeddings#method:-models.batchembedcontents
  * @see https://ai.google.dev/gemini-api/docs/api-key
+ * @see https://ai.google.dev/api/tokens#method:-models.counttokens
  */
 import { GatewayError } from '../errors/gateway-error.js';
-import type { Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
+import type { CountTokensEndpoint, Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
 
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com';
 const DEFAULT_API_VERSION = 'v1beta';
@@ -74,6 +75,9 @@ export const geminiProvider: ProviderDefinition = {
   models: GEMINI_MODELS,
   embeddingModels: GEMINI_EMBEDDING_MODELS,
   docs: 'https://ai.google.dev/api/generate-content',
+  countTokens(context: EndpointContext): CountTokensEndpoint {
+    return { url: `${geminiApiRoot(context)}/${geminiModelPath(context.model)}:countTokens`, headers: headers(context, true), format: 'gemini' };
+  },
   endpoint(operation: Operation, context: EndpointContext): Endpoint {
     const root = geminiApiRoot(context);
     switch (operation) {

@@ -30,6 +30,16 @@ export interface Endpoint {
 }
 
 /**
+ * A provider's own token-count call (Anthropic count_tokens, Gemini countTokens).
+ * Its body is the caller's, in `format`, with the model rewritten to the
+ * provider's own id where the body names one; the answer goes back as it is.
+ */
+export interface CountTokensEndpoint extends Endpoint {
+  /** The wire format of the request and the answer: only a surface of the same format can use it. */
+  format: 'anthropic' | 'gemini';
+}
+
+/**
  * Signs or authorises a call after its body is encoded (SigV4 needs the body;
  * Vertex needs an access token fetched and cached). May do I/O; lives outside formats/.
  */
@@ -67,6 +77,8 @@ export interface ProviderDefinition {
   embeddingModels?: readonly string[];
   /** Where a call goes and with which headers. */
   endpoint(operation: Operation, context: EndpointContext): Endpoint;
+  /** Where a token count goes, for providers that have one (authorize applies to it too). */
+  countTokens?(context: EndpointContext): CountTokensEndpoint;
   authorize?: Authorizer;
   /** Docs link for the provider's API reference. */
   docs?: string;

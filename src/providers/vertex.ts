@@ -18,10 +18,12 @@
  *
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/use-claude
+ * @see https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.publishers.models/countTokens
+ * @see https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/count-tokens
  */
 import { GatewayError } from '../errors/gateway-error.js';
 import { loadGoogleCredentials, tokenSourceFor } from './google-auth.js';
-import type { Authorizer, Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
+import type { Authorizer, CountTokensEndpoint, Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
 
 export const VERTEX_DEFAULT_BASE_URL = 'https://{location}-aiplatform.googleapis.com';
 export const VERTEX_ANTHROPIC_VERSION = 'vertex-2023-10-16';
@@ -138,6 +140,9 @@ export const vertexProvider: ProviderDefinition = {
   operations: { chat: true },
   models: VERTEX_GEMINI_MODELS,
   docs: 'https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference',
+  countTokens(context: EndpointContext): CountTokensEndpoint {
+    return { url: `${vertexModelUrl(context, 'google')}:countTokens`, headers: { ...JSON_HEADERS }, format: 'gemini' };
+  },
   endpoint(operation: Operation, context: EndpointContext): Endpoint {
     if (operation !== 'chat') {
       throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Heimdall's Vertex AI provider does not offer the '${operation}' operation.`);
@@ -167,6 +172,10 @@ export const vertexAnthropicProvider: ProviderDefinition = {
   operations: { chat: true },
   models: VERTEX_ANTHROPIC_MODELS,
   docs: 'https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/use-claude',
+  // Claude's token count on Vertex is a model of its own, `count-tokens`; the body names the model.
+  countTokens(context: EndpointContext): CountTokensEndpoint {
+    return { url: `${vertexModelUrl({ ...context, model: 'count-tokens' }, 'anthropic')}:rawPredict`, headers: { ...JSON_HEADERS }, format: 'anthropic' };
+  },
   endpoint(operation: Operation, context: EndpointContext): Endpoint {
     if (operation !== 'chat') {
       throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Claude on Vertex AI does not offer the '${operation}' operation.`);

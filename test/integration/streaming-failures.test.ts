@@ -133,7 +133,8 @@ describe('fallbacks', () => {
     const { text, error } = await drain(stream);
     expect(error).toBeUndefined();
     expect(text).toBe(CONTENT);
-    expect(other.requests[0].body).toEqual({ model: 'llama-local', messages, stream: true });
+    // The gateway asks for the usage the client did not (for cost) and strips it from the client's stream.
+    expect(other.requests[0].body).toEqual({ model: 'llama-local', messages, stream: true, stream_options: { include_usage: true } });
   });
 
   it('configured fallbacks (routing.fallbacks) apply when the request has none', async () => {

@@ -15,12 +15,14 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-embed.html
  */
 import { GatewayError, invalidField } from '../../errors/gateway-error.js';
-import type { CodecContext, CodecWarning, EncodedRequest, ProviderEmbeddingCodec } from '../types.js';
+import type { CodecContext, EncodedRequest, ProviderEmbeddingCodec } from '../types.js';
+import { EMBEDDING_FIELDS, unhandledFields } from '../warnings.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../openai/types.js';
 import { bedrockModelFamily } from './request.js';
 
 /** Cohere's input types; the default suits indexing, as OpenAI's embeddings have no such notion. */
 const COHERE_INPUT_TYPES = new Set(['search_document', 'search_query', 'classification', 'clustering']);
+const COHERE_FIELDS: ReadonlySet<string> = new Set([...EMBEDDING_FIELDS, 'input_type']);
 
 function texts(input: EmbeddingRequest['input']): string[] {
   if (typeof input === 'string') return [input];
@@ -33,7 +35,7 @@ function encodeTitan(request: EmbeddingRequest, model: string): EncodedRequest {
   if (inputs.length !== 1) {
     throw invalidField('input', `${model} embeds one text per call; send ${inputs.length} separate requests.`);
   }
-  const warnings: CodecWarning[] = [];
+  const warnings = unhandledFields(request, EMBEDDING_FIELDS, model);
   const isV1 = model.includes('titan-embed-text-v1');
   if (isV1) {
     if (request.dimensions !== undefined) warnings.push({ param: 'dimensions', message: `${model} has a fixed size; dimensions dropped.` });
@@ -45,10 +47,12 @@ function encodeTitan(request: EmbeddingRequest, model: string): EncodedRequest {
 }
 
 function encodeCohere(request: EmbeddingRequest, model: string): EncodedRequest {
-  const warnings: CodecWarning[] = [];
-  const inputType = typeof request.input_type === 'string' && COHERE_INPUT_TYPES.has(request.input_type)
-    ? request.input_type
-    : 'search_document';
+  const warnings = unhandledFields(request, COHERE_FIELDS, model);
+  const known = typeof request.input_type === 'string' && COHERE_INPUT_TYPES.has(request.input_type);
+  if (request.input_type != null && !known) {
+    warnings.push({ param: 'input_type', message: `Cohere input_type is one of ${[...COHERE_INPUT_TYPES].join(', ')}; search_document was sent instead.` });
+  }
+  const inputType = known ? (request.input_type as string) : 'search_document';
   const body: Record<string, unknown> = { texts: texts(request.input), input_type: inputType };
   if (request.dimensions !== undefined) {
     if (model.includes('embed-v4')) body.output_dimension = request.dimensions;

@@ -7,10 +7,12 @@
  * @see https://docs.cohere.com/v2/reference/embed
  */
 import { GatewayError, invalidField } from '../../errors/gateway-error.js';
-import type { CodecWarning, ProviderEmbeddingCodec } from '../types.js';
+import type { ProviderEmbeddingCodec } from '../types.js';
+import { EMBEDDING_FIELDS, unhandledFields } from '../warnings.js';
 import { isObject } from './response.js';
 
 const INPUT_TYPES = new Set(['search_document', 'search_query', 'classification', 'clustering']);
+const HANDLED_FIELDS: ReadonlySet<string> = new Set([...EMBEDDING_FIELDS, 'input_type']);
 /** @see https://docs.cohere.com/v2/reference/embed#request.body.texts */
 const MAX_TEXTS = 96;
 
@@ -22,8 +24,12 @@ export const cohereEmbeddingCodec: ProviderEmbeddingCodec = {
       throw invalidField('input', 'Cohere embeds text; token arrays are not supported.');
     }
     if (texts.length > MAX_TEXTS) throw invalidField('input', `Cohere embeds at most ${MAX_TEXTS} texts per call; got ${texts.length}.`);
-    const warnings: CodecWarning[] = [];
-    const inputType = typeof request.input_type === 'string' && INPUT_TYPES.has(request.input_type) ? request.input_type : 'search_document';
+    const warnings = unhandledFields(request, HANDLED_FIELDS, 'Cohere embed');
+    const known = typeof request.input_type === 'string' && INPUT_TYPES.has(request.input_type);
+    if (request.input_type != null && !known) {
+      warnings.push({ param: 'input_type', message: `Cohere input_type is one of ${[...INPUT_TYPES].join(', ')}; search_document was sent instead.` });
+    }
+    const inputType = known ? (request.input_type as string) : 'search_document';
     const body: Record<string, unknown> = { model: options.model, texts, input_type: inputType, embedding_types: ['float'] };
     if (request.dimensions !== undefined) {
       // @see https://docs.cohere.com/v2/reference/embed#request.body.output_dimension

@@ -11,7 +11,8 @@
  */
 import { GatewayError, invalidField } from '../../errors/gateway-error.js';
 import type { EmbeddingRequest, EmbeddingResponse } from '../openai/types.js';
-import type { CodecContext, CodecWarning, EncodedRequest, ProviderEmbeddingCodec } from '../types.js';
+import type { CodecContext, EncodedRequest, ProviderEmbeddingCodec } from '../types.js';
+import { EMBEDDING_FIELDS, unhandledFields } from '../warnings.js';
 
 function inputTexts(input: EmbeddingRequest['input']): string[] {
   if (typeof input === 'string') return [input];
@@ -22,8 +23,8 @@ function inputTexts(input: EmbeddingRequest['input']): string[] {
 
 function encodeEmbeddingRequest(request: EmbeddingRequest, options: { model: string }): EncodedRequest {
   const model = options.model.startsWith('models/') ? options.model : `models/${options.model}`;
-  const warnings: CodecWarning[] = [];
-  if (request.user !== undefined) warnings.push({ param: 'user', message: "Gemini has no 'user' parameter; dropped." });
+  // `user` and any other field have no Gemini equivalent: dropped with a warning.
+  const warnings = unhandledFields(request, EMBEDDING_FIELDS, 'Gemini embeddings');
   const requests = inputTexts(request.input).map((text) => {
     const entry: Record<string, unknown> = { model, content: { parts: [{ text }] } };
     if (typeof request.dimensions === 'number') entry.outputDimensionality = request.dimensions;

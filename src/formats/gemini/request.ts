@@ -9,6 +9,7 @@ import type { ChatRequest, FunctionTool, ToolChoice } from '../openai/types.js';
 import type { CodecWarning, EncodeOptions, EncodedRequest } from '../types.js';
 import { encodeContents } from './request-contents.js';
 import { cleanSchemaForGemini } from './schema.js';
+import { GEMINI_ONLY_FIELDS } from './types.js';
 import type {
   GeminiFunctionDeclaration,
   GeminiGenerationConfig,
@@ -32,11 +33,28 @@ const GENERATION_PARAMS: ReadonlyArray<readonly [keyof ChatRequest & string, key
   ['top_logprobs', 'logprobs'],
 ];
 
-/** OpenAI parameters with no Gemini equivalent: dropped with a warning when set. */
-const UNSUPPORTED_PARAMS = [
-  'logit_bias', 'user', 'service_tier', 'store', 'metadata', 'prediction', 'audio', 'modalities',
-  'web_search_options', 'verbosity', 'functions', 'function_call',
-] as const;
+/**
+ * Canonical fields this encoder reads. Any other field that is set (OpenAI's
+ * logit_bias, user, store, service_tier, prediction, audio, modalities,
+ * verbosity, web_search_options, prompt_cache_key, safety_identifier, fields
+ * of other surfaces, unknown extras...) has no Gemini equivalent and is
+ * dropped with a warning naming it (STYLE.md rule 7).
+ */
+const HANDLED_FIELDS: ReadonlySet<string> = new Set([
+  'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'stop', 'tools', 'tool_choice',
+  'parallel_tool_calls', 'response_format', 'reasoning_effort', 'thinking',
+  ...GENERATION_PARAMS.map(([from]) => from),
+  ...GEMINI_ONLY_FIELDS,
+]);
+
+/**
+ * A value that asks for nothing: dropping it changes nothing, so no warning.
+ * `web_search_options: {}` is not one: in OpenAI an empty object turns web search on.
+ */
+function asksForNothing(param: string, value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  return param !== 'web_search_options' && isObject(value) && Object.keys(value).length === 0;
+}
 
 /**
  * reasoning_effort -> thinkingBudget (Gemini 1.x/2.x), the budgets Google's
@@ -75,9 +93,8 @@ export function encodeGeminiRequest(request: ChatRequest, options: EncodeOptions
   if (Array.isArray(request.gemini_safety_settings)) {
     body.safetySettings = request.gemini_safety_settings as GenerateContentRequest['safetySettings'];
   }
-  for (const param of UNSUPPORTED_PARAMS) {
-    const value = request[param];
-    if (value == null || (isObject(value) && Object.keys(value).length === 0)) continue;
+  for (const [param, value] of Object.entries(request)) {
+    if (HANDLED_FIELDS.has(param) || asksForNothing(param, value)) continue;
     warnings.push({ param, message: `Gemini has no '${param}' parameter; dropped.` });
   }
   if (request.parallel_tool_calls === false) {

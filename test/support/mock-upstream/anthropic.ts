@@ -7,7 +7,8 @@
  *     `anthropic-version` required (400 invalid_request_error).
  *   - body: `model` string, `max_tokens` positive integer, `messages` non-empty array (400 naming the field).
  *   - reply `{id:'msg_mock_<k>', type:'message', role:'assistant', model, content, stop_reason, stop_sequence:null, usage}`:
- *     content `[{type:'text', text:'echo: ...'}]` and stop_reason 'end_turn', or `tool_use` blocks
+ *     content `[{type:'text', text:'echo: ...'}]` and stop_reason 'end_turn' ('max_tokens' when cut at
+ *     max_tokens words), or `tool_use` blocks
  *     `{type:'tool_use', id:'toolu_mock_<i>', name, input:{text}}` and stop_reason 'tool_use'.
  *     usage `{input_tokens, output_tokens, cache_creation_input_tokens:0, cache_read_input_tokens:0}`.
  *     Counted texts: system, and every text block and tool_result text of every message.
@@ -94,6 +95,7 @@ export function anthropicEchoRequest(body: Record<string, unknown>): EchoRequest
     toolNames: tools.filter((tool) => tool.type === undefined || tool.type === 'custom').map((tool) => String(tool.name)),
     toolChoice,
     parallel: choice?.disable_parallel_tool_use !== true,
+    maxTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
   };
 }
 
@@ -113,7 +115,7 @@ export function anthropicReply(context: MockContext, body: Record<string, unknow
   const plan = planEcho(anthropicEchoRequest(body));
   const model = options.model ?? String(body.model);
   const id = context.nextId('msg_mock_');
-  const stopReason = plan.calls.length > 0 ? 'tool_use' : 'end_turn';
+  const stopReason = plan.calls.length > 0 ? 'tool_use' : plan.truncated ? 'max_tokens' : 'end_turn';
   const content: Block[] = plan.text !== undefined
     ? [{ type: 'text', text: plan.text }]
     : plan.calls.map((call, i) => ({ type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: call.input }));

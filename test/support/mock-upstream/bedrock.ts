@@ -11,7 +11,8 @@
  *   - body: `messages` non-empty, starting with user, roles alternating; toolUse/toolResult blocks
  *     need `toolConfig`; unknown top-level keys -> 400 ValidationException.
  *   - reply `{output:{message:{role:'assistant', content}}, stopReason, usage:{inputTokens, outputTokens,
- *     totalTokens}, metrics:{latencyMs}}`; content `[{text}]` + 'end_turn', or one
+ *     totalTokens}, metrics:{latencyMs}}`; content `[{text}]` + 'end_turn' ('max_tokens' when cut at
+ *     inferenceConfig.maxTokens words), or one
  *     `{toolUse:{toolUseId:'tooluse_mock_<i>', name, input:{text}}}` per call + 'tool_use'.
  * POST /model/{id}/converse-stream -> `application/vnd.amazon.eventstream` binary frames
  *   (encodeEventStreamMessage): messageStart; text: contentBlockDelta {text} per word, contentBlockStop;
@@ -100,6 +101,7 @@ export function bedrockEchoRequest(body: Json): EchoRequest {
     promptTexts,
     toolNames: tools.filter((tool) => isRecord(tool.toolSpec)).map((tool) => String((tool.toolSpec as Json).name)),
     toolChoice,
+    maxTokens: isRecord(body.inferenceConfig) && typeof body.inferenceConfig.maxTokens === 'number' ? body.inferenceConfig.maxTokens : undefined,
   };
 }
 
@@ -137,7 +139,7 @@ function frame(eventType: string, payload: Json): Uint8Array {
 
 function converse(context: MockContext, body: Json, stream: boolean): Promise<void> {
   const plan = planEcho(bedrockEchoRequest(body));
-  const stopReason = plan.calls.length > 0 ? 'tool_use' : 'end_turn';
+  const stopReason = plan.calls.length > 0 ? 'tool_use' : plan.truncated ? 'max_tokens' : 'end_turn';
   const usage = { inputTokens: plan.promptTokens, outputTokens: plan.completionTokens, totalTokens: plan.promptTokens + plan.completionTokens };
   const requestId = context.nextId('bedrock-request-');
   if (!stream) {

@@ -12,10 +12,13 @@
  * - stream-error: send the first `afterChunks` stream events, then the route's error event
  *                 (OpenAI chat/completions: `data: {"error":{...}}`; `error` overrides the default fields), then end.
  * - slow-stream:  wait `chunkDelayMs` before every stream event after the first.
+ * - chop:         write a streamed reply's bytes in pieces whose sizes cycle through `sizes` (default
+ *                 CHOP_SIZES: 1, 2, 3, 5, 7, 11, 13 bytes), one write and one event-loop turn each, so the
+ *                 reader sees cuts inside UTF-8 sequences, CRLFs, field names, JSON and binary frame headers.
  * - raw:          reply exactly `status`, `headers` and `body` (invalid JSON, an HTML 502 page, ...).
  * - respond:      reply `body` as JSON with `status` (default 200) and `headers`.
  *
- * The stream kinds only change streamed replies (and stream-break also JSON replies); on other replies
+ * The stream kinds (and chop) only change streamed replies (and stream-break also JSON replies); on other replies
  * they are ignored.
  */
 
@@ -29,8 +32,12 @@ export type Behavior =
   | { kind: 'stream-break'; afterChunks: number }
   | { kind: 'stream-error'; afterChunks: number; error?: Record<string, unknown> }
   | { kind: 'slow-stream'; chunkDelayMs: number }
+  | { kind: 'chop'; sizes?: readonly number[] }
   | { kind: 'raw'; status: number; headers?: Headers; body: string | Uint8Array }
   | { kind: 'respond'; body: unknown; status?: number; headers?: Headers };
+
+/** Piece sizes of the `chop` behaviour: small primes, so cuts drift across every boundary. */
+export const CHOP_SIZES: readonly number[] = Object.freeze([1, 2, 3, 5, 7, 11, 13]);
 
 export interface EnqueueOptions {
   /** Only requests whose path (without query) equals this string or matches this RegExp. Default: any. */

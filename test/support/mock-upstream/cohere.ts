@@ -8,7 +8,8 @@
  *   - body: `model` string, `messages` non-empty array of system/user/assistant/tool messages
  *     (400 `{message}` otherwise). tool_choice 'REQUIRED' | 'NONE'.
  *   - reply `{id:'cohere-mock-<k>', finish_reason, message, usage}`: message
- *     `{role:'assistant', content:[{type:'text', text:'echo: ...'}]}` + 'COMPLETE', or
+ *     `{role:'assistant', content:[{type:'text', text:'echo: ...'}]}` + 'COMPLETE' ('MAX_TOKENS' when cut
+ *     at max_tokens words), or
  *     `{role:'assistant', tool_plan:'I will call <names>.', tool_calls:[{id:'<name>_mock_<i>',
  *     type:'function', function:{name, arguments}}]}` + 'TOOL_CALL'. usage
  *     `{billed_units:{input_tokens, output_tokens}, tokens:{input_tokens: billed + 200, output_tokens}}`
@@ -57,6 +58,7 @@ export function cohereEchoRequest(body: Json): EchoRequest {
     promptTexts,
     toolNames: tools.map((tool) => String(isRecord(tool.function) ? tool.function.name : '')),
     toolChoice,
+    maxTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
   };
 }
 
@@ -87,7 +89,7 @@ function refuseKey(context: MockContext): Promise<void> | undefined {
 function chat(context: MockContext, body: Json): Promise<void> {
   const plan = planEcho(cohereEchoRequest(body));
   const id = context.nextId('cohere-mock-');
-  const finishReason = plan.calls.length > 0 ? 'TOOL_CALL' : 'COMPLETE';
+  const finishReason = plan.calls.length > 0 ? 'TOOL_CALL' : plan.truncated ? 'MAX_TOKENS' : 'COMPLETE';
   const usage = {
     billed_units: { input_tokens: plan.promptTokens, output_tokens: plan.completionTokens },
     tokens: { input_tokens: plan.promptTokens + TEMPLATE_TOKENS, output_tokens: plan.completionTokens },

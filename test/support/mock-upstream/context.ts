@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { formatSse, SSE_HEADERS } from '../../../src/gateway/sse.js';
-import type { Behavior, Headers } from './behaviors.js';
+import { CHOP_SIZES, type Behavior, type Headers } from './behaviors.js';
 
 /** One request as the mock received it. */
 export interface RecordedRequest {
@@ -132,6 +132,19 @@ export function createContext(params: ContextParams): MockContext {
     async stream(events, options = {}) {
       response.writeHead(200, mergeHeaders(SSE_HEADERS, options.headers));
       response.flushHeaders();
+      if (behavior?.kind === 'chop') {
+        const bytes = Buffer.concat(events.map((event) => (typeof event === 'string' ? Buffer.from(event) : event)));
+        const sizes = behavior.sizes !== undefined && behavior.sizes.length > 0 ? behavior.sizes : CHOP_SIZES;
+        for (let at = 0, i = 0; at < bytes.length; i++) {
+          const size = Math.max(1, sizes[i % sizes.length]);
+          if (signal.aborted) return;
+          await write(bytes.subarray(at, at + size));
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          at += size;
+        }
+        await end();
+        return;
+      }
       const stopAt =
         behavior?.kind === 'stream-break' || behavior?.kind === 'stream-error'
           ? Math.min(Math.max(behavior.afterChunks, 0), events.length)

@@ -10,13 +10,16 @@
  *   allowed) -> one call per tool, first two tools; else one call to the first
  *   tool. Arguments `{"text":"<user text>"}`;
  * - usage: prompt = words over every counted text; completion = words of the
- *   text, or TOOL_CALL_TOKENS per call.
+ *   text, or TOOL_CALL_TOKENS per call;
+ * - a text longer than the request's output limit (max_tokens, maxOutputTokens,
+ *   maxTokens: whichever the format calls it) is cut to that many words and the
+ *   reply finishes for length, in the format's own spelling. Tool calls are never cut.
  *
  * Each format module turns its own request into an EchoRequest and the plan
  * back into its own reply and stream framing.
  */
 import { TOOL_CALL_TOKENS } from './openai-chat.js';
-import { countWords, splitEvenly, splitWords } from './text.js';
+import { countWords, limitText, splitEvenly, splitWords } from './text.js';
 
 export { TOOL_CALL_TOKENS };
 
@@ -34,6 +37,8 @@ export interface EchoRequest {
   toolChoice?: EchoToolChoice;
   /** False when the caller turned parallel calls off. Default true. */
   parallel?: boolean;
+  /** The request's output token limit, if it set one. */
+  maxTokens?: number;
 }
 
 export interface EchoCall {
@@ -50,18 +55,20 @@ export interface EchoPlan {
   calls: EchoCall[];
   promptTokens: number;
   completionTokens: number;
+  /** The text was cut at the output limit: the reply finishes for length. */
+  truncated: boolean;
 }
 
 export function planEcho(request: EchoRequest): EchoPlan {
   const promptTokens = request.promptTexts.reduce((sum, text) => sum + countWords(text), 0);
   const names = plannedNames(request);
   if (names === undefined) {
-    const text = `echo: ${request.userText}`;
-    return { text, calls: [], promptTokens, completionTokens: countWords(text) };
+    const { text, truncated } = limitText(`echo: ${request.userText}`, request.maxTokens);
+    return { text, calls: [], promptTokens, completionTokens: countWords(text), truncated };
   }
   const input = { text: request.userText };
   const calls = names.map((name) => ({ name, arguments: JSON.stringify(input), input }));
-  return { text: undefined, calls, promptTokens, completionTokens: TOOL_CALL_TOKENS * calls.length };
+  return { text: undefined, calls, promptTokens, completionTokens: TOOL_CALL_TOKENS * calls.length, truncated: false };
 }
 
 function plannedNames(request: EchoRequest): string[] | undefined {

@@ -8,6 +8,7 @@
  *   - body: `contents` non-empty array of {role 'user'|'model', parts non-empty}; unknown top-level
  *     or generationConfig fields -> 400 'Invalid JSON payload received. Unknown name ...' (as Google does).
  *   - reply `{candidates:[{content:{role:'model', parts}, finishReason:'STOP', index:0}], usageMetadata,
+ *     (text cut at generationConfig.maxOutputTokens words: finishReason 'MAX_TOKENS')
  *     modelVersion:<model>, responseId:'resp-mock-<k>'}`; parts `[{text:'echo: ...'}]` or one
  *     `{functionCall:{name, args:{text}}}` per call (no ids: the Gemini API gives none).
  *     usageMetadata `{promptTokenCount, candidatesTokenCount, totalTokenCount, promptTokensDetails}`.
@@ -20,6 +21,7 @@
  *   `{requests:[{model:'models/<model>', content, outputDimensionality?}]}` -> `{embeddings:[{values}]}`
  *   (mockEmbedding, 8 dimensions by default; a request naming another model -> 400).
  * POST ...:countTokens -> `{totalTokens}`.
+ * GET /v1beta/models -> `{models:[{name:'models/<id>', displayName, supportedGenerationMethods}]}` (GEMINI_MOCK_MODELS).
  * Errors: google.rpc.Status `{error:{code, message, status, details?}}` (googleErrorBody).
  *
  * @see https://ai.google.dev/api/generate-content
@@ -103,7 +105,9 @@ export function geminiEchoRequest(body: Json): EchoRequest {
   const allowed = Array.isArray(config?.allowedFunctionNames) ? config.allowedFunctionNames : [];
   if (config?.mode === 'NONE') toolChoice = 'none';
   else if (config?.mode === 'ANY') toolChoice = allowed.length === 1 ? { name: String(allowed[0]) } : 'required';
-  return { userText, endsWithUser, promptTexts, toolNames, toolChoice };
+  const generation = isRecord(body.generationConfig) ? body.generationConfig : {};
+  const maxTokens = typeof generation.maxOutputTokens === 'number' ? generation.maxOutputTokens : undefined;
+  return { userText, endsWithUser, promptTexts, toolNames, toolChoice, maxTokens };
 }
 
 /** Google's wording for a body it cannot read; undefined when the body is fine. */
@@ -154,7 +158,7 @@ export function geminiReply(context: MockContext, body: Json, options: GenerateO
   const responseId = context.nextId(options.idPrefix ?? 'resp-mock-');
   const envelope = (parts: Json[], finish: boolean, candidatesSoFar: number): Json => {
     const candidate: Json = { content: { role: 'model', parts }, index: 0 };
-    if (finish) candidate.finishReason = 'STOP';
+    if (finish) candidate.finishReason = plan.truncated ? 'MAX_TOKENS' : 'STOP';
     return { candidates: [candidate], usageMetadata: usageMetadata(plan, candidatesSoFar), modelVersion: options.model, responseId };
   };
   if (!options.stream) {
@@ -243,6 +247,22 @@ async function modelAction(context: MockContext): Promise<void> {
   }
 }
 
+/** The models GET /{version}/models lists. */
+export const GEMINI_MOCK_MODELS: readonly string[] = Object.freeze(['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-embedding-001']);
+
+function listModels(context: MockContext): Promise<void> {
+  const refused = refuseKey(context);
+  if (refused) return refused;
+  const models = GEMINI_MOCK_MODELS.map((id) => ({
+    name: `models/${id}`,
+    displayName: id,
+    supportedGenerationMethods: id.includes('embedding') ? ['embedContent', 'batchEmbedContents'] : ['generateContent', 'countTokens'],
+  }));
+  return context.json(200, { models });
+}
+
 export function registerGeminiRoutes(target: RouteTarget): void {
   target.route('POST', /^\/(v1beta|v1|v1alpha)\/models\/(.+):([A-Za-z]+)$/, modelAction);
+  // Not /v1/models: that one is OpenAI's list on this mock.
+  target.route('GET', /^\/(v1beta|v1alpha)\/models$/, listModels);
 }

@@ -1,8 +1,21 @@
 /**
  * A loopback mock upstream for integration tests: node:http on 127.0.0.1,
- * port 0, that records every request and answers in a provider's wire format
- * (OpenAI today, see openai.ts for the exact deterministic replies), with
- * fault injection (see behaviors.ts).
+ * port 0, that records every request and answers in every provider wire
+ * format Heimdall speaks, with fault injection (see behaviors.ts):
+ *
+ * | format            | routes                                                        | module       |
+ * | ----------------- | ------------------------------------------------------------- | ------------ |
+ * | OpenAI            | /v1/chat/completions, /v1/completions, /v1/embeddings, ...    | openai.ts    |
+ * | Anthropic         | /v1/messages, /v1/messages/count_tokens                       | anthropic.ts |
+ * | Gemini (AI Studio)| /{v1beta,v1}/models/{model}:generateContent, ...              | gemini.ts    |
+ * | Vertex AI         | /v1/projects/.../publishers/{google,anthropic}/models/..., /token | vertex.ts |
+ * | Bedrock           | /model/{id}/{converse,converse-stream,invoke}                 | bedrock.ts   |
+ * | Azure OpenAI      | /openai/deployments/{deployment}/...?api-version=             | azure.ts     |
+ * | Cohere v2         | /v2/chat, /v2/embed                                           | cohere.ts    |
+ *
+ * Every format answers by the same rules (echo-plan.ts), so one expectation
+ * holds whichever provider answers; provider-env.ts points every provider of
+ * a gateway at one mock.
  *
  *   const mock = await startMockUpstream();
  *   mock.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '1' } });
@@ -11,7 +24,6 @@
  *   await mock.close();
  *
  * Routes are checked newest first, so `route()` can override a default route.
- * Other wire formats plug in as modules that call `route()` like openai.ts does.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -19,16 +31,35 @@ import { BehaviorQueue, type Behavior, type EnqueueOptions } from './behaviors.j
 import { createContext, mergeHeaders, sleep, type MockContext, type RecordedRequest } from './context.js';
 import { registerOpenAIRoutes, DEFAULT_MODELS } from './openai.js';
 import { openaiErrorBody } from './openai-errors.js';
+import { registerAnthropicRoutes } from './anthropic.js';
+import { registerAzureRoutes, type AzureMockOptions } from './azure.js';
+import { registerBedrockRoutes, type BedrockMockOptions } from './bedrock.js';
+import { registerCohereRoutes } from './cohere.js';
+import { registerGeminiRoutes } from './gemini.js';
+import { registerVertexRoutes, type VertexMockOptions } from './vertex.js';
 
 export type { Behavior, EnqueueOptions, Headers } from './behaviors.js';
 export type { MockContext, RecordedRequest, StreamOptions } from './context.js';
 export { DEFAULT_MODELS, MOCK_CREATED } from './openai.js';
 export { openaiErrorBody } from './openai-errors.js';
-export { countWords, splitWords, mockEmbedding, float32Base64 } from './text.js';
+export { countWords, splitWords, splitEvenly, limitText, mockEmbedding, float32Base64 } from './text.js';
+export { CHOP_SIZES } from './behaviors.js';
+export { planEcho, TOOL_CALL_TOKENS, type EchoPlan, type EchoRequest } from './echo-plan.js';
+export { anthropicErrorBody } from './anthropic.js';
+export { googleErrorBody } from './gemini.js';
+export { azureErrorBody, type AzureMockOptions } from './azure.js';
+export type { BedrockMockOptions } from './bedrock.js';
+export { VERTEX_ANTHROPIC_VERSION, type VertexMockOptions } from './vertex.js';
 
 export interface MockUpstreamOptions {
   /** Model ids listed by GET /v1/models. Default: DEFAULT_MODELS. */
   models?: string[];
+  /** SigV4 checking of the Bedrock routes (default: any well-formed signature is accepted). */
+  bedrock?: BedrockMockOptions;
+  /** The Azure deployments (default: any deployment, named like its model). */
+  azure?: AzureMockOptions;
+  /** The service accounts the OAuth token endpoint knows (default: any well-formed assertion). */
+  vertex?: VertexMockOptions;
 }
 
 export type RouteHandler = (context: MockContext) => void | Promise<void>;
@@ -249,6 +280,12 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     },
   };
   registerOpenAIRoutes(mock, options.models ?? DEFAULT_MODELS);
+  registerAnthropicRoutes(mock);
+  registerGeminiRoutes(mock);
+  registerVertexRoutes(mock, options.vertex);
+  registerBedrockRoutes(mock, options.bedrock);
+  registerAzureRoutes(mock, options.azure);
+  registerCohereRoutes(mock);
   return mock;
 }
 

@@ -25,7 +25,7 @@ import {
   MOCK_SYSTEM_FINGERPRINT,
   requireBody,
 } from './openai-common.js';
-import { countWords, splitEvenly, splitWords } from './text.js';
+import { countWords, limitText, splitEvenly, splitWords } from './text.js';
 
 /** Completion tokens the mock reports for each tool call. */
 export const TOOL_CALL_TOKENS = 5;
@@ -53,8 +53,9 @@ export async function chatCompletions(context: MockContext): Promise<void> {
   const request = body as ChatRequest;
   const userText = lastUserText(request.messages);
   const toolCalls = plannedToolCalls(request, userText);
-  const content = toolCalls ? null : `echo: ${userText}`;
-  const finishReason: FinishReason = toolCalls ? 'tool_calls' : 'stop';
+  const limited = limitText(`echo: ${userText}`, request.max_completion_tokens ?? request.max_tokens);
+  const content = toolCalls ? null : limited.text;
+  const finishReason: FinishReason = toolCalls ? 'tool_calls' : limited.truncated ? 'length' : 'stop';
   const n = request.n ?? 1;
   const promptTokens = request.messages.reduce((sum, message) => sum + countWords(contentText(message?.content)), 0);
   const perChoice = toolCalls ? TOOL_CALL_TOKENS * toolCalls.length : countWords(content ?? '');

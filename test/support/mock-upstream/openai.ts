@@ -9,7 +9,8 @@
  *
  * POST /v1/chat/completions
  *   - Text of a message: string content, or its `text` parts joined with ' '.
- *   - Reply content `echo: <text of the last user message>` ('' when there is none), finish_reason 'stop'.
+ *   - Reply content `echo: <text of the last user message>` ('' when there is none), finish_reason 'stop';
+ *     cut to max_completion_tokens (else max_tokens) words when longer, finish_reason 'length'.
  *   - Tool calls instead when `tools` is non-empty, tool_choice !== 'none' and the LAST message is the
  *     user's: a named tool_choice -> one call to it; else user text containing 'parallel' (and
  *     parallel_tool_calls !== false) -> one call per tool, first two tools; else one call to the first tool.

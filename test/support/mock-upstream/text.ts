@@ -31,6 +31,15 @@ export function splitWords(text: string): string[] {
   return pieces;
 }
 
+/**
+ * The text cut to `limit` words (whitespace kept), as a model stopped by its
+ * output limit; `truncated` says whether it was cut.
+ */
+export function limitText(text: string, limit: number | null | undefined): { text: string; truncated: boolean } {
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || countWords(text) <= limit) return { text, truncated: false };
+  return { text: splitWords(text).slice(0, limit).join(''), truncated: true };
+}
+
 /** Splits a string into `count` pieces of near-equal length (the first ones longer); pieces may be empty. */
 export function splitEvenly(text: string, count: number): string[] {
   const size = Math.ceil(text.length / count);
