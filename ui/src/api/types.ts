@@ -14,6 +14,8 @@ export type ConfigSource = 'store' | 'file' | 'env';
 export interface AuthStatus {
   auth_required: boolean;
   authenticated: boolean;
+  /** No admin token is configured: only loopback clients may use the API. */
+  loopback_only?: boolean;
 }
 
 export interface ProviderKey {
@@ -36,6 +38,8 @@ export interface Provider {
   embedding_models?: string[] | null;
   keys: ProviderKey[];
   disabled_reason?: string | null;
+  /** A file/env provider that the store changes in part. */
+  store_override?: boolean;
 }
 
 export interface ProviderType {
@@ -49,6 +53,9 @@ export interface ProviderType {
   api_key_env?: string | null;
   needs_key?: boolean;
   requires_api_key?: boolean;
+  base_url_env?: string | null;
+  models?: string[];
+  docs?: string | null;
 }
 
 export interface ProviderTestResult {
@@ -57,14 +64,23 @@ export interface ProviderTestResult {
   latency_ms?: number | null;
   error?: string | null;
   model?: string | null;
+  /** "models" (GET /models, no tokens) or "chat" (a 1-token completion). */
+  method?: 'models' | 'chat';
+  key_id?: string | null;
 }
 
 export interface KeyHealth {
   provider: string;
   key_id?: string | null;
   key_name?: string | null;
+  /** Circuit breaker state: closed, open, half_open. */
   state?: string;
   healthy?: boolean;
+  weight?: number;
+  effective_weight?: number;
+  error_rate?: number;
+  latency_ms?: number | null;
+  last_check_ok?: boolean | null;
   failures?: number;
   consecutive_failures?: number;
   last_error?: string | null;
@@ -93,6 +109,8 @@ export interface Routing {
   fallbacks: Record<string, string[]>;
   model_groups: ModelGroup[];
   strict_params?: boolean;
+  /** Where each entry comes from, by path: "aliases.fast" -> "file". */
+  sources?: Record<string, ConfigSource>;
 }
 
 export interface Settings {
@@ -121,6 +139,7 @@ export interface LogAttempt {
   provider: string;
   model: string;
   key_id?: string;
+  key_name?: string;
   status?: number;
   error?: string;
   latency_ms: number;
@@ -202,84 +221,161 @@ export interface LogStats {
   top_keys: Array<StatsTop & { virtual_key_id: string; name?: string | null }>;
 }
 
+/* ── Governance (docs/governance.md; the server's shapes are src/governance/views.ts) ── */
+
+/** "daily" | "weekly" | "monthly" (UTC) | a duration such as "30m", "1h", "7d"; null: never resets. */
 export type BudgetPeriod = string | null;
 
-export interface Budget {
-  max_usd?: number | null;
-  amount_usd?: number | null;
-  period?: BudgetPeriod;
-  spend_usd?: number;
-  remaining_usd?: number | null;
-  resets_at?: number | null;
+/** A budget as configured (what create/update bodies send). */
+export interface BudgetSpec {
+  max_usd: number;
+  period: BudgetPeriod;
+  /** Refuse (403 model_price_unknown) models without a known price. */
+  refuse_unpriced: boolean;
 }
 
-export interface RateLimits {
-  requests_per_minute?: number | null;
-  tokens_per_minute?: number | null;
-  [key: string]: unknown;
+/** A budget as read: its spec and the live state of the current window. */
+export interface Budget extends BudgetSpec {
+  spend_usd: number;
+  /** Held by requests in flight (their upper-bound cost). */
+  reserved_usd: number;
+  remaining_usd: number;
+  /** Start of the current window, ms; 0 when the budget never resets. */
+  period_start: number;
+  /** When the current window ends, ms; null: never. */
+  resets_at: number | null;
 }
 
-export interface VirtualKey {
+/** One rate limit rule of a key, team or customer. */
+export interface RateLimitRule {
+  /** "*" or a model pattern ("openai/*", "gpt-4o"). */
+  model: string;
+  requests: number | null;
+  tokens: number | null;
+  /** "1s", "1m", "1h", "1d"... */
+  window: string;
+  algorithm: 'sliding' | 'token_bucket';
+  /** One counter per model matched. */
+  per_model: boolean;
+}
+
+export interface LimitState {
+  limit: number;
+  remaining: number;
+  /** ms until the counter is full again. */
+  reset_ms: number;
+}
+
+/** A rule with its live state (GET /api/virtual-keys/:id); state is null for per_model rules. */
+export interface RateLimitState extends RateLimitRule {
+  scope: 'virtual_key' | 'team' | 'customer';
+  requests_state: LimitState | null;
+  tokens_state: LimitState | null;
+}
+
+interface GovernanceEntity {
   id: string;
   name: string;
-  description?: string | null;
-  /** A short, non-secret form of the key for display, e.g. "hk-…a1b2". */
-  prefix?: string | null;
-  last4?: string | null;
-  team_id?: string | null;
-  customer_id?: string | null;
-  models?: string[] | null;
-  allowed_models?: string[] | null;
-  providers?: string[] | null;
-  allowed_providers?: string[] | null;
-  budget?: Budget | null;
-  budget_usd?: number | null;
-  budget_period?: BudgetPeriod;
-  spend_usd?: number;
-  remaining_usd?: number | null;
-  rate_limit?: RateLimits | null;
-  rate_limits?: RateLimits | null;
-  limits?: RateLimits | null;
-  metadata?: Record<string, unknown> | null;
-  status?: string;
-  revoked?: boolean;
-  revoked_at?: number | null;
-  expires_at?: number | null;
-  created_at?: number;
-  last_used_at?: number | null;
-}
-
-export interface VirtualKeyCreated extends VirtualKey {
-  /** The secret, shown once. */
-  key?: string;
-  secret?: string;
-}
-
-export interface Team {
-  id: string;
-  name: string;
-  description?: string | null;
-  budget?: Budget | null;
-  budget_usd?: number | null;
-  budget_period?: BudgetPeriod;
-  spend_usd?: number;
-  remaining_usd?: number | null;
-  customer_id?: string | null;
-  created_at?: number;
-  metadata?: Record<string, unknown> | null;
-}
-
-export type Customer = Team;
-
-export interface UsageRow {
-  key?: string;
-  group?: string;
-  model?: string;
-  provider?: string;
-  day?: string;
+  description: string | null;
+  budget: Budget | null;
+  /** Spend of the current budget window (the entity's whole life when it has no budget). */
+  spend_usd: number;
+  tokens: number;
   requests: number;
-  input_tokens?: number;
-  output_tokens?: number;
-  tokens?: number;
+  rate_limits: RateLimitRule[];
+  metadata: Record<string, unknown>;
+  /** "file": declared in the config file (read-only here, except revoking a key). */
+  source: 'store' | 'file';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface VirtualKey extends GovernanceEntity {
+  /** Non-secret display form of the key, "hk-AbCd…wxyz". */
+  key_prefix: string;
+  team_id: string | null;
+  customer_id: string | null;
+  /** Provider name patterns; null: any. */
+  allowed_providers: string[] | null;
+  /** Model patterns, names or aliases; null: any. */
+  allowed_models: string[] | null;
+  status: 'active' | 'revoked' | 'expired';
+  expires_at: number | null;
+  last_used_at: number | null;
+  rotated_at: number | null;
+}
+
+/** GET /api/virtual-keys/:id: also the team's and customer's budgets and every limit's state. */
+export interface VirtualKeyDetail extends VirtualKey {
+  team_budget: Budget | null;
+  customer_budget: Budget | null;
+  limits: RateLimitState[];
+}
+
+/** POST /api/virtual-keys and .../rotate: the secret, shown once. */
+export interface VirtualKeyCreated extends VirtualKey {
+  key: string;
+}
+
+export interface Team extends GovernanceEntity {
+  customer_id: string | null;
+  status: 'active' | 'disabled';
+  key_count: number;
+}
+
+export interface Customer extends GovernanceEntity {
+  status: 'active' | 'disabled';
+  team_count: number;
+  key_count: number;
+}
+
+/** One group of GET /api/usage (group: "provider/model", provider, key id, or "YYYY-MM-DD"). */
+export interface UsageRow {
+  group: string | null;
+  /** group_by=key: the key's name. */
+  name?: string | null;
+  requests: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
+  tokens: number;
+  /** Known costs only; unknown_cost_requests counts the requests whose price is unknown. */
   cost_usd: number;
+  unknown_cost_requests: number;
+}
+
+export interface UsageReport {
+  period: 'today' | '7d' | '30d' | 'month';
+  group_by: 'model' | 'provider' | 'key' | 'day';
+  from: number;
+  to: number;
+  data: UsageRow[];
+  totals: Omit<UsageRow, 'group' | 'name'>;
+}
+
+/** One row of GET /api/pricing: USD per million tokens. */
+export interface ModelPrice {
+  /** "provider/model" (or "provider/*"). */
+  model: string;
+  provider: string;
+  name: string;
+  input?: number;
+  cached_input?: number;
+  cache_write?: number;
+  output?: number;
+  reasoning?: number;
+  embedding?: number;
+  long_context?: { threshold: number; input?: number; cached_input?: number; cache_write?: number; output?: number; reasoning?: number };
+  source: 'table' | 'config';
+}
+
+export interface PricingTable {
+  as_of: string;
+  currency: string;
+  unit: string;
+  sources: Record<string, string>;
+  provider_aliases: Record<string, string>;
+  data: ModelPrice[];
 }

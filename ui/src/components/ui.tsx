@@ -50,7 +50,7 @@ export function PageHeader({ title, description, actions }: { title: string; des
   return (
     <header className="page-header">
       <div>
-        <h1>{title}</h1>
+        <h1 tabIndex={-1}>{title}</h1>
         {description === undefined ? null : <p className="muted">{description}</p>}
       </div>
       {actions === undefined ? null : <div className="page-actions">{actions}</div>}

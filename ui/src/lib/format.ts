@@ -37,7 +37,18 @@ export function formatUsd(value: number | null | undefined, unknownLabel = 'unkn
   if (value === 0) return '$0';
   const abs = Math.abs(value);
   const digits = abs >= 100 ? 0 : abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
-  return `$${value.toFixed(digits)}`;
+  // Trailing zeros past the cents say nothing: $0.7000 -> $0.70, $0.001200 -> $0.0012.
+  const text = value.toFixed(digits).replace(/(\.\d\d\d*?)0+$/, '$1');
+  return `$${text}`;
+}
+
+/** A bucket or window length: "15 s", "1 min", "30 min", "3 h", "1 day". */
+export function formatDuration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  if (ms < 86_400_000) return `${Math.round(ms / 3_600_000)} h`;
+  const days = Math.round(ms / 86_400_000);
+  return days === 1 ? '1 day' : `${days} days`;
 }
 
 export function formatPercent(value: number | null | undefined, digits = 1): string {

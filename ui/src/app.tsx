@@ -1,0 +1,209 @@
+/**
+ * The dashboard shell: the login gate (when admin auth is on), the sidebar,
+ * and the page for the current path.
+ */
+import { useCallback, useEffect, useState, type ComponentType, type ReactNode } from 'react';
+import { ApiError, onUnauthorized } from './api/client.js';
+import { auth } from './api/endpoints.js';
+import type { AuthStatus } from './api/types.js';
+import {
+  AuditIcon,
+  BoltIcon,
+  CustomerIcon,
+  KeyIcon,
+  LogoutIcon,
+  LogsIcon,
+  MenuIcon,
+  MonitorIcon,
+  MoonIcon,
+  OverviewIcon,
+  ProvidersIcon,
+  RoutingIcon,
+  SettingsIcon,
+  SunIcon,
+  TeamIcon,
+} from './components/icons.js';
+import { Toasts } from './components/toast.js';
+import { Loading } from './components/ui.js';
+import { Link, navigate, useLocation } from './lib/router.js';
+import { useTheme } from './lib/theme.js';
+import { AuditPage } from './pages/audit.js';
+import { BlockedPage } from './pages/blocked.js';
+import { CustomersPage, TeamsPage } from './pages/groups.js';
+import { LoginPage } from './pages/login.js';
+import { LogDetailPage } from './pages/log-detail.js';
+import { LogsPage } from './pages/logs.js';
+import { NotFoundPage } from './pages/not-found.js';
+import { OverviewPage } from './pages/overview.js';
+import { ProvidersPage } from './pages/providers.js';
+import { QuickstartPage } from './pages/quickstart.js';
+import { RoutingPage } from './pages/routing.js';
+import { SettingsPage } from './pages/settings.js';
+import { VirtualKeysPage } from './pages/virtual-keys.js';
+
+interface NavItem {
+  to: string;
+  label: string;
+  icon: ComponentType<{ width?: number; height?: number }>;
+  section?: string;
+}
+
+const NAV: NavItem[] = [
+  { to: '/', label: 'Overview', icon: OverviewIcon },
+  { to: '/logs', label: 'Logs', icon: LogsIcon },
+  { to: '/providers', label: 'Providers', icon: ProvidersIcon, section: 'Configure' },
+  { to: '/routing', label: 'Routing', icon: RoutingIcon },
+  { to: '/keys', label: 'Virtual keys', icon: KeyIcon, section: 'Access' },
+  { to: '/teams', label: 'Teams', icon: TeamIcon },
+  { to: '/customers', label: 'Customers', icon: CustomerIcon },
+  { to: '/settings', label: 'Settings', icon: SettingsIcon, section: 'Admin' },
+  { to: '/audit', label: 'Audit log', icon: AuditIcon },
+  { to: '/quickstart', label: 'Connect an app', icon: BoltIcon },
+];
+
+function pageFor(path: string): ReactNode {
+  const clean = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  if (clean === '/') return <OverviewPage />;
+  if (clean === '/logs') return <LogsPage />;
+  if (clean.startsWith('/logs/')) return <LogDetailPage id={decodeURIComponent(clean.slice('/logs/'.length))} />;
+  if (clean === '/providers') return <ProvidersPage />;
+  if (clean === '/routing') return <RoutingPage />;
+  if (clean === '/keys') return <VirtualKeysPage />;
+  if (clean === '/teams') return <TeamsPage />;
+  if (clean === '/customers') return <CustomersPage />;
+  if (clean === '/settings') return <SettingsPage />;
+  if (clean === '/audit') return <AuditPage />;
+  if (clean === '/quickstart') return <QuickstartPage />;
+  return <NotFoundPage />;
+}
+
+function isActive(item: NavItem, path: string): boolean {
+  return item.to === '/' ? path === '/' : path === item.to || path.startsWith(`${item.to}/`);
+}
+
+function ThemeButton() {
+  const { theme, cycle } = useTheme();
+  const Icon = theme === 'light' ? SunIcon : theme === 'dark' ? MoonIcon : MonitorIcon;
+  const label = theme === 'light' ? 'Light' : theme === 'dark' ? 'Dark' : 'System';
+  return (
+    <button type="button" className="btn btn-ghost" onClick={cycle} aria-label={`Theme: ${label}. Change theme`} title="Change theme">
+      <Icon width={16} height={16} /> Theme: {label}
+    </button>
+  );
+}
+
+function Shell({ status, onLogout }: { status: AuthStatus | null; onLogout(): void }) {
+  const { path } = useLocation();
+  const [navOpen, setNavOpen] = useState(false);
+  useEffect(() => setNavOpen(false), [path]);
+  useEffect(() => {
+    // The small-screen menu: focus its first link when it opens, close it with Escape.
+    if (!navOpen) return;
+    const timer = window.setTimeout(() => document.querySelector<HTMLElement>('.sidebar .nav a')?.focus(), 50);
+    const onKey = (event: KeyboardEvent): void => {
+      if (event.key === 'Escape') setNavOpen(false);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => {
+      window.clearTimeout(timer);
+      window.removeEventListener('keydown', onKey);
+    };
+  }, [navOpen]);
+  useEffect(() => {
+    // Focus the page's heading on navigation so keyboard and screen-reader users land on the new page.
+    document.querySelector<HTMLElement>('#main h1')?.focus({ preventScroll: true });
+  }, [path]);
+  return (
+    <div className={`shell ${navOpen ? 'nav-open' : ''}`}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <aside className="sidebar" aria-label="Main navigation">
+        <Link to="/" className="brand">
+          <img src="/favicon.svg" alt="" /> Heimdall
+        </Link>
+        <nav className="nav">
+          {NAV.map((item) => (
+            <div key={item.to} style={{ display: 'contents' }}>
+              {item.section === undefined ? null : <div className="nav-section">{item.section}</div>}
+              <Link to={item.to} aria-current={isActive(item, path) ? 'page' : undefined}>
+                <item.icon width={17} height={17} /> {item.label}
+              </Link>
+            </div>
+          ))}
+        </nav>
+        <div className="sidebar-footer">
+          <ThemeButton />
+          {status?.auth_required === true ? (
+            <button type="button" className="btn btn-ghost" onClick={onLogout}>
+              <LogoutIcon width={16} height={16} /> Sign out
+            </button>
+          ) : null}
+        </div>
+      </aside>
+      {navOpen ? <div className="scrim" onClick={() => setNavOpen(false)} aria-hidden="true" /> : null}
+      <div style={{ minWidth: 0 }}>
+        <div className="topbar">
+          <button type="button" className="btn btn-ghost icon-btn" aria-label="Open navigation" aria-expanded={navOpen} onClick={() => setNavOpen(true)}>
+            <MenuIcon />
+          </button>
+          <strong>Heimdall</strong>
+        </div>
+        <main id="main" className="main" tabIndex={-1}>
+          <div className="content">{pageFor(path)}</div>
+        </main>
+      </div>
+    </div>
+  );
+}
+
+export function App() {
+  // undefined: still asking; null: the auth route failed (the pages say why).
+  const [status, setStatus] = useState<AuthStatus | null | undefined>(undefined);
+  const [blocked, setBlocked] = useState<string | null | undefined>(undefined);
+  const check = useCallback(() => {
+    auth.status().then(
+      (value) => {
+        setStatus(value);
+        // No token and not authenticated: this client is not on loopback, every data call would be refused.
+        setBlocked(!value.auth_required && !value.authenticated ? null : undefined);
+      },
+      (error: unknown) => {
+        setStatus(null);
+        if (error instanceof ApiError && error.status === 403) setBlocked(error.message);
+      },
+    );
+  }, []);
+  useEffect(check, [check]);
+  useEffect(() => onUnauthorized(() => setStatus({ auth_required: true, authenticated: false })), []);
+
+  const logout = async (): Promise<void> => {
+    try {
+      await auth.logout();
+    } finally {
+      setStatus({ auth_required: true, authenticated: false });
+      navigate('/');
+    }
+  };
+
+  let body: ReactNode;
+  if (status === undefined) {
+    body = (
+      <div className="login">
+        <Loading label="Connecting to the gateway…" rows={2} />
+      </div>
+    );
+  } else if (blocked !== undefined) {
+    body = <BlockedPage message={blocked} />;
+  } else if (status !== null && status.auth_required && !status.authenticated) {
+    body = <LoginPage onLogin={check} />;
+  } else {
+    body = <Shell status={status} onLogout={() => void logout()} />;
+  }
+  return (
+    <>
+      {body}
+      <Toasts />
+    </>
+  );
+}

@@ -1,0 +1,132 @@
+/** Audit log: every configuration change (who, what, which, before and after; secrets redacted), newest first. */
+import { Fragment, useEffect, useState } from 'react';
+import { audit } from '../api/endpoints.js';
+import type { AuditEntry } from '../api/types.js';
+import { ChevronIcon } from '../components/icons.js';
+import { Button, CodeBlock, EmptyState, ErrorState, Field, Loading, PageHeader, errorMessage } from '../components/ui.js';
+import { formatDateTime } from '../lib/format.js';
+import { setSearch, useLocation, useTitle } from '../lib/router.js';
+import { useResource } from '../lib/use-resource.js';
+
+export function AuditPage() {
+  useTitle('Audit log');
+  const { search } = useLocation();
+  const action = search.get('action') ?? '';
+  const actor = search.get('actor') ?? '';
+  const [actionText, setActionText] = useState(action);
+  const [actorText, setActorText] = useState(actor);
+  useEffect(() => {
+    const timer = window.setTimeout(() => {
+      if (actionText !== action || actorText !== actor) setSearch({ action: actionText.trim(), actor: actorText.trim() });
+    }, 300);
+    return () => window.clearTimeout(timer);
+  }, [actionText, actorText]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const first = useResource((signal) => audit.list({ action, actor, limit: 50 }, signal), [action, actor], { pollMs: 15_000 });
+  const [more, setMore] = useState<{ rows: AuditEntry[]; cursor: string | null; busy: boolean; error?: unknown }>({ rows: [], cursor: null, busy: false });
+  useEffect(() => setMore({ rows: [], cursor: null, busy: false }), [action, actor]);
+  const [open, setOpen] = useState<Set<string>>(new Set());
+
+  const rows = [...(first.data?.data ?? []), ...more.rows.filter((row) => !(first.data?.data ?? []).some((item) => item.id === row.id))];
+  const cursor = more.rows.length === 0 ? (first.data?.next_cursor ?? null) : more.cursor;
+  const loadMore = async (): Promise<void> => {
+    if (cursor === null) return;
+    setMore((state) => ({ ...state, busy: true }));
+    try {
+      const page = await audit.list({ action, actor, limit: 50, cursor });
+      setMore((state) => ({ rows: [...state.rows, ...page.data], cursor: page.next_cursor ?? null, busy: false }));
+    } catch (error) {
+      setMore((state) => ({ ...state, busy: false, error }));
+    }
+  };
+  const toggle = (id: string): void =>
+    setOpen((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+
+  return (
+    <>
+      <PageHeader title="Audit log" description="Every change to providers, keys, routing and settings, from the dashboard, the API or the config file." />
+      <div className="card" style={{ marginBottom: 16 }}>
+        <form className="filters" role="search" onSubmit={(event) => event.preventDefault()}>
+          <Field label="Action" htmlFor="a-action">
+            <input id="a-action" placeholder="e.g. provider.create" value={actionText} onChange={(event) => setActionText(event.target.value)} />
+          </Field>
+          <Field label="Actor" htmlFor="a-actor">
+            <input id="a-actor" placeholder="e.g. admin" value={actorText} onChange={(event) => setActorText(event.target.value)} />
+          </Field>
+        </form>
+      </div>
+      <div className="card flush">
+        {first.data === undefined && first.error !== undefined ? (
+          <div style={{ padding: 16 }}>
+            <ErrorState error={first.error} onRetry={first.reload} title="Could not load the audit log" />
+          </div>
+        ) : first.data === undefined ? (
+          <div style={{ padding: 16 }}>
+            <Loading rows={5} />
+          </div>
+        ) : rows.length === 0 ? (
+          <EmptyState title={action || actor ? 'No entry matches' : 'No change recorded yet'}>Changes made in the dashboard or through /api appear here.</EmptyState>
+        ) : (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th style={{ width: 36 }} />
+                  <th>Time</th>
+                  <th>Actor</th>
+                  <th>Action</th>
+                  <th>Target</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((row) => {
+                  const id = String(row.id);
+                  const expanded = open.has(id);
+                  return (
+                    <Fragment key={id}>
+                      <tr>
+                        <td>
+                          <button type="button" className="btn btn-ghost btn-sm icon-btn" aria-expanded={expanded} aria-label={`${expanded ? 'Hide' : 'Show'} the change ${row.action}`} onClick={() => toggle(id)}>
+                            <ChevronIcon width={14} height={14} style={{ transform: expanded ? 'rotate(90deg)' : undefined, transition: 'transform .15s' }} />
+                          </button>
+                        </td>
+                        <td className="nowrap">{formatDateTime(row.time)}</td>
+                        <td>{row.actor}</td>
+                        <td className="mono">{row.action}</td>
+                        <td className="mono truncate">{row.target ?? '—'}</td>
+                      </tr>
+                      {expanded ? (
+                        <tr>
+                          <td />
+                          <td colSpan={4}>
+                            <div className="grid grid-2" style={{ padding: '4px 0 8px' }}>
+                              <CodeBlock label="before" code={row.before === null || row.before === undefined ? '(none)' : JSON.stringify(row.before, null, 2)} maxHeight={320} />
+                              <CodeBlock label="after" code={row.after === null || row.after === undefined ? '(none)' : JSON.stringify(row.after, null, 2)} maxHeight={320} />
+                            </div>
+                          </td>
+                        </tr>
+                      ) : null}
+                    </Fragment>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {cursor === null ? null : (
+          <div className="row" style={{ justifyContent: 'center', padding: 12 }}>
+            <Button onClick={() => void loadMore()} busy={more.busy}>
+              Load older entries
+            </Button>
+            {more.error === undefined ? null : <span className="field-error">{errorMessage(more.error)}</span>}
+          </div>
+        )}
+      </div>
+    </>
+  );
+}
