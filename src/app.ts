@@ -4,7 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { registerAdminApi } from './api/admin/index.js';
 import { registerAnthropicRoutes } from './api/anthropic.js';
+import { registerDashboardRoutes } from './api/dashboard.js';
 import { registerGenAIRoutes } from './api/genai.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerOpenAIRoutes } from './api/openai.js';
@@ -14,7 +16,10 @@ import { GatewayError } from './errors/gateway-error.js';
 import type { ErrorFormat } from './errors/render.js';
 import { Gateway } from './gateway/gateway.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
+import { BODY_LIMIT_CEILING, wireStore, type WireStoreOptions } from './store/wiring.js';
 import { Metrics } from './telemetry/metrics.js';
+import { registerTelemetry } from './telemetry/telemetry.js';
+import { registerGovernance } from './governance/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +34,8 @@ export interface BuildOptions {
   logger?: Logger;
   /** Collect Node process metrics (off in most tests: they register timers). */
   processMetrics?: boolean;
+  /** Store and config-file watch settings (tests). */
+  management?: Pick<WireStoreOptions, 'store' | 'watchConfig' | 'watchDebounceMs'>;
 }
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
@@ -59,12 +66,13 @@ function fromFastifyError(error: FastifyError, maxBodyBytes: number): GatewayErr
 }
 
 export async function buildApp(config: ResolvedConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const logger = options.logger ?? createLogger({ level: config.server.logLevel });
+  const logger = options.logger ?? createLogger({ level: config.server.logLevel, format: config.telemetry.logFormat });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request is written by the gateway itself (with model, provider, overhead).
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: config.limits.maxBodyBytes,
+    // limits.max_body_bytes is live: enforced per request by a preParsing hook (src/config/body-limit.ts).
+    bodyLimit: BODY_LIMIT_CEILING,
     // genReqId reads and checks the caller's x-request-id; Fastify would echo any value as-is.
     requestIdHeader: false,
     genReqId: (request) => {
@@ -75,8 +83,16 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
     forceCloseConnections: 'idle',
     keepAliveTimeout: 65_000,
   });
-  const gateway = new Gateway(config, logger, new Metrics({ processMetrics: options.processMetrics }));
+  const metricsSettings = config.telemetry.metrics;
+  const metrics = new Metrics({ processMetrics: options.processMetrics ?? metricsSettings.processMetrics, virtualKeyLabels: metricsSettings.virtualKeyLabels });
+  const gateway = new Gateway(config, logger, metrics);
   app.decorate('gateway', gateway);
+  // Before other hooks: tracing (when on) must see every request first.
+  await registerTelemetry(app, gateway, config, logger);
+  // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.
+  await wireStore(app, config, { gateway, logger, ...options.management });
+  // Virtual keys, budgets, rate limits, cost (gateway hooks; spend flushed before the store closes).
+  registerGovernance(app, config, { gateway, logger });
 
   // Bodies are kept as bytes: each surface parses them itself so errors come in its own format,
   // and a pass-through forwards what the client sent.
@@ -95,6 +111,8 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   registerOpenAIRoutes(app, gateway);
   registerAnthropicRoutes(app, gateway);
   registerGenAIRoutes(app, gateway);
+  registerDashboardRoutes(app);
+  registerAdminApi(app);
 
   app.addHook('onClose', async () => {
     await gateway.close();

@@ -5,12 +5,14 @@
  * models get the caller's body as it is.
  * @see https://ai.google.dev/api/generate-content
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
 import { geminiSurfaceCodec } from '../formats/gemini/index.js';
 import type { ChatRequest } from '../formats/openai/types.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RequestContext } from '../gateway/request-context.js';
+import { refuseWarnings } from '../formats/warnings.js';
+import { countTokensHandler } from './count-tokens.js';
 import { surfaceHandler, type PreparedRequest } from './surface-handler.js';
 import { parseJsonBody, readFallbacks } from './validate.js';
 
@@ -25,10 +27,10 @@ function parseModelAction(path: string): { model: string; method: string } {
   return { model, method: path.slice(colon + 1) };
 }
 
-function prepare(request: FastifyRequest, ctx: RequestContext): PreparedRequest {
+function prepare(request: FastifyRequest, ctx: RequestContext, strictParams: boolean): PreparedRequest {
   const { model, method } = parseModelAction((request.params as { '*': string })['*']);
   if (method !== 'generateContent' && method !== 'streamGenerateContent') {
-    throw new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `The method "${method}" is not supported; use generateContent or streamGenerateContent.`);
+    throw new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `The method "${method}" is not supported; use generateContent, streamGenerateContent or countTokens.`);
   }
   const body = parseJsonBody(request.body);
   const fallbacks = readFallbacks(body);
@@ -43,10 +45,12 @@ function prepare(request: FastifyRequest, ctx: RequestContext): PreparedRequest 
       fallbacks,
       stream: method === 'streamGenerateContent',
       nativeFormat: 'gemini',
+      maxOutputTokens: decoded.request.max_completion_tokens ?? decoded.request.max_tokens ?? undefined,
       passthroughBody: () => JSON.stringify(body),
       canonical(): ChatRequest {
         if (!warned) {
           warned = true;
+          if (strictParams) refuseWarnings(decoded.warnings);
           ctx.addWarnings(decoded.warnings);
         }
         return decoded.request;
@@ -61,8 +65,24 @@ export function registerGenAIRoutes(app: FastifyInstance, gateway: Gateway): voi
   const handler = surfaceHandler(gateway, {
     surface: 'gemini',
     errorFormat: 'gemini',
-    prepare: (request, _gateway, ctx) => prepare(request, ctx),
+    prepare: (request, gw, ctx) => prepare(request, ctx, gw.state.routing.strictParams),
   });
-  app.post('/genai/v1beta/models/*', { config }, handler);
-  app.post('/genai/v1/models/*', { config }, handler);
+  // countTokens goes to providers that count in Gemini's format (Gemini, Gemini on Vertex).
+  const count = countTokensHandler(gateway, {
+    surface: 'gemini',
+    operation: 'countTokens',
+    read(request) {
+      const { model } = parseModelAction((request.params as { '*': string })['*']);
+      const body = parseJsonBody(request.body);
+      const inner = body.generateContentRequest as Record<string, unknown> | undefined;
+      return {
+        model,
+        body: (target) => JSON.stringify(typeof inner?.model === 'string' ? { ...body, generateContentRequest: { ...inner, model: `models/${target}` } } : body),
+      };
+    },
+  });
+  const route = (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
+    (request.params as { '*': string })['*'].endsWith(':countTokens') ? count(request, reply) : handler(request, reply);
+  app.post('/genai/v1beta/models/*', { config }, route);
+  app.post('/genai/v1/models/*', { config }, route);
 }

@@ -30,7 +30,8 @@ const CHECKS: Record<UpstreamOperation, ((body: JsonObject) => void) | undefined
   responses: undefined,
 };
 
-function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonObject): PipelineInput {
+/** `addUsage`: ask a pass-through stream for usage the caller did not request (its cost needs it; the pump strips it). */
+function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonObject, addUsage = false): PipelineInput {
   const model = requireString(body, 'model', gateway.state.routing.defaultModel);
   CHECKS[operation]?.(body);
   const fallbacks = readFallbacks(body);
@@ -44,12 +45,19 @@ function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonOb
     nativeFormat: 'openai',
     passthroughBody(target: string): string {
       body.model = target;
-      return JSON.stringify(body);
+      if (!addUsage) return JSON.stringify(body);
+      const options = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
+      return JSON.stringify({ ...body, stream_options: { ...options, include_usage: true } });
     },
     canonical(): ChatRequest | EmbeddingRequest {
       return body as ChatRequest | EmbeddingRequest;
     },
+    maxOutputTokens: outputCap(body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens),
   };
+}
+
+function outputCap(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 /** Float vectors -> base64 of little-endian float32, as OpenAI encodes them. */
@@ -68,10 +76,12 @@ function handler(gateway: Gateway, operation: UpstreamOperation) {
   return surfaceHandler(gateway, {
     surface: 'openai',
     errorFormat: 'openai',
-    prepare(request) {
+    prepare(request, _gateway, ctx) {
       const body = parseJsonBody(request.body);
-      const input = buildInput(gateway, operation, body);
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+      const addUsage = body.stream === true && !includeUsage && (operation === 'chat' || operation === 'completions');
+      const input = buildInput(gateway, operation, body, addUsage);
+      if (addUsage) ctx.addedStreamUsage = true;
       const base64 = operation === 'embeddings' && body.encoding_format === 'base64';
       return {
         input,

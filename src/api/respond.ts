@@ -18,6 +18,7 @@ import { redactText } from '../telemetry/logger.js';
 export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface): RequestContext {
   const ctx = new RequestContext(request.id, surface, request.routeOptions.url ?? request.url, request.method);
   gateway.begin();
+  for (const hooks of gateway.hooks) hooks.begin?.(ctx, request.raw, request.body, reply.raw);
   const raw = reply.raw;
   raw.once('close', () => {
     if (!raw.writableFinished) {
@@ -41,7 +42,8 @@ export function gatewayHeaders(ctx: RequestContext): Record<string, string> {
   if (ctx.attempts.length > 0) headers['x-heimdall-attempts'] = String(ctx.attempts.length);
   if (ctx.responseHeaders !== undefined) Object.assign(headers, ctx.responseHeaders);
   if (ctx.warnings !== undefined) {
-    headers['x-heimdall-warnings'] = ctx.warnings.map((w) => `${w.param}: ${w.message}`).join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
+    // `<param>: <message>` items joined with '; ' (a message never holds ';', so the header splits cleanly).
+    headers['x-heimdall-warnings'] = ctx.warnings.map((w) => `${w.param}: ${w.message.replace(/;/g, ',')}`).join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
   }
   return headers;
 }

@@ -11,7 +11,10 @@ import type { z } from 'zod';
 import { getProviderDefinition, providerDefinitions } from '../providers/registry.js';
 import type { ProviderDefinition } from '../providers/types.js';
 import { resolveTelemetry, type TelemetryConfig } from '../telemetry/settings.js';
-import { configSchema, type ConfigFile, type ProviderEntry, type TimeoutsConfig } from './schema.js';
+import { resolveGovernance, type GovernanceConfig } from '../governance/config.js';
+import type { AdaptiveSettings } from '../gateway/adaptive-weight.js';
+import type { BreakerSettings } from '../gateway/circuit-breaker.js';
+import { configSchema, type ConfigFile, type ModelGroupEntry, type ProviderEntry, type TimeoutsConfig } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -60,8 +63,25 @@ export interface ResolvedProvider {
   headers: Readonly<Record<string, string>>;
   timeouts: ResolvedTimeouts;
   maxRetries: number;
+  /** A retry may start only this long after the target's first attempt (waits included). */
+  retryBudgetMs: number;
+  /** Concurrency limit with a bounded queue; undefined = no limit. */
+  concurrency: { maxInFlight: number; maxQueue: number; queueTimeoutMs: number } | undefined;
+  /** Active health checks; undefined = off. */
+  healthCheck: { intervalMs: number; timeoutMs: number } | undefined;
   options: Readonly<Record<string, unknown>>;
   source: Source;
+}
+
+export interface ResolvedDeployment {
+  provider: string;
+  model: string;
+  weight: number;
+}
+
+export interface ResolvedModelGroup {
+  deployments: ResolvedDeployment[];
+  fallbacks: string[];
 }
 
 export interface ResolvedConfig {
@@ -80,6 +100,12 @@ export interface ResolvedConfig {
     aliases: Readonly<Record<string, string>>;
     fallbacks: Readonly<Record<string, readonly string[]>>;
     strictParams: boolean;
+    /** Enabled model groups by public name (docs/routing.md). */
+    modelGroups: Record<string, ResolvedModelGroup>;
+    contextWindowFallbacks: Readonly<Record<string, readonly string[]>>;
+    contentPolicyFallbacks: Readonly<Record<string, readonly string[]>>;
+    breaker: BreakerSettings;
+    adaptive: AdaptiveSettings;
   };
   configPath: string | undefined;
   /** Where each top-level part came from, for GET /api/config. */
@@ -88,6 +114,8 @@ export interface ResolvedConfig {
   warnings: string[];
   /** Metrics, tracing and log settings (docs/observability.md); applied at start, not on reload. */
   telemetry: TelemetryConfig;
+  /** Virtual keys, teams, customers, enforcement and price overrides (docs/governance.md). */
+  governance: GovernanceConfig;
   /** Default upstream timeouts (each provider may override them). */
   timeouts: ResolvedTimeouts;
   /** Request logs in the store (live setting). */
@@ -243,7 +271,7 @@ function resolveProvider(
   let keys: ResolvedKey[];
   if (entry?.keys !== undefined && entry.keys.length > 0) {
     keys = entry.keys.map((k, i) => ({
-      id: k.name ?? `${name}#${i}`,
+      id: k.id ?? k.name ?? `${name}#${i}`,
       name: k.name ?? `key ${i + 1}`,
       secret: resolveSecret(k.api_key, `${path}.keys[${i}].api_key`, env),
       weight: k.weight,
@@ -288,10 +316,37 @@ function resolveProvider(
     embeddingModels: entry?.embedding_models ?? definition.embeddingModels ?? [],
     headers,
     timeouts: resolveTimeouts(file.timeouts, entry?.timeouts),
-    maxRetries: entry?.max_retries ?? 2,
+    maxRetries: entry?.max_retries ?? file.routing.retry.max_retries,
+    retryBudgetMs: entry?.retry_budget_ms ?? file.routing.retry.budget_ms,
+    concurrency: entry?.concurrency === undefined ? undefined : {
+      maxInFlight: entry.concurrency.max_in_flight,
+      maxQueue: entry.concurrency.max_queue,
+      queueTimeoutMs: entry.concurrency.queue_timeout_ms,
+    },
+    healthCheck: entry?.health_check === undefined || !entry.health_check.enabled ? undefined : {
+      intervalMs: entry.health_check.interval_ms,
+      timeoutMs: entry.health_check.timeout_ms,
+    },
     options,
     source: entry === undefined ? 'env' : 'file',
   };
+}
+
+function resolveModelGroups(groups: Record<string, ModelGroupEntry>, providers: readonly ResolvedProvider[], warnings: string[]): Record<string, ResolvedModelGroup> {
+  const resolved: Record<string, ResolvedModelGroup> = {};
+  for (const [name, group] of Object.entries(groups)) {
+    if (!group.enabled) continue;
+    for (const deployment of group.deployments) {
+      if (!providers.some((p) => p.name === deployment.provider)) {
+        warnings.push(`routing.model_groups.${name}: provider "${deployment.provider}" is not configured; that deployment is skipped`);
+      }
+    }
+    resolved[name] = {
+      deployments: group.deployments.map((d) => ({ provider: d.provider, model: d.model, weight: d.weight })),
+      fallbacks: [...group.fallbacks],
+    };
+  }
+  return resolved;
 }
 
 function resolveAdmin(file: ConfigFile, env: NodeJS.ProcessEnv): ResolvedConfig['admin'] {
@@ -366,11 +421,28 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
       aliases: routing.aliases,
       fallbacks: routing.fallbacks,
       strictParams: routing.strict_params,
+      modelGroups: resolveModelGroups(routing.model_groups, providers, warnings),
+      contextWindowFallbacks: routing.context_window_fallbacks,
+      contentPolicyFallbacks: routing.content_policy_fallbacks,
+      breaker: {
+        enabled: routing.circuit_breaker.enabled,
+        failureThreshold: routing.circuit_breaker.failure_threshold,
+        cooldownMs: routing.circuit_breaker.cooldown_ms,
+        errorRateThreshold: routing.circuit_breaker.error_rate_threshold,
+        minRequests: routing.circuit_breaker.min_requests,
+        windowMs: routing.circuit_breaker.window_ms,
+      },
+      adaptive: {
+        enabled: routing.adaptive.enabled,
+        halfLifeMs: routing.adaptive.half_life_ms,
+        minShare: routing.adaptive.min_share,
+      },
     },
     configPath,
     sources,
     warnings,
     telemetry: resolveTelemetry(file.telemetry, env, resolveSecret),
+    governance: resolveGovernance(file.governance, env, resolveSecret, (message) => { throw new ConfigError(message); }),
     timeouts: resolveTimeouts(file.timeouts, undefined),
     logging: {
       bodies: file.logging.bodies,

@@ -4,6 +4,7 @@
  * Every key is documented here with `.describe()`: the JSON Schema carries it.
  */
 import { z } from 'zod';
+import { governanceSchema } from '../governance/config-schema.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -20,8 +21,41 @@ const timeouts = z
   })
   .describe('Upstream timeouts, in milliseconds.');
 
+const concurrencySchema = z
+  .strictObject({
+    max_in_flight: z.number().int().positive().describe('Upstream calls to this provider at the same time, all keys together.'),
+    max_queue: z.number().int().min(0).default(100).describe('Calls waiting for a free slot; when the queue is full the next call fails at once (429).'),
+    queue_timeout_ms: z.number().int().positive().default(30_000).describe('Longest wait in the queue before the call fails (503).'),
+  })
+  .describe('Per-provider concurrency limit with a bounded queue (default: no limit).');
+
+const healthCheckSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    interval_ms: z.number().int().min(1000).default(30_000).describe('Time between two checks of each key.'),
+    timeout_ms: z.number().int().positive().default(5_000).describe('A check that takes longer fails.'),
+  })
+  .describe('Active health checks: each key lists the models (GET /models, spends no tokens) on an interval; the result feeds the circuit breaker and the health view.');
+
+const deploymentSchema = z
+  .strictObject({
+    provider: z.string().min(1).describe('A configured provider name.'),
+    model: z.string().min(1).describe("The provider's own model id (an Azure deployment's model name...)."),
+    weight: z.number().min(0).default(1).describe('Share of the group traffic this deployment gets.'),
+  })
+  .describe('One (provider, model) serving a model group.');
+
+export const modelGroupSchema = z
+  .strictObject({
+    deployments: z.array(deploymentSchema).min(1),
+    fallbacks: z.array(z.string().min(1)).default([]).describe('Targets ("provider/model" or another group) tried in order when every deployment failed.'),
+    enabled: z.boolean().default(true),
+  })
+  .describe('One public model name served by several deployments, chosen by weight.');
+
 export const providerKeySchema = z
   .strictObject({
+    id: z.string().min(1).optional().describe('Stable id of the key, for health state and the management API (default: the name, else "<provider>#<index>").'),
     name: z.string().min(1).optional().describe('A label for logs and the dashboard.'),
     api_key: secret.describe('The API key (or "env.NAME").'),
     weight: z.number().min(0).default(1).describe('Share of traffic this key gets among the eligible keys.'),
@@ -48,7 +82,15 @@ export const providerSchema = z
     embedding_models: z.array(z.string().min(1)).optional(),
     headers: z.record(z.string(), z.string()).optional().describe('Extra headers sent with every upstream call.'),
     timeouts: timeouts.optional(),
-    max_retries: z.number().int().min(0).max(10).optional().describe('Retries on retryable failures (default 2).'),
+    max_retries: z.number().int().min(0).max(10).optional().describe('Retries on retryable failures (default routing.retry.max_retries, 2).'),
+    retry_budget_ms: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Time from the first attempt on this provider within which a retry may still start, waits included (default routing.retry.budget_ms). A Retry-After past it fails fast with the upstream 429.'),
+    concurrency: concurrencySchema.optional(),
+    health_check: healthCheckSchema.optional(),
     options: z
       .record(z.string(), z.unknown())
       .optional()
@@ -143,9 +185,48 @@ export const configSchema = z
           .boolean()
           .default(false)
           .describe('Refuse (400) a parameter the target provider cannot take, instead of dropping it with a warning.'),
+        model_groups: z
+          .record(z.string().min(1), modelGroupSchema)
+          .default({})
+          .describe('Public model names served by several weighted (provider, model) deployments.'),
+        context_window_fallbacks: z
+          .record(z.string(), z.array(z.string().min(1)))
+          .default({})
+          .describe('For a model, the targets tried when the provider refuses the prompt as too long for its context window.'),
+        content_policy_fallbacks: z
+          .record(z.string(), z.array(z.string().min(1)))
+          .default({})
+          .describe("For a model, the targets tried when the provider refuses the request under its content policy."),
+        retry: z
+          .strictObject({
+            max_retries: z.number().int().min(0).max(10).default(2).describe('Retries of a target on retryable failures (429, 5xx, timeouts, connection errors); each provider may override it.'),
+            budget_ms: z.number().int().positive().default(60_000).describe('A retry may start only this long after the first attempt on a target, waits included; each provider may override it (retry_budget_ms).'),
+          })
+          .prefault({})
+          .describe('Default retry bounds of every provider.'),
+        circuit_breaker: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            failure_threshold: z.number().int().positive().default(5).describe('Failures in a row that open the circuit of a key.'),
+            cooldown_ms: z.number().int().positive().default(30_000).describe('How long an open key is skipped before one probe request may try it.'),
+            error_rate_threshold: z.number().gt(0).max(1).default(0.5).describe('Error rate over window_ms that also opens the circuit.'),
+            min_requests: z.number().int().positive().default(20).describe('Results needed in the window before the error rate counts.'),
+            window_ms: z.number().int().positive().default(60_000),
+          })
+          .prefault({})
+          .describe('Per-key circuit breaker: closed, open after repeated failures, half-open with a single probe, closed again.'),
+        adaptive: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            half_life_ms: z.number().int().positive().default(30_000).describe('How fast the error-rate and latency averages forget.'),
+            min_share: z.number().min(0).max(1).default(0.05).describe('Lowest factor on a degraded key\'s weight, so its recovery is measured.'),
+          })
+          .prefault({})
+          .describe("Adaptive balancing: each key's weight follows its recent error rate and latency."),
       })
       .prefault({}),
     telemetry: telemetrySchema.prefault({}),
+    governance: governanceSchema.prefault({}),
     logging: z
       .strictObject({
         bodies: z
@@ -179,6 +260,7 @@ export type ConfigFile = z.infer<typeof configSchema>;
 export type ConfigFileInput = z.input<typeof configSchema>;
 export type ProviderEntry = z.infer<typeof providerSchema>;
 export type TimeoutsConfig = z.infer<typeof timeouts>;
+export type ModelGroupEntry = z.infer<typeof modelGroupSchema>;
 
 /** The JSON Schema shipped as schema/config.schema.json. */
 export function configJsonSchema(): Record<string, unknown> {

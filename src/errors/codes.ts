@@ -65,9 +65,29 @@ export const ERROR_CODES = {
     status: 403, type: 'permission_error', code: 'admin_loopback_only',
     description: 'No admin token is configured, so the management API answers loopback clients only.',
   },
+  HD_ERR_ADMIN_UNAUTHORIZED: {
+    status: 401, type: 'authentication_error', code: 'admin_auth_required',
+    description: 'The management API needs the admin token (Bearer header) or a dashboard session; none valid was sent.',
+  },
+  HD_ERR_ADMIN_FORBIDDEN: {
+    status: 403, type: 'permission_error', code: 'admin_request_refused',
+    description: 'A management API call from another site (Origin or Host not this gateway) was refused.',
+  },
+  HD_ERR_ADMIN_NOT_FOUND: {
+    status: 404, type: 'invalid_request_error', code: 'not_found',
+    description: 'The management API object (provider, key, log, model group...) does not exist.',
+  },
+  HD_ERR_ADMIN_CONFLICT: {
+    status: 409, type: 'invalid_request_error', code: 'conflict',
+    description: 'The change conflicts with what exists: the name is taken, or the object is declared in the config file or environment (change it there).',
+  },
   HD_ERR_BUDGET_EXCEEDED: {
     status: 402, type: 'insufficient_quota', code: 'budget_exceeded',
     description: 'A budget (key, team or customer) is used up for the current period.',
+  },
+  HD_ERR_BUDGET_PRICE_UNKNOWN: {
+    status: 403, type: 'permission_error', code: 'model_price_unknown',
+    description: 'The model has no known price and a budget of the virtual key (or its team or customer) refuses unpriced models (`refuse_unpriced`).',
   },
   HD_ERR_RATE_LIMITED: {
     status: 429, type: 'rate_limit_error', code: 'rate_limit_exceeded',
@@ -76,6 +96,10 @@ export const ERROR_CODES = {
   HD_ERR_QUEUE_FULL: {
     status: 429, type: 'rate_limit_error', code: 'provider_queue_full',
     description: "The provider's concurrency limit and its queue are full.",
+  },
+  HD_ERR_QUEUE_TIMEOUT: {
+    status: 503, type: 'api_error', code: 'provider_queue_timeout',
+    description: "The request waited in the provider's queue longer than its `queue_timeout_ms`.",
   },
   HD_ERR_UPSTREAM_ERROR: {
     status: 502, type: 'api_error', code: 'upstream_error',
