@@ -5,6 +5,7 @@
 // 127.0.0.1, then measures the same open-loop load sent direct to the mock, through the proxy and through
 // the gateway, one after another in the same run. Markdown on stdout, progress on stderr, and the full
 // results in bench/results/<timestamp>.json.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -34,8 +35,11 @@ const HELP = `node bench/run.mjs [options]
   peer:    (any mode) --peer-cmd '<command>' --peer-url http://127.0.0.1:PORT/v1/chat/completions
            [--peer-header 'name: value']... [--peer-model gpt-4o-mini] [--peer-name peer] [--peer-ready-url URL]
            ({port} = a free port, {mockPort}, {mockUrl} are filled in the command, URL and headers)
-  gateway: [--gateway-cli dist/cli.js] [--gateway-arg ARG]... [--gateway-header 'name: value']... [--gateway-env NAME=VALUE]...
-           (e.g. --gateway-arg=--config --gateway-arg=bench/production.json --gateway-header 'authorization: Bearer <virtual key>')
+  gateway: [--profile production|default] [--workers 1] [--gateway-cli dist/cli.js] [--gateway-arg ARG]...
+           [--gateway-header 'name: value']... [--gateway-env NAME=VALUE]...
+           production (the default): bench/production.json, i.e. request logs, metrics, and a virtual key with a
+           budget and a rate limit that every request is checked against (its secret made up per run);
+           default: no config file (zero config, no virtual key)
   --out bench/results              where the JSON goes
 `;
 
@@ -71,6 +75,8 @@ function parseOptions() {
       'peer-name': { type: 'string', default: 'peer' },
       'peer-ready-url': { type: 'string' },
       'gateway-cli': { type: 'string', default: GATEWAY_CLI },
+      profile: { type: 'string', default: 'production' },
+      workers: { type: 'string', default: '1' },
       'gateway-arg': { type: 'string', multiple: true, default: [] },
       'gateway-header': { type: 'string', multiple: true, default: [] },
       'gateway-env': { type: 'string', multiple: true, default: [] },
@@ -125,14 +131,29 @@ function parseOptions() {
       name: values['peer-name'],
       readyUrl: values['peer-ready-url'],
     },
-    gateway: {
-      cli: values['gateway-cli'],
-      extraArgs: values['gateway-arg'],
-      headers: parseHeaders(values['gateway-header']),
-      extraEnv: Object.fromEntries(values['gateway-env'].map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
-    },
+    gateway: gatewayOptions(values),
     out: values.out,
   };
+}
+
+/** The gateway's command line, environment and headers for the chosen profile. */
+function gatewayOptions(values) {
+  const profile = values.profile;
+  if (profile !== 'production' && profile !== 'default') throw new Error(`unknown --profile ${profile} (production, default)`);
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers takes a whole number of processes');
+  const extraArgs = [...values['gateway-arg']];
+  const extraEnv = Object.fromEntries(values['gateway-env'].map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  const headers = {};
+  if (profile === 'production') {
+    // bench/production.json reads the virtual key's secret from this variable; a new one per run.
+    const virtualKey = `hk-bench-${randomBytes(16).toString('hex')}`;
+    extraArgs.unshift('--config', join(REPO_DIR, 'bench', 'production.json'));
+    extraEnv.HEIMDALL_BENCH_VIRTUAL_KEY = virtualKey;
+    headers.authorization = `Bearer ${virtualKey}`;
+  }
+  if (workers > 1) extraArgs.push('--workers', String(workers));
+  return { cli: values['gateway-cli'], profile, workers, extraArgs, extraEnv, headers: { ...headers, ...parseHeaders(values['gateway-header']) } };
 }
 
 function parseHeaders(list) {
@@ -197,6 +218,8 @@ function header(options) {
   return (
     `## Heimdall benchmark — ${options.mode} mode, ${new Date().toISOString()}\n\n` +
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}. Mock latency ${options.latencyMs} ms, ${shape}. ` +
+    `Gateway: ${options.gateway.profile === 'production' ? 'production profile (bench/production.json: request logs, metrics, a virtual key with budget and rate limit)' : 'default profile (zero config)'}` +
+    `${options.gateway.workers > 1 ? `, ${options.gateway.workers} workers` : ''}. ` +
     `${plan}; open loop, latency from the intended send time.`
   );
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `heimdall` command: parse flags, load configuration, start the server, stop on a signal. */
+import cluster from 'node:cluster';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from './config/load.js';
 import { startServer } from './server.js';
@@ -11,6 +12,35 @@ interface StartFlags {
   config?: string;
   dataDir?: string;
   logLevel?: string;
+  workers?: number;
+}
+
+function parseWorkers(value: string): number {
+  const workers = Number(value);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new InvalidArgumentError('a number of processes from 1 to 256');
+  return workers;
+}
+
+/** --workers N: the primary forks N workers and holds the shared ledger (src/cluster/primary.ts). */
+async function startPrimary(workers: number): Promise<void> {
+  const { runPrimary } = await import('./cluster/primary.js');
+  const primary = runPrimary({ workers });
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    primary.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    await primary.ready;
+  } catch (error) {
+    process.stderr.write(`heimdall: ${(error as Error).message}\n`);
+    await primary.stop();
+    process.exit(1);
+  }
+  process.stderr.write(`heimdall: ${workers} worker processes serving (node:cluster; budgets and rate limits shared through this primary, pid ${process.pid})\n`);
 }
 
 function parsePort(value: string): number {
@@ -33,10 +63,18 @@ async function start(flags: StartFlags): Promise<void> {
     }
     throw error;
   }
-  const server = await startServer(config);
+  const workers = flags.workers ?? (process.env.HEIMDALL_WORKERS === undefined ? 1 : parseWorkers(process.env.HEIMDALL_WORKERS));
+  if (workers > 1 && cluster.isPrimary) {
+    await startPrimary(workers);
+    return;
+  }
+  const runtime = cluster.isWorker ? (await import('./cluster/worker.js')).startWorkerRuntime() : undefined;
+  const server = await startServer(config, { cluster: runtime, quiet: runtime !== undefined && runtime.index > 0 });
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
+      // A worker drains once: the terminal's Ctrl+C and the primary's SIGTERM both reach it.
+      if (runtime !== undefined) return;
       process.stderr.write(`heimdall: ${signal} again, exiting now\n`);
       process.exit(1);
     }
@@ -64,6 +102,7 @@ program
   .option('-c, --config <file>', 'JSON config file (env HEIMDALL_CONFIG; optional, see config.example.json)')
   .option('-d, --data-dir <dir>', 'where the SQLite database is kept (env HEIMDALL_DATA_DIR, default ~/.heimdall)')
   .option('-l, --log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL, default info)')
+  .option('-w, --workers <n>', 'worker processes sharing the port, budgets and rate limits (env HEIMDALL_WORKERS, default 1)', parseWorkers)
   .addHelpText(
     'after',
     `

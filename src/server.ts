@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import type { WorkerRuntime } from './cluster/worker.js';
 import type { ResolvedConfig } from './config/load.js';
 import type { Logger } from './telemetry/logger.js';
 import { VERSION } from './version.js';
@@ -46,9 +47,9 @@ export function banner(config: ResolvedConfig, url: string): string {
   return lines.join('\n');
 }
 
-export async function startServer(config: ResolvedConfig, options: { logger?: Logger; quiet?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(config: ResolvedConfig, options: { logger?: Logger; quiet?: boolean; cluster?: WorkerRuntime } = {}): Promise<RunningServer> {
   mkdirSync(config.server.dataDir, { recursive: true, mode: 0o700 });
-  const app = await buildApp(config, { logger: options.logger });
+  const app = await buildApp(config, { logger: options.logger, cluster: options.cluster });
   await app.listen({ port: config.server.port, host: config.server.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;

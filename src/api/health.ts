@@ -18,6 +18,12 @@ export function registerHealthRoutes(app: FastifyInstance, gateway: Gateway): vo
   });
 
   app.get('/metrics', async (_request, reply) => {
+    if (gateway.clusterMetrics !== undefined) {
+      // --workers N: every worker's series summed by the primary.
+      const { text, contentType } = await gateway.clusterMetrics();
+      reply.header('content-type', contentType).send(text);
+      return;
+    }
     const registry = gateway.metrics.registry;
     reply.header('content-type', registry.contentType).send(await registry.metrics());
   });
