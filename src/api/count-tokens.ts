@@ -3,16 +3,27 @@
  * `countTokens`. A count goes to a provider that has its own count in the
  * surface's wire format (ProviderDefinition.countTokens: Anthropic, Claude on
  * Vertex, Gemini, Gemini on Vertex) with the caller's body, the model
- * rewritten; the provider's answer (or error) goes back as it is. Any other
- * provider gets a 400 in the surface's error format: a count from another
- * tokenizer would be a guess, and a guess is not what the caller asked for.
+ * rewritten; the provider's answer (or error) goes back as it is, except a
+ * configured key quoted in it (secret-guard.ts). Any other provider gets a
+ * 400 in the surface's error format: a count from another tokenizer would be
+ * a guess, and a guess is not what the caller asked for.
+ *
+ * Governance sees a count like any other call with the gateway's key: the
+ * `authenticate` hooks (401 for a missing or bad virtual key) and the `admit`
+ * hooks (403 for a model the key may not use, 429 past a request rate limit,
+ * 402 over budget). A count costs nothing at Anthropic and Google, so the
+ * request is settled at $0 and 0 tokens: the reservation `admit` made is
+ * released, and token rate limits are not charged.
  * @see https://docs.anthropic.com/en/api/messages-count-tokens
  * @see https://ai.google.dev/api/tokens#method:-models.counttokens
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { resolveTarget } from '../gateway/router.js';
+import type { PipelineInput } from '../gateway/pipeline.js';
+import type { RequestContext } from '../gateway/request-context.js';
+import { resolveTarget, type Target } from '../gateway/router.js';
+import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { readBody, TOTAL_TIMEOUT } from '../gateway/upstream.js';
 import { UpstreamFailure } from '../gateway/upstream-failure.js';
 import { gatewayHeaders, sendError, startContext } from './respond.js';
@@ -32,6 +43,33 @@ export interface CountTokensSpec {
   read(request: FastifyRequest): CountTokensRequest;
 }
 
+/** Nothing is billed for a count: the settle hooks see $0 and no tokens. */
+const NO_TOKENS = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+
+/** The `admit` hooks, as for any call: access, request rate limits, budget (reserved, then settled at $0). */
+async function admit(gateway: Gateway, ctx: RequestContext, call: CountTokensRequest, target: Target, surface: CountTokensSpec['surface']): Promise<void> {
+  ctx.requestedModel = call.model;
+  ctx.costUsd = 0;
+  ctx.usage = { ...NO_TOKENS };
+  let input: PipelineInput | undefined;
+  for (const hooks of gateway.hooks) {
+    if (hooks.admit === undefined) continue;
+    input ??= {
+      operation: 'chat',
+      model: call.model,
+      fallbacks: undefined,
+      stream: false,
+      nativeFormat: surface,
+      maxOutputTokens: 0,
+      passthroughBody: call.body,
+      canonical: () => {
+        throw new GatewayError('HD_ERR_INTERNAL', 'A token count has no canonical request.');
+      },
+    };
+    await hooks.admit(ctx, input, [target]);
+  }
+}
+
 export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, spec.surface);
@@ -47,8 +85,8 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
       if (endpoint === undefined || endpoint.format !== spec.surface) {
         throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${provider.name}" does not support ${spec.operation}.`, { param: 'model' });
       }
+      await admit(gateway, ctx, call, target, spec.surface);
       ctx.target = target;
-      ctx.requestedModel = call.model;
       const body = call.body(target.model);
       let headers: Record<string, string> = { ...endpoint.headers, ...provider.extraHeaders };
       if (definition.authorize !== undefined) {
@@ -66,7 +104,7 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
         ctx.upstreamMs += spent;
         ctx.attempts.push({ provider: provider.name, model: target.model, key: key?.name, status: response.status, latency_ms: Math.round(spent) });
         ctx.status = response.status;
-        reply.code(response.status).headers(gatewayHeaders(ctx)).type('application/json').send(raw);
+        reply.code(response.status).headers(gatewayHeaders(ctx)).type('application/json').send(maskSecretsInBody(raw));
       } catch (error) {
         throw error instanceof UpstreamFailure ? error.toGatewayError(provider.name) : error;
       } finally {

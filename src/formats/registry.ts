@@ -2,7 +2,7 @@
 import { anthropicChatCodec } from './anthropic/index.js';
 import { bedrockChatCodec, bedrockEmbeddingCodec } from './bedrock/index.js';
 import { cohereChatCodec, cohereEmbeddingCodec } from './cohere/index.js';
-import { geminiChatCodec, geminiEmbeddingCodec } from './gemini/index.js';
+import { geminiChatCodec, geminiEmbeddingCodec, vertexEmbeddingCodec } from './gemini/index.js';
 import { openaiChatCodec } from './openai/codec.js';
 import type { ProviderChatCodec, ProviderEmbeddingCodec, WireFormat } from './types.js';
 
@@ -24,6 +24,12 @@ export function chatCodecFor(format: WireFormat): ProviderChatCodec | undefined 
   return CHAT_CODECS[format];
 }
 
-export function embeddingCodecFor(format: WireFormat): ProviderEmbeddingCodec | undefined {
-  return EMBEDDING_CODECS[format];
+/** Providers whose embeddings body is not their chat format's (Vertex AI's `:predict`), by provider type. */
+const PROVIDER_EMBEDDING_CODECS: Readonly<Record<string, ProviderEmbeddingCodec>> = {
+  vertex: vertexEmbeddingCodec,
+};
+
+/** The embeddings codec of a wire format, or of the provider type `providerId` when it has its own. */
+export function embeddingCodecFor(format: WireFormat, providerId?: string): ProviderEmbeddingCodec | undefined {
+  return (providerId !== undefined && Object.hasOwn(PROVIDER_EMBEDDING_CODECS, providerId) ? PROVIDER_EMBEDDING_CODECS[providerId] : undefined) ?? EMBEDDING_CODECS[format];
 }

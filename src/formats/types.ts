@@ -45,6 +45,13 @@ export interface CodecWarning {
 export interface EncodedRequest {
   body: unknown;
   warnings: CodecWarning[];
+  /**
+   * Set when the target takes the request as several calls to the same endpoint (Bedrock Titan
+   * embeddings: one text per call): every call's body, in order (`body` is the first). The gateway
+   * sends them (a few at a time), decodes each answer, and merges them in order
+   * (mergeEmbeddingResponses).
+   */
+  bodies?: unknown[];
 }
 
 /** What a provider said went wrong, decoded from its error body. */

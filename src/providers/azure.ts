@@ -2,7 +2,9 @@
  * Azure OpenAI: the OpenAI wire format behind per-deployment URLs.
  * The key goes in `api-key`, or an Entra ID token in `Authorization: Bearer`
  * (options.auth = "entra", or AZURE_OPENAI_AD_TOKEN). `options.deployments`
- * maps model names to deployment names (default: the model name itself).
+ * maps model names to deployment names (default: the model name itself);
+ * when the entry lists no `models`, the map's model names are the ones listed
+ * in GET /v1/models and routed by bare name (names with "embed" as embedding models).
  * `options.api_version` (else OPENAI_API_VERSION, as the openai SDK's
  * AzureOpenAI client reads it, else AZURE_DEFAULT_API_VERSION) goes in the query.
  * @see https://learn.microsoft.com/azure/ai-foundry/openai/reference
@@ -19,6 +21,16 @@ const PATHS: Record<Operation, string> = {
   responses: '/responses',
   models: '/models',
 };
+
+/** Azure has no fixed catalogue: the deployment map says what an entry serves. */
+function modelsFromDeployments(options: Readonly<Record<string, unknown>>): { models: string[]; embeddingModels: string[] } | undefined {
+  const deployments = options.deployments;
+  if (typeof deployments !== 'object' || deployments === null || Array.isArray(deployments)) return undefined;
+  const names = Object.keys(deployments);
+  if (names.length === 0) return undefined;
+  const embedding = (name: string): boolean => /embed/i.test(name);
+  return { models: names.filter((name) => !embedding(name)), embeddingModels: names.filter(embedding) };
+}
 
 function deploymentFor(model: string, options: Readonly<Record<string, unknown>>): string {
   const deployments = options.deployments as Record<string, string> | undefined;
@@ -52,6 +64,7 @@ export const azureProvider: ProviderDefinition = {
   keyRequired: true,
   operations: { chat: true, completions: true, embeddings: true, responses: true, models: true },
   models: [],
+  modelsFromOptions: modelsFromDeployments,
   endpoint: azureEndpoint,
   docs: 'https://learn.microsoft.com/azure/ai-foundry/openai/reference',
 };

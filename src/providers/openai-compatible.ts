@@ -78,8 +78,10 @@ const ROWS: readonly CompatibleRow[] = [
   {
     id: 'openrouter', name: 'OpenRouter', baseUrl: 'https://openrouter.ai/api/v1',
     apiKeyEnv: ['OPENROUTER_API_KEY'], baseUrlEnv: 'OPENROUTER_BASE_URL',
-    completions: true,
+    embeddings: true, completions: true,
     models: ['openai/gpt-4o-mini', 'anthropic/claude-sonnet-4.5', 'google/gemini-2.5-flash', 'meta-llama/llama-3.3-70b-instruct'],
+    // @see https://openrouter.ai/docs/api-reference/embeddings
+    embeddingModels: ['openai/text-embedding-3-small'],
     docs: 'https://openrouter.ai/docs/api-reference/overview',
   },
   {

@@ -75,6 +75,11 @@ export interface ProviderDefinition {
   /** Well-known chat models, used for GET /v1/models and bare-name routing. */
   models: readonly string[];
   embeddingModels?: readonly string[];
+  /**
+   * The models an entry serves, read from its options when the entry lists none (`models` and
+   * `embedding_models` unset): Azure's deployment map. Undefined: the well-known lists above.
+   */
+  modelsFromOptions?(options: Readonly<Record<string, unknown>>): { models: string[]; embeddingModels: string[] } | undefined;
   /** Where a call goes and with which headers. */
   endpoint(operation: Operation, context: EndpointContext): Endpoint;
   /** Where a token count goes, for providers that have one (authorize applies to it too). */

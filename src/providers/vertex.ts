@@ -43,6 +43,9 @@ export const VERTEX_GEMINI_MODELS: readonly string[] = [
   'gemini-2.0-flash-lite-001',
 ];
 
+/** Embedding models on Vertex AI (`:predict`). @see https://cloud.google.com/vertex-ai/generative-ai/docs/embeddings/get-text-embeddings */
+export const VERTEX_EMBEDDING_MODELS: readonly string[] = ['gemini-embedding-001', 'text-embedding-005', 'text-multilingual-embedding-002'];
+
 /** Claude model ids on Vertex AI (`@` version suffixes). @see https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude */
 export const VERTEX_ANTHROPIC_MODELS: readonly string[] = [
   'claude-opus-4-5@20251101',
@@ -137,13 +140,15 @@ export const vertexProvider: ProviderDefinition = {
   apiKeyEnv: ['GOOGLE_APPLICATION_CREDENTIALS'],
   baseUrlEnv: 'VERTEX_BASE_URL',
   keyRequired: true,
-  operations: { chat: true },
+  operations: { chat: true, embeddings: true },
   models: VERTEX_GEMINI_MODELS,
+  embeddingModels: VERTEX_EMBEDDING_MODELS,
   docs: 'https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference',
   countTokens(context: EndpointContext): CountTokensEndpoint {
     return { url: `${vertexModelUrl(context, 'google')}:countTokens`, headers: { ...JSON_HEADERS }, format: 'gemini' };
   },
   endpoint(operation: Operation, context: EndpointContext): Endpoint {
+    if (operation === 'embeddings') return { url: `${vertexModelUrl(context, 'google')}:predict`, headers: { ...JSON_HEADERS } };
     if (operation !== 'chat') {
       throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Heimdall's Vertex AI provider does not offer the '${operation}' operation.`);
     }

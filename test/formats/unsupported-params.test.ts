@@ -18,7 +18,7 @@ import { openaiChatCodec } from '../../src/formats/openai/codec.js';
 import type { ChatRequest } from '../../src/formats/openai/types.js';
 import { bedrockEmbeddingCodec } from '../../src/formats/bedrock/index.js';
 import { cohereEmbeddingCodec } from '../../src/formats/cohere/index.js';
-import { geminiEmbeddingCodec } from '../../src/formats/gemini/index.js';
+import { geminiEmbeddingCodec, vertexEmbeddingCodec } from '../../src/formats/gemini/index.js';
 import type { EmbeddingRequest } from '../../src/formats/openai/types.js';
 import type { CodecWarning, ProviderChatCodec, ProviderEmbeddingCodec } from '../../src/formats/types.js';
 
@@ -106,6 +106,8 @@ describe.each(CODECS)('%s codec: nothing dropped or changed without a warning', 
 
 const EMBEDDING_CODECS: Array<[name: string, codec: ProviderEmbeddingCodec, model: string]> = [
   ['gemini', geminiEmbeddingCodec, 'gemini-embedding-001'],
+  ['vertex (gemini-embedding-001)', vertexEmbeddingCodec, 'gemini-embedding-001'],
+  ['vertex (text-embedding-005)', vertexEmbeddingCodec, 'text-embedding-005'],
   ['cohere (v3)', cohereEmbeddingCodec, 'embed-english-v3.0'],
   ['cohere (v4)', cohereEmbeddingCodec, 'embed-v4.0'],
   ['bedrock (Titan v2)', bedrockEmbeddingCodec, 'amazon.titan-embed-text-v2:0'],
@@ -118,6 +120,8 @@ const EMBEDDING_PARAMS: ReadonlyArray<[param: string, value: unknown]> = [
   ['user', 'user-1'],
   ['input_type', 'search_query'],
   ['input_type', 'not-a-type'],
+  ['task_type', 'RETRIEVAL_DOCUMENT'],
+  ['task_type', 7],
   ['x_custom_param', 1],
 ];
 

@@ -37,8 +37,8 @@ let gateway: TestGateway;
 beforeAll(async () => {
   mock = await startMockUpstream();
   const providers: Record<string, unknown> = {
-    // Azure lists the models its deployments are declared for.
-    azure: { models: ['gpt-4o'], options: { deployments: { 'gpt-4o': 'prod-4o' } } },
+    // Azure lists the models of its deployment map (no `models` list needed).
+    azure: { options: { deployments: { 'gpt-4o': 'prod-4o', 'text-embedding-3-large': 'embed-prod' } } },
   };
   for (const definition of COMPATIBLE) providers[definition.id] = { base_url: mock.openaiBaseUrl };
   gateway = await startGateway({ env: ENV, config: { providers } });
@@ -65,7 +65,7 @@ describe('GET /v1/models with every provider key set', () => {
     expect(list.data.map((m) => m.id)).toEqual(expect.arrayContaining([
       'openai/gpt-4o-mini', 'anthropic/claude-sonnet-4-5', 'gemini/gemini-2.5-flash', 'vertex-anthropic/claude-sonnet-4-5@20250929',
       'bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0', 'cohere/command-a-03-2025', 'azure/gpt-4o', 'groq/llama-3.3-70b-versatile',
-      'gemini/gemini-embedding-001', 'bedrock/amazon.titan-embed-text-v2:0', 'cohere/embed-v4.0',
+      'gemini/gemini-embedding-001', 'bedrock/amazon.titan-embed-text-v2:0', 'cohere/embed-v4.0', 'azure/text-embedding-3-large',
     ]));
   });
 

@@ -171,6 +171,8 @@ describe('images (vision) reach each provider in its own form', () => {
 describe('embeddings through /v1/embeddings', () => {
   const cases: Array<[string, string]> = [
     ['gemini', 'gemini/gemini-embedding-001'],
+    ['vertex (gemini-embedding-001, one text per call)', 'vertex/gemini-embedding-001'],
+    ['vertex (text-embedding-005, batched)', 'vertex/text-embedding-005'],
     ['bedrock (Cohere)', 'bedrock/cohere.embed-english-v3'],
     ['cohere', 'cohere/embed-v4.0'],
     ['azure', 'azure/text-embedding-3-small'],
@@ -183,13 +185,36 @@ describe('embeddings through /v1/embeddings', () => {
     expect(floats.data[0].embedding).toEqual(mockEmbedding('alpha beta'));
   });
 
-  it('bedrock (Titan): one text per call, with its dimensions; a batch is refused with a clear 400', async () => {
+  it('vertex: an OAuth token on every call, task_type passed through, usage from the token counts', async () => {
+    const reply = await client.embeddings.create({ model: 'vertex/gemini-embedding-001', input: ['alpha beta', 'gamma'], dimensions: 4, task_type: 'RETRIEVAL_DOCUMENT' } as OpenAI.EmbeddingCreateParams);
+    expect(reply.data.map((item) => item.embedding)).toEqual([mockEmbedding('alpha beta', 4), mockEmbedding('gamma', 4)]);
+    expect(reply.usage).toEqual({ prompt_tokens: 3, total_tokens: 3 });
+    const calls = upstreamCalls();
+    expect(calls).toHaveLength(2);
+    for (const call of calls) {
+      expect(call.path).toBe('/v1/projects/mock-project/locations/us-east5/publishers/google/models/gemini-embedding-001:predict');
+      expect(call.headers.authorization).toMatch(/^Bearer ya29\./);
+      expect(call.body).toMatchObject({ instances: [{ task_type: 'RETRIEVAL_DOCUMENT' }], parameters: { outputDimensionality: 4 } });
+    }
+    mock.reset();
+    await client.embeddings.create({ model: 'vertex/text-embedding-005', input: ['a', 'b', 'c'] });
+    expect(upstreamCalls().map((call) => (call.body as { instances: unknown[] }).instances.length)).toEqual([3]);
+  });
+
+  it('bedrock (Titan): one text per call, with its dimensions; a batch is one signed call per text, merged in order', async () => {
     const single = await client.embeddings.create({ model: 'bedrock/amazon.titan-embed-text-v2:0', input: 'alpha beta', dimensions: 4 });
     expect(single.data[0].embedding).toEqual(mockEmbedding('alpha beta', 4));
     expect(single.usage).toMatchObject({ prompt_tokens: 2 });
-    const batch = await client.embeddings.create({ model: 'bedrock/amazon.titan-embed-text-v2:0', input: ['a', 'b'] }).catch((e: unknown) => e);
-    expect(batch).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((batch as InstanceType<typeof OpenAI.APIError>).message).toContain('embeds one text per call');
+    mock.reset();
+    const texts = ['one', 'two words', 'three more words', 'four', 'five six', 'seven'];
+    const batch = await client.embeddings.create({ model: 'bedrock/amazon.titan-embed-text-v2:0', input: texts, dimensions: 4 });
+    expect(batch.data.map((item) => item.embedding)).toEqual(texts.map((text) => mockEmbedding(text, 4)));
+    expect(batch.data.map((item) => item.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(batch.usage).toEqual({ prompt_tokens: 10, total_tokens: 10 }); // 1 + 2 + 3 + 1 + 2 + 1 words
+    // Every call carried its own SigV4 signature, which the mock checked against its body.
+    const calls = upstreamCalls();
+    expect(calls.map((call) => (call.body as { inputText: string }).inputText).sort()).toEqual([...texts].sort());
+    expect(new Set(calls.map((call) => call.headers.authorization)).size).toBe(texts.length);
   });
 });
 

@@ -88,6 +88,19 @@ describe('POST /v1/embeddings', () => {
     expect(body.data.map((d) => d.embedding)).toEqual([float32Base64(mockEmbedding('a b')), float32Base64(mockEmbedding('c'))]);
   });
 
+  it('a server that ignores encoding_format (Ollama) and sends floats: the SDK default still gets the right vectors', async () => {
+    const vectors = [[0.5, -1.25, 3], [1, 2, 0.25]];
+    const answer = { object: 'list', data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })), model: 'nomic-embed-text', usage: { prompt_tokens: 3, total_tokens: 3 } };
+    mock.enqueue({ kind: 'respond', body: answer });
+    const data = await client.embeddings.create({ model: 'openai/nomic-embed-text', input: ['a', 'b c'] });
+    expect(data.data.map((item) => item.embedding)).toEqual(vectors);
+    expect(data.usage).toEqual({ prompt_tokens: 3, total_tokens: 3 });
+    // Asked for floats: the floats as they came.
+    mock.enqueue({ kind: 'respond', body: answer });
+    const floats = await post(`${gateway.url}/v1/embeddings`, { model: 'openai/nomic-embed-text', input: ['a', 'b c'], encoding_format: 'float' });
+    expect(floats.json).toEqual(answer);
+  });
+
   it('float format, several inputs and dimensions', async () => {
     const data = await client.embeddings.create({ model: 'openai/text-embedding-3-small', input: ['alpha', 'beta gamma'], encoding_format: 'float', dimensions: 4 });
     expect(mock.requests[0].body).toEqual({ model: 'text-embedding-3-small', input: ['alpha', 'beta gamma'], encoding_format: 'float', dimensions: 4 });

@@ -50,6 +50,31 @@ describe('azureProvider', () => {
   });
 });
 
+describe('azure models from the deployment map', () => {
+  const env = { AZURE_OPENAI_API_KEY: 'k', AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com' };
+  const azure = (entry: Record<string, unknown>) =>
+    loadConfig({ env, config: { providers: { azure: entry } } }).providers.find((p) => p.name === 'azure');
+  const deployments = { 'gpt-4o': 'prod-4o', 'gpt-4o-mini': 'prod-mini', 'text-embedding-3-small': 'embed-prod' };
+
+  it('lists the deployment map\'s models when the entry lists none (names with "embed" as embedding models)', () => {
+    const resolved = azure({ options: { deployments } });
+    expect(resolved?.models).toEqual(['gpt-4o', 'gpt-4o-mini']);
+    expect(resolved?.embeddingModels).toEqual(['text-embedding-3-small']);
+  });
+
+  it('an explicit list wins; the other list still comes from the map, without the names listed explicitly', () => {
+    expect(azure({ models: ['gpt-4o'], options: { deployments } })).toMatchObject({ models: ['gpt-4o'], embeddingModels: ['text-embedding-3-small'] });
+    expect(azure({ embedding_models: ['gpt-4o-mini'], options: { deployments } })).toMatchObject({ models: ['gpt-4o'], embeddingModels: ['gpt-4o-mini'] });
+    expect(azure({ models: [], embedding_models: [], options: { deployments } })).toMatchObject({ models: [], embeddingModels: [] });
+  });
+
+  it('no map (or an empty one): nothing listed, as before', () => {
+    expect(azure({})).toMatchObject({ models: [], embeddingModels: [] });
+    expect(azure({ options: { deployments: {} } })).toMatchObject({ models: [], embeddingModels: [] });
+    expect(azureProvider.modelsFromOptions?.({ deployments: 'prod' })).toBeUndefined();
+  });
+});
+
 describe('token-count endpoints', () => {
   const vertex = (model: string): EndpointContext => ({
     baseUrl: 'https://{location}-aiplatform.googleapis.com', apiKey: undefined, model, stream: false, options: { project: 'p1', location: 'us-east5' },

@@ -39,8 +39,14 @@ describe('vertexProvider (Gemini on Vertex AI)', () => {
       .toBe('http://127.0.0.1:8123/v1/projects/my-project/locations/europe-west4/publishers/google/models/gemini-2.5-pro:generateContent');
   });
 
-  it('refuses operations other than chat', () => {
-    expect(() => vertexProvider.endpoint('embeddings', ctx())).toThrow(GatewayError);
+  it('embeddings on the publisher model\'s :predict; refuses the other OpenAI operations', () => {
+    expect(vertexProvider.endpoint('embeddings', ctx({ model: 'gemini-embedding-001' }))).toEqual({
+      url: 'https://europe-west4-aiplatform.googleapis.com/v1/projects/my-project/locations/europe-west4/publishers/google/models/gemini-embedding-001:predict',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(vertexProvider.embeddingModels).toContain('text-embedding-005');
+    expect(() => vertexProvider.endpoint('completions', ctx())).toThrow(GatewayError);
+    expect(() => vertexProvider.endpoint('responses', ctx())).toThrow(GatewayError);
   });
 });
 

@@ -4,8 +4,10 @@
  *
  * - Amazon Titan Text Embeddings (`amazon.titan-embed-text-v2:0`, `-v1`):
  *   `{inputText, dimensions?, normalize}` -> `{embedding, inputTextTokenCount}`.
- *   ONE text per call. Heimdall does not fan out: an `input` array of more than
- *   one text is refused with a 400 naming `input` (send one call per text).
+ *   ONE text per call: an `input` of several texts becomes one body per text
+ *   (EncodedRequest.bodies); the gateway sends them a few at a time and merges
+ *   the answers in input order, token counts summed. Up to TITAN_MAX_INPUTS
+ *   texts per request, as OpenAI's own limit on an `input` array.
  * - Cohere Embed on Bedrock (`cohere.embed-english-v3`, `cohere.embed-multilingual-v3`,
  *   `cohere.embed-v4:0`): `{texts, input_type}` -> `{embeddings}`. The response
  *   carries no token count (Bedrock puts it in a header), so usage is 0.
@@ -23,6 +25,8 @@ import { bedrockModelFamily } from './request.js';
 /** Cohere's input types; the default suits indexing, as OpenAI's embeddings have no such notion. */
 const COHERE_INPUT_TYPES = new Set(['search_document', 'search_query', 'classification', 'clustering']);
 const COHERE_FIELDS: ReadonlySet<string> = new Set([...EMBEDDING_FIELDS, 'input_type']);
+/** Texts one request may fan out to (one Titan call each); OpenAI caps an `input` array at 2048 too. */
+export const TITAN_MAX_INPUTS = 2048;
 
 function texts(input: EmbeddingRequest['input']): string[] {
   if (typeof input === 'string') return [input];
@@ -32,18 +36,21 @@ function texts(input: EmbeddingRequest['input']): string[] {
 
 function encodeTitan(request: EmbeddingRequest, model: string): EncodedRequest {
   const inputs = texts(request.input);
-  if (inputs.length !== 1) {
-    throw invalidField('input', `${model} embeds one text per call; send ${inputs.length} separate requests.`);
+  if (inputs.length === 0) throw invalidField('input', 'input is empty: send at least one text.');
+  if (inputs.length > TITAN_MAX_INPUTS) {
+    throw invalidField('input', `${model} is called once per text; at most ${TITAN_MAX_INPUTS} texts per request, got ${inputs.length}.`);
   }
   const warnings = unhandledFields(request, EMBEDDING_FIELDS, model);
   const isV1 = model.includes('titan-embed-text-v1');
-  if (isV1) {
-    if (request.dimensions !== undefined) warnings.push({ param: 'dimensions', message: `${model} has a fixed size; dimensions dropped.` });
-    return { body: { inputText: inputs[0] }, warnings };
-  }
-  const body: Record<string, unknown> = { inputText: inputs[0], normalize: true };
-  if (request.dimensions !== undefined) body.dimensions = request.dimensions;
-  return { body, warnings };
+  if (isV1 && request.dimensions !== undefined) warnings.push({ param: 'dimensions', message: `${model} has a fixed size; dimensions dropped.` });
+  const bodyFor = (inputText: string): Record<string, unknown> => {
+    if (isV1) return { inputText };
+    const body: Record<string, unknown> = { inputText, normalize: true };
+    if (request.dimensions !== undefined) body.dimensions = request.dimensions;
+    return body;
+  };
+  const bodies = inputs.map(bodyFor);
+  return bodies.length === 1 ? { body: bodies[0], warnings } : { body: bodies[0], bodies, warnings };
 }
 
 function encodeCohere(request: EmbeddingRequest, model: string): EncodedRequest {

@@ -1,6 +1,7 @@
 export { geminiChatCodec } from './chat-codec.js';
 export { geminiSurfaceCodec } from './surface-codec.js';
 export { geminiEmbeddingCodec } from './embeddings.js';
+export { vertexEmbeddingCodec } from './vertex-embeddings.js';
 export { dropGeminiOnlyFields } from './surface-request.js';
 export { decodeGeminiError } from './errors.js';
 export { GeminiStreamDecoder } from './stream.js';

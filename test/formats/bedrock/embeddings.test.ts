@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bedrockEmbeddingCodec } from '../../../src/formats/bedrock/embeddings.js';
+import { bedrockEmbeddingCodec, TITAN_MAX_INPUTS } from '../../../src/formats/bedrock/embeddings.js';
+import { mergeEmbeddingResponses } from '../../../src/formats/merge-embeddings.js';
 import { GatewayError } from '../../../src/errors/gateway-error.js';
 
 const context = { id: 'x', created: 1, model: 'bedrock/amazon.titan-embed-text-v2:0' };
@@ -22,9 +23,39 @@ describe('bedrockEmbeddingCodec', () => {
       .toEqual({ inputText: 'only one', normalize: true });
   });
 
-  it('refuses several inputs for Titan (one text per call), naming input', () => {
-    expect(param(() => bedrockEmbeddingCodec.encodeRequest({ model: 'x', input: ['a', 'b'] }, { model: 'amazon.titan-embed-text-v2:0' }))).toBe('input');
+  it('encodes several Titan inputs as one body per text, in order (the gateway sends one call each)', () => {
+    expect(bedrockEmbeddingCodec.encodeRequest({ model: 'x', input: ['a', 'b', 'c'], dimensions: 256 }, { model: 'amazon.titan-embed-text-v2:0' })).toEqual({
+      body: { inputText: 'a', normalize: true, dimensions: 256 },
+      bodies: [
+        { inputText: 'a', normalize: true, dimensions: 256 },
+        { inputText: 'b', normalize: true, dimensions: 256 },
+        { inputText: 'c', normalize: true, dimensions: 256 },
+      ],
+      warnings: [],
+    });
+    const v1 = bedrockEmbeddingCodec.encodeRequest({ model: 'x', input: ['a', 'b'], dimensions: 8 }, { model: 'amazon.titan-embed-text-v1' });
+    expect(v1.bodies).toEqual([{ inputText: 'a' }, { inputText: 'b' }]);
+    expect(v1.warnings.map((w) => w.param)).toEqual(['dimensions']);
+  });
+
+  it('refuses token arrays, an empty input and more than TITAN_MAX_INPUTS texts for Titan, naming input', () => {
     expect(param(() => bedrockEmbeddingCodec.encodeRequest({ model: 'x', input: [1, 2, 3] }, { model: 'amazon.titan-embed-text-v2:0' }))).toBe('input');
+    expect(param(() => bedrockEmbeddingCodec.encodeRequest({ model: 'x', input: [] as string[] }, { model: 'amazon.titan-embed-text-v2:0' }))).toBe('input');
+    const tooMany = Array.from({ length: TITAN_MAX_INPUTS + 1 }, (_, i) => `t${i}`);
+    expect(param(() => bedrockEmbeddingCodec.encodeRequest({ model: 'x', input: tooMany }, { model: 'amazon.titan-embed-text-v2:0' }))).toBe('input');
+    expect(bedrockEmbeddingCodec.encodeRequest({ model: 'x', input: tooMany.slice(1) }, { model: 'amazon.titan-embed-text-v2:0' }).bodies).toHaveLength(TITAN_MAX_INPUTS);
+  });
+
+  it('mergeEmbeddingResponses: vectors in call order, renumbered, usage summed', () => {
+    const one = bedrockEmbeddingCodec.decodeResponse({ embedding: [1, 2], inputTextTokenCount: 3 }, context);
+    const two = bedrockEmbeddingCodec.decodeResponse({ embedding: [3, 4], inputTextTokenCount: 5 }, context);
+    expect(mergeEmbeddingResponses([one, two])).toEqual({
+      object: 'list',
+      data: [{ object: 'embedding', index: 0, embedding: [1, 2] }, { object: 'embedding', index: 1, embedding: [3, 4] }],
+      model: context.model,
+      usage: { prompt_tokens: 8, total_tokens: 8 },
+    });
+    expect(mergeEmbeddingResponses([one])).toBe(one);
   });
 
   it('warns that Titan v1 has a fixed size', () => {

@@ -14,6 +14,10 @@
  * Every Vertex route needs `Authorization: Bearer <a token this mock issued>` (401 UNAUTHENTICATED).
  * POST /v1/projects/{project}/locations/{location}/publishers/google/models/{model}:{generateContent |
  *   streamGenerateContent | countTokens}: as gemini.ts (responseId `vertex-resp-<k>`).
+ * POST .../publishers/google/models/{model}:predict (text embeddings): `{instances: [{content, task_type?, title?}],
+ *   parameters?: {outputDimensionality?, autoTruncate?}}` -> `{predictions: [{embeddings: {values, statistics:
+ *   {token_count, truncated}}}], metadata: {billableCharacterCount}}` (mockEmbedding, 8 dimensions by default);
+ *   gemini-embedding-001 takes one instance per request, the others up to 250 (400 otherwise, as Vertex does).
  * POST /v1/projects/{p}/locations/{l}/publishers/anthropic/models/{model}:{rawPredict | streamRawPredict}:
  *   the Anthropic Messages body with `anthropic_version: 'vertex-2023-10-16'` and no `model` (the model is
  *   in the URL; 400 otherwise), answered as anthropic.ts with that model; streamRawPredict streams when
@@ -24,6 +28,7 @@
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/use-claude
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/count-tokens
+ * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { anthropicEchoRequest, anthropicErrorBody, anthropicReply, invalidMessagesField } from './anthropic.js';
@@ -32,6 +37,7 @@ import { planEcho } from './echo-plan.js';
 import { geminiEchoRequest, geminiReply, googleErrorBody, invalidGenerateBody } from './gemini.js';
 import type { RouteHandler } from './index.js';
 import { isRecord } from './openai-common.js';
+import { countWords, mockEmbedding } from './text.js';
 
 interface RouteTarget {
   route(method: string, path: RegExp, handler: RouteHandler): void;
@@ -141,9 +147,34 @@ function google(context: MockContext, body: unknown, model: string, method: stri
     }
     case 'countTokens':
       return context.json(200, { totalTokens: planEcho(geminiEchoRequest(body)).promptTokens });
+    case 'predict':
+      return predictEmbeddings(context, body, model);
     default:
       return context.json(404, googleErrorBody(404, `Method ${method} not found.`));
   }
+}
+
+/** Text embeddings as Vertex answers them, with its per-model instance limits. */
+function predictEmbeddings(context: MockContext, body: Record<string, unknown>, model: string): Promise<void> {
+  const instances = body.instances;
+  if (!Array.isArray(instances) || instances.length === 0) return context.json(400, googleErrorBody(400, 'instances: at least one instance is required.'));
+  const limit = model.startsWith('gemini-embedding') ? 1 : 250;
+  if (instances.length > limit) {
+    return context.json(400, googleErrorBody(400, `Unable to submit request because ${model} supports at most ${limit} instance(s) per request, got ${instances.length}.`));
+  }
+  const texts: string[] = [];
+  for (const instance of instances as unknown[]) {
+    if (!isRecord(instance) || typeof instance.content !== 'string') return context.json(400, googleErrorBody(400, 'instances[].content: a string is required.'));
+    const extra = Object.keys(instance).find((key) => !['content', 'task_type', 'title'].includes(key));
+    if (extra !== undefined) return context.json(400, googleErrorBody(400, `Invalid JSON payload received. Unknown name "${extra}".`));
+    texts.push(instance.content);
+  }
+  const parameters = isRecord(body.parameters) ? body.parameters : {};
+  const dimensions = typeof parameters.outputDimensionality === 'number' ? parameters.outputDimensionality : 8;
+  return context.json(200, {
+    predictions: texts.map((text) => ({ embeddings: { values: mockEmbedding(text, dimensions), statistics: { token_count: countWords(text), truncated: false } } })),
+    metadata: { billableCharacterCount: texts.reduce((sum, text) => sum + text.length, 0) },
+  });
 }
 
 function anthropic(context: MockContext, body: unknown, model: string, method: string): Promise<void> {
