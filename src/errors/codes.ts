@@ -55,7 +55,15 @@ export const ERROR_CODES = {
   },
   HD_ERR_AUTH_INVALID_KEY: {
     status: 401, type: 'authentication_error', code: 'invalid_api_key',
-    description: 'The key sent is not a valid, active virtual key (or admin token).',
+    description: 'The key sent is not a valid virtual key: unknown, revoked or expired (or not the admin token).',
+  },
+  HD_ERR_AUTH_TEAM_DISABLED: {
+    status: 403, type: 'permission_error', code: 'team_disabled',
+    description: "The virtual key is valid but its team is disabled; its calls are refused until the team is enabled again.",
+  },
+  HD_ERR_AUTH_CUSTOMER_DISABLED: {
+    status: 403, type: 'permission_error', code: 'customer_disabled',
+    description: "The virtual key is valid but its customer (its own, or its team's) is disabled; its calls are refused until the customer is enabled again.",
   },
   HD_ERR_AUTH_FORBIDDEN: {
     status: 403, type: 'permission_error', code: 'model_not_allowed',

@@ -50,11 +50,14 @@ export function toGatewayError(error: unknown): GatewayError {
   return new GatewayError('HD_ERR_INTERNAL', 'Internal gateway error.', { cause: error });
 }
 
+/** Refusals that retrying cannot fix: SDKs are told not to retry them. */
+const NO_RETRY: ReadonlySet<string> = new Set(['HD_ERR_BUDGET_EXCEEDED', 'HD_ERR_AUTH_FORBIDDEN', 'HD_ERR_AUTH_TEAM_DISABLED', 'HD_ERR_AUTH_CUSTOMER_DISABLED']);
+
 export function errorHeaders(error: GatewayError): Record<string, string> {
   const headers: Record<string, string> = { ...error.headers };
   if (error.retryAfter !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(error.retryAfter)));
   // SDKs retry 5xx and 429 on their own; a refusal that retrying cannot fix says so.
-  if (error.code === 'HD_ERR_BUDGET_EXCEEDED' || error.code === 'HD_ERR_AUTH_FORBIDDEN') headers['x-should-retry'] = 'false';
+  if (NO_RETRY.has(error.code)) headers['x-should-retry'] = 'false';
   return headers;
 }
 

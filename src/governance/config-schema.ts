@@ -83,7 +83,7 @@ export const governanceSchema = z
       .positive()
       .default(4096)
       .describe('Output tokens assumed when a request sets no max_tokens, to reserve budget before the call.'),
-    flush_interval_ms: z.number().int().positive().default(1000).describe('How often spend is written to the database (in one transaction).'),
+    flush_interval_ms: z.number().int().positive().default(1000).describe('How often spend, last-used times and rate-limit counters are written to the database (one transaction each time).'),
     pricing: z
       .record(z.string().min(3), modelPriceSchema)
       .default({})

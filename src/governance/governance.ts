@@ -1,8 +1,10 @@
 /**
  * Governance as one service: the registry, the ledger, the price book and
  * the gateway hooks, the entity changes of the management API, the config
- * file's declarations, and two timers (unref'd): the batched spend writer and
- * the sweep that rolls budget windows over on time even while idle.
+ * file's declarations, and two timers (unref'd): the batched writer (spend,
+ * last-used times and rate-limit counters, one transaction per batch) and the
+ * sweep that rolls budget windows over on time even while idle. Both are read
+ * back at start, so spend and limits hold across a restart.
  *
  *   const governance = new Governance({ config: config.governance, db: store.db, audit });
  *   gateway.addHooks(governance.hooks);
@@ -57,7 +59,7 @@ export class Governance {
   readonly registry = new Registry();
   readonly ledger: SpendLedger;
   readonly entities: Entities;
-  readonly rejections: Rejections = { missing_key: 0, invalid_key: 0, forbidden: 0, unpriced: 0, rate_limited: 0, budget_exceeded: 0 };
+  readonly rejections: Rejections = { missing_key: 0, invalid_key: 0, disabled: 0, forbidden: 0, unpriced: 0, rate_limited: 0, budget_exceeded: 0 };
   readonly usage: UsageQueries | undefined;
   /** The clock every decision reads; replaceable (tests, simulations). */
   clock: () => number;
@@ -150,6 +152,11 @@ export class Governance {
     }
   }
 
+  /** Re-reads keys, teams and customers from the database (`--workers N`: another worker changed them). */
+  reloadEntities(): void {
+    if (this.repo !== undefined) this.registry.load(this.repo.customers(), this.repo.teams(), this.repo.keys());
+  }
+
   /** Seeds the ledger with the spend of every entity's current window. */
   private loadSpend(): void {
     if (this.repo === undefined) return;
@@ -161,6 +168,7 @@ export class Governance {
       if (row !== undefined) rows.push(row);
     }
     this.ledger.load(rows);
+    this.ledger.loadCounters(this.repo.counters(now), now);
   }
 
   private startTimers(flushIntervalMs: number): void {
@@ -193,16 +201,25 @@ export class Governance {
     this.sweepTimer.unref();
   }
 
-  /** Rolls every budget window that ended over (its spend row is written), drops idle rate counters. */
+  /**
+   * Rolls every budget window that ended over (its spend row is written), drops idle
+   * rate counters in memory and the saved counters that expired.
+   */
   sweep(): void {
-    const reset = this.ledger.sweep(this.now(), this.registry.accounts());
+    const now = this.now();
+    const reset = this.ledger.sweep(now, this.registry.accounts());
     if (reset.length > 0) {
       this.logger?.info({ budgets: reset.map((a) => `${a.type}:${a.id}`) }, 'governance: budget windows reset');
       this.flush();
     }
+    try {
+      this.repo?.deleteExpiredCounters(now);
+    } catch (error) {
+      this.logger?.warn({ err: error }, 'governance: deleting expired rate-limit counters failed; will retry');
+    }
   }
 
-  /** Writes changed spend rows and last-used times in one transaction. */
+  /** Writes changed spend rows, last-used times and rate-limit counters in one transaction. */
   flush(): void {
     if (this.repo === undefined) {
       this.ledger.takeDirty();
@@ -212,12 +229,14 @@ export class Governance {
     const rows = this.ledger.takeDirty();
     const touched = [...this.touched];
     this.touched.clear();
-    if (rows.length === 0 && touched.length === 0) return;
+    const counters = this.ledger.takeCounterChanges(this.now());
+    if (rows.length === 0 && touched.length === 0 && counters.put.length === 0 && counters.drop.length === 0) return;
     try {
-      this.repo.writeSpend(rows, touched);
+      this.repo.writeSpend(rows, touched, counters);
     } catch (error) {
       // Keep the rows for the next flush: spend must survive a passing SQLITE_BUSY.
       this.requeue(rows, touched);
+      this.ledger.requeueCounterChanges(counters);
       this.logger?.error({ err: error }, 'governance: writing spend failed; will retry');
     }
   }

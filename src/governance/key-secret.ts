@@ -3,7 +3,7 @@
  * Only the SHA-256 of a secret is stored: with that much entropy a slow
  * password hash buys nothing, and a hash lookup is one Map get per request.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 
 export const KEY_PREFIX = 'hk-';
 
@@ -13,7 +13,8 @@ export function generateKeySecret(): string {
 
 /** Hex SHA-256 of the secret as sent. */
 export function hashKey(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  // One-shot crypto.hash (Node >= 20.12): no Hash object per request.
+  return typeof hash === 'function' ? hash('sha256', secret, 'hex') : createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
 /** A recognisable, non-secret form for lists: "hk-AbCd…wxyz". */

@@ -7,8 +7,10 @@
  * spend writer. Nothing here reads a clock or does I/O: time comes in.
  */
 import { budgetWindow, type Window } from './durations.js';
-import { LimitCounter, type Algorithm, type CounterState } from './rate-limiter.js';
+import { LimitCounter, type Algorithm, type CounterSnapshot, type CounterState } from './rate-limiter.js';
 import type { EntityType } from './types.js';
+
+export type { Algorithm, CounterSnapshot, CounterState } from './rate-limiter.js';
 
 /** One budget level a request is charged to (key, team, customer). */
 export interface SpendAccount {
@@ -85,6 +87,25 @@ export interface SpendRow {
   updated_at: number;
 }
 
+/** One saved rate-limit counter (table rate_limit_counters), so limits hold across a restart. */
+export interface CounterRow {
+  /** The LimitSpec id. */
+  id: string;
+  algorithm: Algorithm;
+  limit_value: number;
+  window_ms: number;
+  state: CounterSnapshot;
+  /** When the counter is back to its full limit: the row is useless from then on. */
+  expires_at: number;
+  updated_at: number;
+}
+
+/** What the batched writer saves of the counters: the ones that counted something, the ones deleted. */
+export interface CounterChanges {
+  put: CounterRow[];
+  drop: string[];
+}
+
 export interface SpendLedger {
   admit(admission: Admission): Decision | Promise<Decision>;
   settle(ticket: Ticket, outcome: SettleOutcome): void;
@@ -97,6 +118,12 @@ export interface SpendLedger {
   takeDirty(): SpendRow[];
   /** Rows a failed write gave back; the next takeDirty() returns them (newer values win). */
   requeue(rows: readonly SpendRow[]): void;
+  /** Counters changed since the last call (snapshots, taken off the request path by the writer). */
+  takeCounterChanges(now: number): CounterChanges;
+  /** Changes a failed write gave back; the next takeCounterChanges() returns them again. */
+  requeueCounterChanges(changes: CounterChanges): void;
+  /** Restores saved counters (at start); a counter already counting in memory is kept. */
+  loadCounters(rows: readonly CounterRow[], now: number): void;
   /** Drops an entity's state (deleted). */
   forget(type: EntityType, id: string): void;
   /** Rolls windows over and drops idle counters; returns the accounts whose window reset. */
@@ -120,6 +147,8 @@ export class LocalLedger implements SpendLedger {
   private readonly counters = new Map<string, LimitCounter>();
   /** Final rows of windows that ended before they were written. */
   private pending: SpendRow[] = [];
+  /** Ids of counters deleted with their entity, whose saved rows must go too. */
+  private droppedCounters = new Set<string>();
 
   private row(type: EntityType, id: string, entry: AccountEntry): SpendRow {
     return {
@@ -271,7 +300,42 @@ export class LocalLedger implements SpendLedger {
   forget(type: EntityType, id: string): void {
     this.accounts.delete(keyOf(type, id));
     const prefix = `${type}:${id}:`;
-    for (const key of this.counters.keys()) if (key.startsWith(prefix)) this.counters.delete(key);
+    for (const key of this.counters.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      this.counters.delete(key);
+      this.droppedCounters.add(key);
+    }
+  }
+
+  takeCounterChanges(now: number): CounterChanges {
+    const put: CounterRow[] = [];
+    for (const [id, counter] of this.counters) {
+      if (!counter.dirty) continue;
+      counter.dirty = false;
+      put.push({
+        id, algorithm: counter.algorithm, limit_value: counter.limit, window_ms: counter.windowMs,
+        state: counter.snapshot(now), expires_at: counter.fullAt(now), updated_at: now,
+      });
+    }
+    const drop = [...this.droppedCounters];
+    this.droppedCounters.clear();
+    return { put, drop };
+  }
+
+  requeueCounterChanges(changes: CounterChanges): void {
+    for (const row of changes.put) {
+      const counter = this.counters.get(row.id);
+      if (counter !== undefined) counter.dirty = true;
+    }
+    for (const id of changes.drop) if (!this.counters.has(id)) this.droppedCounters.add(id);
+  }
+
+  loadCounters(rows: readonly CounterRow[], now: number): void {
+    for (const row of rows) {
+      if (row.expires_at <= now || this.counters.has(row.id)) continue;
+      const counter = LimitCounter.restore(row.limit_value, row.window_ms, row.state, now);
+      if (counter !== undefined && counter.algorithm === row.algorithm) this.counters.set(row.id, counter);
+    }
   }
 
   sweep(now: number, accounts: readonly SpendAccount[]): SpendAccount[] {

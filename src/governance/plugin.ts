@@ -11,12 +11,15 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { queryKeyOf } from './credentials.js';
 import { Governance, type GovernanceLogger } from './governance.js';
+import type { SpendLedger } from './ledger.js';
 
 export interface GovernanceWiring {
   gateway: Gateway;
   logger: GovernanceLogger;
   /** Clock (tests). */
   now?: () => number;
+  /** Another ledger (`--workers N`: the primary's, over IPC). */
+  ledger?: SpendLedger;
 }
 
 /** Client routes that do not go through the pipeline (and so not through its authenticate hook). */
@@ -27,13 +30,16 @@ function outsidePipeline(request: FastifyRequest): boolean {
 export function registerGovernance(app: FastifyInstance, config: ResolvedConfig, wiring: GovernanceWiring): Governance {
   const { gateway, logger } = wiring;
   const store = app.hasDecorator('store') ? app.store : undefined;
+  // The running configuration (file + store): switches saved through PATCH /api/settings hold after a restart.
+  const running = app.hasDecorator('configService') ? app.configService.config : config;
   const governance = new Governance({
-    config: config.governance,
+    config: running.governance,
     db: store?.db,
     audit: store === undefined ? undefined : (entry) => store.config.appendAudit(entry),
     metrics: gateway.metrics,
     logger,
     now: wiring.now,
+    ledger: wiring.ledger,
   });
   app.decorate('governance', governance);
   gateway.addHooks(governance.hooks);

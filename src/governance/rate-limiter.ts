@@ -11,9 +11,24 @@
  * is exact; a token limit can be passed by the last request admitted (its real
  * size is known only after it ran), as with any provider's token limits.
  * Time comes from the caller (an injectable clock), never from Date.now here.
+ *
+ * A counter can be saved and restored (`snapshot()` / `LimitCounter.restore()`),
+ * so a key at its limit stays limited across a restart: the spend writer saves
+ * the counters that changed with each batch, off the request path. A sliding
+ * window with many entries is saved in at most SNAPSHOT_ENTRIES buckets, each
+ * stamped with the time of its newest entry: restored amounts leave the window
+ * no earlier than they would have (a restart never frees capacity early).
  */
 
 export type Algorithm = 'sliding' | 'token_bucket';
+
+/** The saved form of a counter: the amounts still in a sliding window, or a bucket's level. */
+export type CounterSnapshot =
+  | { algorithm: 'sliding'; entries: Array<[time: number, amount: number]> }
+  | { algorithm: 'token_bucket'; level: number; updated_at: number };
+
+/** Most entries a sliding window snapshot keeps (more are merged into buckets). */
+export const SNAPSHOT_ENTRIES = 256;
 
 export interface CounterState {
   limit: number;
@@ -63,6 +78,32 @@ class SlidingLog {
     return undefined;
   }
 
+  /** Live entries, at most `max`: beyond it, merged into buckets of window / max stamped with their newest time. */
+  entries(window: number, max: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    const count = this.times.length - this.head;
+    if (count <= max) {
+      for (let i = this.head; i < this.times.length; i++) out.push([this.times[i], this.amounts[i]]);
+      return out;
+    }
+    // The live entries span at most one window: max - 1 widths, however aligned, touch at most max buckets.
+    const width = Math.max(1, Math.ceil(window / (max - 1)));
+    let bucket = Number.NaN;
+    for (let i = this.head; i < this.times.length; i++) {
+      const time = this.times[i];
+      const index = Math.floor(time / width);
+      const last = out[out.length - 1];
+      if (index === bucket && last !== undefined) {
+        last[0] = time;
+        last[1] += this.amounts[i];
+      } else {
+        out.push([time, this.amounts[i]]);
+        bucket = index;
+      }
+    }
+    return out;
+  }
+
   newest(): number | undefined {
     return this.head < this.times.length ? this.times[this.times.length - 1] : undefined;
   }
@@ -80,6 +121,8 @@ export class LimitCounter {
   /** Estimates of admitted requests not yet settled (token limits). */
   inFlight = 0;
   lastUsedAt: number;
+  /** Counted something since the last snapshot was taken (the spend writer saves it). */
+  dirty = false;
 
   constructor(
     readonly limit: number,
@@ -127,8 +170,44 @@ export class LimitCounter {
   add(now: number, amount: number): void {
     this.refresh(now);
     this.lastUsedAt = now;
+    if (amount > 0) this.dirty = true;
     if (this.log !== undefined) this.log.add(now, amount);
     else this.level -= amount;
+  }
+
+  /** When the counter is back to its full limit with nothing in flight (a saved row can go then). */
+  fullAt(now: number): number {
+    return now + this.state(now).resetMs;
+  }
+
+  /** The counted amounts as of `now` (in-flight estimates are not saved: those requests die with the process). */
+  snapshot(now: number): CounterSnapshot {
+    this.refresh(now);
+    if (this.log !== undefined) return { algorithm: 'sliding', entries: this.log.entries(this.windowMs, SNAPSHOT_ENTRIES) };
+    return { algorithm: 'token_bucket', level: this.level, updated_at: this.updatedAt };
+  }
+
+  /** A counter from its snapshot (undefined when the snapshot does not fit the algorithm). */
+  static restore(limit: number, windowMs: number, snapshot: CounterSnapshot, now: number): LimitCounter | undefined {
+    const counter = new LimitCounter(limit, windowMs, snapshot.algorithm, now);
+    if (snapshot.algorithm === 'sliding') {
+      if (!Array.isArray(snapshot.entries)) return undefined;
+      let previous = Number.NEGATIVE_INFINITY;
+      for (const entry of snapshot.entries) {
+        const [time, amount] = Array.isArray(entry) ? entry : [Number.NaN, Number.NaN];
+        if (!Number.isFinite(time) || !Number.isFinite(amount)) return undefined;
+        // Arrival order (a clock that stepped back): a later stamp only keeps the amount longer.
+        previous = Math.max(previous, time);
+        counter.log!.add(previous, amount);
+      }
+      counter.refresh(now);
+    } else {
+      if (!Number.isFinite(snapshot.level) || !Number.isFinite(snapshot.updated_at)) return undefined;
+      counter.level = Math.min(limit, snapshot.level);
+      counter.updatedAt = Math.min(now, snapshot.updated_at);
+      counter.refresh(now);
+    }
+    return counter;
   }
 
   state(now: number): CounterState {

@@ -1,12 +1,13 @@
 /**
- * SQLite access for governance (tables of migration 2): customers, teams,
- * virtual keys and spend. Statements are prepared once; the request path
+ * SQLite access for governance (tables of migrations 2 and 3): customers,
+ * teams, virtual keys, spend and rate-limit counters. Statements are prepared once; the request path
  * never calls this (it reads the in-memory registry and ledger); the
  * management API writes through it, and the spend writer flushes batches.
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../store/database.js';
-import type { SpendRow } from './ledger.js';
+import type { CounterChanges, CounterRow, SpendRow } from './ledger.js';
+import type { CounterSnapshot } from './rate-limiter.js';
 import type { AnyRecord, CustomerRecord, EntityType, TeamRecord, VirtualKeyRecord } from './types.js';
 
 type Row = Record<string, unknown>;
@@ -70,8 +71,12 @@ export class GovernanceRepo {
   private readonly putSpend: Statement;
   private readonly getSpend: Statement;
   private readonly touchKey: Statement;
+  private readonly putCounter: Statement;
+  private readonly dropCounter: Statement;
+  private readonly liveCounters: Statement;
+  private readonly expireCounters: Statement;
   private readonly loggedSpendStatements = new Map<string, Statement>();
-  private readonly writeSpendBatch: (rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>) => void;
+  private readonly writeSpendBatch: (rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges) => void;
 
   constructor(readonly db: SqliteDatabase) {
     const tables: Table[] = ['customers', 'teams', 'virtual_keys'];
@@ -86,9 +91,18 @@ export class GovernanceRepo {
         tokens = excluded.tokens, requests = excluded.requests, updated_at = excluded.updated_at`);
     this.getSpend = db.prepare('SELECT * FROM spend WHERE entity_type = ? AND entity_id = ? AND period_start = ?');
     this.touchKey = db.prepare('UPDATE virtual_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)');
-    this.writeSpendBatch = db.transaction((rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>) => {
+    this.putCounter = db.prepare(`INSERT INTO rate_limit_counters (id, algorithm, limit_value, window_ms, state, expires_at, updated_at)
+      VALUES (@id, @algorithm, @limit_value, @window_ms, @state, @expires_at, @updated_at)
+      ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, limit_value = excluded.limit_value,
+        window_ms = excluded.window_ms, state = excluded.state, expires_at = excluded.expires_at, updated_at = excluded.updated_at`);
+    this.dropCounter = db.prepare('DELETE FROM rate_limit_counters WHERE id = ?');
+    this.liveCounters = db.prepare('SELECT * FROM rate_limit_counters WHERE expires_at > ?');
+    this.expireCounters = db.prepare('DELETE FROM rate_limit_counters WHERE expires_at <= ?');
+    this.writeSpendBatch = db.transaction((rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges) => {
       for (const row of rows) this.putSpend.run(row);
       for (const [id, time] of touched) this.touchKey.run(time, id, time);
+      for (const row of counters.put) this.putCounter.run({ ...row, state: JSON.stringify(row.state) });
+      for (const id of counters.drop) this.dropCounter.run(id);
     });
   }
 
@@ -137,9 +151,24 @@ export class GovernanceRepo {
     return statement.get(id, from, to) as { spend_usd: number; tokens: number; requests: number };
   }
 
-  /** One transaction: spend rows and last-used times. */
-  writeSpend(rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>): void {
-    if (rows.length === 0 && touched.length === 0) return;
-    this.writeSpendBatch(rows, touched);
+  /** One transaction: spend rows, last-used times and rate-limit counters. */
+  writeSpend(rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges = { put: [], drop: [] }): void {
+    if (rows.length === 0 && touched.length === 0 && counters.put.length === 0 && counters.drop.length === 0) return;
+    this.writeSpendBatch(rows, touched, counters);
+  }
+
+  /** Saved counters not yet expired at `now` (a row whose state does not parse is skipped). */
+  counters(now: number): CounterRow[] {
+    const rows: CounterRow[] = [];
+    for (const row of this.liveCounters.all(now) as Array<Omit<CounterRow, 'state'> & { state: string }>) {
+      const state = parse(row.state, undefined) as CounterSnapshot | undefined;
+      if (state !== undefined && typeof state === 'object' && state !== null) rows.push({ ...row, state });
+    }
+    return rows;
+  }
+
+  /** Deletes counter rows that expired (the sweep, at most once a minute). */
+  deleteExpiredCounters(now: number): number {
+    return this.expireCounters.run(now).changes;
   }
 }

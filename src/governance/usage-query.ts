@@ -1,14 +1,14 @@
 /**
  * GET /api/usage: requests, tokens and cost from the request logs, for a key,
  * team or customer (or everything), over a period, grouped by model,
- * provider, key or day (UTC). Costs of requests whose price is unknown are
+ * provider, key, team, customer or day (UTC). Costs of requests whose price is unknown are
  * not in cost_usd: unknown_cost_requests counts them.
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../store/database.js';
 
 export type UsagePeriod = 'today' | '7d' | '30d' | 'month';
-export type UsageGroup = 'model' | 'provider' | 'key' | 'day';
+export type UsageGroup = 'model' | 'provider' | 'key' | 'team' | 'customer' | 'day';
 
 export interface UsageParams {
   key?: string;
@@ -17,10 +17,15 @@ export interface UsageParams {
   period: UsagePeriod;
   group_by: UsageGroup;
   now: number;
+  /** Most groups returned (the costliest first; days in order). Default 1000. */
+  limit?: number;
 }
 
 export interface UsageRow {
-  /** The group's value: "provider/model", a provider name, a virtual key id, or a day "2026-11-29". */
+  /**
+   * The group's value: "provider/model", a provider name, a virtual key, team or customer id, or a day
+   * "2026-11-29"; null for the requests without one (refused before routing, no key, no team, no customer).
+   */
   group: string | null;
   requests: number;
   errors: number;
@@ -39,6 +44,8 @@ export interface UsageReport {
   from: number;
   to: number;
   data: UsageRow[];
+  /** True when there were more groups than `limit` (totals still count them all). */
+  truncated: boolean;
   totals: Omit<UsageRow, 'group'>;
 }
 
@@ -59,6 +66,8 @@ const GROUP_SQL: Record<UsageGroup, string> = {
   model: "CASE WHEN model IS NULL THEN NULL ELSE COALESCE(provider, 'none') || '/' || model END",
   provider: 'provider',
   key: 'virtual_key_id',
+  team: 'team_id',
+  customer: 'customer_id',
   day: "strftime('%Y-%m-%d', time / 1000, 'unixepoch')",
 };
 
@@ -87,16 +96,19 @@ export class UsageQueries {
   constructor(db: SqliteDatabase) {
     const build = (group: UsageGroup): Statement =>
       db.prepare(`SELECT ${GROUP_SQL[group]} AS "group", ${SUMS} FROM request_logs WHERE ${WHERE}
-        GROUP BY 1 ORDER BY ${group === 'day' ? '1' : 'cost_usd DESC, requests DESC'}`);
-    this.grouped = { model: build('model'), provider: build('provider'), key: build('key'), day: build('day') };
+        GROUP BY 1 ORDER BY ${group === 'day' ? '1' : 'cost_usd DESC, requests DESC, 1'} LIMIT @limit`);
+    this.grouped = Object.fromEntries((Object.keys(GROUP_SQL) as UsageGroup[]).map((group) => [group, build(group)])) as Record<UsageGroup, Statement>;
     this.totals = db.prepare(`SELECT ${SUMS} FROM request_logs WHERE ${WHERE}`);
   }
 
   report(params: UsageParams): UsageReport {
     const from = periodStart(params.period, params.now);
     const values = { from, to: params.now + 1, key: params.key ?? null, team: params.team ?? null, customer: params.customer ?? null };
-    const rows = (this.grouped[params.group_by].all(values) as UsageRow[]).map((row) => finish(row));
+    const limit = params.limit ?? 1000;
+    const rows = (this.grouped[params.group_by].all({ ...values, limit: limit + 1 }) as UsageRow[]).map((row) => finish(row));
+    const truncated = rows.length > limit;
+    if (truncated) rows.length = limit;
     const totals = finish(this.totals.get(values) as Omit<UsageRow, 'group'>);
-    return { period: params.period, group_by: params.group_by, from, to: params.now, data: rows, totals };
+    return { period: params.period, group_by: params.group_by, from, to: params.now, data: rows, truncated, totals };
   }
 }

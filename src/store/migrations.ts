@@ -196,9 +196,30 @@ CREATE TABLE spend (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Rate-limit counters saved with each spend batch, so a key at its limit stays
+ * limited across a restart. One row per counter (the LimitSpec id, e.g.
+ * "key:vk_1:0:requests"); `state` is the counter's snapshot: a sliding
+ * window's [time, amount] entries or a token bucket's level. A row is useless
+ * once `expires_at` (the counter full again) has passed and is deleted then.
+ */
+const RATE_LIMIT_COUNTERS = `
+CREATE TABLE rate_limit_counters (
+  id           TEXT PRIMARY KEY,
+  algorithm    TEXT NOT NULL CHECK (algorithm IN ('sliding', 'token_bucket')),
+  limit_value  REAL NOT NULL,
+  window_ms    INTEGER NOT NULL,
+  state        TEXT NOT NULL CHECK (json_valid(state)),
+  expires_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX rate_limit_counters_expires ON rate_limit_counters (expires_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE },
   { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE },
+  { version: 3, name: 'governance: rate-limit counters', up: RATE_LIMIT_COUNTERS },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

@@ -101,9 +101,12 @@ describe('/api/teams and /api/customers', () => {
     const disabled = await call('PATCH', `${gw.url}/api/teams/${team.json.id}`, { status: 'disabled' });
     expect(disabled.json.status).toBe('disabled');
     const refused = await call('POST', `${gw.url}/v1/chat/completions`, chat('x'), { authorization: `Bearer ${key.json.key}` });
-    expect(refused.status).toBe(401);
+    expect(refused.status).toBe(403);
+    expect(refused.headers['x-should-retry']).toBe('false');
+    expect(refused.json.error).toMatchObject({ type: 'permission_error', code: 'team_disabled' });
     expect(refused.json.error.message).toMatch(/disabled team "globex-ml"/);
     await call('PATCH', `${gw.url}/api/teams/${team.json.id}`, { status: 'active' });
+    expect((await call('POST', `${gw.url}/v1/chat/completions`, chat('x'), { authorization: `Bearer ${key.json.key}` })).status).toBe(200);
 
     expect((await call('GET', `${gw.url}/api/teams`)).json.data.some((t: { id: string }) => t.id === team.json.id)).toBe(true);
     expect((await call('DELETE', `${gw.url}/api/customers/${customer.json.id}`)).status).toBe(200);
@@ -111,6 +114,64 @@ describe('/api/teams and /api/customers', () => {
     expect((await call('DELETE', `${gw.url}/api/teams/${team.json.id}`)).status).toBe(200);
     expect((await call('GET', `${gw.url}/api/virtual-keys/${key.json.id}`)).json).toMatchObject({ team_id: null, status: 'active' });
     expect((await call('GET', `${gw.url}/api/teams/${team.json.id}`)).status).toBe(404);
+  });
+});
+
+describe('a valid key held back by its disabled team or customer', () => {
+  const anthropicBody = { model: 'openai/gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] };
+  const geminiBody = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
+  const geminiPath = '/genai/v1beta/models/openai%2Fgpt-4o-mini:generateContent';
+
+  it('is refused with 403 team_disabled / customer_disabled in every surface format; revoked and expired keys stay 401', async () => {
+    const customer = await call('POST', `${gw.url}/api/customers`, { name: 'initech' });
+    const team = await call('POST', `${gw.url}/api/teams`, { name: 'initech-ops', customer_id: customer.json.id });
+    const viaTeam = await call('POST', `${gw.url}/api/virtual-keys`, { name: 'ops', team_id: team.json.id });
+    const direct = await call('POST', `${gw.url}/api/virtual-keys`, { name: 'direct', customer_id: customer.json.id });
+    const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+    const rejectionsBefore = gw.app.governance.rejections.disabled;
+
+    await call('PATCH', `${gw.url}/api/teams/${team.json.id}`, { status: 'disabled' });
+    const openai = await call('POST', `${gw.url}/v1/chat/completions`, chat('x'), bearer(viaTeam.json.key));
+    expect([openai.status, openai.json.error.type, openai.json.error.code]).toEqual([403, 'permission_error', 'team_disabled']);
+    const anthropic = await call('POST', `${gw.url}/anthropic/v1/messages`, anthropicBody, { 'x-api-key': viaTeam.json.key });
+    expect(anthropic.status).toBe(403);
+    expect(anthropic.json).toEqual({ type: 'error', error: { type: 'permission_error', message: 'The virtual key "ops" belongs to the disabled team "initech-ops".' } });
+    const gemini = await call('POST', `${gw.url}${geminiPath}`, geminiBody, { 'x-goog-api-key': viaTeam.json.key });
+    expect(gemini.status).toBe(403);
+    expect(gemini.json.error).toMatchObject({ code: 403, status: 'PERMISSION_DENIED' });
+    expect(gemini.json.error.message).toMatch(/disabled team "initech-ops"/);
+    // The models list guard says the same.
+    expect((await call('GET', `${gw.url}/v1/models`, undefined, bearer(viaTeam.json.key))).json.error.code).toBe('team_disabled');
+    // The key with no team is not held back by another team.
+    expect((await call('POST', `${gw.url}/v1/chat/completions`, chat('x'), bearer(direct.json.key))).status).toBe(200);
+    await call('PATCH', `${gw.url}/api/teams/${team.json.id}`, { status: 'active' });
+
+    // A disabled customer holds back its own keys and those of its teams.
+    await call('PATCH', `${gw.url}/api/customers/${customer.json.id}`, { status: 'disabled' });
+    for (const secret of [viaTeam.json.key, direct.json.key]) {
+      const held = await call('POST', `${gw.url}/v1/chat/completions`, chat('x'), bearer(secret));
+      expect([held.status, held.json.error.code, held.headers['x-should-retry']]).toEqual([403, 'customer_disabled', 'false']);
+      expect(held.json.error.message).toMatch(/disabled customer "initech"/);
+    }
+    const anthropicCustomer = await call('POST', `${gw.url}/anthropic/v1/messages`, anthropicBody, { 'x-api-key': direct.json.key });
+    expect([anthropicCustomer.status, anthropicCustomer.json.error.type]).toEqual([403, 'permission_error']);
+    // Both disabled: the team is named first.
+    await call('PATCH', `${gw.url}/api/teams/${team.json.id}`, { status: 'disabled' });
+    expect((await call('POST', `${gw.url}/v1/chat/completions`, chat('x'), bearer(viaTeam.json.key))).json.error.code).toBe('team_disabled');
+    expect(gw.app.governance.rejections.disabled - rejectionsBefore).toBe(8);
+
+    // Revoked (and expired) keys are no longer valid keys: 401, even when their team is disabled too.
+    await call('POST', `${gw.url}/api/virtual-keys/${viaTeam.json.id}/revoke`);
+    const revoked = await call('POST', `${gw.url}/v1/chat/completions`, chat('x'), bearer(viaTeam.json.key));
+    expect([revoked.status, revoked.json.error.code]).toEqual([401, 'invalid_api_key']);
+    expect(revoked.json.error.message).toMatch(/was revoked/);
+    await call('PATCH', `${gw.url}/api/virtual-keys/${direct.json.id}`, { expires_at: Date.now() - 1000 });
+    const expired = await call('POST', `${gw.url}/v1/chat/completions`, chat('x'), bearer(direct.json.key));
+    expect([expired.status, expired.json.error.code]).toEqual([401, 'invalid_api_key']);
+    expect(expired.json.error.message).toMatch(/has expired/);
+
+    await call('PATCH', `${gw.url}/api/customers/${customer.json.id}`, { status: 'active' });
+    await call('PATCH', `${gw.url}/api/teams/${team.json.id}`, { status: 'active' });
   });
 });
 

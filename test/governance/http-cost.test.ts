@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHIPPED_PRICES } from '../../src/governance/pricing.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
+import { startAdminGateway } from '../api/helpers.js';
 import { call, chat, removeDir, startGov, tempDir, type GovGateway } from './helpers.js';
 
 let mock: MockUpstream;
@@ -153,6 +154,38 @@ describe('cost', () => {
     expect(bad.json.error.param).toBe('period');
   });
 
+  it('GET /api/usage groups by team and by customer: rows named by id and name, requests without one in one null row', async () => {
+    const customer = await call('POST', `${gw.url}/api/customers`, { name: 'umbrella' });
+    const team = await call('POST', `${gw.url}/api/teams`, { name: 'umbrella-labs', customer_id: customer.json.id });
+    const inTeam = await call('POST', `${gw.url}/api/virtual-keys`, { name: 'labs', team_id: team.json.id });
+    const ownCustomer = await call('POST', `${gw.url}/api/virtual-keys`, { name: 'umbrella-direct', customer_id: customer.json.id });
+    const send = (secret?: string) => call('POST', `${gw.url}/v1/chat/completions`, chat('a b'), secret === undefined ? {} : { authorization: `Bearer ${secret}` });
+    for (const secret of [inTeam.json.key, inTeam.json.key, ownCustomer.json.key, undefined]) expect((await send(secret)).status).toBe(200);
+    await flushLogs(gw);
+
+    const byTeam = (await call('GET', `${gw.url}/api/usage?period=today&group_by=team`)).json;
+    expect(byTeam.group_by).toBe('team');
+    expect(byTeam.data.find((row: { group: string | null }) => row.group === team.json.id)).toMatchObject({ name: 'umbrella-labs', requests: 2, input_tokens: 4 });
+    const noTeam = byTeam.data.filter((row: { group: string | null }) => row.group === null);
+    expect(noTeam).toHaveLength(1);
+    expect(noTeam[0]).toMatchObject({ name: null });
+    expect(byTeam.data.reduce((sum: number, row: { requests: number }) => sum + row.requests, 0)).toBe(byTeam.totals.requests);
+    expect(noTeam[0].requests).toBe(byTeam.totals.requests - 2);
+
+    // The customer of a request is its key's own, or its team's.
+    const byCustomer = (await call('GET', `${gw.url}/api/usage?period=today&group_by=customer`)).json;
+    expect(byCustomer.data.find((row: { group: string | null }) => row.group === customer.json.id)).toMatchObject({ name: 'umbrella', requests: 3 });
+    expect(byCustomer.data.filter((row: { group: string | null }) => row.group === null)).toHaveLength(1);
+    // Filters combine with the grouping; a team or customer may be named.
+    const oneCustomer = (await call('GET', `${gw.url}/api/usage?period=today&group_by=team&customer=umbrella`)).json;
+    expect(oneCustomer.data.map((row: { group: string | null; requests: number }) => [row.group, row.requests])).toEqual([[team.json.id, 2], [null, 1]]);
+    // A deleted team keeps its row (its id, by the logs), without a name.
+    expect((await call('DELETE', `${gw.url}/api/teams/${team.json.id}`)).status).toBe(200);
+    const afterDelete = (await call('GET', `${gw.url}/api/usage?period=today&group_by=team`)).json;
+    expect(afterDelete.data.find((row: { group: string | null }) => row.group === team.json.id)).toMatchObject({ name: null, requests: 2 });
+    expect((await call('GET', `${gw.url}/api/usage?group_by=tenant`)).json.error.param).toBe('group_by');
+  });
+
   it('GET /api/pricing shows the dated table with overrides', async () => {
     const reply = await call('GET', `${gw.url}/api/pricing?provider=anthropic`);
     expect(reply.json.as_of).toBe(SHIPPED_PRICES.as_of);
@@ -160,6 +193,35 @@ describe('cost', () => {
     const sonnet = reply.json.data.find((row: { model: string }) => row.model === 'anthropic/claude-sonnet-4-5');
     expect(sonnet).toMatchObject({ provider: 'anthropic', input: 3, output: 15, source: 'table' });
     expect(reply.json.data.every((row: { provider: string }) => row.provider === 'anthropic')).toBe(true);
+  });
+});
+
+describe('an unknown price is visible everywhere, never $0', () => {
+  it('the log line, the request log, the metrics and the dashboard data (stats and usage) mark it', async () => {
+    const gw = await startAdminGateway({ config: config(), management: { store: { retention: false }, watchConfig: false } });
+    try {
+      expect((await call('POST', `${gw.url}/v1/chat/completions`, { ...chat('a b'), model: 'local/mystery-model' }, { 'x-request-id': 'unpriced-1' })).status).toBe(200);
+      expect((await call('POST', `${gw.url}/v1/chat/completions`, chat('a b'), { 'x-request-id': 'priced-1' })).status).toBe(200);
+      const price = SHIPPED_PRICES.models['openai/gpt-4o-mini'];
+      const known = (2 * price.input! + 3 * price.output!) / 1e6;
+      const lines = gw.logs().filter((line) => line.msg === 'request');
+      expect(lines.find((line) => line.request_id === 'unpriced-1')).toMatchObject({ cost_usd: null, input_tokens: 2, output_tokens: 3 });
+      expect((lines.find((line) => line.request_id === 'priced-1')!.cost_usd as number)).toBeCloseTo(known, 12);
+
+      expect((await call('GET', `${gw.url}/api/logs/unpriced-1`)).json).toMatchObject({ cost_usd: null, cost_known: false });
+      expect((await call('GET', `${gw.url}/api/logs/priced-1`)).json).toMatchObject({ cost_known: true });
+      const metrics = (await call('GET', `${gw.url}/metrics`)).text;
+      expect(metrics).toMatch(/heimdall_cost_unknown_requests_total\{provider="local",model="mystery-model"\} 1/);
+      expect(metrics).not.toMatch(/heimdall_cost_usd_total\{provider="local"/);
+      const stats = (await call('GET', `${gw.url}/api/logs/stats`)).json;
+      expect(stats.totals).toMatchObject({ requests: 2, unknown_cost_requests: 1 });
+      expect(stats.totals.cost_usd).toBeCloseTo(known, 12);
+      const usage = (await call('GET', `${gw.url}/api/usage?period=today&group_by=provider`)).json;
+      expect(usage.data.find((row: { group: string }) => row.group === 'local')).toMatchObject({ requests: 1, cost_usd: 0, unknown_cost_requests: 1 });
+      expect(usage.totals.unknown_cost_requests).toBe(1);
+    } finally {
+      await gw.close();
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import { budgetWindow, formatResetDuration, isBudgetPeriod, parseDuration } from
 import { displayKey, generateKeySecret, hashKey } from '../../src/governance/key-secret.js';
 import { compilePatterns } from '../../src/governance/patterns.js';
 import { PriceBook, SHIPPED_PRICES } from '../../src/governance/pricing.js';
-import { LimitCounter } from '../../src/governance/rate-limiter.js';
+import { LimitCounter, SNAPSHOT_ENTRIES } from '../../src/governance/rate-limiter.js';
 import { withoutAddedUsage } from '../../src/governance/stream-usage.js';
 import { providerDefinitions } from '../../src/providers/registry.js';
 
@@ -100,6 +100,31 @@ describe('price book', () => {
     }
   });
 
+  it('prices every model the provider registry lists, but moving aliases and providers without a list price', () => {
+    // "-latest" aliases move to a new model (and price) without notice: their cost is unknown, never guessed.
+    // (Mistral's "-latest" names are its documented, priced model ids.)
+    const moving = (model: string): boolean => model.endsWith('-latest');
+    // Vertex's own text embeddings are billed per 1,000 characters, which token usage cannot give: unknown, never guessed.
+    const perCharacter = new Set(['vertex/text-embedding-005', 'vertex/text-multilingual-embedding-002', 'vertex/text-embedding-004']);
+    const book = new PriceBook();
+    const missing: string[] = [];
+    for (const definition of providerDefinitions()) {
+      if (['huggingface', 'nvidia'].includes(definition.id)) continue;
+      for (const model of [...definition.models, ...(definition.embeddingModels ?? [])]) {
+        if (definition.id === 'gemini' && moving(model)) continue;
+        if (perCharacter.has(`${definition.id}/${model}`)) continue;
+        if (book.lookup({ provider: definition.id, type: definition.id, model }) === undefined) missing.push(`${definition.id}/${model}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    // Every provider priced has the page its prices came from.
+    for (const key of Object.keys(SHIPPED_PRICES.models)) {
+      const provider = key.slice(0, key.indexOf('/'));
+      if (['vertex', 'ollama'].includes(provider)) continue;
+      expect(SHIPPED_PRICES.sources?.[provider], provider).toMatch(/^https:\/\//);
+    }
+  });
+
   it('config overrides win, then exact, dated, regional and aliased names, then provider wildcards', () => {
     expect(lookup('openai', 'gpt-4o')).toMatchObject({ source: 'config', price: { input: 1, output: 2 } });
     expect(lookup('openai', 'gpt-4o-mini-2024-07-18')).toMatchObject({ key: 'openai/gpt-4o-mini', source: 'table' });
@@ -178,6 +203,51 @@ describe('rate-limit counters', () => {
     expect(counter.waitMs(T0 + 999)).toBe(1);
     expect(counter.waitMs(T0 + 1000)).toBe(0);
     expect(counter.state(T0 + 5000)).toEqual({ limit: 10, remaining: 5, resetMs: 5000 });
+  });
+
+  it('snapshots restore a sliding window exactly (few entries) and never free capacity early (many)', () => {
+    const small = new LimitCounter(3, 60_000, 'sliding', T0);
+    small.add(T0, 1);
+    small.add(T0 + 10_000, 1);
+    small.add(T0 + 20_000, 1);
+    expect(small.dirty).toBe(true);
+    const snapshot = small.snapshot(T0 + 30_000);
+    expect(snapshot).toEqual({ algorithm: 'sliding', entries: [[T0, 1], [T0 + 10_000, 1], [T0 + 20_000, 1]] });
+    const restored = LimitCounter.restore(3, 60_000, JSON.parse(JSON.stringify(snapshot)), T0 + 30_000)!;
+    expect(restored.waitMs(T0 + 30_000)).toBe(small.waitMs(T0 + 30_000));
+    expect(restored.state(T0 + 30_000)).toEqual(small.state(T0 + 30_000));
+    expect(restored.dirty).toBe(false);
+    // Restored later, what has left the window is gone.
+    expect(LimitCounter.restore(3, 60_000, snapshot, T0 + 65_000)!.state(T0 + 65_000)).toMatchObject({ remaining: 1 });
+
+    // 2000 requests over a minute: saved in at most SNAPSHOT_ENTRIES buckets, the same total.
+    const busy = new LimitCounter(5000, 60_000, 'sliding', T0);
+    for (let i = 0; i < 2000; i++) busy.add(T0 + i * 30, 1);
+    const now = T0 + 60_000;
+    const saved = busy.snapshot(now);
+    expect(saved.algorithm === 'sliding' && saved.entries.length).toBeLessThanOrEqual(SNAPSHOT_ENTRIES);
+    const copy = LimitCounter.restore(5000, 60_000, saved, now)!;
+    expect(copy.used(now)).toBe(busy.used(now));
+    // At every later instant the copy counts at least what the original counts, and holds an amount at most
+    // one bucket (window / (SNAPSHOT_ENTRIES - 1)) longer.
+    const times = Array.from({ length: 2000 }, (_, i) => T0 + i * 30);
+    const countAt = (t: number): number => times.filter((time) => time > t - 60_000).length;
+    const width = Math.ceil(60_000 / (SNAPSHOT_ENTRIES - 1));
+    for (let t = now; t <= now + 60_000; t += 97) {
+      expect(copy.used(t)).toBeGreaterThanOrEqual(countAt(t));
+      expect(copy.used(t)).toBeLessThanOrEqual(countAt(t - width));
+    }
+  });
+
+  it('snapshots restore a token bucket, refilled for the time it was down', () => {
+    const bucket = new LimitCounter(10, 10_000, 'token_bucket', T0);
+    for (let i = 0; i < 10; i++) bucket.add(T0, 1);
+    const saved = bucket.snapshot(T0);
+    expect(saved).toEqual({ algorithm: 'token_bucket', level: 0, updated_at: T0 });
+    const restored = LimitCounter.restore(10, 10_000, saved, T0 + 3000)!;
+    expect(restored.state(T0 + 3000)).toEqual({ limit: 10, remaining: 3, resetMs: 7000 });
+    expect(LimitCounter.restore(10, 10_000, { algorithm: 'token_bucket', level: Number.NaN, updated_at: T0 }, T0)).toBeUndefined();
+    expect(LimitCounter.restore(10, 10_000, { algorithm: 'sliding', entries: [[T0, Number.NaN]] }, T0)).toBeUndefined();
   });
 });
 

@@ -32,7 +32,7 @@ describe('openDatabase', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
     expect(tableNames(db)).toEqual([
       'aliases', 'audit_log', 'customers', 'model_groups', 'provider_keys', 'providers',
-      'request_logs', 'settings', 'spend', 'teams', 'virtual_keys',
+      'rate_limit_counters', 'request_logs', 'settings', 'spend', 'teams', 'virtual_keys',
     ]);
   });
 
@@ -60,8 +60,20 @@ describe('openDatabase', () => {
     expect(tableNames(db)).not.toContain('virtual_keys');
     db.close();
     db = openDatabase(temp.dir);
-    expect(schemaVersion(db)).toBe(2);
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
     expect(tableNames(db)).toContain('virtual_keys');
+    expect(tableNames(db)).toContain('rate_limit_counters');
+    db.close();
+    // A database of the previous release (version 2) gains the rate-limit counters and keeps its data.
+    temp.cleanup();
+    temp = makeTempDir();
+    db = openDatabase(temp.dir, { migrations: MIGRATIONS.slice(0, 2) });
+    db.prepare("INSERT INTO spend (entity_type, entity_id, period_start, spend_usd, updated_at) VALUES ('key', 'vk_1', 0, 1.5, 0)").run();
+    db.close();
+    db = openDatabase(temp.dir);
+    expect(schemaVersion(db)).toBe(3);
+    expect(db.prepare('SELECT spend_usd FROM spend').get()).toEqual({ spend_usd: 1.5 });
+    expect(db.prepare('SELECT COUNT(*) AS n FROM rate_limit_counters').get()).toEqual({ n: 0 });
   });
 
   it('refuses a database newer than the code, naming both versions', () => {

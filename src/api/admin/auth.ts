@@ -234,7 +234,8 @@ export function registerAuthRoutes(api: FastifyInstance, auth: AdminAuth, hooks:
       throw new GatewayError('HD_ERR_ADMIN_UNAUTHORIZED', 'The admin token is not valid.', { param: 'token' });
     }
     hooks.audit(`session:${session.label}`, 'auth.login');
-    const maxAge = Math.max(1, Math.floor((session.expiresAt - Date.now()) / 1000));
+    // Rounded: the milliseconds since the session was made must not turn a 24 h TTL into Max-Age=86399.
+    const maxAge = Math.max(1, Math.round((session.expiresAt - Date.now()) / 1000));
     reply.header('set-cookie', sessionCookie(request, session.id, maxAge)).header('cache-control', 'no-store');
     return { auth_required: true, authenticated: true, expires_at: session.expiresAt };
   });

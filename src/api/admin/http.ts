@@ -2,7 +2,7 @@
  * Small helpers every management API area shares: zod validation that names
  * the field at fault, coded 404/409 errors, query parsing, the JSON merge patch.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { GatewayError, invalidField } from '../../errors/gateway-error.js';
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -75,4 +75,55 @@ export function parseTime(value: string): number | undefined {
   if (/^\d{1,16}$/.test(value)) return Number(value);
   const parsed = Date.parse(value);
   return Number.isNaN(parsed) ? undefined : parsed;
+}
+
+/** `limit` and `cursor` of a list in memory (virtual keys, teams, customers). */
+export const pageFields = {
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  cursor: z.string().max(512).optional(),
+};
+
+/** Default page size of the lists in memory: big enough for a dashboard table, bounded. */
+export const DEFAULT_PAGE = 500;
+
+export interface Page<T> {
+  data: T[];
+  /** Pass back as `cursor` for the next page; null on the last one. */
+  next_cursor: string | null;
+}
+
+/**
+ * One page of records ordered by (created_at, id), after the record the cursor
+ * names; `select` maps a record to its answer row, or undefined to skip it (a filter).
+ */
+export function pageOf<R extends { id: string; created_at: number }, T>(
+  records: Iterable<R>,
+  query: { limit?: number; cursor?: string },
+  select: (record: R) => T | undefined,
+): Page<T> {
+  let after: [number, string] | undefined;
+  if (query.cursor !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(query.cursor, 'base64url').toString('utf8'));
+      if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') after = [parsed[0], parsed[1]];
+    } catch {
+      // reported below
+    }
+    if (after === undefined) throw invalidField('cursor', 'cursor: not a value returned as next_cursor.');
+  }
+  const sorted = [...records].sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const limit = query.limit ?? DEFAULT_PAGE;
+  const data: T[] = [];
+  let last: R | undefined;
+  for (const record of sorted) {
+    if (after !== undefined && (record.created_at < after[0] || (record.created_at === after[0] && record.id <= after[1]))) continue;
+    const row = select(record);
+    if (row === undefined) continue;
+    if (data.length === limit) {
+      return { data, next_cursor: Buffer.from(JSON.stringify([last!.created_at, last!.id])).toString('base64url') };
+    }
+    data.push(row);
+    last = record;
+  }
+  return { data, next_cursor: null };
 }

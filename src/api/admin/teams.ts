@@ -11,7 +11,7 @@ import type { EntityInput, TeamInput } from '../../governance/entities.js';
 import type { Governance } from '../../governance/governance.js';
 import type { CustomerRecord, TeamRecord } from '../../governance/types.js';
 import { customerView, teamView } from '../../governance/views.js';
-import { conflict, notFound, parseBody } from './http.js';
+import { conflict, notFound, pageFields, pageOf, parseBody, parseQuery } from './http.js';
 
 const entityName = z.string().min(1).max(200);
 
@@ -28,6 +28,8 @@ const teamCreate = z.strictObject({ ...common, customer_id: z.string().min(1).nu
 const teamPatch = z.strictObject({ ...common, name: entityName.optional(), customer_id: z.string().min(1).nullable().optional() });
 const customerCreate = z.strictObject(common);
 const customerPatch = z.strictObject({ ...common, name: entityName.optional() });
+
+const listQuery = z.strictObject(pageFields);
 
 type Params = { id: string };
 
@@ -50,10 +52,11 @@ export function registerTeamRoutes(api: FastifyInstance): void {
     return record;
   };
 
-  api.get('/teams', async () => {
+  api.get('/teams', async (request) => {
+    const query = parseQuery(listQuery, request.query);
     const gov = g();
     const now = gov.now();
-    return { data: [...gov.registry.teams.values()].map((team) => teamView(team, gov.registry, gov.ledger, now)) };
+    return pageOf(gov.registry.teams.values(), query, (team) => teamView(team, gov.registry, gov.ledger, now));
   });
 
   api.post('/teams', async (request, reply) => {
@@ -92,10 +95,11 @@ export function registerCustomerRoutes(api: FastifyInstance): void {
     return record;
   };
 
-  api.get('/customers', async () => {
+  api.get('/customers', async (request) => {
+    const query = parseQuery(listQuery, request.query);
     const gov = g();
     const now = gov.now();
-    return { data: [...gov.registry.customers.values()].map((customer) => customerView(customer, gov.registry, gov.ledger, now)) };
+    return pageOf(gov.registry.customers.values(), query, (customer) => customerView(customer, gov.registry, gov.ledger, now));
   });
 
   api.post('/customers', async (request, reply) => {

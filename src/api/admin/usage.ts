@@ -1,12 +1,15 @@
 /**
- * GET /api/usage?key=&team=&customer=&period=today|7d|30d|month&group_by=model|provider|key|day
+ * GET /api/usage?key=&team=&customer=&period=today|7d|30d|month&group_by=model|provider|key|team|customer|day&limit=
  * Requests, tokens and cost from the request logs. `key`, `team` and
- * `customer` take an id (or, for teams and customers, a name).
+ * `customer` take an id (or, for teams and customers, a name). Grouped by
+ * key, team or customer, each row also has the entity's `name` (null for the
+ * row of requests without one, and for an entity deleted since).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { Governance } from '../../governance/governance.js';
+import type { UsageGroup } from '../../governance/usage-query.js';
 import { parseQuery } from './http.js';
 
 const usageQuery = z.strictObject({
@@ -14,7 +17,8 @@ const usageQuery = z.strictObject({
   team: z.string().min(1).optional(),
   customer: z.string().min(1).optional(),
   period: z.enum(['today', '7d', '30d', 'month']).default('30d'),
-  group_by: z.enum(['model', 'provider', 'key', 'day']).default('model'),
+  group_by: z.enum(['model', 'provider', 'key', 'team', 'customer', 'day']).default('model'),
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
 });
 
 function idOf(map: Map<string, { id: string; name: string }>, value: string | undefined): string | undefined {
@@ -22,6 +26,13 @@ function idOf(map: Map<string, { id: string; name: string }>, value: string | un
   for (const record of map.values()) if (record.name === value) return record.id;
   return value;
 }
+
+/** The groups whose rows also carry the entity's name (a key, team or customer deleted since has none). */
+const NAMED: Partial<Record<UsageGroup, (governance: Governance) => ReadonlyMap<string, { name: string }>>> = {
+  key: (governance) => governance.registry.keys,
+  team: (governance) => governance.registry.teams,
+  customer: (governance) => governance.registry.customers,
+};
 
 export function registerUsageRoutes(api: FastifyInstance): void {
   api.get('/usage', async (request) => {
@@ -36,10 +47,10 @@ export function registerUsageRoutes(api: FastifyInstance): void {
       period: query.period,
       group_by: query.group_by,
       now: governance.now(),
+      limit: query.limit,
     });
-    if (query.group_by === 'key') {
-      return { ...report, data: report.data.map((row) => ({ ...row, name: row.group === null ? null : (governance.registry.keys.get(row.group)?.name ?? null) })) };
-    }
-    return report;
+    const names = NAMED[query.group_by]?.(governance);
+    if (names === undefined) return report;
+    return { ...report, data: report.data.map((row) => ({ ...row, name: row.group === null ? null : (names.get(row.group)?.name ?? null) })) };
   });
 }

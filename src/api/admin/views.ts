@@ -40,6 +40,10 @@ export interface ProviderView {
   headers: Record<string, string>;
   timeouts: { connect_ms: number; first_byte_ms: number; idle_ms: number; total_ms: number };
   max_retries: number;
+  /** Routing settings of the provider (docs/routing.md); null: not set (no limit, no checks). */
+  retry_budget_ms: number;
+  concurrency: { max_in_flight: number; max_queue: number; queue_timeout_ms: number } | null;
+  health_check: { interval_ms: number; timeout_ms: number } | null;
   options: unknown;
 }
 
@@ -109,6 +113,11 @@ export function providerView(snapshot: ConfigSnapshot, provider: ResolvedProvide
     headers: maskHeaders(provider.headers),
     timeouts: { connect_ms: t.connectMs, first_byte_ms: t.firstByteMs, idle_ms: t.idleMs, total_ms: t.totalMs },
     max_retries: provider.maxRetries,
+    retry_budget_ms: provider.retryBudgetMs,
+    concurrency: provider.concurrency === undefined
+      ? null
+      : { max_in_flight: provider.concurrency.maxInFlight, max_queue: provider.concurrency.maxQueue, queue_timeout_ms: provider.concurrency.queueTimeoutMs },
+    health_check: provider.healthCheck === undefined ? null : { interval_ms: provider.healthCheck.intervalMs, timeout_ms: provider.healthCheck.timeoutMs },
     options: redactDeep(provider.options),
   };
 }

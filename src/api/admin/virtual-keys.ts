@@ -12,7 +12,7 @@ import type { Governance } from '../../governance/governance.js';
 import type { KeyInput } from '../../governance/entities.js';
 import type { VirtualKeyRecord } from '../../governance/types.js';
 import { keyDetailView, keyView } from '../../governance/views.js';
-import { conflict, notFound, parseBody, parseQuery } from './http.js';
+import { conflict, notFound, pageFields, pageOf, parseBody, parseQuery } from './http.js';
 import { registerCustomerRoutes, registerTeamRoutes } from './teams.js';
 import { registerPricingRoutes } from './pricing.js';
 import { registerUsageRoutes } from './usage.js';
@@ -51,6 +51,7 @@ const listQuery = z.strictObject({
   team_id: z.string().optional(),
   customer_id: z.string().optional(),
   status: z.enum(['active', 'revoked', 'expired']).optional(),
+  ...pageFields,
 });
 
 type Params = { id: string };
@@ -83,12 +84,12 @@ export function registerVirtualKeyRoutes(api: FastifyInstance): void {
     const query = parseQuery(listQuery, request.query);
     const g = governance();
     const now = g.now();
-    const data = [...g.registry.keys.values()]
-      .filter((record) => (query.team_id === undefined || record.team_id === query.team_id)
-        && (query.customer_id === undefined || record.customer_id === query.customer_id))
-      .map((record) => keyView(record, g.ledger, now))
-      .filter((view) => query.status === undefined || view.status === query.status);
-    return { data };
+    return pageOf(g.registry.keys.values(), query, (record) => {
+      if (query.team_id !== undefined && record.team_id !== query.team_id) return undefined;
+      if (query.customer_id !== undefined && record.customer_id !== query.customer_id) return undefined;
+      const view = keyView(record, g.ledger, now);
+      return query.status === undefined || view.status === query.status ? view : undefined;
+    });
   });
 
   api.post('/virtual-keys', async (request, reply) => {
