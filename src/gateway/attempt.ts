@@ -20,9 +20,12 @@ import type { Outcome, PipelineInput, StreamOutcome } from './pipeline.js';
 import type { KeyRuntime } from './provider-runtime.js';
 import type { AttemptRecord, RequestContext } from './request-context.js';
 import type { Target } from './router.js';
-import { peekFirstChunk, readBody, TOTAL_TIMEOUT, type UpstreamResponse } from './upstream.js';
+import { peekFirstChunk, readBody, TOTAL_TIMEOUT, type AbortableCall, type UpstreamResponse } from './upstream.js';
 import { parseRetryAfter, UpstreamFailure } from './upstream-failure.js';
 import { noteResponse } from '../telemetry/response-facts.js';
+import { scanUsage } from './usage-scan.js';
+import { mergeEmbeddingResponses } from '../formats/merge-embeddings.js';
+import { sendParts } from './send-parts.js';
 
 type Routing = ResolvedConfig['routing'];
 
@@ -48,11 +51,34 @@ function headerString(value: string | string[] | undefined): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** An answer with status >= 400 as the failure the pipeline classifies. */
+function httpFailure(format: WireFormat, response: UpstreamResponse, raw: Buffer): UpstreamFailure {
+  const info = errorInfo(format, response.status, raw);
+  const shouldRetry = headerString(response.headers['x-should-retry']);
+  return new UpstreamFailure(
+    'http',
+    info.message,
+    response.status,
+    parseRetryAfter(response.headers, Date.now()),
+    shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : undefined,
+    info.type,
+    info.code,
+    info.param,
+  );
+}
+
+/** The `usage` object of an OpenAI-shape answer: scanned for at the end, the whole body parsed only when that fails. */
+function openAIUsage(raw: Buffer): Usage | undefined {
+  const scanned = scanUsage(raw);
+  if (scanned !== undefined) return (scanned ?? undefined) as Usage | undefined;
+  return (parseJson(raw) as { usage?: Usage } | undefined)?.usage;
+}
+
 /** Reads the usage of a pass-through answer (only the OpenAI shape is read without a codec). */
 function passthroughUsage(format: WireFormat, raw: Buffer, context: CodecContext): Usage | undefined {
+  if (format === 'openai') return openAIUsage(raw);
   const body = parseJson(raw) as Record<string, unknown> | undefined;
   if (body === undefined) return undefined;
-  if (format === 'openai') return body.usage as Usage | undefined;
   try {
     return chatCodecFor(format)?.decodeResponse(body, context).usage;
   } catch {
@@ -80,19 +106,20 @@ export function encodeBody(
   passthrough: boolean,
   patch: Readonly<Record<string, unknown>> | undefined,
   strictParams: boolean,
-): string {
+): string | string[] {
   if (passthrough) {
     const body = input.passthroughBody(target.model);
     return patch === undefined ? body : JSON.stringify({ ...(JSON.parse(body) as Record<string, unknown>), ...patch });
   }
   const format = target.provider.definition.format;
   if (input.operation === 'embeddings') {
-    const codec = embeddingCodecFor(format);
+    const codec = embeddingCodecFor(format, target.provider.definition.id);
     if (codec === undefined) throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" does not support embeddings.`, { param: 'model' });
     const encoded = codec.encodeRequest(input.canonical() as EmbeddingRequest, { model: target.model });
     if (strictParams) refuseWarnings(encoded.warnings);
     ctx.addWarnings(encoded.warnings);
-    return JSON.stringify(encoded.body);
+    // Several calls (Bedrock Titan: one text each): every body, the first one first.
+    return encoded.bodies === undefined ? JSON.stringify(encoded.body) : encoded.bodies.map((part) => JSON.stringify(part));
   }
   const codec = chatCodecFor(format);
   if (codec === undefined || input.operation !== 'chat') {
@@ -127,10 +154,16 @@ export class UpstreamAttempt implements StreamOutcome {
   response!: UpstreamResponse;
   framing: 'sse' | 'aws-eventstream' = 'sse';
   decoder: StreamDecoder | undefined;
-  readonly signal: AbortSignal;
   readonly record: AttemptRecord;
   readonly startedAt = performance.now();
-  private readonly controller = new AbortController();
+  /**
+   * Made on first use only: a non-stream call is aborted through `bind()` (its dispatch handler),
+   * so most attempts never build an AbortController and its EventTarget (perf profile: ~3% of CPU).
+   */
+  private controller: AbortController | undefined;
+  private call: AbortableCall | undefined;
+  private abortReason: unknown;
+  private isAborted = false;
   private readonly timer: NodeJS.Timeout;
   private judged = false;
   private ended = false;
@@ -143,12 +176,43 @@ export class UpstreamAttempt implements StreamOutcome {
     private readonly key: KeyRuntime,
     readonly passthrough: boolean,
   ) {
-    this.signal = this.controller.signal;
     this.timer = setTimeout(onTotalTimeout, target.provider.timeouts.totalMs, this);
-    ctx.attachController(this.controller);
-    if (ctx.clientGone) this.controller.abort();
+    ctx.attachController(this);
+    if (ctx.clientGone) this.abort();
     this.record = { provider: target.provider.name, model: target.model, key: key.name, key_id: key.id, status: undefined, error: undefined, latency_ms: 0 };
     ctx.attempts.push(this.record);
+  }
+
+  /** The attempt's AbortSignal (streams, error bodies, extra calls): built on first use. */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.isAborted) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.isAborted;
+  }
+
+  get reason(): unknown {
+    return this.abortReason;
+  }
+
+  /** Aborts the call in flight (client gone, total timeout); reason as AbortController.abort(reason). */
+  abort(reason?: unknown): void {
+    if (this.isAborted) return;
+    this.isAborted = true;
+    this.abortReason = reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
+    this.controller?.abort(this.abortReason);
+    this.call?.abort(this.abortReason);
+  }
+
+  /** AbortLink: the non-stream call in flight, aborted with the attempt. */
+  bind(call: AbortableCall | undefined): void {
+    this.call = call;
+    if (call !== undefined && this.isAborted) call.abort(this.abortReason);
   }
 
   /** The key's health verdict: `failure` undefined is a success, timed by `latencyMs`. */
@@ -189,7 +253,7 @@ export class UpstreamAttempt implements StreamOutcome {
    * freed even if nobody pumps it.
    */
   expire(): void {
-    this.controller.abort(TOTAL_TIMEOUT);
+    this.abort(TOTAL_TIMEOUT);
     if (this.ended || this.response === undefined) return;
     this.key.health.onFailure(performance.now(), 'no complete response before the total timeout', this.routing.breaker, this.routing.adaptive);
     this.end(this.response.status, undefined, performance.now());
@@ -234,6 +298,8 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   const format = provider.definition.format;
   const passthrough = format === input.nativeFormat;
   let body: string;
+  let parts: string[] | undefined;
+  let unsigned: Record<string, string> | undefined;
   let headers: Record<string, string>;
   let url: string;
   let framing: 'sse' | 'aws-eventstream' | undefined;
@@ -242,7 +308,12 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     await takeSlot(ctx, target);
     slot = true;
     const endpoint = provider.endpoint(input.operation, key, target.model, input.stream);
-    body = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams);
+    const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams);
+    if (typeof encoded === 'string') body = encoded;
+    else {
+      [body, ...parts] = encoded;
+      unsigned = { ...endpoint.headers };
+    }
     url = endpoint.url;
     framing = endpoint.streamFraming;
     headers = endpoint.headers;
@@ -262,7 +333,10 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   const attempt = new UpstreamAttempt(gateway, routing, ctx, target, key, passthrough);
   let response: UpstreamResponse;
   try {
-    response = await gateway.upstream.request({ url, method: 'POST', headers, body, timeouts: provider.timeouts, signal: attempt.signal });
+    // A non-stream answer is read whole by one dispatch handler (no body stream per call).
+    response = await gateway.upstream.request(input.stream
+      ? { url, method: 'POST', headers, body, timeouts: provider.timeouts, signal: attempt.signal }
+      : { url, method: 'POST', headers, body, timeouts: provider.timeouts, link: attempt, whole: true });
   } catch (error) {
     const failure = error as UpstreamFailure;
     attempt.judge(failure, undefined);
@@ -271,21 +345,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   }
   const codecContext = codecContextFor(ctx, target.label);
   try {
-    if (response.status >= 400) {
-      const raw = await readBody(response.body, attempt.signal);
-      const info = errorInfo(format, response.status, raw);
-      const shouldRetry = headerString(response.headers['x-should-retry']);
-      throw new UpstreamFailure(
-        'http',
-        info.message,
-        response.status,
-        parseRetryAfter(response.headers, Date.now()),
-        shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : undefined,
-        info.type,
-        info.code,
-        info.param,
-      );
-    }
+    if (response.status >= 400) throw httpFailure(format, response, await readBody(response.body, attempt));
     if (input.stream) {
       // Nothing reaches the client before the first chunk: a failure until then may still be retried.
       const first = await peekFirstChunk(response.body, attempt.signal);
@@ -296,21 +356,29 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
       attempt.judge(undefined, performance.now() - attempt.startedAt);
       return attempt;
     }
-    const raw = await readBody(response.body, attempt.signal);
+    const raw = await readBody(response.body, attempt);
+    // The request's other calls, after the first succeeded (send-parts.ts).
+    const raws = parts === undefined ? undefined : [raw, ...(await sendParts({
+      gateway, provider, key, model: target.model, url, unsigned: unsigned!, headers, signal: attempt.signal,
+      fail: (answer, answerRaw) => httpFailure(format, answer, answerRaw),
+    }, parts))];
     const endedAt = performance.now();
     let outcome: Outcome;
     if (passthrough) {
       if (input.operation === 'chat') ctx.usage = passthroughUsage(format, raw, codecContext);
       // Embeddings, legacy completions, Responses (input_tokens/output_tokens): the body's own usage, for cost.
-      else ctx.usage = (parseJson(raw) as { usage?: Usage } | undefined)?.usage;
+      else ctx.usage = format === 'openai' ? openAIUsage(raw) : (parseJson(raw) as { usage?: Usage } | undefined)?.usage;
       if (ctx.traceId !== undefined) noteResponse(ctx, parseJson(raw)); // traced: response model, finish reasons
       outcome = { kind: 'json', target, passthrough, raw };
     } else {
       const json = parseJson(raw);
       if (json === undefined) throw new UpstreamFailure('bad_response', 'the response body is not JSON');
       try {
-        const result = input.operation === 'embeddings'
-          ? embeddingCodecFor(format)!.decodeResponse(json, codecContext)
+        const embeddings = input.operation === 'embeddings' ? embeddingCodecFor(format, provider.definition.id)! : undefined;
+        const result = embeddings !== undefined
+          ? (raws === undefined
+            ? embeddings.decodeResponse(json, codecContext)
+            : mergeEmbeddingResponses(raws.map((part) => embeddings.decodeResponse(parseJson(part), codecContext))))
           : chatCodecFor(format)!.decodeResponse(json, codecContext);
         ctx.usage = result.usage as Usage | undefined;
         noteResponse(ctx, result);

@@ -61,6 +61,8 @@ export class Gateway {
   inFlight = 0;
   private readonly listeners: FinishListener[] = [];
   readonly hooks: GatewayHooks[] = [];
+  /** `--workers N`: GET /metrics answers with every worker's metrics summed (set by src/cluster/worker.ts). */
+  clusterMetrics: (() => Promise<{ text: string; contentType: string }>) | undefined;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -105,7 +107,7 @@ export class Gateway {
     if (ctx.finished) return;
     ctx.finished = true;
     this.inFlight--;
-    const totalMs = ctx.elapsedMs();
+    const totalMs = ctx.totalMs();
     const overheadMs = ctx.overheadMs(totalMs);
     const finished: FinishedRequest = { ctx, totalMs, overheadMs };
     for (const hooks of this.hooks) {
@@ -158,6 +160,8 @@ export class Gateway {
         attempts: ctx.attempts.length,
         input_tokens: usage?.prompt_tokens,
         output_tokens: usage?.completion_tokens,
+        // null: the model has no known price (never a silent 0).
+        cost_usd: ctx.costUsd,
         error: error === undefined ? undefined : redactText(error),
       });
     }

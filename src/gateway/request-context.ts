@@ -64,7 +64,7 @@ export class RequestContext {
   /** The model the provider says answered, and the finish reasons (trace attributes). */
   responseModel: string | undefined;
   finishReasons: string[] | undefined;
-  private controller: AbortController | undefined;
+  private controller: { abort(reason?: unknown): void } | undefined;
 
   constructor(
     readonly id: string,
@@ -74,7 +74,7 @@ export class RequestContext {
   ) {}
 
   /** The controller of the attempt in flight, aborted if the client goes away. */
-  attachController(controller: AbortController | undefined): void {
+  attachController(controller: { abort(reason?: unknown): void } | undefined): void {
     this.controller = controller;
   }
 
@@ -87,6 +87,18 @@ export class RequestContext {
   addWarnings(warnings: readonly CodecWarning[]): void {
     if (warnings.length === 0) return;
     this.warnings = this.warnings === undefined ? [...warnings] : this.warnings.concat(warnings);
+  }
+
+  /**
+   * When the last byte of the response was handed to the socket (set by the reply writers). The
+   * request's time ends here: the 'close' event that finishes it comes one or more event-loop
+   * turns later, and under load that wait is other requests' work, not this one's.
+   */
+  respondedAt: number | undefined;
+
+  /** The request's time so far, or until its response was written. */
+  totalMs(): number {
+    return (this.respondedAt ?? performance.now()) - this.startedAt;
   }
 
   elapsedMs(): number {

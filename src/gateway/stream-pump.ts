@@ -1,10 +1,12 @@
 /**
  * Moves one upstream stream to the client as it arrives: bytes forwarded
- * untouched on a pass-through (observed on the side for usage), or decoded
+ * as they come on a pass-through (in whole lines, a configured key masked:
+ * secret-guard.ts; observed on the side for usage), or decoded
  * to canonical chunks and re-encoded in the caller's format. A failure after
  * the first byte ends the stream with an error event in the caller's format.
  */
 import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import type { ChatCompletionChunk } from '../formats/openai/types.js';
 import { UpstreamStreamError, type StreamEncoder } from '../formats/types.js';
@@ -16,6 +18,8 @@ import { TOTAL_TIMEOUT } from './upstream.js';
 import { createEventFramer } from './event-framer.js';
 import { withoutAddedUsage } from '../governance/stream-usage.js';
 import { noteOpenAIStreamEvent, noteResponse } from '../telemetry/response-facts.js';
+import { redactText } from '../telemetry/secrets.js';
+import { maskSecretsInText, StreamSecretGuard } from './secret-guard.js';
 
 /**
  * Takes usage, and an error event the provider sent in the stream, from an
@@ -68,8 +72,10 @@ export async function pumpStream(
     const text = withoutAddedUsage(event);
     if (text === undefined) return;
     markFirst();
-    await write(res, text);
+    await write(res, maskSecretsInText(text));
   };
+  // A provider's error event may quote our key: the forwarded bytes are masked (secret-guard.ts).
+  const guard = passthrough && !strip ? new StreamSecretGuard() : undefined;
   let sentFirst = false;
   const markFirst = (): void => {
     if (!sentFirst) {
@@ -93,9 +99,12 @@ export async function pumpStream(
   try {
     for await (const raw of outcome.response.body) {
       const bytes = raw as Buffer;
-      if (passthrough && !strip) {
-        markFirst();
-        await write(res, bytes);
+      if (guard !== undefined) {
+        const out = guard.push(bytes);
+        if (out !== undefined) {
+          markFirst();
+          await write(res, out);
+        }
       }
       const events = framer.push(bytes);
       for (const event of events) {
@@ -112,6 +121,8 @@ export async function pumpStream(
         } else await handleChunks(decoder.onEvent(event));
       }
     }
+    const rest = guard?.end();
+    if (rest !== undefined) await write(res, rest);
     for (const event of framer.end()) {
       if (decoder === undefined) {
         observeOpenAIEvent(ctx, event);
@@ -136,7 +147,7 @@ export async function pumpStream(
     let type: string | undefined;
     if (error instanceof UpstreamStreamError) {
       status = error.status;
-      message = error.message;
+      message = redactText(error.message); // the provider's words may quote a key
       type = error.type;
     } else {
       const failure = error instanceof UpstreamFailure
@@ -158,6 +169,9 @@ export async function pumpStream(
   } finally {
     outcome.finish();
     if (!outcome.response.body.destroyed) outcome.response.body.destroy();
-    if (!res.destroyed) res.end();
+    if (!res.destroyed) {
+      res.end();
+      ctx.respondedAt = performance.now();
+    }
   }
 }

@@ -134,6 +134,14 @@ function statusClassIndex(status: number): number {
   return index < 0 ? 0 : index > 4 ? 4 : index;
 }
 
+/** The client surface a path belongs to (the `surface` label), undefined for other paths. */
+export function surfaceOfPath(path: string): 'openai' | 'anthropic' | 'gemini' | undefined {
+  if (path.startsWith('/v1/')) return 'openai';
+  if (path.startsWith('/anthropic/')) return 'anthropic';
+  if (path.startsWith('/genai/')) return 'gemini';
+  return undefined;
+}
+
 /** The upstream-error label of a failed attempt, undefined when it did not fail (or the caller left). */
 export function attemptErrorLabel(attempt: AttemptObservation): string | undefined {
   if (attempt.failure === 'aborted') return undefined;
@@ -266,6 +274,20 @@ export class Metrics {
   /** A bounded virtual-key label ("none" without a key, "other" past 1,000 keys). */
   virtualKeyLabel(id: string | undefined): string {
     return id === undefined ? 'none' : this.virtualKeys.value(id);
+  }
+
+  /**
+   * A client request refused before the gateway took it up (no request context yet): an unknown
+   * route (404), a body over limits.max_body_bytes (413), a malformed Content-Length (400). Counted
+   * in heimdall_requests_total on its surface with provider, model and cache "none"; paths outside
+   * the client surfaces (/api, /metrics, the dashboard) are not LLM requests and are not counted.
+   */
+  observeRefusal(path: string, status: number): void {
+    const surface = surfaceOfPath(path);
+    if (surface === undefined) return;
+    const values = [surface, 'none', 'none', STATUS_CLASSES[statusClassIndex(status)], 'none'];
+    if (this.virtualKeyLabels) values.push('none');
+    this.requests.with(...values).value++;
   }
 
   /** A request refused by a rate limit (governance). `limit`: requests, tokens, concurrency... */

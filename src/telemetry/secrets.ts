@@ -63,6 +63,14 @@ export function configSecrets(config: ResolvedConfig): string[] {
 
 const ONE_KEY_SHAPE = new RegExp(`^(?:${KEY_SHAPES.source})$`);
 
+/**
+ * True when `value` as a whole is a configured secret or has a key's shape. Such a value is never
+ * taken as an identifier that gets logged and echoed (a caller's x-request-id): a new id is made instead.
+ */
+export function isSecretValue(value: string): boolean {
+  return known.has(value) || ONE_KEY_SHAPE.test(value);
+}
+
 /** Written the way the shape net writes it: `Bearer [redacted]`, `sk-...[redacted]`, else `[redacted]`. */
 function maskKnown(match: string, scheme: string | undefined): string {
   if (scheme !== undefined) return `${scheme} ${REDACTED}`;
@@ -83,4 +91,23 @@ export function redactText(text: string): string {
     if (match.startsWith('Basic')) return `Basic ${REDACTED}`;
     return `${match.slice(0, 3)}...${REDACTED}`;
   });
+}
+
+/** True once a secret is registered: without one there is nothing to mask in what the gateway passes on. */
+export function hasKnownSecrets(): boolean {
+  return knownPattern !== undefined;
+}
+
+/**
+ * Masks the configured secrets only (exact values), for text the gateway passes on to a client: a
+ * provider's bytes may hold key-shaped words that are the model's own content, so the shape net is
+ * not used here. Returns `text` itself when nothing matched.
+ */
+export function maskKnownSecrets(text: string): string {
+  const pattern = knownPattern;
+  if (pattern === undefined) return text;
+  pattern.lastIndex = 0;
+  const found = pattern.test(text);
+  pattern.lastIndex = 0;
+  return found ? text.replace(pattern, maskKnown) : text;
 }

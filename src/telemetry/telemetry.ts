@@ -3,12 +3,19 @@
  * the metric sources that live on the gateway, and, only when configured,
  * OpenTelemetry tracing and OTLP metrics, both loaded with a dynamic
  * import so that a gateway without them never reads a module of the SDK.
+ *
+ * Live settings: `telemetry.tracing.sample_ratio` follows every configuration
+ * change (config-file edit). The other telemetry settings shape what is
+ * loaded and registered at start (the SDK, exporters, metric label sets, the
+ * log stream), so a change to them is logged as applying at the next start.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Logger } from './logger.js';
 import { configSecrets, registerSecrets } from './secrets.js';
+import type { TelemetryConfig } from './settings.js';
+import type { Tracing } from './tracing.js';
 
 export interface Telemetry {
   /** True when spans are recorded and exported. */
@@ -19,6 +26,20 @@ export interface Telemetry {
   flush(): Promise<void>;
   /** Flushes and stops the exporters (on app close). */
   shutdown(): Promise<void>;
+  /** Applies a new configuration: the live settings now; a change to any other is logged (next start). */
+  apply(config: ResolvedConfig): void;
+}
+
+/** The settings that apply at start only, each as comparable text (never logged: headers hold secrets). */
+function startOnlySettings(settings: TelemetryConfig): Record<string, string> {
+  const tracing = settings.tracing === undefined ? 'off' : JSON.stringify({ ...settings.tracing, sampleRatio: undefined });
+  return {
+    'tracing (on/off, endpoint, headers)': tracing,
+    'metrics (process_metrics, virtual_key_labels, OTLP export)': JSON.stringify(settings.metrics),
+    service_name: settings.serviceName,
+    resource_attributes: JSON.stringify(settings.resourceAttributes),
+    log_format: settings.logFormat,
+  };
 }
 
 declare module 'fastify' {
@@ -58,10 +79,11 @@ export async function startTelemetry(gateway: Gateway, config: ResolvedConfig, l
   const settings = config.telemetry;
   const exporting: Exporting[] = [];
 
+  let tracing: Tracing | undefined;
   if (settings.tracing !== undefined) {
     await installDiagLogger(logger);
     const { createTracing } = await import('./tracing.js');
-    const tracing = createTracing({ settings });
+    tracing = createTracing({ settings });
     // First in line: a request refused by a later hook (401, 429) still gets its span and trace id.
     gateway.hooks.unshift(tracing.hooks);
     gateway.onFinish(tracing.onFinish);
@@ -76,7 +98,23 @@ export async function startTelemetry(gateway: Gateway, config: ResolvedConfig, l
   }
 
   let closed: Promise<void> | undefined;
+  const started = startOnlySettings(settings);
+  let warned = '';
   return {
+    apply(next: ResolvedConfig) {
+      const live = next.telemetry;
+      const ratio = live.tracing?.sampleRatio;
+      if (tracing !== undefined && ratio !== undefined && ratio !== tracing.sampleRatio) {
+        logger.info({ from: tracing.sampleRatio, to: ratio }, 'tracing sample ratio changed');
+        tracing.setSampleRatio(ratio);
+      }
+      const now = startOnlySettings(live);
+      const changed = Object.keys(started).filter((name) => started[name] !== now[name]);
+      const fingerprint = changed.map((name) => `${name}=${now[name]}`).join('\n');
+      if (fingerprint === warned) return;
+      warned = fingerprint;
+      if (changed.length > 0) logger.warn({ settings: changed }, 'telemetry settings changed: they apply at the next start (only telemetry.tracing.sample_ratio applies live)');
+    },
     tracing: settings.tracing !== undefined,
     otlpMetrics: settings.metrics.otlp !== undefined,
     async flush() {
@@ -95,6 +133,13 @@ export async function startTelemetry(gateway: Gateway, config: ResolvedConfig, l
 export async function registerTelemetry(app: FastifyInstance, gateway: Gateway, config: ResolvedConfig, logger: Logger): Promise<Telemetry> {
   const telemetry = await startTelemetry(gateway, config, logger);
   app.decorate('telemetry', telemetry);
+  // The running configuration (file + store) exists once the store is wired: follow it from then on.
+  app.addHook('onReady', async () => {
+    if (!app.hasDecorator('configService')) return;
+    const service = app.configService;
+    telemetry.apply(service.config);
+    service.onChange((next) => telemetry.apply(next));
+  });
   app.addHook('onClose', async () => {
     await telemetry.shutdown();
   });

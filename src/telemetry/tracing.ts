@@ -26,7 +26,8 @@ import {
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
-  BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type SpanExporter,
+  BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler,
+  type Sampler, type SamplingResult, type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import type { FinishedRequest, GatewayHooks } from '../gateway/gateway.js';
 import type { ProviderRuntime } from '../gateway/provider-runtime.js';
@@ -59,6 +60,9 @@ export interface TracingOptions {
 export interface Tracing {
   /** Span start and attempt spans; must run before other hooks (a refused request still gets its span). */
   readonly hooks: GatewayHooks;
+  /** The share of new traces recorded (a live setting: telemetry.tracing.sample_ratio). */
+  readonly sampleRatio: number;
+  setSampleRatio(ratio: number): void;
   /** Ends the spans when the request is over (after settle hooks: cost and usage are known). */
   onFinish(finished: FinishedRequest): void;
   forceFlush(): Promise<void>;
@@ -91,14 +95,47 @@ function attemptErrorType(record: AttemptRecord): string | undefined {
   return record.error === undefined ? undefined : record.failure ?? 'stream';
 }
 
+/**
+ * The root sampler: a trace-id ratio that can change while the gateway runs (a config
+ * reload). The caller's sampled flag still decides for continued traces (ParentBasedSampler).
+ */
+class AdjustableRatioSampler implements Sampler {
+  #ratio: number;
+  #inner: TraceIdRatioBasedSampler;
+
+  constructor(ratio: number) {
+    this.#ratio = ratio;
+    this.#inner = new TraceIdRatioBasedSampler(ratio);
+  }
+
+  get ratio(): number {
+    return this.#ratio;
+  }
+
+  set ratio(ratio: number) {
+    if (ratio === this.#ratio) return;
+    this.#ratio = ratio;
+    this.#inner = new TraceIdRatioBasedSampler(ratio);
+  }
+
+  shouldSample(context: Context, traceId: string): SamplingResult {
+    return this.#inner.shouldSample(context, traceId);
+  }
+
+  toString(): string {
+    return `AdjustableRatioSampler{${this.#ratio}}`;
+  }
+}
+
 export function createTracing(options: TracingOptions): Tracing {
   const tracing = options.settings.tracing;
   if (tracing === undefined) throw new Error('createTracing: tracing is off in these settings');
   const exporter = options.exporter ?? new OTLPTraceExporter({ url: tracing.endpoint, headers: { ...tracing.headers } });
   const processor = new BatchSpanProcessor(exporter);
+  const ratio = new AdjustableRatioSampler(tracing.sampleRatio);
   const provider = new BasicTracerProvider({
     resource: buildResource(options.settings),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(tracing.sampleRatio) }),
+    sampler: new ParentBasedSampler({ root: ratio }),
     spanProcessors: [processor],
   });
   const tracer: Tracer = provider.getTracer('heimdall', VERSION);
@@ -225,6 +262,12 @@ export function createTracing(options: TracingOptions): Tracing {
 
   return {
     hooks,
+    get sampleRatio() {
+      return ratio.ratio;
+    },
+    setSampleRatio(value: number) {
+      ratio.ratio = value;
+    },
     onFinish,
     forceFlush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),

@@ -142,15 +142,17 @@ describe('health registry', () => {
     const registry = new HealthRegistry();
     const dead = registry.key('openai', 'a', 'key a', 1);
     const now = performance.now();
-    for (let i = 0; i < 3; i++) dead.onFailure(now, 'HTTP 503', settings, DEFAULT_ADAPTIVE);
-    registry.key('openai', 'b', 'key b', 2).onSuccess(now, 42, settings, DEFAULT_ADAPTIVE);
-    const views = registry.snapshot(settings, DEFAULT_ADAPTIVE);
+    // The snapshot reads the real clock: a cool-down no stall of a busy machine can outlast.
+    const long = { ...settings, cooldownMs: 60_000 };
+    for (let i = 0; i < 3; i++) dead.onFailure(now, 'HTTP 503', long, DEFAULT_ADAPTIVE);
+    registry.key('openai', 'b', 'key b', 2).onSuccess(now, 42, long, DEFAULT_ADAPTIVE);
+    const views = registry.snapshot(long, DEFAULT_ADAPTIVE);
     expect(views.map((v) => [v.key_id, v.state, v.healthy, v.consecutive_failures, v.failures, v.requests])).toEqual([
       ['a', 'open', false, 3, 3, 3],
       ['b', 'closed', true, 0, 0, 1],
     ]);
     expect(views[0].last_error).toBe('HTTP 503');
-    expect(views[0].open_until).toBeGreaterThan(Date.now() + 500);
+    expect(views[0].open_until).toBeGreaterThan(Date.now() + 50_000);
     expect(views[0].effective_weight).toBe(0);
     expect(views[1]).toMatchObject({ key_name: 'key b', weight: 2, effective_weight: 2, latency_ms: 42, open_until: null, error_rate: 0 });
   });

@@ -3,8 +3,10 @@
  * (every attempt with provider, key, status, error), per-key faults on the
  * mock upstream's chat route, and a routing state built from a config.
  */
+import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { loadConfig } from '../../src/config/load.js';
+import type { KeyHealth } from '../../src/gateway/key-health.js';
 import { GatewayState } from '../../src/gateway/provider-runtime.js';
 import type { AttemptRecord, RequestContext } from '../../src/gateway/request-context.js';
 import { startGateway, type TestGateway, type TestGatewayOptions } from '../support/gateway.js';
@@ -30,7 +32,7 @@ export async function startRoutingGateway(options: TestGatewayOptions): Promise<
     ...gateway,
     finished,
     lastAttempts: () => attemptsOf(finished[finished.length - 1]),
-    async waitFinished(count, timeoutMs = 3000) {
+    async waitFinished(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (finished.length < count) {
         if (Date.now() > deadline) throw new Error(`expected ${count} finished requests, got ${finished.length}`);
@@ -52,6 +54,8 @@ export function client(url: string, timeoutMs = 15_000): OpenAI {
 export interface KeyFault {
   /** Wait before answering (a slow key). */
   delayMs?: number;
+  /** Hold the answer until this settles: a request kept in flight exactly as long as the test needs, no timing. */
+  until?: Promise<unknown>;
   /** Send SSE headers, then nothing (a stream that hangs before its first byte). */
   hangAfterHeaders?: boolean;
   /** Apply to this many requests of the key, then forget the fault (default: every request). */
@@ -82,6 +86,10 @@ export function keyedChat(mock: MockUpstream): Map<string, KeyFault> {
       await new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }));
       return;
     }
+    if (fault?.until !== undefined) {
+      await Promise.race([fault.until, new Promise((resolve) => context.signal.addEventListener('abort', resolve, { once: true }))]);
+      if (context.signal.aborted) return;
+    }
     if (fault?.delayMs !== undefined) {
       await sleep(fault.delayMs, context.signal);
       if (context.signal.aborted) return;
@@ -90,6 +98,23 @@ export function keyedChat(mock: MockUpstream): Map<string, KeyFault> {
     return chatCompletions(context);
   });
   return faults;
+}
+
+/** A latch: `promise` settles when `open()` is called (hold upstream answers with `KeyFault.until`). */
+export function gate(): { promise: Promise<void>; open(): void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/**
+ * Ends an open circuit's cool-down now, as if its clock had moved on by the time left:
+ * tests use long cool-downs (no accidental expiry on a busy machine) and no real waits.
+ */
+export function endCooldown(health: KeyHealth): void {
+  health.breaker.openUntil = performance.now();
 }
 
 export function keyOf(authorization: string | string[] | undefined): string | undefined {

@@ -25,7 +25,8 @@ beforeAll(async () => {
     models: ['gpt-4o-mini'],
     max_retries: 2,
     retry_budget_ms: 5000,
-    timeouts: { first_byte_ms: 300, idle_ms: 300 },
+    // Far above the mock's answer time even on a loaded machine, so only the injected hangs time out.
+    timeouts: { first_byte_ms: 1000, idle_ms: 1000 },
   };
   // Breakers stay out of the way here (breaker.test.ts covers them).
   const routing = { circuit_breaker: { failure_threshold: 100 }, adaptive: { enabled: false } };
@@ -111,8 +112,12 @@ describe('500s', () => {
     const attempts = duo.lastAttempts();
     expect(attempts.map(([, , status]) => status)).toEqual([500, 500, 500]);
     expect(attempts[0][1]).not.toBe(attempts[1][1]);
-    expect(mock.requests[1].receivedAt - mock.requests[0].receivedAt).toBeLessThan(1000); // the other key: no wait
     expect(mock.requests[2].receivedAt - mock.requests[1].receivedAt).toBeGreaterThanOrEqual(1450); // a tried key: its Retry-After
+    // The request slept once (before the third attempt), not before the second: the other key went at once.
+    // waitMs counts only retry sleeps; a second 1.5 s sleep would put it at 3 s or more.
+    const waited = duo.finished.at(-1)!.waitMs;
+    expect(waited).toBeGreaterThanOrEqual(1450);
+    expect(waited).toBeLessThan(2950);
   });
 });
 
@@ -135,7 +140,10 @@ describe('streams', () => {
     const { text, error } = await drain(stream);
     expect(error).toBeUndefined();
     expect(text).toBe(CONTENT);
-    expect(performance.now() - started).toBeLessThan(4000);
+    // Cut at idle_ms (1 s), not sooner; the SDK's own 15 s timeout never came into play.
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(1000);
+    expect(elapsed).toBeLessThan(12_000);
     expect(solo.lastAttempts()).toEqual([['solo', 'k1', 200], ['solo', 'k1', 200]]);
     expect(solo.finished.at(-1)!.attempts[0]).toMatchObject({ failure: 'timeout', error: 'response stalled longer than the idle timeout' });
   });
@@ -161,7 +169,7 @@ describe('a hanging upstream', () => {
     const failuresBefore = solo.app.gateway.health.get('solo', 'k1')!.failures;
     const started = performance.now();
     const data = await client(solo.url).chat.completions.create({ model: 'solo/gpt-4o-mini', messages });
-    expect(performance.now() - started).toBeLessThan(4000);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1000); // first_byte_ms, then the retry
     expect(data.choices[0].message.content).toBe(CONTENT);
     expect(solo.lastAttempts()).toEqual([['solo', 'k1', null], ['solo', 'k1', 200]]);
     expect(solo.finished.at(-1)!.attempts[0]).toMatchObject({ failure: 'timeout', error: 'no response before the first-byte timeout' });
@@ -169,13 +177,18 @@ describe('a hanging upstream', () => {
     expect(mock.requests[0].aborted).toBe(true);
   });
 
-  it('every attempt hangs: 504 within max_retries x first_byte_ms plus backoff', async () => {
+  it('every attempt hangs: 504 after 1 + max_retries attempts, each cut at first_byte_ms', async () => {
     mock.enqueue({ kind: 'hang' }, { times: Infinity });
     const started = performance.now();
     const error = await client(solo.url).chat.completions.create({ model: 'solo/gpt-4o-mini', messages }).catch((e: unknown) => e);
     expect((error as InternalServerError).status).toBe(504);
-    expect(performance.now() - started).toBeLessThan(6000); // 3 x 300 ms + 0.5 s + 1 s of backoff, on a busy machine
+    // 3 x 1 s cut-offs + backoff (0.5 s and 1 s, minus up to 25% jitter); well before the SDK's 15 s timeout.
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(3000 + 375 + 750);
+    expect(elapsed).toBeLessThan(14_000);
     expect(solo.lastAttempts()).toEqual([['solo', 'k1', null], ['solo', 'k1', null], ['solo', 'k1', null]]);
+    expect(solo.finished.at(-1)!.attempts.every((a) => a.failure === 'timeout' && a.error === 'no response before the first-byte timeout')).toBe(true);
+    expect(mock.requests.every((r) => r.aborted)).toBe(true);
   });
 });
 
@@ -185,7 +198,8 @@ describe('the total timeout', () => {
     timed = await startRoutingGateway({
       config: {
         providers: {
-          tt: { type: 'openai-compatible', base_url: mock.openaiBaseUrl, models: ['m'], api_key: 'sk-tt', timeouts: { idle_ms: 1000, total_ms: 700 }, concurrency: { max_in_flight: 4 } },
+          // The first event comes at once, then one every 500 ms: the cut at 1.5 s lands mid-stream (it needs 2.5 s).
+          tt: { type: 'openai-compatible', base_url: mock.openaiBaseUrl, models: ['m'], api_key: 'sk-tt', timeouts: { idle_ms: 5000, total_ms: 1500 }, concurrency: { max_in_flight: 4 } },
         },
       },
     });
@@ -195,7 +209,7 @@ describe('the total timeout', () => {
   });
 
   it('cuts a stream that runs past total_ms: an error event, a failure of the key, the slot given back', async () => {
-    mock.enqueue({ kind: 'slow-stream', chunkDelayMs: 250 });
+    mock.enqueue({ kind: 'slow-stream', chunkDelayMs: 500 });
     const stream = await client(timed.url).chat.completions.create({ model: 'tt/m', messages, stream: true });
     const { text, error } = await drain(stream);
     expect(error).toBeInstanceOf(Error);

@@ -11,7 +11,8 @@ import { createLogger, redactText, registerSecrets, resolveLogFormat } from '../
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { openaiErrorBody, startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
-import { post, waitFor, type RawReply } from '../integration/helpers.js';
+import { request } from 'undici';
+import { get, post, waitFor, type RawReply } from '../integration/helpers.js';
 
 /** A provider key with no vendor prefix (Mistral's look like this): only the exact-secret net can catch it. */
 const SHAPELESS_KEY = 'Qx7pLm2Vn9Rt4Kw8Zy3Bc6Df';
@@ -112,7 +113,7 @@ describe('request log lines of a running, traced gateway', () => {
 
   async function call(id: string, body: unknown): Promise<Record<string, unknown>> {
     replies.push(await post(`${gateway.url}/v1/chat/completions`, body, { 'x-request-id': id }));
-    await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 3000, `the log line of ${id}`);
+    await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 10_000, `the log line of ${id}`);
     const lines = gateway.logs().filter((l) => l.msg === 'request' && l.request_id === id);
     expect(lines).toHaveLength(1);
     return lines[0];
@@ -163,5 +164,92 @@ describe('request log lines of a running, traced gateway', () => {
     expect(exported).not.toContain(SHAPELESS_KEY);
     // the failures are in the spans, masked
     expect(exported).toContain('Incorrect API key provided: [redacted].');
+  });
+});
+
+describe('no secret in any log line: the admin token, virtual keys and a provider key', () => {
+  // None has a vendor shape except the API-made virtual key (hk-...): only the exact-secret net catches the others.
+  const ADMIN_TOKEN = 'AdmTok7Qx9Lm2Vn4Rt8Kw1Zy';
+  const PROVIDER_KEY = 'Pv7Wq2Zr9Lx4Mn8Vb3Tc6Hd';
+  const FILE_VK = 'Vk5Jh8Gf2Ds6Aq9Wz3Xe7Rc';
+  let apiVk = '';
+  let mock: MockUpstream;
+  let gateway: TestGateway;
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const gemini = '/genai/v1beta/models/openai%2Fgpt-4o-mini:generateContent';
+  const contents = [{ role: 'user', parts: [{ text: 'hello' }] }];
+
+  beforeAll(async () => {
+    mock = await startMockUpstream();
+    gateway = await startGateway({
+      config: {
+        admin: { token: ADMIN_TOKEN },
+        providers: { openai: { api_key: PROVIDER_KEY, base_url: mock.openaiBaseUrl, max_retries: 0 } },
+        governance: { enforce: true, virtual_keys: { 'file-key': { key: FILE_VK } } },
+      },
+    });
+    const created = await post(`${gateway.url}/api/virtual-keys`, { name: 'api-key' }, admin);
+    expect(created.status).toBe(201);
+    apiVk = (created.json as { key: string }).key;
+    expect(apiVk).toMatch(/^hk-/);
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await mock.close();
+  });
+
+  it('holds when each is sent in a request header (also as x-request-id) or echoed by the upstream', async () => {
+    const secrets = [ADMIN_TOKEN, PROVIDER_KEY, FILE_VK, apiVk];
+    const ids: string[] = [];
+    const send = async (path: string, body: unknown, headers: Record<string, string>, status: number): Promise<RawReply> => {
+      const reply = await post(`${gateway.url}${path}`, body, headers);
+      expect(reply.status, `${path}: ${reply.text}`).toBe(status);
+      ids.push(String(reply.headers['x-request-id']));
+      return reply;
+    };
+    const chat = { model: 'openai/gpt-4o-mini', messages };
+
+    // In request headers: the wrong one where a virtual key goes, the right one, and each as the request id.
+    await send('/v1/chat/completions', chat, { authorization: `Bearer ${ADMIN_TOKEN}`, 'x-request-id': ADMIN_TOKEN }, 401);
+    await send('/anthropic/v1/messages', { ...chat, max_tokens: 20 }, { 'x-api-key': PROVIDER_KEY, 'x-request-id': PROVIDER_KEY }, 401);
+    await send(gemini, { contents }, { 'x-goog-api-key': FILE_VK, 'x-request-id': FILE_VK }, 200);
+    await send('/v1/chat/completions', chat, { 'x-heimdall-key': apiVk, 'x-request-id': apiVk }, 200);
+    await send(`${gemini}?key=${encodeURIComponent(apiVk)}`, { contents }, {}, 200); // the Gemini REST way: in the query
+    await send(`/genai/v1beta/nothing?key=${ADMIN_TOKEN}`, {}, {}, 404);
+    // The management API: a provider key and a virtual key where the admin token goes, a failed login.
+    const refused = await get(`${gateway.url}/api/providers`, { authorization: `Bearer ${PROVIDER_KEY}`, 'x-request-id': FILE_VK });
+    expect(refused.status).toBe(401);
+    expect(refused.headers['x-request-id']).not.toBe(FILE_VK);
+    expect((await post(`${gateway.url}/api/auth/login`, { token: FILE_VK })).status).toBe(401);
+    expect((await post(`${gateway.url}/api/routing/aliases/x`, { target: 'openai/gpt-4o' }, admin)).status).toBe(404); // POST: no such route
+    const patched = await request(`${gateway.url}/api/routing`, { method: 'PATCH', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ default_model: 'openai/gpt-4o-mini' }) });
+    expect(patched.statusCode).toBe(200);
+    await patched.body.text();
+
+    // Echoed by the upstream: in a JSON error, a plain-text error, a stream's error event.
+    const key = { 'x-heimdall-key': apiVk };
+    mock.enqueue({ kind: 'error', status: 401, body: openaiErrorBody(401, `Incorrect API key provided: ${PROVIDER_KEY}.`) });
+    await send('/v1/chat/completions', chat, key, 401);
+    mock.enqueue({ kind: 'error', status: 400, body: openaiErrorBody(400, `Invalid 'user': ${ADMIN_TOKEN} / ${FILE_VK} / ${apiVk}.`) });
+    await send('/v1/chat/completions', chat, key, 400);
+    mock.enqueue({ kind: 'raw', status: 502, headers: { 'content-type': 'text/plain' }, body: `proxy saw x-api-key: ${FILE_VK}, Authorization: Bearer ${apiVk}` });
+    await send('/anthropic/v1/messages', { ...chat, max_tokens: 20 }, key, 502);
+    mock.enqueue({ kind: 'stream-error', afterChunks: 1, error: { message: `key ${PROVIDER_KEY} and admin ${ADMIN_TOKEN} are over quota`, type: 'server_error' } });
+    await send('/anthropic/v1/messages', { ...chat, max_tokens: 20, stream: true }, key, 200);
+
+    for (const id of ids) {
+      expect(secrets).not.toContain(id); // a secret sent as x-request-id was replaced by a new id
+      await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 5000, `the log line of ${id}`);
+      expect(gateway.logs().filter((l) => l.msg === 'request' && l.request_id === id)).toHaveLength(1);
+    }
+    await waitFor(() => gateway.logs().some((l) => l.msg === 'admin login failed'), 5000, 'the failed login line');
+    const text = gateway.logText();
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    // The failures are logged, masked.
+    const errors = gateway.logs().filter((l) => l.msg === 'request' && typeof l.error === 'string').map((l) => l.error as string);
+    expect(errors).toContain('Incorrect API key provided: [redacted].');
+    expect(errors).toContain("Invalid 'user': [redacted] / [redacted] / hk-...[redacted].");
+    expect(errors.some((e) => e.includes('x-api-key: [redacted], Authorization: Bearer [redacted]'))).toBe(true);
+    expect(errors.some((e) => e.includes('key [redacted] and admin [redacted] are over quota'))).toBe(true);
   });
 });

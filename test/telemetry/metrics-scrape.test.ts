@@ -35,7 +35,7 @@ afterAll(async () => {
 async function send(path: string, body: unknown): Promise<RawReply> {
   const id = `metrics-${++counter}`;
   const reply = await post(`${gateway.url}${path}`, body, { 'x-request-id': id });
-  await waitFor(() => gateway.logs().some((line) => line.msg === 'request' && line.request_id === id), 3000, `the log line of ${id}`);
+  await waitFor(() => gateway.logs().some((line) => line.msg === 'request' && line.request_id === id), 10_000, `the log line of ${id}`);
   return reply;
 }
 

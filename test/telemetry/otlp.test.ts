@@ -49,7 +49,7 @@ describe('OTLP metrics export', () => {
     expect(gateway.app.telemetry).toMatchObject({ tracing: false, otlpMetrics: true });
     for (const id of ['otlp-m-1', 'otlp-m-2', 'otlp-m-3']) {
       await post(`${gateway.url}/v1/chat/completions`, { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, { 'x-request-id': id });
-      await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 3000, id);
+      await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 10_000, id);
     }
     const scraped = await scrape(gateway.url);
     otlp.reset();

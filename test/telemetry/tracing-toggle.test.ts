@@ -50,25 +50,42 @@ interface Exchange {
   text: string;
 }
 
-/** A fixed script of requests: JSON and streams, two surfaces, an upstream error, a gateway error. */
+const contents = [{ role: 'user', parts: [{ text: 'same answer either way' }] }];
+const GEMINI = '/genai/v1beta/models/openai%2Fgpt-4o-mini';
+
+/**
+ * A fixed script of requests: every surface (OpenAI chat and Responses, Anthropic, Gemini), each
+ * JSON and stream; an upstream error, a mid-stream upstream error, a gateway error, an unknown route.
+ */
+const CALLS: Array<[string, unknown, (() => void)?]> = [
+  ['/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages }],
+  ['/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true } }],
+  ['/v1/responses', { model: 'openai/gpt-4o-mini', input: 'same answer either way' }],
+  ['/v1/responses', { model: 'openai/gpt-4o-mini', input: 'same answer either way', stream: true }],
+  ['/anthropic/v1/messages', { model: 'openai/gpt-4o-mini', max_tokens: 64, messages }],
+  ['/anthropic/v1/messages', { model: 'openai/gpt-4o-mini', max_tokens: 64, messages, stream: true }],
+  [`${GEMINI}:generateContent`, { contents }],
+  [`${GEMINI}:streamGenerateContent?alt=sse`, { contents }],
+  ['/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages }, () => mock.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '7' } })],
+  ['/anthropic/v1/messages', { model: 'openai/gpt-4o-mini', max_tokens: 64, messages, stream: true }, () => mock.enqueue({ kind: 'stream-error', afterChunks: 2 })],
+  ['/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: 'not a list' }],
+  ['/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'hello' }],
+  ['/v1/chat/completion', { model: 'openai/gpt-4o-mini', messages }],
+];
+/** Calls that reach a surface handler (a server span each) and those that also go upstream (an attempt span each). */
+const HANDLED = CALLS.length - 1;
+const UPSTREAM = HANDLED - 1;
+
 async function script(gateway: TestGateway): Promise<Exchange[]> {
   mock.reset();
-  const calls: Array<[string, unknown, (() => void)?]> = [
-    ['/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages }],
-    ['/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true } }],
-    ['/anthropic/v1/messages', { model: 'openai/gpt-4o-mini', max_tokens: 64, messages }],
-    ['/anthropic/v1/messages', { model: 'openai/gpt-4o-mini', max_tokens: 64, messages, stream: true }],
-    ['/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages }, () => mock.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '7' } })],
-    ['/v1/chat/completions', { model: 'openai/gpt-4o-mini', messages: 'not a list' }],
-    ['/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'hello' }],
-  ];
+  const calls = CALLS;
   const out: Exchange[] = [];
   let i = 0;
   for (const [path, body, before] of calls) {
     before?.();
     const id = `toggle-${++i}`;
     const reply: RawReply = await post(`${gateway.url}${path}`, body, { 'x-request-id': id });
-    await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 3000, `the log line of ${id}`);
+    await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 5000, `the log line of ${id}`);
     const { date: _date, ...headers } = reply.headers;
     out.push({ status: reply.status, headers, text: reply.text });
   }
@@ -114,10 +131,10 @@ describe('turning tracing on', () => {
     for (let i = 0; i < off.length; i++) {
       expect({ call: i, ...on[i] }).toEqual({ call: i, ...off[i] });
     }
-    expect(new Set(on.map((e) => e.status))).toEqual(new Set([200, 429, 400]));
+    expect(new Set(on.map((e) => e.status))).toEqual(new Set([200, 429, 400, 404]));
     // close() flushed them: a server span per request that reached the gateway's handler.
     const servers = otlp.spans.filter((s) => s.kind === 2);
-    expect(servers).toHaveLength(off.length);
-    expect(otlp.spans.filter((s) => s.kind === 3)).toHaveLength(off.length - 1); // the invalid request never went upstream
+    expect(servers).toHaveLength(HANDLED); // the unknown route has no handler, hence no span
+    expect(otlp.spans.filter((s) => s.kind === 3)).toHaveLength(UPSTREAM); // the invalid request never went upstream
   });
 });

@@ -30,7 +30,7 @@ beforeAll(async () => {
       OTEL_SERVICE_NAME: 'heimdall-under-test',
       OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,team=ai%20platform',
     },
-    config: { providers: { openai: { max_retries: 1 } } },
+    config: { providers: { openai: { max_retries: 1 }, anthropic: { api_key: 'sk-ant-trace-test-0123456789', base_url: mock.url, max_retries: 0 } } },
   });
 });
 afterAll(async () => {
@@ -48,7 +48,7 @@ function hex(length: number, seed: number): string {
 /** Sends a request, waits for its log line, flushes the exporter, returns the reply and the spans of its trace. */
 async function traced(id: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ reply: RawReply; spans: ReceivedSpan[]; line: Record<string, unknown> }> {
   const reply = await post(`${gateway.url}${path}`, body, { 'x-request-id': id, ...headers });
-  await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 3000, `the log line of ${id}`);
+  await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 10_000, `the log line of ${id}`);
   const line = gateway.logs().find((l) => l.msg === 'request' && l.request_id === id)!;
   await gateway.app.telemetry.flush();
   const traceId = line.trace_id as string;
@@ -188,6 +188,31 @@ describe('tracing', () => {
     expect(attempt.parentSpanId).toBe(server.spanId);
   });
 
+  it('a fallback to another provider format, streamed: each attempt a child of the server span, each upstream in the caller\'s trace', async () => {
+    const traceId = hex(32, 11);
+    const parentId = hex(16, 12);
+    mock.enqueue({ kind: 'error', status: 503, headers: { 'retry-after-ms': '0' } }, { path: '/v1/chat/completions', times: 2 });
+    const { reply, spans } = await traced('trace-fallback', '/v1/chat/completions', {
+      model: 'openai/gpt-4o-mini', messages, stream: true, fallbacks: ['anthropic/claude-haiku-4-5'],
+    }, { traceparent: `00-${traceId}-${parentId}-01` });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-heimdall-provider']).toBe('anthropic');
+    const server = spans.find((s) => s.kind === SERVER)!;
+    expect(server.parentSpanId).toBe(parentId);
+    expect(server.attributes).toMatchObject({ 'heimdall.attempts': 3, 'gen_ai.provider.name': 'anthropic', 'heimdall.stream': true });
+    const attempts = spans.filter((s) => s.kind === CLIENT).sort((a, b) => Number(a.attributes['heimdall.attempt']) - Number(b.attributes['heimdall.attempt']));
+    expect(attempts.map((a) => [a.name, a.attributes['gen_ai.provider.name'], a.attributes['http.response.status_code'], a.status.code === ERROR]))
+      .toEqual([['chat gpt-4o-mini', 'openai', 503, true], ['chat gpt-4o-mini', 'openai', 503, true], ['chat claude-haiku-4-5', 'anthropic', 200, false]]);
+    for (const attempt of attempts) {
+      expect(attempt.traceId).toBe(traceId);
+      expect(attempt.parentSpanId).toBe(server.spanId);
+    }
+    // Both providers received the trace, each call with its own attempt span as the parent.
+    const upstream = upstreamRequests('trace-fallback');
+    expect(upstream.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions', '/v1/messages']);
+    expect(upstream.map((r) => r.headers.traceparent)).toEqual(attempts.map((a) => `00-${traceId}-${a.spanId}-01`));
+  });
+
   it('another surface through a codec: the Anthropic route, the OpenAI provider', async () => {
     const { reply, spans } = await traced('trace-anthropic', '/anthropic/v1/messages', { model: 'openai/gpt-4o-mini', max_tokens: 64, messages });
     expect(reply.status).toBe(200);
@@ -204,7 +229,7 @@ describe('tracing', () => {
       traceparent: `00-${traceId}-${hex(16, 8)}-00`,
     });
     expect(reply.status).toBe(200);
-    await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 3000, 'the log line');
+    await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 10_000, 'the log line');
     await gateway.app.telemetry.flush();
     expect(otlp.spans.filter((s) => s.traceId === traceId)).toHaveLength(0);
     expect(upstreamRequests(id)[0].headers.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
