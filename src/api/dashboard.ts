@@ -12,14 +12,22 @@
  * Text files are gzip-compressed once per version and kept in memory (the bundle is small).
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-/** dist/ui from the package root: the same relative path from src/api (tests) and dist/api (built). */
-export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.url));
+/**
+ * dist/ui from the package root: the same relative path from src/api (tests) and dist/api (built);
+ * from the bundled dist/cli.js (scripts/bundle.mjs) it is ./ui beside it.
+ */
+export const DEFAULT_UI_DIR = ((): string => {
+  const nested = fileURLToPath(new URL('../../dist/ui/', import.meta.url));
+  const beside = fileURLToPath(new URL('./ui/', import.meta.url));
+  return !existsSync(nested) && existsSync(beside) ? beside : nested;
+})();
 
 /** Path prefixes that belong to the gateway's APIs: never answered with the dashboard. */
 const API_PREFIXES = ['/v1', '/api', '/anthropic', '/genai', '/health', '/metrics'];

@@ -11,38 +11,11 @@ import { startGateway, type TestGateway } from '../support/gateway.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
 import { collectConsoleErrors, hasChromium, launchBrowser, screenshot } from './support/browser.js';
 import { ensureUiBuilt } from './support/build-ui.js';
+import { POLL, chat, getJson, until } from './support/helpers.js';
 
 if (!hasChromium) {
   if (process.env.CI) throw new Error('/usr/bin/chromium is missing: .ci/run installs it (apt-get install chromium)');
   console.warn('test/browser: /usr/bin/chromium is missing, the browser tests are skipped (apt-get install chromium)');
-}
-
-/** expect.poll's bound: the dashboard refreshes every few seconds. */
-const POLL = { timeout: 15_000 };
-
-/** Polls until `check` resolves to a value other than undefined/false. */
-async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
-  const response = await fetch(url, { headers });
-  if (!response.ok) throw new Error(`${url}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
-}
-
-async function chat(gateway: TestGateway, model: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${gateway.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello from the browser test' }] }),
-  });
 }
 
 // A browser test waits on polling and batched writes: more time than the suite's default, for a loaded CI machine.

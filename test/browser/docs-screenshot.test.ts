@@ -1,166 +1,125 @@
 /**
- * Takes the README's screenshot of the overview (docs/images/overview.png) from
- * the real app: the real gateway and dashboard, real calls through three native
- * providers (the mock upstream speaking each one's format) and virtual keys,
- * plus an hour of earlier traffic replayed into the request-log store so the
- * charts have a history. Runs only when asked:
+ * Takes the README's screenshots of the overview (docs/images/overview.png and
+ * overview-dark.png) from the real app, with nothing staged: the real gateway
+ * and dashboard, and a few hundred real calls through it (support/demo-traffic.ts:
+ * four providers, seven models, OpenAI and Anthropic surfaces, streams, errors,
+ * four virtual keys in two teams) over about fourteen minutes, so the 15-minute
+ * view is full. Before the pictures it checks that the numbers agree everywhere:
+ * the overview's totals and top keys, the keys' spend, and /api/usage.
+ * Then it saves every page, light and dark, desktop and phone, under
+ * test-results/pages/ for a look (not committed). Runs only when asked:
  *
  *   HEIMDALL_DOCS_SCREENSHOT=1 npx vitest run test/browser/docs-screenshot.test.ts
+ *   HEIMDALL_DOCS_MINUTES=2 ...   (a quicker, emptier run while working on the pages)
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import type { RequestLogRecord } from '../../src/store/log-types.js';
 import { startGateway } from '../support/gateway.js';
 import { startMockUpstream } from '../support/mock-upstream/index.js';
-import { mockProviderEnv } from '../support/mock-upstream/provider-env.js';
 import { hasChromium, launchBrowser } from './support/browser.js';
 import { ensureUiBuilt } from './support/build-ui.js';
+import { demoEnv, runTraffic, setupDemo } from './support/demo-traffic.js';
+import { getJson, until } from './support/helpers.js';
 
 const OUT = fileURLToPath(new URL('../../docs/images/', import.meta.url));
+const PAGES = fileURLToPath(new URL('../../test-results/pages/', import.meta.url));
+const MINUTES = Number(process.env.HEIMDALL_DOCS_MINUTES ?? 14);
 
-/** USD per million tokens (input, output), as in src/governance/pricing.json. */
-const MODELS = [
-  { provider: 'openai', model: 'gpt-4o-mini', share: 0.45, input: 0.15, output: 0.6, latency: 620 },
-  { provider: 'anthropic', model: 'claude-sonnet-4-5', share: 0.3, input: 3, output: 15, latency: 1450 },
-  { provider: 'gemini', model: 'gemini-2.5-flash', share: 0.25, input: 0.3, output: 2.5, latency: 780 },
-];
-
-/** A deterministic pseudo-random sequence, so the screenshot does not change between runs for no reason. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 16807) % 2147483647;
-    return state / 2147483647;
-  };
+interface Stats {
+  totals: { requests: number; cost_usd: number };
+  top_keys: Array<{ virtual_key_id: string; cost_usd: number; requests: number }>;
 }
 
-function history(now: number, keyIds: string[]): RequestLogRecord[] {
-  const next = random(7);
-  const records: RequestLogRecord[] = [];
-  for (let minute = 59; minute >= 1; minute--) {
-    const base = now - minute * 60_000;
-    const load = Math.round(26 + 14 * Math.sin(minute / 9) + 6 * Math.sin(minute / 3.1) + next() * 6);
-    for (let index = 0; index < load; index++) {
-      const pick = next();
-      const target = pick < MODELS[0].share ? MODELS[0] : pick < MODELS[0].share + MODELS[1].share ? MODELS[1] : MODELS[2];
-      const failed = next() < 0.025;
-      const status = failed ? (next() < 0.5 ? 429 : 502) : 200;
-      const upstream = Math.round(target.latency * (0.6 + next() * 0.9) * (minute > 20 && minute < 28 ? 1.6 : 1));
-      const input = failed ? null : Math.round(200 + next() * 900);
-      const output = failed ? null : Math.round(60 + next() * 420);
-      records.push({
-        id: `replay-${minute}-${index}`,
-        time: base + Math.floor(next() * 60_000),
-        surface: 'openai',
-        route: '/v1/chat/completions',
-        method: 'POST',
-        virtual_key_id: keyIds.length === 0 ? null : keyIds[Math.floor(next() * keyIds.length)],
-        provider: target.provider,
-        model: target.model,
-        requested_model: `${target.provider}/${target.model}`,
-        status,
-        latency_ms: upstream + 1,
-        upstream_ms: upstream,
-        ttft_ms: Math.round(upstream * 0.35),
-        overhead_us: Math.round(250 + next() * 400),
-        input_tokens: input,
-        output_tokens: output,
-        cost_usd: input === null || output === null ? 0 : (input * target.input + output * target.output) / 1e6,
-        cost_known: true,
-        stream: next() < 0.5,
-        attempts: [{ provider: target.provider, model: target.model, status, latency_ms: upstream }],
-        error_code: failed ? (status === 429 ? 'rate_limit_exceeded' : 'upstream_error') : null,
-        error_message: failed ? (status === 429 ? 'Rate limit reached for requests' : 'Upstream answered 502') : null,
-      });
-    }
-  }
-  return records;
+async function settle(page: Page): Promise<void> {
+  await page.waitForLoadState('networkidle').catch(() => undefined);
+  await page.waitForTimeout(600);
 }
 
 describe.runIf(process.env.HEIMDALL_DOCS_SCREENSHOT && hasChromium)('docs screenshot', () => {
-  it('takes docs/images/overview.png from the real app', async () => {
-    await ensureUiBuilt();
-    const mock = await startMockUpstream();
-    const gateway = await startGateway({ env: mockProviderEnv(mock), logLevel: 'warn' });
-    const browser = await launchBrowser();
-    try {
-      // Two virtual keys, when the governance API is there (the overview lists the top keys).
-      const keyIds: string[] = [];
-      const secrets: string[] = [];
-      for (const name of ['web-app', 'batch-jobs']) {
-        const response = await fetch(`${gateway.url}/api/virtual-keys`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name, budget: { max_usd: name === 'web-app' ? 50 : 20, period: 'monthly' } }),
-        });
-        if (!response.ok) break;
-        const created = (await response.json()) as { id: string; key: string };
-        keyIds.push(created.id);
-        secrets.push(created.key);
-      }
-      const store = (gateway.app as unknown as { store: { logs: { enqueue(record: RequestLogRecord): void; flush(): number } } }).store;
-      for (const record of history(Date.now(), keyIds)) store.logs.enqueue(record);
-      store.logs.flush();
+  it(
+    'takes docs/images/overview.png from real traffic',
+    async () => {
+      await ensureUiBuilt();
+      const mock = await startMockUpstream();
+      const gateway = await startGateway({ env: demoEnv(mock), logLevel: 'warn' });
+      const browser = await launchBrowser();
+      try {
+        const demo = await setupDemo(gateway.url);
+        const total = Math.round(MINUTES * 28);
+        const result = await runTraffic(gateway.url, mock, demo, { durationMs: MINUTES * 60_000, total });
+        console.log(`docs screenshot: ${result.sent} calls, statuses ${JSON.stringify(result.statuses)}`);
 
-      // And real calls through the gateway, now (the mock answers after a provider-like delay).
-      const calls = 24;
-      mock.enqueue({ kind: 'delay', ms: 700 }, { times: calls });
-      await Promise.all(
-        Array.from({ length: calls }, async (_, index) => {
-          const target = MODELS[index % MODELS.length];
-          const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...(secrets.length === 0 ? {} : { authorization: `Bearer ${secrets[index % secrets.length]}` }) },
-            body: JSON.stringify({ model: `${target.provider}/${target.model}`, messages: [{ role: 'user', content: `Hello number ${index}` }] }),
-          });
-          expect(response.status).toBe(200);
-        }),
-      );
-      // Some configuration, so the other pages (saved under test-results/pages/) have content.
-      const api = (method: string, path: string, body: unknown) =>
-        fetch(`${gateway.url}/api${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      await api('POST', '/routing/model-groups', { name: 'smart', deployments: [{ provider: 'openai', model: 'gpt-4o', weight: 3 }, { provider: 'anthropic', model: 'claude-sonnet-4-5', weight: 1 }], fallbacks: ['gemini/gemini-2.5-flash'] });
-      await api('PUT', '/routing/aliases/fast', { target: 'gemini/gemini-2.5-flash' });
-      await api('PUT', '/routing/fallbacks/openai%2Fgpt-4o-mini', { fallbacks: ['gemini/gemini-2.5-flash'] });
-      await api('POST', '/teams', { name: 'growth', description: 'Growth experiments', budget: { max_usd: 200, period: 'monthly' }, rate_limits: [{ model: '*', requests: 600, window: '1m' }] });
-
-      const context = await browser.newContext({ viewport: { width: 1440, height: 960 }, colorScheme: 'light', deviceScaleFactor: 1 });
-      const page = await context.newPage();
-      await page.goto(`${gateway.url}/`);
-      await page.getByTestId('overview').waitFor();
-      await page.locator('svg.chart').first().waitFor();
-      await page.waitForTimeout(500);
-      mkdirSync(OUT, { recursive: true });
-      await page.screenshot({ path: `${OUT}overview.png` });
-      await page.emulateMedia({ colorScheme: 'dark' });
-      await page.waitForTimeout(200);
-      await page.screenshot({ path: `${OUT}overview-dark.png` });
-
-      // Every page, light and dark, for a look (not committed).
-      const pages = fileURLToPath(new URL('../../test-results/pages/', import.meta.url));
-      mkdirSync(pages, { recursive: true });
-      const firstLog = (await (await fetch(`${gateway.url}/api/logs?limit=1`)).json()) as { data: Array<{ id: string }> };
-      for (const scheme of ['light', 'dark'] as const) {
-        await page.emulateMedia({ colorScheme: scheme });
-        for (const path of ['/logs', `/logs/${firstLog.data[0].id}`, '/providers', '/routing', '/keys', '/teams', '/customers', '/settings', '/audit', '/quickstart']) {
-          await page.goto(`${gateway.url}${path}`);
-          await page.waitForTimeout(700);
-          await page.screenshot({ path: `${pages}${scheme}${path.replace(/\//g, '_')}.png`, fullPage: true });
+        // Every call is logged and its spend flushed before anything is compared.
+        const now = Date.now();
+        const range = `from=${now - 15 * 60_000}&to=${now + 60_000}`;
+        await until(async () => (await getJson<Stats>(`${gateway.url}/api/logs/stats?${range}`)).totals.requests === total, `${total} requests in the stats`, 30_000);
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        const stats = await getJson<Stats>(`${gateway.url}/api/logs/stats?${range}&top=8`);
+        const keys = await getJson<{ data: Array<{ id: string; name: string; spend_usd: number; requests: number }> }>(`${gateway.url}/api/virtual-keys`);
+        const usage = await getJson<{ data: Array<{ group: string | null; cost_usd: number; requests: number }> }>(`${gateway.url}/api/usage?group_by=key&period=30d`);
+        for (const key of keys.data) {
+          const top = stats.top_keys.find((row) => row.virtual_key_id === key.id);
+          const used = usage.data.find((row) => row.group === key.id);
+          expect(top?.requests, key.name).toBe(used?.requests);
+          expect(Math.abs((top?.cost_usd ?? 0) - key.spend_usd), `${key.name}: overview vs key spend`).toBeLessThan(1e-6);
+          expect(Math.abs((used?.cost_usd ?? 0) - key.spend_usd), `${key.name}: usage vs key spend`).toBeLessThan(1e-6);
         }
+
+        const context = await browser.newContext({ viewport: { width: 1440, height: 960 }, colorScheme: 'light', deviceScaleFactor: 1 });
+        // The 15-minute view (the overview remembers the range per tab, in sessionStorage).
+        await context.addInitScript({ content: "sessionStorage.setItem('heimdall.overview.range', '15m')" });
+        const page = await context.newPage();
+        await page.goto(`${gateway.url}/`);
+        await page.getByTestId('overview').waitFor();
+        await page.locator('svg.chart').first().waitFor();
+        await page.getByText(`${total} in 15 min`).waitFor();
+        await settle(page);
+        // As tall as the page, so no card is cut at the bottom and the sidebar runs the full height.
+        const height = await page.evaluate('document.documentElement.scrollHeight') as number;
+        await page.setViewportSize({ width: 1440, height });
+        await page.waitForTimeout(300);
+        mkdirSync(OUT, { recursive: true });
+        await page.screenshot({ path: `${OUT}overview.png` });
+        await page.emulateMedia({ colorScheme: 'dark' });
+        await page.waitForTimeout(300);
+        await page.screenshot({ path: `${OUT}overview-dark.png` });
+
+        // Every page, light and dark, desktop and phone, for a look (not committed).
+        mkdirSync(PAGES, { recursive: true });
+        const logs = await getJson<{ data: Array<{ id: string; status: number }> }>(`${gateway.url}/api/logs?limit=200`);
+        const ok = logs.data.find((row) => row.status === 200)?.id ?? '';
+        const failed = logs.data.find((row) => row.status >= 500)?.id ?? ok;
+        const paths = ['/', '/logs', `/logs/${ok}`, `/logs/${failed}`, '/usage', '/usage?by=team', '/pricing', '/providers', '/routing', '/keys', '/teams', '/customers', '/settings', '/audit', '/quickstart'];
+        for (const [width, height, device] of [
+          [1440, 900, 'desktop'],
+          [390, 844, 'phone'],
+        ] as const) {
+          await page.setViewportSize({ width, height });
+          for (const scheme of ['light', 'dark'] as const) {
+            await page.emulateMedia({ colorScheme: scheme });
+            for (const [index, path] of paths.entries()) {
+              await page.goto(`${gateway.url}${path}`);
+              await settle(page);
+              const name = `${device}-${scheme}-${String(index).padStart(2, '0')}${path.replace(/[/?=]+/g, '_').slice(0, 40)}`;
+              await page.screenshot({ path: `${PAGES}${name}.png`, fullPage: device === 'desktop' });
+            }
+          }
+        }
+        await page.emulateMedia({ colorScheme: 'light' });
+        await page.goto(`${gateway.url}/`);
+        await settle(page);
+        await page.getByRole('button', { name: 'Open navigation' }).click();
+        await page.waitForTimeout(300);
+        await page.screenshot({ path: `${PAGES}phone-nav.png` });
+        await context.close();
+      } finally {
+        await browser.close();
+        await gateway.close();
+        await mock.close();
       }
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.goto(`${gateway.url}/`);
-      await page.waitForTimeout(700);
-      await page.screenshot({ path: `${pages}mobile-overview.png` });
-      await page.getByRole('button', { name: 'Open navigation' }).click();
-      await page.waitForTimeout(300);
-      await page.screenshot({ path: `${pages}mobile-nav.png` });
-      await context.close();
-    } finally {
-      await browser.close();
-      await gateway.close();
-      await mock.close();
-    }
-  }, 120_000);
+    },
+    (MINUTES + 10) * 60_000,
+  );
 });

@@ -17,11 +17,13 @@ import {
   MonitorIcon,
   MoonIcon,
   OverviewIcon,
+  PriceIcon,
   ProvidersIcon,
   RoutingIcon,
   SettingsIcon,
   SunIcon,
   TeamIcon,
+  UsageIcon,
 } from './components/icons.js';
 import { Toasts } from './components/toast.js';
 import { Loading } from './components/ui.js';
@@ -35,10 +37,12 @@ import { LogDetailPage } from './pages/log-detail.js';
 import { LogsPage } from './pages/logs.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { OverviewPage } from './pages/overview.js';
+import { PricingPage } from './pages/pricing.js';
 import { ProvidersPage } from './pages/providers.js';
 import { QuickstartPage } from './pages/quickstart.js';
 import { RoutingPage } from './pages/routing.js';
 import { SettingsPage } from './pages/settings.js';
+import { UsagePage } from './pages/usage.js';
 import { VirtualKeysPage } from './pages/virtual-keys.js';
 
 interface NavItem {
@@ -51,8 +55,10 @@ interface NavItem {
 const NAV: NavItem[] = [
   { to: '/', label: 'Overview', icon: OverviewIcon },
   { to: '/logs', label: 'Logs', icon: LogsIcon },
+  { to: '/usage', label: 'Usage', icon: UsageIcon },
   { to: '/providers', label: 'Providers', icon: ProvidersIcon, section: 'Configure' },
   { to: '/routing', label: 'Routing', icon: RoutingIcon },
+  { to: '/pricing', label: 'Pricing', icon: PriceIcon },
   { to: '/keys', label: 'Virtual keys', icon: KeyIcon, section: 'Access' },
   { to: '/teams', label: 'Teams', icon: TeamIcon },
   { to: '/customers', label: 'Customers', icon: CustomerIcon },
@@ -66,6 +72,8 @@ function pageFor(path: string): ReactNode {
   if (clean === '/') return <OverviewPage />;
   if (clean === '/logs') return <LogsPage />;
   if (clean.startsWith('/logs/')) return <LogDetailPage id={decodeURIComponent(clean.slice('/logs/'.length))} />;
+  if (clean === '/usage') return <UsagePage />;
+  if (clean === '/pricing') return <PricingPage />;
   if (clean === '/providers') return <ProvidersPage />;
   if (clean === '/routing') return <RoutingPage />;
   if (clean === '/keys') return <VirtualKeysPage />;

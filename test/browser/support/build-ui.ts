@@ -46,7 +46,12 @@ export async function ensureUiBuilt(): Promise<void> {
   try {
     if (upToDate()) return;
     const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-    const result = spawnSync(process.execPath, [vite, 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn'], { cwd: root, encoding: 'utf8' });
+    // NODE_ENV=production: vitest sets it to "test", which would make Vite bundle React's development build.
+    const result = spawnSync(process.execPath, [vite, 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
     if (result.status !== 0) throw new Error(`the dashboard build failed:\n${result.stdout}\n${result.stderr}`);
   } finally {
     rmSync(LOCK, { recursive: true, force: true });

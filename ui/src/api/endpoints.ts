@@ -10,7 +10,6 @@ import type {
   Budget,
   BudgetSpec,
   Customer,
-  KeyHealth,
   ListResponse,
   LogDetail,
   LogStats,
@@ -22,8 +21,13 @@ import type {
   ProviderType,
   RateLimitRule,
   Routing,
+  RoutingHealth,
+  PricingTable,
   Settings,
   Team,
+  UsageGroup,
+  UsagePeriod,
+  UsageReport,
   VirtualKey,
   VirtualKeyCreated,
   VirtualKeyDetail,
@@ -63,7 +67,7 @@ export const providers = {
   updateKey: (name: string, id: string, patch: ProviderKeyInput) => api.patch<ProviderKey>(`/api/providers/${seg(name)}/keys/${seg(id)}`, patch),
   removeKey: (name: string, id: string) => api.delete<unknown>(`/api/providers/${seg(name)}/keys/${seg(id)}`),
   test: (name: string, body: { model?: string } = {}) => api.post<ProviderTestResult>(`/api/providers/${seg(name)}/test`, body),
-  health: (signal?: AbortSignal) => api.get<ListResponse<KeyHealth>>('/api/routing/health', undefined, signal),
+  health: (signal?: AbortSignal) => api.get<RoutingHealth>('/api/routing/health', undefined, signal),
 };
 
 export const routing = {
@@ -105,6 +109,22 @@ export const audit = {
   list: (query: Query, signal?: AbortSignal) => api.get<ListResponse<AuditEntry>>('/api/audit', query, signal),
 };
 
+export interface UsageQuery {
+  period: UsagePeriod;
+  group_by: UsageGroup;
+  key?: string;
+  team?: string;
+  customer?: string;
+}
+
+export const usage = {
+  get: (query: UsageQuery, signal?: AbortSignal): Promise<UsageReport> => api.get<UsageReport>('/api/usage', { ...query }, signal),
+};
+
+export const pricing = {
+  get: (signal?: AbortSignal) => api.get<PricingTable>('/api/pricing', undefined, signal),
+};
+
 /** Fields the create/edit forms send for keys, teams and customers. */
 export interface GovernanceInput {
   name?: string;
@@ -116,11 +136,28 @@ export interface GovernanceInput {
   rate_limits?: Array<Omit<RateLimitRule, 'algorithm' | 'per_model'> & Partial<Pick<RateLimitRule, 'algorithm' | 'per_model'>>>;
   allowed_models?: string[] | null;
   expires_at?: number | null;
+  /** Teams and customers: "disabled" refuses the calls of all their keys. */
+  status?: 'active' | 'disabled';
+}
+
+/**
+ * Every item of a cursor-paged list (GET ?limit=&cursor=, `next_cursor` until the last page),
+ * up to `max` items: the tables and pickers show them all.
+ */
+async function listAll<T>(path: string, signal?: AbortSignal, max = 20_000): Promise<ListResponse<T>> {
+  const data: T[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await api.get<ListResponse<T>>(path, { limit: 1000, cursor }, signal);
+    data.push(...page.data);
+    if (page.next_cursor === undefined || page.next_cursor === null || page.data.length === 0 || data.length >= max) return { data, next_cursor: page.next_cursor ?? null };
+    cursor = page.next_cursor;
+  }
 }
 
 function crud<T>(path: string) {
   return {
-    list: (signal?: AbortSignal) => api.get<ListResponse<T>>(path, undefined, signal),
+    list: (signal?: AbortSignal) => listAll<T>(path, signal),
     get: (id: string, signal?: AbortSignal) => api.get<T>(`${path}/${seg(id)}`, undefined, signal),
     create: <R = T>(input: GovernanceInput) => api.post<R>(path, input),
     update: (id: string, patch: GovernanceInput) => api.patch<T>(`${path}/${seg(id)}`, patch),

@@ -69,22 +69,49 @@ export interface ProviderTestResult {
   key_id?: string | null;
 }
 
+/** One key's live routing state (GET /api/routing/health; src/gateway/key-health.ts KeyHealthView). */
 export interface KeyHealth {
   provider: string;
-  key_id?: string | null;
-  key_name?: string | null;
-  /** Circuit breaker state: closed, open, half_open. */
-  state?: string;
-  healthy?: boolean;
-  weight?: number;
-  effective_weight?: number;
-  error_rate?: number;
-  latency_ms?: number | null;
-  last_check_ok?: boolean | null;
-  failures?: number;
-  consecutive_failures?: number;
-  last_error?: string | null;
-  open_until?: number | null;
+  key_id: string;
+  key_name: string;
+  /** Circuit breaker state. */
+  state: 'closed' | 'open' | 'half_open';
+  /** Takes traffic: circuit closed and the last health check (if any) passed. */
+  healthy: boolean;
+  /** Configured weight. */
+  weight: number;
+  /** Weight after adaptive balancing; 0 while the breaker holds the key back. */
+  effective_weight: number;
+  /** Decaying error rate, 0..1. */
+  error_rate: number;
+  /** Decaying average time to the first byte; null before the first answer. */
+  latency_ms: number | null;
+  requests: number;
+  failures: number;
+  consecutive_failures: number;
+  /** Times the circuit opened. */
+  opens: number;
+  last_error: string | null;
+  last_error_at: number | null;
+  /** When an open circuit lets a probe through (epoch ms); null unless open. */
+  open_until: number | null;
+  last_check_at: number | null;
+  last_check_ok: boolean | null;
+}
+
+/** A provider's concurrency queue (GET /api/routing/health `providers`). */
+export interface ProviderLoad {
+  provider: string;
+  /** null: no limit. */
+  max_in_flight: number | null;
+  in_flight: number;
+  queued: number;
+  max_queue: number;
+}
+
+export interface RoutingHealth {
+  data: KeyHealth[];
+  providers: ProviderLoad[];
 }
 
 export interface Deployment {
@@ -221,161 +248,4 @@ export interface LogStats {
   top_keys: Array<StatsTop & { virtual_key_id: string; name?: string | null }>;
 }
 
-/* ── Governance (docs/governance.md; the server's shapes are src/governance/views.ts) ── */
-
-/** "daily" | "weekly" | "monthly" (UTC) | a duration such as "30m", "1h", "7d"; null: never resets. */
-export type BudgetPeriod = string | null;
-
-/** A budget as configured (what create/update bodies send). */
-export interface BudgetSpec {
-  max_usd: number;
-  period: BudgetPeriod;
-  /** Refuse (403 model_price_unknown) models without a known price. */
-  refuse_unpriced: boolean;
-}
-
-/** A budget as read: its spec and the live state of the current window. */
-export interface Budget extends BudgetSpec {
-  spend_usd: number;
-  /** Held by requests in flight (their upper-bound cost). */
-  reserved_usd: number;
-  remaining_usd: number;
-  /** Start of the current window, ms; 0 when the budget never resets. */
-  period_start: number;
-  /** When the current window ends, ms; null: never. */
-  resets_at: number | null;
-}
-
-/** One rate limit rule of a key, team or customer. */
-export interface RateLimitRule {
-  /** "*" or a model pattern ("openai/*", "gpt-4o"). */
-  model: string;
-  requests: number | null;
-  tokens: number | null;
-  /** "1s", "1m", "1h", "1d"... */
-  window: string;
-  algorithm: 'sliding' | 'token_bucket';
-  /** One counter per model matched. */
-  per_model: boolean;
-}
-
-export interface LimitState {
-  limit: number;
-  remaining: number;
-  /** ms until the counter is full again. */
-  reset_ms: number;
-}
-
-/** A rule with its live state (GET /api/virtual-keys/:id); state is null for per_model rules. */
-export interface RateLimitState extends RateLimitRule {
-  scope: 'virtual_key' | 'team' | 'customer';
-  requests_state: LimitState | null;
-  tokens_state: LimitState | null;
-}
-
-interface GovernanceEntity {
-  id: string;
-  name: string;
-  description: string | null;
-  budget: Budget | null;
-  /** Spend of the current budget window (the entity's whole life when it has no budget). */
-  spend_usd: number;
-  tokens: number;
-  requests: number;
-  rate_limits: RateLimitRule[];
-  metadata: Record<string, unknown>;
-  /** "file": declared in the config file (read-only here, except revoking a key). */
-  source: 'store' | 'file';
-  created_at: number;
-  updated_at: number;
-}
-
-export interface VirtualKey extends GovernanceEntity {
-  /** Non-secret display form of the key, "hk-AbCd…wxyz". */
-  key_prefix: string;
-  team_id: string | null;
-  customer_id: string | null;
-  /** Provider name patterns; null: any. */
-  allowed_providers: string[] | null;
-  /** Model patterns, names or aliases; null: any. */
-  allowed_models: string[] | null;
-  status: 'active' | 'revoked' | 'expired';
-  expires_at: number | null;
-  last_used_at: number | null;
-  rotated_at: number | null;
-}
-
-/** GET /api/virtual-keys/:id: also the team's and customer's budgets and every limit's state. */
-export interface VirtualKeyDetail extends VirtualKey {
-  team_budget: Budget | null;
-  customer_budget: Budget | null;
-  limits: RateLimitState[];
-}
-
-/** POST /api/virtual-keys and .../rotate: the secret, shown once. */
-export interface VirtualKeyCreated extends VirtualKey {
-  key: string;
-}
-
-export interface Team extends GovernanceEntity {
-  customer_id: string | null;
-  status: 'active' | 'disabled';
-  key_count: number;
-}
-
-export interface Customer extends GovernanceEntity {
-  status: 'active' | 'disabled';
-  team_count: number;
-  key_count: number;
-}
-
-/** One group of GET /api/usage (group: "provider/model", provider, key id, or "YYYY-MM-DD"). */
-export interface UsageRow {
-  group: string | null;
-  /** group_by=key: the key's name. */
-  name?: string | null;
-  requests: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  tokens: number;
-  /** Known costs only; unknown_cost_requests counts the requests whose price is unknown. */
-  cost_usd: number;
-  unknown_cost_requests: number;
-}
-
-export interface UsageReport {
-  period: 'today' | '7d' | '30d' | 'month';
-  group_by: 'model' | 'provider' | 'key' | 'day';
-  from: number;
-  to: number;
-  data: UsageRow[];
-  totals: Omit<UsageRow, 'group' | 'name'>;
-}
-
-/** One row of GET /api/pricing: USD per million tokens. */
-export interface ModelPrice {
-  /** "provider/model" (or "provider/*"). */
-  model: string;
-  provider: string;
-  name: string;
-  input?: number;
-  cached_input?: number;
-  cache_write?: number;
-  output?: number;
-  reasoning?: number;
-  embedding?: number;
-  long_context?: { threshold: number; input?: number; cached_input?: number; cache_write?: number; output?: number; reasoning?: number };
-  source: 'table' | 'config';
-}
-
-export interface PricingTable {
-  as_of: string;
-  currency: string;
-  unit: string;
-  sources: Record<string, string>;
-  provider_aliases: Record<string, string>;
-  data: ModelPrice[];
-}
+export type * from './governance-types.js';

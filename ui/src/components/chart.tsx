@@ -49,6 +49,7 @@ export function TimeChart({
   height = 180,
   kind = 'line',
   label,
+  formatTime,
 }: {
   times: number[];
   bucketMs: number;
@@ -57,6 +58,8 @@ export function TimeChart({
   height?: number;
   kind?: 'line' | 'bar';
   label: string;
+  /** Axis and tooltip text of a bucket's time (default: fitted to the span, in local time). */
+  formatTime?: (ms: number) => string;
 }) {
   const [ref, width] = useWidth<HTMLDivElement>();
   const [cursor, setCursor] = useState<number | null>(null);
@@ -150,7 +153,7 @@ export function TimeChart({
           {times.map((time, index) =>
             index % labelEvery === 0 ? (
               <text key={time} x={x(index)} y={height - 6} textAnchor="middle">
-                {formatAxisTime(time, spanMs)}
+                {formatTime === undefined ? formatAxisTime(time, spanMs) : formatTime(time)}
               </text>
             ) : null,
           )}
@@ -194,7 +197,7 @@ export function TimeChart({
       )}
       {cursor === null || width === 0 ? null : (
         <div className="chart-tooltip" style={{ left: Math.min(Math.max(x(cursor), 90), width - 90), top: PAD.top + 8 }} role="status">
-          <div className="muted">{formatDateTime(times[cursor])}</div>
+          <div className="muted">{formatTime === undefined ? formatDateTime(times[cursor]) : formatTime(times[cursor])}</div>
           {series.map((item) => (
             <div key={item.label}>
               <span className="dot" style={{ background: item.color, marginRight: 6 }} />

@@ -94,3 +94,16 @@ export const BoltIcon = icon(<path d="M13 2 3 14h9l-1 8 10-12h-9z" />);
 export const ChevronIcon = icon(<path d="m9 18 6-6-6-6" />);
 export const TrashIcon = icon(<path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6" />);
 export const EditIcon = icon(<path d="M12 20h9M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z" />);
+export const UsageIcon = icon(
+  <>
+    <path d="M21 12a9 9 0 1 1-9-9v9z" />
+    <path d="M15 3.5A9 9 0 0 1 20.5 9H15z" />
+  </>,
+);
+export const PriceIcon = icon(
+  <>
+    <path d="M20.6 13.4 13.4 20.6a2 2 0 0 1-2.8 0L3 13V3h10l7.6 7.6a2 2 0 0 1 0 2.8z" />
+    <path d="M7.5 7.5h.01" />
+  </>,
+);
+export const FilterIcon = icon(<path d="M3 5h18l-7 8.5V19l-4 2v-7.5z" />);

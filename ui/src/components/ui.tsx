@@ -82,7 +82,8 @@ export function EmptyState({ title, children, action, icon }: { title: string; c
 
 export function errorMessage(error: unknown): string {
   if (error instanceof ApiError) {
-    if (error.status === 404) return `Not available: this gateway does not serve that part of the management API yet (${error.message}).`;
+    // A missing route (an older gateway) reads differently from a missing object ("No request log has id …").
+    if (error.status === 404 && error.message.startsWith('No route for')) return `Not available: this gateway does not serve that part of the management API (${error.message})`;
     return error.param === null ? error.message : `${error.message} (${error.param})`;
   }
   return error instanceof Error ? error.message : String(error);
@@ -181,7 +182,7 @@ export function CodeBlock({ code, label, maxHeight }: { code: string; label?: st
 }
 
 /** A usage bar: spent of a limit; colours warn at 80% and fail at 100%. */
-export function UsageBar({ value, max, label, format }: { value: number; max: number | null | undefined; label: string; format: (value: number) => string }) {
+export function UsageBar({ value, max, label, format, suffix }: { value: number; max: number | null | undefined; label: string; format: (value: number) => string; suffix?: string }) {
   if (max === null || max === undefined || max <= 0) {
     return (
       <div className="usage">
@@ -198,7 +199,10 @@ export function UsageBar({ value, max, label, format }: { value: number; max: nu
     <div className="usage">
       <div className="usage-text">
         <span>{format(value)}</span>
-        <span className="muted">of {format(max)}</span>
+        <span className="muted nowrap">
+          of {format(max)}
+          {suffix === undefined || suffix === '' ? '' : ` ${suffix}`}
+        </span>
       </div>
       <div className={`usage-track usage-${tone}`} role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={max} aria-valuenow={value} aria-valuetext={`${format(value)} of ${format(max)}`}>
         <div className="usage-fill" style={{ width: `${ratio * 100}%` }} />
@@ -215,9 +219,9 @@ export function Switch({ checked, onChange, label, disabled }: { checked: boolea
   );
 }
 
-export function Field({ label, hint, error, children, htmlFor }: { label: string; hint?: ReactNode; error?: string | null; children: ReactNode; htmlFor: string }) {
+export function Field({ label, hint, error, children, htmlFor, className }: { label: string; hint?: ReactNode; error?: string | null; children: ReactNode; htmlFor: string; className?: string }) {
   return (
-    <div className={`field ${error ? 'field-invalid' : ''}`}>
+    <div className={`field ${error ? 'field-invalid' : ''} ${className ?? ''}`}>
       <label htmlFor={htmlFor}>{label}</label>
       {children}
       {error ? (

@@ -36,10 +36,12 @@ export function formatUsd(value: number | null | undefined, unknownLabel = 'unkn
   if (value === null || value === undefined) return unknownLabel;
   if (value === 0) return '$0';
   const abs = Math.abs(value);
-  const digits = abs >= 100 ? 0 : abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
-  // Trailing zeros past the cents say nothing: $0.7000 -> $0.70, $0.001200 -> $0.0012.
-  const text = value.toFixed(digits).replace(/(\.\d\d\d*?)0+$/, '$1');
-  return `$${text}`;
+  if (abs < 0.000001) return value < 0 ? '-<$0.000001' : '<$0.000001';
+  // $100 and up: whole dollars; $1 and up, or whole cents: 2 decimals; down to a cent: 4 decimals
+  // (so a column of amounts lines up: $0.0820, $0.0744); below a cent: 3 significant digits ($0.00412).
+  const cents = Math.abs(abs * 100 - Math.round(abs * 100)) < 1e-9;
+  const digits = abs >= 100 ? 0 : abs >= 1 || cents ? 2 : abs >= 0.01 ? 4 : 2 - Math.floor(Math.log10(abs));
+  return `$${value.toFixed(digits)}`;
 }
 
 /** A bucket or window length: "15 s", "1 min", "30 min", "3 h", "1 day". */
@@ -73,6 +75,12 @@ const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '
 const shortDate = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 const hourMinute = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dayOnly = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+export function formatDate(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? DASH : dateOnly.format(ms);
+}
 
 export function formatDateTime(ms: number | null | undefined): string {
   return ms === null || ms === undefined ? DASH : dateTime.format(ms);

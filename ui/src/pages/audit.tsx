@@ -8,6 +8,13 @@ import { formatDateTime } from '../lib/format.js';
 import { setSearch, useLocation, useTitle } from '../lib/router.js';
 import { useResource } from '../lib/use-resource.js';
 
+/** The name inside a before/after value, so a target id ("vk_…") reads as what it is. */
+function nameOf(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const name = (value as { name?: unknown }).name;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
 export function AuditPage() {
   useTitle('Audit log');
   const { search } = useLocation();
@@ -87,9 +94,10 @@ export function AuditPage() {
                 {rows.map((row) => {
                   const id = String(row.id);
                   const expanded = open.has(id);
+                  const name = nameOf(row.after) ?? nameOf(row.before);
                   return (
                     <Fragment key={id}>
-                      <tr>
+                      <tr className="clickable-soft" onClick={(event) => (event.target as HTMLElement).closest('button') === null && toggle(id)}>
                         <td>
                           <button type="button" className="btn btn-ghost btn-sm icon-btn" aria-expanded={expanded} aria-label={`${expanded ? 'Hide' : 'Show'} the change ${row.action}`} onClick={() => toggle(id)}>
                             <ChevronIcon width={14} height={14} style={{ transform: expanded ? 'rotate(90deg)' : undefined, transition: 'transform .15s' }} />
@@ -98,7 +106,15 @@ export function AuditPage() {
                         <td className="nowrap">{formatDateTime(row.time)}</td>
                         <td>{row.actor}</td>
                         <td className="mono">{row.action}</td>
-                        <td className="mono truncate">{row.target ?? '—'}</td>
+                        <td className="truncate" title={row.target ?? undefined}>
+                          {name !== undefined && name !== row.target ? (
+                            <>
+                              {name} <span className="mono muted small">{row.target}</span>
+                            </>
+                          ) : (
+                            <span className="mono">{row.target ?? '—'}</span>
+                          )}
+                        </td>
                       </tr>
                       {expanded ? (
                         <tr>

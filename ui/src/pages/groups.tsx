@@ -5,8 +5,8 @@ import type { Customer, Team } from '../api/types.js';
 import { ConfirmDialog, Dialog } from '../components/dialog.js';
 import { EditIcon, PlusIcon, TrashIcon } from '../components/icons.js';
 import { toast } from '../components/toast.js';
-import { Async, Badge, Button, EmptyState, PageHeader, UsageBar, errorMessage } from '../components/ui.js';
-import { formatDateTime, formatInteger, formatUsd } from '../lib/format.js';
+import { Async, Badge, Button, EmptyState, PageHeader, Switch, UsageBar, errorMessage } from '../components/ui.js';
+import { formatDate, formatDateTime, formatInteger, formatUsd } from '../lib/format.js';
 import { useTitle } from '../lib/router.js';
 import { useResource } from '../lib/use-resource.js';
 import { EntityForm } from './governance-form.js';
@@ -19,7 +19,9 @@ function GroupsPage({ title, noun, description, emptyText, api, withCustomer }: 
   const customers = useResource((signal) => (withCustomer ? customersApi.list(signal).catch(() => ({ data: [] })) : Promise.resolve({ data: [] })), [withCustomer]);
   const [editing, setEditing] = useState<Team | Customer | 'new' | null>(null);
   const [removing, setRemoving] = useState<Team | Customer | null>(null);
+  const [disabling, setDisabling] = useState<Team | Customer | null>(null);
   const [busy, setBusy] = useState(false);
+  const [switching, setSwitching] = useState<string | null>(null);
   const customerName = new Map((customers.data?.data ?? []).map((customer) => [customer.id, customer.name]));
 
   const remove = async (): Promise<void> => {
@@ -34,6 +36,20 @@ function GroupsPage({ title, noun, description, emptyText, api, withCustomer }: 
     } finally {
       setBusy(false);
       setRemoving(null);
+    }
+  };
+
+  const setStatus = async (item: Team | Customer, status: 'active' | 'disabled'): Promise<void> => {
+    setSwitching(item.id);
+    try {
+      await api.update(item.id, { status });
+      toast(`${item.name} ${status === 'active' ? 'enabled' : 'disabled'}`);
+      list.reload();
+    } catch (error) {
+      toast(errorMessage(error), 'error');
+    } finally {
+      setSwitching(null);
+      setDisabling(null);
     }
   };
 
@@ -60,8 +76,10 @@ function GroupsPage({ title, noun, description, emptyText, api, withCustomer }: 
                 <table className="table">
                   <thead>
                     <tr>
-                      <th>Name</th>
+                      <th className="col-name">Name</th>
                       {withCustomer ? <th>Customer</th> : null}
+                      <th>Status</th>
+                      {withCustomer ? null : <th className="num">Teams</th>}
                       <th className="num">Keys</th>
                       <th>Budget</th>
                       <th>Limits</th>
@@ -73,33 +91,50 @@ function GroupsPage({ title, noun, description, emptyText, api, withCustomer }: 
                     {data.data.map((item) => {
                       const budget = budgetOf(item);
                       return (
-                        <tr key={item.id}>
+                        <tr key={item.id} data-name={item.name} className={item.status === 'disabled' ? 'row-disabled' : undefined}>
                           <td>
                             <strong>{item.name}</strong>
                             {item.description ? <div className="muted small">{item.description}</div> : null}
                           </td>
                           {withCustomer ? <td>{'customer_id' in item && item.customer_id ? (customerName.get(item.customer_id) ?? item.customer_id) : <span className="muted">—</span>}</td> : null}
+                          <td>
+                            {item.status === 'disabled' ? (
+                              <Badge tone="warn" title={`Calls with the keys of this ${noun} are refused (403 ${noun}_disabled).`}>
+                                disabled
+                              </Badge>
+                            ) : (
+                              <Badge tone="ok">active</Badge>
+                            )}
+                          </td>
+                          {withCustomer ? null : <td className="num">{formatInteger('team_count' in item ? item.team_count : 0)}</td>}
                           <td className="num">{formatInteger(item.key_count)}</td>
                           <td style={{ minWidth: 200 }}>
-                            <UsageBar value={budget.spend} max={budget.max} label={`Budget of ${item.name}`} format={(value) => formatUsd(value)} />
-                            {budget.period ? <div className="muted small">{periodLabel(budget.period)}</div> : null}
+                            <UsageBar value={budget.spend} max={budget.max} label={`Budget of ${item.name}`} format={(value) => formatUsd(value)} suffix={periodLabel(budget.period)} />
                           </td>
                           <td className="small nowrap">
                             <LimitList rules={limitsOf(item)} />
                           </td>
-                          <td className="small muted nowrap">{formatDateTime(item.created_at)}</td>
+                          <td className="small muted nowrap" title={formatDateTime(item.created_at)}>
+                            {formatDate(item.created_at)}
+                          </td>
                           <td className="right nowrap">
                             {item.source === 'file' ? (
                               <Badge title="Declared in the config file: change it there">config file</Badge>
                             ) : (
-                              <>
-                            <Button size="sm" variant="ghost" onClick={() => setEditing(item)} aria-label={`Edit ${item.name}`}>
-                              <EditIcon width={14} height={14} />
-                            </Button>
-                            <Button size="sm" variant="ghost" onClick={() => setRemoving(item)} aria-label={`Delete ${item.name}`}>
-                              <TrashIcon width={14} height={14} />
-                            </Button>
-                              </>
+                              <span className="row" style={{ gap: 2, flexWrap: 'nowrap', justifyContent: 'flex-end' }}>
+                                <Switch
+                                  label={`${item.status === 'disabled' ? 'Enable' : 'Disable'} ${item.name}`}
+                                  checked={item.status !== 'disabled'}
+                                  disabled={switching !== null}
+                                  onChange={(on) => (on ? void setStatus(item, 'active') : setDisabling(item))}
+                                />
+                                <Button size="sm" variant="ghost" onClick={() => setEditing(item)} aria-label={`Edit ${item.name}`}>
+                                  <EditIcon width={14} height={14} />
+                                </Button>
+                                <Button size="sm" variant="ghost" onClick={() => setRemoving(item)} aria-label={`Delete ${item.name}`}>
+                                  <TrashIcon width={14} height={14} />
+                                </Button>
+                              </span>
                             )}
                           </td>
                         </tr>
@@ -128,6 +163,15 @@ function GroupsPage({ title, noun, description, emptyText, api, withCustomer }: 
           />
         )}
       </Dialog>
+      <ConfirmDialog
+        open={disabling !== null}
+        busy={switching !== null}
+        title={`Disable ${disabling?.name ?? ''}?`}
+        message={`Calls with its ${disabling === null ? '' : formatInteger(disabling.key_count)} ${disabling?.key_count === 1 ? 'key' : 'keys'} are refused (403) until you enable it again. Its budget, limits and spend stay.`}
+        confirmLabel="Disable"
+        onClose={() => setDisabling(null)}
+        onConfirm={() => disabling !== null && void setStatus(disabling, 'disabled')}
+      />
       <ConfirmDialog
         open={removing !== null}
         busy={busy}

@@ -3,6 +3,7 @@ import { budgetOf, keyHint, virtualKeys } from '../api/endpoints.js';
 import type { Budget, RateLimitState, VirtualKeyDetail } from '../api/types.js';
 import { Async, Badge, UsageBar } from '../components/ui.js';
 import { DASH, formatCompact, formatDateTime, formatInteger, formatRelative, formatUsd } from '../lib/format.js';
+import { Link } from '../lib/router.js';
 import { useResource } from '../lib/use-resource.js';
 
 const money = (value: number): string => formatUsd(value);
@@ -85,6 +86,10 @@ function Body({ vkey }: { vkey: VirtualKeyDetail }) {
         <h3>Rate limits</h3>
         {vkey.limits.length === 0 ? <p className="muted small">No rate limit applies to this key.</p> : vkey.limits.map((rule, index) => <LimitRow key={index} rule={rule} />)}
       </section>
+      <div className="row" style={{ gap: 16, paddingTop: 10, borderTop: '1px solid var(--border)' }}>
+        <Link to={`/usage?key=${encodeURIComponent(vkey.id)}`}>Usage of this key →</Link>
+        <Link to={`/logs?since=all&key=${encodeURIComponent(vkey.id)}`}>Its requests in the logs →</Link>
+      </div>
     </div>
   );
 }

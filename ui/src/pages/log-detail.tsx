@@ -1,5 +1,5 @@
 /** One request in full: summary, timings (total, upstream, overhead, first token), tokens and cost, every attempt, bodies. */
-import { logs, virtualKeys } from '../api/endpoints.js';
+import { customers, logs, teams, virtualKeys } from '../api/endpoints.js';
 import type { LogDetail } from '../api/types.js';
 import { Async, Badge, Card, CodeBlock, CopyButton, PageHeader } from '../components/ui.js';
 import { DASH, formatDateTime, formatInteger, formatMs, formatUs, formatUsd, prettyJson, statusClass } from '../lib/format.js';
@@ -31,6 +31,8 @@ export function LogDetailPage({ id }: { id: string }) {
 
 function Detail({ log }: { log: LogDetail }) {
   const key = useResource((signal) => (log.virtual_key_id === null ? Promise.resolve(null) : virtualKeys.get(log.virtual_key_id, signal).catch(() => null)), [log.virtual_key_id]);
+  const team = useResource((signal) => (log.team_id ? teams.get(log.team_id, signal).catch(() => null) : Promise.resolve(null)), [log.team_id]);
+  const customer = useResource((signal) => (log.customer_id ? customers.get(log.customer_id, signal).catch(() => null) : Promise.resolve(null)), [log.customer_id]);
   const overheadMs = log.overhead_us === null ? null : log.overhead_us / 1000;
   const upstream = log.upstream_ms;
   const total = log.latency_ms;
@@ -55,23 +57,31 @@ function Detail({ log }: { log: LogDetail }) {
             </dd>
             <dt>Model asked</dt>
             <dd className="mono">{log.requested_model ?? DASH}</dd>
-            <dt>Answered by</dt>
+            <dt>{log.status < 400 ? "Answered by" : "Routed to"}</dt>
             <dd className="mono">
               {log.provider ?? DASH}
               {log.model === null ? null : ` / ${log.model}`}
             </dd>
             <dt>Virtual key</dt>
-            <dd>{log.virtual_key_id === null ? DASH : (key.data?.name ?? log.virtual_key_id)}</dd>
+            <dd>
+              {log.virtual_key_id === null ? (
+                DASH
+              ) : (
+                <Link to={`/logs?since=all&key=${encodeURIComponent(log.virtual_key_id)}`} title="Requests with this key">
+                  {key.data?.name ?? log.virtual_key_id}
+                </Link>
+              )}
+            </dd>
             {log.team_id ? (
               <>
                 <dt>Team</dt>
-                <dd>{log.team_id}</dd>
+                <dd>{team.data?.name ?? log.team_id}</dd>
               </>
             ) : null}
             {log.customer_id ? (
               <>
                 <dt>Customer</dt>
-                <dd>{log.customer_id}</dd>
+                <dd>{customer.data?.name ?? log.customer_id}</dd>
               </>
             ) : null}
             {log.cache ? (
@@ -181,7 +191,7 @@ function Detail({ log }: { log: LogDetail }) {
                     <td>{index + 1}</td>
                     <td>{attempt.provider}</td>
                     <td className="mono">{attempt.model}</td>
-                    <td className="mono">{attempt.key_id ?? DASH}</td>
+                    <td title={attempt.key_id}>{attempt.key_name ?? attempt.key_id ?? DASH}</td>
                     <td>{attempt.status === undefined ? <Badge tone="error">no reply</Badge> : <Badge tone={statusClass(attempt.status)}>{attempt.status}</Badge>}</td>
                     <td className="num">{formatMs(attempt.latency_ms)}</td>
                     <td style={{ whiteSpace: 'normal' }}>{attempt.error ?? ''}</td>

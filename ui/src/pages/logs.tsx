@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { logs, providers, virtualKeys, type LogQuery } from '../api/endpoints.js';
 import type { LogSummary } from '../api/types.js';
-import { PauseIcon, PlayIcon, RefreshIcon } from '../components/icons.js';
+import { FilterIcon, PauseIcon, PlayIcon, RefreshIcon } from '../components/icons.js';
 import { Badge, Button, EmptyState, ErrorState, Field, Loading, PageHeader, errorMessage } from '../components/ui.js';
 import { formatInteger, formatMs, formatUsd, formatWhen, statusClass } from '../lib/format.js';
 import { navigate, setSearch, useLocation, useTitle } from '../lib/router.js';
@@ -18,15 +18,54 @@ const SINCE: Record<string, { label: string; ms: number | null }> = {
   '24h': { label: 'Last 24 hours', ms: 24 * 60 * 60_000 },
   '7d': { label: 'Last 7 days', ms: 7 * 24 * 60 * 60_000 },
   all: { label: 'Any time', ms: null },
+  custom: { label: 'Custom range…', ms: null },
 };
 
-const FILTERS = ['since', 'provider', 'model', 'status', 'key', 'q'] as const;
+const FILTERS = ['since', 'from', 'to', 'provider', 'model', 'status', 'key', 'q'] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
 
 const PAGE = 100;
 
+/** A datetime-local value ("2026-11-29T14:05:09", the browser's time zone) for a time. */
+export function toLocalInput(ms: number): string {
+  const date = new Date(ms);
+  const two = (value: number): string => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
+/** The time of a datetime-local value, or undefined when empty or not a date. */
+export function fromLocalInput(text: string): number | undefined {
+  if (text === '') return undefined;
+  const ms = new Date(text).getTime();
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The custom range's problem, if any: an unreadable bound, or from after to. */
+function rangeError(filters: Filters): string | null {
+  if (filters.since !== 'custom') return null;
+  const from = fromLocalInput(filters.from);
+  const to = fromLocalInput(filters.to);
+  if ((filters.from !== '' && from === undefined) || (filters.to !== '' && to === undefined)) return 'Enter a date and time.';
+  if (from !== undefined && to !== undefined && from > to) return 'The start is after the end.';
+  return null;
+}
+
 function queryOf(filters: Filters): LogQuery {
   const since = SINCE[filters.since] ?? SINCE['24h'];
+  if (filters.since === 'custom') {
+    const to = fromLocalInput(filters.to);
+    return {
+      from: fromLocalInput(filters.from),
+      // The end is inclusive to the second shown (the API's `to` is exclusive).
+      to: to === undefined ? undefined : to + (filters.to.length > 16 ? 1000 : 60_000),
+      provider: filters.provider || undefined,
+      model: filters.model || undefined,
+      status_class: filters.status || undefined,
+      virtual_key_id: filters.key || undefined,
+      q: filters.q || undefined,
+      limit: PAGE,
+    };
+  }
   return {
     from: since.ms === null ? undefined : Date.now() - since.ms,
     provider: filters.provider || undefined,
@@ -45,8 +84,15 @@ export function LogsPage() {
   const filterKey = JSON.stringify(filters);
   const update = (name: keyof Filters, value: string): void => {
     const next = { ...filters, [name]: value };
+    if (name === 'since') {
+      // A custom range starts as the last hour, to the minute, so both fields show something to edit; other ranges need neither.
+      const now = Date.now();
+      next.from = value === 'custom' ? toLocalInput(now - 3_600_000).slice(0, 16) : '';
+      next.to = value === 'custom' ? toLocalInput(now).slice(0, 16) : '';
+    }
     setSearch({ ...next, since: next.since === '24h' ? undefined : next.since });
   };
+  const badRange = rangeError(filters);
 
   const [text, setText] = useState(filters.q);
   useEffect(() => setText(filters.q), [filters.q]);
@@ -57,7 +103,13 @@ export function LogsPage() {
   }, [text]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const [live, setLive] = useState(false);
-  const first = useResource((signal) => logs.list(queryOf(filters), signal), [filterKey], { pollMs: live ? 2_000 : undefined });
+  // On a phone the filters fold away behind a button (they would fill the screen).
+  const [filtersOpen, setFiltersOpen] = useState(false);
+  const first = useResource(
+    (signal) => (badRange === null ? logs.list(queryOf(filters), signal) : Promise.resolve({ data: [], next_cursor: null })),
+    [filterKey],
+    { pollMs: live ? 2_000 : undefined },
+  );
   const [older, setOlder] = useState<{ rows: LogSummary[]; cursor: string | null; busy: boolean; error?: unknown }>({ rows: [], cursor: null, busy: false });
   useEffect(() => setOlder({ rows: [], cursor: null, busy: false }), [filterKey]);
 
@@ -97,7 +149,8 @@ export function LogsPage() {
     return [...head, ...older.rows.filter((row) => !ids.has(row.id))];
   }, [first.data, older.rows]);
   const hasMore = older.rows.length === 0 ? Boolean(first.data?.next_cursor) : older.cursor !== null;
-  const filtered = FILTERS.some((name) => name !== 'since' && filters[name] !== '');
+  const filtered = filters.since === 'custom' || FILTERS.some((name) => name !== 'since' && filters[name] !== '');
+  const active = FILTERS.filter((name) => name !== 'from' && name !== 'to' && filters[name] !== '' && !(name === 'since' && filters.since === '24h')).length;
 
   return (
     <>
@@ -112,10 +165,13 @@ export function LogsPage() {
             <Button onClick={first.reload} busy={first.fetching && !live} aria-label="Refresh">
               <RefreshIcon width={15} height={15} />
             </Button>
+            <Button className="phone-only" onClick={() => setFiltersOpen((value) => !value)} aria-expanded={filtersOpen} aria-controls="log-filters">
+              <FilterIcon width={15} height={15} /> Filters{active === 0 ? '' : ` (${active})`}
+            </Button>
           </>
         }
       />
-      <div className="card" style={{ marginBottom: 16 }}>
+      <div className={`card fold-on-phone ${filtersOpen ? 'open' : ''}`} id="log-filters" style={{ marginBottom: 16 }}>
         <form className="filters" role="search" aria-label="Filter logs" onSubmit={(event) => event.preventDefault()}>
           <Field label="Time" htmlFor="f-since">
             <select id="f-since" value={filters.since} onChange={(event) => update('since', event.target.value)}>
@@ -126,6 +182,16 @@ export function LogsPage() {
               ))}
             </select>
           </Field>
+          {filters.since === 'custom' ? (
+            <>
+              <Field label="From" htmlFor="f-from" error={badRange} className="field-date">
+                <input id="f-from" type="datetime-local" step={1} value={filters.from} max={filters.to || undefined} onChange={(event) => update('from', event.target.value)} />
+              </Field>
+              <Field label="To" htmlFor="f-to" className="field-date">
+                <input id="f-to" type="datetime-local" step={1} value={filters.to} min={filters.from || undefined} onChange={(event) => update('to', event.target.value)} />
+              </Field>
+            </>
+          ) : null}
           <Field label="Provider" htmlFor="f-provider">
             <select id="f-provider" value={filters.provider} onChange={(event) => update('provider', event.target.value)}>
               <option value="">All providers</option>
@@ -164,7 +230,7 @@ export function LogsPage() {
               {filters.key !== '' && !keyName.has(filters.key) ? <option value={filters.key}>{filters.key}</option> : null}
             </select>
           </Field>
-          <Field label="Search" htmlFor="f-q">
+          <Field label="Search" htmlFor="f-q" className="field-grow">
             <input id="f-q" type="search" placeholder="Error, model or request id" value={text} onChange={(event) => setText(event.target.value)} />
           </Field>
         </form>
@@ -180,8 +246,8 @@ export function LogsPage() {
             <Loading rows={6} />
           </div>
         ) : rows.length === 0 ? (
-          <EmptyState title={filtered ? 'No request matches these filters' : 'No requests yet'} action={filtered ? <Button onClick={() => setSearch({ since: filters.since })}>Clear filters</Button> : undefined}>
-            {filtered ? 'Try a longer time range or fewer filters.' : 'Requests appear here as soon as an app calls the gateway.'}
+          <EmptyState title={filtered ? 'No request matches these filters' : 'No requests yet'} action={filtered ? <Button onClick={() => setSearch({})}>Clear filters</Button> : undefined}>
+            {badRange !== null ? `Fix the time range: ${badRange.toLowerCase()}` : filtered ? 'Try a longer time range or fewer filters.' : 'Requests appear here as soon as an app calls the gateway.'}
           </EmptyState>
         ) : (
           <LogTable rows={rows} fresh={fresh} keyName={keyName} />
@@ -244,7 +310,7 @@ function LogTable({ rows, fresh, keyName }: { rows: LogSummary[]; fresh: Set<str
               <td className="nowrap" title={new Date(row.time).toISOString()}>
                 {formatWhen(row.time)}
               </td>
-              <td>
+              <td className="nowrap">
                 <Badge tone={statusClass(row.status)} title={row.error_message ?? undefined}>
                   {row.status}
                 </Badge>

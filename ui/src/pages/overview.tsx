@@ -6,7 +6,7 @@
 import { useMemo, useState } from 'react';
 import { logs, providers, virtualKeys } from '../api/endpoints.js';
 import type { LogStats } from '../api/types.js';
-import { BarList, Legend, TimeChart } from '../components/chart.js';
+import { BarList, Legend, TimeChart, type Series } from '../components/chart.js';
 import { Async, Card, EmptyState, PageHeader, Segmented, Stat } from '../components/ui.js';
 import { formatCompact, formatDuration, formatInteger, formatMs, formatPercent, formatRelative, formatUsd } from '../lib/format.js';
 import { Link, useTitle } from '../lib/router.js';
@@ -29,6 +29,7 @@ const RANGES: Record<Range, { span: number; bucket: number; poll: number; label:
 };
 
 const money = (value: number): string => formatUsd(value);
+const rate = (value: number): string => (value === 0 ? '0' : value < 0.1 ? value.toFixed(3) : value < 10 ? value.toFixed(2) : formatCompact(value));
 const requestsLabel = (value: number): string => `${formatInteger(value)} req`;
 
 export function OverviewPage() {
@@ -72,27 +73,34 @@ export function OverviewPage() {
 
   const noProviders = providerList.data !== undefined && providerList.data.data.length === 0;
   const noTraffic = stats.data !== undefined && stats.data.totals.requests === 0;
+  const firstRun = noProviders && (noTraffic || stats.data === undefined);
 
   return (
     <>
       <PageHeader
         title="Overview"
         description={
-          <span className="row" style={{ gap: 6 }}>
-            <span className={`dot ${stats.error === undefined ? 'live-dot' : 'dot-error'}`} aria-hidden="true" />
-            {stats.error === undefined ? `Live, refreshed ${stats.updatedAt === undefined ? '…' : formatRelative(stats.updatedAt)}` : 'Refresh failing'}
-          </span>
+          firstRun ? (
+            'Nothing to show yet: set up a provider to get started.'
+          ) : (
+            <span className="row" style={{ gap: 6 }}>
+              <span className={`dot ${stats.error === undefined ? 'live-dot' : 'dot-error'}`} aria-hidden="true" />
+              {stats.error === undefined ? `Live, refreshed ${stats.updatedAt === undefined ? '…' : formatRelative(stats.updatedAt)}` : 'Refresh failing'}
+            </span>
+          )
         }
         actions={
+          firstRun ? undefined : (
           <Segmented
             label="Time range"
             value={range}
             onChange={choose}
             options={(Object.keys(RANGES) as Range[]).map((value) => ({ value, label: value }))}
           />
+          )
         }
       />
-      {noProviders && (noTraffic || stats.data === undefined) ? (
+      {firstRun ? (
         <FirstRun />
       ) : (
         <Async resource={stats} rows={6}>
@@ -107,26 +115,23 @@ function Dashboard({ data, rangeLabel, liveRps, keyNames }: { data: LogStats; ra
   const { totals } = data;
   const errorRate = totals.requests === 0 ? null : totals.errors / totals.requests;
   const times = useMemo(() => data.buckets.map((bucket) => bucket.start), [data]);
-  const perSecond = data.bucket_ms / 1000;
-
-  const traffic = useMemo(
-    () => [
-      { label: 'Requests/s', color: 'var(--chart-1)', values: data.buckets.map((bucket) => bucket.requests / perSecond) },
-      { label: 'Errors/s', color: 'var(--chart-4)', values: data.buckets.map((bucket) => bucket.errors / perSecond) },
-    ],
-    [data, perSecond],
-  );
-  const latency = useMemo(
-    () => [
-      { label: 'p50', color: 'var(--chart-1)', values: data.buckets.map((bucket) => bucket.p50_ms) },
-      { label: 'p95', color: 'var(--chart-3)', values: data.buckets.map((bucket) => bucket.p95_ms) },
-    ],
-    [data],
-  );
-  const tokens = useMemo(() => [{ label: 'Tokens', color: 'var(--chart-2)', values: data.buckets.map((bucket) => bucket.tokens) }], [data]);
-  const cost = useMemo(() => [{ label: 'Cost', color: 'var(--chart-1)', values: data.buckets.map((bucket) => bucket.cost_usd) }], [data]);
-  const rate = (value: number): string => (value === 0 ? '0' : value < 0.1 ? value.toFixed(3) : value < 10 ? value.toFixed(2) : formatCompact(value));
-
+  const traffic = useMemo(() => {
+    // The bucket in progress holds only the seconds elapsed so far: divide by those, or leave it out while
+    // it is too young to say anything (a rate over the full bucket would dip at the right edge every time).
+    const now = Date.now();
+    const seconds = (start: number): number | null => {
+      const elapsed = Math.min(data.bucket_ms, now - start);
+      return elapsed < data.bucket_ms / 4 ? null : elapsed / 1000;
+    };
+    const rate = (count: number, start: number): number | null => {
+      const span = seconds(start);
+      return span === null ? null : count / span;
+    };
+    return [
+      { label: 'Requests/s', color: 'var(--chart-1)', values: data.buckets.map((bucket) => rate(bucket.requests, bucket.start)) },
+      { label: 'Errors/s', color: 'var(--chart-4)', values: data.buckets.map((bucket) => rate(bucket.errors, bucket.start)) },
+    ];
+  }, [data]);
   return (
     <div className="stack" data-testid="overview">
       <div className="grid grid-stats">
@@ -148,12 +153,42 @@ function Dashboard({ data, rangeLabel, liveRps, keyNames }: { data: LogStats; ra
 
       {totals.requests === 0 ? (
         <div className="card">
-          <EmptyState title={`No requests in the last ${rangeLabel}`}>
+          <EmptyState title={`No requests in the last ${rangeLabel === '1 hour' ? 'hour' : rangeLabel}`}>
             Calls through the gateway appear here within seconds. <Link to="/quickstart">Connect an app</Link> or pick a longer range.
           </EmptyState>
         </div>
-      ) : null}
+      ) : (
+        <Charts data={data} rangeLabel={rangeLabel} keyNames={keyNames} traffic={traffic} times={times} />
+      )}
+    </div>
+  );
+}
 
+/** The four charts and the top lists (left out while the range holds no request). */
+function Charts({
+  data,
+  rangeLabel,
+  keyNames,
+  traffic,
+  times,
+}: {
+  data: LogStats;
+  rangeLabel: string;
+  keyNames: Map<string, string> | undefined;
+  traffic: Series[];
+  times: number[];
+}) {
+  const latency = useMemo(
+    () => [
+      { label: 'p50', color: 'var(--chart-1)', values: data.buckets.map((bucket) => bucket.p50_ms) },
+      { label: 'p95', color: 'var(--chart-3)', values: data.buckets.map((bucket) => bucket.p95_ms) },
+    ],
+    [data],
+  );
+  const tokens = useMemo(() => [{ label: 'Tokens', color: 'var(--chart-2)', values: data.buckets.map((bucket) => bucket.tokens) }], [data]);
+  const cost = useMemo(() => [{ label: 'Cost', color: 'var(--chart-1)', values: data.buckets.map((bucket) => bucket.cost_usd) }], [data]);
+  return (
+    <>
       <div className="grid grid-2">
         <Card title="Traffic" actions={<Legend series={traffic} />}>
           <TimeChart times={times} bucketMs={data.bucket_ms} series={traffic} format={rate} label={`Requests and errors per second over ${rangeLabel}`} />
@@ -170,7 +205,7 @@ function Dashboard({ data, rangeLabel, liveRps, keyNames }: { data: LogStats; ra
       </div>
 
       <div className="grid grid-3">
-        <Card title="Top models">
+        <Card title="Top models" actions={<Link to="/usage" className="small">Usage →</Link>}>
           {data.top_models.length === 0 ? (
             <p className="muted">No traffic yet.</p>
           ) : (
@@ -184,14 +219,14 @@ function Dashboard({ data, rangeLabel, liveRps, keyNames }: { data: LogStats; ra
             />
           )}
         </Card>
-        <Card title="Top providers">
+        <Card title="Top providers" actions={<Link to="/providers" className="small">Health →</Link>}>
           {data.top_providers.length === 0 ? (
             <p className="muted">No traffic yet.</p>
           ) : (
             <BarList format={requestsLabel} items={data.top_providers.map((row) => ({ label: row.provider, value: row.requests, detail: `${formatPercent(row.requests === 0 ? 0 : row.errors / row.requests)} errors` }))} />
           )}
         </Card>
-        <Card title="Top virtual keys">
+        <Card title="Top virtual keys" actions={<Link to="/usage?by=key" className="small">By key →</Link>}>
           {data.top_keys.length === 0 ? (
             <p className="muted">No calls with a virtual key yet.</p>
           ) : (
@@ -202,6 +237,6 @@ function Dashboard({ data, rangeLabel, liveRps, keyNames }: { data: LogStats; ra
           )}
         </Card>
       </div>
-    </div>
+    </>
   );
 }

@@ -5,7 +5,7 @@
  */
 import { useMemo, useState } from 'react';
 import { providers as providersApi } from '../api/endpoints.js';
-import type { KeyHealth, Provider, ProviderKey, ProviderTestResult } from '../api/types.js';
+import type { KeyHealth, Provider, ProviderKey, ProviderLoad, ProviderTestResult } from '../api/types.js';
 import { ConfirmDialog, Dialog } from '../components/dialog.js';
 import { BoltIcon, EditIcon, PlusIcon, TrashIcon } from '../components/icons.js';
 import { toast } from '../components/toast.js';
@@ -14,6 +14,7 @@ import { formatMs } from '../lib/format.js';
 import { setSearch, useLocation, useTitle } from '../lib/router.js';
 import { useResource } from '../lib/use-resource.js';
 import { KeyForm, ProviderForm } from './provider-forms.js';
+import { KeyHealthDetails, ProviderLoadLine, healthBadge, providerTone, trafficShare } from './provider-health.js';
 
 export function sourceBadge(source: string | undefined) {
   if (source === 'file') return <Badge title="Declared in the config file">config file</Badge>;
@@ -27,7 +28,8 @@ export function ProvidersPage() {
   useTitle('Providers');
   const { search } = useLocation();
   const list = useResource((signal) => providersApi.list(signal), []);
-  const health = useResource((signal) => providersApi.health(signal).catch(() => ({ data: [] as KeyHealth[] })), [], { pollMs: 15_000 });
+  // Live breaker state, weights, error rates and latency: refreshed every few seconds (an older gateway without the route shows none).
+  const health = useResource((signal) => providersApi.health(signal).catch(() => ({ data: [] as KeyHealth[], providers: [] as ProviderLoad[] })), [], { pollMs: 5_000 });
   const [editing, setEditing] = useState<Editing>(null);
   const adding = search.get('add') === '1';
   const close = (): void => {
@@ -75,6 +77,7 @@ export function ProvidersPage() {
                   key={provider.name}
                   provider={provider}
                   health={(health.data?.data ?? []).filter((item) => item.provider === provider.name)}
+                  load={health.data?.providers?.find((item) => item.provider === provider.name)}
                   onEdit={() => setEditing({ kind: 'edit', provider })}
                   onKey={(key) => setEditing({ kind: 'key', provider, key })}
                   onChanged={() => {
@@ -99,17 +102,22 @@ export function ProvidersPage() {
   );
 }
 
-function healthOf(items: KeyHealth[], keyId?: string): { tone: 'ok' | 'warn' | 'error'; text: string } | null {
-  const item = items.find((entry) => keyId === undefined || entry.key_id === keyId);
-  if (item === undefined) return null;
-  const state = item.state ?? (item.healthy === false ? 'open' : 'closed');
-  if (state === 'closed' && item.healthy === false) return { tone: 'error', text: item.last_error ? `check failed: ${item.last_error}` : 'health check failed' };
-  if (state === 'closed' || state === 'healthy') return { tone: 'ok', text: 'healthy' };
-  if (state === 'half_open' || state === 'half-open' || state === 'degraded') return { tone: 'warn', text: state.replace('_', '-') };
-  return { tone: 'error', text: item.last_error ? `${state}: ${item.last_error}` : state };
-}
-
-function ProviderCard({ provider, health, onEdit, onKey, onChanged }: { provider: Provider; health: KeyHealth[]; onEdit(): void; onKey(key?: ProviderKey): void; onChanged(): void }) {
+function ProviderCard({
+  provider,
+  health,
+  load,
+  onEdit,
+  onKey,
+  onChanged,
+}: {
+  provider: Provider;
+  health: KeyHealth[];
+  load: ProviderLoad | undefined;
+  onEdit(): void;
+  onKey(key?: ProviderKey): void;
+  onChanged(): void;
+}) {
+  const [allModels, setAllModels] = useState(false);
   const [busy, setBusy] = useState<string | null>(null);
   const [test, setTest] = useState<ProviderTestResult | { error: string } | null>(null);
   const [confirm, setConfirm] = useState<{ kind: 'provider' } | { kind: 'key'; key: ProviderKey } | null>(null);
@@ -139,13 +147,14 @@ function ProviderCard({ provider, health, onEdit, onKey, onChanged }: { provider
     }
   };
   const models = useMemo(() => [...(provider.models ?? []), ...(provider.embedding_models ?? [])], [provider]);
-  const overall = healthOf(health);
+  const overall = providerTone(health);
+  const shown = allModels ? models : models.slice(0, 12);
 
   return (
     <section className="card provider-card" aria-label={`Provider ${provider.name}`} data-provider={provider.name}>
       <header className="card-header">
         <h2>
-          <span className={`dot ${!provider.enabled ? '' : overall === null ? 'dot-ok' : `dot-${overall.tone}`}`} aria-hidden="true" />
+          <span className={`dot ${!provider.enabled ? '' : overall === null ? 'dot-ok' : `dot-${overall}`}`} aria-hidden="true" />
           {provider.name}
           {provider.type !== provider.name ? <span className="muted small">({provider.type})</span> : null}
         </h2>
@@ -169,75 +178,85 @@ function ProviderCard({ provider, health, onEdit, onKey, onChanged }: { provider
             <span className="muted">any (the provider&apos;s own list)</span>
           ) : (
             <div className="chips">
-              {models.slice(0, 12).map((model) => (
+              {shown.map((model) => (
                 <span key={model} className="chip">
                   {model}
                 </span>
               ))}
-              {models.length > 12 ? <span className="muted small">+{models.length - 12} more</span> : null}
+              {models.length > 12 ? (
+                <button type="button" className="link-button chip-more" aria-expanded={allModels} onClick={() => setAllModels((value) => !value)}>
+                  {allModels ? 'Show fewer' : `+${models.length - 12} more`}
+                </button>
+              ) : null}
             </div>
           )}
         </dd>
+        <ProviderLoadLine load={load} />
       </dl>
       <div style={{ marginTop: 12 }}>
         <div className="spread" style={{ marginBottom: 4 }}>
           <strong className="small">API keys</strong>
-          <Button size="sm" variant="ghost" onClick={() => onKey()}>
+          <Button size="sm" variant="ghost" onClick={() => onKey()} aria-label={`Add key to ${provider.name}`}>
             <PlusIcon width={14} height={14} /> Add key
           </Button>
         </div>
         {provider.keys.length === 0 ? <p className="muted small">No key stored{provider.source === 'env' ? ' (read from the environment)' : ''}.</p> : null}
         {provider.keys.map((key) => {
-          const state = healthOf(health, key.id);
+          const item = health.find((entry) => entry.key_id === key.id);
+          const state = healthBadge(item);
           return (
-            <div key={key.id} className="key-row">
-              <div>
-                <div className="row" style={{ gap: 6 }}>
-                  <strong>{key.name}</strong>
-                  <code className="muted">{key.last4 === '' ? '••••••••' : `••••${key.last4}`}</code>
-                  {key.enabled ? null : <Badge>disabled</Badge>}
-                  {state === null ? null : <Badge tone={state.tone} title={state.text}>{state.text.length > 24 ? `${state.text.slice(0, 24)}…` : state.text}</Badge>}
+            <div key={key.id} className="key-row" data-key-name={key.name}>
+              <div className="key-row-head">
+                <div style={{ minWidth: 0 }}>
+                  <div className="row" style={{ gap: 6 }}>
+                    <strong>{key.name}</strong>
+                    <code className="muted">{key.last4 === '' ? '••••••••' : `••••${key.last4}`}</code>
+                    {key.enabled ? null : <Badge>disabled</Badge>}
+                    {state === null || !key.enabled || !provider.enabled ? null : (
+                      <Badge tone={state.tone} title={state.title}>
+                        {state.text}
+                      </Badge>
+                    )}
+                  </div>
+                  <div className="muted small">{key.models === null || key.models.length === 0 ? 'all models' : key.models.join(', ')}</div>
                 </div>
-                <div className="muted small">
-                  weight {key.weight}
-                  {key.models === null || key.models.length === 0 ? ' · all models' : ` · ${key.models.join(', ')}`}
-                </div>
+                {key.source !== undefined && key.source !== 'store' ? (
+                  sourceBadge(key.source)
+                ) : (
+                  <div className="row" style={{ gap: 2, flexWrap: 'nowrap' }}>
+                    <Switch
+                      label={`${key.enabled ? 'Disable' : 'Enable'} key ${key.name}`}
+                      checked={key.enabled}
+                      disabled={busy !== null}
+                      onChange={(enabled) => void act('key', () => providersApi.updateKey(provider.name, key.id, { enabled }), `Key ${key.name} ${enabled ? 'enabled' : 'disabled'}`)}
+                    />
+                    <Button size="sm" variant="ghost" onClick={() => onKey(key)} aria-label={`Edit key ${key.name}`}>
+                      <EditIcon width={14} height={14} />
+                    </Button>
+                    <Button size="sm" variant="ghost" onClick={() => setConfirm({ kind: 'key', key })} aria-label={`Delete key ${key.name}`}>
+                      <TrashIcon width={14} height={14} />
+                    </Button>
+                  </div>
+                )}
               </div>
-              {key.source !== undefined && key.source !== 'store' ? (
-                sourceBadge(key.source)
-              ) : (
-              <div className="row" style={{ gap: 2 }}>
-                <Switch
-                  label={`${key.enabled ? 'Disable' : 'Enable'} key ${key.name}`}
-                  checked={key.enabled}
-                  disabled={busy !== null}
-                  onChange={(enabled) => void act('key', () => providersApi.updateKey(provider.name, key.id, { enabled }), `Key ${key.name} ${enabled ? 'enabled' : 'disabled'}`)}
-                />
-                <Button size="sm" variant="ghost" onClick={() => onKey(key)} aria-label={`Edit key ${key.name}`}>
-                  <EditIcon width={14} height={14} />
-                </Button>
-                <Button size="sm" variant="ghost" onClick={() => setConfirm({ kind: 'key', key })} aria-label={`Delete key ${key.name}`}>
-                  <TrashIcon width={14} height={14} />
-                </Button>
-              </div>
-              )}
+              <KeyHealthDetails item={item} share={provider.enabled ? trafficShare(key.id, provider.keys, health) : 0} enabled={key.enabled && provider.enabled} weight={key.weight} />
             </div>
           );
         })}
       </div>
       <div className="spread" style={{ marginTop: 12, paddingTop: 12, borderTop: '1px solid var(--border)' }}>
         <div className="row">
-          <Button size="sm" onClick={() => void runTest()} busy={busy === 'test'}>
+          <Button size="sm" onClick={() => void runTest()} busy={busy === 'test'} aria-label={`Test connection to ${provider.name}`}>
             <BoltIcon width={14} height={14} /> Test connection
           </Button>
           <TestResult result={test} />
         </div>
         <div className="row" style={{ gap: 4 }}>
-          <Button size="sm" variant="ghost" onClick={onEdit}>
+          <Button size="sm" variant="ghost" onClick={onEdit} aria-label={`Edit ${provider.name}`}>
             <EditIcon width={14} height={14} /> Edit
           </Button>
           {provider.source === 'store' || provider.source === undefined ? (
-            <Button size="sm" variant="ghost" onClick={() => setConfirm({ kind: 'provider' })}>
+            <Button size="sm" variant="ghost" onClick={() => setConfirm({ kind: 'provider' })} aria-label={`Delete ${provider.name}`}>
               <TrashIcon width={14} height={14} /> Delete
             </Button>
           ) : null}

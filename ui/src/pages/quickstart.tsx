@@ -3,11 +3,13 @@
  * Also the first-run state of the overview when no provider is configured.
  */
 import { useState } from 'react';
+import { providers as providersApi } from '../api/endpoints.js';
 import { Card, CodeBlock, PageHeader } from '../components/ui.js';
 import { PlusIcon } from '../components/icons.js';
 import { Link, useTitle } from '../lib/router.js';
+import { useResource } from '../lib/use-resource.js';
 
-type Snippet = 'curl' | 'node' | 'python' | 'anthropic';
+type Snippet = 'curl' | 'node' | 'python' | 'anthropic' | 'gemini';
 
 export function snippets(origin: string, model: string): Record<Snippet, { label: string; code: string }> {
   return {
@@ -49,14 +51,23 @@ const message = await anthropic.messages.create({
   model: '${model}',
   max_tokens: 512,
   messages: [{ role: 'user', content: 'Hello!' }],
-});`,
+});
+console.log(message.content);`,
+    },
+    gemini: {
+      label: 'Gemini SDK',
+      code: `import { GoogleGenAI } from '@google/genai';
+
+const ai = new GoogleGenAI({ apiKey: 'YOUR_VIRTUAL_KEY', httpOptions: { baseUrl: '${origin}/genai' } });
+const response = await ai.models.generateContent({ model: '${model}', contents: 'Hello!' });
+console.log(response.text);`,
     },
   };
 }
 
-export function ConnectSnippets({ model = 'openai/gpt-4o-mini' }: { model?: string }) {
+export function ConnectSnippets({ model }: { model?: string }) {
   const origin = window.location.origin;
-  const all = snippets(origin, model);
+  const all = snippets(origin, model ?? 'openai/gpt-4o-mini');
   const [tab, setTab] = useState<Snippet>('curl');
   const names = Object.keys(all) as Snippet[];
   return (
@@ -88,8 +99,9 @@ export function ConnectSnippets({ model = 'openai/gpt-4o-mini' }: { model?: stri
         <CodeBlock code={all[tab].code} label={all[tab].label} />
       </div>
       <p className="muted small" style={{ marginTop: 8 }}>
-        Until you create a virtual key, any API key value is accepted. Base URLs: OpenAI <code>{origin}/v1</code>, Anthropic <code>{origin}/anthropic</code>, Gemini{' '}
-        <code>{origin}/genai</code>.
+        Base URLs: OpenAI <code>{origin}/v1</code>, Anthropic <code>{origin}/anthropic</code>, Gemini <code>{origin}/genai</code>. Models are named <code>provider/model</code>, and
+        any model works from any SDK. Send a <Link to="/keys">virtual key</Link> as the API key to apply its budget and limits; until{' '}
+        <Link to="/settings">Require a virtual key</Link> is on, any key value is accepted.
       </p>
     </div>
   );
@@ -124,14 +136,24 @@ export function FirstRun() {
   );
 }
 
+/** A model this gateway serves, for the snippets: the first listed model of the first enabled provider. */
+function useExampleModel(): string | undefined {
+  const list = useResource((signal) => providersApi.list(signal).catch(() => ({ data: [] })), []);
+  const provider = list.data?.data.find((item) => item.enabled && (item.models ?? []).length > 0);
+  if (provider === undefined) return undefined;
+  const preferred = (provider.models ?? []).find((model) => /mini|flash|haiku|small/.test(model)) ?? (provider.models ?? [])[0];
+  return `${provider.name}/${preferred}`;
+}
+
 export function QuickstartPage() {
   useTitle('Connect an app');
+  const model = useExampleModel();
   return (
     <>
       <PageHeader title="Connect an app" description="Point any OpenAI, Anthropic or Gemini SDK at this gateway: only the base URL changes." />
       <div className="stack">
         <Card title="Snippets">
-          <ConnectSnippets />
+          <ConnectSnippets model={model} />
         </Card>
         <Card title="Next steps">
           <ul style={{ margin: 0, paddingLeft: 20, display: 'grid', gap: 6 }}>

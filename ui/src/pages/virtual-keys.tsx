@@ -4,7 +4,7 @@
  * revoke and delete.
  */
 import { useMemo, useState } from 'react';
-import { budgetOf, customers as customersApi, isRevoked, keyHint, limitsOf, teams as teamsApi, virtualKeys } from '../api/endpoints.js';
+import { budgetOf, customers as customersApi, isRevoked, keyHint, limitsOf, settings as settingsApi, teams as teamsApi, virtualKeys } from '../api/endpoints.js';
 import type { RateLimitRule, VirtualKey, VirtualKeyCreated } from '../api/types.js';
 import { ConfirmDialog, Dialog } from '../components/dialog.js';
 import { EditIcon, PlusIcon, RefreshIcon, TrashIcon } from '../components/icons.js';
@@ -66,7 +66,16 @@ export function VirtualKeysPage() {
   const keys = useResource((signal) => virtualKeys.list(signal), [], { pollMs: 10_000 });
   const teams = useResource((signal) => teamsApi.list(signal).catch(() => ({ data: [] })), []);
   const customers = useResource((signal) => customersApi.list(signal).catch(() => ({ data: [] })), []);
-  const teamName = useMemo(() => new Map((teams.data?.data ?? []).map((team) => [team.id, team.name])), [teams.data]);
+  const enforced = useResource(
+    (signal) =>
+      settingsApi.get(signal).then(
+        (value) => (value.governance as { enforce?: boolean } | undefined)?.enforce,
+        () => undefined,
+      ),
+    [],
+  );
+  const teamById = useMemo(() => new Map((teams.data?.data ?? []).map((team) => [team.id, team])), [teams.data]);
+  const customerById = useMemo(() => new Map((customers.data?.data ?? []).map((customer) => [customer.id, customer])), [customers.data]);
   const [editing, setEditing] = useState<VirtualKey | 'new' | null>(null);
   const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
   const [confirm, setConfirm] = useState<Confirm>(null);
@@ -111,6 +120,11 @@ export function VirtualKeysPage() {
           </Button>
         }
       />
+      {enforced.data === false && (keys.data?.data.length ?? 0) > 0 ? (
+        <p className="notice small" style={{ marginBottom: 16 }}>
+          Calls without a virtual key are accepted too. Once every app sends one, turn on <Link to="/settings">Require a virtual key on every call</Link>.
+        </p>
+      ) : null}
       <Async resource={keys} rows={5}>
         {(data) =>
           data.data.length === 0 ? (
@@ -123,7 +137,8 @@ export function VirtualKeysPage() {
                   </Button>
                 }
               >
-                Until the first key exists, the gateway accepts any API key. Once keys exist, every call needs one, and its spend is tracked.
+                An app that sends a virtual key as its API key gets that key&apos;s budget, rate limits and allowed models, and its spend is tracked. Calls without one pass until{' '}
+                <Link to="/settings">Require a virtual key on every call</Link> is on.
               </EmptyState>
             </div>
           ) : (
@@ -132,7 +147,7 @@ export function VirtualKeysPage() {
                 <table className="table" data-testid="key-table">
                   <thead>
                     <tr>
-                      <th>Name</th>
+                      <th className="col-name">Name</th>
                       <th>Key</th>
                       <th>Status</th>
                       <th>Budget</th>
@@ -143,7 +158,15 @@ export function VirtualKeysPage() {
                   </thead>
                   <tbody>
                     {data.data.map((key) => (
-                      <KeyRow key={key.id} vkey={key} team={key.team_id ? (teamName.get(key.team_id) ?? key.team_id) : null} onEdit={() => setEditing(key)} onView={() => setViewing(key)} onConfirm={(kind) => setConfirm({ kind, key })} />
+                      <KeyRow
+                        key={key.id}
+                        vkey={key}
+                        team={key.team_id === null ? null : (teamById.get(key.team_id) ?? { name: key.team_id, status: 'active' })}
+                        customer={key.customer_id === null ? null : (customerById.get(key.customer_id) ?? { name: key.customer_id, status: 'active' })}
+                        onEdit={() => setEditing(key)}
+                        onView={() => setViewing(key)}
+                        onConfirm={(kind) => setConfirm({ kind, key })}
+                      />
                     ))}
                   </tbody>
                 </table>
@@ -198,7 +221,23 @@ export function VirtualKeysPage() {
   );
 }
 
-function KeyRow({ vkey, team, onEdit, onView, onConfirm }: { vkey: VirtualKey; team: string | null; onEdit(): void; onView(): void; onConfirm(kind: 'rotate' | 'revoke' | 'delete'): void }) {
+type Owner = { name: string; status: 'active' | 'disabled' } | null;
+
+function KeyRow({
+  vkey,
+  team,
+  customer,
+  onEdit,
+  onView,
+  onConfirm,
+}: {
+  vkey: VirtualKey;
+  team: Owner;
+  customer: Owner;
+  onEdit(): void;
+  onView(): void;
+  onConfirm(kind: 'rotate' | 'revoke' | 'delete'): void;
+}) {
   const budget = budgetOf(vkey);
   const limits = limitsOf(vkey);
   const models = vkey.allowed_models;
@@ -213,7 +252,13 @@ function KeyRow({ vkey, team, onEdit, onView, onConfirm }: { vkey: VirtualKey; t
         <div className="muted small">
           {team === null ? null : (
             <>
-              team <Link to="/teams">{team}</Link>
+              team <Link to="/teams">{team.name}</Link>
+              {' · '}
+            </>
+          )}
+          {customer === null ? null : (
+            <>
+              customer <Link to="/customers">{customer.name}</Link>
               {' · '}
             </>
           )}
@@ -221,10 +266,21 @@ function KeyRow({ vkey, team, onEdit, onView, onConfirm }: { vkey: VirtualKey; t
         </div>
       </td>
       <td className="mono nowrap">{keyHint(vkey)}</td>
-      <td>{revoked ? <Badge tone="error">revoked</Badge> : expired ? <Badge tone="warn">expired</Badge> : <Badge tone="ok">active</Badge>}</td>
+      <td>
+        {revoked ? (
+          <Badge tone="error">revoked</Badge>
+        ) : expired ? (
+          <Badge tone="warn">expired</Badge>
+        ) : team?.status === 'disabled' || customer?.status === 'disabled' ? (
+          <Badge tone="warn" title={`Its ${team?.status === 'disabled' ? `team ${team.name}` : `customer ${customer?.name ?? ''}`} is disabled: its calls are refused (403 ${team?.status === 'disabled' ? 'team_disabled' : 'customer_disabled'}).`}>
+            {team?.status === 'disabled' ? 'team disabled' : 'customer disabled'}
+          </Badge>
+        ) : (
+          <Badge tone="ok">active</Badge>
+        )}
+      </td>
       <td style={{ minWidth: 180 }} data-testid="key-spend">
-        <UsageBar value={budget.spend} max={budget.max} label={`Budget of ${vkey.name}`} format={(value) => formatUsd(value)} />
-        {budget.period ? <div className="muted small">{periodLabel(budget.period)}</div> : null}
+        <UsageBar value={budget.spend} max={budget.max} label={`Budget of ${vkey.name}`} format={(value) => formatUsd(value)} suffix={periodLabel(budget.period)} />
       </td>
       <td className="small nowrap">
         <LimitList rules={limits} />
@@ -234,24 +290,24 @@ function KeyRow({ vkey, team, onEdit, onView, onConfirm }: { vkey: VirtualKey; t
         {vkey.source === 'file' ? (
           <>
             <Badge title="Declared in the config file: change it there">config file</Badge>{' '}
-            <Button size="sm" variant="ghost" onClick={() => onConfirm('revoke')} disabled={revoked}>
+            <Button size="sm" variant="ghost" onClick={() => onConfirm('revoke')} disabled={revoked} aria-label={`Revoke ${vkey.name}`}>
               Revoke
             </Button>
           </>
         ) : (
           <>
-        <Button size="sm" variant="ghost" onClick={onEdit} aria-label={`Edit ${vkey.name}`} disabled={revoked}>
-          <EditIcon width={14} height={14} />
-        </Button>
-        <Button size="sm" variant="ghost" onClick={() => onConfirm('rotate')} aria-label={`Rotate ${vkey.name}`} disabled={revoked}>
-          <RefreshIcon width={14} height={14} />
-        </Button>
-        <Button size="sm" variant="ghost" onClick={() => onConfirm('revoke')} disabled={revoked}>
-          Revoke
-        </Button>
-        <Button size="sm" variant="ghost" onClick={() => onConfirm('delete')} aria-label={`Delete ${vkey.name}`}>
-          <TrashIcon width={14} height={14} />
-        </Button>
+            <Button size="sm" variant="ghost" onClick={onEdit} aria-label={`Edit ${vkey.name}`} title="Edit" disabled={revoked}>
+              <EditIcon width={14} height={14} />
+            </Button>
+            <Button size="sm" variant="ghost" onClick={() => onConfirm('rotate')} aria-label={`Rotate ${vkey.name}`} title="Rotate: a new secret" disabled={revoked}>
+              <RefreshIcon width={14} height={14} />
+            </Button>
+            <Button size="sm" variant="ghost" onClick={() => onConfirm('revoke')} disabled={revoked} aria-label={`Revoke ${vkey.name}`}>
+              Revoke
+            </Button>
+            <Button size="sm" variant="ghost" onClick={() => onConfirm('delete')} aria-label={`Delete ${vkey.name}`} title="Delete">
+              <TrashIcon width={14} height={14} />
+            </Button>
           </>
         )}
       </td>
