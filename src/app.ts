@@ -2,7 +2,6 @@
  * buildApp(config) -> a ready Fastify instance with every route registered.
  * The CLI and the tests both use it; starting and stopping lives in server.ts.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { registerAdminApi } from './api/admin/index.js';
 import { registerAnthropicRoutes } from './api/anthropic.js';
@@ -10,6 +9,7 @@ import { registerDashboardRoutes } from './api/dashboard.js';
 import { registerGenAIRoutes } from './api/genai.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerOpenAIRoutes } from './api/openai.js';
+import { FastLane, requestIdOf } from './api/fast-lane.js';
 import { sendError } from './api/respond.js';
 import type { ResolvedConfig } from './config/load.js';
 import { GatewayError } from './errors/gateway-error.js';
@@ -20,10 +20,13 @@ import { BODY_LIMIT_CEILING, wireStore, type WireStoreOptions } from './store/wi
 import { Metrics } from './telemetry/metrics.js';
 import { registerTelemetry } from './telemetry/telemetry.js';
 import { registerGovernance } from './governance/plugin.js';
+import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     gateway: Gateway;
+    /** The hot POST routes served from node:http directly (src/api/fast-lane.ts). */
+    fastLane: FastLane;
   }
   interface FastifyContextConfig {
     surface?: ErrorFormat;
@@ -36,9 +39,60 @@ export interface BuildOptions {
   processMetrics?: boolean;
   /** Store and config-file watch settings (tests). */
   management?: Pick<WireStoreOptions, 'store' | 'watchConfig' | 'watchDebounceMs'>;
+  /** `--workers N`: this process is a worker (shared ledger, metrics, store-change notices). */
+  cluster?: WorkerRuntime;
 }
 
-const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+/** request.log for Fastify: the pino child is created on first use only. */
+class LazyChildLogger {
+  #child: Logger | undefined;
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Record<string, unknown>,
+  ) {}
+
+  private get log(): Logger {
+    return (this.#child ??= this.parent.child(this.bindings));
+  }
+
+  get level(): string {
+    return this.parent.level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.parent.isLevelEnabled(level);
+  }
+
+  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): Logger {
+    return this.log.child(bindings, options);
+  }
+
+  fatal(...args: unknown[]): void {
+    (this.log.fatal as (...a: unknown[]) => void)(...args);
+  }
+
+  error(...args: unknown[]): void {
+    (this.log.error as (...a: unknown[]) => void)(...args);
+  }
+
+  warn(...args: unknown[]): void {
+    (this.log.warn as (...a: unknown[]) => void)(...args);
+  }
+
+  info(...args: unknown[]): void {
+    if (this.parent.isLevelEnabled('info')) (this.log.info as (...a: unknown[]) => void)(...args);
+  }
+
+  debug(...args: unknown[]): void {
+    if (this.parent.isLevelEnabled('debug')) (this.log.debug as (...a: unknown[]) => void)(...args);
+  }
+
+  trace(...args: unknown[]): void {
+    if (this.parent.isLevelEnabled('trace')) (this.log.trace as (...a: unknown[]) => void)(...args);
+  }
+
+  silent(): void {}
+}
 
 function surfaceOf(request: FastifyRequest): ErrorFormat {
   const configured = request.routeOptions?.config?.surface;
@@ -67,18 +121,22 @@ function fromFastifyError(error: FastifyError, maxBodyBytes: number): GatewayErr
 
 export async function buildApp(config: ResolvedConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger({ level: config.server.logLevel, format: config.telemetry.logFormat });
+  let liveGateway: Gateway | undefined;
+  const fastLane = new FastLane(logger, () => liveGateway?.state.limits.maxBodyBytes ?? 0);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // The hot routes skip Fastify's per-request work; everything else reaches Fastify as usual.
+    serverFactory: fastLane.serverFactory,
+    // A pino child per request (bindings serialised, redaction compiled) showed in the profile:
+    // the child is made only when a route actually logs through request.log.
+    childLoggerFactory: (parent, bindings) => new LazyChildLogger(parent as Logger, bindings) as unknown as FastifyBaseLogger,
     // One log line per request is written by the gateway itself (with model, provider, overhead).
     logController: new LogController({ disableRequestLogging: true }),
     // limits.max_body_bytes is live: enforced per request by a preParsing hook (src/config/body-limit.ts).
     bodyLimit: BODY_LIMIT_CEILING,
     // genReqId reads and checks the caller's x-request-id; Fastify would echo any value as-is.
     requestIdHeader: false,
-    genReqId: (request) => {
-      const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    },
+    genReqId: (request) => requestIdOf(request.headers),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     keepAliveTimeout: 65_000,
@@ -86,13 +144,20 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   const metricsSettings = config.telemetry.metrics;
   const metrics = new Metrics({ processMetrics: options.processMetrics ?? metricsSettings.processMetrics, virtualKeyLabels: metricsSettings.virtualKeyLabels });
   const gateway = new Gateway(config, logger, metrics);
+  liveGateway = gateway;
   app.decorate('gateway', gateway);
+  app.decorate('fastLane', fastLane);
+  app.addHook('preClose', (done) => {
+    fastLane.close();
+    done();
+  });
   // Before other hooks: tracing (when on) must see every request first.
   await registerTelemetry(app, gateway, config, logger);
   // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.
   await wireStore(app, config, { gateway, logger, ...options.management });
   // Virtual keys, budgets, rate limits, cost (gateway hooks; spend flushed before the store closes).
-  registerGovernance(app, config, { gateway, logger });
+  registerGovernance(app, config, { gateway, logger, ledger: options.cluster?.ledger });
+  if (options.cluster !== undefined) attachWorker(app, options.cluster);
 
   // Bodies are kept as bytes: each surface parses them itself so errors come in its own format,
   // and a pass-through forwards what the client sent.
@@ -102,9 +167,12 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const mapped = fromFastifyError(error, app.gateway.state.limits.maxBodyBytes);
     sendError(reply, undefined, mapped, surfaceOf(request));
+    // Refused by the server before any handler (413, a bad Content-Length): still a request in the metrics.
+    if (error.code?.startsWith('FST_')) metrics.observeRefusal(request.url, reply.statusCode);
   });
   app.setNotFoundHandler((request, reply) => {
     sendError(reply, undefined, new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}.`), surfaceOf(request));
+    metrics.observeRefusal(request.url, 404);
   });
 
   registerHealthRoutes(app, gateway);

@@ -5,10 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
+import { base64EmbeddingsBody } from '../formats/openai/embedding-encoding.js';
 import { OpenAIStreamEncoder } from '../formats/openai/stream-encoder.js';
 import type { ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../formats/openai/types.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { PipelineInput, UpstreamOperation } from '../gateway/pipeline.js';
+import { editPassthroughBody } from './passthrough-body.js';
 import { sendError } from './respond.js';
 import { surfaceHandler } from './surface-handler.js';
 import { listModels, getModel } from './models.js';
@@ -30,12 +32,16 @@ const CHECKS: Record<UpstreamOperation, ((body: JsonObject) => void) | undefined
   responses: undefined,
 };
 
-/** `addUsage`: ask a pass-through stream for usage the caller did not request (its cost needs it; the pump strips it). */
-function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonObject, addUsage = false): PipelineInput {
+/**
+ * `addUsage`: ask a pass-through stream for usage the caller did not request (its cost needs it; the pump strips it).
+ * `text`: the body as the caller sent it; a pass-through forwards it with only the model (and fallbacks) edited.
+ */
+function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonObject, addUsage = false, text?: string): PipelineInput {
   const model = requireString(body, 'model', gateway.state.routing.defaultModel);
   CHECKS[operation]?.(body);
   const fallbacks = readFallbacks(body);
-  if (body.fallbacks !== undefined) delete body.fallbacks;
+  const dropFallbacks = body.fallbacks !== undefined;
+  if (dropFallbacks) delete body.fallbacks;
   const stream = operation === 'embeddings' ? false : optionalBoolean(body, 'stream');
   return {
     operation,
@@ -45,6 +51,8 @@ function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonOb
     nativeFormat: 'openai',
     passthroughBody(target: string): string {
       body.model = target;
+      const edited = text === undefined ? undefined : editPassthroughBody(text, { model: target, dropFallbacks, addUsage });
+      if (edited !== undefined) return edited;
       if (!addUsage) return JSON.stringify(body);
       const options = typeof body.stream_options === 'object' && body.stream_options !== null ? body.stream_options : {};
       return JSON.stringify({ ...body, stream_options: { ...options, include_usage: true } });
@@ -77,16 +85,21 @@ function handler(gateway: Gateway, operation: UpstreamOperation) {
     surface: 'openai',
     errorFormat: 'openai',
     prepare(request, _gateway, ctx) {
-      const body = parseJsonBody(request.body);
+      const raw = request.body;
+      // Decoded once: parsed here, and forwarded (edited) on a pass-through.
+      const text = Buffer.isBuffer(raw) && raw.length > 0 ? raw.toString('utf8') : undefined;
+      const body = parseJsonBody(text ?? raw);
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
       const addUsage = body.stream === true && !includeUsage && (operation === 'chat' || operation === 'completions');
-      const input = buildInput(gateway, operation, body, addUsage);
+      const input = buildInput(gateway, operation, body, addUsage, text);
       if (addUsage) ctx.addedStreamUsage = true;
       const base64 = operation === 'embeddings' && body.encoding_format === 'base64';
       return {
         input,
         // Providers that return floats only still answer the SDK's default base64 request in kind.
         encodeJson: (result) => (base64 ? embeddingsToBase64(result as EmbeddingResponse) : result),
+        // A pass-through server that ignores encoding_format (Ollama) sent floats: the SDK would misread them.
+        encodeRaw: base64 ? base64EmbeddingsBody : undefined,
         createStreamEncoder: () => new OpenAIStreamEncoder(includeUsage),
       };
     },
@@ -95,10 +108,18 @@ function handler(gateway: Gateway, operation: UpstreamOperation) {
 
 export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): void {
   const config = { surface: 'openai' as const };
-  app.post('/v1/chat/completions', { config }, handler(gateway, 'chat'));
-  app.post('/v1/completions', { config }, handler(gateway, 'completions'));
-  app.post('/v1/embeddings', { config }, handler(gateway, 'embeddings'));
-  app.post('/v1/responses', { config }, handler(gateway, 'responses'));
+  const routes: Array<[string, UpstreamOperation]> = [
+    ['/v1/chat/completions', 'chat'],
+    ['/v1/completions', 'completions'],
+    ['/v1/embeddings', 'embeddings'],
+    ['/v1/responses', 'responses'],
+  ];
+  for (const [url, operation] of routes) {
+    const serve = handler(gateway, operation);
+    app.post(url, { config }, serve);
+    // The same handler, served from node:http without Fastify's per-request work (src/api/fast-lane.ts).
+    if (app.hasDecorator('fastLane')) app.fastLane.add(url, 'openai', serve);
+  }
   app.get('/v1/models', { config }, async (request, reply) => {
     reply.header('x-request-id', request.id).type('application/json').send(JSON.stringify(listModels(gateway.state)));
   });

@@ -3,6 +3,7 @@
  * Each surface brings its own encoders; this module owns headers, the
  * stream hand-off and the one place where errors are rendered.
  */
+import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
 import { renderError, toGatewayError, type ErrorFormat } from '../errors/render.js';
@@ -11,6 +12,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { Outcome } from '../gateway/pipeline.js';
 import { RequestContext, type Surface } from '../gateway/request-context.js';
 import { SSE_HEADERS } from '../gateway/sse.js';
+import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { pumpStream } from '../gateway/stream-pump.js';
 import { redactText } from '../telemetry/logger.js';
 
@@ -65,6 +67,7 @@ export function sendError(reply: FastifyReply, ctx: RequestContext | undefined, 
     reply.log.info({ msg: 'request', request_id: reply.request.id, method: reply.request.method, route: reply.request.url.split('?')[0], status: rendered.status, error: safe.message });
   }
   reply.code(rendered.status).headers(rendered.headers).type('application/json').send(JSON.stringify(rendered.body));
+  if (ctx !== undefined) ctx.respondedAt = performance.now();
 }
 
 /** An upstream message may echo a key; never pass one back. */
@@ -89,13 +92,18 @@ export async function sendOutcome(
   encode: {
     json(result: NonNullable<Extract<Outcome, { kind: 'json' }>['result']>): unknown;
     stream(): StreamEncoder;
+    /** The pass-through bytes as the caller gets them (default: as they are). */
+    raw?(raw: Buffer): Buffer;
   },
 ): Promise<void> {
   const headers = gatewayHeaders(ctx);
   if (outcome.kind === 'json') {
     ctx.status = 200;
-    const payload = outcome.raw ?? JSON.stringify(encode.json(outcome.result!));
+    // A provider's bytes as they came, except a configured key quoted in an error (secret-guard.ts).
+    const raw = outcome.raw;
+    const payload = raw !== undefined ? maskSecretsInBody(encode.raw === undefined ? raw : encode.raw(raw)) : JSON.stringify(encode.json(outcome.result!));
     reply.code(200).headers(headers).type('application/json').send(payload);
+    ctx.respondedAt = performance.now();
     return;
   }
   reply.hijack();

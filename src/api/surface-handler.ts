@@ -17,6 +17,8 @@ export interface PreparedRequest {
   encodeJson(result: ChatCompletion | EmbeddingResponse, context: CodecContext): unknown;
   /** Canonical chunks -> the surface's stream; its onError also ends a pass-through stream. */
   createStreamEncoder(context: CodecContext): StreamEncoder;
+  /** A pass-through answer's bytes -> what the caller gets (base64 embeddings from a server that sent floats). */
+  encodeRaw?(raw: Buffer): Buffer;
 }
 
 export interface SurfaceSpec {
@@ -37,6 +39,7 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
       await sendOutcome(reply, ctx, outcome, {
         json: (result) => prepared.encodeJson(result, context),
         stream: () => prepared.createStreamEncoder(context),
+        raw: prepared.encodeRaw,
       });
     } catch (error) {
       if (reply.sent || reply.raw.headersSent) return;

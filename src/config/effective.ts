@@ -179,6 +179,21 @@ export class ConfigService {
     return true;
   }
 
+  /**
+   * Another process changed the store (`--workers N`: another worker's management API):
+   * rebuild from the rows and apply. A rebuild that does not load keeps the running configuration.
+   */
+  reloadFromStore(): boolean {
+    try {
+      this.#apply(this.#build(this.#fileRaw));
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      this.#logger.error({ error: redactText(error.message) }, 'the configuration another worker saved does not load here; the running configuration stays');
+      return false;
+    }
+  }
+
   #build(fileRaw: unknown, withStore = true): ConfigSnapshot {
     const load = (config: unknown): ResolvedConfig => loadConfig({
       config, env: this.#env, configPath: this.#configPath, overrides: this.#overrides,

@@ -301,6 +301,8 @@ function resolveProvider(
     throw new ConfigError(`Invalid configuration: ${path}.base_url: required for an "openai-compatible" provider`);
   }
 
+  // Azure: the deployment map names the models the entry does not list.
+  const fromOptions = entry?.models === undefined || entry?.embedding_models === undefined ? definition.modelsFromOptions?.(options) : undefined;
   const headers: Record<string, string> = {};
   for (const [header, value] of Object.entries(entry?.headers ?? {})) {
     headers[header.toLowerCase()] = resolveSecret(value, `${path}.headers.${header}`, env);
@@ -312,8 +314,8 @@ function resolveProvider(
     disabledReason,
     baseUrl,
     keys,
-    models: entry?.models ?? definition.models,
-    embeddingModels: entry?.embedding_models ?? definition.embeddingModels ?? [],
+    models: entry?.models ?? fromOptions?.models.filter((m) => !entry?.embedding_models?.includes(m)) ?? definition.models,
+    embeddingModels: entry?.embedding_models ?? fromOptions?.embeddingModels.filter((m) => !entry?.models?.includes(m)) ?? definition.embeddingModels ?? [],
     headers,
     timeouts: resolveTimeouts(file.timeouts, entry?.timeouts),
     maxRetries: entry?.max_retries ?? file.routing.retry.max_retries,
