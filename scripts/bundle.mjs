@@ -19,7 +19,9 @@ for (const name of readdirSync(dist)) {
 
 await build({
   absWorkingDir: root,
-  entryPoints: ['src/cli.ts'],
+  // The request-log writer thread is its own entry: ThreadedLogWriter starts ./log-writer-thread.js
+  // next to the code that runs it (dist/ here, dist/store/ in tsc's per-file output).
+  entryPoints: ['src/cli.ts', { in: 'src/store/log-writer-thread.ts', out: 'log-writer-thread' }],
   outdir: 'dist',
   entryNames: '[name]',
   chunkNames: '[name]-[hash]', // at dist/ like cli.js: their import.meta.url paths (../package.json) hold

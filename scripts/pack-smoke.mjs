@@ -1,6 +1,8 @@
 // Packs the npm package, installs the tarball into an empty temp project, starts the
-// installed `heimdall` bin on an ephemeral port and checks GET /health and the dashboard at /. Run by .ci/run.
+// installed `heimdall` bin on an ephemeral port and checks GET /health, the dashboard at /, and one chat
+// completion through a mock OpenAI upstream that the request log (its writer thread) records. Run by .ci/run.
 import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,13 +12,28 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'heimdall-pack-'));
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
 
+// A minimal OpenAI-compatible upstream on loopback for the one chat completion.
+const upstream = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({
+      id: 'chatcmpl-smoke', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'pong' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+    }));
+  });
+});
+await new Promise((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+const upstreamUrl = `http://127.0.0.1:${upstream.address().port}/v1`;
+
 let child;
 try {
   run('npm', ['pack', '--silent', '--pack-destination', dir], root);
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   if (!tarball) throw new Error('npm pack produced no tarball');
   const listing = run('tar', ['-tzf', join(dir, tarball)], dir);
-  for (const needed of ['package/dist/cli.js', 'package/dist/ui/index.html', 'package/schema/config.schema.json', 'package/config.example.json', 'package/README.md']) {
+  for (const needed of ['package/dist/cli.js', 'package/dist/log-writer-thread.js', 'package/dist/ui/index.html', 'package/schema/config.schema.json', 'package/config.example.json', 'package/README.md']) {
     if (!listing.includes(needed)) throw new Error(`the package lacks ${needed}`);
   }
   if (/package\/(src|test|bench)\//.test(listing)) throw new Error('the package ships sources or tests');
@@ -27,7 +44,7 @@ try {
   const bin = join(dir, 'node_modules', '.bin', 'heimdall');
   child = spawn(bin, ['start', '--port', '0', '--data-dir', join(dir, 'data')], {
     cwd: dir,
-    env: { PATH: process.env.PATH, HOME: dir, OPENAI_API_KEY: 'sk-pack-smoke', LOG_LEVEL: 'warn' },
+    env: { PATH: process.env.PATH, HOME: dir, OPENAI_API_KEY: 'sk-pack-smoke', OPENAI_BASE_URL: upstreamUrl, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const url = await new Promise((resolve, reject) => {
@@ -59,12 +76,34 @@ try {
   if (asset.status !== 200 || !String(asset.headers.get('cache-control')).includes('immutable')) {
     throw new Error(`unexpected ${script[1]}: ${asset.status} ${asset.headers.get('cache-control')}`);
   }
+  // A chat completion through the installed package, and its row in the request log (written by the
+  // log writer thread shipped as dist/log-writer-thread.js; /api/logs reads what was committed).
+  const chat = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': 'pack-smoke-1' },
+    body: JSON.stringify({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] }),
+  });
+  const answer = await chat.json();
+  if (chat.status !== 200 || answer.choices?.[0]?.message?.content !== 'pong') {
+    throw new Error(`unexpected chat completion: ${chat.status} ${JSON.stringify(answer)}`);
+  }
+  let row;
+  for (let i = 0; i < 50 && !row; i++) {
+    const logs = await fetch(`${url}/api/logs/pack-smoke-1`);
+    if (logs.status === 200) row = await logs.json();
+    else await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (!row) throw new Error('the chat completion has no request log row');
+  if (row.status !== 200 || row.provider !== 'openai' || row.input_tokens !== 3 || row.output_tokens !== 1) {
+    throw new Error(`unexpected request log row: ${JSON.stringify(row)}`);
+  }
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   const code = await exited;
   if (code !== 0) throw new Error(`heimdall exited with ${code} after SIGTERM`);
-  process.stdout.write(`pack smoke test passed: ${tarball} installed, started, /health and the dashboard ok, clean exit\n`);
+  process.stdout.write(`pack smoke test passed: ${tarball} installed, started, /health, the dashboard and a logged chat ok, clean exit\n`);
 } finally {
   if (child && child.exitCode === null) child.kill('SIGKILL');
+  upstream.close();
   rmSync(dir, { recursive: true, force: true });
 }

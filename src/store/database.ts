@@ -53,6 +53,23 @@ export function openDatabase(dataDir: string, options: OpenDatabaseOptions = {})
   return db;
 }
 
+/**
+ * A second connection to a database that openDatabase() created and migrated (the request-log
+ * writer thread's): the same per-connection pragmas, no migrations.
+ */
+export function openWriteConnection(file: string, busyTimeoutMs = 5000): SqliteDatabase {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
 /** The schema version recorded in the database file. */
 export function schemaVersion(db: SqliteDatabase): number {
   return db.pragma('user_version', { simple: true }) as number;

@@ -12,7 +12,10 @@ export {
 export type {
   LogAttempt, LogSurface, RequestLogRecord, RequestLogSummary, StoredRequestLog,
 } from './log-types.js';
-export { LogWriter, type LogBodyOptions, type LogWriterOptions, type LogWriterStats } from './log-writer.js';
+export {
+  LogWriter, type LogBodyOptions, type LogWriterOptions, type LogWriterStats, type RequestLogWriter,
+} from './log-writer.js';
+export { ThreadedLogWriter, type ThreadedLogWriterOptions } from './threaded-log-writer.js';
 export {
   DEFAULT_LIMIT, LogQueries, MAX_LIMIT,
   type ListLogsParams, type LogPage, type LogSort, type LogStats, type LogStatsBucket, type LogStatsParams,

@@ -12,7 +12,7 @@ import type { ServerResponse } from 'node:http';
 import type { FinishedRequest, Gateway } from '../gateway/gateway.js';
 import type { RequestContext } from '../gateway/request-context.js';
 import type { LogAttempt, RequestLogRecord } from './log-types.js';
-import type { LogWriter } from './log-writer.js';
+import type { RequestLogWriter } from './log-writer.js';
 
 /** Kept past the cap so a secret cut in two at the cap is still recognised and redacted. */
 const SLACK_BYTES = 1024;
@@ -157,7 +157,7 @@ export function toLogRecord(finished: FinishedRequest): RequestLogRecord {
 }
 
 /** Plugs the request log into the gateway: one record per finished request. */
-export function attachRequestLogging(gateway: Gateway, logs: LogWriter): void {
+export function attachRequestLogging(gateway: Gateway, logs: RequestLogWriter): void {
   gateway.addHooks({
     begin(ctx, _request, body, response) {
       const bodies = logs.bodyOptions;

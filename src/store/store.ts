@@ -11,9 +11,10 @@
 import { ConfigRepo } from './config-repo.js';
 import { openDatabase, schemaVersion, type SqliteDatabase } from './database.js';
 import { LogQueries } from './log-queries.js';
-import { LogWriter, type LogWriterOptions } from './log-writer.js';
+import { LogWriter, type RequestLogWriter } from './log-writer.js';
 import { LogRetention, type RetentionOptions } from './retention.js';
 import { SecretBox, loadMasterKey, type MasterKeySource } from './secret-box.js';
+import { ThreadedLogWriter, type ThreadedLogWriterOptions } from './threaded-log-writer.js';
 import { silentLogger, type StoreLogger } from './store-logger.js';
 
 export interface StoreOptions {
@@ -26,7 +27,11 @@ export interface StoreOptions {
   env?: NodeJS.ProcessEnv;
   /** Clock for timestamps, retention and default stats ranges. */
   now?: () => number;
-  logs?: Omit<LogWriterOptions, 'logger'>;
+  /**
+   * Request-log writer settings. `thread` (default true; a database file only): a worker thread
+   * writes the request log, off the event loop; false writes in this thread.
+   */
+  logs?: Omit<ThreadedLogWriterOptions, 'logger'> & { thread?: boolean };
   /** false: no background retention (tests); otherwise started on open. */
   retention?: Omit<RetentionOptions, 'logger' | 'now'> | false;
 }
@@ -34,7 +39,7 @@ export interface StoreOptions {
 export class Store {
   readonly db: SqliteDatabase;
   /** Batched request-log writer: the only part the request path touches. */
-  readonly logs: LogWriter;
+  readonly logs: RequestLogWriter;
   readonly logQueries: LogQueries;
   readonly retention: LogRetention;
   readonly config: ConfigRepo;
@@ -53,7 +58,10 @@ export class Store {
     this.schemaVersion = schemaVersion(db);
     this.config = new ConfigRepo(db, secrets, { now });
     this.logQueries = new LogQueries(db, { now });
-    this.logs = new LogWriter(db, { ...options.logs, logger });
+    const { thread = true, ...logOptions } = options.logs ?? {};
+    this.logs = thread && !db.memory
+      ? new ThreadedLogWriter(db, { ...logOptions, logger })
+      : new LogWriter(db, { ...logOptions, logger });
     this.retention = new LogRetention(db, { ...(options.retention || {}), logger, now });
     if (options.retention !== false) this.retention.start();
     this.#checkEncryptionKey(logger);

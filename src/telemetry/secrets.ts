@@ -24,6 +24,8 @@ const MIN_SECRET_LENGTH = 8;
 
 const known = new Set<string>();
 let knownPattern: RegExp | undefined;
+/** Counts the changes of `known`, so a copy in another thread (the log writer's) knows when to refresh. */
+let generation = 0;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -38,9 +40,20 @@ export function registerSecrets(secrets: Iterable<string | undefined>): void {
     added = true;
   }
   if (!added) return;
+  generation++;
   // Longest first, so that a secret containing another is masked whole.
   const alternatives = [...known].sort((a, b) => b.length - a.length).map(escapeRegExp);
   knownPattern = new RegExp(`(?:\\b(Bearer|Basic)\\s+)?(?:${alternatives.join('|')})`, 'g');
+}
+
+/** The registered secrets, for a thread that redacts too (the request log writer's); see secretsGeneration(). */
+export function knownSecrets(): string[] {
+  return [...known];
+}
+
+/** Changes whenever a secret is registered. */
+export function secretsGeneration(): number {
+  return generation;
 }
 
 /** Header names whose values are credentials (other extra headers, like x-team, are not masked). */

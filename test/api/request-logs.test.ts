@@ -4,6 +4,7 @@
  * and /api/logs, /api/logs/stats, /api/logs/{id} with their filters and errors.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ThreadedLogWriter } from '../../src/store/threaded-log-writer.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
 import { apiError, call, chat, startAdminGateway, type AdminGateway } from './helpers.js';
 
@@ -81,7 +82,9 @@ describe('one log row per request', () => {
     });
   });
 
-  it('N concurrent requests produce exactly N rows', async () => {
+  it('N concurrent requests produce exactly N rows (written by the log writer thread)', async () => {
+    expect(gw.app.store.logs).toBeInstanceOf(ThreadedLogWriter);
+    expect((gw.app.store.logs as ThreadedLogWriter).threaded).toBe(true);
     const n = 60;
     const ids = Array.from({ length: n }, (_, i) => `load-${String(i).padStart(3, '0')}`);
     const replies = await Promise.all(ids.map((id) => chat(gw.url, 'openai/gpt-4o-mini', {}, { 'x-request-id': id })));
