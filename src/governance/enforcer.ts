@@ -71,20 +71,24 @@ function usd(value: number): string {
   return `$${value < 0.01 && value > 0 ? value.toPrecision(2) : value.toFixed(2)}`;
 }
 
+const LIMIT_HEADER_NAMES = (['requests', 'tokens'] as const).map((kind) => ({
+  kind, limit: `x-ratelimit-limit-${kind}`, remaining: `x-ratelimit-remaining-${kind}`, reset: `x-ratelimit-reset-${kind}`,
+}));
+
 /** The x-ratelimit-* headers (OpenAI style) of the most constrained limit of each kind. */
 export function rateLimitHeaders(readings: readonly LimitReading[]): Record<string, string> | undefined {
   if (readings.length === 0) return undefined;
   const headers: Record<string, string> = {};
-  for (const kind of ['requests', 'tokens'] as const) {
+  for (const names of LIMIT_HEADER_NAMES) {
     let tightest: LimitReading | undefined;
     for (const reading of readings) {
-      if (reading.spec.kind !== kind) continue;
+      if (reading.spec.kind !== names.kind) continue;
       if (tightest === undefined || reading.state.remaining < tightest.state.remaining) tightest = reading;
     }
     if (tightest === undefined) continue;
-    headers[`x-ratelimit-limit-${kind}`] = String(tightest.spec.limit);
-    headers[`x-ratelimit-remaining-${kind}`] = String(tightest.state.remaining);
-    headers[`x-ratelimit-reset-${kind}`] = formatResetDuration(tightest.state.resetMs);
+    headers[names.limit] = String(tightest.spec.limit);
+    headers[names.remaining] = String(tightest.state.remaining);
+    headers[names.reset] = formatResetDuration(tightest.state.resetMs);
   }
   return headers;
 }

@@ -138,6 +138,10 @@ interface AccountEntry {
   requests: number;
   updatedAt: number;
   dirty: boolean;
+  /** The window periodStart begins, and what it was computed from: admit/settle skip budgetWindow while it holds. */
+  windowEnd: number;
+  period: string | null;
+  anchor: number;
 }
 
 const keyOf = (type: EntityType, id: string): string => `${type}:${id}`;
@@ -163,9 +167,14 @@ export class LocalLedger implements SpendLedger {
     const key = keyOf(account.type, account.id);
     let entry = this.accounts.get(key);
     if (entry === undefined) {
-      entry = { periodStart: window.start, spend: 0, reserved: 0, tokens: 0, requests: 0, updatedAt: now, dirty: false };
+      entry = { periodStart: window.start, spend: 0, reserved: 0, tokens: 0, requests: 0, updatedAt: now, dirty: false, windowEnd: window.end, period: account.period, anchor: account.anchor };
       this.accounts.set(key, entry);
-    } else if (entry.periodStart !== window.start) {
+      return { entry, window };
+    }
+    entry.windowEnd = window.end;
+    entry.period = account.period;
+    entry.anchor = account.anchor;
+    if (entry.periodStart !== window.start) {
       if (entry.dirty) this.pending.push(this.row(account.type, account.id, entry));
       // In-flight reservations carry over: they settle into the window they finish in.
       entry.periodStart = window.start;
@@ -176,6 +185,19 @@ export class LocalLedger implements SpendLedger {
       entry.dirty = false;
     }
     return { entry, window };
+  }
+
+  /**
+   * The entry of the account's current window, as entry() gives it, without recomputing the window
+   * while `now` is inside the one last computed for the same period and anchor (perf: admit and settle).
+   */
+  private current(account: SpendAccount, now: number): AccountEntry {
+    const entry = this.accounts.get(keyOf(account.type, account.id));
+    if (
+      entry !== undefined && entry.period === account.period && entry.anchor === account.anchor &&
+      now >= account.anchor && now >= entry.periodStart && now < entry.windowEnd
+    ) return entry;
+    return this.entry(account, now).entry;
   }
 
   private counter(spec: LimitSpec, now: number): LimitCounter {
@@ -193,7 +215,7 @@ export class LocalLedger implements SpendLedger {
     const { now } = admission;
     for (const account of admission.accounts) {
       if (account.limitUsd === undefined) continue;
-      const { entry } = this.entry(account, now);
+      const entry = this.current(account, now);
       if (entry.spend + entry.reserved >= account.limitUsd) {
         return { ok: false, kind: 'budget', account, spendUsd: entry.spend };
       }
@@ -207,7 +229,7 @@ export class LocalLedger implements SpendLedger {
       return { ok: false, kind: 'rate', spec: refused.spec, retryAfterMs: refused.waitMs, limits: this.read(admission.limits, now) };
     }
     const reservedUsd = Math.max(0, admission.estimateUsd);
-    for (const account of admission.accounts) this.entry(account, now).entry.reserved += reservedUsd;
+    for (const account of admission.accounts) this.current(account, now).reserved += reservedUsd;
     const tokenLimits: LimitSpec[] = [];
     for (const spec of admission.limits) {
       const counter = this.counter(spec, now);
@@ -230,7 +252,7 @@ export class LocalLedger implements SpendLedger {
     const cost = Number.isFinite(outcome.costUsd) && outcome.costUsd > 0 ? outcome.costUsd : 0;
     const tokens = Number.isFinite(outcome.tokens) && outcome.tokens > 0 ? outcome.tokens : 0;
     for (const account of ticket.accounts) {
-      const { entry } = this.entry(account, now);
+      const entry = this.current(account, now);
       entry.reserved = Math.max(0, entry.reserved - ticket.reservedUsd);
       if (entry.reserved < 1e-12) entry.reserved = 0;
       entry.spend += cost;
@@ -273,6 +295,9 @@ export class LocalLedger implements SpendLedger {
         requests: row.requests,
         updatedAt: row.updated_at,
         dirty: false,
+        windowEnd: Number.NEGATIVE_INFINITY, // not computed yet: the next use computes it
+        period: null,
+        anchor: Number.NaN,
       });
     }
   }

@@ -69,6 +69,8 @@ export class PriceBook {
   private readonly overrides: Readonly<Record<string, ModelPrice>>;
   private readonly aliases: Readonly<Record<string, string>>;
   private readonly cache = new Map<string, PriceMatch | null>();
+  /** The last lookup (provider '' matches no target: a provider always has a name). */
+  private readonly last: PricedTarget & { match: PriceMatch | undefined } = { provider: '', type: '', model: '', match: undefined };
 
   constructor(
     overrides: Readonly<Record<string, ModelPrice>> = {},
@@ -89,11 +91,17 @@ export class PriceBook {
 
   /** The price of a target, memoised (the book is rebuilt when the config changes). */
   lookup(target: PricedTarget): PriceMatch | undefined {
+    // The last target asked about, answered without building the cache key (perf: a request asks twice, admit and settle).
+    const last = this.last;
+    if (last.provider === target.provider && last.type === target.type && last.model === target.model) return last.match;
     const cacheKey = `${target.provider}\u0000${target.type}\u0000${target.model}`;
     const cached = this.cache.get(cacheKey);
-    if (cached !== undefined) return cached ?? undefined;
-    const found = this.search(target);
-    if (this.cache.size < 10_000) this.cache.set(cacheKey, found ?? null);
+    const found = cached !== undefined ? (cached ?? undefined) : this.search(target);
+    if (cached === undefined && this.cache.size < 10_000) this.cache.set(cacheKey, found ?? null);
+    last.provider = target.provider;
+    last.type = target.type;
+    last.model = target.model;
+    last.match = found;
     return found;
   }
 
