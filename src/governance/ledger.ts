@@ -138,8 +138,8 @@ interface AccountEntry {
   requests: number;
   updatedAt: number;
   dirty: boolean;
-  /** The window periodStart begins, and what it was computed from: admit/settle skip budgetWindow while it holds. */
-  windowEnd: number;
+  /** The window periodStart begins, and the period and anchor it was computed for (undefined: not computed yet). */
+  window: Window | undefined;
   period: string | null;
   anchor: number;
 }
@@ -161,17 +161,26 @@ export class LocalLedger implements SpendLedger {
     };
   }
 
-  /** The entry of the account's current window (created or rolled over). */
+  /**
+   * The entry of the account's current window (created or rolled over). The window is computed again only
+   * when `now` leaves the one last computed, or the period or anchor changed (admit and settle call this
+   * on every request).
+   */
   private entry(account: SpendAccount, now: number): { entry: AccountEntry; window: Window } {
-    const window = budgetWindow(account.period, now, account.anchor);
     const key = keyOf(account.type, account.id);
     let entry = this.accounts.get(key);
+    const cached = entry?.window;
+    if (
+      entry !== undefined && cached !== undefined && entry.period === account.period && entry.anchor === account.anchor &&
+      now >= account.anchor && now >= cached.start && now < cached.end
+    ) return { entry, window: cached };
+    const window = budgetWindow(account.period, now, account.anchor);
     if (entry === undefined) {
-      entry = { periodStart: window.start, spend: 0, reserved: 0, tokens: 0, requests: 0, updatedAt: now, dirty: false, windowEnd: window.end, period: account.period, anchor: account.anchor };
+      entry = { periodStart: window.start, spend: 0, reserved: 0, tokens: 0, requests: 0, updatedAt: now, dirty: false, window, period: account.period, anchor: account.anchor };
       this.accounts.set(key, entry);
       return { entry, window };
     }
-    entry.windowEnd = window.end;
+    entry.window = window;
     entry.period = account.period;
     entry.anchor = account.anchor;
     if (entry.periodStart !== window.start) {
@@ -185,19 +194,6 @@ export class LocalLedger implements SpendLedger {
       entry.dirty = false;
     }
     return { entry, window };
-  }
-
-  /**
-   * The entry of the account's current window, as entry() gives it, without recomputing the window
-   * while `now` is inside the one last computed for the same period and anchor (perf: admit and settle).
-   */
-  private current(account: SpendAccount, now: number): AccountEntry {
-    const entry = this.accounts.get(keyOf(account.type, account.id));
-    if (
-      entry !== undefined && entry.period === account.period && entry.anchor === account.anchor &&
-      now >= account.anchor && now >= entry.periodStart && now < entry.windowEnd
-    ) return entry;
-    return this.entry(account, now).entry;
   }
 
   private counter(spec: LimitSpec, now: number): LimitCounter {
@@ -215,7 +211,7 @@ export class LocalLedger implements SpendLedger {
     const { now } = admission;
     for (const account of admission.accounts) {
       if (account.limitUsd === undefined) continue;
-      const entry = this.current(account, now);
+      const { entry } = this.entry(account, now);
       if (entry.spend + entry.reserved >= account.limitUsd) {
         return { ok: false, kind: 'budget', account, spendUsd: entry.spend };
       }
@@ -229,7 +225,7 @@ export class LocalLedger implements SpendLedger {
       return { ok: false, kind: 'rate', spec: refused.spec, retryAfterMs: refused.waitMs, limits: this.read(admission.limits, now) };
     }
     const reservedUsd = Math.max(0, admission.estimateUsd);
-    for (const account of admission.accounts) this.current(account, now).reserved += reservedUsd;
+    for (const account of admission.accounts) this.entry(account, now).entry.reserved += reservedUsd;
     const tokenLimits: LimitSpec[] = [];
     for (const spec of admission.limits) {
       const counter = this.counter(spec, now);
@@ -252,7 +248,7 @@ export class LocalLedger implements SpendLedger {
     const cost = Number.isFinite(outcome.costUsd) && outcome.costUsd > 0 ? outcome.costUsd : 0;
     const tokens = Number.isFinite(outcome.tokens) && outcome.tokens > 0 ? outcome.tokens : 0;
     for (const account of ticket.accounts) {
-      const entry = this.current(account, now);
+      const { entry } = this.entry(account, now);
       entry.reserved = Math.max(0, entry.reserved - ticket.reservedUsd);
       if (entry.reserved < 1e-12) entry.reserved = 0;
       entry.spend += cost;
@@ -295,7 +291,7 @@ export class LocalLedger implements SpendLedger {
         requests: row.requests,
         updatedAt: row.updated_at,
         dirty: false,
-        windowEnd: Number.NEGATIVE_INFINITY, // not computed yet: the next use computes it
+        window: undefined, // the next use computes it
         period: null,
         anchor: Number.NaN,
       });

@@ -17,8 +17,10 @@ interface QueueEntry {
 /** Compact the queue array once this many consumed slots lead it. */
 const COMPACT_AT = 4096;
 
-function bodyLength(body: unknown): number {
-  return typeof body === 'string' ? body.length : 0;
+/** The characters a record's bodies hold (what the queue's body bound counts). */
+export function recordBodyChars(record: RequestLogRecord): number {
+  return (typeof record.request_body === 'string' ? record.request_body.length : 0) +
+    (typeof record.response_body === 'string' ? record.response_body.length : 0);
 }
 
 export class LogQueue {
@@ -43,7 +45,7 @@ export class LogQueue {
 
   /** Queues one record (the queue owns it from here: its bodies may be cleared to shed memory). */
   push(record: RequestLogRecord): void {
-    const bodyChars = bodyLength(record.request_body) + bodyLength(record.response_body);
+    const bodyChars = recordBodyChars(record);
     this.#entries.push({ record, bodyChars });
     this.#bodyChars += bodyChars;
     if (this.#bodyChars > this.#maxBodyChars) this.#shedBodies();

@@ -23,7 +23,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { SqliteDatabase } from './database.js';
-import { LogQueue } from './log-queue.js';
+import { LogQueue, recordBodyChars } from './log-queue.js';
 import type { LogBodyOptions } from './log-sink.js';
 import {
   CONTROL_ACKED, CONTROL_CLOSED, COUNTER_BATCHES, COUNTER_DROPPED, COUNTER_FAILED_BATCHES, COUNTER_WRITTEN,
@@ -59,11 +59,6 @@ interface InFlight {
   seq: number;
   records: number;
   bodyChars: number;
-}
-
-function bodyChars(record: RequestLogRecord): number {
-  return (typeof record.request_body === 'string' ? record.request_body.length : 0) +
-    (typeof record.response_body === 'string' ? record.response_body.length : 0);
 }
 
 export class ThreadedLogWriter implements RequestLogWriter {
@@ -251,7 +246,7 @@ export class ThreadedLogWriter implements RequestLogWriter {
       const sent = this.#send(thread, seq, records, commitNow);
       if (this.#thread === undefined) return undefined; // it died on the way
       let chars = 0;
-      for (const record of sent) chars += bodyChars(record);
+      for (const record of sent) chars += recordBodyChars(record);
       this.#inFlight.push({ seq, records: sent.length, bodyChars: chars });
       this.#inFlightRecords += sent.length;
       this.#inFlightChars += chars;
