@@ -20,7 +20,7 @@ import type { Outcome, PipelineInput, StreamOutcome } from './pipeline.js';
 import type { KeyRuntime } from './provider-runtime.js';
 import type { AttemptRecord, RequestContext } from './request-context.js';
 import type { Target } from './router.js';
-import { peekFirstChunk, readBody, TOTAL_TIMEOUT, type AbortableCall, type UpstreamResponse } from './upstream.js';
+import { readBody, TOTAL_TIMEOUT, type AbortableCall, type StreamBody, type UpstreamResponse } from './upstream.js';
 import { parseRetryAfter, UpstreamFailure } from './upstream-failure.js';
 import { noteResponse } from '../telemetry/response-facts.js';
 import { scanUsage } from './usage-scan.js';
@@ -52,7 +52,7 @@ function headerString(value: string | string[] | undefined): string | undefined 
 }
 
 /** An answer with status >= 400 as the failure the pipeline classifies. */
-function httpFailure(format: WireFormat, response: UpstreamResponse, raw: Buffer): UpstreamFailure {
+function httpFailure(format: WireFormat, response: UpstreamResponse<unknown>, raw: Buffer): UpstreamFailure {
   const info = errorInfo(format, response.status, raw);
   const shouldRetry = headerString(response.headers['x-should-retry']);
   return new UpstreamFailure(
@@ -151,7 +151,7 @@ export function encodeBody(
  */
 export class UpstreamAttempt implements StreamOutcome {
   readonly kind = 'stream' as const;
-  response!: UpstreamResponse;
+  response!: UpstreamResponse<StreamBody>;
   framing: 'sse' | 'aws-eventstream' = 'sse';
   decoder: StreamDecoder | undefined;
   readonly record: AttemptRecord;
@@ -331,12 +331,13 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   }
 
   const attempt = new UpstreamAttempt(gateway, routing, ctx, target, key, passthrough);
-  let response: UpstreamResponse;
+  let response: UpstreamResponse | UpstreamResponse<StreamBody>;
   try {
-    // A non-stream answer is read whole by one dispatch handler (no body stream per call).
-    response = await gateway.upstream.request(input.stream
-      ? { url, method: 'POST', headers, body, timeouts: provider.timeouts, signal: attempt.signal }
-      : { url, method: 'POST', headers, body, timeouts: provider.timeouts, link: attempt, whole: true });
+    // One dispatch handler per call, aborted through the attempt (no AbortSignal): a non-stream
+    // answer is read whole, a stream's chunks are pushed to the pump (no body stream per call).
+    response = input.stream
+      ? await gateway.upstream.request({ url, method: 'POST', headers, body, timeouts: provider.timeouts, link: attempt, stream: true })
+      : await gateway.upstream.request({ url, method: 'POST', headers, body, timeouts: provider.timeouts, link: attempt, whole: true });
   } catch (error) {
     const failure = error as UpstreamFailure;
     attempt.judge(failure, undefined);
@@ -348,9 +349,10 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     if (response.status >= 400) throw httpFailure(format, response, await readBody(response.body, attempt));
     if (input.stream) {
       // Nothing reaches the client before the first chunk: a failure until then may still be retried.
-      const first = await peekFirstChunk(response.body, attempt.signal);
+      const streamed = response as UpstreamResponse<StreamBody>;
+      const first = await streamed.body.first();
       if (first === null) throw new UpstreamFailure('network', 'the stream ended before its first event');
-      attempt.response = response;
+      attempt.response = streamed;
       attempt.framing = framing ?? 'sse';
       attempt.decoder = passthrough && format === 'openai' ? undefined : chatCodecFor(format)?.createStreamDecoder(codecContext);
       attempt.judge(undefined, performance.now() - attempt.startedAt);

@@ -25,7 +25,7 @@ import type { GatewayState } from './provider-runtime.js';
 import type { RequestContext } from './request-context.js';
 import { decideRetry, isRetryable } from './retry-policy.js';
 import { filterPlan, planRequest, specialFallbackPlan, type Plan, type Target } from './router.js';
-import type { UpstreamResponse } from './upstream.js';
+import type { StreamBody, UpstreamResponse } from './upstream.js';
 import { UpstreamFailure } from './upstream-failure.js';
 
 export type UpstreamOperation = Exclude<Operation, 'models'>;
@@ -63,11 +63,11 @@ export interface JsonOutcome extends OutcomeBase {
 
 export interface StreamOutcome extends OutcomeBase {
   kind: 'stream';
-  response: UpstreamResponse;
+  /** Its body pushes each chunk to the pump; failures come classified (aborted, timeout, network). */
+  response: UpstreamResponse<StreamBody>;
   framing: 'sse' | 'aws-eventstream';
   /** Upstream events -> canonical chunks; also used on a pass-through to observe usage. */
   decoder: StreamDecoder | undefined;
-  signal: AbortSignal;
   /** Stops the total-timeout timer and records the upstream time. Call once when the body ends. */
   finish(): void;
 }

@@ -4,18 +4,19 @@
  * secret-guard.ts; observed on the side for usage), or decoded
  * to canonical chunks and re-encoded in the caller's format. A failure after
  * the first byte ends the stream with an error event in the caller's format.
+ * The upstream body pushes its chunks here as undici parses them (upstream.ts
+ * StreamBody): no Readable or async iterator between the two sockets.
  */
-import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import type { ChatCompletionChunk } from '../formats/openai/types.js';
-import { UpstreamStreamError, type StreamEncoder } from '../formats/types.js';
+import { UpstreamStreamError, type StreamDecoder, type StreamEncoder } from '../formats/types.js';
 import type { StreamOutcome } from './pipeline.js';
 import type { RequestContext } from './request-context.js';
 import { SseParser, type SseEvent } from './sse.js';
-import { classifyTransportError, UpstreamFailure } from './upstream-failure.js';
-import { TOTAL_TIMEOUT } from './upstream.js';
-import { createEventFramer } from './event-framer.js';
+import { UpstreamFailure } from './upstream-failure.js';
+import type { StreamSink } from './upstream.js';
+import { createEventFramer, type EventFramer } from './event-framer.js';
 import { withoutAddedUsage } from '../governance/stream-usage.js';
 import { noteOpenAIStreamEvent, noteResponse } from '../telemetry/response-facts.js';
 import { redactText } from '../telemetry/secrets.js';
@@ -48,100 +49,144 @@ function observeOpenAIEvent(ctx: RequestContext, event: SseEvent): void {
   }
 }
 
-async function write(res: ServerResponse, data: string | Buffer): Promise<void> {
-  if (data.length === 0 || res.destroyed) return;
-  if (!res.write(data)) {
-    await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  }
-}
+/**
+ * The sink of one upstream stream: each chunk is handled as undici hands it over (framed, observed or
+ * re-encoded, written), synchronously; a client that cannot keep up pauses the upstream until 'drain'.
+ */
+class StreamPump implements StreamSink {
+  private readonly framer: EventFramer;
+  private readonly decoder: StreamDecoder | undefined;
+  private readonly passthrough: boolean;
+  /** The surface asked for usage the caller did not: events are re-emitted without it (governance). */
+  private readonly strip: boolean;
+  /** A provider's error event may quote our key: the forwarded bytes are masked (secret-guard.ts). */
+  private readonly guard: StreamSecretGuard | undefined;
+  private sentFirst = false;
+  private waitingDrain = false;
+  private done = false;
 
-export async function pumpStream(
-  ctx: RequestContext,
-  outcome: StreamOutcome,
-  res: ServerResponse,
-  encoder: StreamEncoder,
-  headers: Record<string, string>,
-): Promise<void> {
-  res.writeHead(200, headers);
-  const framer = outcome.framing === 'sse' ? new SseParser() : createEventFramer(outcome.framing);
-  const decoder = outcome.decoder;
-  const passthrough = outcome.passthrough;
-  // The surface asked for usage the caller did not: events are re-emitted without it (governance).
-  const strip = passthrough && decoder === undefined && ctx.addedStreamUsage;
-  const writeStripped = async (event: SseEvent): Promise<void> => {
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly outcome: StreamOutcome,
+    private readonly res: ServerResponse,
+    private readonly encoder: StreamEncoder,
+    private readonly settle: () => void,
+  ) {
+    this.framer = outcome.framing === 'sse' ? new SseParser() : createEventFramer(outcome.framing);
+    this.decoder = outcome.decoder;
+    this.passthrough = outcome.passthrough;
+    this.strip = this.passthrough && this.decoder === undefined && ctx.addedStreamUsage;
+    this.guard = this.passthrough && !this.strip ? new StreamSecretGuard() : undefined;
+  }
+
+  data(chunk: Buffer): boolean {
+    if (this.done) return false;
+    try {
+      if (this.guard !== undefined) {
+        const out = this.guard.push(chunk);
+        if (out !== undefined) {
+          this.markFirst();
+          this.write(out);
+        }
+      }
+      const events = this.framer.push(chunk);
+      for (let i = 0; i < events.length; i++) this.onEvent(events[i], false);
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    return !this.waitingDrain;
+  }
+
+  end(): void {
+    if (this.done) return;
+    try {
+      const rest = this.guard?.end();
+      if (rest !== undefined) this.write(rest);
+      for (const event of this.framer.end()) this.onEvent(event, true);
+      const decoder = this.decoder;
+      if (decoder !== undefined) {
+        if (this.passthrough) {
+          try {
+            this.handleChunks(decoder.onEnd());
+          } catch {
+            // observation only
+          }
+        } else this.handleChunks(decoder.onEnd());
+      }
+      if (!this.passthrough) this.write(this.encoder.onEnd());
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.close();
+  }
+
+  error(failure: UpstreamFailure): void {
+    if (!this.done) this.fail(failure);
+  }
+
+  private onEvent(event: SseEvent, last: boolean): void {
+    const decoder = this.decoder;
+    if (decoder === undefined) {
+      observeOpenAIEvent(this.ctx, event);
+      if (this.strip) this.writeStripped(event);
+    } else if (this.passthrough) {
+      if (last) return; // the client got the provider's bytes; the decoder's end observes the rest
+      try {
+        this.handleChunks(decoder.onEvent(event));
+      } catch {
+        // the client got the provider's own bytes, error events included
+      }
+    } else this.handleChunks(decoder.onEvent(event));
+  }
+
+  private writeStripped(event: SseEvent): void {
     const text = withoutAddedUsage(event);
     if (text === undefined) return;
-    markFirst();
-    await write(res, maskSecretsInText(text));
-  };
-  // A provider's error event may quote our key: the forwarded bytes are masked (secret-guard.ts).
-  const guard = passthrough && !strip ? new StreamSecretGuard() : undefined;
-  let sentFirst = false;
-  const markFirst = (): void => {
-    if (!sentFirst) {
-      sentFirst = true;
-      ctx.ttftMs = ctx.elapsedMs();
-    }
-  };
-  const handleChunks = async (chunks: ChatCompletionChunk[]): Promise<void> => {
+    this.markFirst();
+    this.write(maskSecretsInText(text));
+  }
+
+  private handleChunks(chunks: ChatCompletionChunk[]): void {
+    const ctx = this.ctx;
     for (const chunk of chunks) {
       if (chunk.usage) ctx.usage = chunk.usage;
       noteResponse(ctx, chunk);
-      if (!passthrough) {
-        const text = encoder.onChunk(chunk);
+      if (!this.passthrough) {
+        const text = this.encoder.onChunk(chunk);
         if (text.length > 0) {
-          markFirst();
-          await write(res, text);
+          this.markFirst();
+          this.write(text);
         }
       }
     }
+  }
+
+  private markFirst(): void {
+    if (!this.sentFirst) {
+      this.sentFirst = true;
+      this.ctx.ttftMs = this.ctx.elapsedMs();
+    }
+  }
+
+  private write(data: string | Buffer): void {
+    const res = this.res;
+    if (data.length === 0 || res.destroyed) return;
+    if (!res.write(data) && !this.waitingDrain) {
+      this.waitingDrain = true;
+      res.once('drain', this.onDrain);
+    }
+  }
+
+  private readonly onDrain = (): void => {
+    this.waitingDrain = false;
+    if (!this.done) this.outcome.response.body.resume();
   };
-  try {
-    for await (const raw of outcome.response.body) {
-      const bytes = raw as Buffer;
-      if (guard !== undefined) {
-        const out = guard.push(bytes);
-        if (out !== undefined) {
-          markFirst();
-          await write(res, out);
-        }
-      }
-      const events = framer.push(bytes);
-      for (const event of events) {
-        if (decoder === undefined) {
-          observeOpenAIEvent(ctx, event);
-          if (strip) await writeStripped(event as SseEvent);
-        }
-        else if (passthrough) {
-          try {
-            await handleChunks(decoder.onEvent(event));
-          } catch {
-            // the client got the provider's own bytes, error events included
-          }
-        } else await handleChunks(decoder.onEvent(event));
-      }
-    }
-    const rest = guard?.end();
-    if (rest !== undefined) await write(res, rest);
-    for (const event of framer.end()) {
-      if (decoder === undefined) {
-        observeOpenAIEvent(ctx, event);
-        if (strip) await writeStripped(event as SseEvent);
-      }
-      else if (!passthrough) await handleChunks(decoder.onEvent(event));
-    }
-    if (decoder !== undefined) {
-      if (passthrough) {
-        try {
-          await handleChunks(decoder.onEnd());
-        } catch {
-          // observation only
-        }
-      } else await handleChunks(decoder.onEnd());
-    }
-    if (!passthrough) await write(res, encoder.onEnd());
-  } catch (error) {
-    const signal = outcome.signal;
+
+  /** A failure after the first byte: an error event in the caller's format, then the end. */
+  private fail(error: unknown): void {
+    const ctx = this.ctx;
     let status: number;
     let message: string;
     let type: string | undefined;
@@ -150,11 +195,10 @@ export async function pumpStream(
       message = redactText(error.message); // the provider's words may quote a key
       type = error.type;
     } else {
-      const failure = error instanceof UpstreamFailure
-        ? error
-        : classifyTransportError(error, signal.aborted && signal.reason !== TOTAL_TIMEOUT, signal.reason === TOTAL_TIMEOUT);
+      const failure = error instanceof UpstreamFailure ? error : new UpstreamFailure('bad_response', (error as Error).message);
       if (failure.kind === 'aborted') {
         ctx.status = 499;
+        this.close();
         return;
       }
       status = failure.kind === 'timeout' ? 504 : 502;
@@ -165,13 +209,35 @@ export async function pumpStream(
     const last = ctx.attempts[ctx.attempts.length - 1];
     if (last !== undefined) last.error = message;
     ctx.errorMessage = message;
-    await write(res, encoder.onError({ status, message, type }));
-  } finally {
-    outcome.finish();
-    if (!outcome.response.body.destroyed) outcome.response.body.destroy();
+    this.write(this.encoder.onError({ status, message, type }));
+    this.close();
+  }
+
+  private close(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.waitingDrain) this.res.off('drain', this.onDrain);
+    this.outcome.finish();
+    this.outcome.response.body.destroy();
+    const res = this.res;
     if (!res.destroyed) {
       res.end();
-      ctx.respondedAt = performance.now();
+      this.ctx.respondedAt = performance.now();
     }
+    this.settle();
   }
+}
+
+/** Sends one upstream stream to the client; resolves when the response has ended. */
+export function pumpStream(
+  ctx: RequestContext,
+  outcome: StreamOutcome,
+  res: ServerResponse,
+  encoder: StreamEncoder,
+  headers: Record<string, string>,
+): Promise<void> {
+  res.writeHead(200, headers);
+  return new Promise<void>((resolve) => {
+    outcome.response.body.pipe(new StreamPump(ctx, outcome, res, encoder, resolve));
+  });
 }

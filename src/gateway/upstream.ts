@@ -22,6 +22,12 @@ export interface UpstreamRequest {
    * readBody() returns it at once.
    */
   whole?: boolean;
+  /**
+   * A stream: resolve at the response headers with a StreamBody that pushes each chunk to one sink
+   * (the pump) as undici parses it: no Readable, no async iterator, no AbortSignal per call.
+   * Needs `link` (the abort reaches the call through it until the body ends).
+   */
+  stream?: boolean;
 }
 
 export type UpstreamBody = Dispatcher.ResponseData['body'];
@@ -44,10 +50,10 @@ export interface AbortLink extends AbortSource {
 
 const NOT_ABORTED: AbortSource = { aborted: false, reason: undefined };
 
-export interface UpstreamResponse {
+export interface UpstreamResponse<Body = UpstreamBody> {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: UpstreamBody;
+  body: Body;
 }
 
 /** Splits an absolute URL into origin and path without allocating a URL object. */
@@ -79,13 +85,17 @@ export class UpstreamClient {
     return pool;
   }
 
-  /** Sends the request; resolves when the response headers arrive (or, `whole`, when the body has). */
-  async request(request: UpstreamRequest): Promise<UpstreamResponse> {
+  /** Sends the request; resolves when the response headers arrive (or, `whole`, when the body has; `stream`: see StreamBody). */
+  async request(request: UpstreamRequest & { stream: true }): Promise<UpstreamResponse<StreamBody>>;
+  async request(request: UpstreamRequest): Promise<UpstreamResponse>;
+  async request(request: UpstreamRequest): Promise<UpstreamResponse | UpstreamResponse<StreamBody>> {
     const { origin, path } = splitUrl(request.url);
     const pool = this.pool(origin, request.timeouts.connectMs);
-    if (request.whole === true) {
-      return new Promise<UpstreamResponse>((resolve, reject) => {
-        const handler = new WholeResponseHandler(request.signal, request.link, resolve, reject);
+    if (request.stream === true || request.whole === true) {
+      return new Promise<UpstreamResponse | UpstreamResponse<StreamBody>>((resolve, reject) => {
+        const handler = request.stream === true
+          ? new StreamBody(request.link, resolve, reject)
+          : new WholeResponseHandler(request.signal, request.link, resolve, reject);
         const source = request.link ?? request.signal ?? NOT_ABORTED;
         if (source.aborted) {
           handler.fail(source.reason);
@@ -217,9 +227,182 @@ class WholeResponseHandler implements Dispatcher.DispatchHandler, AbortableCall 
   }
 }
 
+/** The consumer of a StreamBody: the stream pump. */
+export interface StreamSink {
+  /** A chunk, in order; false asks for no more until StreamBody.resume(). */
+  data(chunk: Buffer): boolean;
+  /** The body ended complete. */
+  end(): void;
+  /** The body broke (reset, idle timeout, aborted): classified like a request error. */
+  error(failure: UpstreamFailure): void;
+}
+
+/**
+ * One streamed call, as undici's dispatch handler and as the body the pump reads: chunks are handed
+ * to the sink as undici parses them (the bare proxy's path: no Readable in between). Until a sink is
+ * attached (the first chunk is awaited before anything reaches the client, so a failure there can
+ * still be retried) chunks are held and the call is paused. The link stays bound until the body
+ * ends, so a client that goes away or the total timeout aborts the body too.
+ */
+export class StreamBody implements Dispatcher.DispatchHandler, AbortableCall {
+  private controller: Dispatcher.DispatchController | undefined;
+  private started = false;
+  private finished = false;
+  private failure: UpstreamFailure | undefined;
+  private held: Buffer[] = [];
+  private sink: StreamSink | undefined;
+  private waiter: { resolve: (chunk: Buffer | null) => void; reject: (failure: UpstreamFailure) => void } | undefined;
+  private bound = false;
+  /** True once the body ended, failed or was destroyed: no more chunks will come. */
+  destroyed = false;
+
+  constructor(
+    private readonly link: AbortLink | undefined,
+    private readonly resolve: (response: UpstreamResponse<StreamBody>) => void,
+    private readonly reject: (failure: UpstreamFailure) => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.link?.aborted === true) {
+      controller.abort(this.link.reason as Error);
+      return;
+    }
+    if (this.link !== undefined) {
+      this.link.bind(this);
+      this.bound = true;
+    }
+  }
+
+  /** The link's abort (client gone, total timeout). */
+  abort(reason: unknown): void {
+    this.controller?.abort(reason as Error);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.started = true;
+    this.resolve({ status: statusCode, headers, body: this });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.destroyed) return;
+    const sink = this.sink;
+    if (sink !== undefined) {
+      if (!sink.data(chunk) && !this.destroyed) controller.pause();
+      return;
+    }
+    this.held.push(chunk);
+    controller.pause();
+    const waiter = this.waiter;
+    if (waiter !== undefined) {
+      this.waiter = undefined;
+      waiter.resolve(chunk);
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.destroyed) return;
+    this.finished = true;
+    this.close();
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (this.sink !== undefined) this.sink.end();
+    else waiter?.resolve(null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  fail(error: unknown): void {
+    if (this.destroyed) return;
+    const failure = classifyFor(this.link ?? NOT_ABORTED, error);
+    this.close();
+    if (!this.started) {
+      this.started = true;
+      this.reject(failure);
+      return;
+    }
+    this.failure = failure;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (this.sink !== undefined) this.sink.error(failure);
+    else waiter?.reject(failure);
+  }
+
+  /**
+   * The first chunk, held for the sink; null when the body ended without one. Rejects with the
+   * failure when it broke first.
+   */
+  first(): Promise<Buffer | null> {
+    if (this.held.length > 0) return Promise.resolve(this.held[0]);
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.finished || this.destroyed) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  /** Hands the body to its one sink: the held chunks first, then each chunk as it comes. */
+  pipe(sink: StreamSink): void {
+    this.sink = sink;
+    const held = this.held;
+    this.held = [];
+    let open = true;
+    for (const chunk of held) open = sink.data(chunk);
+    if (this.sink !== sink) return; // the sink destroyed the body while taking the held chunks
+    if (this.failure !== undefined) sink.error(this.failure);
+    else if (this.finished) sink.end();
+    else if (open) this.controller?.resume();
+  }
+
+  /** More chunks, after the sink said false. */
+  resume(): void {
+    if (!this.destroyed) this.controller?.resume();
+  }
+
+  /** Reads the rest of the body whole (an error answer). */
+  readAll(): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      this.pipe({
+        data: (chunk) => {
+          chunks.push(chunk);
+          length += chunk.length;
+          return true;
+        },
+        end: () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length)),
+        error: reject,
+      });
+    });
+  }
+
+  /** Stops the call when it is not over (the pump is done with it); idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.sink = undefined;
+    this.held = [];
+    const controller = this.controller;
+    this.close();
+    this.waiter?.reject(classifyFor(NOT_ABORTED, new Error('the stream was closed')));
+    this.waiter = undefined;
+    if (controller !== undefined && !controller.aborted) controller.abort(new Error('the stream was closed'));
+  }
+
+  private close(): void {
+    this.destroyed = true;
+    if (this.bound) {
+      this.bound = false;
+      this.link!.bind(undefined);
+    }
+  }
+}
+
 /** Reads a whole body; transport errors are classified like request errors. */
-export async function readBody(body: UpstreamBody, signal: AbortSource): Promise<Buffer> {
+export async function readBody(body: UpstreamBody | StreamBody, signal: AbortSource): Promise<Buffer> {
   if (body instanceof WholeBody) return body.buffer;
+  if (body instanceof StreamBody) return body.readAll();
   try {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -231,52 +414,4 @@ export async function readBody(body: UpstreamBody, signal: AbortSource): Promise
   } catch (error) {
     throw classifyTransportError(error, signal.aborted && signal.reason !== TOTAL_TIMEOUT, signal.reason === TOTAL_TIMEOUT);
   }
-}
-
-/**
- * Waits for the first chunk of a streamed body and puts it back, so the pump
- * reads the body from its start. Until this resolves nothing has reached the
- * client, so a failure here (reset, idle timeout, an empty stream) may still
- * be retried. Resolves null when the body ends without a byte.
- */
-export function peekFirstChunk(body: UpstreamBody, signal: AbortSource): Promise<Buffer | null> {
-  const classify = (error: unknown): UpstreamFailure =>
-    classifyTransportError(error, signal.aborted && signal.reason !== TOTAL_TIMEOUT, signal.reason === TOTAL_TIMEOUT);
-  if (body.destroyed) return Promise.reject(classify(body.errored ?? new Error('the stream was closed before its first byte')));
-  const ready = body.read() as Buffer | null;
-  if (ready !== null) {
-    body.unshift(ready);
-    return Promise.resolve(ready);
-  }
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      body.off('readable', onReadable);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      body.off('close', onClose);
-    };
-    const onReadable = (): void => {
-      const chunk = body.read() as Buffer | null;
-      if (chunk === null) return; // end of stream: 'end' follows
-      cleanup();
-      body.unshift(chunk);
-      resolve(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(null);
-    };
-    const onError = (error: unknown): void => {
-      cleanup();
-      reject(classify(error));
-    };
-    const onClose = (): void => {
-      cleanup();
-      reject(classify(body.errored ?? new Error('the stream was closed before its first byte')));
-    };
-    body.on('readable', onReadable);
-    body.once('end', onEnd);
-    body.once('error', onError);
-    body.once('close', onClose);
-  });
 }

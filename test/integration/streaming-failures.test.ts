@@ -202,3 +202,31 @@ describe('client abort cancels the upstream request', () => {
     await waitFor(() => mock.requests[0]?.aborted === true, 3000, 'the upstream stream to be aborted');
   });
 });
+
+describe('a client that reads slowly', () => {
+  it('the upstream is paused while the client does not read, and every byte arrives once it does', async () => {
+    // 32 MB of events: far more than the kernel's socket buffers hold, so without backpressure the
+    // gateway would have to take it all in (and the mock would finish) while the client reads nothing.
+    const content = 'x'.repeat(1000);
+    const event = `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    const count = Math.ceil((32 * 1024 * 1024) / event.length);
+    const body = Buffer.from(event.repeat(count) + 'data: [DONE]\n\n');
+    mock.enqueue({ kind: 'raw', status: 200, headers: { 'content-type': 'text/event-stream' }, body });
+    const response = await request(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages, stream: true }),
+    });
+    expect(response.statusCode).toBe(200);
+    await mock.waitForRequests(1);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the client reads nothing meanwhile
+    expect(mock.requests[0].finished).toBe(false);
+    const received = Buffer.from(await response.body.arrayBuffer());
+    expect(received.length).toBe(body.length);
+    expect(received.equals(body)).toBe(true);
+    await waitFor(() => mock.requests[0].finished, 3000, 'the mock to finish its response');
+    await waitFor(() => gateway.app.gateway.inFlight === 0, 3000, 'the gateway to finish the stream');
+    expect(gateway.logs().filter((line) => line.msg === 'request').at(-1)).toMatchObject({ stream: true, status: 200 });
+  }, 20_000);
+});
+

@@ -16,6 +16,8 @@ export interface RecordedRequest {
   body: unknown;
   /** True once the client closed the connection before the response finished. */
   aborted: boolean;
+  /** True once the whole response was handed to the kernel ('finish'): a reader that stalls holds this back. */
+  finished: boolean;
   /** `Date.now()` when the request line arrived. */
   receivedAt: number;
   /** The queued behaviour this request took, if any. */

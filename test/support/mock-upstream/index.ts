@@ -140,6 +140,9 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       if (clientGone && state.record) state.record.aborted = true;
       controller.abort();
     });
+    res.on('finish', () => {
+      if (state.record) state.record.finished = true;
+    });
     const destroySocket = (reset: boolean): void => {
       state.serverDestroyed = true;
       const socket = req.socket;
@@ -161,6 +164,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
         rawBody,
         body: parseJson(rawBody),
         aborted: false,
+        finished: false,
         receivedAt,
         behavior: queue.take(url.pathname),
       };
