@@ -60,12 +60,17 @@ const chunk = (delta, finishReason = null) => ({
   system_fingerprint: 'fp_bench',
   choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
 });
-/** The stream, event by event: role, N content deltas, finish, then (when asked for) usage, then [DONE]. */
-const streamEvents = [
-  sse(chunk({ role: 'assistant', content: '', refusal: null })),
-  ...Array.from({ length: chunkCount }, (_, index) => sse(chunk({ content: CONTENT_WORDS[index % CONTENT_WORDS.length] }))),
-  sse(chunk({}, 'stop')),
+/**
+ * The stream, event by event: role, N content deltas, finish, then (when asked for) usage, then [DONE].
+ * With include_usage every chunk carries `"usage":null`, as OpenAI's do.
+ */
+const buildStreamEvents = (withUsage) => [
+  sse({ ...chunk({ role: 'assistant', content: '', refusal: null }), ...(withUsage ? { usage: null } : {}) }),
+  ...Array.from({ length: chunkCount }, (_, index) => sse({ ...chunk({ content: CONTENT_WORDS[index % CONTENT_WORDS.length] }), ...(withUsage ? { usage: null } : {}) })),
+  sse({ ...chunk({}, 'stop'), ...(withUsage ? { usage: null } : {}) }),
 ];
+const streamEvents = buildStreamEvents(false);
+const streamEventsWithUsage = buildStreamEvents(true);
 const usageEvent = sse({ ...chunk({}), choices: [], usage: USAGE });
 const doneEvent = Buffer.from('data: [DONE]\n\n');
 const streamHeaders = {
@@ -99,7 +104,7 @@ function sendJson(response, status, body) {
 
 function writeStream(response, withUsage) {
   response.writeHead(200, streamHeaders);
-  const events = withUsage ? [...streamEvents, usageEvent, doneEvent] : [...streamEvents, doneEvent];
+  const events = withUsage ? [...streamEventsWithUsage, usageEvent, doneEvent] : [...streamEvents, doneEvent];
   if (chunkDelayMs <= 0) {
     for (let index = 0; index < events.length - 1; index += 1) response.write(events[index]);
     response.end(events[events.length - 1]);

@@ -33,6 +33,11 @@ export class SseParser {
     return this.drain();
   }
 
+  /** True between events: nothing held (no partial line, no data lines, no half line break). */
+  get idle(): boolean {
+    return this.buffer.length === 0 && this.data.length === 0 && this.eventName === undefined && this.eventId === undefined && !this.pendingCR;
+  }
+
   /** Flushes what is left when the stream ends (a last event without its blank line). */
   end(): SseEvent[] {
     this.buffer += this.decoder.decode();

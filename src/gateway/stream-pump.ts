@@ -22,6 +22,39 @@ import { noteOpenAIStreamEvent, noteResponse } from '../telemetry/response-facts
 import { redactText } from '../telemetry/secrets.js';
 import { maskSecretsInText, StreamSecretGuard } from './secret-guard.js';
 
+const USAGE_KEY = Buffer.from('"usage"');
+const ERROR_KEY = Buffer.from('"error"');
+
+function isSpace(byte: number): boolean {
+  return byte === 32 || byte === 9 || byte === 10 || byte === 13;
+}
+
+/**
+ * True when the bytes name a usage that is not null. With include_usage OpenAI writes
+ * `"usage":null` into every chunk; only the last one carries the counts.
+ */
+export function mentionsUsage(data: Buffer | string): boolean {
+  const bytes = typeof data === 'string' ? undefined : data;
+  const text = typeof data === 'string' ? data : undefined;
+  const at0 = bytes !== undefined ? bytes.indexOf(USAGE_KEY) : text!.indexOf('"usage"');
+  for (let at = at0; at !== -1; at = bytes !== undefined ? bytes.indexOf(USAGE_KEY, at + 7) : text!.indexOf('"usage"', at + 7)) {
+    const code = (i: number): number => (bytes !== undefined ? (bytes[i] ?? -1) : text!.charCodeAt(i));
+    let i = at + 7;
+    while (isSpace(code(i))) i++;
+    if (code(i) !== 58 /* : */) return true;
+    i++;
+    while (isSpace(code(i))) i++;
+    if (code(i) !== 110 || code(i + 1) !== 117 || code(i + 2) !== 108 || code(i + 3) !== 108 /* null */) return true;
+  }
+  return false;
+}
+
+/** The bytes end between two SSE events (a blank line). */
+function endsAtEvent(bytes: Buffer): boolean {
+  const n = bytes.length;
+  return n >= 2 && bytes[n - 1] === 10 && (bytes[n - 2] === 10 || (n >= 4 && bytes[n - 2] === 13 && bytes[n - 3] === 10 && bytes[n - 4] === 13));
+}
+
 /**
  * Takes usage, and an error event the provider sent in the stream, from an
  * OpenAI-format event without parsing every event: the bytes were forwarded
@@ -30,7 +63,7 @@ import { maskSecretsInText, StreamSecretGuard } from './secret-guard.js';
 function observeOpenAIEvent(ctx: RequestContext, event: SseEvent): void {
   const data = event.data;
   noteOpenAIStreamEvent(ctx, data); // response model and finish reason, when traced
-  const hasUsage = data.indexOf('"usage"') !== -1;
+  const hasUsage = mentionsUsage(data);
   const hasError = data.indexOf('"error"') !== -1;
   if (!hasUsage && !hasError) return;
   try {
@@ -61,6 +94,11 @@ class StreamPump implements StreamSink {
   private readonly strip: boolean;
   /** A provider's error event may quote our key: the forwarded bytes are masked (secret-guard.ts). */
   private readonly guard: StreamSecretGuard | undefined;
+  /**
+   * A pass-through OpenAI stream, not traced, is only observed for usage and error events: whole
+   * events that hold neither are forwarded without being decoded or parsed at all.
+   */
+  private readonly quiet: SseParser | undefined;
   private sentFirst = false;
   private waitingDrain = false;
   private done = false;
@@ -77,6 +115,7 @@ class StreamPump implements StreamSink {
     this.passthrough = outcome.passthrough;
     this.strip = this.passthrough && this.decoder === undefined && ctx.addedStreamUsage;
     this.guard = this.passthrough && !this.strip ? new StreamSecretGuard() : undefined;
+    this.quiet = this.decoder === undefined && !this.strip && ctx.traceId === undefined && this.framer instanceof SseParser ? this.framer : undefined;
   }
 
   data(chunk: Buffer): boolean {
@@ -89,6 +128,8 @@ class StreamPump implements StreamSink {
           this.write(out);
         }
       }
+      const quiet = this.quiet;
+      if (quiet !== undefined && quiet.idle && endsAtEvent(chunk) && chunk.indexOf(ERROR_KEY) === -1 && !mentionsUsage(chunk)) return !this.waitingDrain;
       const events = this.framer.push(chunk);
       for (let i = 0; i < events.length; i++) this.onEvent(events[i], false);
     } catch (error) {

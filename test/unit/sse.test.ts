@@ -55,3 +55,20 @@ describe('SseParser', () => {
     expect(parser.push(formatSse('a\nb', 'ping'))).toEqual([{ event: 'ping', data: 'a\nb' }]);
   });
 });
+
+describe('SseParser.idle', () => {
+  it('is true only between events', () => {
+    const parser = new SseParser();
+    expect(parser.idle).toBe(true);
+    parser.push('data: {"a":1}\n');
+    expect(parser.idle).toBe(false); // a data line waits for its blank line
+    parser.push('\n');
+    expect(parser.idle).toBe(true);
+    parser.push('data: {"b"');
+    expect(parser.idle).toBe(false); // half a line
+    parser.push(':2}\n\n');
+    expect(parser.idle).toBe(true);
+    parser.push('data: x\n\r');
+    expect(parser.idle).toBe(false); // a CR that may be half of CRLF
+  });
+});
