@@ -54,6 +54,8 @@ export interface GovernanceOptions {
 
 /** Longest time between two sweeps (idle counters dropped, windows rolled). */
 const MAX_SWEEP_MS = 60_000;
+/** Periodic flushes that found the database busy in a row before one waits for the lock. */
+const MAX_BUSY_FLUSHES = 5;
 
 export class Governance {
   readonly registry = new Registry();
@@ -74,6 +76,7 @@ export class Governance {
   private flushTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private busyFlushes = 0;
 
   constructor(options: GovernanceOptions) {
     this.clock = options.now ?? Date.now;
@@ -172,7 +175,7 @@ export class Governance {
   }
 
   private startTimers(flushIntervalMs: number): void {
-    this.flushTimer = setInterval(() => this.flush(), flushIntervalMs);
+    this.flushTimer = setInterval(() => this.flush(false), flushIntervalMs);
     this.flushTimer.unref();
     this.scheduleSweep();
   }
@@ -219,8 +222,14 @@ export class Governance {
     }
   }
 
-  /** Writes changed spend rows, last-used times and rate-limit counters in one transaction. */
-  flush(): void {
+  /**
+   * Writes changed spend rows, last-used times and rate-limit counters in one transaction. The
+   * periodic flush does not wait while the request-log writer thread holds the write lock (SQLite
+   * would sleep on the event loop for it): the rows stay queued for the next second, and only after
+   * MAX_BUSY_FLUSHES busy tries in a row does a flush wait. Any other flush (close, window resets,
+   * an explicit call) waits.
+   */
+  flush(wait = true): void {
     if (this.repo === undefined) {
       this.ledger.takeDirty();
       this.touched.clear();
@@ -232,7 +241,13 @@ export class Governance {
     const counters = this.ledger.takeCounterChanges(this.now());
     if (rows.length === 0 && touched.length === 0 && counters.put.length === 0 && counters.drop.length === 0) return;
     try {
-      this.repo.writeSpend(rows, touched, counters);
+      if (!this.repo.writeSpend(rows, touched, counters, wait || this.busyFlushes >= MAX_BUSY_FLUSHES)) {
+        this.busyFlushes++;
+        this.requeue(rows, touched);
+        this.ledger.requeueCounterChanges(counters);
+        return;
+      }
+      this.busyFlushes = 0;
     } catch (error) {
       // Keep the rows for the next flush: spend must survive a passing SQLITE_BUSY.
       this.requeue(rows, touched);

@@ -152,9 +152,28 @@ export class GovernanceRepo {
   }
 
   /** One transaction: spend rows, last-used times and rate-limit counters. */
-  writeSpend(rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges = { put: [], drop: [] }): void {
-    if (rows.length === 0 && touched.length === 0 && counters.put.length === 0 && counters.drop.length === 0) return;
-    this.writeSpendBatch(rows, touched, counters);
+  /**
+   * Writes spend rows, last-used times and counters in one transaction. `wait: false` does not wait
+   * for another connection's write lock (the request-log writer thread's): false when the database
+   * was busy and nothing was written. Waiting means SQLite's busy handler sleeping on this thread.
+   */
+  writeSpend(rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges = { put: [], drop: [] }, wait = true): boolean {
+    if (rows.length === 0 && touched.length === 0 && counters.put.length === 0 && counters.drop.length === 0) return true;
+    if (wait) {
+      this.writeSpendBatch(rows, touched, counters);
+      return true;
+    }
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.writeSpendBatch(rows, touched, counters);
+      return true;
+    } catch (error) {
+      if (typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('SQLITE_BUSY')) return false;
+      throw error;
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
   }
 
   /** Saved counters not yet expired at `now` (a row whose state does not parse is skipped). */

@@ -4,6 +4,8 @@
  * governance switches saved through PATCH /api/settings (enforcement, prices).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { Governance } from '../../src/governance/governance.js';
 import type { Decision } from '../../src/governance/ledger.js';
 import { limitSpecs } from '../../src/governance/registry.js';
@@ -153,15 +155,20 @@ describe('saved counters (service level, injected clock)', () => {
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM rate_limit_counters').get()).toEqual({ n: 0 });
   });
 
-  it('a failed write keeps the counters for the next batch', () => {
+  /** A fresh data dir with one key whose token bucket has one unsaved change. */
+  function oneCounterChange(): { dataDir: string; store: Store; governance: Governance } {
     const dataDir = tempDir();
     open.push(() => removeDir(dataDir));
-    const clock = { now: T0 };
-    const { store, governance } = start(dataDir, clock);
+    const { store, governance } = start(dataDir, { now: T0 });
     const { record } = governance.entities.createKey({
       name: 'svc', rate_limits: [{ model: '*', requests: 5, tokens: null, window: '1h', algorithm: 'token_bucket', per_model: false }],
     }, 'test');
     expect(admit(governance, record.id, T0).ok).toBe(true);
+    return { dataDir, store, governance };
+  }
+
+  it('a failed write keeps the counters for the next batch', () => {
+    const { store, governance } = oneCounterChange();
     store.db.exec('DROP TABLE rate_limit_counters');
     governance.flush(); // fails: logged, kept
     store.db.exec(`CREATE TABLE rate_limit_counters (id TEXT PRIMARY KEY, algorithm TEXT NOT NULL, limit_value REAL NOT NULL,
@@ -170,6 +177,29 @@ describe('saved counters (service level, injected clock)', () => {
     const row = store.db.prepare('SELECT algorithm, state FROM rate_limit_counters').get() as { algorithm: string; state: string };
     expect(row.algorithm).toBe('token_bucket');
     expect(JSON.parse(row.state)).toEqual({ algorithm: 'token_bucket', level: 4, updated_at: T0 });
+  });
+
+  it('the periodic flush does not wait for the write lock of another connection; after five busy tries one waits', () => {
+    const { dataDir, store, governance } = oneCounterChange();
+    const count = (): unknown => store.db.prepare('SELECT COUNT(*) AS n FROM rate_limit_counters').get();
+    // The request-log writer thread's connection, in the middle of a write transaction.
+    const other = new Database(join(dataDir, 'heimdall.db'));
+    open.push(() => other.close());
+    other.exec('BEGIN IMMEDIATE');
+    store.db.pragma('busy_timeout = 300');
+
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) governance.flush(false);
+    expect(performance.now() - started).toBeLessThan(250); // five tries, none slept in the busy handler
+    expect(other.prepare('SELECT COUNT(*) AS n FROM rate_limit_counters').get()).toEqual({ n: 0 });
+
+    const sixth = performance.now();
+    governance.flush(false); // waits its busy timeout, fails (logged), keeps the rows
+    expect(performance.now() - sixth).toBeGreaterThanOrEqual(250);
+    other.exec('COMMIT');
+    governance.flush(false);
+    expect(count()).toEqual({ n: 1 });
+    expect(store.db.pragma('busy_timeout', { simple: true })).toBe(300); // restored after each try
   });
 });
 
@@ -217,4 +247,6 @@ describe('governance switches saved through PATCH /api/settings', () => {
       removeDir(dataDir);
     }
   });
+
 });
+
