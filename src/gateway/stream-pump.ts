@@ -25,28 +25,29 @@ import { maskSecretsInText, StreamSecretGuard } from './secret-guard.js';
 const USAGE_KEY = Buffer.from('"usage"');
 const ERROR_KEY = Buffer.from('"error"');
 
-function isSpace(byte: number): boolean {
-  return byte === 32 || byte === 9 || byte === 10 || byte === 13;
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
 }
 
 /**
- * True when the bytes name a usage that is not null. With include_usage OpenAI writes
+ * True when the text names a usage that is not null. With include_usage OpenAI writes
  * `"usage":null` into every chunk; only the last one carries the counts.
  */
-export function mentionsUsage(data: Buffer | string): boolean {
-  const bytes = typeof data === 'string' ? undefined : data;
-  const text = typeof data === 'string' ? data : undefined;
-  const at0 = bytes !== undefined ? bytes.indexOf(USAGE_KEY) : text!.indexOf('"usage"');
-  for (let at = at0; at !== -1; at = bytes !== undefined ? bytes.indexOf(USAGE_KEY, at + 7) : text!.indexOf('"usage"', at + 7)) {
-    const code = (i: number): number => (bytes !== undefined ? (bytes[i] ?? -1) : text!.charCodeAt(i));
+export function mentionsUsage(text: string): boolean {
+  for (let at = text.indexOf('"usage"'); at !== -1; at = text.indexOf('"usage"', at + 7)) {
     let i = at + 7;
-    while (isSpace(code(i))) i++;
-    if (code(i) !== 58 /* : */) return true;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== 58 /* : */) return true;
     i++;
-    while (isSpace(code(i))) i++;
-    if (code(i) !== 110 || code(i + 1) !== 117 || code(i + 2) !== 108 || code(i + 3) !== 108 /* null */) return true;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (!text.startsWith('null', i)) return true;
   }
   return false;
+}
+
+/** mentionsUsage of raw bytes; only bytes that hold the key are read as text (latin1: one char a byte). */
+export function chunkMentionsUsage(bytes: Buffer): boolean {
+  return bytes.indexOf(USAGE_KEY) !== -1 && mentionsUsage(bytes.toString('latin1'));
 }
 
 /** The bytes end between two SSE events (a blank line). */
@@ -129,9 +130,11 @@ class StreamPump implements StreamSink {
         }
       }
       const quiet = this.quiet;
-      if (quiet !== undefined && quiet.idle && endsAtEvent(chunk) && chunk.indexOf(ERROR_KEY) === -1 && !mentionsUsage(chunk)) return !this.waitingDrain;
-      const events = this.framer.push(chunk);
-      for (let i = 0; i < events.length; i++) this.onEvent(events[i], false);
+      const nothingToSee = quiet !== undefined && quiet.idle && endsAtEvent(chunk) && chunk.indexOf(ERROR_KEY) === -1 && !chunkMentionsUsage(chunk);
+      if (!nothingToSee) {
+        const events = this.framer.push(chunk);
+        for (let i = 0; i < events.length; i++) this.onEvent(events[i], false);
+      }
     } catch (error) {
       this.fail(error);
       return false;

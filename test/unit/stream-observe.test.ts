@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mentionsUsage } from '../../src/gateway/stream-pump.js';
+import { chunkMentionsUsage, mentionsUsage } from '../../src/gateway/stream-pump.js';
 
 describe('mentionsUsage (which pass-through stream chunks must be parsed for usage)', () => {
   const cases: Array<[string, boolean]> = [
@@ -15,7 +15,7 @@ describe('mentionsUsage (which pass-through stream chunks must be parsed for usa
   ];
   for (const [text, expected] of cases) {
     it(`${JSON.stringify(text)} -> ${expected}`, () => {
-      expect(mentionsUsage(Buffer.from(text))).toBe(expected);
+      expect(chunkMentionsUsage(Buffer.from(text))).toBe(expected);
       expect(mentionsUsage(text)).toBe(expected);
     });
   }
