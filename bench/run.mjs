@@ -5,7 +5,6 @@
 // 127.0.0.1, then measures the same open-loop load sent direct to the mock, through the proxy and through
 // the gateway, one after another in the same run. Markdown on stdout, progress on stderr, and the full
 // results in bench/results/<timestamp>.json.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { cpuPercent, sampleSystem, sleep, stopAll } from './lib/proc.mjs';
 import { ceilingTable, fixedRateTables, soakTable } from './lib/report.mjs';
 import { runCeiling, runFixed, runSoak } from './lib/modes.mjs';
-import { GATEWAY_CLI, REPO_DIR, directTarget, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
+import { GATEWAY_CLI, REPO_DIR, directTarget, productionProfile, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
 
 const HELP = `node bench/run.mjs [options]
 
@@ -146,11 +145,10 @@ function gatewayOptions(values) {
   const extraEnv = Object.fromEntries(values['gateway-env'].map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
   const headers = {};
   if (profile === 'production') {
-    // bench/production.json reads the virtual key's secret from this variable; a new one per run.
-    const virtualKey = `hk-bench-${randomBytes(16).toString('hex')}`;
-    extraArgs.unshift('--config', join(REPO_DIR, 'bench', 'production.json'));
-    extraEnv.HEIMDALL_BENCH_VIRTUAL_KEY = virtualKey;
-    headers.authorization = `Bearer ${virtualKey}`;
+    const production = productionProfile();
+    extraArgs.unshift(...production.extraArgs);
+    Object.assign(extraEnv, production.extraEnv);
+    Object.assign(headers, production.headers);
   }
   if (workers > 1) extraArgs.push('--workers', String(workers));
   return { cli: values['gateway-cli'], profile, workers, extraArgs, extraEnv, headers: { ...headers, ...parseHeaders(values['gateway-header']) } };

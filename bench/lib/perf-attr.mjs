@@ -2,7 +2,7 @@
 // charges each sample to the innermost JavaScript frame's owner: a system call, a builtin or the GC work
 // a function caused counts for that function. Bundled frames are mapped through the bundle's source map,
 // so Heimdall's own code is split by source directory and bundled packages (undici) are told apart.
-//   perf script -i perf.data --tid <main thread> | node bench/lib/perf-attr.mjs [--top 30]
+//   used by bench/profile.mjs; by hand: perf script -i perf.data --tid <main thread> | node bench/lib/perf-attr.mjs [--top 30]
 import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { createInterface } from 'node:readline';
@@ -113,12 +113,16 @@ function table(/** @type {Map<string, number>} */ counts, /** @type {number} */ 
   return [...counts].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, n]) => `| ${(100 * n / total).toFixed(1)} | ${k.replaceAll('|', '·')} |`).join('\n');
 }
 
+/** The attribution as two Markdown tables: by owner, and the `top` functions. */
+export function tables(/** @type {ReturnType<typeof attribute>} */ { total, byOwner, byFunction }, top = 30) {
+  return `| % of samples | owner of the innermost JS frame |\n| --- | --- |\n${table(byOwner, total, 25)}\n\n` +
+    `| % of samples | innermost JS function |\n| --- | --- |\n${table(byFunction, total, top)}`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const topAt = process.argv.indexOf('--top');
-  const top = topAt === -1 ? 30 : Number(process.argv[topAt + 1]);
   const lines = [];
   for await (const line of createInterface({ input: process.stdin })) lines.push(line);
-  const { total, byOwner, byFunction } = attribute(stacksOf(lines));
-  console.log(`${total} samples of the thread\n\n| % | owner of the innermost JS frame |\n| --- | --- |\n${table(byOwner, total, 25)}`);
-  console.log(`\n| % | innermost JS function |\n| --- | --- |\n${table(byFunction, total, top)}`);
+  const samples = attribute(stacksOf(lines));
+  console.log(`${samples.total} samples of the thread\n\n${tables(samples, topAt === -1 ? 30 : Number(process.argv[topAt + 1]))}`);
 }

@@ -1,5 +1,6 @@
 // Starting what the benchmark measures: the mock upstream, the bare proxy, the gateway and a peer gateway.
 // Each is its own process on 127.0.0.1; each target says where to send the chat request and how.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,16 +28,29 @@ export async function startMock({ latencyMs, chunks, chunkDelayMs }) {
   return { proc, port, origin: `http://127.0.0.1:${port}` };
 }
 
+/**
+ * The gateway's production profile: bench/production.json (request logs, metrics, a virtual key with a
+ * budget and rate limits) and the virtual key's secret, made up per run, for its environment and header.
+ */
+export function productionProfile() {
+  const virtualKey = `hk-bench-${randomBytes(16).toString('hex')}`;
+  return {
+    extraArgs: ['--config', join(REPO_DIR, 'bench', 'production.json')],
+    extraEnv: { HEIMDALL_BENCH_VIRTUAL_KEY: virtualKey },
+    headers: { authorization: `Bearer ${virtualKey}` },
+  };
+}
+
 /** @returns {Target} */
 export function directTarget(mock, headers) {
   return { name: 'direct', url: `${mock.origin}/v1/chat/completions`, model: 'gpt-4o-mini', headers };
 }
 
 /** @returns {Promise<Target>} */
-export async function startProxy(mock, headers) {
+export async function startProxy(mock, headers, { nodeArgs = [] } = {}) {
   const proc = startProcess(
     'bare-proxy',
-    [process.execPath, join(BENCH_DIR, 'bare-proxy.mjs'), '--upstream', mock.origin, '--port', '0', '--connections', '1024'],
+    [process.execPath, ...nodeArgs, join(BENCH_DIR, 'bare-proxy.mjs'), '--upstream', mock.origin, '--port', '0', '--connections', '1024'],
     { env: CHILD_ENV },
   );
   const port = await waitForReadyLine(proc);
@@ -48,7 +62,7 @@ export async function startProxy(mock, headers) {
  * Measures cold start: spawn → /health 200 → first chat completion served.
  * @returns {Promise<Target | null>}
  */
-export async function startGateway(mock, { headers, cli = GATEWAY_CLI, extraArgs = [], extraEnv = {} }) {
+export async function startGateway(mock, { headers, cli = GATEWAY_CLI, extraArgs = [], extraEnv = {}, nodeArgs = [] }) {
   if (!existsSync(cli)) return null;
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'heimdall-bench-'));
@@ -57,7 +71,7 @@ export async function startGateway(mock, { headers, cli = GATEWAY_CLI, extraArgs
   const spawnedAt = performance.now();
   const proc = startProcess(
     'gateway',
-    [process.execPath, cli, 'start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, ...extraArgs],
+    [process.execPath, ...nodeArgs, cli, 'start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, ...extraArgs],
     {
       cwd: REPO_DIR,
       env: { OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${mock.origin}/v1`, LOG_LEVEL: 'warn', ...extraEnv },
