@@ -126,8 +126,9 @@ describe('model groups', () => {
 
   it('a failing deployment: its requests retry on the other one at once, until its circuit opens', async () => {
     faults.set('sk-west', { status: 503 });
-    await send(gateway, 'gpt-4o', 30);
-    for (const ctx of gateway.finished.slice(-30)) {
+    // west has weight 1 of 4: 60 requests pick it fewer than 3 times with probability ~1e-5 (30: ~1%).
+    await send(gateway, 'gpt-4o', 60);
+    for (const ctx of gateway.finished.slice(-60)) {
       const attempts = ctx.attempts.map((a) => [a.provider, a.status]);
       expect([[['east', 200]], [['west', 503], ['east', 200]]]).toContainEqual(attempts);
     }
