@@ -151,7 +151,6 @@ export class GovernanceRepo {
     return statement.get(id, from, to) as { spend_usd: number; tokens: number; requests: number };
   }
 
-  /** One transaction: spend rows, last-used times and rate-limit counters. */
   /**
    * Writes spend rows, last-used times and counters in one transaction. `wait: false` does not wait
    * for another connection's write lock (the request-log writer thread's): false when the database

@@ -92,6 +92,8 @@ function finish<T extends Omit<UsageRow, 'group' | 'tokens'>>(row: T): T & { tok
 export class UsageQueries {
   private readonly grouped: Record<UsageGroup, Statement>;
   private readonly totals: Statement;
+  /** The groups and the totals in one read transaction, so both count the same requests (the log thread commits in between otherwise). */
+  private readonly inSnapshot: (params: UsageParams) => UsageReport;
 
   constructor(db: SqliteDatabase) {
     const build = (group: UsageGroup): Statement =>
@@ -99,9 +101,14 @@ export class UsageQueries {
         GROUP BY 1 ORDER BY ${group === 'day' ? '1' : 'cost_usd DESC, requests DESC, 1'} LIMIT @limit`);
     this.grouped = Object.fromEntries((Object.keys(GROUP_SQL) as UsageGroup[]).map((group) => [group, build(group)])) as Record<UsageGroup, Statement>;
     this.totals = db.prepare(`SELECT ${SUMS} FROM request_logs WHERE ${WHERE}`);
+    this.inSnapshot = db.transaction((params: UsageParams) => this.read(params));
   }
 
   report(params: UsageParams): UsageReport {
+    return this.inSnapshot(params);
+  }
+
+  private read(params: UsageParams): UsageReport {
     const from = periodStart(params.period, params.now);
     const values = { from, to: params.now + 1, key: params.key ?? null, team: params.team ?? null, customer: params.customer ?? null };
     const limit = params.limit ?? 1000;

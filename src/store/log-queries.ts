@@ -146,6 +146,7 @@ export class LogQueries {
   readonly #statements = new Map<string, Statement>();
   readonly #now: () => number;
   readonly #getLog: Statement<[string]>;
+  readonly #statsInSnapshot: (params: LogStatsParams) => LogStats;
 
   constructor(db: SqliteDatabase, options: { now?: () => number } = {}) {
     this.#db = db;
@@ -153,6 +154,7 @@ export class LogQueries {
     this.#getLog = db.prepare<[string]>(
       'SELECT *, json_array_length(attempts) AS attempt_count FROM request_logs WHERE id = ?',
     );
+    this.#statsInSnapshot = db.transaction((params: LogStatsParams) => this.#stats(params));
   }
 
   /** One log with attempts, metadata and bodies; undefined when unknown (or deleted by retention). */
@@ -222,7 +224,15 @@ export class LogQueries {
     return { items, next_cursor };
   }
 
+  /**
+   * The totals, buckets and tops in one read transaction: the log thread commits between statements
+   * otherwise, and the totals would count a request the buckets and tops do not.
+   */
   logStats(params: LogStatsParams = {}): LogStats {
+    return this.#statsInSnapshot(params);
+  }
+
+  #stats(params: LogStatsParams): LogStats {
     const to = Math.floor(params.to ?? this.#now());
     const from = Math.floor(params.from ?? to - DAY_MS);
     if (!(from < to)) throw invalidField('from', 'from must be before to.');
