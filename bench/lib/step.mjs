@@ -72,7 +72,9 @@ export async function measureStep(target, options) {
     let rssPeakMb = procBefore?.rssMb ?? 0;
     const rssTimer = pid ? setInterval(() => (rssPeakMb = Math.max(rssPeakMb, sampleProcess(pid).rssMb)), RSS_SAMPLE_MS) : null;
 
+    const measuredFrom = Date.now();
     const result = await runLoad({ ...load, pool, durationS: options.durationS, maxRequests: options.maxRequests });
+    const measuredTo = Date.now();
 
     if (rssTimer) clearInterval(rssTimer);
     const procAfter = pid ? sampleProcess(pid) : null;
@@ -97,6 +99,8 @@ export async function measureStep(target, options) {
       systemCpuPercent,
       otherCpuPercent: Math.max(0, systemCpuPercent - result.generatorCpuPercent - mockCpu - processCpu),
       selfOverhead: target.metricsUrl ? overheadDelta(metricsBefore, metricsAfter) : null,
+      /** The measured load's wall-clock span (epoch ms), to match the target's own records to it. */
+      window: { from: measuredFrom, to: measuredTo },
     };
   } finally {
     await pool.destroy();

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { freePort, removeAtExit, startProcess, waitForHttp, waitForPort, waitForReadyLine } from './proc.mjs';
 
-const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
+export const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
 export const REPO_DIR = join(BENCH_DIR, '..');
 export const GATEWAY_CLI = join(REPO_DIR, 'dist', 'cli.js');
 const CHILD_ENV = { BENCH_EXIT_WITH_PARENT: '1' };
