@@ -130,8 +130,9 @@ export class GovernanceRepo {
     return this.deletes[table].run(id).changes > 0;
   }
 
+  /** One write transaction; BEGIN IMMEDIATE for the reason ConfigRepo.transaction gives. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   spend(type: EntityType, id: string, periodStart: number): SpendRow | undefined {

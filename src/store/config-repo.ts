@@ -73,9 +73,14 @@ export class ConfigRepo {
     };
   }
 
-  /** Runs fn in one transaction (e.g. a change and its audit entry); nested calls join the outer one. */
+  /**
+   * Runs fn in one transaction (e.g. a change and its audit entry); nested calls join the outer one.
+   * BEGIN IMMEDIATE: the write lock is taken first (waiting for the request-log thread's commit, if
+   * any), so a change that reads before it writes cannot fail with SQLITE_BUSY_SNAPSHOT when the log
+   * thread commits in between.
+   */
   transaction<T>(fn: () => T): T {
-    return this.#db.transaction(fn)();
+    return this.#db.transaction(fn).immediate();
   }
 
   // ── providers ─────────────────────────────────────────────────────────────
