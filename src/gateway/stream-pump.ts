@@ -21,34 +21,9 @@ import { withoutAddedUsage } from '../governance/stream-usage.js';
 import { noteOpenAIStreamEvent, noteResponse } from '../telemetry/response-facts.js';
 import { redactText } from '../telemetry/secrets.js';
 import { maskSecretsInText, StreamSecretGuard } from './secret-guard.js';
+import { chunkMentionsUsage, mentionsUsage } from './usage-scan.js';
 
-const USAGE_KEY = Buffer.from('"usage"');
 const ERROR_KEY = Buffer.from('"error"');
-
-function isSpace(code: number): boolean {
-  return code === 32 || code === 9 || code === 10 || code === 13;
-}
-
-/**
- * True when the text names a usage that is not null. With include_usage OpenAI writes
- * `"usage":null` into every chunk; only the last one carries the counts.
- */
-export function mentionsUsage(text: string): boolean {
-  for (let at = text.indexOf('"usage"'); at !== -1; at = text.indexOf('"usage"', at + 7)) {
-    let i = at + 7;
-    while (isSpace(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) !== 58 /* : */) return true;
-    i++;
-    while (isSpace(text.charCodeAt(i))) i++;
-    if (!text.startsWith('null', i)) return true;
-  }
-  return false;
-}
-
-/** mentionsUsage of raw bytes; only bytes that hold the key are read as text (latin1: one char a byte). */
-export function chunkMentionsUsage(bytes: Buffer): boolean {
-  return bytes.indexOf(USAGE_KEY) !== -1 && mentionsUsage(bytes.toString('latin1'));
-}
 
 /** The bytes end between two SSE events (a blank line). */
 function endsAtEvent(bytes: Buffer): boolean {

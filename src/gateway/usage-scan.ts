@@ -1,13 +1,35 @@
 /**
  * The usage of a pass-through answer without parsing the whole answer: the
  * bytes go to the caller as they came, and only the `usage` object is read
- * (OpenAI puts it at the end of the body). An unescaped `"usage"` can only be
- * a key: inside a JSON string a quote is always escaped.
+ * (OpenAI puts it at the end of the body; in a stream, its last chunk). An
+ * unescaped `"usage"` can only be a key: inside a JSON string a quote is always escaped.
  */
 const USAGE_KEY = Buffer.from('"usage"');
 
-function isSpace(byte: number): boolean {
-  return byte === 32 || byte === 10 || byte === 13 || byte === 9;
+/** JSON whitespace, as a byte or a char code. */
+function isSpace(code: number): boolean {
+  return code === 32 || code === 10 || code === 13 || code === 9;
+}
+
+/**
+ * True when the text names a usage that is not null. With include_usage OpenAI writes
+ * `"usage":null` into every stream chunk; only the last one carries the counts.
+ */
+export function mentionsUsage(text: string): boolean {
+  for (let at = text.indexOf('"usage"'); at !== -1; at = text.indexOf('"usage"', at + 7)) {
+    let i = at + 7;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== 58 /* : */) return true;
+    i++;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (!text.startsWith('null', i)) return true;
+  }
+  return false;
+}
+
+/** mentionsUsage of raw bytes; only bytes that hold the key are read as text (latin1: one char a byte). */
+export function chunkMentionsUsage(bytes: Buffer): boolean {
+  return bytes.indexOf(USAGE_KEY) !== -1 && mentionsUsage(bytes.toString('latin1'));
 }
 
 /**

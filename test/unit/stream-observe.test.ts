@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunkMentionsUsage, mentionsUsage } from '../../src/gateway/stream-pump.js';
+import { chunkMentionsUsage, mentionsUsage } from '../../src/gateway/usage-scan.js';
 
 describe('mentionsUsage (which pass-through stream chunks must be parsed for usage)', () => {
   const cases: Array<[string, boolean]> = [
