@@ -20,7 +20,7 @@ import type { GovernanceConfig } from './config.js';
 import { Enforcer, type EnforcerSettings, type Rejections } from './enforcer.js';
 import { Entities } from './entities.js';
 import { syncDeclared } from './file-sync.js';
-import { LocalLedger, type SpendLedger, type SpendRow } from './ledger.js';
+import { LocalLedger, type CounterChanges, type SpendLedger, type SpendRow } from './ledger.js';
 import { PriceBook } from './pricing.js';
 import { Registry } from './registry.js';
 import { GovernanceRepo } from './repo.js';
@@ -243,22 +243,22 @@ export class Governance {
     try {
       if (!this.repo.writeSpend(rows, touched, counters, wait || this.busyFlushes >= MAX_BUSY_FLUSHES)) {
         this.busyFlushes++;
-        this.requeue(rows, touched);
-        this.ledger.requeueCounterChanges(counters);
+        this.requeue(rows, touched, counters);
         return;
       }
       this.busyFlushes = 0;
     } catch (error) {
       // Keep the rows for the next flush: spend must survive a passing SQLITE_BUSY.
-      this.requeue(rows, touched);
-      this.ledger.requeueCounterChanges(counters);
+      this.requeue(rows, touched, counters);
       this.logger?.error({ err: error }, 'governance: writing spend failed; will retry');
     }
   }
 
-  private requeue(rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>): void {
+  /** What a flush took and did not write goes back for the next one. */
+  private requeue(rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges): void {
     for (const [id, time] of touched) if (!this.touched.has(id)) this.touched.set(id, time);
     if (rows.length > 0) this.ledger.requeue(rows);
+    this.ledger.requeueCounterChanges(counters);
   }
 
   /** Stops the timers and writes what is left. Idempotent. */
