@@ -7,17 +7,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Statement } from 'better-sqlite3';
 import { UsageQueries } from '../../src/governance/usage-query.js';
-import { databasePath, openDatabase, openWriteConnection, type SqliteDatabase } from '../../src/store/database.js';
+import type { SqliteDatabase } from '../../src/store/database.js';
 import { LogQueries } from '../../src/store/log-queries.js';
-import { LogWriter } from '../../src/store/log-writer.js';
-import { logRecord, makeTempDir } from './helpers.js';
+import type { LogWriter } from '../../src/store/log-writer.js';
+import { logRecord, mainAndLogConnections } from './helpers.js';
 
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
 
 describe('reports read one snapshot while the log thread commits', () => {
-  let temp: ReturnType<typeof makeTempDir>;
+  let connections: ReturnType<typeof mainAndLogConnections>;
   let reader: SqliteDatabase;
-  let writeConnection: SqliteDatabase;
   let writer: LogWriter;
   /** Called once after the reader's first statement ran, then cleared. */
   let afterFirstRead: (() => void) | undefined;
@@ -28,10 +27,8 @@ describe('reports read one snapshot while the log thread commits', () => {
   };
 
   beforeEach(() => {
-    temp = makeTempDir();
-    reader = openDatabase(temp.dir);
-    writeConnection = openWriteConnection(databasePath(temp.dir));
-    writer = new LogWriter(writeConnection, { autoFlush: false });
+    connections = mainAndLogConnections();
+    ({ main: reader, logs: writer } = connections);
     log('before');
     // Every statement the reader prepares from here on commits the pending write after its first run.
     const prepare = reader.prepare.bind(reader);
@@ -50,12 +47,7 @@ describe('reports read one snapshot while the log thread commits', () => {
       return statement;
     }) as typeof reader.prepare;
   });
-  afterEach(() => {
-    writer.close();
-    writeConnection.close();
-    reader.close();
-    temp.cleanup();
-  });
+  afterEach(() => connections.close());
 
   it('the usage report: its rows and its totals count the same requests', () => {
     const usage = new UsageQueries(reader);

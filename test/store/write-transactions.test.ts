@@ -11,15 +11,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GovernanceRepo } from '../../src/governance/repo.js';
 import type { CustomerRecord } from '../../src/governance/types.js';
 import { ConfigRepo } from '../../src/store/config-repo.js';
-import { databasePath, openDatabase, openWriteConnection, type SqliteDatabase } from '../../src/store/database.js';
-import { LogWriter } from '../../src/store/log-writer.js';
+import type { SqliteDatabase } from '../../src/store/database.js';
+import type { LogWriter } from '../../src/store/log-writer.js';
 import { SecretBox } from '../../src/store/secret-box.js';
-import { logRecord, makeTempDir } from './helpers.js';
+import { logRecord, mainAndLogConnections } from './helpers.js';
 
 describe('write transactions on the main connection while the log thread commits', () => {
-  let temp: ReturnType<typeof makeTempDir>;
+  let connections: ReturnType<typeof mainAndLogConnections>;
   let main: SqliteDatabase;
-  let logConnection: SqliteDatabase;
   let logs: LogWriter;
   let n = 0;
 
@@ -32,18 +31,10 @@ describe('write transactions on the main connection while the log thread commits
   };
 
   beforeEach(() => {
-    temp = makeTempDir();
-    main = openDatabase(temp.dir);
-    // busy_timeout 0: the test runs both connections on one thread, so a wait would only time out.
-    logConnection = openWriteConnection(databasePath(temp.dir), 0);
-    logs = new LogWriter(logConnection, { autoFlush: false });
+    connections = mainAndLogConnections();
+    ({ main, logs } = connections);
   });
-  afterEach(() => {
-    logs.close();
-    logConnection.close();
-    main.close();
-    temp.cleanup();
-  });
+  afterEach(() => connections.close());
 
   it('a settings change that reads first: the log thread cannot commit in the middle, and the change commits', () => {
     const repo = new ConfigRepo(main, new SecretBox(crypto.randomBytes(32)));
