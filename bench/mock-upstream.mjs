@@ -65,10 +65,10 @@ const chunk = (delta, finishReason = null) => ({
  * With include_usage every chunk carries `"usage":null`, as OpenAI's do.
  */
 const buildStreamEvents = (withUsage) => [
-  sse({ ...chunk({ role: 'assistant', content: '', refusal: null }), ...(withUsage ? { usage: null } : {}) }),
-  ...Array.from({ length: chunkCount }, (_, index) => sse({ ...chunk({ content: CONTENT_WORDS[index % CONTENT_WORDS.length] }), ...(withUsage ? { usage: null } : {}) })),
-  sse({ ...chunk({}, 'stop'), ...(withUsage ? { usage: null } : {}) }),
-];
+  chunk({ role: 'assistant', content: '', refusal: null }),
+  ...Array.from({ length: chunkCount }, (_, index) => chunk({ content: CONTENT_WORDS[index % CONTENT_WORDS.length] })),
+  chunk({}, 'stop'),
+].map((body) => sse(withUsage ? { ...body, usage: null } : body));
 const streamEvents = buildStreamEvents(false);
 const streamEventsWithUsage = buildStreamEvents(true);
 const usageEvent = sse({ ...chunk({}), choices: [], usage: USAGE });

@@ -5,7 +5,7 @@
 // and lib/perf-attr.mjs charges each sample of the main thread to the innermost JavaScript frame's owner.
 //   npm run build && node bench/profile.mjs [--target gateway|proxy] [--rate 3000] [--duration 10] [--stream]
 // Needs `perf` (Debian: linux-perf) and permission to use it (root, or kernel.perf_event_paranoid <= 1).
-// perf.data stays in bench/results/profile-<target>-<rate>[-stream]/ for `perf report`.
+// perf.data stays in bench/results/profile-<target>-<rate>[-stream]/ for `perf report` (--tail: ...-tail/).
 //   --tail (no perf needed) looks at the latency tail instead: the target's event-loop gaps above 10 ms
 // (lib/loop-gaps.cjs, preloaded) and, for the gateway, its request log's latency, upstream time and
 // overhead percentiles over the measured requests: where a slow request spent its time.
@@ -13,10 +13,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { attribute, stacksOf, tables } from './lib/perf-attr.mjs';
 import { sleep, stopAll } from './lib/proc.mjs';
 import { measureStep } from './lib/step.mjs';
-import Database from 'better-sqlite3';
 import { productionProfile, BENCH_DIR, REPO_DIR, startGateway, startMock, startProxy } from './lib/targets.mjs';
 
 const { values } = parseArgs({
@@ -43,7 +43,7 @@ if (!values.tail) {
   }
 }
 
-const out = join(REPO_DIR, 'bench', 'results', `profile-${values.target}-${rate}${values.stream ? '-stream' : ''}`);
+const out = join(REPO_DIR, 'bench', 'results', `profile-${values.target}-${rate}${values.stream ? '-stream' : ''}${values.tail ? '-tail' : ''}`);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const gapsFile = join(out, 'loop-gaps.txt');
@@ -108,8 +108,8 @@ function tailReport(window, gapsFile, dataDir) {
     lines.push(`# the gateway's request log: ${rows.length} requests in the window, ms`, '',
       '| per request | p50 | p90 | p99 | p99.9 | max |', '| --- | --- | --- | --- | --- | --- |');
     for (const column of ['latency_ms', 'upstream_ms', 'overhead_ms']) {
-      const values = rows.map((row) => row[column]).filter((value) => typeof value === 'number').sort((a, b) => a - b);
-      const at = (q) => (values.length === 0 ? NaN : values[Math.min(values.length - 1, Math.floor(q * values.length))]).toFixed(3);
+      const sorted = rows.map((row) => row[column]).filter((value) => typeof value === 'number').sort((a, b) => a - b);
+      const at = (q) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]).toFixed(3);
       lines.push(`| ${column.replace('_ms', '')} | ${at(0.5)} | ${at(0.9)} | ${at(0.99)} | ${at(0.999)} | ${at(1)} |`);
     }
   } finally {
