@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
-import { anthropicSurfaceCodec, validateAnthropicRequest } from '../formats/anthropic/index.js';
+import { anthropicSurfaceCodec, checkAnthropicEnvelope } from '../formats/anthropic/index.js';
 import type { ChatRequest } from '../formats/openai/types.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { refuseWarnings } from '../formats/warnings.js';
@@ -16,15 +16,28 @@ import { optionalBoolean, parseJsonBody, readFallbacks } from './validate.js';
 
 const config = { surface: 'anthropic' as const };
 
+/**
+ * Heimdall's `fallbacks` (model names) is taken out of the body. Anthropic's own beta `fallbacks`
+ * (`"default"` or a list of objects) is the provider's: it stays in the body for a pass-through.
+ */
+function takeFallbacks(body: Record<string, unknown>): string[] | undefined {
+  const value = body.fallbacks;
+  if (value === 'default' || (Array.isArray(value) && value.some((item) => typeof item === 'object' && item !== null))) return undefined;
+  const fallbacks = readFallbacks(body);
+  if (value !== undefined) delete body.fallbacks;
+  return fallbacks;
+}
+
 function registerMessages(app: FastifyInstance, gateway: Gateway): void {
   app.post('/anthropic/v1/messages', { config }, surfaceHandler(gateway, {
     surface: 'anthropic',
     errorFormat: 'anthropic',
     prepare(request, _gateway, ctx) {
       const body = parseJsonBody(request.body);
-      const fallbacks = readFallbacks(body);
-      if (body.fallbacks !== undefined) delete body.fallbacks;
-      validateAnthropicRequest(body);
+      const fallbacks = takeFallbacks(body);
+      // Only what routing needs: a pass-through forwards roles, fields and block types as they are;
+      // a translation checks the shapes it reads when it decodes (surface-validate.ts).
+      checkAnthropicEnvelope(body);
       const model = body.model as string;
       const stream = optionalBoolean(body, 'stream');
       let canonical: ChatRequest | undefined;
@@ -35,7 +48,7 @@ function registerMessages(app: FastifyInstance, gateway: Gateway): void {
           fallbacks,
           stream,
           nativeFormat: 'anthropic',
-          // Validated above: Anthropic requires max_tokens (governance reserves budget from it).
+          // Type-checked above when present (governance reserves budget from it).
           maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
           passthroughBody(target: string): string {
             body.model = target;

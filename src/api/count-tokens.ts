@@ -88,7 +88,8 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
       await admit(gateway, ctx, call, target, spec.surface);
       ctx.target = target;
       const body = call.body(target.model);
-      let headers: Record<string, string> = { ...endpoint.headers, ...provider.extraHeaders };
+      // The caller speaks the count's format (checked above): its protocol headers go along.
+      let headers: Record<string, string> = provider.finishHeaders({ ...endpoint.headers }, request.headers);
       if (definition.authorize !== undefined) {
         headers = { ...headers, ...(await definition.authorize({ method: 'POST', url: endpoint.url, headers, body, context })) };
       }

@@ -34,6 +34,7 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
     try {
       for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
       const prepared = spec.prepare(request, gateway, ctx);
+      prepared.input.clientHeaders ??= request.headers;
       const outcome = await gateway.pipeline.execute(ctx, prepared.input);
       const context = gateway.pipeline.codecContext(ctx, prepared.input.model);
       await sendOutcome(reply, ctx, outcome, {

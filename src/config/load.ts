@@ -61,6 +61,8 @@ export interface ResolvedProvider {
   models: readonly string[];
   embeddingModels: readonly string[];
   headers: Readonly<Record<string, string>>;
+  /** The caller headers this provider gets on a same-format call (providers/forward-headers.ts). */
+  forwardHeaders: { allow: readonly string[]; deny: readonly string[] };
   timeouts: ResolvedTimeouts;
   maxRetries: number;
   /** A retry may start only this long after the target's first attempt (waits included). */
@@ -317,6 +319,7 @@ function resolveProvider(
     models: entry?.models ?? fromOptions?.models.filter((m) => !entry?.embedding_models?.includes(m)) ?? definition.models,
     embeddingModels: entry?.embedding_models ?? fromOptions?.embeddingModels.filter((m) => !entry?.models?.includes(m)) ?? definition.embeddingModels ?? [],
     headers,
+    forwardHeaders: { allow: entry?.forward_headers?.allow ?? [], deny: entry?.forward_headers?.deny ?? [] },
     timeouts: resolveTimeouts(file.timeouts, entry?.timeouts),
     maxRetries: entry?.max_retries ?? file.routing.retry.max_retries,
     retryBudgetMs: entry?.retry_budget_ms ?? file.routing.retry.budget_ms,

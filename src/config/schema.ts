@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { governanceSchema } from '../governance/config-schema.js';
+import { isNeverForwarded } from '../providers/forward-headers.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -64,6 +65,19 @@ export const providerKeySchema = z
   })
   .describe('One API key of a provider.');
 
+/** A header name, or a prefix ending in `*`; credentials, cookies and hop-by-hop headers are refused. */
+const forwardedHeaderName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'+.^_`|~-]+\*?$/, 'a header name, or a prefix ending in "*"')
+  .refine((name) => !isNeverForwarded(name.replace(/\*$/, '')), 'credentials, cookies, hop-by-hop and x-heimdall-* headers are never forwarded');
+
+export const forwardHeadersSchema = z
+  .strictObject({
+    allow: z.array(forwardedHeaderName).optional().describe('Caller headers forwarded besides the wire format\'s protocol headers (e.g. "openai-organization", "x-custom-*").'),
+    deny: z.array(z.string().regex(/^([A-Za-z0-9!#$%&'+.^_`|~-]+\*?|\*)$/, 'a header name, a prefix ending in "*", or "*"')).optional().describe('Caller headers never forwarded, defaults included (e.g. "anthropic-version", "*" for none).'),
+  })
+  .describe('Which of the caller\'s request headers reach this provider when the caller speaks its wire format (docs/providers.md).');
+
 export const providerSchema = z
   .strictObject({
     type: z
@@ -95,6 +109,7 @@ export const providerSchema = z
       .record(z.string(), z.unknown())
       .optional()
       .describe('Provider-specific settings (Azure api_version and deployments, Bedrock region, Vertex project, ...).'),
+    forward_headers: forwardHeadersSchema.optional(),
   })
   .describe('A provider entry, keyed by the name used in "provider/model".');
 

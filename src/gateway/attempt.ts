@@ -307,7 +307,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   try {
     await takeSlot(ctx, target);
     slot = true;
-    const endpoint = provider.endpoint(input.operation, key, target.model, input.stream);
+    const endpoint = provider.endpoint(input.operation, key, target.model, input.stream, passthrough ? input.clientHeaders : undefined);
     const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams);
     if (typeof encoded === 'string') body = encoded;
     else {

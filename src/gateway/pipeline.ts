@@ -12,6 +12,7 @@
  * Keys whose circuit is open are skipped; when nothing can take the request
  * the caller gets 503 (or 429 when queues are full) at once, with Retry-After.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { ChatCompletion, ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../formats/openai/types.js';
@@ -45,6 +46,8 @@ export interface PipelineInput {
   canonical(): ChatRequest | EmbeddingRequest;
   /** The output cap the caller set (max_tokens and its kin), read without decoding; governance reserves budget from it. */
   maxOutputTokens?: number;
+  /** The caller's request headers: a provider of the caller's format gets its protocol headers (forward-headers.ts). */
+  clientHeaders?: IncomingHttpHeaders;
 }
 
 interface OutcomeBase {

@@ -4,7 +4,9 @@
  * and provider points straight at its health record and concurrency limiter,
  * which live on the Gateway and outlive this state.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ResolvedConfig, ResolvedProvider, ResolvedTimeouts } from '../config/load.js';
+import { DEFAULT_FORWARD_HEADERS, HeaderForwarding } from '../providers/forward-headers.js';
 import type { Endpoint, Operation, ProviderDefinition } from '../providers/types.js';
 import { ConcurrencyRegistry, type ConcurrencyLimiter } from './concurrency.js';
 import { HealthRegistry, type KeyHealth } from './key-health.js';
@@ -33,6 +35,8 @@ export class ProviderRuntime {
   readonly limiter: ConcurrencyLimiter;
   readonly options: Readonly<Record<string, unknown>>;
   readonly extraHeaders: Readonly<Record<string, string>>;
+  /** Which caller headers a call in the caller's own format carries upstream. */
+  readonly forwarding: HeaderForwarding;
   readonly keys: readonly KeyRuntime[];
   readonly models: ReadonlySet<string>;
   readonly embeddingModels: ReadonlySet<string>;
@@ -50,6 +54,8 @@ export class ProviderRuntime {
     this.options = config.options;
     this.extraHeaders = config.headers;
     this.hasExtraHeaders = Object.keys(config.headers).length > 0;
+    const defaults = config.definition.forwardHeaders ?? DEFAULT_FORWARD_HEADERS[config.definition.format];
+    this.forwarding = new HeaderForwarding(defaults, config.forwardHeaders.allow, config.forwardHeaders.deny);
     this.keys = config.keys
       .filter((k) => k.enabled && (k.secret !== undefined || !config.definition.keyRequired) && k.weight > 0)
       .map((k) => ({
@@ -103,7 +109,11 @@ export class ProviderRuntime {
     return total;
   }
 
-  endpoint(operation: Operation, key: KeyRuntime | undefined, model: string, stream: boolean): Endpoint {
+  /**
+   * `client`: the caller's headers, when the caller speaks this provider's wire format; its
+   * protocol headers are forwarded (forward-headers.ts) before the configured `headers` apply.
+   */
+  endpoint(operation: Operation, key: KeyRuntime | undefined, model: string, stream: boolean, client?: IncomingHttpHeaders): Endpoint {
     const endpoint = this.definition.endpoint(operation, {
       baseUrl: this.baseUrl,
       apiKey: key?.secret,
@@ -111,8 +121,15 @@ export class ProviderRuntime {
       stream,
       options: this.options,
     });
-    if (this.hasExtraHeaders) Object.assign(endpoint.headers, this.extraHeaders);
+    this.finishHeaders(endpoint.headers, client);
     return endpoint;
+  }
+
+  /** Adds the caller's forwarded headers (when given), then the configured extra headers. */
+  finishHeaders(headers: Record<string, string>, client: IncomingHttpHeaders | undefined): Record<string, string> {
+    if (client !== undefined) this.forwarding.apply(client, headers);
+    if (this.hasExtraHeaders) Object.assign(headers, this.extraHeaders);
+    return headers;
   }
 }
 

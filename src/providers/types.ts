@@ -87,4 +87,9 @@ export interface ProviderDefinition {
   authorize?: Authorizer;
   /** Docs link for the provider's API reference. */
   docs?: string;
+  /**
+   * The caller headers forwarded by default on a call in the caller's own format, when they differ
+   * from the wire format's protocol headers (DEFAULT_FORWARD_HEADERS in forward-headers.ts).
+   */
+  forwardHeaders?: readonly string[];
 }

@@ -177,6 +177,8 @@ export const vertexAnthropicProvider: ProviderDefinition = {
   operations: { chat: true },
   models: VERTEX_ANTHROPIC_MODELS,
   docs: 'https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/use-claude',
+  // Vertex takes the API version in the body (`anthropic_version`), betas as the header.
+  forwardHeaders: ['anthropic-beta'],
   // Claude's token count on Vertex is a model of its own, `count-tokens`; the body names the model.
   countTokens(context: EndpointContext): CountTokensEndpoint {
     return { url: `${vertexModelUrl({ ...context, model: 'count-tokens' }, 'anthropic')}:rawPredict`, headers: { ...JSON_HEADERS }, format: 'anthropic' };

@@ -4,27 +4,21 @@
  * the others answer in Anthropic form. One gateway, one mock upstream.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useMockedGateway, type TestGateway } from '../support/gateway.js';
 import { anthropicErrorBody, type MockUpstream } from '../support/mock-upstream/index.js';
-import { NATIVE_MODELS, startMockProviders, type NativeProvider } from '../support/mock-upstream/provider-env.js';
+import { NATIVE_MODELS, type NativeProvider } from '../support/mock-upstream/provider-env.js';
 import { post } from './helpers.js';
 
+const suite = useMockedGateway();
 let mock: MockUpstream;
 let gateway: TestGateway;
 let client: Anthropic;
 
-beforeAll(async () => {
-  const providers = await startMockProviders();
-  mock = providers.mock;
-  gateway = await startGateway({ env: providers.env, config: providers.config });
+beforeAll(() => {
+  ({ mock, gateway } = suite);
   client = new Anthropic({ baseURL: `${gateway.url}/anthropic`, apiKey: 'client-key', maxRetries: 0 });
 });
-afterAll(async () => {
-  await gateway.close();
-  await mock.close();
-});
-beforeEach(() => mock.reset());
 
 const PROVIDERS = Object.keys(NATIVE_MODELS) as NativeProvider[];
 
@@ -128,9 +122,15 @@ describe('errors in Anthropic form', () => {
   });
 
   it('a request the surface cannot read: 400 naming the field', async () => {
-    const reply = await post(`${gateway.url}/anthropic/v1/messages`, { model: NATIVE_MODELS.openai, messages: [{ role: 'user', content: 'x' }] });
+    // A translation reads the blocks: a tool_use without an id cannot become a tool call.
+    const reply = await post(`${gateway.url}/anthropic/v1/messages`, {
+      model: NATIVE_MODELS.openai,
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: [{ type: 'tool_use', name: 'lookup', input: {} }] }, { role: 'user', content: 'y' }],
+    });
     expect(reply.status).toBe(400);
-    expect(reply.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('max_tokens') } });
+    expect(reply.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('messages[1].content[0].id') } });
+    expect(mock.requests).toHaveLength(0);
   });
 
   it('a stream that fails midway ends with an Anthropic error event the SDK throws', async () => {

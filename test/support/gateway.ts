@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import type { MockUpstream } from './mock-upstream/index.js';
+import { startMockProviders } from './mock-upstream/provider-env.js';
 
 export interface TestGateway {
   app: FastifyInstance;
@@ -64,4 +67,39 @@ export async function startGateway(options: TestGatewayOptions = {}): Promise<Te
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface MockedGateway {
+  mock: MockUpstream;
+  gateway: TestGateway;
+  /** Closes the gateway, then the mock. */
+  close(): Promise<void>;
+}
+
+/** The gateway with every native provider pointed at one mock upstream (provider-env.ts). */
+export async function startMockedGateway(): Promise<MockedGateway> {
+  const providers = await startMockProviders();
+  const gateway = await startGateway({ env: providers.env, config: providers.config });
+  return {
+    mock: providers.mock,
+    gateway,
+    async close() {
+      await gateway.close();
+      await providers.mock.close();
+    },
+  };
+}
+
+/**
+ * For a test file: the mocked gateway started before its tests, closed after them, the mock's
+ * records cleared before each test. The returned object is filled in once beforeAll has run.
+ */
+export function useMockedGateway(): MockedGateway {
+  const suite = {} as MockedGateway;
+  beforeAll(async () => {
+    Object.assign(suite, await startMockedGateway());
+  });
+  afterAll(() => suite.close());
+  beforeEach(() => suite.mock.reset());
+  return suite;
 }

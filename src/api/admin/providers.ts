@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ConfigSnapshot } from '../../config/effective.js';
+import { forwardHeadersSchema } from '../../config/schema.js';
 import { applyNullablePatch, providerRowOptions, readProviderEntry, type JsonObject } from '../../config/store-patch.js';
 import { providerDefinitions } from '../../providers/registry.js';
 import type { ProviderRecord } from '../../store/config-types.js';
@@ -40,6 +41,7 @@ const entryFields = {
   timeouts: timeouts.nullable().optional(),
   max_retries: z.number().int().min(0).max(10).nullable().optional(),
   options: z.record(z.string(), z.unknown()).nullable().optional(),
+  forward_headers: forwardHeadersSchema.nullable().optional(),
 };
 
 const keyFields = {

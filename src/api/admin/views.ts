@@ -7,6 +7,7 @@
 import type { ConfigSnapshot } from '../../config/effective.js';
 import type { ResolvedConfig, ResolvedProvider, Source } from '../../config/load.js';
 import { isObject, settingsSections } from '../../config/store-patch.js';
+import { DEFAULT_FORWARD_HEADERS } from '../../providers/forward-headers.js';
 import { REDACTED, isSecretKey, last4 } from '../../store/index.js';
 import { redactText } from '../../telemetry/secrets.js';
 
@@ -45,6 +46,8 @@ export interface ProviderView {
   concurrency: { max_in_flight: number; max_queue: number; queue_timeout_ms: number } | null;
   health_check: { interval_ms: number; timeout_ms: number } | null;
   options: unknown;
+  /** Caller headers forwarded on a same-format call: the configured lists and the names that result (no wildcards). */
+  forward_headers: { allow: string[]; deny: string[]; defaults: string[] };
 }
 
 /** Field names holding a secret in configuration (a virtual key's `key`, every `*_key`, `token`, ...). */
@@ -119,6 +122,11 @@ export function providerView(snapshot: ConfigSnapshot, provider: ResolvedProvide
       : { max_in_flight: provider.concurrency.maxInFlight, max_queue: provider.concurrency.maxQueue, queue_timeout_ms: provider.concurrency.queueTimeoutMs },
     health_check: provider.healthCheck === undefined ? null : { interval_ms: provider.healthCheck.intervalMs, timeout_ms: provider.healthCheck.timeoutMs },
     options: redactDeep(provider.options),
+    forward_headers: {
+      allow: [...provider.forwardHeaders.allow],
+      deny: [...provider.forwardHeaders.deny],
+      defaults: [...(provider.definition.forwardHeaders ?? DEFAULT_FORWARD_HEADERS[provider.definition.format])],
+    },
   };
 }
 

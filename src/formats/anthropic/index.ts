@@ -16,7 +16,7 @@ export { finishReasonFromAnthropic, stopReasonFromFinish } from './stop-reason.j
 export { usageFromAnthropic, usageToAnthropic, type AnthropicUsageOut } from './usage.js';
 export { MIN_THINKING_BUDGET, planThinking, thinkingStyleForModel, type ThinkingStyle } from './thinking.js';
 export { decodeAnthropicSurfaceRequest } from './surface-request.js';
-export { validateAnthropicRequest } from './surface-validate.js';
+export { checkAnthropicEnvelope, validateAnthropicRequest } from './surface-validate.js';
 export { anthropicMessageId, encodeAnthropicSurfaceResponse, toolInput, type AnthropicMessageOut } from './surface-response.js';
 export { AnthropicStreamEncoder, createAnthropicStreamEncoder } from './surface-stream.js';
 export * from './types.js';

@@ -147,12 +147,13 @@ function assistantMessage(content: Block[], i: number, warnings: CodecWarning[])
   return message;
 }
 
-function systemMessage(system: unknown, warnings: CodecWarning[]): ChatMessage | undefined {
+/** The top-level `system`, or a `role: "system"` message's content at `path`. */
+function systemMessage(system: unknown, warnings: CodecWarning[], path = 'system'): ChatMessage | undefined {
   if (typeof system === 'string') return system === '' ? undefined : { role: 'system', content: system };
   if (!Array.isArray(system) || system.length === 0) return undefined;
   const parts: ContentPart[] = [];
   system.forEach((block: Block, j) => {
-    const part = partOf(block, `system[${j}]`, warnings);
+    const part = partOf(block, `${path}[${j}]`, warnings);
     if (part !== undefined) parts.push(part);
   });
   return parts.length === 0 ? undefined : { role: 'system', content: compactParts(parts) };
@@ -195,6 +196,9 @@ function mapOptions(body: Block, request: ChatRequest, warnings: CodecWarning[])
     if (mapped.length > 0) request.tools = mapped;
   }
   if (isRecord(body.tool_choice)) {
+    if (!['auto', 'any', 'tool', 'none'].includes(body.tool_choice.type as string)) {
+      warnings.push({ param: 'tool_choice.type', message: `tool_choice '${String(body.tool_choice.type)}' has no equivalent; 'auto' was used.` });
+    }
     request.tool_choice = toolChoice(body.tool_choice);
     if (body.tool_choice.disable_parallel_tool_use === true) request.parallel_tool_calls = false;
   }
@@ -231,10 +235,17 @@ export function decodeAnthropicSurfaceRequest(raw: unknown, options: { model: st
       ? [{ type: 'text', text: message.content }]
       : (message.content as Block[]);
     if (message.role === 'assistant') messages.push(assistantMessage(content, i, warnings));
-    else if (typeof message.content === 'string') messages.push({ role: 'user', content: message.content });
+    else if (message.role === 'system') {
+      // SystemMessageParam: a system message where it stands in the conversation.
+      const system = systemMessage(message.content, warnings, `messages[${i}].content`);
+      if (system !== undefined) messages.push(system);
+    } else if (message.role !== 'user') {
+      warnings.push({ param: `messages[${i}].role`, message: `A message with role '${String(message.role)}' cannot be carried through Heimdall; it was dropped.` });
+    } else if (typeof message.content === 'string') messages.push({ role: 'user', content: message.content });
     else messages.push(...userMessages(content, i, warnings));
   });
-  const request: ChatRequest = { model: options.model, messages, max_tokens: body.max_tokens as number };
+  const request: ChatRequest = { model: options.model, messages };
+  if (typeof body.max_tokens === 'number') request.max_tokens = body.max_tokens;
   mapOptions(body, request, warnings);
   return { request, warnings };
 }

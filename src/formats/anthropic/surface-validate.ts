@@ -71,22 +71,39 @@ function checkBlock(raw: unknown, path: string): void {
   }
 }
 
-/** Throws GatewayError (HD_ERR_REQUEST_INVALID_FIELD) naming the first bad field. */
-export function validateAnthropicRequest(raw: unknown): Record<string, unknown> {
+/**
+ * What the gateway itself needs from every Messages request, pass-through included: a model to
+ * route, messages to read (an array of objects), and max_tokens (budget reservation) when it is
+ * sent. Roles, fields, block and tool types are the provider's to judge: a pass-through forwards
+ * what Heimdall does not know. Throws GatewayError (HD_ERR_REQUEST_INVALID_FIELD) naming the field.
+ */
+export function checkAnthropicEnvelope(raw: unknown): Record<string, unknown> {
   const body = requireRecord(raw, 'body', 'The request body');
   requireString(body.model, 'model', false);
   const maxTokens = body.max_tokens;
-  if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1) {
+  if (maxTokens !== undefined && maxTokens !== null && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1)) {
     throw invalidField('max_tokens', 'max_tokens must be a positive integer.');
   }
-  if (!Array.isArray(body.messages) || body.messages.length === 0) {
-    throw invalidField('messages', 'messages must be a non-empty array.');
-  }
+  if (!Array.isArray(body.messages)) throw invalidField('messages', 'messages must be an array.');
   body.messages.forEach((item: unknown, i) => {
-    const message = requireRecord(item, `messages[${i}]`, 'A message');
-    if (message.role !== 'user' && message.role !== 'assistant') {
-      throw invalidField(`messages[${i}].role`, "role must be 'user' or 'assistant'.");
-    }
+    if (!isRecord(item)) throw invalidField(`messages[${i}]`, `messages[${i}] must be an object.`);
+  });
+  return body;
+}
+
+/** Roles whose content a translation reads; others are dropped with a warning (surface-request.ts). */
+const TRANSLATED_ROLES = new Set(['user', 'assistant', 'system']);
+
+/**
+ * The envelope, and the shapes a translation to another format reads (block fields, tools).
+ * Unknown roles, block types and tool types pass: the decoder drops them with a warning.
+ * Throws GatewayError (HD_ERR_REQUEST_INVALID_FIELD) naming the first bad field.
+ */
+export function validateAnthropicRequest(raw: unknown): Record<string, unknown> {
+  const body = checkAnthropicEnvelope(raw);
+  if ((body.messages as unknown[]).length === 0) throw invalidField('messages', 'messages must be a non-empty array.');
+  (body.messages as Record<string, unknown>[]).forEach((message, i) => {
+    if (!TRANSLATED_ROLES.has(message.role as string)) return;
     if (Array.isArray(message.content)) message.content.forEach((block, j) => checkBlock(block, `messages[${i}].content[${j}]`));
     else if (typeof message.content !== 'string') {
       throw invalidField(`messages[${i}].content`, 'content must be a string or an array of content blocks.');
@@ -108,9 +125,6 @@ export function validateAnthropicRequest(raw: unknown): Record<string, unknown> 
   }
   if (body.tool_choice !== undefined && body.tool_choice !== null) {
     const choice = requireRecord(body.tool_choice, 'tool_choice', 'tool_choice');
-    if (!['auto', 'any', 'tool', 'none'].includes(choice.type as string)) {
-      throw invalidField('tool_choice.type', "tool_choice.type must be 'auto', 'any', 'tool' or 'none'.");
-    }
     if (choice.type === 'tool') requireString(choice.name, 'tool_choice.name', false);
   }
   if (body.stop_sequences !== undefined && body.stop_sequences !== null) {

@@ -24,13 +24,37 @@ describe('anthropicSurfaceCodec.decodeRequest', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('system messages anywhere become canonical system messages in place; unknown roles, blocks and choices are warned about', () => {
+    const { request, warnings } = decode({
+      model: 'claude-sonnet-4-5',
+      messages: [
+        { role: 'system', content: 'first' },
+        { role: 'user', content: 'hi' },
+        { role: 'system', content: [{ type: 'text', text: 'mid' }, { type: 'text', text: 'way' }] },
+        { role: 'critic', content: 'x' },
+        { role: 'user', content: [{ type: 'text', text: 'again' }, { type: 'sparkle' }] },
+      ],
+      tool_choice: { type: 'sometimes' },
+    });
+    expect(request.max_tokens).toBeUndefined();
+    expect(request.messages).toEqual([
+      { role: 'system', content: 'first' },
+      { role: 'user', content: 'hi' },
+      { role: 'system', content: [{ type: 'text', text: 'mid' }, { type: 'text', text: 'way' }] },
+      { role: 'user', content: 'again' },
+    ]);
+    expect(request.tool_choice).toBe('auto');
+    expect(warnings.map((w) => w.param)).toEqual(['messages[3].role', 'messages[4].content[1]', 'tool_choice.type']);
+    expect(warnings[1].message).toContain("'sparkle' block");
+  });
+
   it('validates with errors that name the field', () => {
     expect(paramOf(null)).toBe('body');
     expect(paramOf({ ...base, model: 3 })).toBe('model');
-    expect(paramOf({ ...base, max_tokens: undefined })).toBe('max_tokens');
     expect(paramOf({ ...base, max_tokens: '10' })).toBe('max_tokens');
     expect(paramOf({ ...base, messages: [] })).toBe('messages');
-    expect(paramOf({ ...base, messages: [{ role: 'system', content: 'x' }] })).toBe('messages[0].role');
+    expect(paramOf({ ...base, messages: [{ role: 'system', content: 5 }] })).toBe('messages[0].content');
+    expect(paramOf({ ...base, messages: ['hi'] })).toBe('messages[0]');
     expect(paramOf({ ...base, messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }, { role: 'user', content: 5 }] }))
       .toBe('messages[2].content');
     expect(paramOf({ ...base, messages: [{ role: 'user', content: [{ type: 'text' }] }] })).toBe('messages[0].content[0].text');
@@ -41,7 +65,6 @@ describe('anthropicSurfaceCodec.decodeRequest', () => {
     expect(paramOf({ ...base, system: 5 })).toBe('system');
     expect(paramOf({ ...base, tools: [{ name: 'f' }] })).toBe('tools[0].input_schema');
     expect(paramOf({ ...base, tool_choice: { type: 'tool' } })).toBe('tool_choice.name');
-    expect(paramOf({ ...base, tool_choice: { type: 'sometimes' } })).toBe('tool_choice.type');
     expect(paramOf({ ...base, stop_sequences: [1] })).toBe('stop_sequences[0]');
     expect(paramOf({ ...base, temperature: 'hot' })).toBe('temperature');
     expect(paramOf({ ...base, stream: 'yes' })).toBe('stream');

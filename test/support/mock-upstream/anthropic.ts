@@ -5,7 +5,11 @@
  * POST /v1/messages
  *   - headers: `x-api-key` required (401 authentication_error without it or for 'bad-key');
  *     `anthropic-version` required (400 invalid_request_error).
- *   - body: `model` string, `max_tokens` positive integer, `messages` non-empty array (400 naming the field).
+ *   - body: `model` string, `max_tokens` positive integer, `messages` non-empty array (400 naming the field);
+ *     roles 'user', 'assistant' and 'system' (SystemMessageParam). A top-level field outside the GA
+ *     Messages API is refused as Anthropic does (400 `<field>: Extra inputs are not permitted`) unless the
+ *     `anthropic-beta` header names a beta that enables it (BETA_FIELDS: `context_management` needs
+ *     context-management-2025-06-27). Every request's headers are recorded (`mock.requests[i].headers`).
  *   - reply `{id:'msg_mock_<k>', type:'message', role:'assistant', model, content, stop_reason, stop_sequence:null, usage}`:
  *     content `[{type:'text', text:'echo: ...'}]` and stop_reason 'end_turn' ('max_tokens' when cut at
  *     max_tokens words), or `tool_use` blocks
@@ -161,9 +165,37 @@ export function invalidMessagesField(body: Record<string, unknown>, options: { r
   }
   if (!Array.isArray(body.messages) || body.messages.length === 0) return 'messages: Field required';
   for (const [i, message] of body.messages.entries()) {
-    if (!isRecord(message) || (message.role !== 'user' && message.role !== 'assistant')) {
-      return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+    if (!isRecord(message) || (message.role !== 'user' && message.role !== 'assistant' && message.role !== 'system')) {
+      return `messages.${i}.role: Input should be 'user', 'assistant' or 'system'`;
     }
+  }
+  return undefined;
+}
+
+/** Top-level fields of the GA Messages API. @see node_modules/@anthropic-ai/sdk MessageCreateParamsBase */
+const MESSAGES_FIELDS: ReadonlySet<string> = new Set([
+  'model', 'messages', 'max_tokens', 'cache_control', 'container', 'diagnostics', 'inference_geo', 'metadata',
+  'output_config', 'service_tier', 'speed', 'stop_sequences', 'stream', 'system', 'temperature', 'thinking',
+  'tool_choice', 'tools', 'top_k', 'top_p', 'user_profile_id', 'workspace_id',
+]);
+
+/** Beta-only body fields and the `anthropic-beta` values that enable each. @see BetaMessageCreateParams */
+const BETA_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  context_management: ['context-management-2025-06-27'],
+  mcp_servers: ['mcp-client-2025-04-04', 'mcp-client-2025-11-20', 'mcp-client-2026-09-15'],
+  output_format: ['structured-outputs-2025-11-13'],
+  compaction: ['compact-2026-01-12', 'compact-2026-09-04'],
+  fallbacks: ['server-side-fallback-2026-06-01', 'server-side-fallback-2026-07-01'],
+};
+
+/** The first body field Anthropic would refuse with these headers, worded as Anthropic words it. */
+export function extraInputError(body: Record<string, unknown>, headers: MockContext['request']['headers']): string | undefined {
+  const header = headers['anthropic-beta'];
+  const betas = new Set((Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((beta) => beta.trim()));
+  for (const field of Object.keys(body)) {
+    if (MESSAGES_FIELDS.has(field)) continue;
+    if (BETA_FIELDS[field]?.some((beta) => betas.has(beta))) continue;
+    return `${field}: Extra inputs are not permitted`;
   }
   return undefined;
 }
@@ -189,7 +221,7 @@ async function messages(context: MockContext): Promise<void> {
   if (refused) return refused;
   const body = bodyOf(context);
   if (body === undefined) return context.json(400, anthropicErrorBody(400, 'The request body is not valid JSON.'));
-  const invalid = invalidMessagesField(body, { requireModel: true, requireMaxTokens: true });
+  const invalid = invalidMessagesField(body, { requireModel: true, requireMaxTokens: true }) ?? extraInputError(body, context.request.headers);
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
   return anthropicReply(context, body);
 }
