@@ -1,8 +1,9 @@
 /**
  * The Gemini surface for the Google Gen AI SDK with its base URL set to
- * `<gateway>/genai`: POST /genai/v1beta/models/{model}:generateContent and
- * :streamGenerateContent (?alt=sse). Any provider can answer; `gemini/...`
- * models get the caller's body as it is.
+ * `<gateway>/genai` (the AI SDK's Google provider: `<gateway>/genai/v1beta`):
+ * POST /genai/{v1beta|v1|v1alpha}/[models/]{model}:generateContent,
+ * :streamGenerateContent (?alt=sse) and :countTokens. Any provider can answer;
+ * `gemini/...` models get the caller's body as it is.
  * @see https://ai.google.dev/api/generate-content
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -18,13 +19,34 @@ import { parseJsonBody, readFallbacks } from './validate.js';
 
 const config = { surface: 'gemini' as const };
 
-/** `models/openai/gpt-4o:streamGenerateContent` -> model and method. */
-function parseModelAction(path: string): { model: string; method: string } {
-  const colon = path.lastIndexOf(':');
-  if (colon <= 0) throw new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `No route for "models/${path}": expected models/{model}:generateContent or :streamGenerateContent.`);
-  let model = decodeURIComponent(path.slice(0, colon));
+/** The API versions the Gemini SDKs call (`v1beta` by default; `v1` and `v1alpha` by option). */
+export const GENAI_VERSIONS: readonly string[] = ['v1beta', 'v1', 'v1alpha'];
+
+/** Decodes `%2F` and its kin once; a path that is not valid percent-encoding is taken as it is. */
+function decodePath(path: string): string {
+  if (!path.includes('%')) return path;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * The path after `/genai/{version}/` -> model and method. Every form the SDKs produce:
+ * `models/{model}:{method}` (Gen AI SDKs), `{provider}/{model}:{method}` (the AI SDK's Google
+ * provider with a model id holding `/`), the model's `/` raw or as `%2F`. The method is after the
+ * last `:` (a model id may hold `:` itself, Bedrock's `...-v1:0`).
+ */
+export function parseModelAction(path: string): { model: string; method: string } {
+  const decoded = decodePath(path);
+  const colon = decoded.lastIndexOf(':');
+  let model = colon <= 0 ? '' : decoded.slice(0, colon);
   if (model.startsWith('models/')) model = model.slice(7);
-  return { model, method: path.slice(colon + 1) };
+  if (model === '') {
+    throw new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `No route for "${path}": expected models/{model}:generateContent, :streamGenerateContent or :countTokens.`);
+  }
+  return { model, method: decoded.slice(colon + 1) };
 }
 
 function prepare(request: FastifyRequest, ctx: RequestContext, strictParams: boolean): PreparedRequest {
@@ -83,6 +105,6 @@ export function registerGenAIRoutes(app: FastifyInstance, gateway: Gateway): voi
   });
   const route = (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
     (request.params as { '*': string })['*'].endsWith(':countTokens') ? count(request, reply) : handler(request, reply);
-  app.post('/genai/v1beta/models/*', { config }, route);
-  app.post('/genai/v1/models/*', { config }, route);
+  // `models/{model}:...` and the bare `{provider}/{model}:...` form alike (parseModelAction).
+  for (const version of GENAI_VERSIONS) app.post(`/genai/${version}/*`, { config }, route);
 }

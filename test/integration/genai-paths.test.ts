@@ -1,0 +1,102 @@
+/**
+ * Every path form Gemini clients produce reaches the Gemini surface: API
+ * versions v1beta, v1 and v1alpha; with and without `models/` (the AI SDK's
+ * Google provider sends a `provider/model` id bare:
+ * `/v1beta/openai/gpt-4o-mini:generateContent`); a model id holding `/`
+ * raw or as `%2F`, or `:`. generateContent, streamGenerateContent and
+ * countTokens alike. The Gen AI SDK where it can make the form, raw HTTP
+ * (undici) where it cannot.
+ */
+import { GoogleGenAI } from '@google/genai';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useMockedGateway, type TestGateway } from '../support/gateway.js';
+import type { MockUpstream } from '../support/mock-upstream/index.js';
+import { NATIVE_MODELS } from '../support/mock-upstream/provider-env.js';
+import { post, sseEvents } from './helpers.js';
+
+const suite = useMockedGateway();
+let mock: MockUpstream;
+let gateway: TestGateway;
+
+beforeAll(() => {
+  ({ mock, gateway } = suite);
+});
+
+const contents = [{ role: 'user', parts: [{ text: 'hello there' }] }];
+const echoed = { candidates: [{ content: { role: 'model', parts: [{ text: 'echo: hello there' }] } }] };
+
+describe('the Gen AI SDK, every API version', () => {
+  for (const apiVersion of ['v1beta', 'v1', 'v1alpha']) {
+    it(`${apiVersion}: generateContent, stream and countTokens with a provider/model id`, async () => {
+      const ai = new GoogleGenAI({ apiKey: 'client-key', httpOptions: { baseUrl: `${gateway.url}/genai`, apiVersion } });
+      const response = await ai.models.generateContent({ model: NATIVE_MODELS.openai, contents: 'hello there' });
+      expect(response.text).toBe('echo: hello there');
+      let streamed = '';
+      for await (const chunk of await ai.models.generateContentStream({ model: NATIVE_MODELS.anthropic, contents: 'one two' })) streamed += chunk.text ?? '';
+      expect(streamed).toBe('echo: one two');
+      const counted = await ai.models.countTokens({ model: NATIVE_MODELS.gemini, contents: 'count these words' });
+      expect(counted.totalTokens).toBe(3);
+      expect(mock.requests.map((r) => r.path)).toEqual([
+        '/v1/chat/completions',
+        '/v1/messages',
+        '/v1beta/models/gemini-2.5-flash:countTokens',
+      ]);
+    });
+  }
+});
+
+describe('raw paths the SDK does not produce', () => {
+  const forms: Array<[string, string]> = [
+    ['no models/ segment (AI SDK Google provider)', `/genai/v1beta/${NATIVE_MODELS.openai}:generateContent`],
+    ['models/ with the / encoded', `/genai/v1beta/models/${encodeURIComponent(NATIVE_MODELS.openai)}:generateContent`],
+    ['no models/ and the / encoded', `/genai/v1/${encodeURIComponent(NATIVE_MODELS.openai)}:generateContent`],
+    ['v1alpha without models/', `/genai/v1alpha/${NATIVE_MODELS.openai}:generateContent`],
+  ];
+  for (const [name, path] of forms) {
+    it(`${name}: ${path}`, async () => {
+      const reply = await post(`${gateway.url}${path}`, { contents }, { 'x-goog-api-key': 'client-key' });
+      expect(reply.status).toBe(200);
+      expect(reply.json).toMatchObject(echoed);
+      expect(reply.headers['x-heimdall-model']).toBe('gpt-4o-mini');
+      expect(mock.requests[0].path).toBe('/v1/chat/completions');
+    });
+  }
+
+  it('streamGenerateContent?alt=sse without models/, to Gemini (pass-through)', async () => {
+    const reply = await post(`${gateway.url}/genai/v1beta/${NATIVE_MODELS.gemini}:streamGenerateContent?alt=sse`, { contents });
+    expect(reply.status).toBe(200);
+    const text = sseEvents(reply.text).map((event) => (JSON.parse(event.data) as typeof echoed).candidates[0].content.parts[0].text).join('');
+    expect(text).toBe('echo: hello there');
+    expect(mock.requests[0].path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent');
+  });
+
+  it('a model id holding ":" (Bedrock), with and without models/', async () => {
+    for (const path of [`/genai/v1beta/models/${NATIVE_MODELS.bedrock}:generateContent`, `/genai/v1beta/${NATIVE_MODELS.bedrock}:generateContent`]) {
+      const reply = await post(`${gateway.url}${path}`, { contents });
+      expect(reply.status).toBe(200);
+      expect(reply.json).toMatchObject(echoed);
+    }
+    expect(mock.requests.map((r) => r.path)).toEqual([
+      '/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse',
+      '/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse',
+    ]);
+  });
+
+  it('countTokens without models/ and with the / encoded', async () => {
+    for (const path of [`/genai/v1beta/${NATIVE_MODELS.gemini}:countTokens`, `/genai/v1/models/${encodeURIComponent(NATIVE_MODELS.gemini)}:countTokens`]) {
+      const reply = await post(`${gateway.url}${path}`, { contents });
+      expect(reply.status).toBe(200);
+      expect(reply.json).toEqual({ totalTokens: 2 });
+    }
+    expect(mock.requests.map((r) => r.path)).toEqual(['/v1beta/models/gemini-2.5-flash:countTokens', '/v1beta/models/gemini-2.5-flash:countTokens']);
+  });
+
+  it('no model, an unknown method or an unknown API version: 404 in Gemini form, nothing sent', async () => {
+    for (const path of ['/genai/v1beta/models/:generateContent', `/genai/v1beta/${NATIVE_MODELS.openai}:embedEverything`, '/genai/v1beta/models/openai', `/genai/v2/models/${NATIVE_MODELS.openai}:generateContent`]) {
+      const reply = await post(`${gateway.url}${path}`, { contents });
+      expect(reply.status, path).toBe(404);
+      expect(reply.json, path).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+    }
+    expect(mock.requests).toHaveLength(0);
+  });
+});
