@@ -7,7 +7,7 @@
  * @see https://ai.google.dev/api/generate-content
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from '../errors/gateway-error.js';
+import { GatewayError, invalidField } from '../errors/gateway-error.js';
 import { geminiSurfaceCodec } from '../formats/gemini/index.js';
 import type { ChatRequest } from '../formats/openai/types.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -49,6 +49,28 @@ export function parseModelAction(path: string): { model: string; method: string 
   return { model, method: decoded.slice(colon + 1) };
 }
 
+/**
+ * What the gateway needs from every generateContent body, pass-through included: `contents` an
+ * array of objects, and `generationConfig.maxOutputTokens` (budget reservation) a positive integer
+ * when sent. Returns that output cap.
+ */
+function checkGeminiEnvelope(body: Record<string, unknown>): number | undefined {
+  const contents = body.contents;
+  if (!Array.isArray(contents)) throw invalidField('contents', 'contents must be an array of Content objects.');
+  contents.forEach((item: unknown, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidField(`contents[${i}]`, `contents[${i}] must be an object.`);
+  });
+  const config = body.generationConfig;
+  if (config === undefined || config === null) return undefined;
+  if (typeof config !== 'object' || Array.isArray(config)) throw invalidField('generationConfig', 'generationConfig must be an object.');
+  const cap = (config as Record<string, unknown>).maxOutputTokens;
+  if (cap === undefined || cap === null) return undefined;
+  if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 1) {
+    throw invalidField('generationConfig.maxOutputTokens', 'generationConfig.maxOutputTokens must be a positive integer.');
+  }
+  return cap;
+}
+
 function prepare(request: FastifyRequest, ctx: RequestContext, strictParams: boolean): PreparedRequest {
   const { model, method } = parseModelAction((request.params as { '*': string })['*']);
   if (method !== 'generateContent' && method !== 'streamGenerateContent') {
@@ -57,9 +79,10 @@ function prepare(request: FastifyRequest, ctx: RequestContext, strictParams: boo
   const body = parseJsonBody(request.body);
   const fallbacks = readFallbacks(body);
   if (body.fallbacks !== undefined) delete body.fallbacks;
-  // Decoding validates the body (naming the field), whichever provider answers.
-  const decoded = geminiSurfaceCodec.decodeRequest(body, { model });
-  let warned = false;
+  // Only what routing and budgets need: a pass-through forwards parts, roles and fields Heimdall
+  // does not know; a translation checks what it reads when it decodes (naming the field).
+  const maxOutputTokens = checkGeminiEnvelope(body);
+  let canonical: ChatRequest | undefined;
   return {
     input: {
       operation: 'chat',
@@ -67,15 +90,16 @@ function prepare(request: FastifyRequest, ctx: RequestContext, strictParams: boo
       fallbacks,
       stream: method === 'streamGenerateContent',
       nativeFormat: 'gemini',
-      maxOutputTokens: decoded.request.max_completion_tokens ?? decoded.request.max_tokens ?? undefined,
+      maxOutputTokens,
       passthroughBody: () => JSON.stringify(body),
       canonical(): ChatRequest {
-        if (!warned) {
-          warned = true;
+        if (canonical === undefined) {
+          const decoded = geminiSurfaceCodec.decodeRequest(body, { model });
           if (strictParams) refuseWarnings(decoded.warnings);
           ctx.addWarnings(decoded.warnings);
+          canonical = decoded.request;
         }
-        return decoded.request;
+        return canonical;
       },
     },
     encodeJson: (result, context) => geminiSurfaceCodec.encodeResponse(result as never, context),

@@ -65,7 +65,10 @@ export function decodeContents(contents: unknown, messages: ChatMessage[], warni
     const path = `contents[${i}]`;
     if (!isObject(content)) throw invalidField(path, `${path} must be an object.`);
     const role = content.role ?? 'user';
-    if (role !== 'user' && role !== 'model') throw invalidField(`${path}.role`, `${path}.role must be 'user' or 'model'.`);
+    if (role !== 'user' && role !== 'model') {
+      warnings.push({ param: `${path}.role`, message: `A turn with role '${String(role)}' cannot be carried through Heimdall; it was dropped.` });
+      return;
+    }
     if (!Array.isArray(content.parts) || content.parts.length === 0) {
       throw invalidField(`${path}.parts`, `${path}.parts must be a non-empty array.`);
     }
@@ -85,8 +88,10 @@ function dropUnsupported(part: JsonObject, path: string, warnings: CodecWarning[
   return true;
 }
 
-function unknownPart(path: string): never {
-  throw invalidField(path, `${path} must have one of text, inlineData, fileData, functionCall or functionResponse.`);
+/** A part of a kind Heimdall does not know: dropped and named in a warning, not refused. */
+function unknownPart(part: JsonObject, path: string, warnings: CodecWarning[]): void {
+  const kinds = Object.keys(part).map((key) => `'${key}'`).join(', ');
+  warnings.push({ param: path, message: `A part with ${kinds === '' ? 'no content' : kinds} cannot be carried through Heimdall; it was dropped.` });
 }
 
 function decodeModelTurn(parts: JsonObject[], i: number, pending: PendingCall[], warnings: CodecWarning[]): ChatMessage {
@@ -117,7 +122,7 @@ function decodeModelTurn(parts: JsonObject[], i: number, pending: PendingCall[],
     } else if (part.functionResponse !== undefined) {
       throw invalidField(`${path}.functionResponse`, `${path}.functionResponse belongs in a 'user' turn.`);
     } else if (!dropUnsupported(part, path, warnings) && signature === undefined) {
-      unknownPart(path);
+      unknownPart(part, path, warnings);
     }
   });
   const message: ChatMessage = { role: 'assistant', content: text !== '' || toolCalls.length === 0 ? text : null };
@@ -159,7 +164,7 @@ function decodeUserTurn(parts: JsonObject[], i: number, pending: PendingCall[], 
     } else if (part.functionCall !== undefined) {
       throw invalidField(`${path}.functionCall`, `${path}.functionCall belongs in a 'model' turn.`);
     } else if (!dropUnsupported(part, path, warnings) && part.thoughtSignature === undefined) {
-      unknownPart(path);
+      unknownPart(part, path, warnings);
     }
   });
   if (content.length === 0) return toolMessages;

@@ -185,14 +185,21 @@ describe('geminiSurfaceCodec.decodeRequest', () => {
     expect(warnings).toEqual([{ param: 'generationConfig.responseModalities', message: expect.any(String) }]);
   });
 
+  it('drops parts and turns it does not know, with a warning naming them', () => {
+    const { request, warnings } = geminiSurfaceCodec.decodeRequest({
+      contents: [{ role: 'critic', parts: [{ text: 'x' }] }, { parts: [{ text: 'hi' }, { hologram: { frames: 3 } }] }],
+    }, { model: 'openai/gpt-4o' });
+    expect(request.messages).toEqual([{ role: 'user', content: 'hi' }]);
+    expect(warnings.map((w) => w.param)).toEqual(['contents[0].role', 'contents[1].parts[1]']);
+    expect(warnings[1].message).toContain("'hologram'");
+  });
+
   it.each([
     [null, 'contents'],
     [{ contents: [] }, 'contents'],
-    [{ contents: [{ role: 'assistant', parts: [{ text: 'x' }] }] }, 'contents[0].role'],
     [{ contents: [{ role: 'user', parts: [] }] }, 'contents[0].parts'],
     [{ contents: [{ parts: [{ text: 'x' }] }, { role: 'model', parts: [{ text: 5 }] }] }, 'contents[1].parts[0].text'],
     [{ contents: [{ parts: [{ inlineData: { data: 'AAAA' } }] }] }, 'contents[0].parts[0].inlineData.mimeType'],
-    [{ contents: [{ parts: [{ unknownThing: 1 }] }] }, 'contents[0].parts[0]'],
     [{ contents: [{ parts: [{ functionResponse: { response: {} } }] }] }, 'contents[0].parts[0].functionResponse.name'],
     [{ contents: [{ role: 'model', parts: [{ functionCall: { name: 'f', args: [1] } }] }] }, 'contents[0].parts[0].functionCall.args'],
     [{ contents: [{ parts: [{ text: 'x' }] }], systemInstruction: 3 }, 'systemInstruction'],

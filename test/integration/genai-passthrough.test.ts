@@ -1,5 +1,7 @@
 /**
- * Every path form Gemini clients produce reaches the Gemini surface: API
+ * Pass-through is liberal on /genai: parts Heimdall does not know reach
+ * Gemini as sent, and a translation drops them with a warning. Every path
+ * form Gemini clients produce reaches the Gemini surface: API
  * versions v1beta, v1 and v1alpha; with and without `models/` (the AI SDK's
  * Google provider sends a `provider/model` id bare:
  * `/v1beta/openai/gpt-4o-mini:generateContent`); a model id holding `/`
@@ -96,6 +98,45 @@ describe('raw paths the SDK does not produce', () => {
       const reply = await post(`${gateway.url}${path}`, { contents });
       expect(reply.status, path).toBe(404);
       expect(reply.json, path).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+    }
+    expect(mock.requests).toHaveLength(0);
+  });
+});
+
+describe('what Heimdall does not know is not refused', () => {
+  const body = {
+    contents: [
+      { role: 'user', parts: [{ text: 'run it' }] },
+      { role: 'model', parts: [{ executableCode: { language: 'PYTHON', code: 'print(1)' } }, { codeExecutionResult: { outcome: 'OUTCOME_OK', output: '1' } }] },
+      { role: 'user', parts: [{ text: 'hello there' }, { hologram: { frames: 3 } }] },
+    ],
+    generationConfig: { maxOutputTokens: 50 },
+  };
+
+  it('pass-through: the body reaches Gemini as sent', async () => {
+    const reply = await post(`${gateway.url}/genai/v1beta/models/${NATIVE_MODELS.gemini}:generateContent`, body);
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject(echoed);
+    expect(mock.requests[0].body).toEqual(body);
+  });
+
+  it('translation: unknown parts are dropped and named in x-heimdall-warnings', async () => {
+    const reply = await post(`${gateway.url}/genai/v1beta/models/${NATIVE_MODELS.openai}:generateContent`, body);
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject(echoed);
+    expect(String(reply.headers['x-heimdall-warnings'])).toContain("'hologram'");
+    expect((mock.requests[0].body as { messages: unknown[]; max_tokens?: number; max_completion_tokens?: number }).messages.at(-1)).toEqual({ role: 'user', content: 'hello there' });
+  });
+
+  it('what the gateway needs is checked: 400 naming the field, nothing sent', async () => {
+    for (const [bad, field] of [
+      [{ contents: 'hi' }, 'contents'],
+      [{ contents: ['hi'] }, 'contents[0]'],
+      [{ contents, generationConfig: { maxOutputTokens: 'many' } }, 'generationConfig.maxOutputTokens'],
+    ] as const) {
+      const reply = await post(`${gateway.url}/genai/v1beta/models/${NATIVE_MODELS.gemini}:generateContent`, bad);
+      expect(reply.status).toBe(400);
+      expect(reply.json).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining(field) } });
     }
     expect(mock.requests).toHaveLength(0);
   });
