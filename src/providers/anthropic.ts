@@ -5,7 +5,9 @@ import type { CountTokensEndpoint, Endpoint, EndpointContext, Operation, Provide
  * Anthropic: Messages API at the host root (ANTHROPIC_BASE_URL has the
  * official SDK's meaning: `https://api.anthropic.com`, no `/v1`).
  * Optional provider settings: `anthropic_version` (header, default 2023-06-01)
- * and `beta` (string or list, sent as `anthropic-beta`).
+ * and `beta` (string or list, sent as `anthropic-beta`). On a pass-through the
+ * caller's own `anthropic-version` replaces it and its `anthropic-beta` joins
+ * the list (forward-headers.ts).
  * @see https://docs.anthropic.com/en/api/overview
  * @see https://docs.anthropic.com/en/api/versioning
  */
