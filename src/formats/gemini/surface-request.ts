@@ -147,7 +147,9 @@ function decodeToolConfig(value: unknown, request: ChatRequest, warnings: CodecW
       }
       break;
     default:
-      throw invalidField('toolConfig.functionCallingConfig.mode', "mode must be one of 'AUTO', 'ANY', 'NONE', 'VALIDATED'.");
+      // A mode newer than this mapping: not refused, named in a warning.
+      request.tool_choice = 'auto';
+      warnings.push({ param: 'toolConfig.functionCallingConfig.mode', message: `mode '${String(config.mode)}' has no equivalent; AUTO is used.` });
   }
 }
 

@@ -192,6 +192,9 @@ describe('geminiSurfaceCodec.decodeRequest', () => {
     expect(request.messages).toEqual([{ role: 'user', content: 'hi' }]);
     expect(warnings.map((w) => w.param)).toEqual(['contents[0].role', 'contents[1].parts[1]']);
     expect(warnings[1].message).toContain("'hologram'");
+    const sometimes = geminiSurfaceCodec.decodeRequest({ contents: [{ parts: [{ text: 'x' }] }], toolConfig: { functionCallingConfig: { mode: 'SOMETIMES' } } }, { model: 'openai/gpt-4o' });
+    expect(sometimes.request.tool_choice).toBe('auto');
+    expect(sometimes.warnings).toEqual([{ param: 'toolConfig.functionCallingConfig.mode', message: "mode 'SOMETIMES' has no equivalent; AUTO is used." }]);
   });
 
   it.each([
@@ -204,7 +207,6 @@ describe('geminiSurfaceCodec.decodeRequest', () => {
     [{ contents: [{ role: 'model', parts: [{ functionCall: { name: 'f', args: [1] } }] }] }, 'contents[0].parts[0].functionCall.args'],
     [{ contents: [{ parts: [{ text: 'x' }] }], systemInstruction: 3 }, 'systemInstruction'],
     [{ contents: [{ parts: [{ text: 'x' }] }], tools: [{ functionDeclarations: [{ description: 'no name' }] }] }, 'tools[0].functionDeclarations[0].name'],
-    [{ contents: [{ parts: [{ text: 'x' }] }], toolConfig: { functionCallingConfig: { mode: 'SOMETIMES' } } }, 'toolConfig.functionCallingConfig.mode'],
     [{ contents: [{ parts: [{ text: 'x' }] }], generationConfig: { temperature: 'hot' } }, 'generationConfig.temperature'],
     [{ contents: [{ parts: [{ text: 'x' }] }], generationConfig: { stopSequences: 'END' } }, 'generationConfig.stopSequences'],
     [{ contents: [{ parts: [{ text: 'x' }] }], safetySettings: {} }, 'safetySettings'],
