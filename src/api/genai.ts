@@ -19,8 +19,25 @@ import { parseJsonBody, readFallbacks } from './validate.js';
 
 const config = { surface: 'gemini' as const };
 
-/** The API versions the Gemini SDKs call (`v1beta` by default; `v1` and `v1alpha` by option). */
-export const GENAI_VERSIONS: readonly string[] = ['v1beta', 'v1', 'v1alpha'];
+/**
+ * The API versions the Gemini SDKs call: `v1beta` by default, `v1` and `v1alpha` by option;
+ * `v1beta1` is the Gen AI SDK's Vertex AI mode (`vertexai: true` with an API key).
+ */
+export const GENAI_VERSIONS: readonly string[] = ['v1beta', 'v1', 'v1alpha', 'v1beta1'];
+
+/** Vertex AI's model path: `[projects/{p}/locations/{l}/]publishers/{publisher}/models/{model}`. */
+const VERTEX_MODEL_PATH = /^(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/([^/]+)\/models\/(.+)$/;
+
+/**
+ * The model a path names. Vertex mode's publisher is the provider (the SDK turns a
+ * `provider/model` id into `publishers/{provider}/models/{model}`); `google` names no provider.
+ */
+function modelOfPath(path: string): string {
+  if (path.startsWith('models/')) return path.slice(7);
+  const vertex = VERTEX_MODEL_PATH.exec(path);
+  if (vertex === null) return path;
+  return vertex[1] === 'google' ? vertex[2] : `${vertex[1]}/${vertex[2]}`;
+}
 
 /** Decodes `%2F` and its kin once; a path that is not valid percent-encoding is taken as it is. */
 function decodePath(path: string): string {
@@ -35,14 +52,14 @@ function decodePath(path: string): string {
 /**
  * The path after `/genai/{version}/` -> model and method. Every form the SDKs produce:
  * `models/{model}:{method}` (Gen AI SDKs), `{provider}/{model}:{method}` (the AI SDK's Google
- * provider with a model id holding `/`), the model's `/` raw or as `%2F`. The method is after the
+ * provider with a model id holding `/`), `publishers/{provider}/models/{model}:{method}` (the Gen
+ * AI SDK's Vertex mode), the model's `/` raw or as `%2F`. The method is after the
  * last `:` (a model id may hold `:` itself, Bedrock's `...-v1:0`).
  */
 export function parseModelAction(path: string): { model: string; method: string } {
   const decoded = decodePath(path);
   const colon = decoded.lastIndexOf(':');
-  let model = colon <= 0 ? '' : decoded.slice(0, colon);
-  if (model.startsWith('models/')) model = model.slice(7);
+  const model = colon <= 0 ? '' : modelOfPath(decoded.slice(0, colon));
   if (model === '') {
     throw new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `No route for "${path}": expected models/{model}:generateContent, :streamGenerateContent or :countTokens.`);
   }

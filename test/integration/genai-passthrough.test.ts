@@ -2,7 +2,8 @@
  * Pass-through is liberal on /genai: parts Heimdall does not know reach
  * Gemini as sent, and a translation drops them with a warning. Every path
  * form Gemini clients produce reaches the Gemini surface: API
- * versions v1beta, v1 and v1alpha; with and without `models/` (the AI SDK's
+ * versions v1beta, v1 and v1alpha (and v1beta1 with Vertex AI's
+ * `publishers/{provider}/models/` form); with and without `models/` (the AI SDK's
  * Google provider sends a `provider/model` id bare:
  * `/v1beta/openai/gpt-4o-mini:generateContent`); a model id holding `/`
  * raw or as `%2F`, or `:`. generateContent, streamGenerateContent and
@@ -45,6 +46,25 @@ describe('the Gen AI SDK, every API version', () => {
       ]);
     });
   }
+});
+
+describe('the Gen AI SDK in Vertex AI mode (API key): /v1beta1/publishers/{provider}/models/{model}', () => {
+  it('the publisher is the provider; stream and count too', async () => {
+    const ai = new GoogleGenAI({ vertexai: true, apiKey: 'client-key', httpOptions: { baseUrl: `${gateway.url}/genai` } });
+    const response = await ai.models.generateContent({ model: NATIVE_MODELS.openai, contents: 'hello there' });
+    expect(response.text).toBe('echo: hello there');
+    let streamed = '';
+    for await (const chunk of await ai.models.generateContentStream({ model: NATIVE_MODELS.gemini, contents: 'one two' })) streamed += chunk.text ?? '';
+    expect(streamed).toBe('echo: one two');
+    expect(mock.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1beta/models/gemini-2.5-flash:streamGenerateContent']);
+  });
+
+  it('publisher google with a project path: the bare model goes to a provider that serves it', async () => {
+    const reply = await post(`${gateway.url}/genai/v1beta1/projects/p1/locations/us-central1/publishers/google/models/gpt-4o-mini:generateContent`, { contents });
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject(echoed);
+    expect(reply.headers['x-heimdall-model']).toBe('gpt-4o-mini');
+  });
 });
 
 describe('raw paths the SDK does not produce', () => {
