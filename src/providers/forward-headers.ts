@@ -80,6 +80,12 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** Headers the caller's Connection header names are hop-by-hop too (the usual bare keep-alive/close names none). */
+function connectionTokens(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined || value === 'keep-alive' || value === 'close') return undefined;
+  return headerValue(value)!.toLowerCase().split(',').map((token) => token.trim());
+}
+
 /** One provider's forwarding rule, computed once per configuration (the request path only looks up). */
 export class HeaderForwarding {
   /** Exact names that pass (defaults and allow, minus deny and the never-list). */
@@ -97,19 +103,13 @@ export class HeaderForwarding {
     this.allowPrefixes = allowed.prefixes;
   }
 
-  /** The exact names forwarded (for the management API). */
-  get names(): readonly string[] {
-    return this.exact;
-  }
-
   private denied(name: string): boolean {
     return isNeverForwarded(name) || this.denyExact.has(name) || this.denyPrefixes.some((prefix) => name.startsWith(prefix));
   }
 
   /** Copies the caller's forwardable headers onto `upstream` (lower-case names, as Node gives them). */
   apply(client: IncomingHttpHeaders, upstream: Record<string, string>): void {
-    // Headers the caller's Connection header names are hop-by-hop too.
-    const hopByHop = client.connection === undefined ? undefined : headerValue(client.connection)!.toLowerCase().split(',').map((token) => token.trim());
+    const hopByHop = connectionTokens(client.connection);
     for (const name of this.exact) if (hopByHop?.includes(name) !== true) this.copy(name, client[name], upstream);
     if (this.allowPrefixes.length === 0) return;
     for (const [name, value] of Object.entries(client)) {
