@@ -129,9 +129,10 @@ describe('errors in Gemini form', () => {
   });
 
   it('a body the surface cannot read: 400 naming the field, in google.rpc.Status form', async () => {
-    const reply = await post(`${gateway.url}/genai/v1beta/models/${NATIVE_MODELS.openai}:generateContent`, { contents: [{ role: 'robot', parts: [{ text: 'x' }] }] });
+    const reply = await post(`${gateway.url}/genai/v1beta/models/${NATIVE_MODELS.openai}:generateContent`, { contents: [{ role: 'user', parts: [{ functionCall: { name: 'f', args: {} } }] }] });
     expect(reply.status).toBe(400);
-    expect(reply.json).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining('contents[0].role') } });
+    expect(reply.json).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining('contents[0].parts[0].functionCall') } });
+    expect(mock.requests).toHaveLength(0);
   });
 
   it('a stream that fails midway ends with an error the SDK throws', async () => {
