@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { governanceSchema } from '../governance/config-schema.js';
+import { catalogSchema } from '../catalog/config-schema.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -253,6 +254,7 @@ export const configSchema = z
       })
       .prefault({})
       .describe('Access to the management API and the dashboard.'),
+    catalog: catalogSchema.prefault({}),
   })
   .describe('Heimdall configuration file.');
 
