@@ -37,7 +37,7 @@ export function fitRequestToModel(request: ChatRequest, facts: ModelFacts, model
     const asked = fields[field];
     if (typeof asked === 'number' && asked > max) {
       edit()[field] = max;
-      warnings.push({ param: field, message: `${field} ${asked} is above the maximum output of ${model} (${max} tokens); it was lowered to ${max}.` });
+      warnings.push({ param: field, message: `${field} ${asked} is above the maximum output of ${model} (${max} tokens), so it was lowered to ${max}.` });
     }
   }
   const rules = facts.rules;
@@ -51,12 +51,12 @@ export function fitRequestToModel(request: ChatRequest, facts: ModelFacts, model
     if (!isSet(value) || harmless(rule, value)) continue;
     delete edit()[rule.param];
     const only = rule.allowed === undefined ? '' : ` (only ${String(rule.allowed)})`;
-    warnings.push({ param: rule.param, message: `${model} does not take '${rule.param}'${only}; it was dropped.` });
+    warnings.push({ param: rule.param, message: `${model} does not take '${rule.param}'${only}, so it was dropped.` });
   }
   for (const [kept, dropped] of rules.exclusive) {
     if (!isSet(fields[kept]) || !isSet(fields[dropped])) continue;
     delete edit()[dropped];
-    warnings.push({ param: dropped, message: `${model} does not take '${kept}' and '${dropped}' together; '${dropped}' was dropped.` });
+    warnings.push({ param: dropped, message: `${model} does not take '${kept}' and '${dropped}' together, so '${dropped}' was dropped.` });
   }
   return { request: out ?? request, warnings };
 }
