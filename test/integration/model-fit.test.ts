@@ -14,7 +14,7 @@ import { call, removeDir, startGov, type GovGateway } from '../governance/helper
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { startMockProviders } from '../support/mock-upstream/provider-env.js';
-import { post } from './helpers.js';
+import { onlyUpstreamBody, post } from './helpers.js';
 
 let mock: MockUpstream;
 let gateway: TestGateway;
@@ -35,11 +35,7 @@ afterAll(async () => {
 });
 beforeEach(() => mock.reset());
 
-function upstreamBody(): Record<string, unknown> {
-  const calls = mock.requests.filter((r) => r.path !== '/token');
-  expect(calls).toHaveLength(1);
-  return calls[0].body as Record<string, unknown>;
-}
+const upstreamBody = (): Record<string, unknown> => onlyUpstreamBody(mock);
 
 function warningParams(header: string | null | undefined): string[] {
   return header === null || header === undefined ? [] : header.split('; ').map((warning) => warning.slice(0, warning.indexOf(':')));
