@@ -8,7 +8,7 @@
  */
 import data from './catalog-data.json' with { type: 'json' };
 import { compileMatch, type Matcher, type MatchLogic } from './match.js';
-import { modelNames } from './model-names.js';
+import { modelNames, type ModelNames } from './model-names.js';
 import { MODEL_RULES } from './rules.js';
 import type { CatalogTarget, Modalities, ModelFacts, ModelPrice, ParamRules } from './types.js';
 
@@ -131,6 +131,76 @@ function rulesFor(type: string, bare: string): { rules: ParamRules; reasoning?: 
   return { rules, reasoning, price };
 }
 
+function findLimits(target: CatalogTarget, names: readonly string[], vendor: string | undefined, matched: string[]): LimitEntry | undefined {
+  const vendors = [LIMIT_VENDOR[target.type], LIMIT_VENDOR[target.provider], vendor === undefined ? undefined : VENDORS[vendor]?.limits];
+  for (const id of vendors) {
+    const table = id === undefined ? undefined : DATA.limits[id];
+    if (table === undefined) continue;
+    for (const name of names) {
+      const found = table[name];
+      if (found !== undefined) {
+        matched.push(`llm-zoo:${id}/${name}`);
+        return found;
+      }
+    }
+  }
+  return undefined;
+}
+
+function findPrice(target: CatalogTarget, names: readonly string[], vendor: string | undefined, matched: string[]): PriceEntry | undefined {
+  const all = priceTables();
+  const ids: string[] = [];
+  for (const provider of [target.type, target.provider]) for (const id of DATA.price_providers[provider] ?? []) if (!ids.includes(id)) ids.push(id);
+  const search = (id: string, seen: Set<string>): PriceEntry | undefined => {
+    const table = all.get(id);
+    if (table === undefined || seen.has(id)) return undefined;
+    seen.add(id);
+    for (const name of names) {
+      const found = table.find(name);
+      if (found !== undefined) {
+        matched.push(`genai-prices:${id}/${found.id}`);
+        return found;
+      }
+    }
+    for (const fallback of table.fallbacks) {
+      const found = search(fallback, seen);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  for (const id of ids) {
+    const found = search(id, new Set());
+    if (found !== undefined) return found;
+  }
+  // A router's ids name their upstream ("openai/gpt-4o-mini"): that vendor's list price.
+  const upstream = vendor === undefined ? undefined : VENDORS[vendor]?.prices;
+  return upstream === undefined || ids.includes(upstream) ? undefined : search(upstream, new Set());
+}
+
+/** What the data says about a target, before overrides: found once per process (reloads keep it). */
+interface DataMatch {
+  names: ModelNames;
+  limits: LimitEntry | undefined;
+  priced: PriceEntry | undefined;
+  ruled: ReturnType<typeof rulesFor>;
+  matched: readonly string[];
+}
+
+const dataMatches = new Map<string, DataMatch>();
+
+function searchData(target: CatalogTarget, key: string): DataMatch {
+  let found = dataMatches.get(key);
+  if (found === undefined) {
+    const names = modelNames(target.model);
+    const matched: string[] = [];
+    const limits = findLimits(target, names.all, names.vendor, matched);
+    const priced = findPrice(target, names.all, names.vendor, matched);
+    found = { names, limits, priced, ruled: rulesFor(target.type, names.bare), matched };
+    if (dataMatches.size < 10_000) dataMatches.set(key, found);
+  }
+  return found;
+}
+
 export class ModelCatalog {
   private readonly cache = new Map<string, ModelFacts>();
   private readonly last: CatalogTarget & { facts: ModelFacts | undefined } = { provider: '', type: '', model: '', facts: undefined };
@@ -154,7 +224,7 @@ export class ModelCatalog {
     const key = `${target.provider}\u0000${target.type}\u0000${target.model}`;
     let facts = this.cache.get(key);
     if (facts === undefined) {
-      facts = this.build(target);
+      facts = this.build(target, key);
       if (this.cache.size < 10_000) this.cache.set(key, facts);
     }
     last.provider = target.provider;
@@ -164,12 +234,8 @@ export class ModelCatalog {
     return facts;
   }
 
-  private build(target: CatalogTarget): ModelFacts {
-    const names = modelNames(target.model);
-    const matched: string[] = [];
-    const limits = this.findLimits(target, names.all, names.vendor, matched);
-    const priced = this.findPrice(target, names.all, names.vendor, matched);
-    const ruled = rulesFor(target.type, names.bare);
+  private build(target: CatalogTarget, key: string): ModelFacts {
+    const { names, limits, priced, ruled, matched } = searchData(target, key);
     const found = this.findOverride(target, names.all);
     const override = found?.[1];
     const facts: ModelFacts = {
@@ -207,52 +273,6 @@ export class ModelCatalog {
       }
     }
     return undefined;
-  }
-
-  private findLimits(target: CatalogTarget, names: readonly string[], vendor: string | undefined, matched: string[]): LimitEntry | undefined {
-    const vendors = [LIMIT_VENDOR[target.type], LIMIT_VENDOR[target.provider], vendor === undefined ? undefined : VENDORS[vendor]?.limits];
-    for (const id of vendors) {
-      const table = id === undefined ? undefined : DATA.limits[id];
-      if (table === undefined) continue;
-      for (const name of names) {
-        const found = table[name];
-        if (found !== undefined) {
-          matched.push(`llm-zoo:${id}/${name}`);
-          return found;
-        }
-      }
-    }
-    return undefined;
-  }
-
-  private findPrice(target: CatalogTarget, names: readonly string[], vendor: string | undefined, matched: string[]): PriceEntry | undefined {
-    const all = priceTables();
-    const ids: string[] = [];
-    for (const provider of [target.type, target.provider]) for (const id of DATA.price_providers[provider] ?? []) if (!ids.includes(id)) ids.push(id);
-    const search = (id: string, seen: Set<string>): PriceEntry | undefined => {
-      const table = all.get(id);
-      if (table === undefined || seen.has(id)) return undefined;
-      seen.add(id);
-      for (const name of names) {
-        const found = table.find(name);
-        if (found !== undefined) {
-          matched.push(`genai-prices:${id}/${found.id}`);
-          return found;
-        }
-      }
-      for (const fallback of table.fallbacks) {
-        const found = search(fallback, seen);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    };
-    for (const id of ids) {
-      const found = search(id, new Set());
-      if (found !== undefined) return found;
-    }
-    // A router's ids name their upstream ("openai/gpt-4o-mini"): that vendor's list price.
-    const upstream = vendor === undefined ? undefined : VENDORS[vendor]?.prices;
-    return upstream === undefined || ids.includes(upstream) ? undefined : search(upstream, new Set());
   }
 
   /** Every priced catalog entry of the providers asked for (GET /api/pricing), at today's prices. */
