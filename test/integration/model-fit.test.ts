@@ -124,6 +124,21 @@ describe('a translated request is fitted to its target model', () => {
     expect(warningParams(reply.sdkHttpResponse?.headers?.['x-heimdall-warnings'])).toEqual(['max_tokens', 'top_p']);
   });
 
+  it('OpenAI SDK with temperature and top_p to Claude on Vertex AI: top_p dropped; the Anthropic SDK passing through gets the refusal', async () => {
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+    const { data, response } = await openai.chat.completions
+      .create({ model: 'vertex-anthropic/claude-sonnet-4-5@20250929', temperature: 0.2, top_p: 0.8, messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
+    expect(data.choices[0].message.content).toBe('echo: hi');
+    expect(upstreamBody()).toMatchObject({ temperature: 0.2 });
+    expect(upstreamBody()).not.toHaveProperty('top_p');
+    expect(warningParams(response.headers.get('x-heimdall-warnings'))).toEqual(['top_p']);
+    mock.reset();
+    // Same format (Anthropic to Claude on Vertex): passed through as sent, refused upstream as in production.
+    await expect(anthropic.messages.create({ model: 'vertex-anthropic/claude-sonnet-4-5@20250929', max_tokens: 100, temperature: 0.2, top_p: 0.8, messages: [{ role: 'user', content: 'hi' }] }))
+      .rejects.toMatchObject({ status: 400, error: { error: { message: '`temperature` and `top_p` cannot both be specified for this model. Please use only one.' } } });
+  });
+
   it('strict mode refuses instead, naming the parameter, and nothing is sent', async () => {
     const reply = await post(`${strict.url}/anthropic/v1/messages`, { model: 'openai/gpt-5-mini', max_tokens: 1000, temperature: 0.7, messages: [{ role: 'user', content: 'hi' }] }, { 'anthropic-version': '2023-06-01' });
     expect(reply.status).toBe(400);

@@ -91,13 +91,15 @@ function openAIRefusal(body: Record<string, unknown>): { message: string; param:
   return undefined;
 }
 
-function anthropicRefusal(body: Record<string, unknown>, model: string): string | undefined {
+function anthropicRefusal(body: Record<string, unknown>, named: string): string | undefined {
+  // Vertex names the model with its version: claude-sonnet-4-5@20250929.
+  const model = named.split('@')[0];
   if (CLAUDE_SAMPLING_EXCLUSIVE.test(model) && isSet(body.temperature) && isSet(body.top_p)) {
     return '`temperature` and `top_p` cannot both be specified for this model. Please use only one.';
   }
   const max = maxOutput(CLAUDE_MAX_OUTPUT, model);
   if (max !== undefined && typeof body.max_tokens === 'number' && body.max_tokens > max) {
-    return `max_tokens: ${body.max_tokens} > ${max}, which is the maximum allowed number of output tokens for ${model}`;
+    return `max_tokens: ${body.max_tokens} > ${max}, which is the maximum allowed number of output tokens for ${named}`;
   }
   return undefined;
 }
