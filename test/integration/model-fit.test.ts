@@ -124,6 +124,16 @@ describe('a translated request is fitted to its target model', () => {
     expect(warningParams(reply.sdkHttpResponse?.headers?.['x-heimdall-warnings'])).toEqual(['max_tokens', 'top_p']);
   });
 
+  it('Gemini SDK to openai/gpt-5-mini: maxOutputTokens arrives as max_completion_tokens, temperature and topP dropped', async () => {
+    const ai = new GoogleGenAI({ apiKey: 'client-key', httpOptions: { baseUrl: `${gateway.url}/genai` } });
+    const reply = await ai.models.generateContent({ model: 'openai/gpt-5-mini', contents: 'hello', config: { temperature: 0.3, topP: 0.9, maxOutputTokens: 2048 } });
+    expect(reply.text).toBe('echo: hello');
+    const sent = upstreamBody();
+    expect(sent.max_completion_tokens).toBe(2048);
+    for (const field of ['max_tokens', 'temperature', 'top_p']) expect(sent).not.toHaveProperty(field);
+    expect(warningParams(reply.sdkHttpResponse?.headers?.['x-heimdall-warnings'])).toEqual(['temperature', 'top_p']);
+  });
+
   it('OpenAI SDK with temperature and top_p to Claude on Vertex AI: top_p dropped; the Anthropic SDK passing through gets the refusal', async () => {
     const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
     const { data, response } = await openai.chat.completions
