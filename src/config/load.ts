@@ -15,6 +15,7 @@ import { resolveGovernance, type GovernanceConfig } from '../governance/config.j
 import type { AdaptiveSettings } from '../gateway/adaptive-weight.js';
 import type { BreakerSettings } from '../gateway/circuit-breaker.js';
 import { configSchema, type ConfigFile, type ModelGroupEntry, type ProviderEntry, type TimeoutsConfig } from './schema.js';
+import type { CatalogOverride } from '../catalog/catalog.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -129,6 +130,8 @@ export interface ResolvedConfig {
    * so the store (src/config/effective.ts) and the file watch can resolve it again. Never serialised.
    */
   input: { raw: unknown; env: NodeJS.ProcessEnv };
+  /** Per-model facts over the shipped catalog (docs/catalog.md). */
+  catalog: { overrides: Readonly<Record<string, CatalogOverride>> };
 }
 
 export interface LoadOptions {
@@ -457,5 +460,6 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     },
     admin: resolveAdmin(file, env),
     input: { raw, env },
+    catalog: { overrides: file.catalog.overrides },
   };
 }

@@ -14,6 +14,8 @@ import { chatCodecFor, embeddingCodecFor } from '../formats/registry.js';
 import type { CodecContext, CodecWarning, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
 import { dropGeminiOnlyFields, GEMINI_ONLY_FIELDS } from '../formats/gemini/index.js';
 import { refuseWarnings } from '../formats/warnings.js';
+import type { ModelCatalog } from '../catalog/catalog.js';
+import { fitRequestToModel } from '../catalog/fit-request.js';
 import { keyVerdict } from './failure-class.js';
 import type { Gateway } from './gateway.js';
 import type { Outcome, PipelineInput, StreamOutcome } from './pipeline.js';
@@ -106,6 +108,7 @@ export function encodeBody(
   passthrough: boolean,
   patch: Readonly<Record<string, unknown>> | undefined,
   strictParams: boolean,
+  catalog?: ModelCatalog,
 ): string | string[] {
   if (passthrough) {
     const body = input.passthroughBody(target.model);
@@ -130,6 +133,13 @@ export function encodeBody(
   if (format !== 'gemini' && hasGeminiOnlyFields(request)) {
     request = { ...request };
     foreign.push(...dropGeminiOnlyFields(request));
+  }
+  if (catalog !== undefined) {
+    // The target model's limits and parameter rules (src/catalog/), before the codec sees the request.
+    const facts = catalog.facts({ provider: target.provider.name, type: target.provider.definition.id, model: target.model });
+    const fitted = fitRequestToModel(request, facts, target.label);
+    request = fitted.request;
+    foreign.push(...fitted.warnings);
   }
   const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream });
   if (foreign.length > 0) encoded.warnings.unshift(...foreign);
@@ -308,7 +318,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     await takeSlot(ctx, target);
     slot = true;
     const endpoint = provider.endpoint(input.operation, key, target.model, input.stream, passthrough ? input.clientHeaders : undefined);
-    const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams);
+    const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams, gateway.state.catalog);
     if (typeof encoded === 'string') body = encoded;
     else {
       [body, ...parts] = encoded;

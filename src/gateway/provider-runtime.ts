@@ -5,6 +5,7 @@
  * which live on the Gateway and outlive this state.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { ModelCatalog } from '../catalog/catalog.js';
 import type { ResolvedConfig, ResolvedProvider, ResolvedTimeouts } from '../config/load.js';
 import { DEFAULT_FORWARD_HEADERS, HeaderForwarding } from '../providers/forward-headers.js';
 import type { Endpoint, Operation, ProviderDefinition } from '../providers/types.js';
@@ -144,6 +145,8 @@ export class GatewayState {
   readonly limits: ResolvedConfig['limits'];
   /** Plans of requests without request-level fallbacks, by operation and requested model (router.ts). */
   readonly plans: Readonly<Record<Operation, Map<string, Plan>>> = { chat: new Map(), completions: new Map(), embeddings: new Map(), responses: new Map(), models: new Map() };
+  /** Model facts (limits, parameter rules, prices) with the config file's overrides (src/catalog/). */
+  readonly catalog: ModelCatalog;
 
   /**
    * `health` and `concurrency` are the Gateway's registries (they outlive this state); a state built
@@ -172,6 +175,8 @@ export class GatewayState {
     this.modelIndex = index;
     this.routing = config.routing;
     this.limits = config.limits;
+    // A state built from a hand-made config (tests) may have no catalog section.
+    this.catalog = new ModelCatalog(config.catalog?.overrides ?? {});
     health.retain(liveKeys);
     concurrency.retain(new Set(providers.keys()));
   }

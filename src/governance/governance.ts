@@ -22,6 +22,7 @@ import { Entities } from './entities.js';
 import { syncDeclared } from './file-sync.js';
 import { LocalLedger, type CounterChanges, type SpendLedger, type SpendRow } from './ledger.js';
 import { PriceBook } from './pricing.js';
+import { ModelCatalog } from '../catalog/catalog.js';
 import { Registry } from './registry.js';
 import { GovernanceRepo } from './repo.js';
 import { budgetWindow } from './durations.js';
@@ -50,6 +51,8 @@ export interface GovernanceOptions {
   logger?: GovernanceLogger;
   /** Start the flush and sweep timers (default true; tests call flush()/sweep()). */
   timers?: boolean;
+  /** The model catalog prices come from (the gateway's, rebuilt on reload); default: the shipped one. */
+  catalog?: () => ModelCatalog;
 }
 
 /** Longest time between two sweeps (idle counters dropped, windows rolled). */
@@ -71,6 +74,7 @@ export class Governance {
   private readonly touched = new Map<string, number>();
   private config: GovernanceConfig;
   private book: PriceBook;
+  private readonly catalogOf: () => ModelCatalog;
   private settingsValue: EnforcerSettings;
   private declared: string;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -86,7 +90,9 @@ export class Governance {
     this.repo = options.db === undefined ? undefined : new GovernanceRepo(options.db);
     this.usage = options.db === undefined ? undefined : new UsageQueries(options.db);
     this.config = options.config;
-    this.book = new PriceBook(options.config.pricing);
+    const shipped = new ModelCatalog();
+    this.catalogOf = options.catalog ?? (() => shipped);
+    this.book = new PriceBook(options.config.pricing, this.catalogOf());
     this.settingsValue = { enforce: options.config.enforce, defaultMaxOutputTokens: options.config.defaultMaxOutputTokens };
     this.entities = new Entities({ registry: this.registry, ledger: this.ledger, repo: this.repo, audit: options.audit, now });
     this.enforcer = new Enforcer({
@@ -94,7 +100,7 @@ export class Governance {
       ledger: this.ledger,
       now,
       settings: () => this.settingsValue,
-      prices: () => this.book,
+      prices: () => this.prices,
       metrics: options.metrics,
       rejections: this.rejections,
       touch: (id, time) => {
@@ -123,7 +129,10 @@ export class Governance {
     return this.settingsValue;
   }
 
+  /** The price book over the current catalog (a reload builds a new catalog with its overrides). */
   get prices(): PriceBook {
+    const catalog = this.catalogOf();
+    if (this.book.catalog !== catalog) this.book = new PriceBook(this.config.pricing, catalog);
     return this.book;
   }
 
@@ -142,7 +151,7 @@ export class Governance {
     const previous = this.config;
     this.config = config;
     this.settingsValue = { enforce: config.enforce, defaultMaxOutputTokens: config.defaultMaxOutputTokens };
-    if (JSON.stringify(previous.pricing) !== JSON.stringify(config.pricing)) this.book = new PriceBook(config.pricing);
+    if (JSON.stringify(previous.pricing) !== JSON.stringify(config.pricing)) this.book = new PriceBook(config.pricing, this.catalogOf());
     const declared = JSON.stringify([config.customers, config.teams, config.virtualKeys]);
     if (declared !== this.declared) {
       this.declared = declared;

@@ -40,6 +40,7 @@ export function registerGovernance(app: FastifyInstance, config: ResolvedConfig,
     logger,
     now: wiring.now,
     ledger: wiring.ledger,
+    catalog: () => gateway.state.catalog,
   });
   app.decorate('governance', governance);
   gateway.addHooks(governance.hooks);

@@ -1,41 +1,19 @@
 /**
- * The price book: the shipped table (pricing.json, dated) under the
- * per-model overrides of the config file (governance.pricing). A lookup walks
- * from the most to the least specific name and answers undefined when no
- * price is known: such a request's cost is unknown (null), never $0.
+ * The price book: the model catalog's prices (src/catalog/, docs/catalog.md)
+ * under the per-model overrides of the config file (governance.pricing). A
+ * lookup walks from the most to the least specific name and answers undefined
+ * when no price is known: such a request's cost is unknown (null), never $0.
  */
-import table from './pricing.json' with { type: 'json' };
+import { CATALOG_DATE, ModelCatalog } from '../catalog/catalog.js';
+import type { ModelPrice } from '../catalog/types.js';
 
-/** USD per million tokens. */
-export interface PriceTier {
-  input?: number;
-  cached_input?: number;
-  cache_write?: number;
-  output?: number;
-  reasoning?: number;
-  embedding?: number;
-}
-
-export interface ModelPrice extends PriceTier {
-  /** Prices of a request whose prompt is above `threshold` tokens. */
-  long_context?: PriceTier & { threshold: number };
-}
-
-export interface PriceTable {
-  as_of: string;
-  currency: string;
-  unit: string;
-  notes?: readonly string[];
-  sources?: Readonly<Record<string, string>>;
-  provider_aliases?: Readonly<Record<string, string>>;
-  models: Readonly<Record<string, ModelPrice>>;
-}
+export type { ModelPrice, PriceTier } from '../catalog/types.js';
 
 export interface PriceMatch {
   price: ModelPrice;
-  /** The entry that matched, e.g. "openai/gpt-4o" or "ollama/*". */
+  /** The entry that matched, e.g. "openai/gpt-4o", "ollama/*" or a config override's key. */
   key: string;
-  source: 'config' | 'table';
+  source: 'config' | 'catalog';
 }
 
 /** What a lookup needs to know about the target. */
@@ -48,7 +26,8 @@ export interface PricedTarget {
   model: string;
 }
 
-export const SHIPPED_PRICES = table as PriceTable;
+/** A governance.pricing entry written for the provider whose models another one serves (an Azure deployment of an OpenAI model). */
+export const PROVIDER_ALIASES: Readonly<Record<string, string>> = { azure: 'openai', vertex: 'gemini', 'vertex-anthropic': 'anthropic' };
 
 const DATE_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8})$/;
 const REGION_PREFIX = /^(us|eu|apac|global|us-gov|jp|au)\./;
@@ -65,28 +44,18 @@ function modelNames(model: string): string[] {
 }
 
 export class PriceBook {
-  readonly asOf: string;
+  /** The date of the catalog's price data. */
+  readonly asOf = CATALOG_DATE;
   private readonly overrides: Readonly<Record<string, ModelPrice>>;
-  private readonly aliases: Readonly<Record<string, string>>;
   private readonly cache = new Map<string, PriceMatch | null>();
   /** The last lookup (provider '' matches no target: a provider always has a name). */
   private readonly last: PricedTarget & { match: PriceMatch | undefined } = { provider: '', type: '', model: '', match: undefined };
 
   constructor(
     overrides: Readonly<Record<string, ModelPrice>> = {},
-    readonly table: PriceTable = SHIPPED_PRICES,
+    readonly catalog: ModelCatalog = new ModelCatalog(),
   ) {
-    this.asOf = table.as_of;
     this.overrides = overrides;
-    this.aliases = table.provider_aliases ?? {};
-  }
-
-  private find(key: string): PriceMatch | undefined {
-    const override = this.overrides[key];
-    if (override !== undefined) return { price: override, key, source: 'config' };
-    const shipped = this.table.models[key];
-    if (shipped !== undefined) return { price: shipped, key, source: 'table' };
-    return undefined;
   }
 
   /** The price of a target, memoised (the book is rebuilt when the config changes). */
@@ -106,37 +75,56 @@ export class PriceBook {
   }
 
   private search(target: PricedTarget): PriceMatch | undefined {
+    const override = this.searchOverrides(target);
+    if (override !== undefined) return override;
+    const facts = this.catalog.facts(target);
+    if (facts.price === undefined) return undefined;
+    return { price: facts.price, key: facts.priceKey ?? `${target.type}/${target.model}`, source: facts.priceSource === 'config' ? 'config' : 'catalog' };
+  }
+
+  /** governance.pricing: provider/model under the configured name, the type, its alias; then provider/*. */
+  private searchOverrides(target: PricedTarget): PriceMatch | undefined {
+    const overrides = this.overrides;
     const providers = [target.provider];
     if (target.type !== target.provider) providers.push(target.type);
-    const alias = this.aliases[target.type];
+    const alias = PROVIDER_ALIASES[target.type];
     if (alias !== undefined) providers.push(alias);
     const models = modelNames(target.model);
+    const find = (key: string): PriceMatch | undefined => {
+      const price = overrides[key];
+      return price === undefined ? undefined : { price, key, source: 'config' };
+    };
     for (const provider of providers) {
       for (const model of models) {
-        const found = this.find(`${provider}/${model}`);
+        const found = find(`${provider}/${model}`);
         if (found !== undefined) return found;
       }
     }
     for (const provider of providers) {
-      const found = this.find(`${provider}/*`);
+      const found = find(`${provider}/*`);
       if (found !== undefined) return found;
     }
     // A router's ids name their own upstream ("openai/gpt-4o-mini" on OpenRouter).
     if (target.model.includes('/')) {
       for (const model of models) {
-        const found = this.find(model);
+        const found = find(model);
         if (found !== undefined) return found;
       }
     }
     return undefined;
   }
 
-  /** Every priced entry, overrides first, for GET /api/pricing. */
-  entries(): Array<{ key: string; price: ModelPrice; source: 'config' | 'table' }> {
-    const rows: Array<{ key: string; price: ModelPrice; source: 'config' | 'table' }> = [];
+  /** Every priced entry, overrides first, then the catalog's for each provider it prices (GET /api/pricing). */
+  entries(): Array<{ key: string; price: ModelPrice; source: 'config' | 'catalog'; context_window?: number }> {
+    const rows: Array<{ key: string; price: ModelPrice; source: 'config' | 'catalog'; context_window?: number }> = [];
     for (const [key, price] of Object.entries(this.overrides)) rows.push({ key, price, source: 'config' });
-    for (const [key, price] of Object.entries(this.table.models)) {
-      if (this.overrides[key] === undefined) rows.push({ key, price, source: 'table' });
+    for (const [key, override] of Object.entries(this.catalog.overrides)) {
+      if (override.price !== undefined && this.overrides[key] === undefined) rows.push({ key, price: override.price, source: 'config' });
+    }
+    for (const row of this.catalog.priceRows(this.catalog.pricedProviders)) {
+      const key = `${row.provider}/${row.name}`;
+      if (this.overrides[key] !== undefined || this.catalog.overrides[key]?.price !== undefined) continue;
+      rows.push({ key, price: row.price, source: 'catalog', ...(row.contextWindow === undefined ? {} : { context_window: row.contextWindow }) });
     }
     return rows;
   }

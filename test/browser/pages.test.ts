@@ -216,7 +216,7 @@ describe.skipIf(!hasChromium)('dashboard pages in a browser', { timeout: 60_000 
 
   it('the pricing page lists the price book, for the configured providers first', async () => {
     const gateway = await gatewayWith();
-    const book = await getJson<{ as_of: string; data: Array<{ model: string; input?: number; output?: number }> }>(`${gateway.url}/api/pricing`);
+    const book = await getJson<{ as_of: string; catalog: { sources: Array<{ version: string; published: string }> }; data: Array<{ model: string; input?: number; output?: number }> }>(`${gateway.url}/api/pricing`);
     const mini = book.data.find((row) => row.model === 'openai/gpt-4o-mini');
     expect(mini?.input).toBeGreaterThan(0);
 
@@ -224,6 +224,9 @@ describe.skipIf(!hasChromium)('dashboard pages in a browser', { timeout: 60_000 
     const table = page.getByTestId('price-table');
     await table.waitFor();
     expect(await page.getByText(book.as_of).count()).toBeGreaterThan(0);
+    // The catalog's source: package, version and date.
+    const source = page.getByTestId('catalog-source');
+    expect(await source.textContent()).toContain(`@pydantic/genai-prices ${book.catalog.sources[0].version} of ${book.catalog.sources[0].published}`);
     // Only OpenAI is configured here: no Anthropic row until every provider is shown.
     expect(await table.getByText('claude-sonnet-4-5', { exact: true }).count()).toBe(0);
     await page.getByLabel('Model').fill('gpt-4o-mini');
@@ -232,6 +235,7 @@ describe.skipIf(!hasChromium)('dashboard pages in a browser', { timeout: 60_000 
     expect(await row.locator('td').nth(2).textContent()).toBe(`$${(mini?.input ?? 0).toFixed(2)}`);
     await page.getByLabel('Model').fill('claude-sonnet-4-5');
     await page.getByLabel('Show').selectOption('all');
+    await page.getByLabel('Provider').selectOption('anthropic');
     await expect.poll(() => table.getByText('claude-sonnet-4-5', { exact: true }).count(), POLL).toBe(1);
     await screenshot(page, 'pricing');
     expect(errors).toEqual([]);

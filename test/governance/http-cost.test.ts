@@ -1,11 +1,14 @@
 /**
- * Over real sockets: the cost of requests (to the cent of the shipped table),
+ * Over real sockets: the cost of requests (to the cent of the catalog price),
  * unknown prices (null, never $0), streams, the usage and pricing APIs, the
  * audit log, and spend that survives a restart.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHIPPED_PRICES } from '../../src/governance/pricing.js';
+import { CATALOG_DATE, ModelCatalog } from '../../src/catalog/catalog.js';
+
+/** The catalog's price of an OpenAI model (src/catalog/, from @pydantic/genai-prices). */
+const priceOf = (model: string) => new ModelCatalog().facts({ provider: 'openai', type: 'openai', model }).price!;
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
 import { startAdminGateway } from '../api/helpers.js';
 import { call, chat, removeDir, startGov, tempDir, type GovGateway } from './helpers.js';
@@ -50,8 +53,8 @@ describe('cost', () => {
     await gw.close();
   });
 
-  it('the cost of a known request equals the shipped table price, to the cent', async () => {
-    const price = SHIPPED_PRICES.models['openai/gpt-4.1'];
+  it('the cost of a known request equals the catalog price, to the cent', async () => {
+    const price = priceOf('gpt-4.1');
     const created = await call('POST', `${gw.url}/api/virtual-keys`, { name: 'costed' });
     mock.enqueue({ kind: 'respond', body: {
       id: 'chatcmpl-big', object: 'chat.completion', created: 1, model: 'gpt-4.1',
@@ -60,7 +63,7 @@ describe('cost', () => {
     const openai = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: created.json.key, maxRetries: 0 });
     const completion = await openai.chat.completions.create({ model: 'openai/gpt-4.1', messages: [{ role: 'user', content: 'big' }] });
     expect(completion.usage?.prompt_tokens).toBe(BIG_USAGE.prompt_tokens);
-    // Reasoning is part of output for OpenAI (no separate rate in the table).
+    // Reasoning is part of output for OpenAI (no separate rate in the catalog).
     const expected = (1_000_000 * price.input! + 234_567 * price.cached_input! + 345_678 * price.output!) / 1e6;
     expect(expected).toBeCloseTo(4.8827075, 9);
 
@@ -102,7 +105,7 @@ describe('cost', () => {
     let usage: unknown;
     for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
     expect(usage).toEqual({ prompt_tokens: 2, completion_tokens: 3, total_tokens: 5 });
-    const price = SHIPPED_PRICES.models['openai/gpt-4o-mini'];
+    const price = priceOf('gpt-4o-mini');
     const key = (await call('GET', `${gw.url}/api/virtual-keys/${created.json.id}`)).json;
     expect(key.spend_usd).toBeCloseTo((2 * price.input! + 3 * price.output!) / 1e6, 12);
   });
@@ -112,11 +115,11 @@ describe('cost', () => {
     const reply = await call('POST', `${gw.url}/v1/embeddings`, { model: 'openai/text-embedding-3-small', input: 'one two three four' }, { authorization: `Bearer ${created.json.key}` });
     expect(reply.status).toBe(200);
     const key = (await call('GET', `${gw.url}/api/virtual-keys/${created.json.id}`)).json;
-    expect(key.spend_usd).toBeCloseTo((4 * SHIPPED_PRICES.models['openai/text-embedding-3-small'].embedding!) / 1e6, 14);
+    expect(key.spend_usd).toBeCloseTo((4 * priceOf('text-embedding-3-small').input!) / 1e6, 14);
   });
 
   it('legacy completions and the Responses API (JSON and stream) are priced too', async () => {
-    const price = SHIPPED_PRICES.models['openai/gpt-4o-mini'];
+    const price = priceOf('gpt-4o-mini');
     const created = await call('POST', `${gw.url}/api/virtual-keys`, { name: 'other-apis' });
     const headers = { authorization: `Bearer ${created.json.key}` };
     const spend = async (): Promise<number> => (await call('GET', `${gw.url}/api/virtual-keys/${created.json.id}`)).json.spend_usd;
@@ -188,10 +191,11 @@ describe('cost', () => {
 
   it('GET /api/pricing shows the dated table with overrides', async () => {
     const reply = await call('GET', `${gw.url}/api/pricing?provider=anthropic`);
-    expect(reply.json.as_of).toBe(SHIPPED_PRICES.as_of);
+    expect(reply.json.as_of).toBe(CATALOG_DATE);
+    expect(reply.json.catalog.sources.map((source: { package: string }) => source.package)).toEqual(['@pydantic/genai-prices', 'llm-zoo']);
     expect(reply.json.unit).toBe('per 1M tokens');
     const sonnet = reply.json.data.find((row: { model: string }) => row.model === 'anthropic/claude-sonnet-4-5');
-    expect(sonnet).toMatchObject({ provider: 'anthropic', input: 3, output: 15, source: 'table' });
+    expect(sonnet).toMatchObject({ provider: 'anthropic', input: 3, output: 15, source: 'catalog' });
     expect(reply.json.data.every((row: { provider: string }) => row.provider === 'anthropic')).toBe(true);
   });
 });
@@ -202,7 +206,7 @@ describe('an unknown price is visible everywhere, never $0', () => {
     try {
       expect((await call('POST', `${gw.url}/v1/chat/completions`, { ...chat('a b'), model: 'local/mystery-model' }, { 'x-request-id': 'unpriced-1' })).status).toBe(200);
       expect((await call('POST', `${gw.url}/v1/chat/completions`, chat('a b'), { 'x-request-id': 'priced-1' })).status).toBe(200);
-      const price = SHIPPED_PRICES.models['openai/gpt-4o-mini'];
+      const price = priceOf('gpt-4o-mini');
       const known = (2 * price.input! + 3 * price.output!) / 1e6;
       const lines = gw.logs().filter((line) => line.msg === 'request');
       expect(lines.find((line) => line.request_id === 'unpriced-1')).toMatchObject({ cost_usd: null, input_tokens: 2, output_tokens: 3 });

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { request } from 'undici';
 import { expect } from 'vitest';
 import { SseParser, type SseEvent } from '../../src/gateway/sse.js';
+import type { MockUpstream } from '../support/mock-upstream/index.js';
 
 /** The official SDK against the gateway; no SDK retries, so attempts are the gateway's own. */
 export function sdk(baseUrl: string, options: { apiKey?: string; timeoutMs?: number } = {}): OpenAI {
@@ -67,3 +68,10 @@ export function openaiError(message: string | RegExp, type: string, code: string
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The body of the one provider call the mock received (Vertex token calls aside); fails when there were others. */
+export function onlyUpstreamBody(mock: MockUpstream): Record<string, unknown> {
+  const calls = mock.requests.filter((r) => r.path !== '/token');
+  expect(calls).toHaveLength(1);
+  return calls[0].body as Record<string, unknown>;
+}

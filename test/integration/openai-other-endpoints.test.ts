@@ -138,10 +138,14 @@ describe('GET /v1/models', () => {
 
   it('GET /v1/models/{id} with a slash in the id, encoded (SDK) or not', async () => {
     const model = await client.models.retrieve('openai/gpt-4o-mini');
-    expect({ ...model }).toEqual({ id: 'openai/gpt-4o-mini', object: 'model', created: 0, owned_by: 'openai' });
+    // The OpenAI shape, with the model catalog's facts added (docs/catalog.md).
+    expect({ ...model }).toMatchObject({ id: 'openai/gpt-4o-mini', object: 'model', created: 0, owned_by: 'openai', context_window: 128_000, max_output_tokens: 16_384 });
     const raw = await get(`${gateway.url}/v1/models/openai/text-embedding-3-small`);
     expect(raw.status).toBe(200);
-    expect(raw.json).toEqual({ id: 'openai/text-embedding-3-small', object: 'model', created: 0, owned_by: 'openai' });
+    expect(raw.json).toEqual({
+      id: 'openai/text-embedding-3-small', object: 'model', created: 0, owned_by: 'openai', context_window: 8192, reasoning: false,
+      pricing: { input: 0.02, currency: 'USD', unit: 'per 1M tokens' },
+    });
     expect(raw.headers['x-request-id']).toMatch(UUID);
     const alias = await client.models.retrieve('fast');
     expect(alias.owned_by).toBe('heimdall');

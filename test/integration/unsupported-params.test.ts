@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { NATIVE_MODELS, startMockProviders } from '../support/mock-upstream/provider-env.js';
-import { post } from './helpers.js';
+import { onlyUpstreamBody, post } from './helpers.js';
 
 let mock: MockUpstream;
 let lenient: TestGateway;
@@ -27,11 +27,7 @@ afterAll(async () => {
 });
 beforeEach(() => mock.reset());
 
-function upstreamBody(): Record<string, unknown> {
-  const calls = mock.requests.filter((r) => r.path !== '/token');
-  expect(calls).toHaveLength(1);
-  return calls[0].body as Record<string, unknown>;
-}
+const upstreamBody = (): Record<string, unknown> => onlyUpstreamBody(mock);
 
 /** [provider, parameter, value, where it would be in the provider's body if it were sent] */
 const CASES: ReadonlyArray<[provider: keyof typeof NATIVE_MODELS, param: string, value: unknown]> = [

@@ -27,6 +27,7 @@
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming
  * @see https://docs.anthropic.com/en/api/errors
  */
+import { refuseByModelRules } from './model-rules.js';
 import { formatSse } from '../../../src/gateway/sse.js';
 import type { MockContext } from './context.js';
 import { argumentPieces, planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
@@ -223,6 +224,7 @@ async function messages(context: MockContext): Promise<void> {
   if (body === undefined) return context.json(400, anthropicErrorBody(400, 'The request body is not valid JSON.'));
   const invalid = invalidMessagesField(body, { requireModel: true, requireMaxTokens: true }) ?? extraInputError(body, context.request.headers);
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
+  const ruled = refuseByModelRules(context, 'anthropic', body); if (ruled) return ruled;
   return anthropicReply(context, body);
 }
 

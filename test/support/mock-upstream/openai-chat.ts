@@ -5,6 +5,7 @@
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  * @see https://platform.openai.com/docs/api-reference/completions/create
  */
+import { refuseByModelRules } from './model-rules.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -50,6 +51,7 @@ export async function chatCompletions(context: MockContext): Promise<void> {
   const body = await requireBody(context);
   if (body === undefined) return;
   if (!Array.isArray(body.messages)) return invalidParam(context, 'messages', "Missing required parameter: 'messages'.");
+  const refused = refuseByModelRules(context, 'openai', body); if (refused) return refused;
   const request = body as ChatRequest;
   const userText = lastUserText(request.messages);
   const toolCalls = plannedToolCalls(request, userText);

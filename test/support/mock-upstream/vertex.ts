@@ -32,6 +32,7 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { anthropicEchoRequest, anthropicErrorBody, anthropicReply, invalidMessagesField } from './anthropic.js';
+import { refuseByModelRules } from './model-rules.js';
 import type { MockContext } from './context.js';
 import { planEcho } from './echo-plan.js';
 import { geminiEchoRequest, geminiReply, googleErrorBody, invalidGenerateBody } from './gemini.js';
@@ -193,5 +194,6 @@ function anthropic(context: MockContext, body: unknown, model: string, method: s
   if (body.model !== undefined) return context.json(400, anthropicErrorBody(400, 'model: Extra inputs are not permitted'));
   const invalid = invalidMessagesField(body, { requireModel: false, requireMaxTokens: true });
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
+  const ruled = refuseByModelRules(context, 'anthropic', body, model); if (ruled) return ruled;
   return anthropicReply(context, body, { model, stream: method === 'streamRawPredict' && body.stream === true });
 }

@@ -158,13 +158,26 @@ export interface ModelPrice {
   reasoning?: number;
   embedding?: number;
   long_context?: { threshold: number; input?: number; cached_input?: number; cache_write?: number; output?: number; reasoning?: number };
-  source: 'table' | 'config';
+  context_window?: number;
+  source: 'catalog' | 'config';
+}
+
+/** A package the model catalog is derived from (docs/catalog.md). */
+export interface CatalogSource {
+  package: string;
+  version: string;
+  /** When that version was published: the data's date. */
+  published: string;
+  provides: string;
+  homepage: string;
 }
 
 export interface PricingTable {
+  /** The oldest publication date of the catalog's sources. */
   as_of: string;
   currency: string;
   unit: string;
+  catalog: { sources: CatalogSource[] };
   sources: Record<string, string>;
   provider_aliases: Record<string, string>;
   data: ModelPrice[];

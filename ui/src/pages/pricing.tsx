@@ -1,8 +1,9 @@
 /**
  * Pricing: the price book the gateway computes cost with (GET /api/pricing),
- * USD per million tokens: the shipped table with its date and sources, under
- * the config file's overrides. Read-only here: overrides go in `pricing` in the
- * config file. By default only the providers configured on this gateway show.
+ * USD per million tokens: the model catalog's prices with the packages and
+ * dates they come from, under the config file's overrides. Read-only here:
+ * overrides go in `pricing` or `catalog.overrides` in the config file. By
+ * default only the providers configured on this gateway show.
  */
 import { useMemo, useState } from 'react';
 import { pricing as pricingApi, providers as providersApi } from '../api/endpoints.js';
@@ -78,9 +79,22 @@ function PriceBook({ table, configured }: { table: PricingTable; configured: Arr
 
   return (
     <div className="stack" data-testid="pricing">
-      <div className="notice small">
-        Prices as of <strong>{table.as_of}</strong> from each provider&apos;s published list{overrides > 0 ? `, with ${overrides} override${overrides === 1 ? '' : 's'} from the config file` : ''}. To change a price, set it under{' '}
-        <code>pricing</code> in the config file; a model without a price is logged with an unknown cost.
+      <div className="notice small" data-testid="catalog-source">
+        Prices as of <strong>{table.as_of}</strong> from the model catalog
+        {table.catalog.sources.length === 0 ? null : (
+          <>
+            {' '}(
+            {table.catalog.sources.map((source, index) => (
+              <span key={source.package}>
+                {index > 0 ? ', ' : null}
+                <code>{source.package}</code> {source.version} of {source.published}
+              </span>
+            ))}
+            )
+          </>
+        )}
+        {overrides > 0 ? `, with ${overrides} override${overrides === 1 ? '' : 's'} from the config file` : ''}. To change a price, set it under{' '}
+        <code>pricing</code> or <code>catalog.overrides</code> in the config file; a model without a price is logged with an unknown cost.
         {aliases.length === 0 ? null : ` ${aliases.map(([from, to]) => `${from} uses ${to}'s prices`).join('; ')}.`}
       </div>
       <div className="card">
@@ -152,19 +166,19 @@ function PriceBook({ table, configured }: { table: PricingTable; configured: Arr
           </div>
         )}
       </Card>
-      {Object.keys(table.sources).length === 0 ? null : (
+      {table.catalog.sources.length === 0 ? null : (
         <Card title="Sources">
           <ul className="source-list">
-            {Object.entries(table.sources)
-              .filter(([name]) => scope === 'all' || mine.has(name))
-              .map(([name, url]) => (
-                <li key={name}>
-                  <span>{name}</span>
-                  <a href={url} target="_blank" rel="noreferrer">
-                    {url.replace(/^https?:\/\//, '')}
-                  </a>
-                </li>
-              ))}
+            {table.catalog.sources.map((source) => (
+              <li key={source.package}>
+                <span>
+                  {source.package} {source.version} (published {source.published}): {source.provides}
+                </span>
+                <a href={source.homepage} target="_blank" rel="noreferrer">
+                  {source.homepage.replace(/^https?:\/\//, '')}
+                </a>
+              </li>
+            ))}
           </ul>
         </Card>
       )}

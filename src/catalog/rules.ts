@@ -1,0 +1,69 @@
+/**
+ * The parameter rules the data packages do not carry, in one table keyed by
+ * model family. A rule applies to a target whose provider definition is in
+ * `providers` and whose model name (without region, vendor prefix, version or
+ * date: see model-names.ts) matches `models`. Every rule links the vendor
+ * document it follows.
+ */
+import type { ModelPrice, RefusedParam } from './types.js';
+
+export interface ModelRule {
+  family: string;
+  /** Provider definition ids (src/providers/) serving this family. */
+  providers: readonly string[];
+  models: RegExp;
+  reasoning?: boolean;
+  maxTokensField?: 'max_completion_tokens';
+  refuses?: readonly RefusedParam[];
+  exclusive?: ReadonlyArray<readonly [string, string]>;
+  responsesOnly?: boolean;
+  price?: ModelPrice;
+  see: string;
+}
+
+const OPENAI = ['openai', 'azure'];
+const CLAUDE = ['anthropic', 'vertex-anthropic', 'bedrock'];
+
+export const MODEL_RULES: readonly ModelRule[] = [
+  {
+    // o1, o3, o4-mini, gpt-5 and later (not the gpt-5 "chat" models): reasoning models.
+    family: 'openai-reasoning',
+    providers: OPENAI,
+    models: /^(o[1-9]|gpt-5|gpt-6|codex-)(?!.*-chat)/,
+    reasoning: true,
+    maxTokensField: 'max_completion_tokens',
+    refuses: [
+      { param: 'temperature', allowed: 1 },
+      { param: 'top_p' },
+      { param: 'presence_penalty' },
+      { param: 'frequency_penalty' },
+      { param: 'logprobs' },
+      { param: 'top_logprobs' },
+    ],
+    see: 'https://platform.openai.com/docs/guides/reasoning',
+  },
+  {
+    // gpt-5-codex, gpt-5.1-codex-mini, codex-mini-latest, o1-pro, o3-pro, gpt-5-pro, ...: not on Chat Completions.
+    family: 'openai-responses-only',
+    providers: OPENAI,
+    models: /(^codex-|-codex(-|$)|-pro(-|$))/,
+    responsesOnly: true,
+    see: 'https://platform.openai.com/docs/models/gpt-5-pro',
+  },
+  {
+    // Claude Opus 4.1+, Sonnet 4.5+, Haiku 4.5+ and later families refuse temperature and top_p together.
+    family: 'claude-sampling-exclusive',
+    providers: CLAUDE,
+    models: /^claude-((opus-4-([1-9]|[1-9]\d)|sonnet-4-([5-9]|[1-9]\d)|haiku-4-([5-9]|[1-9]\d))(-|$)|[a-z]+-([5-9]|[1-9]\d)(-|$))/,
+    exclusive: [['temperature', 'top_p']],
+    see: 'https://docs.claude.com/en/docs/about-claude/models/migrating-to-claude-4',
+  },
+  {
+    // Models run on the caller's own machine: no per-token price.
+    family: 'local',
+    providers: ['ollama'],
+    models: /./,
+    price: { input: 0, output: 0, embedding: 0 },
+    see: 'https://github.com/ollama/ollama/blob/main/docs/api.md',
+  },
+];
