@@ -11,10 +11,11 @@ import { geminiSurfaceCodec } from '../formats/gemini/index.js';
 import type { ChatRequest } from '../formats/openai/types.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RequestContext } from '../gateway/request-context.js';
+import { translating } from '../formats/malformed.js';
 import { refuseWarnings } from '../formats/warnings.js';
 import { countTokensHandler } from './count-tokens.js';
 import { surfaceHandler, type PreparedRequest } from './surface-handler.js';
-import { parseJsonBody, readFallbacks } from './validate.js';
+import { decodePathPart, parseJsonBody, readFallbacks } from './validate.js';
 
 const config = { surface: 'gemini' as const };
 
@@ -22,7 +23,7 @@ const config = { surface: 'gemini' as const };
 function parseModelAction(path: string): { model: string; method: string } {
   const colon = path.lastIndexOf(':');
   if (colon <= 0) throw new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `No route for "models/${path}": expected models/{model}:generateContent or :streamGenerateContent.`);
-  let model = decodeURIComponent(path.slice(0, colon));
+  let model = decodePathPart(path.slice(0, colon));
   if (model.startsWith('models/')) model = model.slice(7);
   return { model, method: path.slice(colon + 1) };
 }
@@ -36,7 +37,7 @@ function prepare(request: FastifyRequest, ctx: RequestContext, strictParams: boo
   const fallbacks = readFallbacks(body);
   if (body.fallbacks !== undefined) delete body.fallbacks;
   // Decoding validates the body (naming the field), whichever provider answers.
-  const decoded = geminiSurfaceCodec.decodeRequest(body, { model });
+  const decoded = translating('a Gemini generateContent request', () => geminiSurfaceCodec.decodeRequest(body, { model }));
   let warned = false;
   return {
     input: {
