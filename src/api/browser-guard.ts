@@ -97,6 +97,7 @@ export class BrowserGuard {
   private readonly hostAllowed: (name: string) => boolean;
   private readonly origins: ReadonlySet<string>;
   private readonly anyOrigin: boolean;
+  private readonly acceptedHosts = new Set<string>();
 
   constructor(
     private readonly settings: BrowserGuardSettings,
@@ -109,13 +110,21 @@ export class BrowserGuard {
     this.origins = new Set(origins.map((origin) => origin.replace(/\/+$/, '').toLowerCase()));
   }
 
+  /** A Host value seen before and accepted is a Set lookup (the hot path sends the same one every time). */
+  private acceptHost(host: string): boolean {
+    if (!this.hostAllowed(hostName(host))) return false;
+    if (this.acceptedHosts.size >= 64) this.acceptedHosts.clear();
+    this.acceptedHosts.add(host);
+    return true;
+  }
+
   /** True when the request may go on (CORS headers set when it is an allowed cross-origin one); false when answered here. */
   admit(request: IncomingMessage, response: ServerResponse): boolean {
     const url = request.url;
     if (url !== undefined && url.startsWith('/api/')) return true;
     const headers = request.headers;
     const host = headers.host;
-    if (host !== undefined && !this.hostAllowed(hostName(host))) {
+    if (host !== undefined && !this.acceptedHosts.has(host) && !this.acceptHost(host)) {
       this.refuse(request, response, new GatewayError('HD_ERR_HOST_NOT_ALLOWED', `The host "${hostName(host).slice(0, 100)}" is not one this gateway is reached by; add it to server.allowed_hosts.`), { host });
       return false;
     }
