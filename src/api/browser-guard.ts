@@ -124,6 +124,10 @@ export class BrowserGuard {
     if (url !== undefined && url.startsWith('/api/')) return true;
     const headers = request.headers;
     const host = headers.host;
+    if (host === undefined && request.httpVersion !== '1.0') {
+      this.refuse(request, response, new GatewayError('HD_ERR_REQUEST_INVALID_FIELD', 'An HTTP/1.1 request needs a Host header.', { param: 'Host' }), {});
+      return false;
+    }
     if (host !== undefined && !this.acceptedHosts.has(host) && !this.acceptHost(host)) {
       this.refuse(request, response, new GatewayError('HD_ERR_HOST_NOT_ALLOWED', `The host "${hostName(host).slice(0, 100)}" is not one this gateway is reached by; add it to server.allowed_hosts.`), { host });
       return false;

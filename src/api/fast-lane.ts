@@ -141,7 +141,8 @@ export class FastLane {
 
   /** Fastify's serverFactory: node:http with the lane in front of Fastify's handler. */
   readonly serverFactory: FastifyServerFactory = (fastifyHandler, options) => {
-    const server = createServer((request, response) => {
+    // An HTTP/1.1 request without Host is refused by the Host check (browser-guard.ts), in the caller's format.
+    const server = createServer({ requireHostHeader: this.admit === undefined }, (request, response) => {
       if (this.admit !== undefined && !this.admit(request, response)) return;
       if (!this.take(request, response)) fastifyHandler(request, response);
     });

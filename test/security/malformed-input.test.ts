@@ -142,6 +142,12 @@ describe('HTTP-layer errors, in the caller\'s format', () => {
     });
   }
 
+  it('an HTTP/1.1 request without Host: 400 in the caller\'s format', async () => {
+    const reply = await rawHttp(gateway.url, `POST /anthropic/v1/messages HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`);
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body)).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('Host') } });
+  });
+
   it('Expect: 100-continue is honoured', async () => {
     const reply = await rawHttp(gateway.url, `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}`);
     expect(reply.status).toBe(400); // the body {} was read after the interim 100 Continue, and judged
