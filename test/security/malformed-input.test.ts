@@ -7,6 +7,8 @@
  * format of the surface the URL names.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GatewayError } from '../../src/errors/gateway-error.js';
+import { translating } from '../../src/formats/malformed.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { NATIVE_MODELS, startMockProviders } from '../support/mock-upstream/provider-env.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
@@ -30,6 +32,12 @@ beforeEach(() => mock.reset());
 /** Providers whose format differs from OpenAI's: the OpenAI surface translates to each. */
 const TRANSLATED = ['anthropic', 'gemini', 'bedrock', 'cohere'] as const;
 
+function nestedArrays(levels: number): unknown {
+  let value: unknown = [];
+  for (let i = 0; i < levels; i++) value = [value];
+  return value;
+}
+
 function deep(levels: number): unknown {
   let value: unknown = { type: 'string' };
   for (let i = 0; i < levels; i++) value = { type: 'object', properties: { x: value } };
@@ -49,6 +57,24 @@ const OPENAI_CASES: Array<{ name: string; body: Record<string, unknown>; param: 
   { name: 'image_url as a number', body: { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: 7 }] }] }, param: 'messages[0].content[0].image_url' },
   { name: 'a null tool', body: { messages: [user], tools: [null] }, param: 'tools[0]' },
 ];
+
+describe('the codec guard', () => {
+  it('turns a TypeError or RangeError from the request\'s shape into a 400, and lets anything else through', () => {
+    const typeError = (): unknown => translating('a test request', () => (null as unknown as { a: string }).a);
+    expect(typeError).toThrow(GatewayError);
+    try {
+      typeError();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'HD_ERR_REQUEST_MALFORMED', status: 400 });
+      expect((error as Error).message).toMatch(/^The request could not be read as a test request: a field has the wrong type or shape/);
+    }
+    const deepValue = nestedArrays(50_000);
+    expect(() => translating('a deep request', () => JSON.stringify(deepValue))).toThrow(/could not be read as a deep request/);
+    const coded = new GatewayError('HD_ERR_REQUEST_INVALID_FIELD', 'x', { param: 'messages' });
+    expect(() => translating('x', () => { throw coded; })).toThrow(coded);
+    expect(translating('x', () => 42)).toBe(42);
+  });
+});
 
 describe('OpenAI surface, translated to each provider format', () => {
   for (const provider of TRANSLATED) {
