@@ -11,6 +11,9 @@ import { registerHealthRoutes } from './api/health.js';
 import { registerOpenAIRoutes } from './api/openai.js';
 import { FastLane, requestIdOf } from './api/fast-lane.js';
 import { sendError } from './api/respond.js';
+import { BrowserGuard } from './api/browser-guard.js';
+import { badUrl, clientErrorHandler, expectationFailed } from './api/http-errors.js';
+import { errorFormatOfPath } from './api/raw-error.js';
 import type { ResolvedConfig } from './config/load.js';
 import { GatewayError } from './errors/gateway-error.js';
 import type { ErrorFormat } from './errors/render.js';
@@ -97,10 +100,7 @@ class LazyChildLogger {
 function surfaceOf(request: FastifyRequest): ErrorFormat {
   const configured = request.routeOptions?.config?.surface;
   if (configured !== undefined) return configured;
-  const url = request.url;
-  if (url.startsWith('/anthropic/')) return 'anthropic';
-  if (url.startsWith('/genai/')) return 'gemini';
-  return 'openai';
+  return errorFormatOfPath(request.url);
 }
 
 /** Fastify's own errors (body parsing, limits) as coded gateway errors. */
@@ -122,7 +122,12 @@ function fromFastifyError(error: FastifyError, maxBodyBytes: number): GatewayErr
 export async function buildApp(config: ResolvedConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger({ level: config.server.logLevel, format: config.telemetry.logFormat });
   let liveGateway: Gateway | undefined;
+  let liveMetrics: Metrics | undefined;
+  const observeRefusal = (path: string, status: number): void => liveMetrics?.observeRefusal(path, status);
   const fastLane = new FastLane(logger, () => liveGateway?.state.limits.maxBodyBytes ?? 0);
+  // Host and Origin checks on every request, before any route (src/api/browser-guard.ts).
+  const guard = new BrowserGuard({ host: config.server.host, allowedHosts: config.server.allowedHosts, cors: config.server.cors }, logger, observeRefusal);
+  fastLane.admit = (request, response) => guard.admit(request, response);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // The hot routes skip Fastify's per-request work; everything else reaches Fastify as usual.
@@ -139,10 +144,19 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
     genReqId: (request) => requestIdOf(request.headers),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // What node:http or Fastify refuse before a route runs is still answered in the caller's format.
+    clientErrorHandler: clientErrorHandler(logger, observeRefusal),
+    frameworkErrors: (error, request, reply) => {
+      const url = request.raw.url ?? '/';
+      sendError(reply, undefined, error.code === 'FST_ERR_BAD_URL' ? badUrl(url) : fromFastifyError(error, liveGateway?.state.limits.maxBodyBytes ?? 0), errorFormatOfPath(url));
+      observeRefusal(url, reply.statusCode);
+    },
     keepAliveTimeout: 65_000,
   });
   const metricsSettings = config.telemetry.metrics;
   const metrics = new Metrics({ processMetrics: options.processMetrics ?? metricsSettings.processMetrics, virtualKeyLabels: metricsSettings.virtualKeyLabels });
+  liveMetrics = metrics;
+  app.server.on('checkExpectation', expectationFailed);
   const gateway = new Gateway(config, logger, metrics);
   liveGateway = gateway;
   app.decorate('gateway', gateway);

@@ -9,6 +9,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { anthropicSurfaceCodec, checkAnthropicEnvelope } from '../formats/anthropic/index.js';
 import type { ChatRequest } from '../formats/openai/types.js';
 import type { Gateway } from '../gateway/gateway.js';
+import { translating } from '../formats/malformed.js';
 import { refuseWarnings } from '../formats/warnings.js';
 import { countTokensHandler } from './count-tokens.js';
 import { surfaceHandler } from './surface-handler.js';
@@ -56,7 +57,7 @@ function registerMessages(app: FastifyInstance, gateway: Gateway): void {
           },
           canonical(): ChatRequest {
             if (canonical === undefined) {
-              const decoded = anthropicSurfaceCodec.decodeRequest(body, { model });
+              const decoded = translating('an Anthropic Messages request', () => anthropicSurfaceCodec.decodeRequest(body, { model }));
               if (gateway.state.routing.strictParams) refuseWarnings(decoded.warnings);
               ctx.addWarnings(decoded.warnings);
               canonical = decoded.request;

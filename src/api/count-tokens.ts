@@ -26,7 +26,8 @@ import { resolveTarget, type Target } from '../gateway/router.js';
 import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { readBody, TOTAL_TIMEOUT } from '../gateway/upstream.js';
 import { UpstreamFailure } from '../gateway/upstream-failure.js';
-import { gatewayHeaders, sendError, startContext } from './respond.js';
+import { gatewayHeaders, sendFailure, startContext } from './respond.js';
+import { checkJsonContentType } from './validate.js';
 
 export interface CountTokensRequest {
   /** The model as the caller named it. */
@@ -74,6 +75,7 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, spec.surface);
     try {
+      checkJsonContentType(request.headers['content-type']);
       for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
       const call = spec.read(request);
       const target = resolveTarget(gateway.state, call.model, 'chat');
@@ -112,8 +114,7 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
         clearTimeout(timer);
       }
     } catch (error) {
-      if (reply.sent) return;
-      sendError(reply, ctx, error, spec.surface);
+      sendFailure(reply, ctx, error, spec.surface);
     }
   };
 }

@@ -20,7 +20,7 @@ import type { ErrorFormat } from '../errors/render.js';
 import type { Logger } from '../telemetry/logger.js';
 import { isSecretValue } from '../telemetry/secrets.js';
 import { uuidv7 } from '../gateway/request-id.js';
-import { sendError } from './respond.js';
+import { sendError, sendFailure } from './respond.js';
 
 /** A route handler as Fastify calls it (surfaceHandler's shape). */
 export type LaneHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -120,6 +120,8 @@ class LaneReply {
 export class FastLane {
   private readonly routes = new Map<string, LaneRoute>();
   private closing = false;
+  /** Runs first on every request (Host and Origin checks); false: it has answered, nothing else runs. */
+  admit: ((request: IncomingMessage, response: ServerResponse) => boolean) | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -139,7 +141,9 @@ export class FastLane {
 
   /** Fastify's serverFactory: node:http with the lane in front of Fastify's handler. */
   readonly serverFactory: FastifyServerFactory = (fastifyHandler, options) => {
-    const server = createServer((request, response) => {
+    // An HTTP/1.1 request without Host is refused by the Host check (browser-guard.ts), in the caller's format.
+    const server = createServer({ requireHostHeader: this.admit === undefined }, (request, response) => {
+      if (this.admit !== undefined && !this.admit(request, response)) return;
       if (!this.take(request, response)) fastifyHandler(request, response);
     });
     // What Fastify sets on a server it creates itself.
@@ -176,8 +180,7 @@ export class FastLane {
     const laneRequest = new LaneRequest(id, request, body, route);
     const reply = new LaneReply(response, laneRequest, this.logger);
     route.handler(laneRequest as unknown as FastifyRequest, reply as unknown as FastifyReply).catch((error: unknown) => {
-      if (reply.sent || response.headersSent) response.destroy();
-      else sendError(reply as unknown as FastifyReply, undefined, error, route.surface);
+      sendFailure(reply as unknown as FastifyReply, undefined, error, route.surface);
     });
   }
 

@@ -12,10 +12,11 @@ import { geminiSurfaceCodec } from '../formats/gemini/index.js';
 import type { ChatRequest } from '../formats/openai/types.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RequestContext } from '../gateway/request-context.js';
+import { translating } from '../formats/malformed.js';
 import { refuseWarnings } from '../formats/warnings.js';
 import { countTokensHandler } from './count-tokens.js';
 import { surfaceHandler, type PreparedRequest } from './surface-handler.js';
-import { parseJsonBody, readFallbacks } from './validate.js';
+import { decodePathPart, parseJsonBody, readFallbacks } from './validate.js';
 
 const config = { surface: 'gemini' as const };
 
@@ -39,14 +40,9 @@ function modelOfPath(path: string): string {
   return vertex[1] === 'google' ? vertex[2] : `${vertex[1]}/${vertex[2]}`;
 }
 
-/** Decodes `%2F` and its kin once; a path that is not valid percent-encoding is taken as it is. */
+/** Decodes `%2F` and its kin once; malformed percent-encoding is the caller's 400 (decodePathPart). */
 function decodePath(path: string): string {
-  if (!path.includes('%')) return path;
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return path;
-  }
+  return path.includes('%') ? decodePathPart(path) : path;
 }
 
 /**
@@ -111,7 +107,7 @@ function prepare(request: FastifyRequest, ctx: RequestContext, strictParams: boo
       passthroughBody: () => JSON.stringify(body),
       canonical(): ChatRequest {
         if (canonical === undefined) {
-          const decoded = geminiSurfaceCodec.decodeRequest(body, { model });
+          const decoded = translating('a Gemini generateContent request', () => geminiSurfaceCodec.decodeRequest(body, { model }));
           if (strictParams) refuseWarnings(decoded.warnings);
           ctx.addWarnings(decoded.warnings);
           canonical = decoded.request;

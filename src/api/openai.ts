@@ -18,6 +18,8 @@ import {
   checkChatBody,
   checkCompletionsBody,
   checkEmbeddingsBody,
+  checkTranslatedChat,
+  decodePathPart,
   optionalBoolean,
   parseJsonBody,
   readFallbacks,
@@ -43,6 +45,7 @@ function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonOb
   const dropFallbacks = body.fallbacks !== undefined;
   if (dropFallbacks) delete body.fallbacks;
   const stream = operation === 'embeddings' ? false : optionalBoolean(body, 'stream');
+  let checked = false;
   return {
     operation,
     model,
@@ -58,6 +61,11 @@ function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonOb
       return JSON.stringify({ ...body, stream_options: { ...options, include_usage: true } });
     },
     canonical(): ChatRequest | EmbeddingRequest {
+      // Only a translation reads inside messages; a pass-through leaves them to the provider.
+      if (operation === 'chat' && !checked) {
+        checked = true;
+        checkTranslatedChat(body);
+      }
       return body as ChatRequest | EmbeddingRequest;
     },
     maxOutputTokens: outputCap(body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens),
@@ -124,7 +132,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     reply.header('x-request-id', request.id).type('application/json').send(JSON.stringify(listModels(gateway.state)));
   });
   app.get('/v1/models/*', { config }, async (request, reply) => {
-    const id = decodeURIComponent((request.params as { '*': string })['*']);
+    const id = decodePathPart((request.params as { '*': string })['*']);
     const model = getModel(gateway.state, id);
     if (model === undefined) {
       sendError(reply, undefined, new GatewayError('HD_ERR_MODEL_NOT_FOUND', `The model "${id}" does not exist or is not served by an enabled provider.`, { param: 'model' }), 'openai');

@@ -13,8 +13,9 @@ import type { Outcome } from '../gateway/pipeline.js';
 import { RequestContext, type Surface } from '../gateway/request-context.js';
 import { SSE_HEADERS } from '../gateway/sse.js';
 import { maskSecretsInBody } from '../gateway/secret-guard.js';
-import { pumpStream } from '../gateway/stream-pump.js';
+import { abandonStream, pumpStream } from '../gateway/stream-pump.js';
 import { redactText } from '../telemetry/logger.js';
+import { writeRawError } from './raw-error.js';
 
 /** Starts a request's context and ties the client's disconnect to the upstream call. */
 export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface): RequestContext {
@@ -33,13 +34,32 @@ export function startContext(gateway: Gateway, request: FastifyRequest, reply: F
   return ctx;
 }
 
+const NOT_HEADER_SAFE = /[^\x20-\x7e]/;
+
+/** UTF-8 bytes as %XX (a lone surrogate becomes U+FFFD's bytes; encodeURIComponent would throw). */
+function percentEncoded(run: string): string {
+  let out = '';
+  for (const byte of Buffer.from(run, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
+}
+
+/**
+ * A caller-chosen value (a model name) as a header value: Node refuses any
+ * character outside Latin-1 and any control character in a header, so
+ * characters outside printable ASCII are percent-encoded as UTF-8
+ * (`gpt-编码` -> `gpt-%E7%BC%96%E7%A0%81`); ASCII names are sent as they are.
+ */
+export function headerSafe(value: string): string {
+  return NOT_HEADER_SAFE.test(value) ? value.replace(/[^\x20-\x7e]+/g, percentEncoded) : value;
+}
+
 /** x-request-id and the x-heimdall-* headers that say who served the request. */
 export function gatewayHeaders(ctx: RequestContext): Record<string, string> {
   const headers: Record<string, string> = { 'x-request-id': ctx.id };
   const target = ctx.target;
   if (target !== undefined) {
-    headers['x-heimdall-provider'] = target.provider.name;
-    headers['x-heimdall-model'] = target.model;
+    headers['x-heimdall-provider'] = headerSafe(target.provider.name);
+    headers['x-heimdall-model'] = headerSafe(target.model);
   }
   if (ctx.attempts.length > 0) headers['x-heimdall-attempts'] = String(ctx.attempts.length);
   if (ctx.responseHeaders !== undefined) Object.assign(headers, ctx.responseHeaders);
@@ -108,5 +128,45 @@ export async function sendOutcome(
   }
   reply.hijack();
   Object.assign(headers, SSE_HEADERS);
-  await pumpStream(ctx, outcome, reply.raw, encode.stream(), headers);
+  let encoder: StreamEncoder;
+  try {
+    encoder = encode.stream();
+  } catch (error) {
+    abandonStream(outcome);
+    throw error;
+  }
+  await pumpStream(ctx, outcome, reply.raw, encoder, headers);
+}
+
+/**
+ * The answer to a failure, whatever state the reply is in, so that no request is left without an
+ * answer and a log line (the log line comes from the response's 'close'):
+ * - the answer had started (a stream): it is cut, so the client sees the end instead of waiting;
+ * - nothing was sent: the error in the caller's format (sendError);
+ * - the reply was handed over (a stream about to start) or sending threw (a header Node refused):
+ *   the error written on the raw response, with only headers that are known to be valid.
+ */
+export function sendFailure(reply: FastifyReply, ctx: RequestContext | undefined, error: unknown, format: ErrorFormat): void {
+  const raw = reply.raw;
+  if (raw.headersSent) {
+    if (!raw.writableEnded) raw.destroy();
+    return;
+  }
+  let failure = error;
+  if (!reply.sent) {
+    try {
+      sendError(reply, ctx, failure, format);
+    } catch (late) {
+      failure = late;
+    }
+    if (raw.headersSent) return;
+  }
+  const gatewayError = toGatewayError(failure);
+  if (gatewayError.code === 'HD_ERR_INTERNAL') reply.log.error({ err: failure, request_id: reply.request.id }, 'internal error while answering');
+  const status = writeRawError(raw, reply.request.id, gatewayError.code === 'HD_ERR_INTERNAL' ? gatewayError : redactError(gatewayError), format);
+  if (ctx !== undefined) {
+    ctx.status = status;
+    ctx.error = gatewayError;
+    ctx.respondedAt = performance.now();
+  }
 }

@@ -9,7 +9,8 @@ import type { ChatCompletion, EmbeddingResponse } from '../formats/openai/types.
 import type { Gateway } from '../gateway/gateway.js';
 import type { PipelineInput } from '../gateway/pipeline.js';
 import type { RequestContext, Surface } from '../gateway/request-context.js';
-import { sendError, sendOutcome, startContext } from './respond.js';
+import { sendFailure, sendOutcome, startContext } from './respond.js';
+import { checkJsonContentType } from './validate.js';
 
 export interface PreparedRequest {
   input: PipelineInput;
@@ -32,6 +33,7 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, spec.surface);
     try {
+      checkJsonContentType(request.headers['content-type']);
       for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
       const prepared = spec.prepare(request, gateway, ctx);
       prepared.input.clientHeaders ??= request.headers;
@@ -43,8 +45,7 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
         raw: prepared.encodeRaw,
       });
     } catch (error) {
-      if (reply.sent || reply.raw.headersSent) return;
-      sendError(reply, ctx, error, spec.errorFormat);
+      sendFailure(reply, ctx, error, spec.errorFormat);
     }
   };
 }

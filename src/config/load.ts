@@ -87,6 +87,14 @@ export interface ResolvedModelGroup {
   fallbacks: string[];
 }
 
+export interface CorsSettings {
+  origins: readonly string[];
+  methods: readonly string[];
+  headers: readonly string[] | undefined;
+  credentials: boolean;
+  maxAgeSeconds: number;
+}
+
 export interface ResolvedConfig {
   server: {
     port: number;
@@ -94,6 +102,10 @@ export interface ResolvedConfig {
     dataDir: string;
     logLevel: ConfigFile['server']['log_level'];
     shutdownTimeoutMs: number;
+    /** server.allowed_hosts (undefined: the default of the listen address). */
+    allowedHosts?: readonly string[];
+    /** server.cors (undefined: no cross-origin browser access). */
+    cors?: CorsSettings;
   };
   limits: { maxBodyBytes: number };
   providers: ResolvedProvider[];
@@ -420,6 +432,14 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
       dataDir: expandHome(overrides.dataDir ?? (env.HEIMDALL_DATA_DIR || undefined) ?? file.server.data_dir ?? '~/.heimdall'),
       logLevel: logLevel as ResolvedConfig['server']['logLevel'],
       shutdownTimeoutMs: file.server.shutdown_timeout_ms,
+      allowedHosts: file.server.allowed_hosts,
+      cors: file.server.cors === undefined ? undefined : {
+        origins: file.server.cors.origins,
+        methods: file.server.cors.methods,
+        headers: file.server.cors.headers,
+        credentials: file.server.cors.credentials,
+        maxAgeSeconds: file.server.cors.max_age_seconds,
+      },
     },
     limits: { maxBodyBytes: file.limits.max_body_bytes },
     providers,

@@ -169,6 +169,20 @@ export const configSchema = z
           .positive()
           .default(10_000)
           .describe('On SIGINT/SIGTERM, how long in-flight requests and streams may take to finish.'),
+        allowed_hosts: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('Host header names accepted besides the listen address (DNS-rebinding defence; "*" accepts any). Default: loopback names when listening on loopback, any host otherwise.'),
+        cors: z
+          .strictObject({
+            origins: z.array(z.string().min(1)).default([]).describe('Web page origins allowed to call the gateway from a browser ("https://app.example.com"; "*" for any).'),
+            methods: z.array(z.string().min(1)).default(['GET', 'POST', 'DELETE', 'OPTIONS']).describe('Methods a preflight allows.'),
+            headers: z.array(z.string().min(1)).optional().describe('Request headers a preflight allows (default: those the browser asks for).'),
+            credentials: z.boolean().default(false).describe('Allow cookies and HTTP authentication on cross-origin requests (never with "*").'),
+            max_age_seconds: z.number().int().min(0).default(600).describe('How long a browser may cache a preflight answer.'),
+          })
+          .optional()
+          .describe('Browser access from other origins (CORS). Off by default: cross-origin browser requests are refused.'),
       })
       .prefault({}),
     limits: z

@@ -137,6 +137,38 @@ export const ERROR_CODES = {
     status: 500, type: 'api_error', code: 'internal_error',
     description: 'An unexpected error inside Heimdall; details are in its log, never in the response.',
   },
+  HD_ERR_REQUEST_MALFORMED: {
+    status: 400, type: 'invalid_request_error', code: 'invalid_value',
+    description: 'A field has a shape the request cannot be translated with (a null where an object belongs, a string where an array belongs); the message says which part of the request.',
+  },
+  HD_ERR_REQUEST_TOO_DEEP: {
+    status: 400, type: 'invalid_request_error', code: 'invalid_json',
+    description: 'The JSON body nests objects and arrays deeper than 128 levels.',
+  },
+  HD_ERR_REQUEST_BAD_URL: {
+    status: 400, type: 'invalid_request_error', code: 'invalid_url',
+    description: 'The URL is malformed (a bad percent-encoding such as `%E0%A4%A`).',
+  },
+  HD_ERR_REQUEST_CONTENT_TYPE: {
+    status: 415, type: 'invalid_request_error', code: 'unsupported_media_type',
+    description: 'A model route was called without `Content-Type: application/json`. Browsers send cross-site form and `text/plain` requests without asking first; refusing them keeps web pages from calling the gateway.',
+  },
+  HD_ERR_REQUEST_HEADERS_TOO_LARGE: {
+    status: 431, type: 'invalid_request_error', code: 'headers_too_large',
+    description: 'The request headers are larger than the server accepts (Node\'s `--max-http-header-size`, 16 KiB by default).',
+  },
+  HD_ERR_REQUEST_EXPECTATION: {
+    status: 417, type: 'invalid_request_error', code: 'expectation_failed',
+    description: 'The request has an `Expect` header other than `100-continue`.',
+  },
+  HD_ERR_HOST_NOT_ALLOWED: {
+    status: 403, type: 'permission_error', code: 'host_not_allowed',
+    description: 'The `Host` header names none of the addresses the gateway listens on nor `server.allowed_hosts` (a DNS-rebinding defence).',
+  },
+  HD_ERR_ORIGIN_NOT_ALLOWED: {
+    status: 403, type: 'permission_error', code: 'origin_not_allowed',
+    description: 'A browser request from a web page whose origin is not in `server.cors.origins`.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ResolvedConfig } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { translating } from '../formats/malformed.js';
 import { decodeOpenAIError } from '../formats/openai/codec.js';
 import type { ChatRequest, EmbeddingRequest, Usage } from '../formats/openai/types.js';
 import { chatCodecFor, embeddingCodecFor } from '../formats/registry.js';
@@ -114,6 +115,18 @@ export function encodeBody(
     const body = input.passthroughBody(target.model);
     return patch === undefined ? body : JSON.stringify({ ...(JSON.parse(body) as Record<string, unknown>), ...patch });
   }
+  // The caller's request is read field by field here: a field of the wrong shape is the caller's 400 (malformed.ts).
+  return translating(`a ${input.nativeFormat} request translated for ${target.provider.definition.format}`, () => encodeTranslated(ctx, input, target, patch, strictParams, catalog));
+}
+
+function encodeTranslated(
+  ctx: RequestContext,
+  input: PipelineInput,
+  target: Target,
+  patch: Readonly<Record<string, unknown>> | undefined,
+  strictParams: boolean,
+  catalog: ModelCatalog | undefined,
+): string | string[] {
   const format = target.provider.definition.format;
   if (input.operation === 'embeddings') {
     const codec = embeddingCodecFor(format, target.provider.definition.id);

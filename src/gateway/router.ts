@@ -14,6 +14,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { getProviderDefinition } from '../providers/registry.js';
 import type { Operation } from '../providers/types.js';
 import type { GatewayState, ProviderRuntime } from './provider-runtime.js';
+import { checkModelName } from './model-name.js';
 
 export interface Target {
   provider: ProviderRuntime;
@@ -145,6 +146,8 @@ function groupTargets(state: GatewayState, name: string, group: ResolvedModelGro
 
 /** One step of a chain: a model group's deployments, or one target. */
 function resolveTier(state: GatewayState, requested: string, operation: Operation, param: string, tier: number): Target[] {
+  // Every name a plan holds (the request's model and fallbacks) is checked before it can reach a URL.
+  checkModelName(requested, param);
   const name = own(state.routing.aliases, requested) ?? requested;
   const group = own(state.routing.modelGroups, name);
   if (group !== undefined) return groupTargets(state, name, group, operation, param, tier);

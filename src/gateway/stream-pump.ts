@@ -247,6 +247,12 @@ class StreamPump implements StreamSink {
   }
 }
 
+/** A stream that will not be pumped (the answer failed before it began): its upstream call ends now, its slot is freed. */
+export function abandonStream(outcome: StreamOutcome): void {
+  outcome.finish();
+  outcome.response.body.destroy();
+}
+
 /** Sends one upstream stream to the client; resolves when the response has ended. */
 export function pumpStream(
   ctx: RequestContext,
@@ -255,7 +261,12 @@ export function pumpStream(
   encoder: StreamEncoder,
   headers: Record<string, string>,
 ): Promise<void> {
-  res.writeHead(200, headers);
+  try {
+    res.writeHead(200, headers);
+  } catch (error) {
+    abandonStream(outcome);
+    throw error;
+  }
   return new Promise<void>((resolve) => {
     outcome.response.body.pipe(new StreamPump(ctx, outcome, res, encoder, resolve));
   });

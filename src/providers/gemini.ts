@@ -47,13 +47,15 @@ export function geminiApiRoot(context: Pick<EndpointContext, 'baseUrl' | 'option
 }
 
 /**
- * The `models/{model}` path segment: bare ids get `models/`; full resource
- * names (`models/x`, `tunedModels/x`) are kept. Characters other than the
- * ones model ids use are escaped so an id cannot change the path.
+ * The `models/{model}` path: bare ids get `models/`; full resource names
+ * (`models/x`, `tunedModels/x`) keep their collection. The id is one escaped
+ * segment (a slash in it is `%2F`), so a model name cannot change the path:
+ * the URL names exactly the model that access was checked on.
  */
 export function geminiModelPath(model: string): string {
-  const name = /^(models|tunedModels)\//.test(model) ? model : `models/${model}`;
-  return name.split('/').map((segment) => encodeURIComponent(segment).replace(/%40/g, '@')).join('/');
+  const collection = /^(models|tunedModels)\//.exec(model);
+  const id = collection === null ? model : model.slice(collection[0].length);
+  return `${collection?.[1] ?? 'models'}/${encodeURIComponent(id).replace(/%40/g, '@')}`;
 }
 
 function headers(context: EndpointContext, withBody: boolean): Record<string, string> {
