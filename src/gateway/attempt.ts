@@ -122,7 +122,7 @@ export function encodeBody(
     return encoded.bodies === undefined ? JSON.stringify(encoded.body) : encoded.bodies.map((part) => JSON.stringify(part));
   }
   const codec = chatCodecFor(format);
-  if (codec === undefined || input.operation !== 'chat') {
+  if (codec === undefined || (input.operation !== 'chat' && input.operation !== 'responses')) {
     throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve this request format.`, { param: 'model' });
   }
   let request = input.canonical() as ChatRequest;
@@ -296,7 +296,9 @@ async function takeSlot(ctx: RequestContext, target: Target): Promise<void> {
 export async function runAttempt(gateway: Gateway, routing: Routing, ctx: RequestContext, input: PipelineInput, target: Target, key: KeyRuntime): Promise<Outcome> {
   const provider = target.provider;
   const format = provider.definition.format;
-  const passthrough = format === input.nativeFormat;
+  // A Responses request to a provider without the Responses API is bridged through its chat endpoint.
+  const operation = provider.wireOperation(input.operation);
+  const passthrough = format === input.nativeFormat && operation === input.operation;
   let body: string;
   let parts: string[] | undefined;
   let unsigned: Record<string, string> | undefined;
@@ -307,7 +309,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   try {
     await takeSlot(ctx, target);
     slot = true;
-    const endpoint = provider.endpoint(input.operation, key, target.model, input.stream);
+    const endpoint = provider.endpoint(operation, key, target.model, input.stream);
     const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams);
     if (typeof encoded === 'string') body = encoded;
     else {

@@ -68,6 +68,19 @@ export class ProviderRuntime {
     return this.definition.operations[operation] === true;
   }
 
+  /**
+   * The provider can take the operation, natively or bridged: a Responses API request goes to a
+   * provider without one through its chat endpoint, translated (src/api/responses.ts).
+   */
+  serves(operation: Operation): boolean {
+    return this.supports(operation) || (operation === 'responses' && this.supports('chat'));
+  }
+
+  /** The operation the provider's endpoint is called with: a bridged Responses request is a chat call. */
+  wireOperation(operation: Operation): Operation {
+    return operation === 'responses' && !this.supports('responses') ? 'chat' : operation;
+  }
+
   /** Picks an eligible key by weight, skipping `exclude` while another is left. */
   pickKey(model: string, exclude: ReadonlySet<string> | undefined, random: number = Math.random()): KeyRuntime | undefined {
     const keys = this.keys;

@@ -1,0 +1,164 @@
+/**
+ * The official `openai` SDK's `client.responses.create` against /v1/responses, over real sockets,
+ * for every native provider of the mock: OpenAI passes through (its own ids), the others are
+ * bridged through their chat formats and answer in the Responses format.
+ */
+import type OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startGateway, type TestGateway } from '../support/gateway.js';
+import type { MockUpstream } from '../support/mock-upstream/index.js';
+import { startMockProviders } from '../support/mock-upstream/provider-env.js';
+import { post, sdk, sseEvents } from './helpers.js';
+
+let mock: MockUpstream;
+let gateway: TestGateway;
+let client: OpenAI;
+
+beforeAll(async () => {
+  const providers = await startMockProviders();
+  mock = providers.mock;
+  gateway = await startGateway({ env: providers.env, config: providers.config });
+  client = sdk(gateway.url);
+});
+afterAll(async () => {
+  await gateway.close();
+  await mock.close();
+});
+beforeEach(() => mock.reset());
+
+const BRIDGED = {
+  anthropic: 'anthropic/claude-sonnet-4-5',
+  gemini: 'gemini/gemini-2.5-flash',
+  bedrock: 'bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0',
+  cohere: 'cohere/command-a-03-2025',
+} as const;
+
+const tools: OpenAI.Responses.Tool[] = [
+  { type: 'function', name: 'lookup', description: 'look a word up', strict: false, parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } },
+];
+
+describe.each(Object.entries(BRIDGED))('responses.create -> %s (bridged)', (_provider, model) => {
+  it('text: a message item with output_text, usage in Responses form', async () => {
+    const response = await client.responses.create({ model, instructions: 'be brief', input: 'hello there' });
+    expect(response.object).toBe('response');
+    expect(response.id).toMatch(/^resp_/);
+    expect(response.status).toBe('completed');
+    expect(response.output_text).toBe('echo: hello there');
+    expect(response.output).toHaveLength(1);
+    expect(response.output[0]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'echo: hello there' }] });
+    expect(response.usage).toMatchObject({ input_tokens: 4, output_tokens: 3, total_tokens: 7 });
+    expect(response.instructions).toBe('be brief');
+  });
+
+  it('stream: the full event sequence, numbered, and the same text', async () => {
+    const stream = await client.responses.create({ model, input: 'one two three', stream: true });
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    const types = events.map((event) => event.type);
+    expect(types[0]).toBe('response.created');
+    expect(types[1]).toBe('response.in_progress');
+    expect(types.slice(2, 4)).toEqual(['response.output_item.added', 'response.content_part.added']);
+    expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+    expect(new Set(types.slice(4, -4))).toEqual(new Set(['response.output_text.delta']));
+    expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, i) => i));
+    const text = events.filter((event) => event.type === 'response.output_text.delta').map((event) => (event as { delta: string }).delta).join('');
+    expect(text).toBe('echo: one two three');
+    const done = events.at(-1) as OpenAI.Responses.ResponseCompletedEvent;
+    expect(done.response.output[0]).toMatchObject({ type: 'message', content: [{ type: 'output_text', text: 'echo: one two three' }] });
+    expect(done.response.usage).toMatchObject({ input_tokens: 3, output_tokens: 4, total_tokens: 7 });
+  });
+
+  it('a function tool round trip, stateless: the call, then the items sent back with its output', async () => {
+    const first = await client.responses.create({ model, input: 'weather in Oslo', tools, tool_choice: { type: 'function', name: 'lookup' } });
+    const call = first.output.find((item) => item.type === 'function_call');
+    expect(call).toMatchObject({ type: 'function_call', name: 'lookup', arguments: '{"text":"weather in Oslo"}', status: 'completed' });
+    expect(typeof (call as { call_id: string }).call_id).toBe('string');
+    const second = await client.responses.create({
+      model,
+      tools,
+      input: [
+        { role: 'user', content: 'weather in Oslo' },
+        ...(first.output as OpenAI.Responses.ResponseInputItem[]),
+        { type: 'function_call_output', call_id: (call as { call_id: string }).call_id, output: 'sunny' },
+      ],
+    });
+    expect(second.status).toBe('completed');
+    expect(second.output.some((item) => item.type === 'function_call')).toBe(false);
+    expect(second.output_text).toMatch(/^echo: /);
+  });
+
+  it('max_output_tokens: cut at the limit, status incomplete with reason max_output_tokens', async () => {
+    // The mock cuts its text to the limit in words: the echo is 21 words, the limit 16.
+    const words = Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ');
+    const response = await client.responses.create({ model, input: words, max_output_tokens: 16 });
+    expect(response.status).toBe('incomplete');
+    expect(response.incomplete_details).toEqual({ reason: 'max_output_tokens' });
+    expect(response.usage?.output_tokens).toBe(16);
+    expect(response.output_text.split(' ')).toHaveLength(16);
+    const stream = await client.responses.create({ model, input: words, max_output_tokens: 16, stream: true });
+    let last: OpenAI.Responses.ResponseStreamEvent | undefined;
+    for await (const event of stream) last = event;
+    expect(last?.type).toBe('response.incomplete');
+    expect((last as OpenAI.Responses.ResponseIncompleteEvent).response.incomplete_details).toEqual({ reason: 'max_output_tokens' });
+  });
+
+  it('structured output: text.format json_schema reaches the provider as its structured-output setting (or a warning)', async () => {
+    const schema = { type: 'object', properties: { forecast_celsius: { type: 'number' } }, required: ['forecast_celsius'], additionalProperties: false };
+    const { data: response, response: raw } = await client.responses.create({
+      model,
+      input: 'give me json',
+      text: { format: { type: 'json_schema', name: 'answer', strict: true, schema } },
+    }).withResponse();
+    expect(response.status).toBe('completed');
+    expect(response.text?.format).toMatchObject({ type: 'json_schema', name: 'answer' });
+    const sent = JSON.stringify(mock.requests.at(-1)?.body);
+    if (_provider === 'anthropic') expect(raw.headers.get('x-heimdall-warnings')).toContain('response_format');
+    else expect(sent).toContain('forecast_celsius');
+  });
+});
+
+describe('responses.create -> openai (pass-through)', () => {
+  it('the provider answers with its own ids; the gateway forwards its bytes', async () => {
+    const response = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'hello there' });
+    expect(response.id).toMatch(/^resp_mock_/);
+    expect(response.output_text).toBe('echo: hello there');
+  });
+
+  it('streamed', async () => {
+    const stream = await client.responses.create({ model: 'openai/gpt-4o-mini', input: 'one two', stream: true });
+    let text = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') text += event.delta;
+    expect(text).toBe('echo: one two');
+  });
+});
+
+describe('bridge errors and warnings', () => {
+  it('previous_response_id to a bridged provider: 400 in OpenAI form naming the field', async () => {
+    const reply = await post(`${gateway.url}/v1/responses`, { model: BRIDGED.anthropic, input: 'hi', previous_response_id: 'resp_123' });
+    expect(reply.status).toBe(400);
+    expect(reply.json).toMatchObject({ error: { type: 'invalid_request_error', code: 'stored_responses_unavailable', param: 'previous_response_id' } });
+    expect((reply.json as { error: { message: string } }).error.message).toContain('send the whole conversation');
+  });
+
+  it('a missing input: 400 naming input', async () => {
+    const reply = await post(`${gateway.url}/v1/responses`, { model: BRIDGED.gemini });
+    expect(reply.status).toBe(400);
+    expect(reply.json).toMatchObject({ error: { param: 'input' } });
+  });
+
+  it('built-in tools and store are named in x-heimdall-warnings', async () => {
+    const reply = await post(`${gateway.url}/v1/responses`, { model: BRIDGED.anthropic, input: 'hi', store: true, tools: [{ type: 'web_search' }] });
+    expect(reply.status).toBe(200);
+    const warnings = String(reply.headers['x-heimdall-warnings']);
+    expect(warnings).toContain("tools[0]: The built-in tool 'web_search' runs only on OpenAI");
+    expect(warnings).toContain('store: ');
+    expect(reply.headers['x-heimdall-provider']).toBe('anthropic');
+  });
+
+  it('the raw stream ends with response.completed, each event named by its type', async () => {
+    const reply = await post(`${gateway.url}/v1/responses`, { model: BRIDGED.gemini, input: 'hi', stream: true });
+    const events = sseEvents(reply.text);
+    for (const event of events) expect(JSON.parse(event.data).type).toBe(event.event);
+    expect(events.at(-1)?.event).toBe('response.completed');
+  });
+});
