@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { startMockProviders } from '../support/mock-upstream/provider-env.js';
+import { mockThoughtSignature } from '../support/mock-upstream/thinking.js';
 import { post, sdk, sseEvents } from './helpers.js';
 
 let mock: MockUpstream;
@@ -87,6 +88,19 @@ describe.each(Object.entries(BRIDGED))('responses.create -> %s (bridged)', (_pro
     expect(second.output_text).toMatch(/^echo: /);
   });
 
+  it('stream with tools: function_call_arguments deltas add up to the arguments; the SDK helper assembles the call', async () => {
+    const stream = client.responses.stream({ model, input: 'weather in Oslo', tools, tool_choice: { type: 'function', name: 'lookup' } });
+    let args = '';
+    let doneArgs = '';
+    stream.on('response.function_call_arguments.delta', (event) => { args += event.delta; });
+    stream.on('response.function_call_arguments.done', (event) => { doneArgs = event.arguments; });
+    const response = await stream.finalResponse();
+    expect(args).toBe('{"text":"weather in Oslo"}');
+    expect(doneArgs).toBe(args);
+    const call = response.output.find((item) => item.type === 'function_call');
+    expect(call).toMatchObject({ type: 'function_call', name: 'lookup', arguments: args, status: 'completed' });
+  });
+
   it('max_output_tokens: cut at the limit, status incomplete with reason max_output_tokens', async () => {
     // The mock cuts its text to the limit in words: the echo is 21 words, the limit 16.
     const words = Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ');
@@ -160,5 +174,88 @@ describe('bridge errors and warnings', () => {
     const events = sseEvents(reply.text);
     for (const event of events) expect(JSON.parse(event.data).type).toBe(event.event);
     expect(events.at(-1)?.event).toBe('response.completed');
+  });
+});
+
+/** The final response of a stream, as the SDK's stream helper assembles it from the events (it checks their order). */
+async function streamed(params: OpenAI.Responses.ResponseCreateParamsNonStreaming): Promise<OpenAI.Responses.Response> {
+  return client.responses.stream({ ...params, stream: undefined }).finalResponse();
+}
+
+type Create = (params: OpenAI.Responses.ResponseCreateParamsNonStreaming) => Promise<OpenAI.Responses.Response>;
+const MODES: Array<[string, Create]> = [
+  ['json', (params) => client.responses.create(params)],
+  ['stream', streamed],
+];
+
+/** The turn after a tool call: the first turn's items sent back with the call's output (stateless, as Codex does). */
+function nextTurn(first: OpenAI.Responses.Response, question: string): OpenAI.Responses.ResponseInputItem[] {
+  const call = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+  return [
+    { role: 'user', content: question },
+    ...(first.output as OpenAI.Responses.ResponseInputItem[]),
+    { type: 'function_call_output', call_id: call.call_id, output: 'sunny, 21 degrees' },
+  ];
+}
+
+describe.each(MODES)('reasoning carried across a tool turn (%s)', (_mode, create) => {
+  const reasoningParams = { reasoning: { effort: 'low' as const, summary: 'auto' as const }, include: ['reasoning.encrypted_content' as const], store: false, tools };
+
+  it('Anthropic thinking: summary shown, signature sealed, the thinking block restored on the next turn', async () => {
+    const model = BRIDGED.anthropic;
+    const first = await create({ model, input: 'weather in Oslo', ...reasoningParams });
+    const reasoning = first.output[0] as OpenAI.Responses.ResponseReasoningItem;
+    expect(reasoning.type).toBe('reasoning');
+    expect(reasoning.summary).toEqual([{ type: 'summary_text', text: 'Thinking about: weather in Oslo' }]);
+    const signature = mockThoughtSignature('anthropic', 'Thinking about: weather in Oslo');
+    expect(reasoning.encrypted_content).toMatch(/^heimdall\.r1\./);
+    expect(reasoning.encrypted_content).not.toContain(signature);
+    expect(Buffer.from(reasoning.encrypted_content!.split(':').at(-1)!, 'base64').toString('latin1')).not.toContain('Thinking');
+    expect(first.output[1]).toMatchObject({ type: 'function_call', name: 'lookup' });
+
+    mock.reset();
+    const second = await create({ model, input: nextTurn(first, 'weather in Oslo'), ...reasoningParams });
+    expect(second.status).toBe('completed');
+    expect(second.output_text).toBe('echo: weather in Oslo');
+    const sent = mock.requests[0].body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> };
+    expect(sent.messages[1].role).toBe('assistant');
+    expect(sent.messages[1].content[0]).toEqual({ type: 'thinking', thinking: 'Thinking about: weather in Oslo', signature });
+  });
+
+  it('Anthropic refuses the tool turn when the reasoning item is left out (the check the seal satisfies)', async () => {
+    const model = BRIDGED.anthropic;
+    const first = await create({ model, input: 'weather in Oslo', ...reasoningParams });
+    const input = nextTurn(first, 'weather in Oslo').filter((item) => (item as { type?: string }).type !== 'reasoning');
+    await expect(client.responses.create({ model, input, ...reasoningParams })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('Expected `thinking` or `redacted_thinking`') });
+  });
+
+  it('an altered encrypted_content is not opened: a warning, and the provider refuses the turn', async () => {
+    const model = BRIDGED.anthropic;
+    const first = await create({ model, input: 'weather in Oslo', ...reasoningParams });
+    const input = nextTurn(first, 'weather in Oslo').map((item) => {
+      const reasoning = item as OpenAI.Responses.ResponseReasoningItem;
+      if (reasoning.type !== 'reasoning') return item;
+      const sealed = reasoning.encrypted_content!;
+      return { ...reasoning, encrypted_content: sealed.slice(0, -4) + (sealed.endsWith('AAAA') ? 'BBBB' : 'AAAA') };
+    });
+    const reply = await post(`${gateway.url}/v1/responses`, { model, input, ...reasoningParams });
+    expect(reply.status).toBe(400);
+    expect(String(reply.headers['x-heimdall-warnings'])).toContain('encrypted_content: This encrypted reasoning was not sealed by this gateway');
+  });
+
+  it('a Gemini 3 thought signature comes back on the function call of the next turn', async () => {
+    const model = 'gemini/gemini-3-pro-preview';
+    const first = await create({ model, input: 'weather in Oslo', ...reasoningParams });
+    const reasoning = first.output.find((item) => item.type === 'reasoning') as OpenAI.Responses.ResponseReasoningItem;
+    expect(reasoning.encrypted_content).toMatch(/^heimdall\.r1\./);
+    expect(first.output.some((item) => item.type === 'function_call')).toBe(true);
+
+    mock.reset();
+    const second = await create({ model, input: nextTurn(first, 'weather in Oslo'), ...reasoningParams });
+    expect(second.output_text).toBe('echo: weather in Oslo');
+    const sent = mock.requests[0].body as { contents: Array<{ role: string; parts: Array<Record<string, unknown>> }> };
+    const modelTurn = sent.contents.find((content) => content.role === 'model')!;
+    const call = modelTurn.parts.find((part) => part.functionCall !== undefined)!;
+    expect(call.thoughtSignature).toBe(mockThoughtSignature('gemini', 'lookup:{"text":"weather in Oslo"}'));
   });
 });
