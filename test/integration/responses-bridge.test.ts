@@ -259,3 +259,39 @@ describe.each(MODES)('reasoning carried across a tool turn (%s)', (_mode, create
     expect(call.thoughtSignature).toBe(mockThoughtSignature('gemini', 'lookup:{"text":"weather in Oslo"}'));
   });
 });
+
+describe('bridged streams under failure', () => {
+  it('the upstream breaks mid-stream: response.failed then error, the SDK raises nothing silently', async () => {
+    mock.enqueue({ kind: 'stream-error', afterChunks: 3 });
+    const reply = await post(`${gateway.url}/v1/responses`, { model: BRIDGED.anthropic, input: 'one two three four five', stream: true });
+    const events = sseEvents(reply.text).map((event) => JSON.parse(event.data) as Record<string, unknown>);
+    expect(events.slice(-2)).toMatchObject([
+      { type: 'response.failed', response: { status: 'failed', error: { code: 'server_error' } } },
+      { type: 'error', code: 'server_error' },
+    ]);
+    expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, i) => i));
+    expect(events.some((event) => event.type === 'response.completed')).toBe(false);
+  });
+
+  it('a failure before the first byte is retried; the client sees one clean stream', async () => {
+    mock.enqueue({ kind: 'error', status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } });
+    const { data: stream, response } = await client.responses.create({ model: BRIDGED.anthropic, input: 'one two', stream: true }).withResponse();
+    let text = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') text += event.delta;
+    expect(text).toBe('echo: one two');
+    expect(response.headers.get('x-heimdall-attempts')).toBe('2');
+  });
+
+  it('a fallback to another format: Anthropic fails, Gemini answers in the same Responses form', async () => {
+    mock.enqueue({ kind: 'error', status: 500 }, { times: 10, path: '/v1/messages' });
+    const fallen = await client.responses.create({ model: BRIDGED.anthropic, input: 'hi', fallbacks: [BRIDGED.gemini] } as OpenAI.Responses.ResponseCreateParamsNonStreaming).withResponse();
+    expect(fallen.data.output_text).toBe('echo: hi');
+    expect(fallen.response.headers.get('x-heimdall-provider')).toBe('gemini');
+  });
+
+  it('a stream chopped at awkward byte boundaries decodes to the same events', async () => {
+    mock.enqueue({ kind: 'chop' });
+    const response = await client.responses.stream({ model: BRIDGED.gemini, input: 'naïve café ☕ done', tools, tool_choice: 'none' }).finalResponse();
+    expect(response.output_text).toBe('echo: naïve café ☕ done');
+  });
+});
