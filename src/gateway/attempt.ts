@@ -25,6 +25,7 @@ import { parseRetryAfter, UpstreamFailure } from './upstream-failure.js';
 import { noteResponse } from '../telemetry/response-facts.js';
 import { scanUsage } from './usage-scan.js';
 import { mergeEmbeddingResponses } from '../formats/merge-embeddings.js';
+import { canonicalUsage } from '../formats/responses/usage.js';
 import { sendParts } from './send-parts.js';
 
 type Routing = ResolvedConfig['routing'];
@@ -371,7 +372,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     if (passthrough) {
       if (input.operation === 'chat') ctx.usage = passthroughUsage(format, raw, codecContext);
       // Embeddings, legacy completions, Responses (input_tokens/output_tokens): the body's own usage, for cost.
-      else ctx.usage = format === 'openai' ? openAIUsage(raw) : (parseJson(raw) as { usage?: Usage } | undefined)?.usage;
+      else ctx.usage = canonicalUsage(format === 'openai' ? openAIUsage(raw) : (parseJson(raw) as { usage?: Usage } | undefined)?.usage);
       if (ctx.traceId !== undefined) noteResponse(ctx, parseJson(raw)); // traced: response model, finish reasons
       outcome = { kind: 'json', target, passthrough, raw };
     } else {

@@ -3,3 +3,4 @@ export { decodeResponsesRequest } from './request.js';
 export { encodeResponsesResponse, responseIdFor } from './response.js';
 export { ResponsesStreamEncoder } from './stream.js';
 export type { DecodedResponsesRequest, ReasoningSeal, ReasoningState, ResponsesEncodeContext, ResponsesRequestFacts } from './types.js';
+export { canonicalUsage } from './usage.js';

@@ -201,3 +201,14 @@ describe('ResponsesStreamEncoder', () => {
     expect(list.map((event) => event.type)).toEqual(['response.created', 'response.in_progress', 'response.completed']);
   });
 });
+
+describe('canonicalUsage', () => {
+  it('Responses usage -> chat usage with the same inclusions; chat usage as it is', async () => {
+    const { canonicalUsage } = await import('../../../src/formats/responses/index.js');
+    expect(canonicalUsage({ input_tokens: 10, input_tokens_details: { cached_tokens: 4 }, output_tokens: 20, output_tokens_details: { reasoning_tokens: 12 }, total_tokens: 30 })).toEqual({
+      prompt_tokens: 10, completion_tokens: 20, total_tokens: 30, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 12 },
+    });
+    expect(canonicalUsage(USAGE)).toBe(USAGE);
+    expect(canonicalUsage(null)).toBeUndefined();
+  });
+});
