@@ -295,3 +295,56 @@ describe('bridged streams under failure', () => {
     expect(response.output_text).toBe('echo: naïve café ☕ done');
   });
 });
+
+describe('Codex-shaped tools over the bridge', () => {
+  it('a namespaced tool (MCP, as Codex sends it) is called by name and namespace, and goes back the same way', async () => {
+    const namespaced = [{ type: 'namespace', name: 'mcp_fs', description: 'files', tools: [{ type: 'function', name: 'read', parameters: { type: 'object', properties: { text: { type: 'string' } } } }] }];
+    const first = await post(`${gateway.url}/v1/responses`, { model: BRIDGED.anthropic, input: 'read it', tools: namespaced, store: false });
+    expect(first.status).toBe(200);
+    const sentTools = (mock.requests[0].body as { tools: Array<{ name: string }> }).tools;
+    expect(sentTools.map((tool) => tool.name)).toEqual(['mcp_fs__read']);
+    const output = (first.json as { output: Array<Record<string, unknown>> }).output;
+    expect(output[0]).toMatchObject({ type: 'function_call', name: 'read', namespace: 'mcp_fs', arguments: '{"text":"read it"}' });
+    mock.reset();
+    const second = await post(`${gateway.url}/v1/responses`, {
+      model: BRIDGED.anthropic,
+      tools: namespaced,
+      input: [{ role: 'user', content: 'read it' }, ...output, { type: 'function_call_output', call_id: output[0].call_id, output: 'file body' }],
+    });
+    expect(second.status).toBe(200);
+    const messages = (mock.requests[0].body as { messages: Array<{ content: Array<Record<string, unknown>> }> }).messages;
+    expect(messages[1].content[0]).toMatchObject({ type: 'tool_use', name: 'mcp_fs__read', id: output[0].call_id });
+  });
+
+  it('a custom (freeform) tool: called as a function of one string, answered as custom_tool_call; the round trip is accepted', async () => {
+    const custom = [{ type: 'custom', name: 'apply_patch', description: 'edit files' }];
+    const first = await client.responses.create({ model: BRIDGED.gemini, input: 'patch it', tools: custom as OpenAI.Responses.Tool[] });
+    const call = first.output[0] as OpenAI.Responses.ResponseCustomToolCall;
+    expect(call.type).toBe('custom_tool_call');
+    expect(call.name).toBe('apply_patch');
+    // The mock calls every tool with {"text": ...}; a model following the schema writes {"input": ...}.
+    expect(call.input).toBe('{"text":"patch it"}');
+    const declared = (mock.requests[0].body as { tools: Array<{ functionDeclarations: Array<{ name: string; parameters: { required: string[] } }> }> }).tools[0].functionDeclarations[0];
+    expect(declared.name).toBe('apply_patch');
+    expect(declared.parameters.required).toEqual(['input']);
+    const second = await client.responses.create({
+      model: BRIDGED.gemini,
+      tools: custom as OpenAI.Responses.Tool[],
+      input: [{ role: 'user', content: 'patch it' }, call, { type: 'custom_tool_call_output', call_id: call.call_id, output: 'applied' }],
+    });
+    expect(second.output_text).toBe('echo: patch it');
+  });
+});
+
+describe('strict mode', () => {
+  it('a dropped parameter is refused with a 400 naming it', async () => {
+    const strict = await startGateway({ env: { ANTHROPIC_API_KEY: 'sk-ant-mock', ANTHROPIC_BASE_URL: mock.url }, config: { routing: { strict_params: true } } });
+    try {
+      const reply = await post(`${strict.url}/v1/responses`, { model: BRIDGED.anthropic, input: 'hi', tools: [{ type: 'web_search' }] });
+      expect(reply.status).toBe(400);
+      expect(reply.json).toMatchObject({ error: { code: 'unsupported_parameter', param: 'tools[0]' } });
+    } finally {
+      await strict.close();
+    }
+  });
+});
