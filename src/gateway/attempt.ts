@@ -11,7 +11,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { decodeOpenAIError } from '../formats/openai/codec.js';
 import type { ChatRequest, EmbeddingRequest, Usage } from '../formats/openai/types.js';
 import { chatCodecFor, embeddingCodecFor } from '../formats/registry.js';
-import type { CodecContext, CodecWarning, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
+import type { CodecContext, CodecWarning, ProviderChatCodec, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
 import { dropGeminiOnlyFields, GEMINI_ONLY_FIELDS } from '../formats/gemini/index.js';
 import { refuseWarnings } from '../formats/warnings.js';
 import { keyVerdict } from './failure-class.js';
@@ -25,7 +25,7 @@ import { parseRetryAfter, UpstreamFailure } from './upstream-failure.js';
 import { noteResponse } from '../telemetry/response-facts.js';
 import { scanUsage } from './usage-scan.js';
 import { mergeEmbeddingResponses } from '../formats/merge-embeddings.js';
-import { canonicalUsage } from '../formats/responses/usage.js';
+import { canonicalUsage, responsesProviderCodec } from '../formats/responses/index.js';
 import { sendParts } from './send-parts.js';
 
 type Routing = ResolvedConfig['routing'];
@@ -107,6 +107,7 @@ export function encodeBody(
   passthrough: boolean,
   patch: Readonly<Record<string, unknown>> | undefined,
   strictParams: boolean,
+  chatCodec: ProviderChatCodec | undefined,
 ): string | string[] {
   if (passthrough) {
     const body = input.passthroughBody(target.model);
@@ -122,7 +123,7 @@ export function encodeBody(
     // Several calls (Bedrock Titan: one text each): every body, the first one first.
     return encoded.bodies === undefined ? JSON.stringify(encoded.body) : encoded.bodies.map((part) => JSON.stringify(part));
   }
-  const codec = chatCodecFor(format);
+  const codec = chatCodec;
   if (codec === undefined || (input.operation !== 'chat' && input.operation !== 'responses')) {
     throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve this request format.`, { param: 'model' });
   }
@@ -298,8 +299,10 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   const provider = target.provider;
   const format = provider.definition.format;
   // A Responses request to a provider without the Responses API is bridged through its chat endpoint.
-  const operation = provider.wireOperation(input.operation);
+  const operation = provider.wireOperation(input.operation, target.model);
   const passthrough = format === input.nativeFormat && operation === input.operation;
+  // A chat call to a model only the Responses API serves is translated to it (formats/responses).
+  const codec = input.operation === 'chat' && operation === 'responses' ? responsesProviderCodec : chatCodecFor(format);
   let body: string;
   let parts: string[] | undefined;
   let unsigned: Record<string, string> | undefined;
@@ -311,7 +314,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     await takeSlot(ctx, target);
     slot = true;
     const endpoint = provider.endpoint(operation, key, target.model, input.stream);
-    const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams);
+    const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams, codec);
     if (typeof encoded === 'string') body = encoded;
     else {
       [body, ...parts] = encoded;
@@ -357,7 +360,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
       if (first === null) throw new UpstreamFailure('network', 'the stream ended before its first event');
       attempt.response = streamed;
       attempt.framing = framing ?? 'sse';
-      attempt.decoder = passthrough && format === 'openai' ? undefined : chatCodecFor(format)?.createStreamDecoder(codecContext);
+      attempt.decoder = passthrough && format === 'openai' ? undefined : codec?.createStreamDecoder(codecContext);
       attempt.judge(undefined, performance.now() - attempt.startedAt);
       return attempt;
     }
@@ -384,7 +387,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
           ? (raws === undefined
             ? embeddings.decodeResponse(json, codecContext)
             : mergeEmbeddingResponses(raws.map((part) => embeddings.decodeResponse(parseJson(part), codecContext))))
-          : chatCodecFor(format)!.decodeResponse(json, codecContext);
+          : codec!.decodeResponse(json, codecContext);
         ctx.usage = result.usage as Usage | undefined;
         noteResponse(ctx, result);
         outcome = { kind: 'json', target, passthrough, result };

@@ -4,3 +4,4 @@ export { encodeResponsesResponse, responseIdFor } from './response.js';
 export { ResponsesStreamEncoder } from './stream.js';
 export type { DecodedResponsesRequest, ReasoningSeal, ReasoningState, ResponsesEncodeContext, ResponsesRequestFacts } from './types.js';
 export { canonicalUsage } from './usage.js';
+export { responsesProviderCodec } from './provider-codec.js';
