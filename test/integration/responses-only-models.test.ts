@@ -123,6 +123,13 @@ describe('other surfaces to a Responses-only model', () => {
     expect(mock.requests[0].path).toBe('/v1/responses');
   });
 
+  it('the Gemini surface', async () => {
+    const reply = await post(`${gateway.url}/genai/v1beta/models/${MODEL}:generateContent`, { contents: [{ role: 'user', parts: [{ text: 'hello there' }] }] }, { 'x-goog-api-key': 'client-key' });
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ candidates: [{ content: { role: 'model', parts: [{ text: 'echo: hello there' }] }, finishReason: 'STOP' }] });
+    expect(mock.requests[0].path).toBe('/v1/responses');
+  });
+
   it('the Responses surface itself passes through', async () => {
     const response = await client.responses.create({ model: MODEL, input: 'hello there' });
     expect(response.id).toMatch(/^resp_mock_/);
