@@ -117,10 +117,15 @@ export function decodeResponsesRequest(body: JsonRecord, options: { model: strin
   const warnings: CodecWarning[] = [];
   const request: ChatRequest = { model: options.model, messages: decodeInput(body.instructions, body.input, options.seal, warnings) };
   const tools = decodeTools(body.tools, warnings);
-  if (tools.tools.length > 0) request.tools = tools.tools;
   const choice = decodeToolChoice(body.tool_choice, tools.declared, warnings);
-  if (choice !== undefined) request.tool_choice = choice;
   for (const field of SAME_FIELDS) if (present(body[field])) (request as JsonRecord)[field] = body[field];
+  if (tools.tools.length > 0) {
+    request.tools = tools.tools;
+    if (choice !== undefined) request.tool_choice = choice;
+  } else {
+    // No tool left for the provider (only built-in ones were sent): a tool choice has nothing to choose.
+    delete request.parallel_tool_calls;
+  }
   if (typeof body.max_output_tokens === 'number') request.max_completion_tokens = body.max_output_tokens;
   if (typeof body.top_logprobs === 'number') {
     request.logprobs = true;

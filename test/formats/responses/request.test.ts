@@ -145,6 +145,14 @@ describe('decodeResponsesRequest', () => {
     expect(facts.tools.get('mcp_fs__read')).toEqual({ kind: 'function', name: 'read', namespace: 'mcp_fs' });
   });
 
+  it('only built-in tools: no tools, tool_choice or parallel_tool_calls reach the provider', () => {
+    const { request, warnings } = decode({ input: 'x', tools: [{ type: 'web_search' }], tool_choice: 'auto', parallel_tool_calls: true });
+    expect(request.tools).toBeUndefined();
+    expect(request.tool_choice).toBeUndefined();
+    expect(request.parallel_tool_calls).toBeUndefined();
+    expect(warnings.map((w) => w.param)).toEqual(['tools[0]']);
+  });
+
   it('a namespaced function call in the input keeps its canonical name', () => {
     const { request } = decode({ input: [{ type: 'function_call', call_id: 'c', name: 'read', namespace: 'mcp_fs', arguments: '{}' }] });
     expect(request.messages[0].tool_calls?.[0].function.name).toBe('mcp_fs__read');
