@@ -16,8 +16,9 @@ const SURFACE_TITLES = {
   openai: 'OpenAI surface (`POST /v1/chat/completions`, the `openai` SDKs)',
   anthropic: 'Anthropic surface (`POST /anthropic/v1/messages`, the Anthropic SDKs)',
   gemini: 'Gemini surface (`POST /genai/v1beta/models/{model}:generateContent` and `:streamGenerateContent`, the Google Gen AI SDKs)',
+  responses: 'Responses surface (`POST /v1/responses`, the `openai` SDKs, Codex; stateless: earlier turns sent back as input items)',
 };
-const SURFACE_SHORT = { openai: 'OpenAI', anthropic: 'Anthropic', gemini: 'Gemini' };
+const SURFACE_SHORT = { openai: 'OpenAI', anthropic: 'Anthropic', gemini: 'Gemini', responses: 'Responses' };
 
 const PROVIDER_TITLES = {
   openai: 'OpenAI, and every OpenAI-compatible provider',
@@ -63,11 +64,12 @@ export function renderCompatibility(results) {
     '  of the call), its arguments assembled exactly, the two calls kept apart;',
     '- **tool results turn**: a conversation that sends the results of both calls back is accepted by the',
     "  provider and answered with text (ids of calls and results matched in the provider's format);",
-    '- **output limit**: a reply cut by the request\'s output token limit (`max_tokens`, `maxOutputTokens`)',
-    '  comes back cut, finishing for length (`length`, `max_tokens`, `MAX_TOKENS`);',
+    '- **output limit**: a reply cut by the request\'s output token limit (`max_tokens`, `maxOutputTokens`,',
+    '  `max_output_tokens`) comes back cut, finishing for length (`length`, `max_tokens`, `MAX_TOKENS`,',
+    '  status `incomplete`);',
     '- in every case: the finish reason in the caller\'s spelling (`stop` / `tool_calls` / `length`,',
-    '  `end_turn` / `tool_use` / `max_tokens`, `STOP` / `MAX_TOKENS`), the usage (input and output tokens,',
-    '  never lost in a stream, both in the reply and in the gateway\'s own request log that metrics and',
+    '  `end_turn` / `tool_use` / `max_tokens`, `STOP` / `MAX_TOKENS`, status `completed` / `incomplete`),',
+    '  the usage (input and output tokens, never lost in a stream, both in the reply and in the gateway\'s own request log that metrics and',
     '  costs come from), the stream\'s shape (one finish, the end event last, no error event), the',
     '  upstream route called, and no `x-heimdall-warnings` (nothing dropped).',
     '',

@@ -9,6 +9,7 @@ import { registerDashboardRoutes } from './api/dashboard.js';
 import { registerGenAIRoutes } from './api/genai.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerOpenAIRoutes } from './api/openai.js';
+import { registerResponsesRoutes } from './api/responses.js';
 import { FastLane, requestIdOf } from './api/fast-lane.js';
 import { sendError } from './api/respond.js';
 import { BrowserGuard } from './api/browser-guard.js';
@@ -191,6 +192,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
 
   registerHealthRoutes(app, gateway);
   registerOpenAIRoutes(app, gateway);
+  registerResponsesRoutes(app, gateway);
   registerAnthropicRoutes(app, gateway);
   registerGenAIRoutes(app, gateway);
   registerDashboardRoutes(app);

@@ -1,7 +1,8 @@
 /**
  * The OpenAI-compatible surface: /v1/chat/completions, /v1/completions,
- * /v1/embeddings, /v1/responses, /v1/models. OpenAI-format providers get the
- * caller's bytes with only the model rewritten; others go through codecs.
+ * /v1/embeddings, /v1/models (/v1/responses lives in responses.ts).
+ * OpenAI-format providers get the caller's bytes with only the model
+ * rewritten; others go through codecs.
  */
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
@@ -38,7 +39,7 @@ const CHECKS: Record<UpstreamOperation, ((body: JsonObject) => void) | undefined
  * `addUsage`: ask a pass-through stream for usage the caller did not request (its cost needs it; the pump strips it).
  * `text`: the body as the caller sent it; a pass-through forwards it with only the model (and fallbacks) edited.
  */
-function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonObject, addUsage = false, text?: string): PipelineInput {
+export function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonObject, addUsage = false, text?: string): PipelineInput {
   const model = requireString(body, 'model', gateway.state.routing.defaultModel);
   CHECKS[operation]?.(body);
   const fallbacks = readFallbacks(body);
@@ -72,6 +73,12 @@ function buildInput(gateway: Gateway, operation: UpstreamOperation, body: JsonOb
   };
 }
 
+/** The caller's body, parsed once: `text` is what a pass-through forwards (edited). */
+export function readBody(raw: unknown): { body: JsonObject; text: string | undefined } {
+  const text = Buffer.isBuffer(raw) && raw.length > 0 ? raw.toString('utf8') : undefined;
+  return { body: parseJsonBody(text ?? raw), text };
+}
+
 function outputCap(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
@@ -93,10 +100,7 @@ function handler(gateway: Gateway, operation: UpstreamOperation) {
     surface: 'openai',
     errorFormat: 'openai',
     prepare(request, _gateway, ctx) {
-      const raw = request.body;
-      // Decoded once: parsed here, and forwarded (edited) on a pass-through.
-      const text = Buffer.isBuffer(raw) && raw.length > 0 ? raw.toString('utf8') : undefined;
-      const body = parseJsonBody(text ?? raw);
+      const { body, text } = readBody(request.body);
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
       const addUsage = body.stream === true && !includeUsage && (operation === 'chat' || operation === 'completions');
       const input = buildInput(gateway, operation, body, addUsage, text);
@@ -120,7 +124,6 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     ['/v1/chat/completions', 'chat'],
     ['/v1/completions', 'completions'],
     ['/v1/embeddings', 'embeddings'],
-    ['/v1/responses', 'responses'],
   ];
   for (const [url, operation] of routes) {
     const serve = handler(gateway, operation);

@@ -169,6 +169,10 @@ export const ERROR_CODES = {
     status: 403, type: 'permission_error', code: 'origin_not_allowed',
     description: 'A browser request from a web page whose origin is not in `server.cors.origins`.',
   },
+  HD_ERR_RESPONSES_NOT_STORED: {
+    status: 400, type: 'invalid_request_error', code: 'stored_responses_unavailable',
+    description: 'A Responses request needs a stored response (`previous_response_id`, `conversation`, an item reference) from a provider whose responses are not stored yet; send the whole conversation as input items.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -12,7 +12,7 @@ import { translating } from '../formats/malformed.js';
 import { decodeOpenAIError } from '../formats/openai/codec.js';
 import type { ChatRequest, EmbeddingRequest, Usage } from '../formats/openai/types.js';
 import { chatCodecFor, embeddingCodecFor } from '../formats/registry.js';
-import type { CodecContext, CodecWarning, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
+import type { CodecContext, CodecWarning, ProviderChatCodec, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
 import { dropGeminiOnlyFields, GEMINI_ONLY_FIELDS } from '../formats/gemini/index.js';
 import { refuseWarnings } from '../formats/warnings.js';
 import type { ModelCatalog } from '../catalog/catalog.js';
@@ -28,6 +28,7 @@ import { parseRetryAfter, UpstreamFailure } from './upstream-failure.js';
 import { noteResponse } from '../telemetry/response-facts.js';
 import { scanUsage } from './usage-scan.js';
 import { mergeEmbeddingResponses } from '../formats/merge-embeddings.js';
+import { canonicalUsage, responsesProviderCodec } from '../formats/responses/index.js';
 import { sendParts } from './send-parts.js';
 
 type Routing = ResolvedConfig['routing'];
@@ -109,6 +110,7 @@ export function encodeBody(
   passthrough: boolean,
   patch: Readonly<Record<string, unknown>> | undefined,
   strictParams: boolean,
+  chatCodec: ProviderChatCodec | undefined,
   catalog?: ModelCatalog,
 ): string | string[] {
   if (passthrough) {
@@ -116,7 +118,7 @@ export function encodeBody(
     return patch === undefined ? body : JSON.stringify({ ...(JSON.parse(body) as Record<string, unknown>), ...patch });
   }
   // The caller's request is read field by field here: a field of the wrong shape is the caller's 400 (malformed.ts).
-  return translating(`a ${input.nativeFormat} request translated for ${target.provider.definition.format}`, () => encodeTranslated(ctx, input, target, patch, strictParams, catalog));
+  return translating(`a ${input.nativeFormat} request translated for ${target.provider.definition.format}`, () => encodeTranslated(ctx, input, target, patch, strictParams, chatCodec, catalog));
 }
 
 function encodeTranslated(
@@ -125,6 +127,7 @@ function encodeTranslated(
   target: Target,
   patch: Readonly<Record<string, unknown>> | undefined,
   strictParams: boolean,
+  chatCodec: ProviderChatCodec | undefined,
   catalog: ModelCatalog | undefined,
 ): string | string[] {
   const format = target.provider.definition.format;
@@ -137,8 +140,8 @@ function encodeTranslated(
     // Several calls (Bedrock Titan: one text each): every body, the first one first.
     return encoded.bodies === undefined ? JSON.stringify(encoded.body) : encoded.bodies.map((part) => JSON.stringify(part));
   }
-  const codec = chatCodecFor(format);
-  if (codec === undefined || input.operation !== 'chat') {
+  const codec = chatCodec;
+  if (codec === undefined || (input.operation !== 'chat' && input.operation !== 'responses')) {
     throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve this request format.`, { param: 'model' });
   }
   let request = input.canonical() as ChatRequest;
@@ -319,7 +322,11 @@ async function takeSlot(ctx: RequestContext, target: Target): Promise<void> {
 export async function runAttempt(gateway: Gateway, routing: Routing, ctx: RequestContext, input: PipelineInput, target: Target, key: KeyRuntime): Promise<Outcome> {
   const provider = target.provider;
   const format = provider.definition.format;
-  const passthrough = format === input.nativeFormat;
+  // A Responses request to a provider without the Responses API is bridged through its chat endpoint.
+  const operation = provider.wireOperation(input.operation, target.model);
+  const passthrough = format === input.nativeFormat && operation === input.operation;
+  // A chat call to a model only the Responses API serves is translated to it (formats/responses).
+  const codec = input.operation === 'chat' && operation === 'responses' ? responsesProviderCodec : chatCodecFor(format);
   let body: string;
   let parts: string[] | undefined;
   let unsigned: Record<string, string> | undefined;
@@ -330,8 +337,9 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   try {
     await takeSlot(ctx, target);
     slot = true;
-    const endpoint = provider.endpoint(input.operation, key, target.model, input.stream, passthrough ? input.clientHeaders : undefined);
-    const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams, gateway.state.catalog);
+    // The caller's protocol headers go along when the provider speaks the caller's format (forward-headers.ts).
+    const endpoint = provider.endpoint(operation, key, target.model, input.stream, format === input.nativeFormat ? input.clientHeaders : undefined);
+    const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams, codec, gateway.state.catalog);
     if (typeof encoded === 'string') body = encoded;
     else {
       [body, ...parts] = encoded;
@@ -377,7 +385,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
       if (first === null) throw new UpstreamFailure('network', 'the stream ended before its first event');
       attempt.response = streamed;
       attempt.framing = framing ?? 'sse';
-      attempt.decoder = passthrough && format === 'openai' ? undefined : chatCodecFor(format)?.createStreamDecoder(codecContext);
+      attempt.decoder = passthrough && format === 'openai' ? undefined : codec?.createStreamDecoder(codecContext);
       attempt.judge(undefined, performance.now() - attempt.startedAt);
       return attempt;
     }
@@ -392,7 +400,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     if (passthrough) {
       if (input.operation === 'chat') ctx.usage = passthroughUsage(format, raw, codecContext);
       // Embeddings, legacy completions, Responses (input_tokens/output_tokens): the body's own usage, for cost.
-      else ctx.usage = format === 'openai' ? openAIUsage(raw) : (parseJson(raw) as { usage?: Usage } | undefined)?.usage;
+      else ctx.usage = canonicalUsage(format === 'openai' ? openAIUsage(raw) : (parseJson(raw) as { usage?: Usage } | undefined)?.usage);
       if (ctx.traceId !== undefined) noteResponse(ctx, parseJson(raw)); // traced: response model, finish reasons
       outcome = { kind: 'json', target, passthrough, raw };
     } else {
@@ -404,7 +412,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
           ? (raws === undefined
             ? embeddings.decodeResponse(json, codecContext)
             : mergeEmbeddingResponses(raws.map((part) => embeddings.decodeResponse(parseJson(part), codecContext))))
-          : chatCodecFor(format)!.decodeResponse(json, codecContext);
+          : codec!.decodeResponse(json, codecContext);
         ctx.usage = result.usage as Usage | undefined;
         noteResponse(ctx, result);
         outcome = { kind: 'json', target, passthrough, result };

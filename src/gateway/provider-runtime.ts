@@ -75,6 +75,32 @@ export class ProviderRuntime {
     return this.definition.operations[operation] === true;
   }
 
+  /**
+   * The provider can take the operation, natively or bridged: a Responses API request goes to a
+   * provider without one through its chat endpoint, translated (src/api/responses.ts).
+   */
+  serves(operation: Operation): boolean {
+    return this.supports(operation) || (operation === 'responses' && this.supports('chat'));
+  }
+
+  /**
+   * The operation the provider's endpoint is called with: a bridged Responses request is a chat
+   * call; a chat call to a model only the Responses API serves is a Responses call.
+   */
+  wireOperation(operation: Operation, model: string): Operation {
+    if (operation === 'responses') return this.supports('responses') ? 'responses' : 'chat';
+    if (operation === 'chat' && this.supports('responses') && this.responsesOnly(model)) return 'responses';
+    return operation;
+  }
+
+  /** The model is served only by the Responses API (the definition's list; a dated snapshot counts as its model). */
+  responsesOnly(model: string): boolean {
+    const only = this.definition.responsesOnlyModels;
+    if (only === undefined) return false;
+    for (const id of only) if (model === id || (model.startsWith(id) && /^-\d{4}-\d{2}-\d{2}$/.test(model.slice(id.length)))) return true;
+    return false;
+  }
+
   /** Picks an eligible key by weight, skipping `exclude` while another is left. */
   pickKey(model: string, exclude: ReadonlySet<string> | undefined, random: number = Math.random()): KeyRuntime | undefined {
     const keys = this.keys;

@@ -62,7 +62,7 @@ function availableHint(state: GatewayState): string {
 }
 
 function checkOperation(target: Target, operation: Operation, param: string): Target {
-  if (!target.provider.supports(operation)) {
+  if (!target.provider.serves(operation)) {
     throw new GatewayError(
       'HD_ERR_PROVIDER_UNSUPPORTED_OPERATION',
       `Provider "${target.provider.name}" does not support ${OPERATION_NAMES[operation]}.`,
@@ -103,7 +103,7 @@ function resolveSingle(state: GatewayState, name: string, operation: Operation, 
   const servers = state.modelIndex.get(name);
   if (servers !== undefined) {
     for (const provider of servers) {
-      if (provider.supports(operation) && provider.servesWithKey(name)) return makeTarget(provider, name, `${provider.name}/${name}`, 1, tier);
+      if (provider.serves(operation) && provider.servesWithKey(name)) return makeTarget(provider, name, `${provider.name}/${name}`, 1, tier);
     }
   }
   const fallbackProvider = state.routing.defaultProvider !== undefined
@@ -126,7 +126,7 @@ function groupTargets(state: GatewayState, name: string, group: ResolvedModelGro
     const label = `${deployment.provider}/${deployment.model}`;
     const provider = state.providers.get(deployment.provider);
     if (provider === undefined) problems.push(`${label}: provider not enabled`);
-    else if (!provider.supports(operation)) problems.push(`${label}: no ${OPERATION_NAMES[operation]}`);
+    else if (!provider.serves(operation)) problems.push(`${label}: no ${OPERATION_NAMES[operation]}`);
     else if (deployment.weight <= 0) continue;
     else {
       const target = makeTarget(provider, deployment.model, label, deployment.weight, tier);

@@ -18,6 +18,7 @@ import { UpstreamFailure } from './upstream-failure.js';
 import type { StreamSink } from './upstream.js';
 import { createEventFramer, type EventFramer } from './event-framer.js';
 import { withoutAddedUsage } from '../governance/stream-usage.js';
+import { canonicalUsage } from '../formats/responses/usage.js';
 import { noteOpenAIStreamEvent, noteResponse } from '../telemetry/response-facts.js';
 import { redactText } from '../telemetry/secrets.js';
 import { maskSecretsInText, StreamSecretGuard } from './secret-guard.js';
@@ -45,7 +46,7 @@ function observeOpenAIEvent(ctx: RequestContext, event: SseEvent): void {
   try {
     const chunk = JSON.parse(data) as { usage?: ChatCompletionChunk['usage']; error?: { message?: unknown }; response?: { usage?: ChatCompletionChunk['usage'] } };
     if (chunk.usage) ctx.usage = chunk.usage;
-    else if (chunk.response?.usage) ctx.usage = chunk.response.usage; // Responses API: response.completed carries it
+    else if (chunk.response?.usage) ctx.usage = canonicalUsage(chunk.response.usage); // Responses API: response.completed carries it
     if (hasError && typeof chunk.error === 'object' && chunk.error !== null) {
       const message = typeof chunk.error.message === 'string' ? chunk.error.message : JSON.stringify(chunk.error);
       ctx.status = 502;

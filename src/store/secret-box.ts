@@ -92,6 +92,14 @@ export class SecretBox {
     this.#key = Buffer.from(key);
   }
 
+  /**
+   * A box with a key of its own, derived from this one for one purpose (HKDF-SHA256, `label` as
+   * info): what it seals cannot be opened with the master key, nor the other way round.
+   */
+  derive(label: string): SecretBox {
+    return new SecretBox(Buffer.from(crypto.hkdfSync('sha256', this.#key, Buffer.alloc(0), label, KEY_BYTES)));
+  }
+
   encrypt(plaintext: string): string {
     const iv = crypto.randomBytes(IV_BYTES);
     const cipher = crypto.createCipheriv('aes-256-gcm', this.#key, iv);

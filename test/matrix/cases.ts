@@ -7,7 +7,7 @@
 import { countWords, limitText, TOOL_CALL_TOKENS } from '../support/mock-upstream/index.js';
 import { NATIVE_MODELS } from '../support/mock-upstream/provider-env.js';
 
-export const SURFACES = ['openai', 'anthropic', 'gemini'] as const;
+export const SURFACES = ['openai', 'anthropic', 'gemini', 'responses'] as const;
 export type SurfaceName = (typeof SURFACES)[number];
 
 /** Provider columns: the wire formats, with Vertex's two paths apart. */
@@ -19,6 +19,9 @@ export type CaseKind = (typeof KINDS)[number];
 
 export const MODES = ['non-stream', 'stream'] as const;
 export type CaseMode = (typeof MODES)[number];
+
+/** The wire format each surface speaks (the Responses API is OpenAI's). */
+export const SURFACE_FORMATS: Readonly<Record<SurfaceName, string>> = { openai: 'openai', anthropic: 'anthropic', gemini: 'gemini', responses: 'openai' };
 
 /** The wire format each provider speaks: equal to the surface's, the caller's bytes pass through. */
 export const PROVIDER_FORMATS: Readonly<Record<ProviderName, string>> = {

@@ -20,6 +20,7 @@ import { compare, isPassthrough, writeResultsAndCheckDoc, type CaseResult } from
 import { ANTHROPIC_FINISH, anthropicRequest, assembleAnthropicJson, assembleAnthropicStream } from './surface-anthropic.js';
 import { assembleGeminiJson, assembleGeminiStream, GEMINI_FINISH, geminiRequest } from './surface-gemini.js';
 import { assembleOpenAIJson, assembleOpenAIStream, OPENAI_FINISH, openaiRequest } from './surface-openai.js';
+import { assembleResponsesJson, assembleResponsesStream, RESPONSES_FINISH, responsesRequest } from './surface-responses.js';
 import type { SseEvent } from '../../src/gateway/sse.js';
 
 interface SurfaceDriver {
@@ -33,6 +34,7 @@ const DRIVERS: Record<SurfaceName, SurfaceDriver> = {
   openai: { request: openaiRequest, json: assembleOpenAIJson, stream: assembleOpenAIStream, finish: OPENAI_FINISH },
   anthropic: { request: anthropicRequest, json: assembleAnthropicJson, stream: assembleAnthropicStream, finish: ANTHROPIC_FINISH },
   gemini: { request: geminiRequest, json: assembleGeminiJson, stream: assembleGeminiStream, finish: GEMINI_FINISH },
+  responses: { request: responsesRequest, json: assembleResponsesJson, stream: assembleResponsesStream, finish: RESPONSES_FINISH },
 };
 
 /** The upstream route each provider must have been called on. */
@@ -46,6 +48,16 @@ const UPSTREAM_ROUTES: Record<ProviderName, RegExp> = {
   'vertex-anthropic': /^\/v1\/projects\/mock-project\/locations\/us-east5\/publishers\/anthropic\/models\/[^/]+:(rawPredict|streamRawPredict)$/,
   cohere: /^\/v2\/chat$/,
 };
+
+/** The Responses API passes through to the providers that have it: their own Responses route. */
+const RESPONSES_ROUTES: Partial<Record<ProviderName, RegExp>> = {
+  openai: /^\/v1\/responses$/,
+  azure: /^\/openai\/v1\/responses$/,
+};
+
+function upstreamRoute(surface: SurfaceName, provider: ProviderName): RegExp {
+  return (surface === 'responses' ? RESPONSES_ROUTES[provider] : undefined) ?? UPSTREAM_ROUTES[provider];
+}
 
 let mock: MockUpstream;
 let gateway: TestGateway;
@@ -72,7 +84,7 @@ async function runCase(c: MatrixCase): Promise<string[]> {
   const failures: string[] = [];
   if (reply.headers['x-heimdall-provider'] !== c.provider) failures.push(`served by ${String(reply.headers['x-heimdall-provider'])}`);
   const upstream = mock.requests.filter((r) => r.path !== '/token');
-  if (upstream.length !== 1 || !UPSTREAM_ROUTES[c.provider].test(upstream[0].path)) {
+  if (upstream.length !== 1 || !upstreamRoute(c.surface, c.provider).test(upstream[0].path)) {
     failures.push(`upstream calls: ${upstream.map((r) => r.path).join(', ')}`);
   }
   const warnings = reply.headers['x-heimdall-warnings'];

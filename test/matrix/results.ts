@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Assembled } from './assembled.js';
-import { KINDS, MODES, PROVIDER_FORMATS, PROVIDERS, SURFACES, type Expected, type MatrixCase } from './cases.js';
+import { KINDS, MODES, PROVIDER_FORMATS, PROVIDERS, SURFACE_FORMATS, SURFACES, type Expected, type MatrixCase } from './cases.js';
 
 export const RESULTS_PATH = fileURLToPath(new URL('../../test-results/compatibility-matrix.json', import.meta.url));
 const SCRIPT_PATH = fileURLToPath(new URL('../../scripts/gen-compatibility.mjs', import.meta.url));
@@ -44,7 +44,7 @@ export function compare(got: Assembled, expected: Expected, finish: string): str
 }
 
 export function isPassthrough(c: MatrixCase): boolean {
-  return PROVIDER_FORMATS[c.provider] === c.surface;
+  return PROVIDER_FORMATS[c.provider] === SURFACE_FORMATS[c.surface];
 }
 
 /** Writes the results file and checks docs/compatibility.md against it; returns the script's complaint, if any. */

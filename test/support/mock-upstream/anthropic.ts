@@ -20,6 +20,7 @@
  *     content_block_start / content_block_delta (text_delta per word; input_json_delta '' then the
  *     arguments in 3 pieces) / content_block_stop, a ping after the first block start, message_delta
  *     (stop_reason, usage.output_tokens), message_stop. Stream errors: `event: error`.
+ *   - `thinking` on: a signed thinking block first, checked when sent back (thinking.ts).
  * POST /v1/messages/count_tokens: `{input_tokens}` (same count, no max_tokens needed).
  * Errors: `{type:'error', error:{type, message}}` (anthropicErrorBody).
  *
@@ -33,6 +34,7 @@ import type { MockContext } from './context.js';
 import { argumentPieces, planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
 import type { RouteHandler } from './index.js';
 import { contentText, isRecord } from './openai-common.js';
+import { anthropicThinkingBlock, anthropicThinkingError, anthropicThinkingOn } from './thinking.js';
 
 interface RouteTarget {
   route(method: string, path: RegExp, handler: RouteHandler): void;
@@ -124,6 +126,10 @@ export function anthropicReply(context: MockContext, body: Record<string, unknow
   const content: Block[] = plan.text !== undefined
     ? [{ type: 'text', text: plan.text }]
     : plan.calls.map((call, i) => ({ type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: call.input }));
+  // With thinking on, a thinking block first (thinking.ts); the other blocks' stream indexes move by one.
+  const thinking = anthropicThinkingOn(body) ? anthropicThinkingBlock(anthropicEchoRequest(body).userText) : undefined;
+  if (thinking !== undefined) content.unshift(thinking);
+  const at = thinking === undefined ? 0 : 1;
   if (!(options.stream ?? body.stream === true)) {
     return context.json(200, {
       id, type: 'message', role: 'assistant', model, content,
@@ -137,15 +143,22 @@ export function anthropicReply(context: MockContext, body: Record<string, unknow
   emit('message_start', {
     message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: usageOf(plan, 1) },
   });
-  if (plan.text !== undefined) {
-    emit('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-    emit('ping', {});
-    for (const piece of textPieces(plan.text)) emit('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } });
+  if (thinking !== undefined) {
+    emit('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
+    emit('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: thinking.thinking } });
+    emit('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: thinking.signature } });
     emit('content_block_stop', { index: 0 });
+  }
+  if (plan.text !== undefined) {
+    emit('content_block_start', { index: at, content_block: { type: 'text', text: '' } });
+    emit('ping', {});
+    for (const piece of textPieces(plan.text)) emit('content_block_delta', { index: at, delta: { type: 'text_delta', text: piece } });
+    emit('content_block_stop', { index: at });
   } else {
-    plan.calls.forEach((call, index) => {
-      emit('content_block_start', { index, content_block: { type: 'tool_use', id: `toolu_mock_${index}`, name: call.name, input: {} } });
-      if (index === 0) emit('ping', {});
+    plan.calls.forEach((call, i) => {
+      const index = at + i;
+      emit('content_block_start', { index, content_block: { type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: {} } });
+      if (i === 0) emit('ping', {});
       emit('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } });
       for (const piece of argumentPieces(call)) emit('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
       emit('content_block_stop', { index });
@@ -222,7 +235,7 @@ async function messages(context: MockContext): Promise<void> {
   if (refused) return refused;
   const body = bodyOf(context);
   if (body === undefined) return context.json(400, anthropicErrorBody(400, 'The request body is not valid JSON.'));
-  const invalid = invalidMessagesField(body, { requireModel: true, requireMaxTokens: true }) ?? extraInputError(body, context.request.headers);
+  const invalid = invalidMessagesField(body, { requireModel: true, requireMaxTokens: true }) ?? extraInputError(body, context.request.headers) ?? anthropicThinkingError(body);
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
   const ruled = refuseByModelRules(context, 'anthropic', body); if (ruled) return ruled;
   return anthropicReply(context, body);

@@ -10,6 +10,8 @@
  *   - replies as openai.ts, with `model` set to the deployment's model and Azure's content-filter
  *     annotations: `prompt_filter_results` on the reply, `content_filter_results` on each choice, and
  *     in a stream a first chunk with `choices: []` and `prompt_filter_results` (as Azure sends it).
+ * POST /openai/v1/responses (the v1 API: no api-version): `api-key` or Bearer as above, then the
+ *   Responses replies of openai-responses.ts.
  * Errors: `{error:{code, message}}` (azureErrorBody).
  *
  * @see https://learn.microsoft.com/azure/ai-foundry/openai/reference
@@ -21,6 +23,7 @@ import type { RouteHandler } from './index.js';
 import { chatCompletions, legacyCompletions } from './openai-chat.js';
 import { isRecord } from './openai-common.js';
 import { embeddings } from './openai-embeddings.js';
+import { responses } from './openai-responses.js';
 
 interface RouteTarget {
   route(method: string, path: RegExp, handler: RouteHandler): void;
@@ -98,5 +101,14 @@ export function registerAzureRoutes(target: RouteTarget, options: AzureMockOptio
     const body = context.request.body;
     if (isRecord(body) && typeof body.model !== 'string') body.model = model;
     return handlers[context.match[2]](azureContext(context, model));
+  });
+  // The v1 API's Responses route: no api-version, the deployment named in the body's model.
+  target.route('POST', /^\/openai\/v1\/responses$/, (context) => {
+    const key = context.request.headers['api-key'];
+    const bearer = context.request.headers.authorization?.startsWith('Bearer ') ? context.request.headers.authorization.slice(7) : undefined;
+    if ((key === undefined && bearer === undefined) || key === 'bad-key' || bearer === 'bad-key') {
+      return context.json(401, azureErrorBody('401', 'Access denied due to invalid subscription key or wrong API endpoint.'));
+    }
+    return responses(context);
   });
 }

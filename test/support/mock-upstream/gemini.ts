@@ -11,6 +11,7 @@
  *     (text cut at generationConfig.maxOutputTokens words: finishReason 'MAX_TOKENS')
  *     modelVersion:<model>, responseId:'resp-mock-<k>'}`; parts `[{text:'echo: ...'}]` or one
  *     `{functionCall:{name, args:{text}}}` per call (no ids: the Gemini API gives none).
+ *     Gemini 3 models sign the first function call (`thoughtSignature`) and check it when sent back (thinking.ts).
  *     usageMetadata `{promptTokenCount, candidatesTokenCount, totalTokenCount, promptTokensDetails}`.
  *     Counted texts: systemInstruction and every non-thought text part.
  * POST ...:streamGenerateContent?alt=sse -> `data: <GenerateContentResponse>\r\n\r\n` per word (the
@@ -33,6 +34,7 @@ import { planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolCho
 import type { RouteHandler } from './index.js';
 import { isRecord } from './openai-common.js';
 import { countWords, mockEmbedding } from './text.js';
+import { geminiSignatureError, geminiValidatesSignatures, signGeminiCalls } from './thinking.js';
 
 interface RouteTarget {
   route(method: string, path: RegExp, handler: RouteHandler): void;
@@ -139,8 +141,9 @@ function usageMetadata(plan: EchoPlan, candidates: number): Json {
   };
 }
 
-function callParts(plan: EchoPlan): Json[] {
-  return plan.calls.map((call) => ({ functionCall: { name: call.name, args: call.input } }));
+function callParts(plan: EchoPlan, model = ''): Json[] {
+  const parts = plan.calls.map((call) => ({ functionCall: { name: call.name, args: call.input } }));
+  return geminiValidatesSignatures(model) ? signGeminiCalls(parts) : parts;
 }
 
 export interface GenerateOptions {
@@ -162,7 +165,7 @@ export function geminiReply(context: MockContext, body: Json, options: GenerateO
     return { candidates: [candidate], usageMetadata: usageMetadata(plan, candidatesSoFar), modelVersion: options.model, responseId };
   };
   if (!options.stream) {
-    const parts = plan.text !== undefined ? [{ text: plan.text }] : callParts(plan);
+    const parts = plan.text !== undefined ? [{ text: plan.text }] : callParts(plan, options.model);
     return context.json(200, envelope(parts, true, plan.completionTokens));
   }
   const responses: Json[] = [];
@@ -175,7 +178,7 @@ export function geminiReply(context: MockContext, body: Json, options: GenerateO
       responses.push(envelope([{ text: piece }], last, countWords(sent)));
     });
   } else {
-    responses.push(envelope(callParts(plan), true, plan.completionTokens));
+    responses.push(envelope(callParts(plan, options.model), true, plan.completionTokens));
   }
   if (options.sse) {
     return context.stream(responses.map((response) => `data: ${JSON.stringify(response)}\r\n\r\n`), {
@@ -231,7 +234,7 @@ async function modelAction(context: MockContext): Promise<void> {
   switch (method) {
     case 'generateContent':
     case 'streamGenerateContent': {
-      const invalid = invalidGenerateBody(body);
+      const invalid = invalidGenerateBody(body) ?? (geminiValidatesSignatures(model) ? geminiSignatureError(body) : undefined);
       if (invalid !== undefined) return context.json(400, googleErrorBody(400, invalid));
       const stream = method === 'streamGenerateContent';
       return geminiReply(context, body, { model, stream, sse: context.request.query.get('alt') === 'sse' });

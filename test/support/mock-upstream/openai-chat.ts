@@ -47,10 +47,17 @@ export function plannedToolCalls(request: ChatRequest, userText: string): ToolCa
   return names.map((name, i) => ({ id: `call_mock_${i}`, type: 'function', function: { name, arguments: args } }));
 }
 
+/** Models OpenAI serves only through the Responses API. */
+const RESPONSES_ONLY = /(^|-)codex|-pro($|-)|deep-research|^computer-use/;
+
 export async function chatCompletions(context: MockContext): Promise<void> {
   const body = await requireBody(context);
   if (body === undefined) return;
   if (!Array.isArray(body.messages)) return invalidParam(context, 'messages', "Missing required parameter: 'messages'.");
+  // The -codex and -pro families are served by /v1/responses only, as at OpenAI.
+  if (typeof body.model === 'string' && RESPONSES_ONLY.test(body.model)) {
+    return invalidParam(context, 'model', 'This model is only supported in v1/responses and not in v1/chat/completions.');
+  }
   const refused = refuseByModelRules(context, 'openai', body); if (refused) return refused;
   const request = body as ChatRequest;
   const userText = lastUserText(request.messages);

@@ -8,6 +8,7 @@
  * POST routes: a body that is not a JSON object -> 400; no string `model` -> 400 with param 'model'.
  *
  * POST /v1/chat/completions
+ *   - `-codex` / `-pro` / deep-research models: 400 "This model is only supported in v1/responses ..." (as OpenAI).
  *   - Text of a message: string content, or its `text` parts joined with ' '.
  *   - Reply content `echo: <text of the last user message>` ('' when there is none), finish_reason 'stop';
  *     cut to max_completion_tokens (else max_tokens) words when longer, finish_reason 'length'.
