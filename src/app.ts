@@ -122,7 +122,7 @@ function fromFastifyError(error: FastifyError, maxBodyBytes: number): GatewayErr
 export async function buildApp(config: ResolvedConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger({ level: config.server.logLevel, format: config.telemetry.logFormat });
   let liveGateway: Gateway | undefined;
-  const fastLane = new FastLane(logger, () => liveGateway?.state.limits.maxBodyBytes ?? 0);
+  const fastLane = new FastLane(logger, () => liveGateway?.state.limits.maxBodyBytes ?? 0, config.server.connections);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // The hot routes skip Fastify's per-request work; everything else reaches Fastify as usual.
@@ -139,7 +139,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
     genReqId: (request) => requestIdOf(request.headers),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    keepAliveTimeout: 65_000,
+    // The server's timeouts (slow clients, idle keep-alive) are set by the fast lane's serverFactory.
   });
   const metricsSettings = config.telemetry.metrics;
   const metrics = new Metrics({ processMetrics: options.processMetrics ?? metricsSettings.processMetrics, virtualKeyLabels: metricsSettings.virtualKeyLabels });

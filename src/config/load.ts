@@ -84,6 +84,15 @@ export interface ResolvedModelGroup {
   fallbacks: string[];
 }
 
+/** How the server treats client connections (server.*_timeout_ms, server.max_connections_per_client). */
+export interface ConnectionSettings {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** 0: no cap. */
+  maxPerClient: number;
+}
+
 export interface ResolvedConfig {
   server: {
     port: number;
@@ -91,6 +100,8 @@ export interface ResolvedConfig {
     dataDir: string;
     logLevel: ConfigFile['server']['log_level'];
     shutdownTimeoutMs: number;
+    /** Receiving a request from a client (slow clients are cut off); applied at start. */
+    connections: ConnectionSettings;
   };
   limits: { maxBodyBytes: number };
   providers: ResolvedProvider[];
@@ -414,6 +425,12 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
       dataDir: expandHome(overrides.dataDir ?? (env.HEIMDALL_DATA_DIR || undefined) ?? file.server.data_dir ?? '~/.heimdall'),
       logLevel: logLevel as ResolvedConfig['server']['logLevel'],
       shutdownTimeoutMs: file.server.shutdown_timeout_ms,
+      connections: {
+        headersTimeoutMs: file.server.headers_timeout_ms,
+        requestTimeoutMs: file.server.request_timeout_ms,
+        keepAliveTimeoutMs: file.server.keep_alive_timeout_ms,
+        maxPerClient: file.server.max_connections_per_client,
+      },
     },
     limits: { maxBodyBytes: file.limits.max_body_bytes },
     providers,
