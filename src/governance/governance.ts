@@ -61,7 +61,7 @@ export class Governance {
   readonly registry = new Registry();
   readonly ledger: SpendLedger;
   readonly entities: Entities;
-  readonly rejections: Rejections = { missing_key: 0, invalid_key: 0, disabled: 0, forbidden: 0, unpriced: 0, rate_limited: 0, budget_exceeded: 0 };
+  readonly rejections: Rejections = { missing_key: 0, invalid_key: 0, disabled: 0, forbidden: 0, unpriced: 0, rate_limited: 0, budget_exceeded: 0, budget_in_flight: 0 };
   readonly usage: UsageQueries | undefined;
   /** The clock every decision reads; replaceable (tests, simulations). */
   clock: () => number;

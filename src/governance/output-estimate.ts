@@ -1,0 +1,69 @@
+/**
+ * How many output tokens to reserve budget for when a request sets no
+ * max_tokens. Reserving the model's whole output window refuses requests
+ * that fit (a $1 budget holds only ~24 gpt-4o calls at 4,096 tokens each, while
+ * a chat answer is usually a few hundred); reserving too little lets calls in
+ * flight overspend. The estimate is the model's typical output seen in this
+ * process (a decaying mean plus twice the decaying mean deviation, as TCP
+ * estimates a retransmission timeout), the configured prior until a completion
+ * of that model was seen, and never more than the model's maximum output.
+ */
+
+/** Weight of the newest completion in the running mean and deviation. */
+const ALPHA = 0.1;
+/** Deviations above the mean that the estimate reserves for. */
+const DEVIATIONS = 2;
+/** Models tracked; the least recently updated are dropped above it. */
+const MAX_MODELS = 10_000;
+
+/**
+ * The most output tokens a model can write, when known. The one place the reservation asks for
+ * it: a model catalog plugs in here. Without a catalog entry: undefined (no cap but the request's).
+ */
+export function modelMaxOutputTokens(_provider: string, _model: string): number | undefined {
+  return undefined;
+}
+
+interface Running {
+  mean: number;
+  deviation: number;
+}
+
+export class OutputEstimator {
+  private readonly models = new Map<string, Running>();
+
+  /**
+   * Output tokens to reserve for a call to `provider/model` that sets no max_tokens: the typical
+   * output seen, else `prior`, capped by the model's maximum.
+   */
+  estimate(provider: string, model: string, prior: number): number {
+    const running = this.models.get(`${provider}/${model}`);
+    const typical = running === undefined ? prior : Math.ceil(running.mean + DEVIATIONS * running.deviation);
+    return cap(provider, model, Math.max(1, typical));
+  }
+
+  /** A completion of `provider/model` wrote `outputTokens`. */
+  observe(provider: string, model: string, outputTokens: number): void {
+    if (!Number.isFinite(outputTokens) || outputTokens < 0) return;
+    const id = `${provider}/${model}`;
+    const running = this.models.get(id);
+    if (running === undefined) {
+      if (this.models.size >= MAX_MODELS) this.models.delete(this.models.keys().next().value as string);
+      // One sample says little about the spread: start the deviation at the mean itself.
+      this.models.set(id, { mean: outputTokens, deviation: outputTokens });
+      return;
+    }
+    const error = outputTokens - running.mean;
+    running.mean += ALPHA * error;
+    running.deviation += ALPHA * (Math.abs(error) - running.deviation);
+    // Most recently updated last, so the first key is the one to drop.
+    this.models.delete(id);
+    this.models.set(id, running);
+  }
+}
+
+/** A request's own max_tokens, or an estimate, never above what the model can write. */
+export function cap(provider: string, model: string, outputTokens: number): number {
+  const max = modelMaxOutputTokens(provider, model);
+  return max === undefined ? outputTokens : Math.min(outputTokens, max);
+}
