@@ -9,6 +9,7 @@ import type { ChatCompletion, EmbeddingResponse } from '../formats/openai/types.
 import type { Gateway } from '../gateway/gateway.js';
 import type { PipelineInput } from '../gateway/pipeline.js';
 import type { RequestContext, Surface } from '../gateway/request-context.js';
+import { requestedModelOf } from './requested-model.js';
 import { sendError, sendOutcome, startContext } from './respond.js';
 
 export interface PreparedRequest {
@@ -43,6 +44,8 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
       });
     } catch (error) {
       if (reply.sent || reply.raw.headersSent) return;
+      // Refused before the pipeline read it (a bad key, a malformed body): the model it names still counts.
+      ctx.requestedModel ??= requestedModelOf(request);
       sendError(reply, ctx, error, spec.errorFormat);
     }
   };
