@@ -154,7 +154,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   // Before other hooks: tracing (when on) must see every request first.
   await registerTelemetry(app, gateway, config, logger);
   // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.
-  await wireStore(app, config, { gateway, logger, ...options.management });
+  await wireStore(app, config, { gateway, logger, sequenced: options.cluster === undefined, ...options.management });
   // Virtual keys, budgets, rate limits, cost (gateway hooks; spend flushed before the store closes).
   registerGovernance(app, config, { gateway, logger, ledger: options.cluster?.ledger });
   if (options.cluster !== undefined) attachWorker(app, options.cluster);

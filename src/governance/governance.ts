@@ -50,6 +50,12 @@ export interface GovernanceOptions {
   logger?: GovernanceLogger;
   /** Start the flush and sweep timers (default true; tests call flush()/sweep()). */
   timers?: boolean;
+  /**
+   * The request log's last sequence number (store/spend-watermark.ts): saved with each spend batch,
+   * and spend is reconciled from the log rows above the saved one at start. Without it (--workers N)
+   * no watermark is kept.
+   */
+  logSequence?: () => number;
 }
 
 /** Longest time between two sweeps (idle counters dropped, windows rolled). */
@@ -68,6 +74,7 @@ export class Governance {
   private readonly enforcer: Enforcer;
   private readonly repo: GovernanceRepo | undefined;
   private readonly logger: GovernanceLogger | undefined;
+  private readonly logSequence: (() => number) | undefined;
   private readonly touched = new Map<string, number>();
   private config: GovernanceConfig;
   private book: PriceBook;
@@ -82,6 +89,7 @@ export class Governance {
     this.clock = options.now ?? Date.now;
     const now = (): number => this.clock();
     this.logger = options.logger;
+    this.logSequence = options.logSequence;
     this.ledger = options.ledger ?? new LocalLedger();
     this.repo = options.db === undefined ? undefined : new GovernanceRepo(options.db);
     this.usage = options.db === undefined ? undefined : new UsageQueries(options.db);
@@ -160,15 +168,42 @@ export class Governance {
     if (this.repo !== undefined) this.registry.load(this.repo.customers(), this.repo.teams(), this.repo.keys());
   }
 
-  /** Seeds the ledger with the spend of every entity's current window. */
+  /**
+   * Seeds the ledger with the spend of every entity's current window: the saved spend, plus the
+   * logged costs of requests the saved spend does not cover yet (the process stopped, or crashed,
+   * before its last spend batch was written; see store/spend-watermark.ts).
+   */
   private loadSpend(): void {
     if (this.repo === undefined) return;
     const now = this.now();
+    const watermark = this.logSequence === undefined ? undefined : this.repo.spendWatermark();
     const rows: SpendRow[] = [];
+    const reconciled: SpendRow[] = [];
     for (const account of this.registry.accounts()) {
       const window = budgetWindow(account.period, now, account.anchor);
-      const row = this.repo.spend(account.type, account.id, window.start);
+      let row = this.repo.spend(account.type, account.id, window.start);
+      if (watermark !== undefined) {
+        const missing = this.repo.loggedSpendAfter(account.type, account.id, window.start, watermark);
+        if (missing.requests > 0 || missing.spend_usd > 0) {
+          row = {
+            entity_type: account.type, entity_id: account.id, period_start: window.start, updated_at: now,
+            spend_usd: (row?.spend_usd ?? 0) + missing.spend_usd,
+            tokens: (row?.tokens ?? 0) + missing.tokens,
+            requests: (row?.requests ?? 0) + missing.requests,
+          };
+          reconciled.push(row);
+        }
+      }
       if (row !== undefined) rows.push(row);
+    }
+    if (this.logSequence === undefined) this.repo.dropSpendWatermark();
+    else if (watermark === undefined || reconciled.length > 0) {
+      // The reconciled rows and the watermark that now covers the whole log, in one transaction.
+      this.repo.writeSpend(reconciled, [], undefined, true, this.logSequence());
+      if (reconciled.length > 0) {
+        const usd = reconciled.filter((row) => row.entity_type === 'key').reduce((sum, row) => sum + row.spend_usd, 0);
+        this.logger?.warn({ accounts: reconciled.length, key_spend_usd_after: usd }, 'governance: spend reconciled from the request log (the last spend batch before the stop was not written)');
+      }
     }
     this.ledger.load(rows);
     this.ledger.loadCounters(this.repo.counters(now), now);
@@ -240,8 +275,10 @@ export class Governance {
     this.touched.clear();
     const counters = this.ledger.takeCounterChanges(this.now());
     if (rows.length === 0 && touched.length === 0 && counters.put.length === 0 && counters.drop.length === 0) return;
+    // Taken in the same step as the rows: they cover exactly the log records numbered up to it.
+    const watermark = this.logSequence?.();
     try {
-      if (!this.repo.writeSpend(rows, touched, counters, wait || this.busyFlushes >= MAX_BUSY_FLUSHES)) {
+      if (!this.repo.writeSpend(rows, touched, counters, wait || this.busyFlushes >= MAX_BUSY_FLUSHES, watermark)) {
         this.busyFlushes++;
         this.requeue(rows, touched, counters);
         return;

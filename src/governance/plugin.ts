@@ -40,6 +40,7 @@ export function registerGovernance(app: FastifyInstance, config: ResolvedConfig,
     logger,
     now: wiring.now,
     ledger: wiring.ledger,
+    logSequence: store?.logSequence === undefined ? undefined : () => store.logSequence!.last,
   });
   app.decorate('governance', governance);
   gateway.addHooks(governance.hooks);

@@ -10,6 +10,7 @@
  */
 import { ConfigRepo } from './config-repo.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import type { LogSequence } from './spend-watermark.js';
 import { openDatabase, schemaVersion, type SqliteDatabase } from './database.js';
 import { LogQueries } from './log-queries.js';
 import { LogWriter, type RequestLogWriter } from './log-writer.js';
@@ -49,6 +50,8 @@ export class Store {
   readonly encryptionKeySource: MasterKeySource;
   readonly schemaVersion: number;
   #closed = false;
+  /** The request log's numbering, when spend is reconciled from it (one process; see spend-watermark.ts). */
+  logSequence: LogSequence | undefined;
   /** This process's hold on the data dir (none in memory). */
   #lock: DataDirLock | undefined;
 

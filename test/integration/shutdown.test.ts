@@ -3,10 +3,9 @@
  * SIGTERM/SIGINT it stops accepting connections, lets the stream in flight
  * finish, and exits 0.
  */
-import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { children, dirs, ensureBuilt, startCli } from '../support/cli.js';
+import { ensureBuilt, killChildren, removeDirs, startCli } from '../support/cli.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
 import { sdk } from './helpers.js';
 
@@ -36,14 +35,10 @@ beforeAll(async () => {
   ensureBuilt();
   mock = await startMockUpstream();
 }, 120_000);
-afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-});
+afterEach(killChildren);
 afterAll(async () => {
   await mock.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  removeDirs();
 });
 
 describe('graceful shutdown of the CLI', () => {

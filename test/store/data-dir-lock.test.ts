@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirLockedError, LOCK_FILE } from '../../src/store/data-dir-lock.js';
 import { Store } from '../../src/store/store.js';
-import { children, dirs, ensureBuilt, spawnCli, startCli } from '../support/cli.js';
+import { children, ensureBuilt, killChildren, removeDirs, spawnCli, startCli } from '../support/cli.js';
 
 const tempDirs: string[] = [];
 function tempDir(): string {
@@ -39,13 +39,10 @@ function writeLock(dir: string, pid: number): void {
 
 const storeOptions = { logs: { thread: false }, retention: false as const };
 
-afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-});
+afterEach(killChildren);
 afterAll(() => {
-  for (const dir of [...tempDirs, ...dirs.splice(0)]) rmSync(dir, { recursive: true, force: true });
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  removeDirs();
 });
 
 describe('the data dir lock (in process)', () => {

@@ -4,7 +4,7 @@
  * built when it is missing or older than src/.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,18 @@ export interface Cli {
 /** Every child started, and every data dir made, for the suite's cleanup. */
 export const children: ChildProcess[] = [];
 export const dirs: string[] = [];
+
+/** After each test: SIGKILL to every child still running (by its PID, through its handle). */
+export function killChildren(): void {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** After the suite: removes the data dirs made. */
+export function removeDirs(): void {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 export interface StartCliOptions {
   /** An existing data dir (a restart); a new temporary one otherwise. */
