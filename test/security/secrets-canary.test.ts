@@ -29,15 +29,15 @@ let gateway: TestGateway;
 /** Everything any client or /api caller received, as text (status, headers, body). */
 const received: string[] = [];
 
-function sentKey(headers: IncomingHttpHeaders, url: string): string {
-  const value = headers['x-api-key'] ?? headers['x-goog-api-key'] ?? headers.authorization ?? new URL(url, 'http://x').searchParams.get('key') ?? '';
+function sentKey(headers: IncomingHttpHeaders, query: URLSearchParams): string {
+  const value = headers['x-api-key'] ?? headers['x-goog-api-key'] ?? headers.authorization ?? query.get('key') ?? '';
   return String(value).replace(/^Bearer /, '');
 }
 
 /** The upstream quotes the key in a header and in its error: 500 for chats (recorded in key health), 401 otherwise. */
 function echo(status: (context: MockContext) => number, body: (key: string) => unknown) {
   return async (context: MockContext): Promise<void> => {
-    const key = sentKey(context.request.headers, context.request.url ?? '');
+    const key = sentKey(context.request.headers, context.request.query);
     context.response.setHeader('x-echo-key', key);
     context.response.setHeader('www-authenticate', `Bearer realm="${key}"`);
     context.json(status(context), body(key));
