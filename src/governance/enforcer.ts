@@ -22,7 +22,7 @@ import { costOf, estimateCost, tokenCounts, totalTokens } from './cost.js';
 import { credentialFrom, queryKeyOf } from './credentials.js';
 import { formatResetDuration } from './durations.js';
 import { hashKey, KEY_PREFIX } from './key-secret.js';
-import { cap, OutputEstimator } from './output-estimate.js';
+import { cap, OutputEstimator, outputLimitWithoutMaxTokens } from './output-estimate.js';
 import type { Decision, LimitReading, LimitSpec, SpendAccount, SpendLedger, Ticket } from './ledger.js';
 import type { PriceBook, PriceMatch } from './pricing.js';
 import { limitSpecs, type KeyState, type Registry } from './registry.js';
@@ -250,7 +250,7 @@ export class Enforcer {
       const provider = target.provider.name;
       const output = embeddings ? 0 : input.maxOutputTokens !== undefined
         ? cap(provider, target.model, input.maxOutputTokens)
-        : this.outputs.estimate(provider, target.model, prior);
+        : Math.min(this.outputs.estimate(provider, target.model, prior), outputLimitWithoutMaxTokens(target.provider.definition.format) ?? Infinity);
       if (output > outputTokens) outputTokens = output;
       const estimate = price === undefined ? null : estimateCost(price.price, inputTokens, output, embeddings);
       if (estimate !== null && estimate > estimateUsd) estimateUsd = estimate;

@@ -9,6 +9,9 @@
  * of that model was seen, and never more than the model's maximum output.
  */
 
+import { DEFAULT_MAX_TOKENS } from '../formats/anthropic/index.js';
+import type { WireFormat } from '../formats/types.js';
+
 /** Weight of the newest completion in the running mean and deviation. */
 const ALPHA = 0.1;
 /** Deviations above the mean that the estimate reserves for. */
@@ -60,6 +63,15 @@ export class OutputEstimator {
     this.models.delete(id);
     this.models.set(id, running);
   }
+}
+
+/**
+ * The most a call that sets no max_tokens can write at a provider of this wire format, when the
+ * gateway sets the limit itself: the Anthropic format requires max_tokens, and the gateway sends
+ * DEFAULT_MAX_TOKENS for the caller. Undefined: the provider's own default applies.
+ */
+export function outputLimitWithoutMaxTokens(format: WireFormat): number | undefined {
+  return format === 'anthropic' ? DEFAULT_MAX_TOKENS : undefined;
 }
 
 /** A request's own max_tokens, or an estimate, never above what the model can write. */

@@ -7,7 +7,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OutputEstimator } from '../../src/governance/output-estimate.js';
+import { OutputEstimator, outputLimitWithoutMaxTokens } from '../../src/governance/output-estimate.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
 import { call, startGov, type GovGateway } from './helpers.js';
 
@@ -24,6 +24,11 @@ describe('OutputEstimator', () => {
     for (let i = 0; i < 10; i++) estimator.observe('openai', 'gpt-4o', 800);
     expect(estimator.estimate('openai', 'gpt-4o', 1024)).toBeGreaterThan(700);
     expect(estimator.estimate('openai', 'gpt-4o-mini', 1024)).toBe(1024);
+  });
+
+  it('a provider whose format needs max_tokens gets the one the gateway sends (Anthropic: 4096); others have none', () => {
+    expect(outputLimitWithoutMaxTokens('anthropic')).toBe(4096);
+    expect(outputLimitWithoutMaxTokens('openai')).toBeUndefined();
   });
 });
 
