@@ -125,7 +125,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   let liveGateway: Gateway | undefined;
   let liveMetrics: Metrics | undefined;
   const observeRefusal = (path: string, status: number): void => liveMetrics?.observeRefusal(path, status);
-  const fastLane = new FastLane(logger, () => liveGateway?.state.limits.maxBodyBytes ?? 0);
+  const fastLane = new FastLane(logger, () => liveGateway?.state.limits.maxBodyBytes ?? 0, config.server.connections);
   // Host and Origin checks on every request, before any route (src/api/browser-guard.ts).
   const guard = new BrowserGuard({ host: config.server.host, allowedHosts: config.server.allowedHosts, cors: config.server.cors }, logger, observeRefusal);
   fastLane.admit = (request, response) => guard.admit(request, response);
@@ -152,7 +152,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
       sendError(reply, undefined, error.code === 'FST_ERR_BAD_URL' ? badUrl(url) : fromFastifyError(error, liveGateway?.state.limits.maxBodyBytes ?? 0), errorFormatOfPath(url));
       observeRefusal(url, reply.statusCode);
     },
-    keepAliveTimeout: 65_000,
+    // The server's timeouts (slow clients, idle keep-alive) are set by the fast lane's serverFactory.
   });
   const metricsSettings = config.telemetry.metrics;
   const metrics = new Metrics({ processMetrics: options.processMetrics ?? metricsSettings.processMetrics, virtualKeyLabels: metricsSettings.virtualKeyLabels });
@@ -169,7 +169,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   // Before other hooks: tracing (when on) must see every request first.
   await registerTelemetry(app, gateway, config, logger);
   // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.
-  await wireStore(app, config, { gateway, logger, ...options.management });
+  await wireStore(app, config, { gateway, logger, sequenced: options.cluster === undefined, ...options.management });
   // Virtual keys, budgets, rate limits, cost (gateway hooks; spend flushed before the store closes).
   registerGovernance(app, config, { gateway, logger, ledger: options.cluster?.ledger });
   if (options.cluster !== undefined) attachWorker(app, options.cluster);

@@ -22,8 +22,11 @@ function parseWorkers(value: string): number {
 }
 
 /** --workers N: the primary forks N workers and holds the shared ledger (src/cluster/primary.ts). */
-async function startPrimary(workers: number): Promise<void> {
+async function startPrimary(workers: number, dataDir: string): Promise<void> {
   const { runPrimary } = await import('./cluster/primary.js');
+  // The primary holds the data dir for its workers: a second `heimdall` on it is refused.
+  const lock = (await import('./store/data-dir-lock.js')).lockDataDir(dataDir);
+  process.once('exit', () => lock.release());
   const primary = runPrimary({ workers });
   let stopping = false;
   const stop = (): void => {
@@ -65,7 +68,7 @@ async function start(flags: StartFlags): Promise<void> {
   }
   const workers = flags.workers ?? (process.env.HEIMDALL_WORKERS === undefined ? 1 : parseWorkers(process.env.HEIMDALL_WORKERS));
   if (workers > 1 && cluster.isPrimary) {
-    await startPrimary(workers);
+    await startPrimary(workers, config.server.dataDir);
     return;
   }
   const runtime = cluster.isWorker ? (await import('./cluster/worker.js')).startWorkerRuntime() : undefined;

@@ -15,8 +15,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifyServerFactory } from 'fastify';
+import type { Socket } from 'node:net';
+import type { ConnectionSettings } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { ErrorFormat } from '../errors/render.js';
+import { renderError, type ErrorFormat } from '../errors/render.js';
 import type { Logger } from '../telemetry/logger.js';
 import { isSecretValue } from '../telemetry/secrets.js';
 import { uuidv7 } from '../gateway/request-id.js';
@@ -127,6 +129,8 @@ export class FastLane {
     private readonly logger: Logger,
     /** The live body limit (limits.max_body_bytes). */
     private readonly maxBodyBytes: () => number,
+    /** Slow-client timeouts and the per-address connection cap, for the one server (lane and Fastify alike). */
+    private readonly connections: ConnectionSettings,
   ) {}
 
   /** Serves POST `url` (exactly, no query string) in the lane. */
@@ -139,20 +143,70 @@ export class FastLane {
     this.closing = true;
   }
 
-  /** Fastify's serverFactory: node:http with the lane in front of Fastify's handler. */
-  readonly serverFactory: FastifyServerFactory = (fastifyHandler, options) => {
-    // An HTTP/1.1 request without Host is refused by the Host check (browser-guard.ts), in the caller's format.
-    const server = createServer({ requireHostHeader: this.admit === undefined }, (request, response) => {
+  /**
+   * Fastify's serverFactory: node:http with the lane in front of Fastify's handler. The server
+   * cuts off slow clients for both: the request line and headers must arrive within
+   * headersTimeoutMs and the whole request within requestTimeoutMs (node:http answers 408 and
+   * closes), an idle keep-alive connection closes after keepAliveTimeoutMs. None of them limits
+   * an answer: a long stream to the client runs as long as it needs (no socket inactivity timeout).
+   */
+  readonly serverFactory: FastifyServerFactory = (fastifyHandler) => {
+    const { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs } = this.connections;
+    const server = createServer({
+      // An HTTP/1.1 request without Host is refused by the Host check (browser-guard.ts), in the caller's format.
+      requireHostHeader: this.admit === undefined,
+      headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // node:http checks the two timeouts on this interval (30 s by default): a tenth of the shorter.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 10))),
+    }, (request, response) => {
+      // A connection over the cap was answered already: what it sends is not served.
+      if (this.refused.has(request.socket)) return;
       if (this.admit !== undefined && !this.admit(request, response)) return;
       if (!this.take(request, response)) fastifyHandler(request, response);
     });
-    // What Fastify sets on a server it creates itself.
-    const settings = options as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
-    if (settings.keepAliveTimeout !== undefined) server.keepAliveTimeout = settings.keepAliveTimeout;
-    server.requestTimeout = settings.requestTimeout ?? 0;
-    server.setTimeout(settings.connectionTimeout ?? 0);
+    if (this.connections.maxPerClient > 0) this.capConnections(server, this.connections.maxPerClient);
     return server as Server;
   };
+
+  /** Connections answered 429 for the per-address cap. */
+  private readonly refused = new WeakSet<Socket>();
+
+  /**
+   * At most `max` open connections per client address: one more is answered 429 in the OpenAI
+   * format (the only one known before a request is read) with Retry-After, and closed.
+   */
+  private capConnections(server: Server, max: number): void {
+    const open = new Map<string, number>();
+    const body = Buffer.from(JSON.stringify(renderError(new GatewayError(
+      'HD_ERR_TOO_MANY_CONNECTIONS',
+      `Too many open connections from this address (the limit is ${max}, server.max_connections_per_client). Close idle connections or reuse them (keep-alive), then retry.`,
+      { retryAfter: 1 },
+    ), 'openai').body));
+    const refusal = Buffer.concat([Buffer.from(
+      'HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\n' +
+        `content-length: ${body.length}\r\n\r\n`,
+    ), body]);
+    server.on('connection', (socket: Socket) => {
+      const address = socket.remoteAddress ?? 'unknown';
+      const count = (open.get(address) ?? 0) + 1;
+      if (count > max) {
+        this.logger.warn({ remote_address: address, limit: max }, 'connection refused: too many open connections from one address');
+        this.refused.add(socket);
+        socket.end(refusal);
+        // A client that does not read its answer is not waited for.
+        socket.setTimeout(1000, () => socket.destroy());
+        return;
+      }
+      open.set(address, count);
+      socket.once('close', () => {
+        const left = (open.get(address) ?? 1) - 1;
+        if (left > 0) open.set(address, left);
+        else open.delete(address);
+      });
+    });
+  }
 
   /** Takes the request when it is a plain lane request; false leaves it to Fastify. */
   private take(request: IncomingMessage, response: ServerResponse): boolean {

@@ -9,6 +9,7 @@ import type { ChatCompletion, EmbeddingResponse } from '../formats/openai/types.
 import type { Gateway } from '../gateway/gateway.js';
 import type { PipelineInput } from '../gateway/pipeline.js';
 import type { RequestContext, Surface } from '../gateway/request-context.js';
+import { requestedModelOf } from './requested-model.js';
 import { sendFailure, sendOutcome, startContext } from './respond.js';
 import { checkJsonContentType } from './validate.js';
 
@@ -45,6 +46,8 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
         raw: prepared.encodeRaw,
       });
     } catch (error) {
+      // Refused before the pipeline read it (a bad key, a malformed body): the model it names still counts.
+      ctx.requestedModel ??= requestedModelOf(request);
       sendFailure(reply, ctx, error, spec.errorFormat);
     }
   };

@@ -15,7 +15,7 @@ export function tokenLimitsOf(limits: readonly LimitSpec[]): LimitSpec[] {
 function toWire(id: number, decision: Decision, accounts: readonly SpendAccount[], limits: readonly LimitSpec[]): WireDecision {
   if (decision.ok) return [id, 1, decision.limits.map((reading) => reading.state)];
   if (decision.kind === 'rate') return [id, 2, decision.limits.map((reading) => reading.state), limits.indexOf(decision.spec), decision.retryAfterMs];
-  return [id, 3, accounts.indexOf(decision.account), decision.spendUsd];
+  return [id, 3, accounts.indexOf(decision.account), decision.spendUsd, decision.reservedUsd];
 }
 
 export interface LedgerPeer {

@@ -22,13 +22,13 @@ export type WireSettlement = [number, number, number, number, number, number, nu
 
 /**
  * A decision on the wire. ok: [id, 1, states]; rate: [id, 2, states, spec index, retry after ms];
- * budget: [id, 3, account index, spend USD]. `states` are the counter states of the admission's limit
+ * budget: [id, 3, account index, spend USD, reserved USD]. `states` are the counter states of the admission's limit
  * specs, in order.
  */
 export type WireDecision =
   | [number, 1, CounterState[]]
   | [number, 2, CounterState[], number, number]
-  | [number, 3, number, number];
+  | [number, 3, number, number, number];
 
 /** A worker's ledger calls, batched per event-loop turn. */
 export interface LedgerBatch {

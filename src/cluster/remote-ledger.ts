@@ -162,7 +162,7 @@ export class RemoteLedger implements SpendLedger {
       const { accounts, limits } = pending.admission;
       let decision: Decision;
       if (wire[1] === 3) {
-        decision = { ok: false, kind: 'budget', account: accounts[wire[2]], spendUsd: wire[3] };
+        decision = { ok: false, kind: 'budget', account: accounts[wire[2]], spendUsd: wire[3], reservedUsd: wire[4] };
       } else {
         const readings = limits.map((spec, i) => ({ spec, state: wire[2][i] }));
         for (const reading of readings) this.readings.set(reading.spec.id, reading.state);

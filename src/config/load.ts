@@ -95,6 +95,15 @@ export interface CorsSettings {
   maxAgeSeconds: number;
 }
 
+/** How the server treats client connections (server.*_timeout_ms, server.max_connections_per_client). */
+export interface ConnectionSettings {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** 0: no cap. */
+  maxPerClient: number;
+}
+
 export interface ResolvedConfig {
   server: {
     port: number;
@@ -106,6 +115,8 @@ export interface ResolvedConfig {
     allowedHosts?: readonly string[];
     /** server.cors (undefined: no cross-origin browser access). */
     cors?: CorsSettings;
+    /** Receiving a request from a client (slow clients are cut off); applied at start. */
+    connections: ConnectionSettings;
   };
   limits: { maxBodyBytes: number };
   providers: ResolvedProvider[];
@@ -439,6 +450,12 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
         headers: file.server.cors.headers,
         credentials: file.server.cors.credentials,
         maxAgeSeconds: file.server.cors.max_age_seconds,
+      },
+      connections: {
+        headersTimeoutMs: file.server.headers_timeout_ms,
+        requestTimeoutMs: file.server.request_timeout_ms,
+        keepAliveTimeoutMs: file.server.keep_alive_timeout_ms,
+        maxPerClient: file.server.max_connections_per_client,
       },
     },
     limits: { maxBodyBytes: file.limits.max_body_bytes },

@@ -183,6 +183,30 @@ export const configSchema = z
           })
           .optional()
           .describe('Browser access from other origins (CORS). Off by default: cross-origin browser requests are refused.'),
+        headers_timeout_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(10_000)
+          .describe('How long a client may take to send the request line and headers; then 408 and the connection is closed.'),
+        request_timeout_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(60_000)
+          .describe('How long a client may take to send a whole request (headers and body); then 408 and the connection is closed. Answers (streams included) are not limited by it.'),
+        keep_alive_timeout_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(65_000)
+          .describe('How long an idle keep-alive connection (no request in progress) stays open.'),
+        max_connections_per_client: z
+          .number()
+          .int()
+          .min(0)
+          .default(512)
+          .describe('Open connections allowed from one client address; one more is answered 429 and closed. 0: no cap.'),
       })
       .prefault({}),
     limits: z

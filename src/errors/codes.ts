@@ -173,6 +173,14 @@ export const ERROR_CODES = {
     status: 400, type: 'invalid_request_error', code: 'stored_responses_unavailable',
     description: 'A Responses request needs a stored response (`previous_response_id`, `conversation`, an item reference) from a provider whose responses are not stored yet; send the whole conversation as input items.',
   },
+  HD_ERR_TOO_MANY_CONNECTIONS: {
+    status: 429, type: 'rate_limit_error', code: 'too_many_connections',
+    description: 'The client address has `server.max_connections_per_client` connections open already; the new one is answered and closed. `Retry-After` says when to retry.',
+  },
+  HD_ERR_BUDGET_IN_FLIGHT: {
+    status: 429, type: 'rate_limit_error', code: 'budget_reserved_in_flight',
+    description: 'The budget is not spent, but what requests in flight have reserved leaves too little for this one; `Retry-After` says when to retry (they settle within seconds).',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

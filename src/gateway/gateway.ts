@@ -15,7 +15,7 @@ import { GatewayState } from './provider-runtime.js';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AttemptRecord, RequestContext } from './request-context.js';
 import type { PipelineInput } from './pipeline.js';
-import type { Target } from './router.js';
+import { attributeModel, type Target } from './router.js';
 import { UpstreamClient } from './upstream.js';
 
 export interface FinishedRequest {
@@ -119,8 +119,13 @@ export class Gateway {
       }
     }
     const target = ctx.target;
-    const provider = target?.provider.name ?? ctx.attempts[ctx.attempts.length - 1]?.provider ?? 'none';
-    const model = target?.model ?? ctx.attempts[ctx.attempts.length - 1]?.model ?? 'none';
+    const last = ctx.attempts[ctx.attempts.length - 1];
+    if (target === undefined && last === undefined && ctx.requestedModel !== undefined) {
+      // Refused or failed before routing: counted under what the caller asked for.
+      ctx.attributed = attributeModel(this.state, ctx.requestedModel);
+    }
+    const provider = target?.provider.name ?? last?.provider ?? ctx.attributed?.provider ?? 'none';
+    const model = target?.model ?? last?.model ?? ctx.attributed?.model ?? 'none';
     const usage = ctx.usage;
     this.metrics.observe({
       surface: ctx.surface,

@@ -9,6 +9,7 @@
  */
 import { currentErrorRate, healthFactor, nextErrorRate, nextLatency, type AdaptiveSettings } from './adaptive-weight.js';
 import { CircuitBreaker, type BreakerSettings, type BreakerState } from './circuit-breaker.js';
+import { redactText } from '../telemetry/secrets.js';
 
 const MAX_ERROR_TEXT = 300;
 
@@ -181,7 +182,8 @@ export class HealthRegistry {
         failures: health.failures,
         consecutive_failures: b.consecutiveFailures,
         opens: b.opens,
-        last_error: health.lastError ?? null,
+        // Providers quote the key they were sent in their errors: masked like every other surface.
+        last_error: health.lastError === undefined ? null : redactText(health.lastError),
         last_error_at: health.lastErrorAt ?? null,
         open_until: open && breaker.enabled ? Math.round(wall + Math.max(0, b.openUntil - now)) : null,
         last_check_at: health.lastCheckAt ?? null,

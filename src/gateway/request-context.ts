@@ -33,6 +33,11 @@ export class RequestContext {
   attempts: AttemptRecord[] = [];
   target: Target | undefined;
   requestedModel: string | undefined;
+  /**
+   * Provider and model the request is counted under when it has no target and no attempt (refused
+   * or failed before routing): what the caller asked for. Set when the request finishes.
+   */
+  attributed: { provider: string; model: string } | undefined;
   usage: Usage | undefined;
   warnings: CodecWarning[] | undefined;
   status = 200;

@@ -155,6 +155,34 @@ function resolveTier(state: GatewayState, requested: string, operation: Operatio
 }
 
 /**
+ * The provider and model a request names, for the logs and metrics of a request that never
+ * reached routing (refused, malformed, unknown model): `provider/model` as written when the
+ * prefix is a provider id (enabled or not), a bare name with the provider that would serve it
+ * (a model group: its first deployment), undefined when nothing is known. Never throws.
+ */
+export function attributeModel(state: GatewayState, requested: string): { provider: string; model: string } | undefined {
+  const name = own(state.routing.aliases, requested) ?? requested;
+  const group = own(state.routing.modelGroups, name);
+  if (group !== undefined) {
+    const first = group.deployments[0];
+    return first === undefined ? undefined : { provider: first.provider, model: first.model };
+  }
+  const slash = name.indexOf('/');
+  if (slash > 0) {
+    const prefix = name.slice(0, slash);
+    if (state.providers.has(prefix) || state.known.has(prefix) || getProviderDefinition(prefix) !== undefined) {
+      return { provider: prefix, model: name.slice(slash + 1) };
+    }
+  }
+  const server = state.modelIndex.get(name)?.[0];
+  if (server !== undefined) return { provider: server.name, model: name };
+  const fallback = state.routing.defaultProvider !== undefined
+    ? state.providers.get(state.routing.defaultProvider)
+    : state.providers.size === 1 ? state.providers.values().next().value : undefined;
+  return fallback === undefined ? undefined : { provider: fallback.name, model: name };
+}
+
+/**
  * Resolves one model name to a single target (a model group: its first usable
  * deployment); throws a coded error with a hint when it cannot.
  */

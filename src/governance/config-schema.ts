@@ -81,8 +81,8 @@ export const governanceSchema = z
       .number()
       .int()
       .positive()
-      .default(4096)
-      .describe('Output tokens assumed when a request sets no max_tokens, to reserve budget before the call.'),
+      .default(1024)
+      .describe('Output tokens reserved for a request that sets no max_tokens, until completions of its model show their typical length (then that is reserved).'),
     flush_interval_ms: z.number().int().positive().default(1000).describe('How often spend, last-used times and rate-limit counters are written to the database (one transaction each time).'),
     pricing: z
       .record(z.string().min(3), modelPriceSchema)

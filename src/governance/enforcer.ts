@@ -3,8 +3,10 @@
  *
  *   authenticate  which virtual key (if any) calls; 401 when enforcement wants one (or the
  *                 key is unknown, revoked, expired), 403 when its team or customer is disabled
- *   admit         access (403), price policy (403), rate limits (429), budgets (402);
- *                 reserves the request's upper-bound cost and tokens
+ *   admit         access (403), price policy (403), rate limits (429), budgets (402 when
+ *                 spent; 429 when only calls in flight hold what is left); reserves the
+ *                 request's estimated cost and tokens (output: max_tokens, else the
+ *                 model's typical output, see output-estimate.ts)
  *   settle        the request's real cost from its usage (ctx.costUsd, null when
  *                 unknown), charged to key, team and customer; reservations released
  *
@@ -20,6 +22,8 @@ import { costOf, estimateCost, tokenCounts, totalTokens } from './cost.js';
 import { credentialFrom, queryKeyOf } from './credentials.js';
 import { formatResetDuration } from './durations.js';
 import { hashKey, KEY_PREFIX } from './key-secret.js';
+import type { ModelCatalog } from '../catalog/catalog.js';
+import { cap, OutputEstimator, outputLimitWithoutMaxTokens } from './output-estimate.js';
 import type { Decision, LimitReading, LimitSpec, SpendAccount, SpendLedger, Ticket } from './ledger.js';
 import type { PriceBook, PriceMatch } from './pricing.js';
 import { limitSpecs, type KeyState, type Registry } from './registry.js';
@@ -46,6 +50,8 @@ export interface Rejections {
   unpriced: number;
   rate_limited: number;
   budget_exceeded: number;
+  /** Budget not spent, but held by calls in flight (429). */
+  budget_in_flight: number;
 }
 
 export interface EnforcerDeps {
@@ -54,6 +60,8 @@ export interface EnforcerDeps {
   now(): number;
   settings(): EnforcerSettings;
   prices(): PriceBook;
+  /** Model facts (the most output tokens a model can write bounds its reservation). */
+  catalog(): ModelCatalog;
   metrics: { rateLimited?(scope: string, limit: string, virtualKeyId?: string): void; budgetExceeded?(scope: string, virtualKeyId?: string): void } | undefined;
   rejections: Rejections;
   /** A key was used (last_used_at, written with the next spend batch). */
@@ -132,8 +140,13 @@ function cachedLimitSpecs(key: KeyState, requested: string, label: string, model
   return found;
 }
 
+/** Retry-After of a call refused because calls in flight hold the rest of a budget: they settle within seconds. */
+const IN_FLIGHT_RETRY_S = 1;
+
 export class Enforcer {
   readonly hooks: GatewayHooks;
+  /** Typical output per model, for calls that set no max_tokens. */
+  readonly outputs = new OutputEstimator();
 
   constructor(private readonly deps: EnforcerDeps) {
     this.hooks = {
@@ -228,15 +241,22 @@ export class Enforcer {
     const state = ctx.hookState.get(STATE) as RequestState | undefined;
     if (state === undefined) return;
     const key = state.key;
-    const { primary, prices } = this.access(ctx, key, input, targets);
+    const { primary, priced } = this.access(ctx, key, input, targets);
     const embeddings = input.operation === 'embeddings';
     const bytes = (ctx.hookState.get(BODY_BYTES) as number | undefined) ?? 0;
     const inputTokens = Math.ceil(bytes * TOKENS_PER_BYTE);
-    const outputTokens = embeddings ? 0 : (input.maxOutputTokens ?? this.deps.settings().defaultMaxOutputTokens);
+    const prior = this.deps.settings().defaultMaxOutputTokens;
     // The dearest target the request may end on bounds its cost.
     let estimateUsd = 0;
-    for (const price of prices) {
-      const estimate = estimateCost(price.price, inputTokens, outputTokens, embeddings);
+    let outputTokens = 0;
+    for (const { target, price } of priced.length > 0 ? priced : [{ target: primary, price: undefined }]) {
+      const provider = target.provider.name;
+      const max = embeddings ? undefined : this.deps.catalog().facts({ provider, type: target.provider.definition.id, model: target.model }).maxOutputTokens;
+      const output = embeddings ? 0 : input.maxOutputTokens !== undefined
+        ? cap(max, input.maxOutputTokens)
+        : Math.min(this.outputs.estimate(provider, target.model, prior, max), outputLimitWithoutMaxTokens(target.provider.definition.format) ?? Infinity);
+      if (output > outputTokens) outputTokens = output;
+      const estimate = price === undefined ? null : estimateCost(price.price, inputTokens, output, embeddings);
       if (estimate !== null && estimate > estimateUsd) estimateUsd = estimate;
     }
     const now = this.deps.now();
@@ -256,11 +276,11 @@ export class Enforcer {
    * (403 for an unpriced primary when a budget refuses those). Sets ctx.targetFilter when
    * the key is restricted, so refused fallbacks are never attempted.
    */
-  private access(ctx: RequestContext, key: KeyState, input: PipelineInput, targets: readonly Target[]): { primary: Target; prices: PriceMatch[] } {
+  private access(ctx: RequestContext, key: KeyState, input: PipelineInput, targets: readonly Target[]): { primary: Target; priced: Array<{ target: Target; price: PriceMatch }> } {
     const requestedAllowed = key.models === undefined || key.models.matches(input.model);
     const fromRequest = input.fallbacks !== undefined;
     const refuseUnpriced = key.refuseUnpriced;
-    const prices: PriceMatch[] = [];
+    const priced: Array<{ target: Target; price: PriceMatch }> = [];
     let primary: Target | undefined;
     let primaryAllowed = false;
     for (const target of targets) {
@@ -269,7 +289,7 @@ export class Enforcer {
       const price = this.price(target);
       if (price === undefined && refuseUnpriced) continue;
       if (target.tier === 0) primary ??= target;
-      if (price !== undefined) prices.push(price);
+      if (price !== undefined) priced.push({ target, price });
     }
     const name = targets[0]?.label ?? input.model;
     if (!primaryAllowed) {
@@ -284,7 +304,7 @@ export class Enforcer {
       // By rule, not identity: the context-window and content-policy fallback plans are built later.
       ctx.targetFilter = (target) => this.allowedModel(key, target, requestedAllowed, fromRequest) && (!refuseUnpriced || this.price(target) !== undefined);
     }
-    return { primary, prices };
+    return { primary, priced };
   }
 
   private apply(ctx: RequestContext, state: RequestState, decision: Decision, now: number): void {
@@ -298,6 +318,17 @@ export class Enforcer {
     const keyId = key.record.id;
     if (decision.kind === 'budget') {
       const account = decision.account;
+      const limitUsd = account.limitUsd ?? 0;
+      if (decision.spendUsd < limitUsd) {
+        // Not spent: calls in flight hold what is left. They settle within seconds, usually for less.
+        this.deps.rejections.budget_in_flight++;
+        this.deps.metrics?.rateLimited?.(SCOPE_LABEL[account.type], 'budget_in_flight', key.record.id);
+        return new GatewayError(
+          'HD_ERR_BUDGET_IN_FLIGHT',
+          `The ${levelName(key, account)} has spent ${usd(decision.spendUsd)} of ${usd(limitUsd)}; calls in flight hold the rest (${usd(decision.reservedUsd)} reserved) until they finish. Retry in ${IN_FLIGHT_RETRY_S} s.`,
+          { retryAfter: IN_FLIGHT_RETRY_S },
+        );
+      }
       this.deps.rejections.budget_exceeded++;
       this.deps.metrics?.budgetExceeded?.(SCOPE_LABEL[account.type], keyId);
       const window = this.deps.ledger.account(account, now).window;
@@ -336,10 +367,14 @@ export class Enforcer {
     const ctx = finished.ctx;
     const cost = ctx.costUsd !== undefined ? ctx.costUsd : this.cost(ctx);
     ctx.costUsd = cost;
+    const tokens = tokenCounts(ctx.usage);
+    // Every completion teaches the typical output of its model, with or without a virtual key.
+    if (tokens !== undefined && ctx.target !== undefined && ctx.cache !== 'hit' && !ctx.route.endsWith('/embeddings')) {
+      this.outputs.observe(ctx.target.provider.name, ctx.target.model, tokens.output);
+    }
     const state = ctx.hookState.get(STATE) as RequestState | undefined;
     const ticket = state?.ticket;
     if (ticket === undefined) return;
-    const tokens = tokenCounts(ctx.usage);
     // Billed but not measurable (a stream cut before its usage): charge the reservation, an upper bound.
     const charged = cost ?? (ctx.target !== undefined ? ticket.reservedUsd : 0);
     this.deps.ledger.settle(ticket, {

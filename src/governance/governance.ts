@@ -53,6 +53,12 @@ export interface GovernanceOptions {
   timers?: boolean;
   /** The model catalog prices come from (the gateway's, rebuilt on reload); default: the shipped one. */
   catalog?: () => ModelCatalog;
+  /**
+   * The request log's last sequence number (store/spend-watermark.ts): saved with each spend batch,
+   * and spend is reconciled from the log rows above the saved one at start. Without it (--workers N)
+   * no watermark is kept.
+   */
+  logSequence?: () => number;
 }
 
 /** Longest time between two sweeps (idle counters dropped, windows rolled). */
@@ -64,13 +70,14 @@ export class Governance {
   readonly registry = new Registry();
   readonly ledger: SpendLedger;
   readonly entities: Entities;
-  readonly rejections: Rejections = { missing_key: 0, invalid_key: 0, disabled: 0, forbidden: 0, unpriced: 0, rate_limited: 0, budget_exceeded: 0 };
+  readonly rejections: Rejections = { missing_key: 0, invalid_key: 0, disabled: 0, forbidden: 0, unpriced: 0, rate_limited: 0, budget_exceeded: 0, budget_in_flight: 0 };
   readonly usage: UsageQueries | undefined;
   /** The clock every decision reads; replaceable (tests, simulations). */
   clock: () => number;
   private readonly enforcer: Enforcer;
   private readonly repo: GovernanceRepo | undefined;
   private readonly logger: GovernanceLogger | undefined;
+  private readonly logSequence: (() => number) | undefined;
   private readonly touched = new Map<string, number>();
   private config: GovernanceConfig;
   private book: PriceBook;
@@ -86,6 +93,7 @@ export class Governance {
     this.clock = options.now ?? Date.now;
     const now = (): number => this.clock();
     this.logger = options.logger;
+    this.logSequence = options.logSequence;
     this.ledger = options.ledger ?? new LocalLedger();
     this.repo = options.db === undefined ? undefined : new GovernanceRepo(options.db);
     this.usage = options.db === undefined ? undefined : new UsageQueries(options.db);
@@ -101,6 +109,7 @@ export class Governance {
       now,
       settings: () => this.settingsValue,
       prices: () => this.prices,
+      catalog: () => this.catalogOf(),
       metrics: options.metrics,
       rejections: this.rejections,
       touch: (id, time) => {
@@ -169,15 +178,42 @@ export class Governance {
     if (this.repo !== undefined) this.registry.load(this.repo.customers(), this.repo.teams(), this.repo.keys());
   }
 
-  /** Seeds the ledger with the spend of every entity's current window. */
+  /**
+   * Seeds the ledger with the spend of every entity's current window: the saved spend, plus the
+   * logged costs of requests the saved spend does not cover yet (the process stopped, or crashed,
+   * before its last spend batch was written; see store/spend-watermark.ts).
+   */
   private loadSpend(): void {
     if (this.repo === undefined) return;
     const now = this.now();
+    const watermark = this.logSequence === undefined ? undefined : this.repo.spendWatermark();
     const rows: SpendRow[] = [];
+    const reconciled: SpendRow[] = [];
     for (const account of this.registry.accounts()) {
       const window = budgetWindow(account.period, now, account.anchor);
-      const row = this.repo.spend(account.type, account.id, window.start);
+      let row = this.repo.spend(account.type, account.id, window.start);
+      if (watermark !== undefined) {
+        const missing = this.repo.loggedSpendAfter(account.type, account.id, window.start, watermark);
+        if (missing.requests > 0 || missing.spend_usd > 0) {
+          row = {
+            entity_type: account.type, entity_id: account.id, period_start: window.start, updated_at: now,
+            spend_usd: (row?.spend_usd ?? 0) + missing.spend_usd,
+            tokens: (row?.tokens ?? 0) + missing.tokens,
+            requests: (row?.requests ?? 0) + missing.requests,
+          };
+          reconciled.push(row);
+        }
+      }
       if (row !== undefined) rows.push(row);
+    }
+    if (this.logSequence === undefined) this.repo.dropSpendWatermark();
+    else if (watermark === undefined || reconciled.length > 0) {
+      // The reconciled rows and the watermark that now covers the whole log, in one transaction.
+      this.repo.writeSpend(reconciled, [], undefined, true, this.logSequence());
+      if (reconciled.length > 0) {
+        const usd = reconciled.filter((row) => row.entity_type === 'key').reduce((sum, row) => sum + row.spend_usd, 0);
+        this.logger?.warn({ accounts: reconciled.length, key_spend_usd_after: usd }, 'governance: spend reconciled from the request log (the last spend batch before the stop was not written)');
+      }
     }
     this.ledger.load(rows);
     this.ledger.loadCounters(this.repo.counters(now), now);
@@ -249,8 +285,10 @@ export class Governance {
     this.touched.clear();
     const counters = this.ledger.takeCounterChanges(this.now());
     if (rows.length === 0 && touched.length === 0 && counters.put.length === 0 && counters.drop.length === 0) return;
+    // Taken in the same step as the rows: they cover exactly the log records numbered up to it.
+    const watermark = this.logSequence?.();
     try {
-      if (!this.repo.writeSpend(rows, touched, counters, wait || this.busyFlushes >= MAX_BUSY_FLUSHES)) {
+      if (!this.repo.writeSpend(rows, touched, counters, wait || this.busyFlushes >= MAX_BUSY_FLUSHES, watermark)) {
         this.busyFlushes++;
         this.requeue(rows, touched, counters);
         return;

@@ -58,7 +58,8 @@ export interface LimitReading {
 
 export type Decision =
   | { ok: true; ticket: Ticket; limits: LimitReading[] }
-  | { ok: false; kind: 'budget'; account: SpendAccount; spendUsd: number }
+  /** `spendUsd` below the limit: only the reservations of calls in flight (`reservedUsd`) hold the rest. */
+  | { ok: false; kind: 'budget'; account: SpendAccount; spendUsd: number; reservedUsd: number }
   | { ok: false; kind: 'rate'; spec: LimitSpec; retryAfterMs: number; limits: LimitReading[] };
 
 export interface SettleOutcome {
@@ -213,7 +214,7 @@ export class LocalLedger implements SpendLedger {
       if (account.limitUsd === undefined) continue;
       const { entry } = this.entry(account, now);
       if (entry.spend + entry.reserved >= account.limitUsd) {
-        return { ok: false, kind: 'budget', account, spendUsd: entry.spend };
+        return { ok: false, kind: 'budget', account, spendUsd: entry.spend, reservedUsd: entry.reserved };
       }
     }
     let refused: { spec: LimitSpec; waitMs: number } | undefined;

@@ -41,6 +41,7 @@ export function registerGovernance(app: FastifyInstance, config: ResolvedConfig,
     now: wiring.now,
     ledger: wiring.ledger,
     catalog: () => gateway.state.catalog,
+    logSequence: store?.logSequence === undefined ? undefined : () => store.logSequence!.last,
   });
   app.decorate('governance', governance);
   gateway.addHooks(governance.hooks);

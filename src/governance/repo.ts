@@ -6,6 +6,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../store/database.js';
+import { readSpendWatermark, SPEND_WATERMARK_SETTING } from '../store/spend-watermark.js';
 import type { CounterChanges, CounterRow, SpendRow } from './ledger.js';
 import type { CounterSnapshot } from './rate-limiter.js';
 import type { AnyRecord, CustomerRecord, EntityType, TeamRecord, VirtualKeyRecord } from './types.js';
@@ -76,7 +77,9 @@ export class GovernanceRepo {
   private readonly liveCounters: Statement;
   private readonly expireCounters: Statement;
   private readonly loggedSpendStatements = new Map<string, Statement>();
-  private readonly writeSpendBatch: (rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges) => void;
+  private readonly writeSpendBatch: (rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges, watermark: number | undefined) => void;
+  private readonly putWatermark: Statement;
+  private readonly loggedAfterStatements = new Map<string, Statement>();
 
   constructor(readonly db: SqliteDatabase) {
     const tables: Table[] = ['customers', 'teams', 'virtual_keys'];
@@ -98,7 +101,10 @@ export class GovernanceRepo {
     this.dropCounter = db.prepare('DELETE FROM rate_limit_counters WHERE id = ?');
     this.liveCounters = db.prepare('SELECT * FROM rate_limit_counters WHERE expires_at > ?');
     this.expireCounters = db.prepare('DELETE FROM rate_limit_counters WHERE expires_at <= ?');
-    this.writeSpendBatch = db.transaction((rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges) => {
+    this.putWatermark = db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`);
+    this.writeSpendBatch = db.transaction((rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges, watermark: number | undefined) => {
+      if (watermark !== undefined) this.putWatermark.run(SPEND_WATERMARK_SETTING, JSON.stringify(watermark), Date.now());
       for (const row of rows) this.putSpend.run(row);
       for (const [id, time] of touched) this.touchKey.run(time, id, time);
       for (const row of counters.put) this.putCounter.run({ ...row, state: JSON.stringify(row.state) });
@@ -152,21 +158,48 @@ export class GovernanceRepo {
     return statement.get(id, from, to) as { spend_usd: number; tokens: number; requests: number };
   }
 
+  /** The last request log number the saved spend covers (store/spend-watermark.ts); undefined when none is kept. */
+  spendWatermark(): number | undefined {
+    return readSpendWatermark(this.db);
+  }
+
+  /** Forgets the watermark (--workers N keeps none: a later single process must not trust an old one). */
+  dropSpendWatermark(): void {
+    this.db.prepare('DELETE FROM settings WHERE key = ?').run(SPEND_WATERMARK_SETTING);
+  }
+
+  /**
+   * Logged costs of one entity's requests numbered above `watermark` (not covered by the saved
+   * spend) that started in the window from `from`. Requests counts what reached a provider or the cache.
+   */
+  loggedSpendAfter(type: EntityType, id: string, from: number, watermark: number): { spend_usd: number; tokens: number; requests: number } {
+    const column = type === 'key' ? 'virtual_key_id' : type === 'team' ? 'team_id' : 'customer_id';
+    let statement = this.loggedAfterStatements.get(column);
+    if (statement === undefined) {
+      statement = this.db.prepare(`SELECT COALESCE(SUM(cost_usd), 0) AS spend_usd,
+          COALESCE(SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)), 0) AS tokens,
+          COALESCE(SUM(CASE WHEN upstream_ms IS NOT NULL OR cache = 'hit' THEN 1 ELSE 0 END), 0) AS requests
+        FROM request_logs WHERE ${column} = ? AND rowid > ? AND time >= ?`);
+      this.loggedAfterStatements.set(column, statement);
+    }
+    return statement.get(id, watermark, from) as { spend_usd: number; tokens: number; requests: number };
+  }
+
   /**
    * Writes spend rows, last-used times and counters in one transaction. `wait: false` does not wait
    * for another connection's write lock (the request-log writer thread's): false when the database
    * was busy and nothing was written. Waiting means SQLite's busy handler sleeping on this thread.
    */
-  writeSpend(rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges = { put: [], drop: [] }, wait = true): boolean {
-    if (rows.length === 0 && touched.length === 0 && counters.put.length === 0 && counters.drop.length === 0) return true;
+  writeSpend(rows: readonly SpendRow[], touched: ReadonlyArray<[string, number]>, counters: CounterChanges = { put: [], drop: [] }, wait = true, watermark?: number): boolean {
+    if (rows.length === 0 && touched.length === 0 && counters.put.length === 0 && counters.drop.length === 0 && watermark === undefined) return true;
     if (wait) {
-      this.writeSpendBatch(rows, touched, counters);
+      this.writeSpendBatch(rows, touched, counters, watermark);
       return true;
     }
     const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma('busy_timeout = 0');
     try {
-      this.writeSpendBatch(rows, touched, counters);
+      this.writeSpendBatch(rows, touched, counters, watermark);
       return true;
     } catch (error) {
       if (typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('SQLITE_BUSY')) return false;

@@ -17,10 +17,13 @@ export const LOG_COLUMNS = [
 ] as const;
 
 export type LogColumn = (typeof LOG_COLUMNS)[number];
-export type LogRow = Record<LogColumn, string | number | null>;
+export type LogRow = Record<LogColumn, string | number | null> & {
+  /** The rowid: the record's sequence number, or null for SQLite's next one. */
+  seq?: number | null;
+};
 
-export const INSERT_LOG_SQL = `INSERT INTO request_logs (${LOG_COLUMNS.join(', ')})
-  VALUES (${LOG_COLUMNS.map((column) => `@${column}`).join(', ')})`;
+export const INSERT_LOG_SQL = `INSERT INTO request_logs (rowid, ${LOG_COLUMNS.join(', ')})
+  VALUES (@seq, ${LOG_COLUMNS.map((column) => `@${column}`).join(', ')})`;
 
 /** The columns listLogs() reads: everything but the bodies and metadata. */
 export const SUMMARY_COLUMNS = LOG_COLUMNS.filter(
@@ -46,6 +49,7 @@ export function recordToRow(
   responseBody: string | null,
 ): LogRow {
   return {
+    seq: int(record.seq),
     id: String(record.id),
     time: int(record.time) ?? Date.now(),
     surface: record.surface,

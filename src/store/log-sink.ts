@@ -100,9 +100,9 @@ export function toRow(record: RequestLogRecord, bodies: Readonly<LogBodyOptions>
   const { enabled, maxBytes } = bodies;
   const body = (value: unknown, totalBytes: number | undefined): string | null => {
     if (!enabled || value == null) return null;
-    // prepareBody redacts secret-named fields and key-shaped strings; redactSecrets also masks
-    // the exact keys this process is configured with (keys without a recognisable shape).
-    return redactSecrets(prepareBody(typeof value === 'string' ? value : JSON.stringify(value), maxBytes, totalBytes));
+    // prepareBody redacts secret-named fields, key-shaped strings and the exact keys this process
+    // is configured with (keys without a recognisable shape).
+    return prepareBody(typeof value === 'string' ? value : JSON.stringify(value), maxBytes, totalBytes);
   };
   // An upstream error may echo the key it was sent: never store one.
   if (typeof record.error_message === 'string') record.error_message = redactSecrets(record.error_message);

@@ -18,6 +18,8 @@ export interface LogAttempt {
 export interface RequestLogRecord {
   /** The request id (x-request-id); unique. */
   id: string;
+  /** Its number in the order requests were charged (the row's rowid; see spend-watermark.ts); none with --workers. */
+  seq?: number;
   /** Start of the request, ms since the epoch. */
   time: number;
   surface: LogSurface;

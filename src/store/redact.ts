@@ -1,7 +1,10 @@
 /**
  * Secret redaction for logged bodies and audit entries: values under
- * secret-sounding keys, and strings shaped like API keys wherever they appear.
+ * secret-sounding keys (the structural net, here), and credentials wherever
+ * they appear in text (key shapes and configured secrets: telemetry/secrets.ts,
+ * the one list of what a credential looks like).
  */
+import { replaceSecrets } from '../telemetry/secrets.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -12,13 +15,6 @@ const SECRET_KEYS = new Set([
 ]);
 /** Suffixes that mark a secret too (access_token, client_secret, aws_secret_access_key, ...). */
 const SECRET_SUFFIXES = ['token', 'secret', 'password', 'apikey', 'accesskey', 'privatekey'];
-
-/**
- * Strings that look like API keys: OpenAI/Anthropic `sk-`, Heimdall virtual keys
- * `hk-`, Google `AIza`, Groq `gsk_`, and `Bearer <token>`. The length floor keeps
- * prose such as "sk-learn" intact.
- */
-const SECRET_VALUE = /\b(?:(?:sk|hk)-[A-Za-z0-9_-]{16,}|AIza[0-9A-Za-z_-]{30,}|gsk_[A-Za-z0-9]{20,})|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g;
 
 /** `"secret_key": "value"` in JSON text that could not be parsed (truncated, SSE). */
 const SECRET_PAIR = /"([A-Za-z0-9_-]{2,64})"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
@@ -34,7 +30,7 @@ export function redactText(text: string): string {
   const pairs = text.replace(SECRET_PAIR, (match, key: string, colon: string) =>
     isSecretKey(key) ? `"${key}"${colon}"${REDACTED}"` : match,
   );
-  return pairs.replace(SECRET_VALUE, REDACTED);
+  return replaceSecrets(pairs, REDACTED);
 }
 
 /** A deep copy of a JSON-like value with secrets replaced. */

@@ -13,6 +13,7 @@ import type { FinishedRequest, Gateway } from '../gateway/gateway.js';
 import type { RequestContext } from '../gateway/request-context.js';
 import type { LogAttempt, RequestLogRecord } from './log-types.js';
 import type { RequestLogWriter } from './log-writer.js';
+import type { LogSequence } from './spend-watermark.js';
 
 /** Kept past the cap so a secret cut in two at the cap is still recognised and redacted. */
 const SLACK_BYTES = 1024;
@@ -122,8 +123,8 @@ export function toLogRecord(finished: FinishedRequest): RequestLogRecord {
     virtual_key_id: ctx.virtualKeyId ?? null,
     team_id: ctx.teamId ?? null,
     customer_id: ctx.customerId ?? null,
-    provider: ctx.target?.provider.name ?? last?.provider ?? null,
-    model: ctx.target?.model ?? last?.model ?? null,
+    provider: ctx.target?.provider.name ?? last?.provider ?? ctx.attributed?.provider ?? null,
+    model: ctx.target?.model ?? last?.model ?? ctx.attributed?.model ?? null,
     requested_model: ctx.requestedModel ?? null,
     status: ctx.status,
     latency_ms: round(totalMs, 3),
@@ -157,12 +158,17 @@ export function toLogRecord(finished: FinishedRequest): RequestLogRecord {
 }
 
 /** Plugs the request log into the gateway: one record per finished request. */
-export function attachRequestLogging(gateway: Gateway, logs: RequestLogWriter): void {
+export function attachRequestLogging(gateway: Gateway, logs: RequestLogWriter, sequence?: LogSequence): void {
   gateway.addHooks({
     begin(ctx, _request, body, response) {
       const bodies = logs.bodyOptions;
       if (bodies.enabled) startCapture(ctx, body, response, bodies.maxBytes);
     },
   });
-  gateway.onFinish((finished) => logs.enqueue(toLogRecord(finished)));
+  gateway.onFinish((finished) => {
+    const record = toLogRecord(finished);
+    // Numbered in the same step as the spend ledger charged it (the settle hooks run just before).
+    if (sequence !== undefined) record.seq = sequence.next();
+    logs.enqueue(record);
+  });
 }

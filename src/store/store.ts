@@ -9,6 +9,8 @@
  *   store.close();                       // shutdown: flush logs, close the file
  */
 import { ConfigRepo } from './config-repo.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import type { LogSequence } from './spend-watermark.js';
 import { openDatabase, schemaVersion, type SqliteDatabase } from './database.js';
 import { LogQueries } from './log-queries.js';
 import { LogWriter, type RequestLogWriter } from './log-writer.js';
@@ -48,6 +50,10 @@ export class Store {
   readonly encryptionKeySource: MasterKeySource;
   readonly schemaVersion: number;
   #closed = false;
+  /** The request log's numbering, when spend is reconciled from it (one process; see spend-watermark.ts). */
+  logSequence: LogSequence | undefined;
+  /** This process's hold on the data dir (none in memory). */
+  #lock: DataDirLock | undefined;
 
   private constructor(db: SqliteDatabase, options: StoreOptions, secrets: SecretBox, keySource: MasterKeySource) {
     const logger = options.logger ?? silentLogger;
@@ -84,17 +90,25 @@ export class Store {
     }
   }
 
-  /** Opens (and creates or migrates) the database; throws if it is newer than this code. */
+  /**
+   * Opens (and creates or migrates) the database; throws if it is newer than this code, and
+   * DataDirLockedError when another live process holds the data dir.
+   */
   static open(options: StoreOptions): Store {
     const memory = options.memory === true;
     if (!memory && !options.dataDir) throw new Error('Store.open needs a dataDir (or memory: true).');
     const dataDir = options.dataDir ?? '';
-    const master = loadMasterKey({ dataDir: memory ? undefined : dataDir, env: options.env });
-    const db = openDatabase(dataDir, { memory });
+    const lock = memory ? undefined : lockDataDir(dataDir);
+    let db: SqliteDatabase | undefined;
     try {
-      return new Store(db, options, new SecretBox(master.key), master.source);
+      const master = loadMasterKey({ dataDir: memory ? undefined : dataDir, env: options.env });
+      db = openDatabase(dataDir, { memory });
+      const store = new Store(db, options, new SecretBox(master.key), master.source);
+      store.#lock = lock;
+      return store;
     } catch (error) {
-      db.close();
+      db?.close();
+      lock?.release();
       throw error;
     }
   }
@@ -119,6 +133,7 @@ export class Store {
         }
         this.db.close();
       }
+      this.#lock?.release();
     }
   }
 }

@@ -11,6 +11,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import { ConfigFileWatcher } from '../config/watch.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { attachRequestLogging } from './request-logging.js';
+import { LogSequence } from './spend-watermark.js';
 import { Store, type StoreOptions } from './store.js';
 import type { StoreLogger } from './store-logger.js';
 
@@ -34,6 +35,8 @@ export interface WireStoreOptions {
   watchConfig?: boolean;
   /** Quiet period of the config-file watch. Default 150 ms. */
   watchDebounceMs?: number;
+  /** Number the request log for spend reconciliation (default true; false with --workers N: several writers). */
+  sequenced?: boolean;
 }
 
 export interface WiredStore {
@@ -54,7 +57,8 @@ export async function wireStore(app: FastifyInstance, config: ResolvedConfig, op
   }
   app.decorate('store', store);
   app.decorate('configService', configService);
-  attachRequestLogging(gateway, store.logs);
+  if (options.sequenced !== false) store.logSequence = new LogSequence(store.db);
+  attachRequestLogging(gateway, store.logs, store.logSequence);
   // heimdall_log_queue_depth and heimdall_log_dropped_total read the writer's counts at scrape time.
   gateway.metrics.sources.logWriter = () => (store.closed ? undefined : store.logs.stats);
   enforceBodyLimit(app, () => gateway.state.limits.maxBodyBytes);

@@ -1,9 +1,12 @@
 /**
- * Masking credentials inside free text: an upstream error message may echo
- * the key it was sent, a transport error may quote a header. Two nets:
- * key-shaped strings (vendor prefixes, `Bearer ...`), and the exact secrets
- * this process was configured with (keys without a recognisable shape, such
- * as Mistral's, or an OTLP vendor header).
+ * The one place that knows what a credential looks like. Masking credentials
+ * inside free text: an upstream error message may echo the key it was sent, a
+ * transport error may quote a header. Two nets: key-shaped strings (vendor
+ * prefixes, `Bearer ...`), and the exact secrets this process was configured
+ * with (keys without a recognisable shape, such as Mistral's, or an OTLP
+ * vendor header). Log lines, traces, the management API (routing health,
+ * provider tests) and stored request bodies (store/redact.ts, which adds the
+ * structural net for JSON keys) all mask through this module.
  */
 import type { ResolvedConfig } from '../config/load.js';
 
@@ -90,20 +93,36 @@ function maskKnown(match: string, scheme: string | undefined): string {
   return ONE_KEY_SHAPE.test(match) ? `${match.slice(0, 3)}...${REDACTED}` : REDACTED;
 }
 
-/** Masks anything that looks like, or is, a credential. */
-export function redactText(text: string): string {
+type Replacer = (match: string, scheme?: string) => string;
+
+/** The three nets in order: configured secrets, credentials in URL queries, key shapes. */
+function replaceCredentials(text: string, known: Replacer, query: string, shape: Replacer): string {
   let out = text;
   if (knownPattern !== undefined) {
     knownPattern.lastIndex = 0;
-    if (knownPattern.test(out)) out = out.replace(knownPattern, maskKnown);
+    if (knownPattern.test(out)) out = out.replace(knownPattern, known);
     knownPattern.lastIndex = 0;
   }
-  if (out.includes('=')) out = out.replace(QUERY_SECRETS, `$1${REDACTED}`);
-  return out.replace(KEY_SHAPES, (match) => {
+  if (out.includes('=')) out = out.replace(QUERY_SECRETS, `$1${query}`);
+  return out.replace(KEY_SHAPES, shape);
+}
+
+/** Masks anything that looks like, or is, a credential (`sk-...[redacted]`, `Bearer [redacted]`: the kind stays readable). */
+export function redactText(text: string): string {
+  return replaceCredentials(text, maskKnown, REDACTED, (match) => {
     if (match.startsWith('Bearer')) return `Bearer ${REDACTED}`;
     if (match.startsWith('Basic')) return `Basic ${REDACTED}`;
     return `${match.slice(0, 3)}...${REDACTED}`;
   });
+}
+
+/**
+ * Replaces every credential in `text` (configured secrets, key shapes, URL query credentials) with
+ * `marker` as a whole, for stored text where no hint of the key is kept (request log bodies).
+ */
+export function replaceSecrets(text: string, marker: string): string {
+  const whole = (): string => marker;
+  return replaceCredentials(text, whole, marker, whole);
 }
 
 /** True once a secret is registered: without one there is nothing to mask in what the gateway passes on. */

@@ -172,8 +172,39 @@ describe('session lifetime and login throttling', () => {
     const reply = await call(gw.url, 'POST', '/api/auth/login', { token: TOKEN });
     expect(reply.status).toBe(429);
     expect(Number(reply.headers['retry-after'])).toBeGreaterThan(0);
-    // The Bearer header is not throttled: the operator keeps access.
-    expect((await call(gw.url, 'GET', '/api/settings', undefined, { authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+    // One limiter for both ways in: the Bearer header from this address waits too...
+    const bearer = await call(gw.url, 'GET', '/api/settings', undefined, { authorization: `Bearer ${TOKEN}` });
+    expect(bearer.status).toBe(429);
+    expect(Number(bearer.headers['retry-after'])).toBeGreaterThan(0);
+    // ...while another address keeps access (the limiter counts per source address).
+    const other = await gw.app.inject({ method: 'GET', url: '/api/settings', remoteAddress: '192.0.2.77', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(other.statusCode).toBe(200);
+  });
+
+  it('wrong Bearer tokens are throttled like logins: 9 x 401, then 429 with Retry-After; each failure logged with the address, never the token', async () => {
+    const address = '198.51.100.23';
+    const guesses: string[] = [];
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const guess = `wrong-admin-guess-${i}-0123456789`;
+      guesses.push(guess);
+      const reply = await gw.app.inject({ method: 'GET', url: '/api/providers', remoteAddress: address, headers: { authorization: `Bearer ${guess}` } });
+      statuses.push(reply.statusCode);
+      if (reply.statusCode === 429) {
+        expect(Number(reply.headers['retry-after'])).toBeGreaterThan(0);
+        expect(reply.json().error.code).toBe('rate_limit_exceeded');
+      }
+    }
+    expect(statuses.slice(0, 9)).toEqual(Array(9).fill(401));
+    expect(statuses.slice(9)).toEqual(Array(21).fill(429));
+    // The right token from the locked address waits too: guessing cannot go on by other means.
+    const right = await gw.app.inject({ method: 'GET', url: '/api/providers', remoteAddress: address, headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(right.statusCode).toBe(429);
+    const failures = gw.logs().filter((line) => line.msg === 'admin authentication failed' && line.remote_address === address);
+    expect(failures).toHaveLength(10);
+    const text = JSON.stringify(gw.logs());
+    for (const guess of guesses) expect(text).not.toContain(guess);
+    expect(text).not.toContain(TOKEN);
   });
 });
 

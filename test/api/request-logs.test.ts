@@ -77,7 +77,8 @@ describe('one log row per request', () => {
     expect(reply.status).toBe(400);
     const log = await logOf('log-400-1');
     expect(log).toMatchObject({
-      status: 400, error_code: 'HD_ERR_REQUEST_INVALID_FIELD', provider: null, attempts: [], upstream_ms: null,
+      // Attributed to what was asked for: the one provider enabled would serve the bare name.
+      status: 400, error_code: 'HD_ERR_REQUEST_INVALID_FIELD', provider: 'openai', model: 'nosuch-model', attempts: [], upstream_ms: null,
       error_message: "Invalid 'messages': empty array. Expected an array with minimum length 1.",
     });
   });

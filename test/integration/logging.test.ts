@@ -90,7 +90,7 @@ describe('the request log line', () => {
   it('a rejected request: status 400 and the error', async () => {
     await call('log-bad', { model: 'gpt-4o-mini', messages: [] });
     const line = await lineOf('log-bad');
-    expect(line).toMatchObject({ route: '/v1/chat/completions', provider: 'none', status: 400, error: "Invalid 'messages': empty array. Expected an array with minimum length 1." });
+    expect(line).toMatchObject({ route: '/v1/chat/completions', provider: 'openai', upstream_model: 'gpt-4o-mini', status: 400, error: "Invalid 'messages': empty array. Expected an array with minimum length 1." });
     expectTimings(line);
   });
 

@@ -21,7 +21,7 @@ const KEYS = {
   gemini: 'leakyGeminiKey0123456789',
 };
 
-type Mode = 'stream-error' | 'http-error' | 'ok-with-error';
+type Mode = 'stream-error' | 'http-error' | 'ok-with-error' | 'server-error';
 let mode: Mode = 'stream-error';
 let leaky: MockUpstream;
 let gateway: TestGateway;
@@ -59,16 +59,19 @@ beforeAll(async () => {
   leaky.route('POST', /^\/v1\/chat\/completions$/, async (context) => {
     const message = `Incorrect API key provided: ${sentKey(context.request.headers)}`;
     if (mode === 'http-error') return context.json(401, { error: { message, type: 'invalid_request_error', code: 'invalid_api_key' } });
+    if (mode === 'server-error') return context.json(500, { error: { message, type: 'server_error' } });
     if (mode === 'ok-with-error') return context.json(200, { error: { message, code: 401 } });
     return streamThenLeak(context, [openaiChunk('Hi'), openaiChunk(' there')], `data: ${JSON.stringify({ error: { message, type: 'invalid_request_error' } })}\n\n`);
   });
   leaky.route('POST', /^\/v1\/messages(\/count_tokens)?$/, async (context) => {
     const error = { type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key: ${sentKey(context.request.headers)}` } };
+    if (mode === 'server-error') return context.json(500, { type: 'error', error: { type: 'api_error', message: error.error.message } });
     if (mode === 'http-error' || context.match[1] !== undefined) return context.json(401, error);
     return streamThenLeak(context, anthropicStart, `event: error\ndata: ${JSON.stringify(error)}\n\n`);
   });
   leaky.route('POST', /^\/v1beta\/models\/(.+):([A-Za-z]+)$/, async (context) => {
     const error = { error: { code: 400, message: `API key not valid: ${sentKey(context.request.headers)}`, status: 'INVALID_ARGUMENT' } };
+    if (mode === 'server-error') return context.json(500, { error: { ...error.error, code: 500, status: 'INTERNAL' } });
     if (mode === 'http-error' || context.match[2] === 'countTokens') return context.json(400, error);
     return streamThenLeak(context, [geminiChunk], `data: ${JSON.stringify(error)}\r\n\r\n`);
   });
@@ -164,6 +167,19 @@ describe('non-stream errors that quote the key', () => {
     const gemini = await post(`${gateway.url}/genai/v1beta/models/${MODELS.gemini}:countTokens`, { contents: [{ parts: [{ text: 'x' }] }] });
     expect(gemini.status).toBe(400);
     expect(gemini.json).toEqual({ error: { code: 400, message: 'API key not valid: [redacted]', status: 'INVALID_ARGUMENT' } });
+  });
+
+  it('GET /api/routing/health: the last error each key recorded is masked too (the dashboard reads it)', async () => {
+    mode = 'server-error'; // a 5xx counts against the key, so the key's health records its text
+    for (const target of ['openai', 'anthropic', 'gemini'] as const) expect((await call('openai', target, false)).status).toBe(500);
+    const reply = await fetch(`${gateway.url}/api/routing/health`);
+    const text = await reply.text();
+    expect(reply.status).toBe(200);
+    expectNoKey(text);
+    const errors = (JSON.parse(text) as { data: Array<{ provider: string; last_error: string | null }> }).data;
+    for (const provider of ['leaky-openai', 'leaky-anthropic', 'leaky-gemini']) {
+      expect(errors.find((key) => key.provider === provider)?.last_error).toContain('[redacted]');
+    }
   });
 
   it('the log lines hold no key either', () => {

@@ -71,3 +71,14 @@ describe('redaction', () => {
     expect(prepared).toBe(`{"api_key":"${REDACTED}","blob":"${'a'.repeat(64 - 32)}…[truncated, ${huge.length} bytes total]`);
   });
 });
+
+describe('one list of credential shapes', () => {
+  it('stored bodies mask the configured secrets and every key shape the log lines mask', async () => {
+    const { registerSecrets } = await import('../../src/telemetry/secrets.js');
+    const plain = 'configured-key-without-any-shape-42';
+    registerSecrets([plain]);
+    const text = `a ${plain} b xai-abcdefghijklmnop c ghp_abcdefghijklmnopqrstu d ya29.abcdefghijklmnopqr`;
+    expect(redactText(text)).toBe(`a ${REDACTED} b ${REDACTED} c ${REDACTED} d ${REDACTED}`);
+    expect(prepareBody(JSON.stringify({ note: `key ${plain}` }), 1000)).toBe(`{"note":"key ${REDACTED}"}`);
+  });
+});

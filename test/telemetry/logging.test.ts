@@ -242,7 +242,7 @@ describe('no secret in any log line: the admin token, virtual keys and a provide
       await waitFor(() => gateway.logs().some((l) => l.msg === 'request' && l.request_id === id), 5000, `the log line of ${id}`);
       expect(gateway.logs().filter((l) => l.msg === 'request' && l.request_id === id)).toHaveLength(1);
     }
-    await waitFor(() => gateway.logs().some((l) => l.msg === 'admin login failed'), 5000, 'the failed login line');
+    await waitFor(() => gateway.logs().some((l) => l.msg === 'admin authentication failed'), 5000, 'the failed login line');
     const text = gateway.logText();
     for (const secret of secrets) expect(text).not.toContain(secret);
     // The failures are logged, masked.

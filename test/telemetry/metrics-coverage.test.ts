@@ -119,8 +119,9 @@ describe('rejections and dropped parameters', () => {
     expect(delta(before, after, 'heimdall_rate_limit_rejections_total')).toBe(1);
     expect(delta(before, after, 'heimdall_budget_rejections_total', { scope: 'virtual_key', virtual_key: broke.id })).toBe(1);
     expect(delta(before, after, 'heimdall_budget_rejections_total')).toBe(1);
-    // The refused requests are requests too: 4xx, no provider.
-    expect(delta(before, after, 'heimdall_requests_total', { provider: 'none', status_class: '4xx' })).toBe(2);
+    // The refused requests are requests too: 4xx, under the provider and model they asked for.
+    expect(delta(before, after, 'heimdall_requests_total', { provider: 'openai', model: 'gpt-4o-mini', status_class: '4xx' })).toBe(2);
+    expect(delta(before, after, 'heimdall_requests_total', { provider: 'none', status_class: '4xx' })).toBe(0);
   });
 
   it('a parameter the target cannot take is dropped and counted', async () => {

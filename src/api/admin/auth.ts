@@ -25,7 +25,7 @@ declare module 'fastify' {
 
 export const SESSION_COOKIE = 'heimdall_session';
 const MAX_SESSIONS = 1000;
-/** Failed logins allowed per client address in a window before 429. */
+/** Failed admin-token attempts (login or Bearer header) allowed per client address in a window before 429. */
 const MAX_FAILURES = 10;
 const FAILURE_WINDOW_MS = 5 * 60 * 1000;
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -64,6 +64,11 @@ function isLoopbackHost(host: string | undefined): boolean {
   if (host === undefined) return false;
   const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
   return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+/** The source address failures are counted by (the socket's: a forwarded-for header is the caller's to forge). */
+function clientAddress(request: FastifyRequest): string {
+  return request.socket.remoteAddress ?? 'unknown';
 }
 
 function readCookie(header: string | undefined, name: string): string | undefined {
@@ -118,7 +123,11 @@ export class AdminAuth {
   /** The onRequest guard of every /api route. */
   guard(request: FastifyRequest, open: boolean): void {
     this.#refuseCrossSite(request);
+    const throttled = this.required && bearer(request.headers.authorization) !== undefined;
+    // A Bearer token is a guess at the admin token like a login is: the same limiter counts both.
+    if (throttled) this.checkFailures(clientAddress(request), false);
     const actor = this.identify(request);
+    if (throttled && actor === undefined) this.recordFailure(request, 'admin token in the Authorization header is not valid');
     if (actor !== undefined || open) {
       request.adminActor = actor ?? '';
       return;
@@ -178,7 +187,17 @@ export class AdminAuth {
     if (cookie !== undefined) this.#sessions.delete(sha256(cookie).toString('hex'));
   }
 
-  /** Counts a failed login; throws 429 once a client has failed too often in the window. */
+  /**
+   * Counts a wrong admin token from the request's source address and logs it (the address, never
+   * the token); throws 429 when this failure used up the window's allowance.
+   */
+  recordFailure(request: FastifyRequest, reason: string): void {
+    const address = clientAddress(request);
+    request.log.warn({ msg: 'admin authentication failed', reason, remote_address: address });
+    this.checkFailures(address, true);
+  }
+
+  /** Counts a failed attempt; throws 429 once a client has failed too often in the window. */
   checkFailures(address: string, failed: boolean): void {
     const now = this.#now();
     let entry = this.#failures.get(address);
@@ -189,7 +208,7 @@ export class AdminAuth {
     }
     if (failed) entry.count++;
     if (entry.count >= MAX_FAILURES) {
-      throw new GatewayError('HD_ERR_RATE_LIMITED', 'Too many failed logins from this address; try again later.', {
+      throw new GatewayError('HD_ERR_RATE_LIMITED', 'Too many wrong admin tokens from this address; try again later.', {
         retryAfter: Math.ceil((entry.resetAt - now) / 1000),
       });
     }
@@ -225,12 +244,10 @@ export function registerAuthRoutes(api: FastifyInstance, auth: AdminAuth, hooks:
     if (!auth.required) {
       throw invalidField('token', 'No admin token is configured (HEIMDALL_ADMIN_TOKEN or admin.token): there is nothing to log in to; the management API answers loopback clients as they are.');
     }
-    const address = request.socket.remoteAddress ?? 'unknown';
-    auth.checkFailures(address, false);
+    auth.checkFailures(clientAddress(request), false);
     const session = auth.login(body.token);
     if (session === undefined) {
-      request.log.warn({ msg: 'admin login failed', remote_address: address });
-      auth.checkFailures(address, true);
+      auth.recordFailure(request, 'admin login with a wrong token');
       throw new GatewayError('HD_ERR_ADMIN_UNAUTHORIZED', 'The admin token is not valid.', { param: 'token' });
     }
     hooks.audit(`session:${session.label}`, 'auth.login');
