@@ -2,18 +2,21 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { ChatCompletion, ChatMessage, ToolCall } from '../openai/types.js';
 import type { CodecContext } from '../types.js';
 import { finishReasonFromAnthropic } from './stop-reason.js';
+import { thinkingBlocksOf, thinkingFields } from './thinking.js';
 import type { AnthropicMessage, AnthropicUsage } from './types.js';
 import { usageFromAnthropic } from './usage.js';
 
 /**
  * Anthropic Message -> canonical ChatCompletion.
  * - text blocks are joined into `content`; `tool_use` blocks become `tool_calls`;
- * - `thinking` blocks become `reasoning_content` + `reasoning_signature`;
- *   `redacted_thinking` data is kept in the extra `redacted_thinking` field so a
- *   later Anthropic request can send it back;
+ * - `thinking` and `redacted_thinking` blocks are kept exactly in `thinking_blocks`
+ *   (so a later Anthropic request sends them back unchanged), and summed up in
+ *   `reasoning_content` + `reasoning_signature` (and `redacted_thinking`) for
+ *   OpenAI-style clients;
+ * - server-tool blocks (`server_tool_use`, `web_search_tool_result`, ...) are
+ *   kept exactly in `anthropic_server_blocks`;
  * - the matched stop sequence is kept in the extra `stop_sequence` field, so the
  *   Anthropic surface can report `stop_reason: "stop_sequence"`.
- * Server tool blocks (web search results, code execution) have no canonical form and are not carried.
  * @see https://docs.anthropic.com/en/api/messages#response
  */
 
@@ -36,43 +39,30 @@ export function decodeAnthropicResponse(body: unknown, context: CodecContext): C
   const message = body as unknown as AnthropicMessage;
 
   const texts: string[] = [];
-  const thinking: string[] = [];
-  const redacted: string[] = [];
   const toolCalls: ToolCall[] = [];
-  let signature: string | undefined;
+  const serverBlocks: Array<Record<string, unknown>> = [];
   for (const block of message.content) {
     if (!isRecord(block)) continue;
-    switch (block.type) {
-      case 'text':
-        if (typeof block.text === 'string') texts.push(block.text);
-        break;
-      case 'thinking':
-        if (typeof block.thinking === 'string') thinking.push(block.thinking);
-        if (typeof block.signature === 'string' && block.signature !== '') signature = block.signature;
-        break;
-      case 'redacted_thinking':
-        if (typeof block.data === 'string') redacted.push(block.data);
-        break;
-      case 'tool_use':
-        toolCalls.push({
-          id: String(block.id),
-          type: 'function',
-          function: { name: String(block.name), arguments: stringifyInput(block.input) },
-        });
-        break;
-      default:
-        break;
+    if (block.type === 'text') {
+      if (typeof block.text === 'string') texts.push(block.text);
+    } else if (block.type === 'tool_use') {
+      toolCalls.push({
+        id: String(block.id),
+        type: 'function',
+        function: { name: String(block.name), arguments: stringifyInput(block.input) },
+      });
+    } else if (typeof block.type === 'string' && (block.type === 'server_tool_use' || block.type.endsWith('_tool_result'))) {
+      serverBlocks.push(block);
     }
   }
 
   const assistant: ChatMessage & { role: 'assistant' } = {
     role: 'assistant',
     content: texts.length > 0 ? texts.join('') : toolCalls.length > 0 ? null : '',
+    ...thinkingFields(thinkingBlocksOf(message.content)),
   };
-  if (thinking.length > 0) assistant.reasoning_content = thinking.join('');
-  if (signature !== undefined) assistant.reasoning_signature = signature;
-  if (redacted.length > 0) assistant.redacted_thinking = redacted;
   if (toolCalls.length > 0) assistant.tool_calls = toolCalls;
+  if (serverBlocks.length > 0) assistant.anthropic_server_blocks = serverBlocks;
 
   const completion: ChatCompletion = {
     id: typeof message.id === 'string' && message.id !== '' ? message.id : context.id,

@@ -8,6 +8,7 @@
 import { invalidField } from '../../errors/gateway-error.js';
 import type { EncodedRequest, EncodeOptions, CodecWarning } from '../types.js';
 import type { ChatRequest } from '../openai/types.js';
+import { anthropicOnlyBlockWarnings, movedSystemWarnings } from '../conversation-warnings.js';
 import { convertMessages } from './messages.js';
 import type { BedrockConverseRequest, BedrockToolChoice, BedrockToolSpec } from './types.js';
 
@@ -162,6 +163,9 @@ function encodeResponseFormat(request: ChatRequest, body: BedrockConverseRequest
 export function encodeBedrockRequest(request: ChatRequest, options: EncodeOptions): EncodedRequest {
   const warnings: CodecWarning[] = [];
   const { system, messages, hasToolBlocks } = convertMessages(request.messages);
+  if (Array.isArray(request.messages)) {
+    warnings.push(...movedSystemWarnings(request.messages, 'Bedrock Converse'), ...anthropicOnlyBlockWarnings(request.messages, 'Bedrock Converse'));
+  }
   const body: BedrockConverseRequest = { messages };
   if (system.length > 0) body.system = system;
 

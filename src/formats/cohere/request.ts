@@ -6,6 +6,7 @@
  * @see https://docs.cohere.com/v2/reference/chat
  * @see https://docs.cohere.com/v2/docs/tool-use-overview
  */
+import { foreignConversationWarnings } from '../conversation-warnings.js';
 import { invalidField } from '../../errors/gateway-error.js';
 import type { CodecWarning, EncodedRequest, EncodeOptions } from '../types.js';
 import type { ChatMessage, ChatRequest, FunctionTool } from '../openai/types.js';
@@ -188,5 +189,6 @@ export function encodeCohereRequest(request: ChatRequest, options: EncodeOptions
   else if (request.thinking?.type === 'disabled') body.thinking = { type: 'disabled' };
 
   encodeExtras(request, body, warnings);
+  warnings.push(...foreignConversationWarnings(request, 'Cohere', { systemMoves: false }));
   return { body, warnings };
 }
