@@ -13,6 +13,9 @@
  *     `{functionCall:{name, args:{text}}}` per call (no ids: the Gemini API gives none).
  *     usageMetadata `{promptTokenCount, candidatesTokenCount, totalTokenCount, promptTokensDetails}`.
  *     Counted texts: systemInstruction and every non-thought text part.
+ *     gemini-3* models put a thoughtSignature on the first functionCall part.
+ *   - contents are checked as Google checks them (function call and response counts; gemini-3*: the
+ *     current turn's function calls carry their thought signatures): 400 INVALID_ARGUMENT (conversation-rules.ts).
  * POST ...:streamGenerateContent?alt=sse -> `data: <GenerateContentResponse>\r\n\r\n` per word (the
  *   last word's event carries finishReason STOP); function calls all in one event with the finish.
  *   Every event has usageMetadata (candidatesTokenCount so far). Without alt=sse: a streamed JSON array.
@@ -31,6 +34,7 @@
 import type { MockContext } from './context.js';
 import { planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
 import type { RouteHandler } from './index.js';
+import { geminiConversationError, geminiValidatesSignatures, thoughtSignature } from './conversation-rules.js';
 import { isRecord } from './openai-common.js';
 import { countWords, mockEmbedding } from './text.js';
 
@@ -139,8 +143,13 @@ function usageMetadata(plan: EchoPlan, candidates: number): Json {
   };
 }
 
-function callParts(plan: EchoPlan): Json[] {
-  return plan.calls.map((call) => ({ functionCall: { name: call.name, args: call.input } }));
+/** Function call parts; Gemini 3 signs the first call of a step (its thoughtSignature). */
+function callParts(plan: EchoPlan, model: string): Json[] {
+  return plan.calls.map((call, i) => {
+    const part: Json = { functionCall: { name: call.name, args: call.input } };
+    if (i === 0 && geminiValidatesSignatures(model)) part.thoughtSignature = thoughtSignature(call.name, call.input);
+    return part;
+  });
 }
 
 export interface GenerateOptions {
@@ -162,7 +171,7 @@ export function geminiReply(context: MockContext, body: Json, options: GenerateO
     return { candidates: [candidate], usageMetadata: usageMetadata(plan, candidatesSoFar), modelVersion: options.model, responseId };
   };
   if (!options.stream) {
-    const parts = plan.text !== undefined ? [{ text: plan.text }] : callParts(plan);
+    const parts = plan.text !== undefined ? [{ text: plan.text }] : callParts(plan, options.model);
     return context.json(200, envelope(parts, true, plan.completionTokens));
   }
   const responses: Json[] = [];
@@ -175,7 +184,7 @@ export function geminiReply(context: MockContext, body: Json, options: GenerateO
       responses.push(envelope([{ text: piece }], last, countWords(sent)));
     });
   } else {
-    responses.push(envelope(callParts(plan), true, plan.completionTokens));
+    responses.push(envelope(callParts(plan, options.model), true, plan.completionTokens));
   }
   if (options.sse) {
     return context.stream(responses.map((response) => `data: ${JSON.stringify(response)}\r\n\r\n`), {
@@ -231,7 +240,7 @@ async function modelAction(context: MockContext): Promise<void> {
   switch (method) {
     case 'generateContent':
     case 'streamGenerateContent': {
-      const invalid = invalidGenerateBody(body);
+      const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model);
       if (invalid !== undefined) return context.json(400, googleErrorBody(400, invalid));
       const stream = method === 'streamGenerateContent';
       return geminiReply(context, body, { model, stream, sse: context.request.query.get('alt') === 'sse' });

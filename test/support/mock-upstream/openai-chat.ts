@@ -1,6 +1,7 @@
 /**
  * POST /v1/chat/completions and POST /v1/completions (legacy) of the mock.
- * The reply rules are documented at the top of openai.ts.
+ * The reply rules are documented at the top of openai.ts. Tool calls must be answered by tool
+ * messages, as OpenAI requires (conversation-rules.ts).
  * @see https://platform.openai.com/docs/api-reference/chat/create
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  * @see https://platform.openai.com/docs/api-reference/completions/create
@@ -17,6 +18,7 @@ import type {
 } from '../../../src/formats/openai/types.js';
 import { formatSse, SSE_DONE } from '../../../src/gateway/sse.js';
 import type { MockContext } from './context.js';
+import { openaiConversationError } from './conversation-rules.js';
 import {
   contentText,
   invalidParam,
@@ -50,6 +52,8 @@ export async function chatCompletions(context: MockContext): Promise<void> {
   const body = await requireBody(context);
   if (body === undefined) return;
   if (!Array.isArray(body.messages)) return invalidParam(context, 'messages', "Missing required parameter: 'messages'.");
+  const refused = openaiConversationError(body.messages);
+  if (refused !== undefined) return invalidParam(context, refused.param, refused.message);
   const request = body as ChatRequest;
   const userText = lastUserText(request.messages);
   const toolCalls = plannedToolCalls(request, userText);

@@ -34,6 +34,7 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { anthropicEchoRequest, anthropicErrorBody, anthropicReply, invalidMessagesField } from './anthropic.js';
 import type { MockContext } from './context.js';
 import { planEcho } from './echo-plan.js';
+import { anthropicConversationError, anthropicOutputFormatError, geminiConversationError } from './conversation-rules.js';
 import { geminiEchoRequest, geminiReply, googleErrorBody, invalidGenerateBody } from './gemini.js';
 import type { RouteHandler } from './index.js';
 import { isRecord } from './openai-common.js';
@@ -140,7 +141,7 @@ function google(context: MockContext, body: unknown, model: string, method: stri
   switch (method) {
     case 'generateContent':
     case 'streamGenerateContent': {
-      const invalid = invalidGenerateBody(body);
+      const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model);
       if (invalid !== undefined) return context.json(400, googleErrorBody(400, invalid));
       const stream = method === 'streamGenerateContent';
       return geminiReply(context, body, { model, stream, sse: context.request.query.get('alt') === 'sse', idPrefix: 'vertex-resp-' });
@@ -191,7 +192,7 @@ function anthropic(context: MockContext, body: unknown, model: string, method: s
     return context.json(400, anthropicErrorBody(400, `anthropic_version: Input should be '${VERTEX_ANTHROPIC_VERSION}'`));
   }
   if (body.model !== undefined) return context.json(400, anthropicErrorBody(400, 'model: Extra inputs are not permitted'));
-  const invalid = invalidMessagesField(body, { requireModel: false, requireMaxTokens: true });
+  const invalid = invalidMessagesField(body, { requireModel: false, requireMaxTokens: true }) ?? anthropicConversationError(body) ?? anthropicOutputFormatError(body);
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
   return anthropicReply(context, body, { model, stream: method === 'streamRawPredict' && body.stream === true });
 }
