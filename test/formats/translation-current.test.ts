@@ -365,4 +365,31 @@ describe('system messages, PDFs, citations, cache hints, tool choice, server too
     const { body } = encode(anthropicChatCodec, { model: 'x', messages: [{ role: 'user', content: 'q' }, message, { role: 'user', content: 'more' }] }, 'claude-sonnet-4-5');
     expect(body.messages[1].content.slice(0, 2)).toEqual(answer.content.slice(0, 2));
   });
+
+  it('OpenAI web_search_options -> Anthropic web_search tool and Gemini googleSearch; settings without a place warned', () => {
+    const request: ChatRequest = {
+      model: 'x',
+      messages: [{ role: 'user', content: 'News?' }],
+      web_search_options: { search_context_size: 'low', user_location: { type: 'approximate', approximate: { city: 'Oslo', country: 'NO' } } },
+    };
+    const anthropic = encode(anthropicChatCodec, request, 'claude-sonnet-4-5');
+    expect(anthropic.body.tools).toEqual([{ type: 'web_search_20250305', name: 'web_search', user_location: { type: 'approximate', city: 'Oslo', country: 'NO' } }]);
+    expect(params(anthropic.warnings)).toEqual(['web_search_options.search_context_size']);
+    const gemini = encode(geminiChatCodec, request, 'gemini-2.5-flash');
+    expect(gemini.body.tools).toEqual([{ googleSearch: {} }]);
+    expect(params(gemini.warnings)).toEqual(['web_search_options.search_context_size', 'web_search_options.user_location']);
+  });
+
+  it('Anthropic web search citations -> OpenAI url_citation annotations over the cited text', () => {
+    const answer = {
+      id: 'msg_04', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 1, output_tokens: 1 },
+      content: [
+        { type: 'text', text: 'Per the site, ' },
+        { type: 'text', text: 'Node 24 is out.', citations: [{ type: 'web_search_result_location', url: 'https://nodejs.org', title: 'Node', encrypted_index: 'x', cited_text: 'Node 24' }] },
+      ],
+    };
+    const message = anthropicChatCodec.decodeResponse(answer, context).choices[0].message;
+    expect(message.content).toBe('Per the site, Node 24 is out.');
+    expect(message.annotations).toEqual([{ type: 'url_citation', url_citation: { start_index: 14, end_index: 29, url: 'https://nodejs.org', title: 'Node' } }]);
+  });
 });

@@ -3,6 +3,7 @@ import type { ChatRequest, FunctionTool, ToolChoice } from '../openai/types.js';
 import type { CodecWarning, EncodedRequest, EncodeOptions } from '../types.js';
 import { cacheControlOf } from './encode-content.js';
 import { movedSystemWarnings } from '../conversation-warnings.js';
+import { anthropicWebSearchTool } from '../web-search.js';
 import { encodeMessages } from './encode-messages.js';
 import { encodeOutputFormat } from './output-format.js';
 import { planThinking, thinkingIsOn } from './thinking.js';
@@ -26,7 +27,7 @@ export const DEFAULT_MAX_TOKENS = 4096;
 const HANDLED_FIELDS = new Set([
   'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p',
   'top_k', 'stop', 'user', 'tools', 'tool_choice', 'parallel_tool_calls', 'reasoning_effort', 'thinking',
-  'metadata', 'service_tier', 'response_format',
+  'metadata', 'service_tier', 'response_format', 'web_search_options',
 ]);
 
 /** OpenAI parameters Anthropic has no equivalent for: dropped with a warning when set to a non-default value. */
@@ -215,10 +216,10 @@ export function encodeAnthropicRequest(request: ChatRequest, options: EncodeOpti
   const topK = numberParam(request, 'top_k');
   if (topK !== undefined) body.top_k = topK;
 
-  if (present(request.tools)) {
-    const tools = encodeTools(request.tools, warnings);
-    if (tools.length > 0) body.tools = tools;
-  }
+  const tools = present(request.tools) ? encodeTools(request.tools, warnings) : [];
+  const webSearch = anthropicWebSearchTool(request, warnings);
+  if (webSearch !== undefined) tools.push(webSearch as AnthropicTool);
+  if (tools.length > 0) body.tools = tools;
   const toolChoice = encodeToolChoice(present(request.tool_choice) ? request.tool_choice : undefined,
     present(request.parallel_tool_calls) ? request.parallel_tool_calls : undefined);
   if (toolChoice !== undefined) body.tool_choice = toolChoice;

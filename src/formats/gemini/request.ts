@@ -9,6 +9,7 @@ import type { ChatRequest, FunctionTool, ToolChoice } from '../openai/types.js';
 import type { CodecWarning, EncodeOptions, EncodedRequest } from '../types.js';
 import { foreignConversationWarnings } from '../conversation-warnings.js';
 import { effortRow } from '../reasoning-effort.js';
+import { geminiWebSearchTool } from '../web-search.js';
 import { encodeContents } from './request-contents.js';
 import { cleanSchemaForGemini } from './schema.js';
 import { GEMINI_ONLY_FIELDS } from './types.js';
@@ -43,7 +44,7 @@ const GENERATION_PARAMS: ReadonlyArray<readonly [keyof ChatRequest & string, key
  */
 const HANDLED_FIELDS: ReadonlySet<string> = new Set([
   'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'stop', 'tools', 'tool_choice',
-  'parallel_tool_calls', 'response_format', 'reasoning_effort', 'thinking',
+  'parallel_tool_calls', 'response_format', 'reasoning_effort', 'thinking', 'web_search_options',
   ...GENERATION_PARAMS.map(([from]) => from),
   ...GEMINI_ONLY_FIELDS,
 ]);
@@ -124,6 +125,8 @@ function encodeTools(request: ChatRequest, warnings: CodecWarning[]): GeminiTool
   }
   const tools: GeminiTool[] = declarations.length > 0 ? [{ functionDeclarations: declarations }] : [];
   if (Array.isArray(request.gemini_tools)) tools.push(...(request.gemini_tools as GeminiTool[]));
+  const webSearch = geminiWebSearchTool(request, warnings);
+  if (webSearch !== undefined && !tools.some((tool) => tool.googleSearch !== undefined)) tools.push(webSearch);
   return tools.length > 0 ? tools : undefined;
 }
 
