@@ -127,6 +127,40 @@ describe('Anthropic SDK, extended thinking with a tool turn', () => {
   });
 });
 
+describe('thinking across a tool turn from other formats to Claude', () => {
+  const question = 'weather in Oslo';
+
+  it('OpenAI SDK: reasoning_effort turns thinking on; the assistant message sent back as received keeps the signed block', async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { text: { type: 'string' } } } } }];
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: question }];
+    const first = await openai.chat.completions.create({ model: 'anthropic/claude-sonnet-4-5', messages, tools, reasoning_effort: 'low' });
+    expect(upstream(0).thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
+    const message = first.choices[0].message as OpenAI.ChatCompletionMessage & Json;
+    const thinking = `Thinking about: ${question}`;
+    expect(message.reasoning_content).toBe(thinking);
+    expect(message.thinking_blocks).toEqual([{ type: 'thinking', thinking, signature: thinkingSignature(thinking) }]);
+    messages.push(message, { role: 'tool', tool_call_id: message.tool_calls![0].id, content: '12C' });
+    const second = await openai.chat.completions.create({ model: 'anthropic/claude-sonnet-4-5', messages, tools, reasoning_effort: 'low' });
+    expect(second.choices[0].message.content).toBe(`echo: ${question}`);
+    expect(upstream(1).messages[1].content[0]).toEqual({ type: 'thinking', thinking, signature: thinkingSignature(thinking) });
+  });
+
+  it('Gemini SDK: thinkingConfig turns thinking on; the thought part sent back carries the signature Claude checks', async () => {
+    const config = {
+      thinkingConfig: { thinkingBudget: 2048, includeThoughts: true },
+      tools: [{ functionDeclarations: [{ name: 'get_weather', parametersJsonSchema: { type: 'object', properties: { text: { type: 'string' } } } }] }],
+    };
+    const contents: Content[] = [{ role: 'user', parts: [{ text: question }] }];
+    const first = await genai.models.generateContent({ model: 'anthropic/claude-sonnet-4-5', contents, config });
+    expect(upstream(0).thinking).toEqual({ type: 'enabled', budget_tokens: 2048 });
+    const turn = first.candidates![0].content!;
+    expect(turn.parts![0]).toMatchObject({ thought: true, text: `Thinking about: ${question}` });
+    contents.push(turn, { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { temp: 12 } } }] });
+    const second = await genai.models.generateContent({ model: 'anthropic/claude-sonnet-4-5', contents, config });
+    expect(second.text).toBe(`echo: ${question}`);
+  });
+});
+
 describe('OpenAI SDK, structured output to Claude', () => {
   it('response_format json_schema becomes output_config.format and the answer parses against the schema', async () => {
     const schema = {
