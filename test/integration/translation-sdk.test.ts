@@ -211,6 +211,13 @@ describe('Gemini 3 thought signatures across a tool round trip', () => {
     expect(upstream(1).contents[1].parts).toEqual([{ functionCall: { name: 'get_weather', args: { text: 'weather in Rome' } }, thoughtSignature: signature }]);
   });
 
+  it('OpenAI SDK -> gemini-3, streamed: the signature comes with the tool call delta', async () => {
+    const stream = await openai.chat.completions.create({ model: 'gemini/gemini-3-pro-preview', messages: [{ role: 'user', content: 'weather in Rome' }], tools, stream: true });
+    const calls: Json[] = [];
+    for await (const chunk of stream) calls.push(...((chunk.choices[0]?.delta.tool_calls ?? []) as Json[]));
+    expect(calls.map((call) => call.extra_content)).toEqual([{ google: { thought_signature: thoughtSignature('get_weather', { text: 'weather in Rome' }) } }]);
+  });
+
   it('Gemini SDK -> gemini-3: the SDK sends the model turn back with its signature and the mock accepts it', async () => {
     const config = { tools: [{ functionDeclarations: [{ name: 'get_weather', parametersJsonSchema: { type: 'object', properties: { text: { type: 'string' } } } }] }] };
     const contents: Content[] = [{ role: 'user', parts: [{ text: 'weather in Rome' }] }];
