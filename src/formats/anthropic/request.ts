@@ -1,9 +1,9 @@
 import { invalidField } from '../../errors/gateway-error.js';
 import type { ChatRequest, FunctionTool, ToolChoice } from '../openai/types.js';
 import type { CodecWarning, EncodedRequest, EncodeOptions } from '../types.js';
-import { cacheControlOf } from './encode-content.js';
 import { movedSystemWarnings } from '../conversation-warnings.js';
 import { anthropicWebSearchTool } from '../web-search.js';
+import { cacheControlOf } from './encode-content.js';
 import { encodeMessages } from './encode-messages.js';
 import { encodeOutputFormat } from './output-format.js';
 import { planThinking, thinkingIsOn } from './thinking.js';

@@ -182,8 +182,8 @@ export function encodeBedrockRequest(request: ChatRequest, options: EncodeOption
   if (request.thinking !== undefined && request.thinking !== null) {
     if (family === 'anthropic') {
       additional.thinking = request.thinking;
-      if (request.thinking.type === 'enabled') dropSamplingWhileThinking(inference, additional, warnings);
-    } else if (request.thinking.type === 'enabled') {
+      if (request.thinking.type !== 'disabled') dropSamplingWhileThinking(inference, additional, warnings);
+    } else if (request.thinking.type !== 'disabled') {
       warnings.push({ param: 'thinking', message: `thinking is only mapped for Anthropic models on Bedrock; dropped for "${options.model}".` });
     }
   }

@@ -187,6 +187,9 @@ export function encodeCohereRequest(request: ChatRequest, options: EncodeOptions
   // @see https://docs.cohere.com/v2/docs/reasoning
   if (request.thinking?.type === 'enabled') body.thinking = { type: 'enabled', token_budget: request.thinking.budget_tokens };
   else if (request.thinking?.type === 'disabled') body.thinking = { type: 'disabled' };
+  else if (request.thinking?.type === 'adaptive') {
+    warnings.push({ param: 'thinking', message: 'Cohere takes a thinking token budget; adaptive thinking was dropped (the model default applies).' });
+  }
 
   encodeExtras(request, body, warnings);
   warnings.push(...foreignConversationWarnings(request, 'Cohere', { systemMoves: false }));
