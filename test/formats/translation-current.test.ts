@@ -150,6 +150,18 @@ describe('thinking and effort (one table: src/formats/reasoning-effort.ts)', () 
     expect(route(geminiSurfaceCodec, gemini({ thinkingLevel: 'MINIMAL' }), openaiChatCodec, 'gpt-5-mini').body.reasoning_effort).toBe('minimal');
   });
 
+  it('OpenAI reasoning_effort -> Claude thinking on Bedrock (budget or adaptive), dropped with a warning for other families', () => {
+    const request: ChatRequest = { model: 'x', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 'low', temperature: 0.2 };
+    const budget = encode(bedrockChatCodec, request, 'anthropic.claude-sonnet-4-5-20250929-v1:0');
+    expect(budget.body.additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } });
+    expect(budget.body.inferenceConfig).toEqual({ maxTokens: 2048 + 4096 });
+    expect(params(budget.warnings)).toEqual(['temperature']);
+    const adaptive = encode(bedrockChatCodec, { ...request, temperature: undefined }, 'us.anthropic.claude-opus-4-6-v1');
+    expect(adaptive.body.additionalModelRequestFields).toEqual({ thinking: { type: 'adaptive' }, output_config: { effort: 'low' } });
+    expect(adaptive.warnings).toEqual([]);
+    expect(params(encode(bedrockChatCodec, request, 'meta.llama3-3-70b-instruct-v1:0').warnings)).toContain('reasoning_effort');
+  });
+
   it('OpenAI reasoning_effort xhigh/max -> adaptive Claude effort of the same name', () => {
     const { body, warnings } = encode(anthropicChatCodec, { model: 'x', messages: [{ role: 'user', content: 'hi' }], reasoning_effort: 'xhigh' }, 'claude-opus-4-6');
     expect(body).toMatchObject({ thinking: { type: 'adaptive' }, output_config: { effort: 'xhigh' } });
