@@ -113,6 +113,7 @@ export function renderCompatibility(results) {
     for (const c of failed) push(`- ${c.surface} -> ${c.provider}, ${c.kind}, ${c.mode}: ${c.failures.join('; ')}`);
   }
   push('', 'See [providers.md](providers.md) for what each provider supports beyond chat (embeddings, count_tokens, vision) and how to configure it.', '');
+  push('See [translation.md](translation.md) for how each feature maps between formats (structured outputs, thinking and effort, thinking signatures across turns, system messages, PDFs, citations, cache hints, tool choice, server tools) and what is dropped with a warning.', '');
   return lines.join('\n');
 }
 

@@ -55,7 +55,7 @@ const SURFACES: SurfaceCase[] = [
       ['service_tier', 'standard_only', []],
       ['container', 'container-1', []],
       ['inference_geo', 'us', []],
-      ['output_config', { effort: 'low' }, []],
+      ['output_config', { effort: 'low' }, ['reasoning_effort']],
       ['speed', 'fast', []],
       ['cache_control', { type: 'ephemeral' }, []],
       ['context_management', { edits: [] }, []],

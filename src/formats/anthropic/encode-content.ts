@@ -44,6 +44,12 @@ function withCache<T extends { cache_control?: CacheControl | null }>(block: T, 
   return block;
 }
 
+/** Citations an Anthropic caller's assistant text carried: sent back as they came. */
+function withCitations(block: AnthropicTextBlock, part: Record<string, unknown>): AnthropicTextBlock {
+  if (Array.isArray(part.citations) && part.citations.length > 0) block.citations = part.citations;
+  return block;
+}
+
 function base64Block(data: DataUrl, path: string, warnings: CodecWarning[]): UserBlock | undefined {
   if (data.mediaType.startsWith('image/')) {
     return { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
@@ -96,7 +102,7 @@ export function encodePart(part: ContentPart, path: string, warnings: CodecWarni
       if (typeof part.text !== 'string') throw invalidField(`${path}.text`, 'A text part needs a text string.');
       // Anthropic rejects empty text blocks; an empty part carries nothing.
       if (part.text === '') return undefined;
-      return withCache<AnthropicTextBlock>({ type: 'text', text: part.text }, part);
+      return withCitations(withCache<AnthropicTextBlock>({ type: 'text', text: part.text }, part), part);
     case 'image_url':
       return imageBlock(part, path, warnings);
     case 'file':

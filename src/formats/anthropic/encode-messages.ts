@@ -2,6 +2,7 @@ import { invalidField } from '../../errors/gateway-error.js';
 import type { ChatMessage, ToolCall } from '../openai/types.js';
 import type { CodecWarning } from '../types.js';
 import { cacheControlOf, encodeContent } from './encode-content.js';
+import { assistantThinkingBlocks } from './thinking.js';
 import type {
   AnthropicContentBlock,
   AnthropicMessageParam,
@@ -12,7 +13,10 @@ import type {
 
 /**
  * Canonical messages -> Anthropic `system` + `messages`.
- * - system and developer messages, wherever they are, become the top-level `system`;
+ * - system and developer messages, wherever they are, become the top-level `system`
+ *   (one after the conversation started is moved there with a warning);
+ * - assistant thinking goes first, exactly as Anthropic sent it (`thinking_blocks`),
+ *   then server-tool blocks, text and tool_use;
  * - `tool` messages become `tool_result` blocks in a user turn;
  * - consecutive turns of one role are merged, as Anthropic requires alternation.
  * @see https://docs.anthropic.com/en/api/messages#body-messages
@@ -52,22 +56,16 @@ function parseArguments(call: ToolCall, path: string): unknown {
 }
 
 function assistantBlocks(message: ChatMessage, i: number, warnings: CodecWarning[]): AnthropicContentBlock[] {
-  const blocks: AnthropicContentBlock[] = [];
-  const reasoning = message.reasoning_content;
-  if (typeof reasoning === 'string' && reasoning !== '') {
-    if (typeof message.reasoning_signature === 'string' && message.reasoning_signature !== '') {
-      blocks.push({ type: 'thinking', thinking: reasoning, signature: message.reasoning_signature });
-    } else {
-      warnings.push({
-        param: `messages[${i}].reasoning_content`,
-        message: 'Reasoning without an Anthropic signature cannot be sent back to Anthropic; it was dropped.',
-      });
-    }
+  const { blocks: thinking, unsigned } = assistantThinkingBlocks(message);
+  if (unsigned) {
+    warnings.push({
+      param: `messages[${i}].reasoning_content`,
+      message: 'Reasoning without an Anthropic signature cannot be sent back to Anthropic; it was dropped.',
+    });
   }
-  if (Array.isArray(message.redacted_thinking)) {
-    for (const data of message.redacted_thinking) {
-      if (typeof data === 'string') blocks.push({ type: 'redacted_thinking', data });
-    }
+  const blocks: AnthropicContentBlock[] = [...thinking];
+  if (Array.isArray(message.anthropic_server_blocks)) {
+    for (const block of message.anthropic_server_blocks) if (isRecord(block)) blocks.push(block as unknown as AnthropicContentBlock);
   }
   blocks.push(...encodeContent(message.content, `messages[${i}].content`, warnings));
   if (message.tool_calls !== undefined && message.tool_calls !== null) {

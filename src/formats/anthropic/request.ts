@@ -1,8 +1,11 @@
 import { invalidField } from '../../errors/gateway-error.js';
 import type { ChatRequest, FunctionTool, ToolChoice } from '../openai/types.js';
 import type { CodecWarning, EncodedRequest, EncodeOptions } from '../types.js';
+import { movedSystemWarnings } from '../conversation-warnings.js';
+import { anthropicWebSearchTool } from '../web-search.js';
 import { cacheControlOf } from './encode-content.js';
 import { encodeMessages } from './encode-messages.js';
+import { encodeOutputFormat } from './output-format.js';
 import { planThinking, thinkingIsOn } from './thinking.js';
 import {
   ANTHROPIC_NATIVE_FIELDS,
@@ -24,7 +27,7 @@ export const DEFAULT_MAX_TOKENS = 4096;
 const HANDLED_FIELDS = new Set([
   'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p',
   'top_k', 'stop', 'user', 'tools', 'tool_choice', 'parallel_tool_calls', 'reasoning_effort', 'thinking',
-  'metadata', 'service_tier', 'response_format',
+  'metadata', 'service_tier', 'response_format', 'web_search_options',
 ]);
 
 /** OpenAI parameters Anthropic has no equivalent for: dropped with a warning when set to a non-default value. */
@@ -135,15 +138,12 @@ function encodeExtras(request: ChatRequest, body: AnthropicRequest, warnings: Co
   }
 }
 
-function encodeResponseFormat(request: ChatRequest, outputConfig: AnthropicOutputConfig | undefined, warnings: CodecWarning[]): void {
-  const format = request.response_format;
-  if (!isRecord(format) || format.type === 'text') return;
-  // A caller who sent Anthropic's own output_config.format already has structured output.
+/** response_format -> output_config.format (Anthropic structured outputs), unless the caller sent Anthropic's own. */
+function encodeResponseFormat(request: ChatRequest, body: AnthropicRequest, warnings: CodecWarning[]): void {
+  const outputConfig = isRecord(body.output_config) ? (body.output_config as AnthropicOutputConfig) : undefined;
   if (isRecord(outputConfig?.format)) return;
-  warnings.push({
-    param: 'response_format',
-    message: `response_format '${String(format.type)}' has no equivalent in the Anthropic Messages request Heimdall sends; it was dropped (send output_config.format for Anthropic structured outputs).`,
-  });
+  const format = encodeOutputFormat(request.response_format, warnings);
+  if (format !== undefined) body.output_config = { ...outputConfig, format };
 }
 
 /** Drops the sampling settings Anthropic refuses while thinking is on. */
@@ -181,7 +181,7 @@ function encodeThinking(
   const plan = planThinking(request, options.model, body.max_tokens, callerSetMaxTokens, defaultMaxTokens, outputConfig, warnings);
   body.max_tokens = plan.maxTokens;
   if (plan.thinking !== undefined) body.thinking = plan.thinking;
-  if (plan.effort !== undefined) body.output_config = { ...outputConfig, effort: plan.effort };
+  if (plan.effort !== undefined) body.output_config = { ...(body.output_config as AnthropicOutputConfig | undefined), effort: plan.effort };
   dropSamplingWhileThinking(body, warnings);
 }
 
@@ -189,6 +189,7 @@ export function encodeAnthropicRequest(request: ChatRequest, options: EncodeOpti
   if (!isRecord(request)) throw invalidField('body', 'The request body must be a JSON object.');
   const warnings: CodecWarning[] = [];
   const { system, messages } = encodeMessages(request.messages, warnings);
+  if (Array.isArray(request.messages)) warnings.push(...movedSystemWarnings(request.messages, 'Anthropic'));
 
   const defaultMaxTokens = options.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
   const callerMax = numberParam(request, 'max_completion_tokens') ?? numberParam(request, 'max_tokens');
@@ -215,16 +216,16 @@ export function encodeAnthropicRequest(request: ChatRequest, options: EncodeOpti
   const topK = numberParam(request, 'top_k');
   if (topK !== undefined) body.top_k = topK;
 
-  if (present(request.tools)) {
-    const tools = encodeTools(request.tools, warnings);
-    if (tools.length > 0) body.tools = tools;
-  }
+  const tools = present(request.tools) ? encodeTools(request.tools, warnings) : [];
+  const webSearch = anthropicWebSearchTool(request, warnings);
+  if (webSearch !== undefined) tools.push(webSearch as AnthropicTool);
+  if (tools.length > 0) body.tools = tools;
   const toolChoice = encodeToolChoice(present(request.tool_choice) ? request.tool_choice : undefined,
     present(request.parallel_tool_calls) ? request.parallel_tool_calls : undefined);
   if (toolChoice !== undefined) body.tool_choice = toolChoice;
 
   encodeMetadata(request, body, warnings);
-  encodeResponseFormat(request, outputConfig, warnings);
+  encodeResponseFormat(request, body, warnings);
 
   encodeThinking(request, body, options, callerMax !== undefined, outputConfig, warnings);
 

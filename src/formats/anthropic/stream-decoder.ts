@@ -12,7 +12,7 @@ import { usageFromAnthropic } from './usage.js';
  * | event               | chunk(s)                                                        |
  * | ------------------- | --------------------------------------------------------------- |
  * | message_start       | `{role:'assistant', content:''}`                                |
- * | content_block_start | text: its text if any; tool_use: the tool call head (id, name, `arguments: ''`); thinking: its text if any |
+ * | content_block_start | text: its text if any; tool_use: the tool call head (id, name, `arguments: ''`); thinking: its text if any; redacted_thinking: its data (`redacted_thinking`) |
  * | content_block_delta | text_delta -> content; input_json_delta -> arguments of that tool; thinking_delta -> reasoning_content; signature_delta -> reasoning_signature |
  * | message_delta       | the finish chunk (usage is recorded)                            |
  * | message_stop        | the usage chunk (`choices: []`), as OpenAI `include_usage` does |
@@ -120,6 +120,9 @@ export class AnthropicStreamDecoder implements StreamDecoder {
       case 'thinking':
         this.blocks.set(index, { kind: 'thinking', toolIndex: -1 });
         return typeof block.thinking === 'string' && block.thinking !== '' ? [this.chunk({ reasoning_content: block.thinking })] : [];
+      case 'redacted_thinking':
+        this.blocks.set(index, { kind: 'other', toolIndex: -1 });
+        return typeof block.data === 'string' && block.data !== '' ? [this.chunk({ redacted_thinking: block.data })] : [];
       case 'tool_use': {
         const toolIndex = this.toolCount++;
         this.blocks.set(index, { kind: 'tool', toolIndex });

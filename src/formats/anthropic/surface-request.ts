@@ -8,7 +8,9 @@ import type {
   ToolChoice,
 } from '../openai/types.js';
 import type { CodecWarning } from '../types.js';
+import { effortForLevel } from '../reasoning-effort.js';
 import { isRecord, optionalNumber, validateAnthropicRequest } from './surface-validate.js';
+import { thinkingBlocksOf, thinkingFields } from './thinking.js';
 import { ANTHROPIC_NATIVE_FIELDS } from './types.js';
 
 /**
@@ -110,40 +112,39 @@ function userMessages(content: Block[], i: number, warnings: CodecWarning[]): Ch
   return out;
 }
 
+/** An assistant text block -> a text part; its cache marker and citations ride along for an Anthropic target. */
+function assistantText(block: Block): TextPart {
+  const part = withCache<TextPart>({ type: 'text', text: String(block.text) }, block);
+  if (Array.isArray(block.citations) && block.citations.length > 0) part.citations = block.citations;
+  return part;
+}
+
 function assistantMessage(content: Block[], i: number, warnings: CodecWarning[]): ChatMessage {
   const texts: TextPart[] = [];
-  const thinking: string[] = [];
-  const redacted: string[] = [];
   const toolCalls: ToolCall[] = [];
-  let signature: string | undefined;
+  const serverBlocks: Block[] = [];
   content.forEach((block, j) => {
-    switch (block.type) {
-      case 'text': texts.push(withCache<TextPart>({ type: 'text', text: String(block.text) }, block)); break;
-      case 'thinking':
-        thinking.push(String(block.thinking));
-        if (typeof block.signature === 'string') signature = block.signature;
-        break;
-      case 'redacted_thinking': if (typeof block.data === 'string') redacted.push(block.data); break;
-      case 'tool_use':
-        toolCalls.push({
-          id: String(block.id),
-          type: 'function',
-          function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) },
-        });
-        break;
-      default:
-        warnings.push({ param: `messages[${i}].content[${j}]`, message: `A '${String(block.type)}' block in an assistant turn cannot be carried through Heimdall; it was dropped.` });
+    const type = String(block.type);
+    if (type === 'text') texts.push(assistantText(block));
+    else if (type === 'tool_use') {
+      toolCalls.push({
+        id: String(block.id),
+        type: 'function',
+        function: { name: String(block.name), arguments: JSON.stringify(block.input ?? {}) },
+      });
+    } else if (type === 'server_tool_use' || type.endsWith('_tool_result')) serverBlocks.push(block);
+    else if (type !== 'thinking' && type !== 'redacted_thinking') {
+      warnings.push({ param: `messages[${i}].content[${j}]`, message: `A '${type}' block in an assistant turn cannot be carried through Heimdall; it was dropped.` });
     }
   });
-  const plain = texts.every((part) => part.cache_control === undefined);
+  const plain = texts.every((part) => Object.keys(part).length === 2);
   const message: ChatMessage = {
     role: 'assistant',
     content: texts.length === 0 ? (toolCalls.length > 0 ? null : '') : plain ? texts.map((t) => t.text).join('') : texts,
+    ...thinkingFields(thinkingBlocksOf(content)),
   };
-  if (thinking.length > 0) message.reasoning_content = thinking.join('');
-  if (signature !== undefined) message.reasoning_signature = signature;
-  if (redacted.length > 0) message.redacted_thinking = redacted;
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  if (serverBlocks.length > 0) message.anthropic_server_blocks = serverBlocks;
   return message;
 }
 
@@ -185,6 +186,24 @@ function toolChoice(choice: Block): ToolChoice {
   }
 }
 
+/**
+ * output_config: `format` (structured outputs) -> response_format and `effort` -> reasoning_effort, the
+ * canonical fields every provider codec maps; what is left (newer keys) rides along for an Anthropic target.
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/structured-outputs
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/effort
+ */
+function mapOutputConfig(value: unknown, request: ChatRequest): Block | undefined {
+  if (!isRecord(value)) return undefined;
+  const { format, effort, ...rest } = value;
+  if (isRecord(format) && format.type === 'json_schema' && isRecord(format.schema)) {
+    request.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema, strict: true } };
+  } else if (format !== undefined && format !== null) rest.format = format;
+  const reasoning = effortForLevel(effort);
+  if (reasoning !== undefined) request.reasoning_effort = reasoning;
+  else if (effort !== undefined && effort !== null) rest.effort = effort;
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
 function mapOptions(body: Block, request: ChatRequest, warnings: CodecWarning[]): void {
   for (const name of ['temperature', 'top_p', 'top_k'] as const) {
     const value = optionalNumber(body, name);
@@ -213,12 +232,10 @@ function mapOptions(body: Block, request: ChatRequest, warnings: CodecWarning[])
     request.stream = true;
     request.stream_options = { include_usage: true };
   }
-  const format = isRecord(body.output_config) ? body.output_config.format : undefined;
-  if (isRecord(format) && format.type === 'json_schema' && isRecord(format.schema)) {
-    request.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: format.schema } };
-  }
+  const outputConfig = mapOutputConfig(body.output_config, request);
+  if (outputConfig !== undefined) request.output_config = outputConfig;
   for (const [key, value] of Object.entries(body)) {
-    if (value === undefined || value === null) continue;
+    if (value === undefined || value === null || key === 'output_config') continue;
     if (key === 'service_tier' || ANTHROPIC_NATIVE_FIELDS.includes(key)) request[key] = value;
     else if (!SURFACE_FIELDS.has(key)) warnings.push({ param: key, message: `'${key}' is not supported by Heimdall's Anthropic surface; it was dropped.` });
   }

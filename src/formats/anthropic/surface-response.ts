@@ -1,6 +1,7 @@
 import type { ChatCompletion, ChatMessage } from '../openai/types.js';
 import type { CodecContext } from '../types.js';
 import { stopReasonFromFinish } from './stop-reason.js';
+import { assistantThinkingBlocks } from './thinking.js';
 import type { AnthropicContentBlock, AnthropicStopReason } from './types.js';
 import { type AnthropicUsageOut, usageToAnthropic } from './usage.js';
 
@@ -40,14 +41,25 @@ export function toolInput(args: string | undefined): Record<string, unknown> {
   }
 }
 
+/**
+ * The thinking blocks a client sees: Anthropic's own when the upstream was Claude (exact, signatures
+ * kept), else one thinking block from reasoning_content with whatever signature the upstream gave
+ * (a Gemini thought signature goes out and comes back the same way).
+ */
+function surfaceThinkingBlocks(message: ChatMessage): AnthropicContentBlock[] {
+  const { blocks } = assistantThinkingBlocks(message);
+  if (blocks.length > 0) return blocks;
+  if (typeof message.reasoning_content === 'string' && message.reasoning_content !== '') {
+    return [{ type: 'thinking', thinking: message.reasoning_content, signature: message.reasoning_signature ?? '' }];
+  }
+  return [];
+}
+
 function contentBlocks(message: ChatMessage | undefined): AnthropicContentBlock[] {
   if (message === undefined) return [];
-  const blocks: AnthropicContentBlock[] = [];
-  if (typeof message.reasoning_content === 'string' && message.reasoning_content !== '') {
-    blocks.push({ type: 'thinking', thinking: message.reasoning_content, signature: message.reasoning_signature ?? '' });
-  }
-  if (Array.isArray(message.redacted_thinking)) {
-    for (const data of message.redacted_thinking) if (typeof data === 'string') blocks.push({ type: 'redacted_thinking', data });
+  const blocks: AnthropicContentBlock[] = surfaceThinkingBlocks(message);
+  if (Array.isArray(message.anthropic_server_blocks)) {
+    for (const block of message.anthropic_server_blocks) blocks.push(block as unknown as AnthropicContentBlock);
   }
   const before = blocks.length;
   if (typeof message.content === 'string') {

@@ -18,7 +18,7 @@ import { usageToAnthropic } from './usage.js';
  * @see https://docs.anthropic.com/en/docs/build-with-claude/streaming#event-types
  */
 
-type OpenBlock = { kind: 'text' | 'thinking' } | { kind: 'tool'; toolIndex: number };
+type OpenBlock = { kind: 'text' } | { kind: 'thinking'; signed: boolean } | { kind: 'tool'; toolIndex: number };
 
 export class AnthropicStreamEncoder implements StreamEncoder {
   private started = false;
@@ -86,11 +86,20 @@ export class AnthropicStreamEncoder implements StreamEncoder {
 
   private delta(delta: ChunkDelta): string {
     let out = '';
+    if (typeof delta.redacted_thinking === 'string' && delta.redacted_thinking !== '') {
+      // A whole block in one event, as Anthropic sends it: start with its data, then stop.
+      out += this.closeBlock();
+      out += this.event('content_block_start', { index: this.nextBlock, content_block: { type: 'redacted_thinking', data: delta.redacted_thinking } });
+      out += this.event('content_block_stop', { index: this.nextBlock++ });
+    }
     if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') {
+      // A signature ends a thinking block: thinking after it is the next block (interleaved thinking).
+      if (this.open?.kind === 'thinking' && this.open.signed) out += this.closeBlock();
       out += this.ensure('thinking') + this.blockDelta({ type: 'thinking_delta', thinking: delta.reasoning_content });
     }
     if (typeof delta.reasoning_signature === 'string' && delta.reasoning_signature !== '') {
       out += this.ensure('thinking') + this.blockDelta({ type: 'signature_delta', signature: delta.reasoning_signature });
+      if (this.open?.kind === 'thinking') this.open.signed = true;
     }
     for (const text of [delta.content, delta.refusal]) {
       if (typeof text === 'string' && text !== '') out += this.ensure('text') + this.blockDelta({ type: 'text_delta', text });
@@ -126,7 +135,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   private ensure(kind: 'text' | 'thinking'): string {
     if (this.open?.kind === kind) return '';
     const out = this.closeBlock();
-    this.open = { kind };
+    this.open = kind === 'text' ? { kind } : { kind, signed: false };
     const block = kind === 'text' ? { type: 'text', text: '' } : { type: 'thinking', thinking: '', signature: '' };
     return out + this.event('content_block_start', { index: this.nextBlock, content_block: block });
   }

@@ -1,5 +1,6 @@
-import type { ChatRequest } from '../openai/types.js';
+import type { ChatMessage, ChatRequest, ThinkingBlock } from '../openai/types.js';
 import type { CodecWarning } from '../types.js';
+import { effortRow, type AnthropicEffort } from '../reasoning-effort.js';
 import type { AnthropicOutputConfig, AnthropicThinkingConfig } from './types.js';
 
 /**
@@ -11,14 +12,8 @@ import type { AnthropicOutputConfig, AnthropicThinkingConfig } from './types.js'
  *   these models reject `thinking.type: "enabled"`.
  * - budget (4.5 and earlier): `thinking.type: "enabled"` with `budget_tokens`
  *   (>= 1024 and below `max_tokens`).
- *
- * | reasoning_effort | adaptive models              | budget models         |
- * | ---------------- | ---------------------------- | --------------------- |
- * | none             | no thinking sent             | no thinking sent      |
- * | minimal          | adaptive, effort `low`       | budget_tokens 1024    |
- * | low              | adaptive, effort `low`       | budget_tokens 2048    |
- * | medium           | adaptive, effort `medium`    | budget_tokens 8192    |
- * | high             | adaptive, effort `high`      | budget_tokens 16384   |
+ * The effort -> budget / effort values are the shared table of
+ * ../reasoning-effort.ts; `none` sends no thinking.
  *
  * With a budget and no caller `max_tokens`, `max_tokens` becomes budget +
  * default so the answer keeps its room; with a caller `max_tokens` too small
@@ -31,20 +26,6 @@ import type { AnthropicOutputConfig, AnthropicThinkingConfig } from './types.js'
 export type ThinkingStyle = 'adaptive' | 'budget';
 
 export const MIN_THINKING_BUDGET = 1024;
-
-const BUDGET_BY_EFFORT: Readonly<Record<string, number>> = {
-  minimal: 1024,
-  low: 2048,
-  medium: 8192,
-  high: 16384,
-};
-
-const ADAPTIVE_EFFORT: Readonly<Record<string, 'low' | 'medium' | 'high'>> = {
-  minimal: 'low',
-  low: 'low',
-  medium: 'medium',
-  high: 'high',
-};
 
 /** Which thinking style a Claude model id takes; unknown ids (custom deployments) get the budget style. */
 export function thinkingStyleForModel(model: string): ThinkingStyle {
@@ -60,7 +41,7 @@ export function thinkingStyleForModel(model: string): ThinkingStyle {
 
 export interface ThinkingPlan {
   thinking?: AnthropicThinkingConfig;
-  effort?: 'low' | 'medium' | 'high';
+  effort?: AnthropicEffort;
   maxTokens: number;
 }
 
@@ -79,13 +60,19 @@ export function planThinking(
 ): ThinkingPlan {
   const effort = request.reasoning_effort as string | null | undefined;
   if (request.thinking !== undefined && request.thinking !== null) {
+    const row = effortRow(effort);
+    if (request.thinking.type === 'adaptive' && row !== undefined && (outputConfig?.effort === undefined || outputConfig.effort === null)) {
+      // Adaptive thinking is steered by an effort: the caller's reasoning_effort is that effort.
+      return { thinking: request.thinking as AnthropicThinkingConfig, effort: row.anthropicEffort, maxTokens };
+    }
     if (effort !== undefined && effort !== null) {
       warnings.push({ param: 'reasoning_effort', message: 'An explicit `thinking` setting was sent; reasoning_effort was ignored.' });
     }
     return { thinking: request.thinking as AnthropicThinkingConfig, maxTokens };
   }
   if (effort === undefined || effort === null || effort === 'none') return { maxTokens };
-  if (!Object.hasOwn(BUDGET_BY_EFFORT, effort)) {
+  const row = effortRow(effort);
+  if (row === undefined) {
     warnings.push({ param: 'reasoning_effort', message: `reasoning_effort '${effort}' has no Anthropic equivalent; it was dropped.` });
     return { maxTokens };
   }
@@ -93,9 +80,9 @@ export function planThinking(
     if (outputConfig?.effort !== undefined && outputConfig.effort !== null) {
       return { thinking: { type: 'adaptive' }, maxTokens };
     }
-    return { thinking: { type: 'adaptive' }, effort: ADAPTIVE_EFFORT[effort], maxTokens };
+    return { thinking: { type: 'adaptive' }, effort: row.anthropicEffort, maxTokens };
   }
-  let budget = BUDGET_BY_EFFORT[effort];
+  let budget = row.anthropicBudget;
   if (!callerSetMaxTokens) {
     return { thinking: { type: 'enabled', budget_tokens: budget }, maxTokens: Math.max(maxTokens, budget + defaultMaxTokens) };
   }
@@ -120,4 +107,59 @@ export function planThinking(
 /** True when the thinking setting turns thinking on (enabled or adaptive). */
 export function thinkingIsOn(thinking: AnthropicThinkingConfig | undefined): boolean {
   return thinking !== undefined && thinking.type !== 'disabled';
+}
+
+/**
+ * The thinking blocks of Anthropic content, exactly (a thinking block without a signature is kept with
+ * an empty one, as the stream's content_block_start shows it).
+ */
+export function thinkingBlocksOf(content: readonly unknown[]): ThinkingBlock[] {
+  const blocks: ThinkingBlock[] = [];
+  for (const block of content) {
+    if (typeof block !== 'object' || block === null) continue;
+    const { type, thinking, signature, data } = block as Record<string, unknown>;
+    if (type === 'thinking' && typeof thinking === 'string') {
+      blocks.push({ type: 'thinking', thinking, signature: typeof signature === 'string' ? signature : '' });
+    } else if (type === 'redacted_thinking' && typeof data === 'string') {
+      blocks.push({ type: 'redacted_thinking', data });
+    }
+  }
+  return blocks;
+}
+
+/**
+ * An assistant message's thinking as Anthropic blocks: its exact `thinking_blocks` when it has them,
+ * else `reasoning_content` + `reasoning_signature` and `redacted_thinking` (older canonical form, and
+ * OpenAI-compatible clients that keep only those). Reasoning without a signature cannot go back.
+ */
+export function assistantThinkingBlocks(message: ChatMessage): { blocks: ThinkingBlock[]; unsigned: boolean } {
+  if (Array.isArray(message.thinking_blocks)) {
+    const blocks = thinkingBlocksOf(message.thinking_blocks);
+    if (blocks.length > 0) return { blocks, unsigned: false };
+  }
+  const blocks: ThinkingBlock[] = [];
+  let unsigned = false;
+  const reasoning = message.reasoning_content;
+  if (typeof reasoning === 'string' && reasoning !== '') {
+    if (typeof message.reasoning_signature === 'string' && message.reasoning_signature !== '') {
+      blocks.push({ type: 'thinking', thinking: reasoning, signature: message.reasoning_signature });
+    } else unsigned = true;
+  }
+  if (Array.isArray(message.redacted_thinking)) {
+    for (const data of message.redacted_thinking) if (typeof data === 'string') blocks.push({ type: 'redacted_thinking', data });
+  }
+  return { blocks, unsigned };
+}
+
+/** Canonical thinking fields of an assistant message from Anthropic blocks (the exact blocks and their summary). */
+export function thinkingFields(blocks: readonly ThinkingBlock[]): Omit<Partial<ChatMessage>, 'role'> {
+  if (blocks.length === 0) return {};
+  const fields: Omit<Partial<ChatMessage>, 'role'> = { thinking_blocks: [...blocks] };
+  const thinking = blocks.filter((block) => block.type === 'thinking');
+  const redacted = blocks.filter((block) => block.type === 'redacted_thinking');
+  if (thinking.length > 0) fields.reasoning_content = thinking.map((block) => block.thinking).join('');
+  const signature = thinking.map((block) => block.signature).filter((s) => s !== '').pop();
+  if (signature !== undefined) fields.reasoning_signature = signature;
+  if (redacted.length > 0) fields.redacted_thinking = redacted.map((block) => block.data);
+  return fields;
 }

@@ -78,8 +78,14 @@ function parseArguments(text: string, param: string): unknown {
 
 function assistantBlocks(message: ChatMessage, index: number): BedrockContentBlock[] {
   const blocks: BedrockContentBlock[] = [];
-  // A thinking block can only be replayed with its signature (Claude rejects it otherwise).
-  if (typeof message.reasoning_content === 'string' && message.reasoning_content.length > 0 && message.reasoning_signature) {
+  // Claude's thinking blocks, exactly (an Anthropic caller's, or a Claude answer's), as reasoningContent.
+  if (Array.isArray(message.thinking_blocks) && message.thinking_blocks.length > 0) {
+    for (const block of message.thinking_blocks) {
+      if (block?.type === 'thinking') blocks.push({ reasoningContent: { reasoningText: { text: block.thinking, signature: block.signature } } });
+      else if (block?.type === 'redacted_thinking') blocks.push({ reasoningContent: { redactedContent: block.data } });
+    }
+  } else if (typeof message.reasoning_content === 'string' && message.reasoning_content.length > 0 && message.reasoning_signature) {
+    // A thinking block can only be replayed with its signature (Claude rejects it otherwise).
     blocks.push({ reasoningContent: { reasoningText: { text: message.reasoning_content, signature: message.reasoning_signature } } });
   }
   const content = message.content;

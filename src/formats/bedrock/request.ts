@@ -8,6 +8,9 @@
 import { invalidField } from '../../errors/gateway-error.js';
 import type { EncodedRequest, EncodeOptions, CodecWarning } from '../types.js';
 import type { ChatRequest } from '../openai/types.js';
+import { anthropicOnlyBlockWarnings, movedSystemWarnings } from '../conversation-warnings.js';
+import { DEFAULT_MAX_TOKENS } from '../anthropic/request.js';
+import { planThinking } from '../anthropic/thinking.js';
 import { convertMessages } from './messages.js';
 import type { BedrockConverseRequest, BedrockToolChoice, BedrockToolSpec } from './types.js';
 
@@ -48,14 +51,41 @@ const UNSUPPORTED: ReadonlyArray<[param: string, isDefault: (value: unknown) => 
   ['frequency_penalty', (v) => v === 0],
   ['logit_bias', (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0],
   ['user', () => false],
+  // Mapped to Claude's thinking (claudeThinking) on a Claude model when no thinking is given.
   ['reasoning_effort', () => false],
 ];
 for (const [param] of UNSUPPORTED) HANDLED_FIELDS.add(param);
 
-function encodeExtras(request: ChatRequest, body: BedrockConverseRequest, warnings: CodecWarning[]): void {
+/**
+ * OpenAI reasoning_effort -> Claude's extended thinking in additionalModelRequestFields, planned as for
+ * Anthropic itself (the shared effort table; adaptive thinking with an effort on Claude 4.6+). Claude
+ * cannot think while a tool is forced: the effort is then dropped with a warning.
+ * @see https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-extended-thinking.html
+ */
+function claudeThinking(
+  request: ChatRequest,
+  model: string,
+  inference: NonNullable<BedrockConverseRequest['inferenceConfig']>,
+  additional: Record<string, unknown>,
+  warnings: CodecWarning[],
+): boolean {
+  const forced = request.tool_choice === 'required' || (typeof request.tool_choice === 'object' && request.tool_choice !== null);
+  if (forced) return false;
+  const callerMax = inference.maxTokens;
+  const plan = planThinking(request, model, callerMax ?? DEFAULT_MAX_TOKENS, callerMax !== undefined, DEFAULT_MAX_TOKENS, undefined, warnings);
+  if (plan.thinking === undefined) return false;
+  additional.thinking = plan.thinking;
+  if (plan.effort !== undefined) additional.output_config = { effort: plan.effort };
+  inference.maxTokens = plan.maxTokens;
+  dropSamplingWhileThinking(inference, additional, warnings);
+  return true;
+}
+
+/** `mapped`: parameters this request had mapped another way (reasoning_effort as Claude's thinking). */
+function encodeExtras(request: ChatRequest, body: BedrockConverseRequest, warnings: CodecWarning[], mapped: ReadonlySet<string>): void {
   for (const [param, isDefault] of UNSUPPORTED) {
     const value = request[param];
-    if (isSet(value) && !isDefault(value)) warnings.push({ param, message: `Bedrock Converse does not support ${param}; it was dropped.` });
+    if (isSet(value) && !isDefault(value) && !mapped.has(param)) warnings.push({ param, message: `Bedrock Converse does not support ${param}; it was dropped.` });
   }
   if (request.parallel_tool_calls === false) {
     warnings.push({ param: 'parallel_tool_calls', message: 'Bedrock Converse cannot turn off parallel tool calls; it was dropped.' });
@@ -162,6 +192,9 @@ function encodeResponseFormat(request: ChatRequest, body: BedrockConverseRequest
 export function encodeBedrockRequest(request: ChatRequest, options: EncodeOptions): EncodedRequest {
   const warnings: CodecWarning[] = [];
   const { system, messages, hasToolBlocks } = convertMessages(request.messages);
+  if (Array.isArray(request.messages)) {
+    warnings.push(...movedSystemWarnings(request.messages, 'Bedrock Converse'), ...anthropicOnlyBlockWarnings(request.messages, 'Bedrock Converse'));
+  }
   const body: BedrockConverseRequest = { messages };
   if (system.length > 0) body.system = system;
 
@@ -174,14 +207,18 @@ export function encodeBedrockRequest(request: ChatRequest, options: EncodeOption
 
   const family = bedrockModelFamily(options.model);
   const additional: Record<string, unknown> = {};
+  const mapped = new Set<string>();
   if (isSet(request.top_k)) addTopK(request.top_k as number, family, additional, warnings);
   if (request.thinking !== undefined && request.thinking !== null) {
     if (family === 'anthropic') {
       additional.thinking = request.thinking;
-      if (request.thinking.type === 'enabled') dropSamplingWhileThinking(inference, additional, warnings);
-    } else if (request.thinking.type === 'enabled') {
+      if (request.thinking.type !== 'disabled') dropSamplingWhileThinking(inference, additional, warnings);
+    } else if (request.thinking.type !== 'disabled') {
       warnings.push({ param: 'thinking', message: `thinking is only mapped for Anthropic models on Bedrock; dropped for "${options.model}".` });
     }
+  } else if (family === 'anthropic' && isSet(request.reasoning_effort) && request.reasoning_effort !== 'none'
+    && claudeThinking(request, options.model, inference, additional, warnings)) {
+    mapped.add('reasoning_effort');
   }
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
   if (Object.keys(additional).length > 0) body.additionalModelRequestFields = additional;
@@ -190,6 +227,6 @@ export function encodeBedrockRequest(request: ChatRequest, options: EncodeOption
   if (toolConfig !== undefined) body.toolConfig = toolConfig;
   encodeResponseFormat(request, body, warnings);
 
-  encodeExtras(request, body, warnings);
+  encodeExtras(request, body, warnings, mapped);
   return { body, warnings };
 }

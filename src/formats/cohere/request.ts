@@ -6,6 +6,7 @@
  * @see https://docs.cohere.com/v2/reference/chat
  * @see https://docs.cohere.com/v2/docs/tool-use-overview
  */
+import { foreignConversationWarnings } from '../conversation-warnings.js';
 import { invalidField } from '../../errors/gateway-error.js';
 import type { CodecWarning, EncodedRequest, EncodeOptions } from '../types.js';
 import type { ChatMessage, ChatRequest, FunctionTool } from '../openai/types.js';
@@ -186,7 +187,11 @@ export function encodeCohereRequest(request: ChatRequest, options: EncodeOptions
   // @see https://docs.cohere.com/v2/docs/reasoning
   if (request.thinking?.type === 'enabled') body.thinking = { type: 'enabled', token_budget: request.thinking.budget_tokens };
   else if (request.thinking?.type === 'disabled') body.thinking = { type: 'disabled' };
+  else if (request.thinking?.type === 'adaptive') {
+    warnings.push({ param: 'thinking', message: 'Cohere takes a thinking token budget; adaptive thinking was dropped (the model default applies).' });
+  }
 
   encodeExtras(request, body, warnings);
+  warnings.push(...foreignConversationWarnings(request, 'Cohere', { systemMoves: false }));
   return { body, warnings };
 }

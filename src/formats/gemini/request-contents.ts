@@ -8,8 +8,9 @@
  * - image_url: data: URLs -> inlineData; http(s)/gs:// URLs -> fileData with the MIME type
  *   guessed from the extension (omitted when unknown; Gemini then sniffs the file).
  * - assistant reasoning_content is not sent back (Gemini reads thought state from the
- *   signature only); reasoning_signature goes back as thoughtSignature on the first
- *   functionCall part, or on the last part of a turn without calls.
+ *   signature only); each tool call's `extra_content.google.thought_signature` goes back
+ *   on its functionCall part; reasoning_signature goes on the first functionCall part when
+ *   that has none, or on the last part of a turn without calls.
  *
  * @see https://ai.google.dev/api/caching#Content
  * @see https://ai.google.dev/gemini-api/docs/function-calling
@@ -19,6 +20,7 @@ import { invalidField } from '../../errors/gateway-error.js';
 import type { ChatMessage, ContentPart, ToolCall } from '../openai/types.js';
 import type { CodecWarning } from '../types.js';
 import { guessMimeType, isFetchableUri, parseDataUrl } from './media.js';
+import { thoughtSignatureOf } from './response.js';
 import type { GeminiContent, GeminiPart, GeminiRole } from './types.js';
 
 /**
@@ -161,20 +163,21 @@ function assistantParts(
   } else if (Array.isArray(message.content)) {
     for (const part of message.content) if (part.type === 'text' && part.text !== '') parts.push({ text: part.text });
   }
+  // An Anthropic signature (the message has Anthropic thinking blocks) means nothing to Gemini.
+  const signature = typeof message.reasoning_signature === 'string' && message.reasoning_signature !== '' && !Array.isArray(message.thinking_blocks)
+    ? message.reasoning_signature
+    : undefined;
   const calls: GeminiPart[] = [];
   (message.tool_calls ?? []).forEach((call, j) => {
     toolNames.set(call.id, call.function.name);
     const args = parseArguments(call, `messages[${i}].tool_calls[${j}].function.arguments`, warnings);
-    calls.push({ functionCall: { name: call.function.name, args } });
+    const part: GeminiPart = { functionCall: { name: call.function.name, args } };
+    // Each call's own signature; the first call takes the message's, or the documented skip value.
+    const own = thoughtSignatureOf(call) ?? (j === 0 ? signature ?? signatureFallback : undefined);
+    if (own !== undefined) part.thoughtSignature = own;
+    calls.push(part);
   });
-  const signature = typeof message.reasoning_signature === 'string' && message.reasoning_signature !== ''
-    ? message.reasoning_signature
-    : undefined;
-  if (calls.length > 0) {
-    const first = calls[0];
-    const value = signature ?? signatureFallback;
-    if (value !== undefined) first.thoughtSignature = value;
-  } else if (signature !== undefined && parts.length > 0) {
+  if (calls.length === 0 && signature !== undefined && parts.length > 0) {
     parts[parts.length - 1].thoughtSignature = signature;
   }
   return [...parts, ...calls];

@@ -7,6 +7,9 @@
  */
 import type { ChatRequest, FunctionTool, ToolChoice } from '../openai/types.js';
 import type { CodecWarning, EncodeOptions, EncodedRequest } from '../types.js';
+import { foreignConversationWarnings } from '../conversation-warnings.js';
+import { effortRow } from '../reasoning-effort.js';
+import { geminiWebSearchTool } from '../web-search.js';
 import { encodeContents } from './request-contents.js';
 import { cleanSchemaForGemini } from './schema.js';
 import { GEMINI_ONLY_FIELDS } from './types.js';
@@ -14,7 +17,6 @@ import type {
   GeminiFunctionDeclaration,
   GeminiGenerationConfig,
   GeminiThinkingConfig,
-  GeminiThinkingLevel,
   GeminiTool,
   GeminiToolConfig,
   GenerateContentRequest,
@@ -42,7 +44,7 @@ const GENERATION_PARAMS: ReadonlyArray<readonly [keyof ChatRequest & string, key
  */
 const HANDLED_FIELDS: ReadonlySet<string> = new Set([
   'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'stop', 'tools', 'tool_choice',
-  'parallel_tool_calls', 'response_format', 'reasoning_effort', 'thinking',
+  'parallel_tool_calls', 'response_format', 'reasoning_effort', 'thinking', 'web_search_options',
   ...GENERATION_PARAMS.map(([from]) => from),
   ...GEMINI_ONLY_FIELDS,
 ]);
@@ -57,16 +59,9 @@ function asksForNothing(param: string, value: unknown): boolean {
 }
 
 /**
- * reasoning_effort -> thinkingBudget (Gemini 1.x/2.x), the budgets Google's
- * own OpenAI-compatible endpoint uses (low 1,024 / medium 8,192 / high 24,576);
- * minimal is 512, the smallest budget every 2.5 model accepts; none is 0 (off).
- * Gemini 3+ models take thinkingLevel instead (same names, upper case).
- * @see https://ai.google.dev/gemini-api/docs/openai#thinking
- * @see https://ai.google.dev/gemini-api/docs/thinking#set-budget
+ * reasoning_effort -> thinkingBudget (Gemini 1.x/2.x) or thinkingLevel (Gemini
+ * 3+), from the shared table in ../reasoning-effort.ts; `none` is budget 0 (off).
  */
-const THINKING_BUDGETS: Readonly<Record<string, number>> = { none: 0, minimal: 512, low: 1024, medium: 8192, high: 24576 };
-const THINKING_LEVELS: Readonly<Record<string, GeminiThinkingLevel>> = { minimal: 'MINIMAL', low: 'LOW', medium: 'MEDIUM', high: 'HIGH' };
-
 function isGemini3OrLater(model: string): boolean {
   const match = /gemini-(\d+)/.exec(model);
   return match !== null && Number(match[1]) >= 3;
@@ -79,6 +74,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function encodeGeminiRequest(request: ChatRequest, options: EncodeOptions): EncodedRequest {
   const warnings: CodecWarning[] = [];
   const { contents, systemInstruction } = encodeContents(request.messages, options.model, warnings);
+  warnings.push(...foreignConversationWarnings(request, 'Gemini', { systemMoves: true }));
   const body: GenerateContentRequest = { contents };
   if (systemInstruction !== undefined) body.systemInstruction = systemInstruction;
 
@@ -129,6 +125,8 @@ function encodeTools(request: ChatRequest, warnings: CodecWarning[]): GeminiTool
   }
   const tools: GeminiTool[] = declarations.length > 0 ? [{ functionDeclarations: declarations }] : [];
   if (Array.isArray(request.gemini_tools)) tools.push(...(request.gemini_tools as GeminiTool[]));
+  const webSearch = geminiWebSearchTool(request, warnings);
+  if (webSearch !== undefined && !tools.some((tool) => tool.googleSearch !== undefined)) tools.push(webSearch);
   return tools.length > 0 ? tools : undefined;
 }
 
@@ -179,11 +177,13 @@ function encodeThinking(request: ChatRequest, model: string, warnings: CodecWarn
   const thinking = request.thinking;
   if (thinking?.type === 'enabled') return { thinkingBudget: thinking.budget_tokens, includeThoughts: true };
   if (thinking?.type === 'disabled') return { thinkingBudget: 0 };
-  const effort = request.reasoning_effort;
+  const effort = request.reasoning_effort as string | null | undefined;
+  // Anthropic adaptive thinking: the model decides, as Gemini's dynamic budget (-1) does; an effort steers it.
+  if ((thinking as { type?: string } | undefined)?.type === 'adaptive' && effort == null) return { thinkingBudget: -1, includeThoughts: true };
   if (effort == null) return undefined;
-  if (isGemini3OrLater(model) && THINKING_LEVELS[effort] !== undefined) return { thinkingLevel: THINKING_LEVELS[effort] };
-  const budget = THINKING_BUDGETS[effort];
-  if (budget !== undefined) return { thinkingBudget: budget };
+  const row = effortRow(effort);
+  if (row !== undefined) return isGemini3OrLater(model) ? { thinkingLevel: row.geminiLevel } : { thinkingBudget: row.geminiBudget };
+  if (effort === 'none') return isGemini3OrLater(model) ? { thinkingLevel: 'MINIMAL' } : { thinkingBudget: 0 };
   warnings.push({ param: 'reasoning_effort', message: `Unknown reasoning_effort '${String(effort)}'; dropped.` });
   return undefined;
 }

@@ -4,7 +4,7 @@
  * @see https://ai.google.dev/api/generate-content#generatecontentresponse
  */
 import { GatewayError } from '../../errors/gateway-error.js';
-import type { ChatChoice, ChatCompletion, ToolCall } from '../openai/types.js';
+import type { ChatChoice, ChatCompletion, ToolCall, ToolCallDelta } from '../openai/types.js';
 import type { CodecContext } from '../types.js';
 import { mapGeminiFinishReason } from './finish-reason.js';
 import type { GeminiCandidate, GeminiLogprobsCandidate, GeminiLogprobsResult, GeminiPart, GenerateContentResponse } from './types.js';
@@ -18,6 +18,27 @@ import { usageFromGemini } from './usage.js';
 export function toolCallId(contextId: string, candidateIndex: number, callIndex: number): string {
   const base = contextId.replace(/^chatcmpl-/, '').replace(/[^A-Za-z0-9_-]/g, '');
   return candidateIndex === 0 ? `call_${base}_${callIndex}` : `call_${base}_${candidateIndex}_${callIndex}`;
+}
+
+/**
+ * A function call's thought signature rides on its canonical tool call, where Google's own
+ * OpenAI-compatible endpoint puts it (`extra_content.google.thought_signature`), so a caller that sends
+ * the assistant message back as it got it gives Gemini 3 the signature it requires.
+ * @see https://ai.google.dev/gemini-api/docs/thought-signatures
+ */
+export function withThoughtSignature<T extends ToolCall | ToolCallDelta>(call: T, signature: unknown): T {
+  if (typeof signature === 'string' && signature !== '') call.extra_content = { google: { thought_signature: signature } };
+  return call;
+}
+
+/** The thought signature a canonical tool call carries, if any. */
+export function thoughtSignatureOf(call: { extra_content?: unknown }): string | undefined {
+  const extra = call.extra_content;
+  if (typeof extra !== 'object' || extra === null) return undefined;
+  const google = (extra as { google?: unknown }).google;
+  if (typeof google !== 'object' || google === null) return undefined;
+  const signature = (google as { thought_signature?: unknown }).thought_signature;
+  return typeof signature === 'string' && signature !== '' ? signature : undefined;
 }
 
 /** What the parts of one candidate say, split into the canonical fields. */
@@ -38,11 +59,11 @@ export function decodeParts(parts: readonly GeminiPart[], contextId: string, can
     if (part.functionCall !== undefined) {
       const call = part.functionCall;
       if (decoded.toolCalls.length === 0 && typeof part.thoughtSignature === 'string') callSignature = part.thoughtSignature;
-      decoded.toolCalls.push({
+      decoded.toolCalls.push(withThoughtSignature({
         id: typeof call.id === 'string' && call.id !== '' ? call.id : toolCallId(contextId, candidateIndex, firstCallIndex + decoded.toolCalls.length),
         type: 'function',
         function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) },
-      });
+      }, part.thoughtSignature));
     } else if (typeof part.text === 'string') {
       if (part.thought === true) decoded.reasoning += part.text;
       else decoded.text += part.text;

@@ -14,7 +14,7 @@ import type { SseEvent } from '../../gateway/sse.js';
 import type { ChatCompletionChunk, ChunkChoice, ChunkDelta } from '../openai/types.js';
 import { UpstreamStreamError, type CodecContext, type StreamDecoder } from '../types.js';
 import { mapGeminiFinishReason } from './finish-reason.js';
-import { toolCallId } from './response.js';
+import { toolCallId, withThoughtSignature } from './response.js';
 import type { GeminiCandidate, GeminiPart, GeminiUsageMetadata, GenerateContentResponse } from './types.js';
 import { usageFromGemini } from './usage.js';
 
@@ -98,7 +98,7 @@ export class GeminiStreamDecoder implements StreamDecoder {
       const call = part.functionCall;
       const id = typeof call.id === 'string' && call.id !== '' ? call.id : toolCallId(this.context.id, index, state.calls);
       delta = {
-        tool_calls: [{ index: state.calls, id, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } }],
+        tool_calls: [withThoughtSignature({ index: state.calls, id, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } }, part.thoughtSignature)],
       };
       state.calls += 1;
     } else if (typeof part.text === 'string' && part.text !== '') {

@@ -4,8 +4,9 @@
  * errors that name the field (`contents[1].parts[0].inlineData.mimeType`).
  *
  * - A model turn becomes one assistant message (text joined, thought text as
- *   reasoning_content, functionCall parts as tool_calls, thoughtSignature as
- *   reasoning_signature).
+ *   reasoning_content, functionCall parts as tool_calls, each with its own
+ *   thoughtSignature in `extra_content.google.thought_signature`; the first call's
+ *   (else the last) signature also as reasoning_signature).
  * - A user turn's functionResponse parts become tool messages placed first
  *   (OpenAI wants results right after the calls), then one user message with
  *   the other parts. A response is matched to its call by `id`, else by name
@@ -20,6 +21,7 @@ import { invalidField } from '../../errors/gateway-error.js';
 import type { ChatMessage, ContentPart, ToolCall } from '../openai/types.js';
 import type { CodecWarning } from '../types.js';
 import { guessMimeType, toDataUrl } from './media.js';
+import { withThoughtSignature } from './response.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -111,7 +113,7 @@ function decodeModelTurn(parts: JsonObject[], i: number, pending: PendingCall[],
       if (call.args !== undefined && !isObject(call.args)) throw invalidField(`${path}.functionCall.args`, `${path}.functionCall.args must be an object.`);
       const id = typeof call.id === 'string' && call.id !== '' ? call.id : `call_${i}_${j}`;
       if (toolCalls.length === 0 && signature !== undefined) callSignature = signature;
-      toolCalls.push({ id, type: 'function', function: { name, arguments: JSON.stringify(call.args ?? {}) } });
+      toolCalls.push(withThoughtSignature({ id, type: 'function', function: { name, arguments: JSON.stringify(call.args ?? {}) } }, signature));
       pending.push({ id, name });
     } else if (part.text !== undefined) {
       const value = requireString(part.text, `${path}.text`);

@@ -15,6 +15,7 @@ import { formatSse } from '../../gateway/sse.js';
 import type { ChatChoice, ChatCompletion, ChatCompletionChunk, ChunkChoice, FinishReason, Usage } from '../openai/types.js';
 import type { CodecContext, StreamEncoder } from '../types.js';
 import { toGeminiFinishReason } from './finish-reason.js';
+import { thoughtSignatureOf } from './response.js';
 import type { GeminiCandidate, GeminiPart, GenerateContentResponse } from './types.js';
 import { usageToGemini } from './usage.js';
 
@@ -29,15 +30,21 @@ function parseArgs(text: string | undefined): Record<string, unknown> {
   }
 }
 
-function functionCallPart(id: string | undefined, name: string, args: string | undefined): GeminiPart {
+function functionCallPart(id: string | undefined, name: string, args: string | undefined, signature?: string): GeminiPart {
   const call: GeminiPart['functionCall'] = { name, args: parseArgs(args) };
   if (id !== undefined && id !== '') call.id = id;
-  return { functionCall: call };
+  const part: GeminiPart = { functionCall: call };
+  if (signature !== undefined) part.thoughtSignature = signature;
+  return part;
 }
 
-/** The signature goes on the first functionCall part, else on the last part (Gemini's own placement). */
+/**
+ * The message's signature goes on the first functionCall part, else on the last part (Gemini's own
+ * placement), unless a call already carries its own.
+ */
 function attachSignature(parts: GeminiPart[], signature: string | undefined): void {
   if (signature === undefined || signature === '') return;
+  if (parts.some((part) => part.functionCall !== undefined && part.thoughtSignature !== undefined)) return;
   const target = parts.find((part) => part.functionCall !== undefined) ?? parts[parts.length - 1];
   if (target === undefined) parts.push({ text: '', thoughtSignature: signature });
   else target.thoughtSignature = signature;
@@ -57,7 +64,7 @@ function encodeChoice(choice: ChatChoice): GeminiCandidate {
   }
   const text = messageText(message.content) || (typeof message.refusal === 'string' ? message.refusal : '');
   if (text !== '') parts.push({ text });
-  for (const call of message.tool_calls ?? []) parts.push(functionCallPart(call.id, call.function.name, call.function.arguments));
+  for (const call of message.tool_calls ?? []) parts.push(functionCallPart(call.id, call.function.name, call.function.arguments, thoughtSignatureOf(call)));
   attachSignature(parts, message.reasoning_signature);
   const candidate: GeminiCandidate = {};
   if (parts.length > 0) candidate.content = { role: 'model', parts };
@@ -78,6 +85,7 @@ interface BufferedCall {
   id?: string;
   name: string;
   arguments: string;
+  signature?: string;
 }
 
 interface ChoiceState {
@@ -110,7 +118,7 @@ export class GeminiSurfaceStreamEncoder implements StreamEncoder {
     for (const [index, state] of [...this.choices].sort((a, b) => a[0] - b[0])) {
       const parts = [...state.calls.entries()]
         .sort((a, b) => a[0] - b[0])
-        .map(([, call]) => functionCallPart(call.id, call.name, call.arguments));
+        .map(([, call]) => functionCallPart(call.id, call.name, call.arguments, call.signature));
       attachSignature(parts, state.signature);
       const candidate: GeminiCandidate = {};
       if (parts.length > 0) candidate.content = { role: 'model', parts };
@@ -152,6 +160,7 @@ export class GeminiSurfaceStreamEncoder implements StreamEncoder {
         state.calls.set(call.index, buffered);
       }
       if (call.id) buffered.id = call.id;
+      buffered.signature ??= thoughtSignatureOf(call);
       // Some providers repeat the whole name in every delta: keep the first.
       if (call.function?.name && buffered.name === '') buffered.name = call.function.name;
       if (call.function?.arguments) buffered.arguments += call.function.arguments;

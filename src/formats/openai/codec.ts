@@ -6,7 +6,9 @@
  */
 import { UpstreamStreamError, type CodecContext, type CodecWarning, type ProviderChatCodec, type StreamDecoder, type UpstreamErrorInfo } from '../types.js';
 import type { SseEvent } from '../../gateway/sse.js';
-import type { ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequest } from './types.js';
+import { foreignConversationWarnings } from '../conversation-warnings.js';
+import { effortForBudget } from '../reasoning-effort.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequest, ToolCall } from './types.js';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -72,25 +74,50 @@ const CHAT_PARAMS = new Set([
   'web_search_options',
 ]);
 
-/** Message fields the OpenAI format has; others (signatures, cache markers) stay behind. */
+/** Message fields the OpenAI format has; others (signatures, thinking blocks, cache markers) stay behind. */
 const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal', 'audio', 'function_call']);
 
+/** Tool call fields the OpenAI format has: a Gemini thought signature (`extra_content`) stays behind too. */
+const TOOL_CALL_FIELDS = new Set(['id', 'type', 'function']);
+
+/** Content part fields of other formats (Anthropic cache markers and citations) that OpenAI would refuse. */
+const FOREIGN_PART_FIELDS = ['cache_control', 'citations'] as const;
+
+function cleanPart<T extends object>(part: T): T {
+  if (!FOREIGN_PART_FIELDS.some((key) => key in part)) return part;
+  const rest = { ...part } as Record<string, unknown>;
+  for (const key of FOREIGN_PART_FIELDS) delete rest[key];
+  return rest as unknown as T;
+}
+
+function cleanToolCall(call: ToolCall): ToolCall {
+  if (Object.keys(call).every((key) => TOOL_CALL_FIELDS.has(key))) return call;
+  return { id: call.id, type: call.type, function: call.function };
+}
+
+/** A copy without the fields OpenAI does not take (the canonical message is never changed: a fallback may need them). */
 function cleanMessage(message: ChatMessage): ChatMessage {
-  let clean: ChatMessage | undefined;
-  for (const key in message) {
-    if (MESSAGE_FIELDS.has(key)) continue;
-    clean ??= { ...message };
-    delete clean[key];
-  }
-  const out = clean ?? message;
-  if (Array.isArray(out.content) && out.content.some((part) => 'cache_control' in part)) {
-    out.content = out.content.map((part) => {
-      if (!('cache_control' in part)) return part;
-      const { cache_control: _cache, ...rest } = part as Record<string, unknown>;
-      return rest as unknown as typeof part;
-    });
-  }
+  const out: ChatMessage = { role: message.role };
+  for (const key in message) if (MESSAGE_FIELDS.has(key)) out[key] = message[key];
+  if (Array.isArray(out.tool_calls)) out.tool_calls = out.tool_calls.map(cleanToolCall);
+  if (Array.isArray(out.content)) out.content = out.content.map(cleanPart);
   return out;
+}
+
+/**
+ * Anthropic `thinking` (from an Anthropic caller, or a Gemini caller's thinkingBudget) -> reasoning_effort,
+ * by the shared table; an explicit reasoning_effort wins. Adaptive thinking leaves the model its default.
+ */
+function encodeThinking(request: ChatRequest, body: Record<string, unknown>, warnings: CodecWarning[]): void {
+  const thinking = request.thinking as { type?: unknown; budget_tokens?: unknown } | null | undefined;
+  if (thinking === undefined || thinking === null || body.reasoning_effort !== undefined) return;
+  if (thinking.type === 'enabled' && typeof thinking.budget_tokens === 'number') {
+    body.reasoning_effort = effortForBudget(thinking.budget_tokens);
+  } else if (thinking.type === 'disabled') {
+    warnings.push({ param: 'thinking', message: 'OpenAI reasoning models cannot turn reasoning off on every model; thinking: disabled was dropped (the model default applies).' });
+  } else if (thinking.type !== 'adaptive') {
+    warnings.push({ param: 'thinking', message: `thinking type '${String(thinking.type)}' has no OpenAI equivalent; it was dropped.` });
+  }
 }
 
 export const openaiChatCodec: ProviderChatCodec = {
@@ -100,10 +127,12 @@ export const openaiChatCodec: ProviderChatCodec = {
     const warnings: CodecWarning[] = [];
     for (const key in request) {
       const value = request[key];
-      if (value === undefined) continue;
+      if (value === undefined || key === 'thinking') continue;
       if (CHAT_PARAMS.has(key)) body[key] = value;
       else warnings.push({ param: key, message: `${key} is not an OpenAI chat parameter and was dropped` });
     }
+    encodeThinking(request, body, warnings);
+    warnings.push(...foreignConversationWarnings(request, 'OpenAI', { systemMoves: false }));
     body.model = options.model;
     body.stream = options.stream;
     if (options.stream) body.stream_options = { ...request.stream_options, include_usage: true };

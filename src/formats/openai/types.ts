@@ -33,11 +33,32 @@ export interface FilePart {
 
 export type ContentPart = TextPart | ImagePart | InputAudioPart | FilePart;
 
+/** A Gemini thought signature on a tool call, as Google's OpenAI-compatible endpoint writes it. */
+export interface ToolCallExtraContent {
+  google?: { thought_signature?: string; [extra: string]: unknown };
+  [extra: string]: unknown;
+}
+
 export interface ToolCall {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
+  /**
+   * Provider data that must come back with this call on the next turn: Gemini's thought signature
+   * (`extra_content.google.thought_signature`, required by Gemini 3 on function calls).
+   * @see https://ai.google.dev/gemini-api/docs/thought-signatures
+   */
+  extra_content?: ToolCallExtraContent;
 }
+
+/**
+ * One Anthropic thinking block, kept exactly so it can be sent back unchanged (Anthropic checks the
+ * signature, and requires the blocks on the last assistant turn of a tool loop while thinking).
+ * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks
+ */
+export type ThinkingBlock =
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string };
 
 export interface ChatMessage {
   role: Role;
@@ -49,6 +70,13 @@ export interface ChatMessage {
   reasoning_content?: string | null;
   /** Opaque provider data that must survive a round trip (Anthropic thinking signatures). */
   reasoning_signature?: string;
+  /** Every Anthropic thinking / redacted_thinking block of an assistant turn, in order (exact form). */
+  thinking_blocks?: ThinkingBlock[];
+  /**
+   * Anthropic server-tool blocks of an assistant turn (`server_tool_use`, `web_search_tool_result`, ...),
+   * exactly as Anthropic sent them, for an Anthropic target; other targets drop them with a warning.
+   */
+  anthropic_server_blocks?: Array<Record<string, unknown>>;
   refusal?: string | null;
   [extra: string]: unknown;
 }
@@ -98,9 +126,12 @@ export interface ChatRequest {
   tool_choice?: ToolChoice;
   parallel_tool_calls?: boolean;
   response_format?: ResponseFormat;
-  reasoning_effort?: 'minimal' | 'low' | 'medium' | 'high' | null;
-  /** Extended thinking budget, as the Anthropic surface receives it; codecs that support it map it. */
-  thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'disabled' };
+  reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max' | null;
+  /**
+   * Extended thinking, as the Anthropic surface receives it (and the Gemini surface's thinkingBudget);
+   * codecs map it to their own setting (src/formats/reasoning-effort.ts).
+   */
+  thinking?: { type: 'enabled'; budget_tokens: number } | { type: 'disabled' } | { type: 'adaptive' };
   [extra: string]: unknown;
 }
 
@@ -140,6 +171,7 @@ export interface ToolCallDelta {
   id?: string;
   type?: 'function';
   function?: { name?: string; arguments?: string };
+  extra_content?: ToolCallExtraContent;
 }
 
 export interface ChunkDelta {
@@ -147,6 +179,8 @@ export interface ChunkDelta {
   content?: string | null;
   reasoning_content?: string | null;
   reasoning_signature?: string;
+  /** An Anthropic redacted_thinking block's data (a whole block, never split). */
+  redacted_thinking?: string;
   tool_calls?: ToolCallDelta[];
   refusal?: string | null;
 }

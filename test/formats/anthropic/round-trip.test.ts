@@ -95,7 +95,9 @@ describe('anthropic -> anthropic round trip', () => {
     const adaptive = { ...base, thinking: { type: 'adaptive' }, output_config: { effort: 'high', format: { type: 'json_schema', schema: { type: 'object' } } } };
     const { body, warnings } = route(adaptive);
     expect(body.thinking).toEqual({ type: 'adaptive' });
-    expect(body.output_config).toEqual(adaptive.output_config);
+    // format and effort travel as response_format and reasoning_effort, and come back the same
+    // (objects get the additionalProperties: false that Anthropic requires).
+    expect(body.output_config).toEqual({ effort: 'high', format: { type: 'json_schema', schema: { type: 'object', additionalProperties: false } } });
     expect(warnings).toEqual([]);
   });
 });

@@ -142,6 +142,7 @@ describe('anthropicSurfaceCodec.decodeRequest', () => {
         reasoning_content: 'Two lookups.',
         reasoning_signature: 'sig',
         redacted_thinking: ['opaque'],
+        thinking_blocks: [{ type: 'thinking', thinking: 'Two lookups.', signature: 'sig' }, { type: 'redacted_thinking', data: 'opaque' }],
         tool_calls: [
           { id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"SF"}' } },
           { id: 'toolu_2', type: 'function', function: { name: 'get_weather', arguments: '{"location":"NYC"}' } },
@@ -190,19 +191,21 @@ describe('anthropicSurfaceCodec.decodeRequest', () => {
       .toEqual({ type: 'function', function: { name: 'get_weather' } });
   });
 
-  it('carries Anthropic-native fields and maps output_config.format to response_format', () => {
+  it('carries Anthropic-native fields, maps output_config.format to response_format and effort to reasoning_effort', () => {
     const schema = { type: 'object', properties: { name: { type: 'string' } } };
     const { request, warnings } = decode({
       ...base,
       service_tier: 'auto',
       container: 'container_abc',
-      output_config: { format: { type: 'json_schema', schema } },
+      output_config: { format: { type: 'json_schema', schema }, effort: 'xhigh', task_budget: 5 },
       frobnicate: true,
     });
     expect(request.service_tier).toBe('auto');
     expect(request.container).toBe('container_abc');
-    expect(request.output_config).toEqual({ format: { type: 'json_schema', schema } });
-    expect(request.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema } });
+    // What canonical fields say is taken out; a newer key stays for an Anthropic target.
+    expect(request.output_config).toEqual({ task_budget: 5 });
+    expect(request.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema, strict: true } });
+    expect(request.reasoning_effort).toBe('xhigh');
     expect(warnings.map((w) => w.param)).toEqual(['frobnicate']);
   });
 });

@@ -29,7 +29,8 @@ describe('geminiChatCodec.decodeResponse', () => {
         content: null,
         reasoning_signature: 'c2lnLWZpcnN0',
         tool_calls: [
-          { id: 'call_abc123_0', type: 'function', function: { name: 'power_disco_ball', arguments: '{"power":true}' } },
+          // The call's own thought signature, where Google's OpenAI-compatible endpoint puts it.
+          { id: 'call_abc123_0', type: 'function', function: { name: 'power_disco_ball', arguments: '{"power":true}' }, extra_content: { google: { thought_signature: 'c2lnLWZpcnN0' } } },
           { id: 'call_abc123_1', type: 'function', function: { name: 'start_music', arguments: '{"energetic":true,"loud":true}' } },
           { id: 'call_abc123_2', type: 'function', function: { name: 'dim_lights', arguments: '{"brightness":0.5}' } },
         ],

@@ -39,7 +39,10 @@ describe('GeminiStreamDecoder', () => {
       [{ role: 'assistant', content: '', finish: null }],
       [{ content: 'Checking both cities.', finish: null }],
       [{
-        tool_calls: [{ index: 0, id: 'call_abc123_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+        tool_calls: [{
+          index: 0, id: 'call_abc123_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+          extra_content: { google: { thought_signature: 'c2lnLXN0cmVhbQ==' } },
+        }],
         reasoning_signature: 'c2lnLXN0cmVhbQ==',
         finish: null,
       }],

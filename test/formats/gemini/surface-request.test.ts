@@ -30,7 +30,7 @@ describe('geminiSurfaceCodec.decodeRequest', () => {
           content: null,
           reasoning_signature: 'c2ln',
           tool_calls: [
-            { id: 'call_1_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            { id: 'call_1_0', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' }, extra_content: { google: { thought_signature: 'c2ln' } } },
             { id: 'call_1_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Tokyo"}' } },
           ],
         },

@@ -16,11 +16,16 @@
  *     `{type:'tool_use', id:'toolu_mock_<i>', name, input:{text}}` and stop_reason 'tool_use'.
  *     usage `{input_tokens, output_tokens, cache_creation_input_tokens:0, cache_read_input_tokens:0}`.
  *     Counted texts: system, and every text block and tool_result text of every message.
+ *     With `thinking` on (enabled/adaptive) the content starts with a signed thinking block
+ *     `{type:'thinking', thinking:'Thinking about: <user text>', signature}`; with
+ *     `output_config.format` the text is JSON matching the schema (conversation-rules.ts).
+ *   - conversations are checked as Anthropic checks them (tool_result pairing, thinking blocks and
+ *     their signatures, structured-output schemas): 400 with Anthropic's text (conversation-rules.ts).
  *   - stream: true -> named SSE events message_start (input_tokens, output_tokens 1), per block
  *     content_block_start / content_block_delta (text_delta per word; input_json_delta '' then the
  *     arguments in 3 pieces) / content_block_stop, a ping after the first block start, message_delta
  *     (stop_reason, usage.output_tokens), message_stop. Stream errors: `event: error`.
- *   - `thinking` on: a signed thinking block first, checked when sent back (thinking.ts).
+ *   - `thinking` on: a signed thinking block first, checked when sent back (conversation-rules.ts).
  * POST /v1/messages/count_tokens: `{input_tokens}` (same count, no max_tokens needed).
  * Errors: `{type:'error', error:{type, message}}` (anthropicErrorBody).
  *
@@ -33,8 +38,8 @@ import { formatSse } from '../../../src/gateway/sse.js';
 import type { MockContext } from './context.js';
 import { argumentPieces, planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
 import type { RouteHandler } from './index.js';
+import { anthropicConversationError, anthropicOutputFormatError, anthropicThinkingOn, structuredReply, thinkingSignature } from './conversation-rules.js';
 import { contentText, isRecord } from './openai-common.js';
-import { anthropicThinkingBlock, anthropicThinkingError, anthropicThinkingOn } from './thinking.js';
 
 interface RouteTarget {
   route(method: string, path: RegExp, handler: RouteHandler): void;
@@ -117,19 +122,51 @@ function usageOf(plan: EchoPlan, output: number): Record<string, number> {
   return { input_tokens: plan.promptTokens, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
 }
 
+/**
+ * The reply's content blocks: a signed thinking block first when the request turns thinking on; then
+ * the text (JSON matching output_config.format when it asks for structured output) or the tool calls.
+ */
+function replyContent(body: Record<string, unknown>, plan: EchoPlan, userText: string): Block[] {
+  const content: Block[] = [];
+  if (anthropicThinkingOn(body)) {
+    const thinking = `Thinking about: ${userText}`;
+    content.push({ type: 'thinking', thinking, signature: thinkingSignature(thinking) });
+  }
+  if (plan.text !== undefined) content.push({ type: 'text', text: structuredReply(body, userText) ?? plan.text });
+  else content.push(...plan.calls.map((call, i) => ({ type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: call.input })));
+  return content;
+}
+
+/** One content block as stream events: start, deltas (text per word, thinking then its signature, JSON in 3 pieces), stop. */
+function blockEvents(block: Block, index: number, emit: (type: string, fields: Record<string, unknown>) => void): void {
+  const start = (contentBlock: Block): void => {
+    emit('content_block_start', { index, content_block: contentBlock });
+    if (index === 0) emit('ping', {});
+  };
+  if (block.type === 'thinking') {
+    start({ type: 'thinking', thinking: '', signature: '' });
+    emit('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: block.thinking } });
+    emit('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } });
+  } else if (block.type === 'text') {
+    start({ type: 'text', text: '' });
+    for (const piece of textPieces(String(block.text))) emit('content_block_delta', { index, delta: { type: 'text_delta', text: piece } });
+  } else {
+    start({ ...block, input: {} });
+    emit('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } });
+    const call = { name: String(block.name), arguments: JSON.stringify(block.input), input: block.input as { text: string } };
+    for (const piece of argumentPieces(call)) emit('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
+  }
+  emit('content_block_stop', { index });
+}
+
 /** Replies to a validated Messages body, as JSON or as the event stream. */
 export function anthropicReply(context: MockContext, body: Record<string, unknown>, options: AnthropicReplyOptions = {}): Promise<void> {
-  const plan = planEcho(anthropicEchoRequest(body));
+  const echo = anthropicEchoRequest(body);
+  const plan = planEcho(echo);
   const model = options.model ?? String(body.model);
   const id = context.nextId('msg_mock_');
   const stopReason = plan.calls.length > 0 ? 'tool_use' : plan.truncated ? 'max_tokens' : 'end_turn';
-  const content: Block[] = plan.text !== undefined
-    ? [{ type: 'text', text: plan.text }]
-    : plan.calls.map((call, i) => ({ type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: call.input }));
-  // With thinking on, a thinking block first (thinking.ts); the other blocks' stream indexes move by one.
-  const thinking = anthropicThinkingOn(body) ? anthropicThinkingBlock(anthropicEchoRequest(body).userText) : undefined;
-  if (thinking !== undefined) content.unshift(thinking);
-  const at = thinking === undefined ? 0 : 1;
+  const content = replyContent(body, plan, echo.userText);
   if (!(options.stream ?? body.stream === true)) {
     return context.json(200, {
       id, type: 'message', role: 'assistant', model, content,
@@ -143,27 +180,7 @@ export function anthropicReply(context: MockContext, body: Record<string, unknow
   emit('message_start', {
     message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: usageOf(plan, 1) },
   });
-  if (thinking !== undefined) {
-    emit('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
-    emit('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: thinking.thinking } });
-    emit('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: thinking.signature } });
-    emit('content_block_stop', { index: 0 });
-  }
-  if (plan.text !== undefined) {
-    emit('content_block_start', { index: at, content_block: { type: 'text', text: '' } });
-    emit('ping', {});
-    for (const piece of textPieces(plan.text)) emit('content_block_delta', { index: at, delta: { type: 'text_delta', text: piece } });
-    emit('content_block_stop', { index: at });
-  } else {
-    plan.calls.forEach((call, i) => {
-      const index = at + i;
-      emit('content_block_start', { index, content_block: { type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: {} } });
-      if (i === 0) emit('ping', {});
-      emit('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } });
-      for (const piece of argumentPieces(call)) emit('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
-      emit('content_block_stop', { index });
-    });
-  }
+  content.forEach((block, index) => blockEvents(block, index, emit));
   emit('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: plan.completionTokens } });
   emit('message_stop', {});
   return context.stream(events, {
@@ -235,7 +252,7 @@ async function messages(context: MockContext): Promise<void> {
   if (refused) return refused;
   const body = bodyOf(context);
   if (body === undefined) return context.json(400, anthropicErrorBody(400, 'The request body is not valid JSON.'));
-  const invalid = invalidMessagesField(body, { requireModel: true, requireMaxTokens: true }) ?? extraInputError(body, context.request.headers) ?? anthropicThinkingError(body);
+  const invalid = invalidMessagesField(body, { requireModel: true, requireMaxTokens: true }) ?? extraInputError(body, context.request.headers) ?? anthropicConversationError(body) ?? anthropicOutputFormatError(body);
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
   const ruled = refuseByModelRules(context, 'anthropic', body); if (ruled) return ruled;
   return anthropicReply(context, body);

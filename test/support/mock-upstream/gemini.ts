@@ -11,9 +11,11 @@
  *     (text cut at generationConfig.maxOutputTokens words: finishReason 'MAX_TOKENS')
  *     modelVersion:<model>, responseId:'resp-mock-<k>'}`; parts `[{text:'echo: ...'}]` or one
  *     `{functionCall:{name, args:{text}}}` per call (no ids: the Gemini API gives none).
- *     Gemini 3 models sign the first function call (`thoughtSignature`) and check it when sent back (thinking.ts).
  *     usageMetadata `{promptTokenCount, candidatesTokenCount, totalTokenCount, promptTokensDetails}`.
  *     Counted texts: systemInstruction and every non-thought text part.
+ *     gemini-3* models put a thoughtSignature on the first functionCall part.
+ *   - contents are checked as Google checks them (function call and response counts; gemini-3*: the
+ *     current turn's function calls carry their thought signatures): 400 INVALID_ARGUMENT (conversation-rules.ts).
  * POST ...:streamGenerateContent?alt=sse -> `data: <GenerateContentResponse>\r\n\r\n` per word (the
  *   last word's event carries finishReason STOP); function calls all in one event with the finish.
  *   Every event has usageMetadata (candidatesTokenCount so far). Without alt=sse: a streamed JSON array.
@@ -32,9 +34,9 @@
 import type { MockContext } from './context.js';
 import { planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
 import type { RouteHandler } from './index.js';
+import { geminiConversationError, geminiValidatesSignatures, thoughtSignature } from './conversation-rules.js';
 import { isRecord } from './openai-common.js';
 import { countWords, mockEmbedding } from './text.js';
-import { geminiSignatureError, geminiValidatesSignatures, signGeminiCalls } from './thinking.js';
 
 interface RouteTarget {
   route(method: string, path: RegExp, handler: RouteHandler): void;
@@ -141,9 +143,13 @@ function usageMetadata(plan: EchoPlan, candidates: number): Json {
   };
 }
 
-function callParts(plan: EchoPlan, model = ''): Json[] {
-  const parts = plan.calls.map((call) => ({ functionCall: { name: call.name, args: call.input } }));
-  return geminiValidatesSignatures(model) ? signGeminiCalls(parts) : parts;
+/** Function call parts; Gemini 3 signs the first call of a step (its thoughtSignature). */
+function callParts(plan: EchoPlan, model: string): Json[] {
+  return plan.calls.map((call, i) => {
+    const part: Json = { functionCall: { name: call.name, args: call.input } };
+    if (i === 0 && geminiValidatesSignatures(model)) part.thoughtSignature = thoughtSignature(call.name, call.input);
+    return part;
+  });
 }
 
 export interface GenerateOptions {
@@ -234,7 +240,7 @@ async function modelAction(context: MockContext): Promise<void> {
   switch (method) {
     case 'generateContent':
     case 'streamGenerateContent': {
-      const invalid = invalidGenerateBody(body) ?? (geminiValidatesSignatures(model) ? geminiSignatureError(body) : undefined);
+      const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model);
       if (invalid !== undefined) return context.json(400, googleErrorBody(400, invalid));
       const stream = method === 'streamGenerateContent';
       return geminiReply(context, body, { model, stream, sse: context.request.query.get('alt') === 'sse' });

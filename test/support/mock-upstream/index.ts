@@ -15,7 +15,9 @@
  *
  * Every format answers by the same rules (echo-plan.ts), so one expectation
  * holds whichever provider answers; provider-env.ts points every provider of
- * a gateway at one mock.
+ * a gateway at one mock. Conversations are checked as the real APIs check
+ * them (tool results matched to calls, thinking blocks and signatures, Gemini 3
+ * thought signatures), with their error texts (conversation-rules.ts).
  *
  *   const mock = await startMockUpstream();
  *   mock.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '1' } });

@@ -1,6 +1,7 @@
 /**
  * POST /v1/chat/completions and POST /v1/completions (legacy) of the mock.
- * The reply rules are documented at the top of openai.ts.
+ * The reply rules are documented at the top of openai.ts. Tool calls must be answered by tool
+ * messages, as OpenAI requires (conversation-rules.ts).
  * @see https://platform.openai.com/docs/api-reference/chat/create
  * @see https://platform.openai.com/docs/api-reference/chat-streaming
  * @see https://platform.openai.com/docs/api-reference/completions/create
@@ -18,6 +19,7 @@ import type {
 } from '../../../src/formats/openai/types.js';
 import { formatSse, SSE_DONE } from '../../../src/gateway/sse.js';
 import type { MockContext } from './context.js';
+import { openaiConversationError } from './conversation-rules.js';
 import {
   contentText,
   invalidParam,
@@ -59,6 +61,8 @@ export async function chatCompletions(context: MockContext): Promise<void> {
     return invalidParam(context, 'model', 'This model is only supported in v1/responses and not in v1/chat/completions.');
   }
   const refused = refuseByModelRules(context, 'openai', body); if (refused) return refused;
+  const conversation = openaiConversationError(body.messages);
+  if (conversation !== undefined) return invalidParam(context, conversation.param, conversation.message);
   const request = body as ChatRequest;
   const userText = lastUserText(request.messages);
   const toolCalls = plannedToolCalls(request, userText);

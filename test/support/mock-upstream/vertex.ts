@@ -35,6 +35,7 @@ import { anthropicEchoRequest, anthropicErrorBody, anthropicReply, invalidMessag
 import { refuseByModelRules } from './model-rules.js';
 import type { MockContext } from './context.js';
 import { planEcho } from './echo-plan.js';
+import { anthropicConversationError, anthropicOutputFormatError, geminiConversationError } from './conversation-rules.js';
 import { geminiEchoRequest, geminiReply, googleErrorBody, invalidGenerateBody } from './gemini.js';
 import type { RouteHandler } from './index.js';
 import { isRecord } from './openai-common.js';
@@ -141,7 +142,7 @@ function google(context: MockContext, body: unknown, model: string, method: stri
   switch (method) {
     case 'generateContent':
     case 'streamGenerateContent': {
-      const invalid = invalidGenerateBody(body);
+      const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model);
       if (invalid !== undefined) return context.json(400, googleErrorBody(400, invalid));
       const stream = method === 'streamGenerateContent';
       return geminiReply(context, body, { model, stream, sse: context.request.query.get('alt') === 'sse', idPrefix: 'vertex-resp-' });
@@ -192,7 +193,7 @@ function anthropic(context: MockContext, body: unknown, model: string, method: s
     return context.json(400, anthropicErrorBody(400, `anthropic_version: Input should be '${VERTEX_ANTHROPIC_VERSION}'`));
   }
   if (body.model !== undefined) return context.json(400, anthropicErrorBody(400, 'model: Extra inputs are not permitted'));
-  const invalid = invalidMessagesField(body, { requireModel: false, requireMaxTokens: true });
+  const invalid = invalidMessagesField(body, { requireModel: false, requireMaxTokens: true }) ?? anthropicConversationError(body) ?? anthropicOutputFormatError(body);
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
   const ruled = refuseByModelRules(context, 'anthropic', body, model); if (ruled) return ruled;
   return anthropicReply(context, body, { model, stream: method === 'streamRawPredict' && body.stream === true });
