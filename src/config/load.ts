@@ -430,6 +430,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
         enabled: routing.circuit_breaker.enabled,
         failureThreshold: routing.circuit_breaker.failure_threshold,
         cooldownMs: routing.circuit_breaker.cooldown_ms,
+        probeIntervalMs: routing.circuit_breaker.probe_interval_ms,
         errorRateThreshold: routing.circuit_breaker.error_rate_threshold,
         minRequests: routing.circuit_breaker.min_requests,
         windowMs: routing.circuit_breaker.window_ms,

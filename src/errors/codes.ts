@@ -137,6 +137,10 @@ export const ERROR_CODES = {
     status: 500, type: 'api_error', code: 'internal_error',
     description: 'An unexpected error inside Heimdall; details are in its log, never in the response.',
   },
+  HD_ERR_REQUEST_DEADLINE: {
+    status: 504, type: 'timeout_error', code: 'request_deadline_exceeded',
+    description: "The request's total time (timeouts.total_ms) ran out across its attempts, retries and fallbacks.",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

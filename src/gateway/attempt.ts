@@ -176,7 +176,9 @@ export class UpstreamAttempt implements StreamOutcome {
     private readonly key: KeyRuntime,
     readonly passthrough: boolean,
   ) {
-    this.timer = setTimeout(onTotalTimeout, target.provider.timeouts.totalMs, this);
+    // The provider's total for one call, cut to what is left of the request's deadline.
+    const left = ctx.deadline - this.startedAt;
+    this.timer = setTimeout(onTotalTimeout, Math.max(1, Math.min(target.provider.timeouts.totalMs, left)), this);
     ctx.attachController(this);
     if (ctx.clientGone) this.abort();
     this.record = { provider: target.provider.name, model: target.model, key: key.name, key_id: key.id, status: undefined, error: undefined, latency_ms: 0 };
@@ -223,8 +225,16 @@ export class UpstreamAttempt implements StreamOutcome {
     const now = performance.now();
     const verdict = failure === undefined ? 'success' : keyVerdict(failure);
     if (verdict === 'success') health.onSuccess(now, failure === undefined ? latencyMs : undefined, this.routing.breaker, this.routing.adaptive);
-    else if (verdict === 'failure') health.onFailure(now, failure!.message, this.routing.breaker, this.routing.adaptive);
-    else health.onCancel();
+    else if (verdict === 'failure') {
+      // One failed request is one failure of the key, however many retries it took: a short blip on a
+      // one-key provider must not open its circuit alone. A half-open probe's failure always counts.
+      const counted = (this.ctx.failedKeys ??= new Set());
+      if (counted.has(health) && health.breaker.state !== 'half_open') health.onRepeatFailure(failure!.message);
+      else {
+        counted.add(health);
+        health.onFailure(now, failure!.message, this.routing.breaker, this.routing.adaptive);
+      }
+    } else health.onCancel();
   }
 
   end(status: number | undefined, error: Error | undefined, endedAt: number): void {
