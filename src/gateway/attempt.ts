@@ -21,7 +21,7 @@ import type { KeyRuntime } from './provider-runtime.js';
 import type { AttemptRecord, RequestContext } from './request-context.js';
 import type { Target } from './router.js';
 import { readBody, TOTAL_TIMEOUT, type AbortableCall, type StreamBody, type UpstreamResponse } from './upstream.js';
-import { parseRetryAfter, UpstreamFailure } from './upstream-failure.js';
+import { decodeFailure, parseRetryAfter, passthroughJsonProblem, streamProblem, UpstreamFailure } from './upstream-failure.js';
 import { noteResponse } from '../telemetry/response-facts.js';
 import { scanUsage } from './usage-scan.js';
 import { mergeEmbeddingResponses } from '../formats/merge-embeddings.js';
@@ -362,6 +362,8 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
       const streamed = response as UpstreamResponse<StreamBody>;
       const first = await streamed.body.first();
       if (first === null) throw new UpstreamFailure('network', 'the stream ended before its first event');
+      const notStream = streamProblem(streamed.headers);
+      if (notStream !== undefined) throw new UpstreamFailure('bad_response', notStream);
       attempt.response = streamed;
       attempt.framing = framing ?? 'sse';
       attempt.decoder = passthrough && format === 'openai' ? undefined : chatCodecFor(format)?.createStreamDecoder(codecContext);
@@ -377,6 +379,9 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     const endedAt = performance.now();
     let outcome: Outcome;
     if (passthrough) {
+      // The caller gets these bytes as the provider's JSON answer: they must be JSON (checked cheaply).
+      const problem = passthroughJsonProblem(response.headers, raw);
+      if (problem !== undefined) throw new UpstreamFailure('bad_response', problem);
       if (input.operation === 'chat') ctx.usage = passthroughUsage(format, raw, codecContext);
       // Embeddings, legacy completions, Responses (input_tokens/output_tokens): the body's own usage, for cost.
       else ctx.usage = format === 'openai' ? openAIUsage(raw) : (parseJson(raw) as { usage?: Usage } | undefined)?.usage;
@@ -396,8 +401,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
         noteResponse(ctx, result);
         outcome = { kind: 'json', target, passthrough, result };
       } catch (error) {
-        if (error instanceof GatewayError) throw error;
-        throw new UpstreamFailure('bad_response', (error as Error).message);
+        throw decodeFailure(error);
       }
     }
     attempt.judge(undefined, endedAt - attempt.startedAt);
