@@ -79,6 +79,11 @@ async function start(flags: StartFlags): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    // Whatever a hook or the store does, the process ends: past the deadline it exits 1, saying so.
+    setTimeout(() => {
+      process.stderr.write(`heimdall: shutdown did not finish within ${server.shutdownDeadlineMs} ms; exiting without waiting further\n`);
+      process.exit(1);
+    }, server.shutdownDeadlineMs).unref();
     server.shutdown().then(
       () => process.exit(0),
       (error: unknown) => {

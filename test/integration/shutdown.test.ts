@@ -1,109 +1,16 @@
 /**
  * Graceful shutdown of the real CLI (dist/cli.js) in a child process: on
  * SIGTERM/SIGINT it stops accepting connections, lets the stream in flight
- * finish, and exits 0.
+ * finish, and exits 0. When the store fails during the final flush (the data
+ * dir removed right after SIGTERM), shutdown is still bounded: exit 1 within
+ * its deadline, with what could not be written in the log.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
+import { ensureBuilt, killChildren, removeDirs, startCli, tryConnect, withTimeout } from '../support/cli.js';
 import { sdk } from './helpers.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'cli.js');
-const BUILD_INFO = join(ROOT, 'dist', '.tsbuildinfo');
-
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return latest;
-}
-
-/** Builds dist/ when it is missing or older than src/. A failing build fails the suite with tsc's output. */
-function ensureBuilt(): void {
-  const fresh = existsSync(CLI) && existsSync(BUILD_INFO) && statSync(BUILD_INFO).mtimeMs >= newest(join(ROOT, 'src'));
-  if (fresh) return;
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  if (build.status !== 0) {
-    throw new Error(`the build (tsc -p tsconfig.build.json) failed; dist/cli.js cannot be tested:\n${build.stdout}${build.stderr}`);
-  }
-}
-
-interface Cli {
-  child: ChildProcess;
-  url: string;
-  port: number;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children: ChildProcess[] = [];
-const dirs: string[] = [];
-
-/** Starts `heimdall start --port 0` and waits for the banner's OpenAI API line. */
-async function startCli(env: Record<string, string>): Promise<Cli> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'heimdall-cli-'));
-  dirs.push(dataDir);
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: dataDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 10 s; stderr:\n${err}`)), 10_000);
-    const check = (): void => {
-      const match = /OpenAI API\s+(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(err);
-      if (match) {
-        clearTimeout(timer);
-        child.stderr!.off('data', check);
-        resolve(match[1]);
-      }
-    };
-    child.stderr!.on('data', check);
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`the CLI exited (${code}) before its banner; stderr:\n${err}`));
-    });
-  });
-  return { child, url, port: Number(new URL(url).port), stdout: () => out, stderr: () => err, exited };
-}
-
-/** Resolves 'refused' when a new TCP connection is refused, 'accepted' when it opens. */
-function tryConnect(port: number): Promise<'refused' | 'accepted'> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('accepted');
-    });
-    socket.once('error', () => resolve('refused'));
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 let mock: MockUpstream;
 
@@ -111,14 +18,10 @@ beforeAll(async () => {
   ensureBuilt();
   mock = await startMockUpstream();
 }, 120_000);
-afterEach(() => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-});
+afterEach(killChildren);
 afterAll(async () => {
   await mock.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  removeDirs();
 });
 
 describe('graceful shutdown of the CLI', () => {
@@ -175,4 +78,22 @@ describe('graceful shutdown of the CLI', () => {
     cli.child.kill('SIGINT');
     expect(await withTimeout(cli.exited, 5000, 'the CLI exit')).toEqual({ code: 0, signal: null });
   });
+
+  it('the data dir removed right after SIGTERM: exit 1 within the shutdown deadline, the loss said in the log', async () => {
+    mock.reset();
+    const cli = await startCli({ OPENAI_API_KEY: 'sk-test-shutdown-123456', OPENAI_BASE_URL: mock.openaiBaseUrl });
+    const client = sdk(cli.url);
+    await Promise.all(Array.from({ length: 20 }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })));
+    const started = performance.now();
+    cli.child.kill('SIGTERM');
+    rmSync(cli.dataDir, { recursive: true, force: true });
+    // Drain (idle: at once) + the store's 5 s flush budget + 5 s for the rest: 20 s at the very most.
+    const exit = await withTimeout(cli.exited, 25_000, 'the CLI exit');
+    const elapsed = performance.now() - started;
+    expect(exit.code).toBe(1);
+    expect(elapsed).toBeLessThan(20_000);
+    const said = cli.stdout() + cli.stderr();
+    expect(said).toMatch(/no longer exists: what this process wrote to it is lost|request log records? could not be written/);
+    expect(cli.stderr()).toContain('heimdall: shutdown failed:');
+  }, 40_000);
 });

@@ -4,24 +4,16 @@
  * since test files run in parallel workers).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { newest } from '../../support/cli.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const UI_DIR = join(root, 'dist', 'ui');
 const INDEX = join(UI_DIR, 'index.html');
 const LOCK = join(root, 'dist', '.ui-build.lock');
-
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return latest;
-}
 
 function upToDate(): boolean {
   return existsSync(INDEX) && statSync(INDEX).mtimeMs >= newest(join(root, 'ui'));

@@ -1,0 +1,117 @@
+/**
+ * The real CLI (dist/cli.js) in a child process, for tests of start-up and
+ * shutdown: builds dist/ when it is stale, starts `heimdall start --port 0`,
+ * waits for its banner, and kills what is left after each test.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'dist', 'cli.js');
+const BUILD_INFO = join(ROOT, 'dist', '.tsbuildinfo');
+
+/** The newest modification time of any file under `dir` (is a build older than its sources?). */
+export function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+/** Builds dist/ when it is missing or older than src/. A failing build fails the suite with tsc's output. */
+export function ensureBuilt(): void {
+  const fresh = existsSync(CLI) && existsSync(BUILD_INFO) && statSync(BUILD_INFO).mtimeMs >= newest(join(ROOT, 'src'));
+  if (fresh) return;
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  if (build.status !== 0) {
+    throw new Error(`the build (tsc -p tsconfig.build.json) failed; dist/cli.js cannot be tested:\n${build.stdout}${build.stderr}`);
+  }
+}
+
+export interface Cli {
+  dataDir: string;
+  child: ChildProcess;
+  url: string;
+  port: number;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+/** SIGKILLs the CLIs a test left running (afterEach). */
+export function killChildren(): void {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** Removes the data dirs made by startCli (afterAll). */
+export function removeDirs(): void {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Starts `heimdall start --port 0` and waits for the banner's OpenAI API line. */
+export async function startCli(env: Record<string, string>, args: readonly string[] = []): Promise<Cli> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'heimdall-cli-'));
+  dirs.push(dataDir);
+  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner within 10 s; stderr:\n${err}`)), 10_000);
+    const check = (): void => {
+      const match = /OpenAI API\s+(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(err);
+      if (match) {
+        clearTimeout(timer);
+        child.stderr!.off('data', check);
+        resolve(match[1]);
+      }
+    };
+    child.stderr!.on('data', check);
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`the CLI exited (${code}) before its banner; stderr:\n${err}`));
+    });
+  });
+  return { child, dataDir, url, port: Number(new URL(url).port), stdout: () => out, stderr: () => err, exited };
+}
+
+/** Resolves 'refused' when a new TCP connection is refused, 'accepted' when it opens. */
+export function tryConnect(port: number): Promise<'refused' | 'accepted'> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('accepted');
+    });
+    socket.once('error', () => resolve('refused'));
+  });
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
