@@ -2,7 +2,7 @@
 /** The `heimdall` command: parse flags, load configuration, start the server, stop on a signal. */
 import cluster from 'node:cluster';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, loadConfig, MAX_WORKERS, parseWorkerCount } from './config/load.js';
 import { startServer } from './server.js';
 import { VERSION } from './version.js';
 
@@ -16,8 +16,8 @@ interface StartFlags {
 }
 
 function parseWorkers(value: string): number {
-  const workers = Number(value);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new InvalidArgumentError('a number of processes from 1 to 256');
+  const workers = parseWorkerCount(value);
+  if (workers === undefined) throw new InvalidArgumentError(`a number of processes from 1 to ${MAX_WORKERS}`);
   return workers;
 }
 
@@ -63,7 +63,8 @@ async function start(flags: StartFlags): Promise<void> {
     }
     throw error;
   }
-  const workers = flags.workers ?? (process.env.HEIMDALL_WORKERS === undefined ? 1 : parseWorkers(process.env.HEIMDALL_WORKERS));
+  // loadConfig refused a bad HEIMDALL_WORKERS, naming it.
+  const workers = flags.workers ?? parseWorkerCount(process.env.HEIMDALL_WORKERS ?? '') ?? 1;
   if (workers > 1 && cluster.isPrimary) {
     await startPrimary(workers);
     return;

@@ -51,7 +51,7 @@ export class ProviderRuntime {
     this.extraHeaders = config.headers;
     this.hasExtraHeaders = Object.keys(config.headers).length > 0;
     this.keys = config.keys
-      .filter((k) => k.enabled && (k.secret !== undefined || !config.definition.keyRequired) && k.weight > 0)
+      .filter((k) => k.enabled && (k.secret !== undefined || !config.definition.keyRequired || config.keyless === true) && k.weight > 0)
       .map((k) => ({
         id: k.id,
         name: k.name,
