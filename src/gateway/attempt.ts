@@ -8,7 +8,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ResolvedConfig } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { decodeOpenAIError } from '../formats/openai/codec.js';
 import type { ChatRequest, EmbeddingRequest, Usage } from '../formats/openai/types.js';
 import { chatCodecFor, embeddingCodecFor } from '../formats/registry.js';
 import type { CodecContext, CodecWarning, StreamDecoder, UpstreamErrorInfo, WireFormat } from '../formats/types.js';
@@ -21,11 +20,12 @@ import type { KeyRuntime } from './provider-runtime.js';
 import type { AttemptRecord, RequestContext } from './request-context.js';
 import type { Target } from './router.js';
 import { readBody, TOTAL_TIMEOUT, type AbortableCall, type StreamBody, type UpstreamResponse } from './upstream.js';
-import { decodeFailure, parseRetryAfter, passthroughJsonProblem, streamProblem, UpstreamFailure } from './upstream-failure.js';
+import { decodeFailure, passthroughJsonProblem, streamProblem, UpstreamFailure } from './upstream-failure.js';
 import { noteResponse } from '../telemetry/response-facts.js';
 import { scanUsage } from './usage-scan.js';
 import { mergeEmbeddingResponses } from '../formats/merge-embeddings.js';
 import { sendParts } from './send-parts.js';
+import { httpFailure } from './upstream-call.js';
 
 type Routing = ResolvedConfig['routing'];
 
@@ -35,36 +35,6 @@ function parseJson(raw: Buffer): unknown {
   } catch {
     return undefined;
   }
-}
-
-function errorInfo(format: WireFormat, status: number, raw: Buffer): UpstreamErrorInfo {
-  const body = parseJson(raw);
-  if (body === undefined) {
-    const text = raw.toString('utf8').trim().slice(0, 300);
-    return { message: text === '' ? `upstream returned HTTP ${status}` : `upstream returned HTTP ${status}: ${text}` };
-  }
-  const codec = format === 'openai' ? undefined : chatCodecFor(format);
-  return codec === undefined ? decodeOpenAIError(status, body) : codec.decodeError(status, body);
-}
-
-function headerString(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** An answer with status >= 400 as the failure the pipeline classifies. */
-function httpFailure(format: WireFormat, response: UpstreamResponse<unknown>, raw: Buffer): UpstreamFailure {
-  const info = errorInfo(format, response.status, raw);
-  const shouldRetry = headerString(response.headers['x-should-retry']);
-  return new UpstreamFailure(
-    'http',
-    info.message,
-    response.status,
-    parseRetryAfter(response.headers, Date.now()),
-    shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : undefined,
-    info.type,
-    info.code,
-    info.param,
-  );
 }
 
 /** The `usage` object of an OpenAI-shape answer: scanned for at the end, the whole body parsed only when that fails. */

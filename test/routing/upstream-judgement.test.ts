@@ -99,3 +99,32 @@ describe('translated (OpenAI caller, Anthropic provider)', () => {
     expect(key().breaker.state).toBe('open');
   });
 });
+
+describe('token counts go through the same upstream-call builder', () => {
+  async function count(): Promise<{ status: number; body: { type?: string; error?: { type: string; message: string }; input_tokens?: number } }> {
+    const response = await fetch(`${gateway.url}/anthropic/v1/messages/count_tokens`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'anthropic/claude-haiku-4-5', messages: [{ role: 'user', content: 'one two three' }] }),
+    });
+    return { status: response.status, body: (await response.json()) as never };
+  }
+
+  it('a count answered with an HTML page is a 502 and a failure of the key; failures open its circuit; no call while open', async () => {
+    const key = () => gateway.app.gateway.health.get('anthropic', 'anthropic#0')!;
+    expect((await count()).status).toBe(200);
+    expect(key().breaker.consecutiveFailures).toBe(0);
+    mock.enqueue({ kind: 'raw', status: 200, headers: { 'content-type': 'text/html' }, body: HTML }, { path: '/v1/messages/count_tokens' });
+    const html = await count();
+    expect(html.status).toBe(502);
+    expect(html.body.type).toBe('error');
+    expect(key().breaker.consecutiveFailures).toBe(1);
+    mock.enqueue({ kind: 'error', status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } }, { path: '/v1/messages/count_tokens' });
+    const overloaded = await count();
+    expect(overloaded.status).toBe(529); // the provider's answer, as it sent it
+    expect(key().breaker.state).toBe('open');
+    const calls = mock.requests.length;
+    const refused = await count();
+    expect(refused.status).toBe(503);
+    expect(mock.requests.length).toBe(calls);
+  });
+});
