@@ -129,7 +129,7 @@ describe('a dead key next to a live one', () => {
             health_check: { interval_ms: 60_000, timeout_ms: 1000 },
           },
         },
-        routing: { circuit_breaker: { failure_threshold: 2, cooldown_ms: 60_000 }, adaptive: { enabled: false } },
+        routing: { circuit_breaker: { failure_threshold: 2, cooldown_ms: 60_000, probe_interval_ms: 0 }, adaptive: { enabled: false } },
       },
     });
   });
