@@ -258,7 +258,7 @@ async function takeSlot(ctx: RequestContext, target: Target): Promise<void> {
   if (limiter.tryAcquire()) return;
   const waitStart = performance.now();
   try {
-    await limiter.acquire();
+    await limiter.acquire(ctx.deadline - waitStart); // no longer than the request's deadline allows
   } finally {
     ctx.waitMs += performance.now() - waitStart;
   }

@@ -218,6 +218,8 @@ export class Pipeline {
       }
       tier++;
     }
+    // The deadline ran out while waiting (a provider's queue): say so, not the wait's own error.
+    if (last !== undefined && performance.now() >= ctx.deadline - DEADLINE_SLACK_MS) throw deadlineError(ctx);
     if (last instanceof GatewayError) throw last;
     if (last !== undefined) throw last.toGatewayError(lastProvider);
     throw unavailable(blocked, input.model);

@@ -238,3 +238,45 @@ describe('streams', () => {
     expect((await ask(sdk)).ok).toBe(true);
   });
 });
+
+describe('a provider at its concurrency limit', () => {
+  it("a request queued for a slot waits no longer than its deadline: 504, not the queue's 30 s", async () => {
+    gateway = await startRoutingGateway({
+      config: {
+        providers: {
+          // The first provider tried sets the deadline: 1 s.
+          quick: {
+            type: 'openai-compatible', base_url: primary.openaiBaseUrl, models: ['m'], max_retries: 0,
+            keys: [{ name: 'k1', api_key: 'sk-quick' }], timeouts: { total_ms: 1_000 },
+          },
+          // One slot, held by a hung request; a long queue timeout.
+          narrow: {
+            type: 'openai-compatible', base_url: backup.openaiBaseUrl, models: ['m'], max_retries: 0,
+            keys: [{ name: 'k1', api_key: 'sk-narrow' }], timeouts: { first_byte_ms: 20_000, total_ms: 20_000 },
+            concurrency: { max_in_flight: 1, max_queue: 10, queue_timeout_ms: 30_000 },
+          },
+        },
+        routing: { adaptive: { enabled: false }, fallbacks: { 'quick/m': ['narrow/m'] } },
+      },
+    });
+    const g = gateway;
+    backup.enqueue({ kind: 'hang' }, { path: '/v1/chat/completions' });
+    const release = new AbortController();
+    const holder = fetch(`${g.url}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'narrow/m', messages }), signal: release.signal,
+    }).catch(() => undefined);
+    await backup.waitForRequests(1, 5_000); // the one slot is taken
+    primary.enqueue({ kind: 'error', status: 500 }, { path: '/v1/chat/completions' });
+    const started = performance.now();
+    const response = await fetch(`${g.url}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'quick/m', messages }),
+    });
+    const elapsed = performance.now() - started;
+    release.abort(); // the client of the held request goes away: its upstream call is aborted
+    await holder;
+    expect(response.status).toBe(504);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('request_deadline_exceeded');
+    expect(elapsed).toBeLessThanOrEqual(1_000 + SLACK_MS);
+    expect(backup.requests).toHaveLength(1); // the queued request never reached the narrow provider
+  });
+});
