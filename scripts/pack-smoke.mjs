@@ -37,6 +37,8 @@ try {
     if (!listing.includes(needed)) throw new Error(`the package lacks ${needed}`);
   }
   if (/package\/(src|test|bench)\//.test(listing)) throw new Error('the package ships sources or tests');
+  // Source maps (8.6 MB, mostly the bundled dependencies' sources) and tsc's build info are for development.
+  if (/\.map$|\.tsbuildinfo$/m.test(listing)) throw new Error('the package ships source maps or .tsbuildinfo');
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'pack-smoke', private: true }));
   process.stdout.write(`installing ${tarball} into ${dir}\n`);
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', `./${tarball}`], dir);

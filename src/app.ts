@@ -166,6 +166,12 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
     fastLane.close();
     done();
   });
+  // Every answer carries its request id (health, metrics, /api, the dashboard, 404s and errors too);
+  // the model routes set it with their other headers, on the fast lane as well.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
   // Before other hooks: tracing (when on) must see every request first.
   await registerTelemetry(app, gateway, config, logger);
   // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.

@@ -2,7 +2,7 @@
 /** The `heimdall` command: parse flags, load configuration, start the server, stop on a signal. */
 import cluster from 'node:cluster';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, loadConfig, MAX_WORKERS, parseWorkerCount } from './config/load.js';
 import { startServer } from './server.js';
 import { VERSION } from './version.js';
 
@@ -16,8 +16,8 @@ interface StartFlags {
 }
 
 function parseWorkers(value: string): number {
-  const workers = Number(value);
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new InvalidArgumentError('a number of processes from 1 to 256');
+  const workers = parseWorkerCount(value);
+  if (workers === undefined) throw new InvalidArgumentError(`a number of processes from 1 to ${MAX_WORKERS}`);
   return workers;
 }
 
@@ -66,7 +66,8 @@ async function start(flags: StartFlags): Promise<void> {
     }
     throw error;
   }
-  const workers = flags.workers ?? (process.env.HEIMDALL_WORKERS === undefined ? 1 : parseWorkers(process.env.HEIMDALL_WORKERS));
+  // loadConfig refused a bad HEIMDALL_WORKERS, naming it.
+  const workers = flags.workers ?? parseWorkerCount(process.env.HEIMDALL_WORKERS ?? '') ?? 1;
   if (workers > 1 && cluster.isPrimary) {
     await startPrimary(workers, config.server.dataDir);
     return;
@@ -82,6 +83,11 @@ async function start(flags: StartFlags): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    // Whatever a hook or the store does, the process ends: past the deadline it exits 1, saying so.
+    setTimeout(() => {
+      process.stderr.write(`heimdall: shutdown did not finish within ${server.shutdownDeadlineMs} ms; exiting without waiting further\n`);
+      process.exit(1);
+    }, server.shutdownDeadlineMs).unref();
     server.shutdown().then(
       () => process.exit(0),
       (error: unknown) => {

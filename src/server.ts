@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { STORE_CLOSE_BUDGET_MS } from './store/wiring.js';
 import type { WorkerRuntime } from './cluster/worker.js';
 import type { ResolvedConfig } from './config/load.js';
 import type { Logger } from './telemetry/logger.js';
@@ -11,8 +12,13 @@ export interface RunningServer {
   app: FastifyInstance;
   url: string;
   port: number;
-  /** Stops accepting, lets in-flight requests and streams finish (bounded), closes everything. */
+  /**
+   * Stops accepting, lets in-flight requests and streams finish (bounded), closes everything.
+   * Rejects, after closing, when something could not be written (the store failed during the final flush).
+   */
   shutdown(): Promise<void>;
+  /** The longest shutdown() may take: the drain, the store's final flush, then the rest; past it the CLI exits 1. */
+  shutdownDeadlineMs: number;
 }
 
 function displayHost(host: string): string {
@@ -72,9 +78,15 @@ export async function startServer(config: ResolvedConfig, options: { logger?: Lo
         app.server.closeAllConnections();
       }
       await closed;
+      const problems = app.store.closeProblems;
+      if (problems.length > 0) app.log.error({ problems }, 'shutdown: not everything could be written');
       (app.log as unknown as Logger).flush();
+      if (problems.length > 0) throw new Error(problems.join('; '));
     })();
     return closing;
   };
-  return { app, url, port, shutdown };
+  return { app, url, port, shutdown, shutdownDeadlineMs: config.server.shutdownTimeoutMs + STORE_CLOSE_BUDGET_MS + SHUTDOWN_SLACK_MS };
 }
+
+/** Closing hooks, pools and the log destination after the drain and the store's flush. */
+const SHUTDOWN_SLACK_MS = 5_000;

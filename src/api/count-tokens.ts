@@ -17,6 +17,7 @@
  * @see https://docs.anthropic.com/en/api/messages-count-tokens
  * @see https://ai.google.dev/api/tokens#method:-models.counttokens
  */
+import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -24,7 +25,7 @@ import type { PipelineInput } from '../gateway/pipeline.js';
 import type { RequestContext } from '../gateway/request-context.js';
 import { resolveTarget, type Target } from '../gateway/router.js';
 import { maskSecretsInBody } from '../gateway/secret-guard.js';
-import { readBody, TOTAL_TIMEOUT } from '../gateway/upstream.js';
+import { callUpstream, pickAvailableKey } from '../gateway/upstream-call.js';
 import { UpstreamFailure } from '../gateway/upstream-failure.js';
 import { gatewayHeaders, sendFailure, startContext } from './respond.js';
 import { checkJsonContentType } from './validate.js';
@@ -81,38 +82,45 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
       const target = resolveTarget(gateway.state, call.model, 'chat');
       const provider = target.provider;
       const definition = provider.definition;
-      const key = provider.pickKey(target.model, undefined);
-      const context = { baseUrl: provider.baseUrl, apiKey: key?.secret, model: target.model, stream: false, options: provider.options };
-      const endpoint = definition.countTokens?.(context);
-      if (endpoint === undefined || endpoint.format !== spec.surface) {
+      // The same builder, breaker, concurrency slot and classification as a routed attempt (upstream-call.ts).
+      const routing = gateway.state.routing;
+      // Some endpoints are built from the credentials (Vertex reads its project from them): any key of the provider.
+      const context = { baseUrl: provider.baseUrl, apiKey: provider.pickKey(target.model, undefined)?.secret, model: target.model, stream: false, options: provider.options };
+      if (definition.countTokens?.(context)?.format !== spec.surface) {
         throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${provider.name}" does not support ${spec.operation}.`, { param: 'model' });
       }
       await admit(gateway, ctx, call, target, spec.surface);
       ctx.target = target;
-      const body = call.body(target.model);
-      // The caller speaks the count's format (checked above): its protocol headers go along.
-      let headers: Record<string, string> = provider.finishHeaders({ ...endpoint.headers }, request.headers);
-      if (definition.authorize !== undefined) {
-        headers = { ...headers, ...(await definition.authorize({ method: 'POST', url: endpoint.url, headers, body, context })) };
+      const key = pickAvailableKey(provider, target.model, routing.breaker);
+      if (key === undefined && provider.keys.length > 0) {
+        throw new GatewayError('HD_ERR_UPSTREAM_UNAVAILABLE', `Every key of "${provider.name}" is cooling down after repeated failures (circuit open).`, { retryAfter: 1 });
       }
-      headers['x-request-id'] ??= ctx.id;
-      const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(TOTAL_TIMEOUT), provider.timeouts.totalMs);
-      ctx.attachController(controller);
+      const endpoint = definition.countTokens!({ ...context, apiKey: key?.secret })!;
+      // The caller speaks the count's format (checked above): its protocol headers go along (forward-headers.ts).
+      provider.forwarding.apply(request.headers, endpoint.headers);
+      const record = { provider: provider.name, model: target.model, key: key?.name, key_id: key?.id, status: undefined as number | undefined, error: undefined as string | undefined, latency_ms: 0 };
+      ctx.attempts.push(record);
       const started = performance.now();
+      let answer;
       try {
-        const response = await gateway.upstream.request({ url: endpoint.url, method: 'POST', headers, body, timeouts: provider.timeouts, signal: controller.signal });
-        const raw = await readBody(response.body, controller.signal);
-        const spent = performance.now() - started;
-        ctx.upstreamMs += spent;
-        ctx.attempts.push({ provider: provider.name, model: target.model, key: key?.name, status: response.status, latency_ms: Math.round(spent) });
-        ctx.status = response.status;
-        reply.code(response.status).headers(gatewayHeaders(ctx)).type('application/json').send(maskSecretsInBody(raw));
+        answer = await callUpstream({ upstream: gateway.upstream, hooks: gateway.hooks, routing }, {
+          provider, key, endpoint, method: 'POST', body: call.body(target.model), model: target.model,
+          ctx, target, slot: true, judge: true, json: true,
+        });
+        record.status = answer.status;
       } catch (error) {
+        record.error = (error as Error).message;
         throw error instanceof UpstreamFailure ? error.toGatewayError(provider.name) : error;
       } finally {
-        clearTimeout(timer);
+        const spent = performance.now() - started;
+        ctx.upstreamMs += spent;
+        record.latency_ms = Math.round(spent);
+        for (const hooks of gateway.hooks) hooks.afterAttempt?.(ctx, target, record);
       }
+      // A 2xx that is not JSON is the provider's failure (502); an error status goes back as the provider sent it.
+      if (answer.failure?.kind === 'bad_response') throw answer.failure.toGatewayError(provider.name);
+      ctx.status = answer.status;
+      reply.code(answer.status).headers(gatewayHeaders(ctx)).type('application/json').send(maskSecretsInBody(answer.raw));
     } catch (error) {
       sendFailure(reply, ctx, error, spec.surface);
     }

@@ -57,6 +57,8 @@ export interface ResolvedProvider {
   enabled: boolean;
   /** Why a provider is not enabled (no key...), for the banner and errors. */
   disabledReason?: string;
+  /** Enabled without a key although its type takes one: OPENAI_BASE_URL set alone (a local server). */
+  keyless?: boolean;
   baseUrl: string;
   keys: ResolvedKey[];
   models: readonly string[];
@@ -254,13 +256,34 @@ function fromEnvironment(definition: ProviderDefinition, env: NodeJS.ProcessEnv)
     }
   }
   if (definition.baseUrlEnv !== undefined) {
-    let value = env[definition.baseUrlEnv];
-    if (value !== undefined && value !== '') {
-      if (!/^https?:\/\//.test(value)) value = `http://${value}`; // OLLAMA_HOST is often host:port
-      found.baseUrl = trimSlash(value) + (definition.baseUrlEnvPath ?? '');
-    }
+    const value = env[definition.baseUrlEnv];
+    if (value !== undefined && value !== '') found.baseUrl = providerBaseUrl(definition, value, definition.baseUrlEnv);
   }
   return found;
+}
+
+/**
+ * A base URL as the provider's official SDK reads it, the same from every source (environment
+ * variable, config file, dashboard): no scheme means http:// (OLLAMA_HOST is often host:port), and a
+ * host root gets the SDK's API path (`baseUrlEnvPath`) unless it already ends with it. A value that
+ * is not an http(s) URL is refused, naming where it came from (`where`).
+ */
+export function providerBaseUrl(definition: Pick<ProviderDefinition, 'baseUrlEnvPath'>, value: string, where: string): string {
+  let url = value.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
+  if (scheme === null) url = `http://${url}`;
+  else if (!/^https?$/i.test(scheme[1])) throw new ConfigError(`Invalid ${where}: "${value}" must be an http:// or https:// URL`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`Invalid ${where}: "${value}" is not a valid URL`);
+  }
+  if (parsed.hostname === '') throw new ConfigError(`Invalid ${where}: "${value}" has no host`);
+  if (parsed.search !== '' || parsed.hash !== '') throw new ConfigError(`Invalid ${where}: "${value}" must not have a query or a fragment`);
+  url = trimSlash(url);
+  const path = definition.baseUrlEnvPath;
+  return path === undefined || url.endsWith(path) ? url : url + path;
 }
 
 function knownTypes(): string {
@@ -284,7 +307,9 @@ function resolveProvider(
   }
   // Environment variables apply to the provider entry named like the definition only.
   const fromEnv = name === definition.id ? fromEnvironment(definition, env) : {};
-  if (entry === undefined && fromEnv.key === undefined && !(definition.keyRequired === false && fromEnv.baseUrl !== undefined)) {
+  // OPENAI_BASE_URL alone: a local OpenAI-compatible server that takes no key (vLLM, LM Studio, Ollama).
+  const keylessByEnv = definition.keylessWithBaseUrlEnv === true && fromEnv.baseUrl !== undefined && fromEnv.key === undefined;
+  if (entry === undefined && fromEnv.key === undefined && !((definition.keyRequired === false || keylessByEnv) && fromEnv.baseUrl !== undefined)) {
     return undefined; // not mentioned anywhere: stays off
   }
   const path = `providers.${name}`;
@@ -311,12 +336,15 @@ function resolveProvider(
     keys = [{ id: `${name}#0`, name: secret === undefined ? 'no key' : 'default', secret, weight: 1, models: undefined, enabled: true }];
   }
 
-  const baseUrl = trimSlash(entry?.base_url ?? fromEnv.baseUrl ?? definition.defaultBaseUrl);
+  const baseUrl = entry?.base_url !== undefined
+    ? providerBaseUrl(definition, entry.base_url, `${path}.base_url`)
+    : fromEnv.baseUrl ?? trimSlash(definition.defaultBaseUrl);
   let enabled = entry?.enabled ?? true;
   let disabledReason: string | undefined;
   if (!enabled) disabledReason = 'disabled in config';
   const hasKey = keys.some((k) => k.secret !== undefined && k.enabled);
-  if (enabled && definition.keyRequired && !hasKey) {
+  const keyless = keylessByEnv && entry?.api_key === undefined && entry?.keys === undefined;
+  if (enabled && definition.keyRequired && !hasKey && !keyless) {
     enabled = false;
     const vars = definition.apiKeyEnv.length > 0 ? ` (or set ${definition.apiKeyEnv[0]})` : '';
     disabledReason = `no API key: add ${path}.api_key${vars}`;
@@ -340,6 +368,7 @@ function resolveProvider(
     definition,
     enabled,
     disabledReason,
+    ...(keyless ? { keyless: true } : {}),
     baseUrl,
     keys,
     models: entry?.models ?? fromOptions?.models.filter((m) => !entry?.embedding_models?.includes(m)) ?? definition.models,
@@ -389,6 +418,28 @@ function resolveAdmin(file: ConfigFile, env: NodeJS.ProcessEnv): ResolvedConfig[
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const LOG_FORMATS = new Set(['auto', 'json', 'pretty']);
+
+/** The number of worker processes HEIMDALL_WORKERS / --workers may ask for. */
+export const MAX_WORKERS = 256;
+
+/** Parses a worker count (HEIMDALL_WORKERS, --workers); undefined when it is not an integer 1..MAX_WORKERS. */
+export function parseWorkerCount(value: string): number | undefined {
+  const workers = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isInteger(workers) && workers >= 1 && workers <= MAX_WORKERS ? workers : undefined;
+}
+
+/** Process-level variables read outside the config file: a bad value stops start-up, naming the variable. */
+function checkProcessEnvironment(env: NodeJS.ProcessEnv): void {
+  const workers = env.HEIMDALL_WORKERS;
+  if (workers !== undefined && workers !== '' && parseWorkerCount(workers) === undefined) {
+    throw new ConfigError(`Invalid HEIMDALL_WORKERS environment variable: "${workers}" (an integer from 1 to ${MAX_WORKERS}: the number of worker processes)`);
+  }
+  const format = env.LOG_FORMAT;
+  if (format !== undefined && format.trim() !== '' && !LOG_FORMATS.has(format.trim().toLowerCase())) {
+    throw new ConfigError(`Invalid LOG_FORMAT environment variable: "${format}" (one of ${[...LOG_FORMATS].join(', ')})`);
+  }
+}
 
 export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
@@ -412,6 +463,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   if (envPort !== undefined && (!Number.isInteger(envPort) || envPort < 0 || envPort > 65535)) {
     throw new ConfigError(`Invalid PORT environment variable: "${env.PORT}" (an integer 0-65535)`);
   }
+  checkProcessEnvironment(env);
   const logLevel = overrides.logLevel ?? (env.LOG_LEVEL || undefined) ?? file.server.log_level;
   if (!LOG_LEVELS.has(logLevel)) {
     throw new ConfigError(`Invalid log level "${logLevel}" (one of ${[...LOG_LEVELS].join(', ')})`);
@@ -473,6 +525,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
         enabled: routing.circuit_breaker.enabled,
         failureThreshold: routing.circuit_breaker.failure_threshold,
         cooldownMs: routing.circuit_breaker.cooldown_ms,
+        probeIntervalMs: routing.circuit_breaker.probe_interval_ms,
         errorRateThreshold: routing.circuit_breaker.error_rate_threshold,
         minRequests: routing.circuit_breaker.min_requests,
         windowMs: routing.circuit_breaker.window_ms,

@@ -19,7 +19,7 @@ const timeouts = z
     connect_ms: z.number().int().positive().optional().describe('TCP/TLS connect timeout.'),
     first_byte_ms: z.number().int().positive().optional().describe('Time allowed until the response headers arrive.'),
     idle_ms: z.number().int().positive().optional().describe('Longest pause allowed between two chunks of a response body (stream events).'),
-    total_ms: z.number().int().positive().optional().describe('Longest time for a whole upstream call, stream included.'),
+    total_ms: z.number().int().positive().optional().describe('Longest time for the whole request: every attempt, retry wait and fallback, stream included (504 when it runs out).'),
   })
   .describe('Upstream timeouts, in milliseconds.');
 
@@ -262,7 +262,8 @@ export const configSchema = z
           .strictObject({
             enabled: z.boolean().default(true),
             failure_threshold: z.number().int().positive().default(5).describe('Failures in a row that open the circuit of a key.'),
-            cooldown_ms: z.number().int().positive().default(30_000).describe('How long an open key is skipped before one probe request may try it.'),
+            cooldown_ms: z.number().int().positive().default(30_000).describe('The longest an open key is skipped before one probe request may try it.'),
+            probe_interval_ms: z.number().int().min(0).default(1_000).describe('The first probe of an open key comes this soon; each failed probe doubles the wait, up to cooldown_ms. 0: always wait cooldown_ms.'),
             error_rate_threshold: z.number().gt(0).max(1).default(0.5).describe('Error rate over window_ms that also opens the circuit.'),
             min_requests: z.number().int().positive().default(20).describe('Results needed in the window before the error rate counts.'),
             window_ms: z.number().int().positive().default(60_000),

@@ -24,12 +24,13 @@ import type { KeyRuntime } from './provider-runtime.js';
 import type { AttemptRecord, RequestContext } from './request-context.js';
 import type { Target } from './router.js';
 import { readBody, TOTAL_TIMEOUT, type AbortableCall, type StreamBody, type UpstreamResponse } from './upstream.js';
-import { parseRetryAfter, UpstreamFailure } from './upstream-failure.js';
+import { decodeFailure, passthroughJsonProblem, streamProblem, UpstreamFailure } from './upstream-failure.js';
 import { noteResponse } from '../telemetry/response-facts.js';
 import { scanUsage } from './usage-scan.js';
 import { mergeEmbeddingResponses } from '../formats/merge-embeddings.js';
 import { canonicalUsage, responsesProviderCodec } from '../formats/responses/index.js';
 import { sendParts } from './send-parts.js';
+import { httpFailure } from './upstream-call.js';
 
 type Routing = ResolvedConfig['routing'];
 
@@ -39,36 +40,6 @@ function parseJson(raw: Buffer): unknown {
   } catch {
     return undefined;
   }
-}
-
-function errorInfo(format: WireFormat, status: number, raw: Buffer): UpstreamErrorInfo {
-  const body = parseJson(raw);
-  if (body === undefined) {
-    const text = raw.toString('utf8').trim().slice(0, 300);
-    return { message: text === '' ? `upstream returned HTTP ${status}` : `upstream returned HTTP ${status}: ${text}` };
-  }
-  const codec = format === 'openai' ? undefined : chatCodecFor(format);
-  return codec === undefined ? decodeOpenAIError(status, body) : codec.decodeError(status, body);
-}
-
-function headerString(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** An answer with status >= 400 as the failure the pipeline classifies. */
-function httpFailure(format: WireFormat, response: UpstreamResponse<unknown>, raw: Buffer): UpstreamFailure {
-  const info = errorInfo(format, response.status, raw);
-  const shouldRetry = headerString(response.headers['x-should-retry']);
-  return new UpstreamFailure(
-    'http',
-    info.message,
-    response.status,
-    parseRetryAfter(response.headers, Date.now()),
-    shouldRetry === 'true' ? true : shouldRetry === 'false' ? false : undefined,
-    info.type,
-    info.code,
-    info.param,
-  );
 }
 
 /** The `usage` object of an OpenAI-shape answer: scanned for at the end, the whole body parsed only when that fails. */
@@ -202,7 +173,9 @@ export class UpstreamAttempt implements StreamOutcome {
     private readonly key: KeyRuntime,
     readonly passthrough: boolean,
   ) {
-    this.timer = setTimeout(onTotalTimeout, target.provider.timeouts.totalMs, this);
+    // The provider's total for one call, cut to what is left of the request's deadline.
+    const left = ctx.deadline - this.startedAt;
+    this.timer = setTimeout(onTotalTimeout, Math.max(1, Math.min(target.provider.timeouts.totalMs, left)), this);
     ctx.attachController(this);
     if (ctx.clientGone) this.abort();
     this.record = { provider: target.provider.name, model: target.model, key: key.name, key_id: key.id, status: undefined, error: undefined, latency_ms: 0 };
@@ -249,8 +222,16 @@ export class UpstreamAttempt implements StreamOutcome {
     const now = performance.now();
     const verdict = failure === undefined ? 'success' : keyVerdict(failure);
     if (verdict === 'success') health.onSuccess(now, failure === undefined ? latencyMs : undefined, this.routing.breaker, this.routing.adaptive);
-    else if (verdict === 'failure') health.onFailure(now, failure!.message, this.routing.breaker, this.routing.adaptive);
-    else health.onCancel();
+    else if (verdict === 'failure') {
+      // One failed request is one failure of the key, however many retries it took: a short blip on a
+      // one-key provider must not open its circuit alone. A half-open probe's failure always counts.
+      const counted = (this.ctx.failedKeys ??= new Set());
+      if (counted.has(health) && health.breaker.state !== 'half_open') health.onRepeatFailure(failure!.message);
+      else {
+        counted.add(health);
+        health.onFailure(now, failure!.message, this.routing.breaker, this.routing.adaptive);
+      }
+    } else health.onCancel();
   }
 
   end(status: number | undefined, error: Error | undefined, endedAt: number): void {
@@ -304,7 +285,7 @@ async function takeSlot(ctx: RequestContext, target: Target): Promise<void> {
   if (limiter.tryAcquire()) return;
   const waitStart = performance.now();
   try {
-    await limiter.acquire();
+    await limiter.acquire(ctx.deadline - waitStart); // no longer than the request's deadline allows
   } finally {
     ctx.waitMs += performance.now() - waitStart;
   }
@@ -383,6 +364,8 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
       const streamed = response as UpstreamResponse<StreamBody>;
       const first = await streamed.body.first();
       if (first === null) throw new UpstreamFailure('network', 'the stream ended before its first event');
+      const notStream = streamProblem(streamed.headers);
+      if (notStream !== undefined) throw new UpstreamFailure('bad_response', notStream);
       attempt.response = streamed;
       attempt.framing = framing ?? 'sse';
       attempt.decoder = passthrough && format === 'openai' ? undefined : codec?.createStreamDecoder(codecContext);
@@ -398,6 +381,9 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     const endedAt = performance.now();
     let outcome: Outcome;
     if (passthrough) {
+      // The caller gets these bytes as the provider's JSON answer: they must be JSON (checked cheaply).
+      const problem = passthroughJsonProblem(response.headers, raw);
+      if (problem !== undefined) throw new UpstreamFailure('bad_response', problem);
       if (input.operation === 'chat') ctx.usage = passthroughUsage(format, raw, codecContext);
       // Embeddings, legacy completions, Responses (input_tokens/output_tokens): the body's own usage, for cost.
       else ctx.usage = canonicalUsage(format === 'openai' ? openAIUsage(raw) : (parseJson(raw) as { usage?: Usage } | undefined)?.usage);
@@ -417,8 +403,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
         noteResponse(ctx, result);
         outcome = { kind: 'json', target, passthrough, result };
       } catch (error) {
-        if (error instanceof GatewayError) throw error;
-        throw new UpstreamFailure('bad_response', (error as Error).message);
+        throw decodeFailure(error);
       }
     }
     attempt.judge(undefined, endedAt - attempt.startedAt);

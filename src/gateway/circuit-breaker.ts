@@ -14,8 +14,14 @@ export interface BreakerSettings {
   enabled: boolean;
   /** Failures in a row that open the circuit. */
   failureThreshold: number;
-  /** How long an open circuit is skipped before a probe is allowed. */
+  /** The longest an open circuit is skipped before a probe is allowed. */
   cooldownMs: number;
+  /**
+   * The first probe comes this soon after the circuit opens; each failed probe doubles the wait, up to
+   * `cooldownMs`. A key that had a short blip (a provider with one key) takes traffic again within a
+   * second or two instead of refusing for the whole cool-down. 0 = always wait the whole cool-down.
+   */
+  probeIntervalMs: number;
   /** Error rate (0..1] over the window that opens the circuit. */
   errorRateThreshold: number;
   /** Results needed in the window before the error rate counts. */
@@ -27,6 +33,7 @@ export const DEFAULT_BREAKER: Readonly<BreakerSettings> = Object.freeze({
   enabled: true,
   failureThreshold: 5,
   cooldownMs: 30_000,
+  probeIntervalMs: 1_000,
   errorRateThreshold: 0.5,
   minRequests: 20,
   windowMs: 60_000,
@@ -43,6 +50,8 @@ export class CircuitBreaker {
   probing = false;
   /** Times the circuit opened (for the health view). */
   opens = 0;
+  /** Opens since the circuit was last closed: each failed probe doubles the wait before the next. */
+  private reopens = 0;
   private windowStart = 0;
   private currentTotal = 0;
   private currentFailed = 0;
@@ -108,9 +117,10 @@ export class CircuitBreaker {
 
   private open(now: number, settings: BreakerSettings): void {
     this.state = 'open';
-    this.openUntil = now + settings.cooldownMs;
+    this.openUntil = now + openFor(settings, this.reopens);
     this.probing = false;
     this.opens++;
+    this.reopens++;
     this.resetWindow(now);
   }
 
@@ -118,6 +128,7 @@ export class CircuitBreaker {
     this.state = 'closed';
     this.probing = false;
     this.consecutiveFailures = 0;
+    this.reopens = 0;
   }
 
   private count(now: number, failed: boolean, settings: BreakerSettings): void {
@@ -146,4 +157,11 @@ export class CircuitBreaker {
     this.windowStart = now;
     this.currentTotal = this.currentFailed = this.previousTotal = this.previousFailed = 0;
   }
+}
+
+/** How long the circuit stays open after its `reopens`-th open in a row (0 = the first): probe interval, doubling, capped by the cool-down. */
+export function openFor(settings: BreakerSettings, reopens: number): number {
+  const interval = settings.probeIntervalMs;
+  if (!(interval > 0)) return settings.cooldownMs;
+  return Math.min(settings.cooldownMs, interval * 2 ** Math.min(reopens, 30));
 }

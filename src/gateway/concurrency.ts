@@ -65,13 +65,16 @@ export class ConcurrencyLimiter {
     return false;
   }
 
-  /** Waits for a slot: rejects at once when the queue is full, or after the queue timeout. */
-  acquire(): Promise<void> {
+  /**
+   * Waits for a slot: rejects at once when the queue is full, or after the queue timeout (or
+   * `maxWaitMs`, the time left in the request's deadline, when that is shorter).
+   */
+  acquire(maxWaitMs = Infinity): Promise<void> {
     if (this.tryAcquire()) return Promise.resolve();
     if (this.queued >= this.settings.maxQueue) return Promise.reject(this.queueFullError());
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, timer: undefined as unknown as NodeJS.Timeout, done: false };
-      waiter.timer = setTimeout(expire, this.settings.queueTimeoutMs, this, waiter);
+      waiter.timer = setTimeout(expire, Math.max(0, Math.min(this.settings.queueTimeoutMs, maxWaitMs)), this, waiter);
       this.queue.push(waiter);
     });
   }

@@ -12,8 +12,9 @@ import { performance } from 'node:perf_hooks';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { GatewayState, KeyRuntime, ProviderRuntime } from './provider-runtime.js';
-import { readBody, TOTAL_TIMEOUT, type UpstreamClient } from './upstream.js';
-import { UpstreamFailure } from './upstream-failure.js';
+import { keyVerdict } from './failure-class.js';
+import type { UpstreamClient } from './upstream.js';
+import { callUpstream } from './upstream-call.js';
 
 export interface CheckResult {
   provider: string;
@@ -34,10 +35,6 @@ export interface HealthCheckHost {
   readonly state: GatewayState;
   readonly upstream: UpstreamClient;
   readonly logger: Logger;
-}
-
-function abortCheck(controller: AbortController): void {
-  controller.abort(TOTAL_TIMEOUT);
 }
 
 export class HealthChecker {
@@ -98,32 +95,19 @@ export class HealthChecker {
     const routing: ResolvedConfig['routing'] = this.host.state.routing;
     const timeoutMs = provider.healthCheck?.timeoutMs ?? 5000;
     const started = performance.now();
-    const controller = new AbortController();
-    const timer = setTimeout(abortCheck, timeoutMs, controller);
     let status: number | undefined;
     let error: string | undefined;
     try {
-      const endpoint = provider.endpoint('models', key, '', false);
-      let headers = endpoint.headers;
-      if (provider.definition.authorize !== undefined) {
-        const context = { baseUrl: provider.baseUrl, apiKey: key.secret, model: '', stream: false, options: provider.options };
-        headers = { ...headers, ...(await provider.definition.authorize({ method: 'GET', url: endpoint.url, headers, body: '', context })) };
-      }
-      const timeouts = {
-        connectMs: Math.min(provider.timeouts.connectMs, timeoutMs),
-        firstByteMs: timeoutMs,
-        idleMs: timeoutMs,
-        totalMs: timeoutMs,
-      };
-      const response = await this.host.upstream.request({ url: endpoint.url, method: 'GET', headers, timeouts, signal: controller.signal });
-      status = response.status;
-      await readBody(response.body, controller.signal);
+      // The same builder and classification as every upstream call (upstream-call.ts); a check takes no
+      // concurrency slot and gives its verdict through onCheck below (a check is not a request).
+      const answer = await callUpstream({ upstream: this.host.upstream, routing }, {
+        provider, key, endpoint: provider.endpoint('models', key, '', false), method: 'GET', model: '', timeoutMs,
+      });
+      status = answer.status;
       // The key and the server answer: anything but an auth refusal, a rate limit or a server error passes.
-      if (status >= 500 || status === 401 || status === 403 || status === 408 || status === 429) error = `health check: HTTP ${status}`;
+      if (answer.failure !== undefined && keyVerdict(answer.failure) === 'failure') error = `health check: HTTP ${status}`;
     } catch (caught) {
-      error = caught instanceof UpstreamFailure ? `health check: ${caught.message}` : `health check: ${(caught as Error).message}`;
-    } finally {
-      clearTimeout(timer);
+      error = `health check: ${(caught as Error).message}`;
     }
     const ok = error === undefined;
     key.health.onCheck(performance.now(), ok, error, routing.breaker, routing.adaptive);

@@ -74,6 +74,16 @@ export class KeyHealth {
     this.breaker.onFailure(now, breaker);
     this.errorRate = nextErrorRate(this.errorRate, this.errorAt, now, true, adaptive.halfLifeMs);
     this.errorAt = now;
+    this.noteError(message);
+  }
+
+  /** A retry of a request whose failure the key already counted: only the last error is noted. */
+  onRepeatFailure(message: string): void {
+    this.breaker.onCancel();
+    this.noteError(message);
+  }
+
+  private noteError(message: string): void {
     this.lastError = message.length > MAX_ERROR_TEXT ? `${message.slice(0, MAX_ERROR_TEXT)}...` : message;
     this.lastErrorAt = Date.now();
   }

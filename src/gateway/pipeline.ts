@@ -81,6 +81,18 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A timeout this close to the deadline is the deadline's (timers fire a little early or late). */
+const DEADLINE_SLACK_MS = 5;
+
+/** The request's total time ran out (504 in the caller's format). */
+function deadlineError(ctx: RequestContext): GatewayError {
+  const attempts = ctx.attempts.length;
+  return new GatewayError(
+    'HD_ERR_REQUEST_DEADLINE',
+    `No answer within the request's total time of ${ctx.deadlineMs} ms (timeouts.total_ms) after ${attempts} attempt${attempts === 1 ? '' : 's'}.`,
+  );
+}
+
 /** Which named fallback list a failure switched to (each at most once per request). */
 const SWITCHED_CONTEXT = 1;
 const SWITCHED_POLICY = 2;
@@ -144,6 +156,13 @@ export class Pipeline {
         untriedOnly = false;
         const target = picker.target!;
         const key = picker.key!;
+        // The first provider tried sets the request's deadline; retries, waits and fallbacks all fit in it.
+        if (ctx.deadline === Infinity) {
+          ctx.deadlineMs = target.provider.timeouts.totalMs;
+          ctx.deadline = ctx.startedAt + ctx.deadlineMs;
+        } else if (now >= ctx.deadline) {
+          throw deadlineError(ctx);
+        }
         key.health.breaker.onPick(now);
         if (firstAt === 0) firstAt = now;
         try {
@@ -159,6 +178,7 @@ export class Pipeline {
           last = error;
           lastProvider = target.provider.name;
           if (error.kind === 'aborted') throw error.toGatewayError(lastProvider);
+          if (error.kind === 'timeout' && performance.now() >= ctx.deadline - DEADLINE_SLACK_MS) throw deadlineError(ctx);
           (tried ??= new Tried()).add(target, key);
           if (isKeyRejected(error)) {
             untriedOnly = true; // another key at once; none left: the next tier
@@ -171,7 +191,11 @@ export class Pipeline {
             tier = 0;
             continue tiers;
           }
-          if (!isRetryable(error)) throw error.toGatewayError(lastProvider);
+          if (!isRetryable(error)) {
+            // A provider that answers what its format cannot be read as: not worth retrying, but a fallback may serve.
+            if (error.kind === 'bad_response') break;
+            throw error.toGatewayError(lastProvider);
+          }
           const provider = target.provider;
           const after = performance.now();
           // Another key (or deployment) not tried yet takes the retry at once.
@@ -180,7 +204,7 @@ export class Pipeline {
             failure: error,
             retriesDone: retries,
             maxRetries: provider.maxRetries,
-            timeLeftMs: provider.retryBudgetMs - (after - firstAt),
+            timeLeftMs: Math.min(provider.retryBudgetMs - (after - firstAt), ctx.deadline - after),
             random: Math.random(),
             otherKey,
           });
@@ -197,6 +221,8 @@ export class Pipeline {
       }
       tier++;
     }
+    // The deadline ran out while waiting (a provider's queue): say so, not the wait's own error.
+    if (last !== undefined && performance.now() >= ctx.deadline - DEADLINE_SLACK_MS) throw deadlineError(ctx);
     if (last instanceof GatewayError) throw last;
     if (last !== undefined) throw last.toGatewayError(lastProvider);
     throw unavailable(blocked, input.model);

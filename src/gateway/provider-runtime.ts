@@ -58,7 +58,7 @@ export class ProviderRuntime {
     const defaults = config.definition.forwardHeaders ?? DEFAULT_FORWARD_HEADERS[config.definition.format];
     this.forwarding = new HeaderForwarding(defaults, config.forwardHeaders.allow, config.forwardHeaders.deny);
     this.keys = config.keys
-      .filter((k) => k.enabled && (k.secret !== undefined || !config.definition.keyRequired) && k.weight > 0)
+      .filter((k) => k.enabled && (k.secret !== undefined || !config.definition.keyRequired || config.keyless === true) && k.weight > 0)
       .map((k) => ({
         id: k.id,
         name: k.name,

@@ -24,6 +24,15 @@ export interface AttemptRecord {
 export class RequestContext {
   readonly startedAt = performance.now();
   readonly time = Date.now();
+  /**
+   * When the request's upstream work must be over (performance.now() time): set by the pipeline from
+   * `timeouts.total_ms` of the first provider tried; every attempt, backoff sleep and fallback fits in it.
+   */
+  deadline = Infinity;
+  /** The total time the deadline was set from, for the 504 message. */
+  deadlineMs = 0;
+  /** Keys whose breaker already counted a failure of this request: one request, one failure (retries are not counted again). */
+  failedKeys: Set<object> | undefined;
   /** Time spent waiting on upstreams (all attempts). */
   upstreamMs = 0;
   /** Time spent sleeping between retries (neither upstream nor gateway work). */

@@ -111,3 +111,47 @@ export function classifyTransportError(error: unknown, clientAborted: boolean, t
   const message = error instanceof Error ? error.message : String(error);
   return new UpstreamFailure('network', message);
 }
+
+/**
+ * Why a 2xx answer to a JSON call cannot be forwarded as the provider's JSON (a pass-through), or
+ * undefined when it can. Cheap on purpose, it runs on every pass-through answer: the content-type
+ * (when sent) must say JSON and the first non-blank byte must open an object or an array. A proxy's
+ * HTML error page or a truncated body is caught here; the bytes are never parsed a second time.
+ */
+export function passthroughJsonProblem(headers: Record<string, string | string[] | undefined>, raw: Buffer): string | undefined {
+  const type = headers['content-type'];
+  const contentType = Array.isArray(type) ? type[0] : type;
+  if (contentType !== undefined && !contentType.toLowerCase().includes('json')) {
+    return `the answer is ${contentType.split(';')[0].trim() || 'not JSON'}, not JSON: ${snippet(raw)}`;
+  }
+  for (let i = 0; i < raw.length; i++) {
+    const byte = raw[i];
+    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
+    if (byte === 0x7b || byte === 0x5b) return undefined; // { or [
+    return `the answer is not JSON: ${snippet(raw)}`;
+  }
+  return 'the answer is empty';
+}
+
+/** A stream answer whose content-type is a web page (a proxy's error page) is not the provider's stream. */
+export function streamProblem(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const type = headers['content-type'];
+  const contentType = Array.isArray(type) ? type[0] : type;
+  return contentType !== undefined && contentType.toLowerCase().startsWith('text/html') ? 'the answer is an HTML page, not a stream' : undefined;
+}
+
+/**
+ * A codec that could not decode a 2xx answer: the provider failed (an UpstreamFailure of kind
+ * bad_response, counted against the key like any upstream failure), not the request. A GatewayError
+ * the codec raised for another reason is returned as it is.
+ */
+export function decodeFailure(error: unknown): UpstreamFailure | GatewayError {
+  if (error instanceof UpstreamFailure) return error;
+  if (error instanceof GatewayError && error.code !== 'HD_ERR_UPSTREAM_BAD_RESPONSE') return error;
+  return new UpstreamFailure('bad_response', error instanceof Error ? error.message : String(error));
+}
+
+function snippet(raw: Buffer): string {
+  const text = raw.subarray(0, 120).toString('utf8').replace(/\s+/g, ' ').trim();
+  return text === '' ? '(empty)' : raw.length > 120 ? `${text}...` : text;
+}

@@ -12,9 +12,11 @@ interface CompatibleRow {
   baseUrl: string;
   apiKeyEnv: readonly string[];
   baseUrlEnv?: string;
-  /** Appended to the value of baseUrlEnv when the SDK's variable is the host root. */
+  /** Appended to a host-root base URL (env, config or dashboard) as the SDK does. */
   baseUrlEnvPath?: string;
   keyRequired?: boolean;
+  /** OPENAI_BASE_URL without OPENAI_API_KEY: a keyless local OpenAI-compatible server. */
+  keylessWithBaseUrlEnv?: boolean;
   embeddings?: boolean;
   completions?: boolean;
   responses?: boolean;
@@ -42,7 +44,7 @@ function compatibleEndpoint(operation: Operation, context: EndpointContext): End
 const ROWS: readonly CompatibleRow[] = [
   {
     id: 'openai', name: 'OpenAI', baseUrl: 'https://api.openai.com/v1',
-    apiKeyEnv: ['OPENAI_API_KEY'], baseUrlEnv: 'OPENAI_BASE_URL',
+    apiKeyEnv: ['OPENAI_API_KEY'], baseUrlEnv: 'OPENAI_BASE_URL', keylessWithBaseUrlEnv: true,
     embeddings: true, completions: true, responses: true,
     models: ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini', 'o3-mini', 'gpt-3.5-turbo-instruct'],
     embeddingModels: ['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002'],
@@ -174,6 +176,7 @@ function toDefinition(row: CompatibleRow): ProviderDefinition {
     baseUrlEnv: row.baseUrlEnv,
     baseUrlEnvPath: row.baseUrlEnvPath,
     keyRequired: row.keyRequired ?? true,
+    keylessWithBaseUrlEnv: row.keylessWithBaseUrlEnv,
     operations: {
       chat: true,
       models: true,

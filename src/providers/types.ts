@@ -62,8 +62,14 @@ export interface ProviderDefinition {
   apiKeyEnv: readonly string[];
   /** Environment variable that overrides the base URL, as in the official SDK. */
   baseUrlEnv?: string;
-  /** Appended to the value of baseUrlEnv when the official SDK's variable holds the host root. */
+  /**
+   * The API path the official SDK appends to a host-root base URL (Groq `/openai/v1`, Mistral and
+   * Cerebras `/v1`). A base URL from the environment, the config file or the dashboard that does not
+   * end with it gets it appended, so the three mean the same thing.
+   */
   baseUrlEnvPath?: string;
+  /** A base URL set in the environment with no key enables the provider without a key (a local server: vLLM, LM Studio, Ollama). */
+  keylessWithBaseUrlEnv?: boolean;
   /**
    * Provider options read from environment variables when the config does not set them
    * (option name -> variables in order), e.g. Bedrock's region from AWS_REGION.

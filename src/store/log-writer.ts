@@ -54,8 +54,13 @@ export interface RequestLogWriter {
   enqueue(record: RequestLogRecord): void;
   /** Writes everything queued now and waits until it is committed; returns the rows written. */
   flush(): number;
-  /** Flushes and stops; later enqueues are dropped and counted. */
-  close(): void;
+  /**
+   * Flushes and stops; later enqueues are dropped and counted. `budgetMs` bounds the whole close
+   * (shutdown): what is not committed by then is given up and counted in `unwritten`.
+   */
+  close(budgetMs?: number): void;
+  /** Records given up at close (the store failed or did not answer within the budget). */
+  readonly unwritten: number;
   /** Starts the flush timer (unref'd: it never keeps the process alive). */
   start(): void;
   /** Body logging is a live setting. */
@@ -155,14 +160,23 @@ export class LogWriter implements RequestLogWriter {
     return written;
   }
 
-  close(): void {
+  /** Records given up at close. */
+  unwritten = 0;
+
+  close(budgetMs?: number): void {
     if (this.#closed) return;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = undefined;
     this.#immediate = undefined;
-    if (this.#db.open) this.flush();
-    this.#closed = true;
+    const deadline = budgetMs === undefined ? Infinity : performance.now() + budgetMs;
+    try {
+      while (this.#db.open && this.#queue.length > 0 && performance.now() < deadline) this.#writeOneBatch();
+    } finally {
+      // Whatever could not be written (the store failed, or the budget ran out) is counted, not retried.
+      this.unwritten += this.#queue.length;
+      this.#closed = true;
+    }
   }
 
   /**

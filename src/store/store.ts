@@ -8,6 +8,7 @@
  *   store.config.listProviders();
  *   store.close();                       // shutdown: flush logs, close the file
  */
+import { existsSync } from 'node:fs';
 import { ConfigRepo } from './config-repo.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { LogSequence } from './spend-watermark.js';
@@ -54,9 +55,11 @@ export class Store {
   logSequence: LogSequence | undefined;
   /** This process's hold on the data dir (none in memory). */
   #lock: DataDirLock | undefined;
+  readonly #logger: StoreLogger;
 
   private constructor(db: SqliteDatabase, options: StoreOptions, secrets: SecretBox, keySource: MasterKeySource) {
     const logger = options.logger ?? silentLogger;
+    this.#logger = logger;
     const now = options.now ?? Date.now;
     this.db = db;
     this.secrets = secrets;
@@ -117,14 +120,30 @@ export class Store {
     return this.#closed;
   }
 
-  /** Stops retention, flushes queued logs in one last pass, closes the database. */
-  close(): void {
+  /**
+   * What the last close could not do, for the shutdown's exit code: request log records given up
+   * (the store failed or did not answer in time) and whether the database file was gone.
+   */
+  closeProblems: string[] = [];
+
+  /**
+   * Stops retention, flushes queued logs in one last pass, closes the database. `budgetMs` bounds
+   * the flush (shutdown); what could not be written is logged and listed in `closeProblems`.
+   */
+  close(budgetMs?: number): void {
     if (this.#closed) return;
     this.#closed = true;
     this.retention.stop();
     try {
-      this.logs.close();
+      this.logs.close(budgetMs);
     } finally {
+      const unwritten = this.logs.unwritten;
+      if (unwritten > 0) this.closeProblems.push(`${unwritten} request log record${unwritten === 1 ? '' : 's'} could not be written`);
+      // A data dir removed under the running process: SQLite wrote into a file nobody can open again.
+      if (this.db.name !== ':memory:' && this.db.name !== '' && !existsSync(this.db.name)) {
+        this.closeProblems.push(`the database file ${this.db.name} no longer exists: what this process wrote to it is lost`);
+      }
+      for (const problem of this.closeProblems) this.#logger.error({ database: this.db.name }, `store close: ${problem}`);
       if (this.db.open) {
         try {
           this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -91,6 +91,10 @@ export class ThreadedLogWriter implements RequestLogWriter {
   #uncommitted = 0;
   /** Records lost with a thread, or enqueued after close. */
   #dropped = 0;
+  /** Records given up at close. */
+  #unwritten = 0;
+  /** While closing: the time (performance.now) by which flush and close must be over. */
+  #closeDeadline = Infinity;
 
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
@@ -189,34 +193,59 @@ export class ThreadedLogWriter implements RequestLogWriter {
     return written + (fallback ? fallback.flush() : 0);
   }
 
-  close(): void {
+  /** Records given up at close: not committed when the thread failed or the budget ran out. */
+  get unwritten(): number {
+    return this.#unwritten + (this.#fallback?.unwritten ?? 0);
+  }
+
+  /**
+   * Flushes, closes the thread's connection and stops. The whole of it (flush and close) is bounded by
+   * `budgetMs` (default: the flush timeout), so a store that fails or hangs during shutdown costs at
+   * most that long: the thread is then terminated and what it had not committed is counted in `unwritten`.
+   */
+  close(budgetMs = this.#flushTimeoutMs): void {
     if (this.#closed) return;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = undefined;
     this.#immediate = undefined;
+    const deadline = performance.now() + Math.max(1, budgetMs);
     if (this.#fallback) {
-      this.#fallback.close();
+      this.#fallback.close(budgetMs);
       this.#closed = true;
       return;
     }
+    this.#closeDeadline = deadline;
     if (this.#queue.length > 0 || this.#inFlightRecords > 0) this.flush();
     this.#closed = true;
     const thread = this.#thread;
-    if (thread === undefined) return;
+    if (thread === undefined) {
+      this.#giveUp();
+      return;
+    }
     thread.postMessage({ type: 'close', seq: ++this.#seq } satisfies ThreadMessage);
     const { control } = this.#shared;
-    const deadline = performance.now() + this.#flushTimeoutMs;
     while (Atomics.load(control, CONTROL_CLOSED) === 0) {
       const left = deadline - performance.now();
       if (left <= 0) {
-        this.#logger.warn({ timeout_ms: this.#flushTimeoutMs }, 'request log writer thread did not close in time');
+        this.#logger.warn({ timeout_ms: Math.round(budgetMs) }, 'request log writer thread did not close in time');
         void thread.terminate();
         break;
       }
       Atomics.wait(control, CONTROL_CLOSED, 0, left);
     }
     this.#thread = undefined;
+    this.#giveUp();
+  }
+
+  /** At close: what is still queued or uncommitted in the thread is lost; count it. */
+  #giveUp(): void {
+    this.#settleInFlight();
+    this.#unwritten += this.#queue.length + this.#inFlightRecords;
+    this.#queue.take(Number.MAX_SAFE_INTEGER);
+    this.#inFlight = [];
+    this.#inFlightRecords = 0;
+    this.#inFlightChars = 0;
   }
 
   readonly #postChunks = (): void => {
@@ -314,7 +343,7 @@ export class ThreadedLogWriter implements RequestLogWriter {
 
   #waitAcked(seq: number): boolean {
     const { control } = this.#shared;
-    const deadline = performance.now() + this.#flushTimeoutMs;
+    const deadline = Math.min(performance.now() + this.#flushTimeoutMs, this.#closeDeadline);
     for (;;) {
       const acked = Atomics.load(control, CONTROL_ACKED);
       if (acked >= seq) {

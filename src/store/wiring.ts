@@ -45,6 +45,9 @@ export interface WiredStore {
   watcher: ConfigFileWatcher | undefined;
 }
 
+/** The longest the final flush of the request log may take at shutdown; what is left is reported, not waited for. */
+export const STORE_CLOSE_BUDGET_MS = 5_000;
+
 export async function wireStore(app: FastifyInstance, config: ResolvedConfig, options: WireStoreOptions): Promise<WiredStore> {
   const { gateway, logger } = options;
   const store = Store.open({ ...options.store, dataDir: config.server.dataDir, logger, env: config.input.env });
@@ -76,7 +79,8 @@ export async function wireStore(app: FastifyInstance, config: ResolvedConfig, op
 
   app.addHook('onClose', async () => {
     watcher?.close();
-    store.close();
+    // Bounded whatever the store does (a failing disk, a removed data dir): see Store.closeProblems.
+    store.close(STORE_CLOSE_BUDGET_MS);
   });
   return { store, configService, watcher };
 }

@@ -181,7 +181,7 @@ describe.skipIf(!hasChromium)('dashboard pages in a browser', { timeout: 60_000 
 
   it('the providers page shows routing health: traffic shares, calls, and an open circuit', async () => {
     // A provider added through the API (its keys can be turned off), weights 1 and 3, no adaptive reweighting or retries.
-    const gateway = await gatewayWith({ routing: { adaptive: { enabled: false }, circuit_breaker: { failure_threshold: 3, cooldown_ms: 60_000 }, retry: { max_retries: 0 } } });
+    const gateway = await gatewayWith({ routing: { adaptive: { enabled: false }, circuit_breaker: { failure_threshold: 3, cooldown_ms: 60_000, probe_interval_ms: 0 }, retry: { max_retries: 0 } } });
     await apiCall(gateway, 'POST', '/providers', { name: 'mockai', type: 'openai', base_url: mock.openaiBaseUrl, api_key: 'sk-mock-first', models: ['gpt-4o-mini'] });
     const backup = await apiCall<{ id: string }>(gateway, 'POST', '/providers/mockai/keys', { name: 'backup', api_key: 'sk-mock-backup', weight: 3 });
     for (let index = 0; index < 4; index++) expect((await chat(gateway, 'mockai/gpt-4o-mini')).status).toBe(200);

@@ -1,33 +1,16 @@
 /**
  * Graceful shutdown of the real CLI (dist/cli.js) in a child process: on
  * SIGTERM/SIGINT it stops accepting connections, lets the stream in flight
- * finish, and exits 0.
+ * finish, and exits 0. When the store fails during the final flush (the data
+ * dir removed right after SIGTERM), shutdown is still bounded: exit 1 within
+ * its deadline, with what could not be written in the log.
  */
-import { connect } from 'node:net';
+import { rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, killChildren, removeDirs, startCli } from '../support/cli.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
+import { ensureBuilt, killChildren, removeDirs, startCli, tryConnect, withTimeout } from '../support/cli.js';
 import { sdk } from './helpers.js';
-
-/** Resolves 'refused' when a new TCP connection is refused, 'accepted' when it opens. */
-function tryConnect(port: number): Promise<'refused' | 'accepted'> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('accepted');
-    });
-    socket.once('error', () => resolve('refused'));
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 let mock: MockUpstream;
 
@@ -95,4 +78,22 @@ describe('graceful shutdown of the CLI', () => {
     cli.child.kill('SIGINT');
     expect(await withTimeout(cli.exited, 5000, 'the CLI exit')).toEqual({ code: 0, signal: null });
   });
+
+  it('the data dir removed right after SIGTERM: exit 1 within the shutdown deadline, the loss said in the log', async () => {
+    mock.reset();
+    const cli = await startCli({ OPENAI_API_KEY: 'sk-test-shutdown-123456', OPENAI_BASE_URL: mock.openaiBaseUrl });
+    const client = sdk(cli.url);
+    await Promise.all(Array.from({ length: 20 }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })));
+    const started = performance.now();
+    cli.child.kill('SIGTERM');
+    rmSync(cli.dataDir, { recursive: true, force: true });
+    // Drain (idle: at once) + the store's 5 s flush budget + 5 s for the rest: 20 s at the very most.
+    const exit = await withTimeout(cli.exited, 25_000, 'the CLI exit');
+    const elapsed = performance.now() - started;
+    expect(exit.code).toBe(1);
+    expect(elapsed).toBeLessThan(20_000);
+    const said = cli.stdout() + cli.stderr();
+    expect(said).toMatch(/no longer exists: what this process wrote to it is lost|request log records? could not be written/);
+    expect(cli.stderr()).toContain('heimdall: shutdown failed:');
+  }, 40_000);
 });

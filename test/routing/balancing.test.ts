@@ -89,7 +89,7 @@ describe('model groups', () => {
         },
         routing: {
           adaptive: { enabled: false },
-          circuit_breaker: { failure_threshold: 3, cooldown_ms: 60_000 },
+          circuit_breaker: { failure_threshold: 3, cooldown_ms: 60_000, probe_interval_ms: 0 }, // the whole cool-down: an open circuit stays open for the test
           model_groups: {
             'gpt-4o': {
               deployments: [{ provider: 'east', model: 'gpt-4o', weight: 3 }, { provider: 'west', model: 'gpt-4o-mini', weight: 1 }],

@@ -143,7 +143,7 @@ describe('health registry', () => {
     const dead = registry.key('openai', 'a', 'key a', 1);
     const now = performance.now();
     // The snapshot reads the real clock: a cool-down no stall of a busy machine can outlast.
-    const long = { ...settings, cooldownMs: 60_000 };
+    const long = { ...settings, cooldownMs: 60_000, probeIntervalMs: 0 };
     for (let i = 0; i < 3; i++) dead.onFailure(now, 'HTTP 503', long, DEFAULT_ADAPTIVE);
     registry.key('openai', 'b', 'key b', 2).onSuccess(now, 42, long, DEFAULT_ADAPTIVE);
     const views = registry.snapshot(long, DEFAULT_ADAPTIVE);

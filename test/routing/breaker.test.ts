@@ -34,7 +34,8 @@ describe('a dead key with a single deployment', () => {
       one: { type: 'openai-compatible', base_url: mock.openaiBaseUrl, models: ['m'], max_retries: 0, keys: [{ name: 'k1', api_key: 'sk-1' }] },
     },
     // A long cool-down never runs out by accident on a busy machine; the test ends it with endCooldown().
-    routing: { circuit_breaker: { failure_threshold: 3, cooldown_ms: 60_000 } },
+    // probe_interval_ms 0: the whole cool-down (the early probes are tested in breaker-probe.test.ts).
+    routing: { circuit_breaker: { failure_threshold: 3, cooldown_ms: 60_000, probe_interval_ms: 0 } },
   });
   beforeAll(async () => {
     gateway = await startRoutingGateway({ config: config() });
@@ -128,7 +129,7 @@ describe('a dead key next to a live one', () => {
             health_check: { interval_ms: 60_000, timeout_ms: 1000 },
           },
         },
-        routing: { circuit_breaker: { failure_threshold: 2, cooldown_ms: 60_000 }, adaptive: { enabled: false } },
+        routing: { circuit_breaker: { failure_threshold: 2, cooldown_ms: 60_000, probe_interval_ms: 0 }, adaptive: { enabled: false } },
       },
     });
   });

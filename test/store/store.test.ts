@@ -23,13 +23,13 @@ describe('Store', () => {
     temp.cleanup();
   });
 
-  it('creates the data dir with the database and the key file on first open', () => {
+  it('creates the data dir with the database, the key file and the lock on first open', () => {
     const dataDir = path.join(temp.dir, 'data');
     const store = open({ dataDir, env: {} });
     expect(store.schemaVersion).toBe(SCHEMA_VERSION);
     expect(store.encryptionKeySource).toBe('generated');
     expect(fs.readdirSync(dataDir).filter((name) => !name.endsWith('-wal') && !name.endsWith('-shm')).sort())
-      .toEqual(['encryption.key', 'heimdall.db']);
+      .toEqual(['encryption.key', 'heimdall.db', 'heimdall.lock']);
     expect(store.retention.limits).toEqual({ maxAgeMs: 30 * 24 * 3600 * 1000, maxBytes: 1024 ** 3 });
   });
 

@@ -44,7 +44,7 @@ beforeAll(async () => {
         slowp: compatible('sk-slowp-0123456789', ['m'], { concurrency: { max_in_flight: 1, max_queue: 5 } }),
         flaky: compatible('sk-flaky-0123456789', ['m']),
       },
-      routing: { circuit_breaker: { failure_threshold: 1, cooldown_ms: 60_000 } },
+      routing: { circuit_breaker: { failure_threshold: 1, cooldown_ms: 60_000, probe_interval_ms: 0 } },
       governance: { pricing: { 'openai/gpt-4o-mini': { input: 1, cached_input: 0.5, output: 2 } } },
       telemetry: { metrics: { virtual_key_labels: true } },
     },

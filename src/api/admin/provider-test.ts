@@ -6,11 +6,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ResolvedKey, ResolvedProvider } from '../../config/load.js';
-import { decodeOpenAIError } from '../../formats/openai/codec.js';
 import type { ChatRequest } from '../../formats/openai/types.js';
 import { chatCodecFor } from '../../formats/registry.js';
 import type { Gateway } from '../../gateway/gateway.js';
-import { readBody } from '../../gateway/upstream.js';
+import { ProviderRuntime } from '../../gateway/provider-runtime.js';
+import { callUpstream } from '../../gateway/upstream-call.js';
+import type { UpstreamFailure } from '../../gateway/upstream-failure.js';
 import type { Endpoint, EndpointContext } from '../../providers/types.js';
 import { redactText } from '../../telemetry/secrets.js';
 
@@ -38,25 +39,6 @@ function pickKey(provider: ResolvedProvider, keyId: string | undefined): Resolve
   return provider.keys.find((key) => key.enabled && key.secret !== undefined) ?? provider.keys.find((key) => key.secret !== undefined);
 }
 
-function parseJson(raw: Buffer): unknown {
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function errorMessage(provider: ResolvedProvider, status: number, raw: Buffer): string {
-  const body = parseJson(raw);
-  if (body === undefined) {
-    const text = raw.toString('utf8').trim().slice(0, 300);
-    return text === '' ? `HTTP ${status}` : `HTTP ${status}: ${text}`;
-  }
-  const format = provider.definition.format;
-  const codec = format === 'openai' ? undefined : chatCodecFor(format);
-  return (codec === undefined ? decodeOpenAIError(status, body) : codec.decodeError(status, body)).message;
-}
-
 export async function testProvider(gateway: Gateway, provider: ResolvedProvider, options: ProviderTestOptions = {}): Promise<ProviderTestResult> {
   const definition = provider.definition;
   const key = pickKey(provider, options.keyId);
@@ -77,43 +59,38 @@ export async function testProvider(gateway: Gateway, provider: ResolvedProvider,
     baseUrl: provider.baseUrl, apiKey: key?.secret, model: model ?? '', stream: false, options: provider.options,
   };
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  let endpoint: Endpoint;
+  let body: string | undefined;
+  if (useModels) {
+    endpoint = definition.endpoint('models', context);
+  } else {
+    endpoint = definition.endpoint('chat', context);
+    const request: ChatRequest = { model: model as string, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
+    const codec = definition.format === 'openai' ? undefined : chatCodecFor(definition.format);
+    let encoded = codec === undefined ? (request as unknown as Record<string, unknown>) : (codec.encodeRequest(request, { model: model as string, stream: false }).body as Record<string, unknown>);
+    if (endpoint.bodyPatch !== undefined) encoded = { ...encoded, ...endpoint.bodyPatch };
+    body = JSON.stringify(encoded);
+  }
+  // The same builder and classification as every upstream call (upstream-call.ts), on a runtime of
+  // the configuration under test: the live keys' breakers and concurrency slots are not touched.
+  const runtime = new ProviderRuntime(provider);
+  const runtimeKey = runtime.keys.find((k) => k.id === key?.id);
   const started = performance.now();
   try {
-    let endpoint: Endpoint;
-    let body: string | undefined;
-    if (useModels) {
-      endpoint = definition.endpoint('models', context);
-      delete endpoint.headers['content-type'];
-    } else {
-      endpoint = definition.endpoint('chat', context);
-      const request: ChatRequest = { model: model as string, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 };
-      const codec = definition.format === 'openai' ? undefined : chatCodecFor(definition.format);
-      let encoded = codec === undefined ? (request as unknown as Record<string, unknown>) : (codec.encodeRequest(request, { model: model as string, stream: false }).body as Record<string, unknown>);
-      if (endpoint.bodyPatch !== undefined) encoded = { ...encoded, ...endpoint.bodyPatch };
-      body = JSON.stringify(encoded);
-    }
-    let headers: Record<string, string> = { ...endpoint.headers, ...provider.headers };
-    if (definition.authorize !== undefined) {
-      const method = useModels ? 'GET' : 'POST';
-      headers = { ...headers, ...(await definition.authorize({ method, url: endpoint.url, headers, body: body ?? '', context })) };
-    }
-    const timeouts = { ...provider.timeouts, firstByteMs: timeoutMs, idleMs: timeoutMs, totalMs: timeoutMs };
-    const response = await gateway.upstream.request({
-      url: endpoint.url, method: useModels ? 'GET' : 'POST', headers, body, timeouts, signal: controller.signal,
+    const answer = await callUpstream({ upstream: gateway.upstream, routing: gateway.state.routing }, {
+      provider: runtime, key: runtimeKey, endpoint, method: useModels ? 'GET' : 'POST', body, model: model ?? '', timeoutMs,
+      timeouts: { ...provider.timeouts, firstByteMs: timeoutMs, idleMs: timeoutMs }, json: true,
     });
-    const raw = await readBody(response.body, controller.signal);
-    result.status = response.status;
-    result.latency_ms = Math.round(performance.now() - started);
-    result.ok = response.status < 400;
-    if (!result.ok) result.error = redactText(errorMessage(provider, response.status, raw));
+    result.status = answer.status;
+    result.latency_ms = Math.round(answer.latencyMs);
+    result.ok = answer.failure === undefined;
+    if (answer.failure !== undefined) {
+      result.error = redactText(answer.failure.message);
+    }
   } catch (error) {
     result.latency_ms = Math.round(performance.now() - started);
-    const message = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : (error as Error).message;
-    result.error = redactText(message);
-  } finally {
-    clearTimeout(timer);
+    const failure = error as UpstreamFailure;
+    result.error = redactText(failure.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : failure.message);
   }
   return result;
 }

@@ -1,6 +1,6 @@
 /**
  * Debian's Chromium driven by playwright-core (no browser download), with the
- * flags this machine needs (docs/dev: no background networking on a closed network),
+ * flags a CI machine without internet access needs (no background networking),
  * and a screenshot helper writing test-results/<name>.png.
  */
 import { existsSync, mkdirSync } from 'node:fs';
