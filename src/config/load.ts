@@ -265,8 +265,9 @@ function fromEnvironment(definition: ProviderDefinition, env: NodeJS.ProcessEnv)
 /**
  * A base URL as the provider's official SDK reads it, the same from every source (environment
  * variable, config file, dashboard): no scheme means http:// (OLLAMA_HOST is often host:port), and a
- * host root gets the SDK's API path (`baseUrlEnvPath`) unless it already ends with it. A value that
- * is not an http(s) URL is refused, naming where it came from (`where`).
+ * host root (no path) gets the SDK's API path (`baseUrlEnvPath`); a URL with a path is the API base
+ * as it is (a proxy's or a local server's `/v1`). A value that is not an http(s) URL is refused,
+ * naming where it came from (`where`).
  */
 export function providerBaseUrl(definition: Pick<ProviderDefinition, 'baseUrlEnvPath'>, value: string, where: string): string {
   let url = value.trim();
@@ -283,7 +284,8 @@ export function providerBaseUrl(definition: Pick<ProviderDefinition, 'baseUrlEnv
   if (parsed.search !== '' || parsed.hash !== '') throw new ConfigError(`Invalid ${where}: "${value}" must not have a query or a fragment`);
   url = trimSlash(url);
   const path = definition.baseUrlEnvPath;
-  return path === undefined || url.endsWith(path) ? url : url + path;
+  const hostRoot = parsed.pathname === '' || parsed.pathname === '/';
+  return path === undefined || !hostRoot ? url : url + path;
 }
 
 function knownTypes(): string {

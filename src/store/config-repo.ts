@@ -17,6 +17,7 @@ import type {
 } from './config-types.js';
 import type { SqliteDatabase } from './database.js';
 import { last4, type SecretBox } from './secret-box.js';
+import { SPEND_WATERMARK_SETTING } from './spend-watermark.js';
 
 export class ConfigRepo {
   readonly #db: SqliteDatabase;
@@ -65,7 +66,8 @@ export class ConfigRepo {
         VALUES (@alias, @target, @source, @now, @now)
         ON CONFLICT (alias) DO UPDATE SET target = excluded.target, source = excluded.source, updated_at = excluded.updated_at`),
       deleteAlias: p('DELETE FROM aliases WHERE alias = ?'),
-      listSettings: p('SELECT key, value FROM settings ORDER BY key'),
+      // The spend watermark shares the table but is the ledger's state, not a setting (spend-watermark.ts).
+      listSettings: p('SELECT key, value FROM settings WHERE key <> ? ORDER BY key').bind(SPEND_WATERMARK_SETTING),
       getSetting: p('SELECT value FROM settings WHERE key = ?'),
       putSetting: p(`INSERT INTO settings (key, value, updated_at) VALUES (@key, @value, @now)
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),

@@ -45,6 +45,8 @@ describe('base_url means the same from the environment and from the config', () 
     const url = (id: string, base: string) => chatUrl(loadConfig({ env: {}, config: { providers: { [id]: { api_key: 'k', base_url: base } } } }), id);
     expect(url('groq', root)).toBe(`${root}/openai/v1/chat/completions`);
     expect(url('groq', `${root}/openai/v1`)).toBe(`${root}/openai/v1/chat/completions`);
+    // A URL with a path is the API base as it is (a proxy, a local server).
+    expect(url('groq', `${root}/v1`)).toBe(`${root}/v1/chat/completions`);
     expect(url('mistral', root)).toBe(`${root}/v1/chat/completions`);
     expect(url('cerebras', `${root}/v1/`)).toBe(`${root}/v1/chat/completions`);
     // OPENAI_BASE_URL already ends in /v1 in the OpenAI SDK: taken as it is.

@@ -215,7 +215,7 @@ describe('no secret in any log line: the admin token, virtual keys and a provide
     await send(gemini, { contents }, { 'x-goog-api-key': FILE_VK, 'x-request-id': FILE_VK }, 200);
     await send('/v1/chat/completions', chat, { 'x-heimdall-key': apiVk, 'x-request-id': apiVk }, 200);
     await send(`${gemini}?key=${encodeURIComponent(apiVk)}`, { contents }, {}, 200); // the Gemini REST way: in the query
-    await send(`/genai/v1beta/nothing?key=${ADMIN_TOKEN}`, {}, {}, 404);
+    await send(`/genai/v1beta/nothing?key=${ADMIN_TOKEN}`, {}, {}, 401); // the key is checked before the path is read
     // The management API: a provider key and a virtual key where the admin token goes, a failed login.
     const refused = await get(`${gateway.url}/api/providers`, { authorization: `Bearer ${PROVIDER_KEY}`, 'x-request-id': FILE_VK });
     expect(refused.status).toBe(401);
