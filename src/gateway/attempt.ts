@@ -128,7 +128,9 @@ function encodeTranslated(
     request = fitted.request;
     foreign.push(...fitted.warnings);
   }
-  const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream });
+  // The caller's Anthropic betas, for a provider that serves Claude in its own format (Bedrock).
+  const anthropicBetas = input.nativeFormat === 'anthropic' ? target.provider.forwarding.anthropicBetas(input.clientHeaders) : undefined;
+  const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream, anthropicBetas });
   if (foreign.length > 0) encoded.warnings.unshift(...foreign);
   if (encoded.warnings.length > 0) {
     if (strictParams) {
@@ -304,7 +306,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   const provider = target.provider;
   const format = provider.definition.format;
   // A Responses request to a provider without the Responses API is bridged through its chat endpoint.
-  const operation = provider.wireOperation(input.operation, target.model);
+  const operation = provider.wireOperation(input.operation, target.model, gateway.state.catalog);
   const passthrough = format === input.nativeFormat && operation === input.operation;
   // A chat call to a model only the Responses API serves is translated to it (formats/responses).
   const codec = input.operation === 'chat' && operation === 'responses' ? responsesProviderCodec : chatCodecFor(format);

@@ -220,6 +220,9 @@ export function encodeBedrockRequest(request: ChatRequest, options: EncodeOption
     && claudeThinking(request, options.model, inference, additional, warnings)) {
     mapped.add('reasoning_effort');
   }
+  // An Anthropic caller's beta features reach Claude on Bedrock in the body (Bedrock has no beta header).
+  // @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html
+  if (family === 'anthropic' && options.anthropicBetas !== undefined && options.anthropicBetas.length > 0) additional.anthropic_beta = [...options.anthropicBetas];
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
   if (Object.keys(additional).length > 0) body.additionalModelRequestFields = additional;
 
