@@ -8,6 +8,7 @@
  * them), and a thinking budget is kept below a lowered output limit. Everything
  * dropped or changed is named in a warning. Pure: the request is not mutated.
  */
+import { MIN_THINKING_BUDGET } from '../formats/anthropic/thinking.js';
 import type { ChatRequest } from '../formats/openai/types.js';
 import type { CodecWarning } from '../formats/types.js';
 import type { ModelFacts, RefusedParam } from './types.js';
@@ -54,13 +55,11 @@ function dropThinking(fields: Record<string, unknown>, edit: () => Record<string
   }
 }
 
-/** Anthropic's smallest thinking budget. @see https://docs.claude.com/en/docs/build-with-claude/extended-thinking */
-const MIN_THINKING_BUDGET = 1024;
-
 /**
  * A thinking budget must stay below the output limit (Anthropic refuses `max_tokens` <= `budget_tokens`):
  * after the limit was lowered to `max`, a budget at or above it is lowered to half of it (at least
- * Anthropic's minimum), or thinking is dropped when not even that fits.
+ * Anthropic's minimum), or thinking is dropped when not even that fits, as the Anthropic codec
+ * does for an effort's budget (formats/anthropic/thinking.ts).
  */
 function fitThinkingBudget(fields: Record<string, unknown>, edit: () => Record<string, unknown>, max: number, model: string, warnings: CodecWarning[]): void {
   const thinking = fields.thinking as { type?: unknown; budget_tokens?: unknown } | null | undefined;
