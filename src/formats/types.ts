@@ -39,6 +39,8 @@ export interface EncodeOptions {
    * wire format (Bedrock: `additionalModelRequestFields.anthropic_beta`); other codecs ignore them.
    */
   anthropicBetas?: readonly string[];
+  /** The target model's largest output (the model catalog's), when known: a max_tokens a codec derives stays within it. */
+  maxOutputTokens?: number;
 }
 
 /** A parameter the target cannot take: dropped, and reported (STYLE.md rule 7). */

@@ -121,16 +121,18 @@ function encodeTranslated(
     request = { ...request };
     foreign.push(...dropGeminiOnlyFields(request));
   }
+  let maxOutputTokens: number | undefined;
   if (catalog !== undefined) {
     // The target model's limits and parameter rules (src/catalog/), before the codec sees the request.
     const facts = catalog.facts({ provider: target.provider.name, type: target.provider.definition.id, model: target.model });
     const fitted = fitRequestToModel(request, facts, target.label);
     request = fitted.request;
     foreign.push(...fitted.warnings);
+    maxOutputTokens = facts.maxOutputTokens;
   }
   // The caller's Anthropic betas, for a provider that serves Claude in its own format (Bedrock).
   const anthropicBetas = input.nativeFormat === 'anthropic' ? target.provider.forwarding.anthropicBetas(input.clientHeaders) : undefined;
-  const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream, anthropicBetas });
+  const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream, anthropicBetas, maxOutputTokens });
   if (foreign.length > 0) encoded.warnings.unshift(...foreign);
   if (encoded.warnings.length > 0) {
     if (strictParams) {

@@ -113,6 +113,16 @@ describe('a reasoning model keeps them', () => {
   });
 });
 
+describe('an effort to Claude stays within the model', () => {
+  it("OpenAI SDK with reasoning_effort 'max' and no max_tokens to anthropic/claude-sonnet-4-5: max_tokens at its 64,000, the budget below it", async () => {
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+    const { data, response } = await openai.chat.completions.create({ model: 'anthropic/claude-sonnet-4-5', reasoning_effort: 'max' as never, messages: hi }).withResponse();
+    expect(data.choices[0].message.content).toBe('echo: hello there');
+    expect(upstreamBody()).toMatchObject({ max_tokens: 64_000, thinking: { type: 'enabled', budget_tokens: 32_000 } });
+    expect(response.headers.get('x-heimdall-warnings')).toBe("reasoning_effort: The thinking budget for 'max' (65536) must be below max_tokens (64000), it was lowered to 32000.");
+  });
+});
+
 describe('Claude on Bedrock', () => {
   const BEDROCK_CLAUDE = 'bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0';
 

@@ -64,7 +64,7 @@ for (const [param] of UNSUPPORTED) HANDLED_FIELDS.add(param);
  */
 function claudeThinking(
   request: ChatRequest,
-  model: string,
+  options: EncodeOptions,
   inference: NonNullable<BedrockConverseRequest['inferenceConfig']>,
   additional: Record<string, unknown>,
   warnings: CodecWarning[],
@@ -72,7 +72,7 @@ function claudeThinking(
   const forced = request.tool_choice === 'required' || (typeof request.tool_choice === 'object' && request.tool_choice !== null);
   if (forced) return false;
   const callerMax = inference.maxTokens;
-  const plan = planThinking(request, model, callerMax ?? DEFAULT_MAX_TOKENS, callerMax !== undefined, DEFAULT_MAX_TOKENS, undefined, warnings);
+  const plan = planThinking(request, options.model, callerMax ?? DEFAULT_MAX_TOKENS, callerMax !== undefined, DEFAULT_MAX_TOKENS, options.maxOutputTokens, undefined, warnings);
   if (plan.thinking === undefined) return false;
   additional.thinking = plan.thinking;
   if (plan.effort !== undefined) additional.output_config = { effort: plan.effort };
@@ -217,7 +217,7 @@ export function encodeBedrockRequest(request: ChatRequest, options: EncodeOption
       warnings.push({ param: 'thinking', message: `thinking is only mapped for Anthropic models on Bedrock; dropped for "${options.model}".` });
     }
   } else if (family === 'anthropic' && isSet(request.reasoning_effort) && request.reasoning_effort !== 'none'
-    && claudeThinking(request, options.model, inference, additional, warnings)) {
+    && claudeThinking(request, options, inference, additional, warnings)) {
     mapped.add('reasoning_effort');
   }
   // An Anthropic caller's beta features reach Claude on Bedrock in the body (Bedrock has no beta header).
