@@ -138,6 +138,18 @@ describe('Claude on Bedrock', () => {
     expect(response.headers.get('x-heimdall-warnings')).toBeNull();
   });
 
+  it("Claude Code's own betas, which Bedrock refuses ('invalid beta flag'), are dropped with a warning; the rest go", async () => {
+    const { data, response } = await anthropic.messages
+      .create(
+        { model: BEDROCK_CLAUDE, max_tokens: 1024, messages: hi },
+        { headers: { 'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14' } },
+      )
+      .withResponse();
+    expect(data.content).toMatchObject([{ type: 'text', text: 'echo: hello there' }]);
+    expect(upstreamBody().additionalModelRequestFields).toEqual({ anthropic_beta: ['interleaved-thinking-2025-05-14'] });
+    expect(response.headers.get('x-heimdall-warnings')).toBe("anthropic-beta: Claude on Bedrock does not take the beta 'claude-code-20250219', 'fine-grained-tool-streaming-2025-05-14', dropped.");
+  });
+
   it('client.beta.messages.create({ betas }) too; without a header nothing is added', async () => {
     await anthropic.beta.messages.create({ model: BEDROCK_CLAUDE, max_tokens: 1024, betas: ['token-efficient-tools-2025-02-19'], messages: hi });
     expect(upstreamBody().additionalModelRequestFields).toEqual({ anthropic_beta: ['token-efficient-tools-2025-02-19'] });
