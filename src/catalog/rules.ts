@@ -76,10 +76,10 @@ export const MODEL_RULES: readonly ModelRule[] = [
     see: 'https://docs.claude.com/en/docs/build-with-claude/extended-thinking#supported-models',
   },
   {
-    // Gemini 1.x and 2.0 do not think (but the 2.0 "thinking" previews): they refuse a thinkingConfig.
+    // Gemini 1.x and 2.0 (but the 2.0 "thinking" previews) and 2.5 Flash Image do not think: they refuse a thinkingConfig.
     family: 'gemini-no-thinking',
     providers: ['gemini', 'vertex'],
-    models: /^gemini-(1\.\d|2\.0)-(?!.*thinking)/,
+    models: /^gemini-((1\.\d|2\.0)-(?!.*thinking)|2\.5-flash-image)/,
     reasoning: false,
     see: 'https://ai.google.dev/gemini-api/docs/thinking#supported-models',
   },

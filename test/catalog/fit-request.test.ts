@@ -78,7 +78,7 @@ describe('fitRequestToModel', () => {
 
   it('Claude without extended thinking (3.5 Haiku, also on Bedrock) and Gemini 2.0 lose thinking', () => {
     const thinking = { type: 'enabled', budget_tokens: 2048 } as const;
-    for (const [type, model] of [['anthropic', 'claude-3-5-haiku-20241022'], ['bedrock', 'us.anthropic.claude-3-5-haiku-20241022-v1:0'], ['vertex-anthropic', 'claude-3-5-sonnet-v2@20241022'], ['gemini', 'gemini-2.0-flash'], ['vertex', 'gemini-2.0-flash-lite-001']]) {
+    for (const [type, model] of [['anthropic', 'claude-3-5-haiku-20241022'], ['bedrock', 'us.anthropic.claude-3-5-haiku-20241022-v1:0'], ['vertex-anthropic', 'claude-3-5-sonnet-v2@20241022'], ['gemini', 'gemini-2.0-flash'], ['vertex', 'gemini-2.0-flash-lite-001'], ['gemini', 'gemini-2.5-flash-image']]) {
       const fitted = fitRequestToModel({ model, messages, thinking }, factsOf(type, model), model);
       expect(fitted.request, model).toEqual({ model, messages });
       expect(fitted.warnings, model).toEqual([{ param: 'thinking', message: `${model} is not a reasoning model and refuses 'thinking', so it was dropped.` }]);

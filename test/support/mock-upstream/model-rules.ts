@@ -29,10 +29,10 @@ const OPENAI_NOT_REASONING = /^(gpt-3\.5|gpt-4($|-|o|\.1|\.5)|chatgpt-4o)/;
 const CLAUDE_NO_THINKING = /^claude-(3-(opus|sonnet|haiku)|3-5-(sonnet|haiku))(-|$)/;
 
 /**
- * Gemini models that do not think (1.x, 2.0 but its thinking previews).
+ * Gemini models that do not think (1.x, 2.0 but its thinking previews, 2.5 Flash Image).
  * @see https://ai.google.dev/gemini-api/docs/thinking#supported-models
  */
-const GEMINI_NO_THINKING = /^gemini-(1\.\d|2\.0)-(?!.*thinking)/;
+const GEMINI_NO_THINKING = /^gemini-((1\.\d|2\.0)-(?!.*thinking)|2\.5-flash-image)/;
 
 /**
  * Largest output per OpenAI model, longest prefix first.
