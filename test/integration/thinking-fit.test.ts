@@ -95,6 +95,16 @@ describe('a model that does not reason loses the thinking parameters, with a war
   });
 });
 
+describe('the Responses surface (Codex) too', () => {
+  it('reasoning.effort to anthropic/claude-3-5-haiku: no thinking sent, one warning', async () => {
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+    const { data, response } = await openai.responses.create({ model: 'anthropic/claude-3-5-haiku-20241022', reasoning: { effort: 'medium' }, input: 'hello there' }).withResponse();
+    expect(data.output_text).toBe('echo: hello there');
+    expect(upstreamBody()).not.toHaveProperty('thinking');
+    expect(response.headers.get('x-heimdall-warnings')).toContain("reasoning_effort: anthropic/claude-3-5-haiku-20241022 is not a reasoning model and refuses 'reasoning_effort', so it was dropped.");
+  });
+});
+
 describe('a reasoning model keeps them', () => {
   it('Anthropic SDK with extended thinking to openai/gpt-5-mini: reasoning_effort from the budget, no warning', async () => {
     const { data, response } = await anthropic.messages
