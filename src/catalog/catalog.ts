@@ -242,6 +242,7 @@ export class ModelCatalog {
       contextWindow: override?.context_window ?? limits?.context_window ?? priced?.context_window,
       maxOutputTokens: override?.max_output_tokens ?? limits?.max_output_tokens,
       reasoning: override?.reasoning ?? ruled.reasoning ?? limits?.reasoning ?? false,
+      reasoningKnown: override?.reasoning !== undefined || ruled.reasoning !== undefined || limits !== undefined,
       modalities: limits?.modalities,
       matched,
       rules: override?.responses_only === undefined ? ruled.rules : { ...ruled.rules, responsesOnly: override.responses_only },

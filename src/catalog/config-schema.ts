@@ -11,8 +11,8 @@ export const catalogOverrideSchema = z
   .strictObject({
     context_window: tokens.optional().describe('Prompt and output tokens the model holds.'),
     max_output_tokens: tokens.optional().describe('Largest output the model produces; a request asking for more is lowered to it with a warning.'),
-    reasoning: z.boolean().optional().describe('A reasoning model.'),
-    responses_only: z.boolean().optional().describe('Served by the OpenAI Responses API only.'),
+    reasoning: z.boolean().optional().describe('A reasoning model; false drops the thinking parameters of a translated request, true keeps them.'),
+    responses_only: z.boolean().optional().describe('Served by the OpenAI Responses API only: chat, Anthropic and Gemini calls to it go to /v1/responses.'),
     price: modelPriceSchema.optional().describe('Prices of the model (governance.pricing, when it names the model too, wins).'),
   })
   .describe('Facts of one model, each optional; the rest comes from the catalog.');

@@ -43,10 +43,11 @@ export const MODEL_RULES: readonly ModelRule[] = [
     see: 'https://platform.openai.com/docs/guides/reasoning',
   },
   {
-    // gpt-5-codex, gpt-5.1-codex-mini, codex-mini-latest, o1-pro, o3-pro, gpt-5-pro, ...: not on Chat Completions.
+    // gpt-5-codex, gpt-5.1-codex-mini, codex-mini-latest, o1-pro, o3-pro, gpt-5-pro, o3-deep-research,
+    // computer-use-preview, ...: not on Chat Completions (each model page lists the endpoints that serve it).
     family: 'openai-responses-only',
     providers: OPENAI,
-    models: /(^codex-|-codex(-|$)|-pro(-|$))/,
+    models: /(^codex-|-codex(-|$)|-pro(-|$)|-deep-research(-|$)|^computer-use(-|$))/,
     responsesOnly: true,
     see: 'https://platform.openai.com/docs/models/gpt-5-pro',
   },
@@ -57,6 +58,30 @@ export const MODEL_RULES: readonly ModelRule[] = [
     models: /^claude-((opus-4-([1-9]|[1-9]\d)|sonnet-4-([5-9]|[1-9]\d)|haiku-4-([5-9]|[1-9]\d))(-|$)|[a-z]+-([5-9]|[1-9]\d)(-|$))/,
     exclusive: [['temperature', 'top_p']],
     see: 'https://docs.claude.com/en/docs/about-claude/models/migrating-to-claude-4',
+  },
+  {
+    // GPT-3.5, GPT-4, GPT-4o, GPT-4.1, GPT-4.5 and ChatGPT-4o do not reason: they refuse reasoning_effort.
+    family: 'openai-no-reasoning',
+    providers: OPENAI,
+    models: /^(gpt-3\.5|gpt-4($|-|o|\.1|\.5)|chatgpt-4o)/,
+    reasoning: false,
+    see: 'https://platform.openai.com/docs/guides/reasoning',
+  },
+  {
+    // Claude 3 and 3.5 (not 3.7) have no extended thinking: "'claude-3-5-haiku-20241022' does not support thinking."
+    family: 'claude-no-thinking',
+    providers: CLAUDE,
+    models: /^claude-(3-(opus|sonnet|haiku)|3-5-(sonnet|haiku)|2|instant)(-|$)/,
+    reasoning: false,
+    see: 'https://docs.claude.com/en/docs/build-with-claude/extended-thinking#supported-models',
+  },
+  {
+    // Gemini 1.x and 2.0 (but the 2.0 "thinking" previews) and 2.5 Flash Image do not think: they refuse a thinkingConfig.
+    family: 'gemini-no-thinking',
+    providers: ['gemini', 'vertex'],
+    models: /^gemini-((1\.\d|2\.0)-(?!.*thinking)|2\.5-flash-image)/,
+    reasoning: false,
+    see: 'https://ai.google.dev/gemini-api/docs/thinking#supported-models',
   },
   {
     // Models run on the caller's own machine: no per-token price.

@@ -47,6 +47,11 @@ export interface ModelFacts {
   maxOutputTokens?: number;
   /** A reasoning (thinking) model. */
   reasoning: boolean;
+  /**
+   * The catalog knows whether the model reasons (the config file, a rule or the data says so). Only
+   * then does a model that does not reason lose the thinking parameters of a translated request.
+   */
+  reasoningKnown: boolean;
   modalities?: Modalities;
   price?: ModelPrice;
   /** Where the price came from: the config file (catalog.overrides), the catalog data, or a rule (local models are free). */

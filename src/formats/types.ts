@@ -34,6 +34,13 @@ export interface EncodeOptions {
   stream: boolean;
   /** Default max output tokens when the caller set none and the provider requires one. */
   defaultMaxTokens?: number;
+  /**
+   * An Anthropic-format caller's `anthropic-beta` values, for a codec that serves Claude in its own
+   * wire format (Bedrock: `additionalModelRequestFields.anthropic_beta`); other codecs ignore them.
+   */
+  anthropicBetas?: readonly string[];
+  /** The target model's largest output (the model catalog's), when known: a max_tokens a codec derives stays within it. */
+  maxOutputTokens?: number;
 }
 
 /** A parameter the target cannot take: dropped, and reported (STYLE.md rule 7). */

@@ -121,14 +121,18 @@ function encodeTranslated(
     request = { ...request };
     foreign.push(...dropGeminiOnlyFields(request));
   }
+  let maxOutputTokens: number | undefined;
   if (catalog !== undefined) {
     // The target model's limits and parameter rules (src/catalog/), before the codec sees the request.
     const facts = catalog.facts({ provider: target.provider.name, type: target.provider.definition.id, model: target.model });
     const fitted = fitRequestToModel(request, facts, target.label);
     request = fitted.request;
     foreign.push(...fitted.warnings);
+    maxOutputTokens = facts.maxOutputTokens;
   }
-  const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream });
+  // The caller's Anthropic betas, for a provider that serves Claude in its own format (Bedrock).
+  const anthropicBetas = input.nativeFormat === 'anthropic' ? target.provider.forwarding.anthropicBetas(input.clientHeaders) : undefined;
+  const encoded = codec.encodeRequest(request, { model: target.model, stream: input.stream, anthropicBetas, maxOutputTokens });
   if (foreign.length > 0) encoded.warnings.unshift(...foreign);
   if (encoded.warnings.length > 0) {
     if (strictParams) {
@@ -304,7 +308,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   const provider = target.provider;
   const format = provider.definition.format;
   // A Responses request to a provider without the Responses API is bridged through its chat endpoint.
-  const operation = provider.wireOperation(input.operation, target.model);
+  const operation = provider.wireOperation(input.operation, target.model, gateway.state.catalog);
   const passthrough = format === input.nativeFormat && operation === input.operation;
   // A chat call to a model only the Responses API serves is translated to it (formats/responses).
   const codec = input.operation === 'chat' && operation === 'responses' ? responsesProviderCodec : chatCodecFor(format);

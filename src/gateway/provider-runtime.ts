@@ -85,20 +85,13 @@ export class ProviderRuntime {
 
   /**
    * The operation the provider's endpoint is called with: a bridged Responses request is a chat
-   * call; a chat call to a model only the Responses API serves is a Responses call.
+   * call; a chat call to a model only the Responses API serves (the catalog's `responses_only`,
+   * which the config file's `catalog.overrides` may set per model) is a Responses call.
    */
-  wireOperation(operation: Operation, model: string): Operation {
+  wireOperation(operation: Operation, model: string, catalog: ModelCatalog): Operation {
     if (operation === 'responses') return this.supports('responses') ? 'responses' : 'chat';
-    if (operation === 'chat' && this.supports('responses') && this.responsesOnly(model)) return 'responses';
+    if (operation === 'chat' && this.supports('responses') && catalog.facts({ provider: this.name, type: this.definition.id, model }).rules.responsesOnly) return 'responses';
     return operation;
-  }
-
-  /** The model is served only by the Responses API (the definition's list; a dated snapshot counts as its model). */
-  responsesOnly(model: string): boolean {
-    const only = this.definition.responsesOnlyModels;
-    if (only === undefined) return false;
-    for (const id of only) if (model === id || (model.startsWith(id) && /^-\d{4}-\d{2}-\d{2}$/.test(model.slice(id.length)))) return true;
-    return false;
   }
 
   /** Picks an eligible key by weight, skipping `exclude` while another is left. */

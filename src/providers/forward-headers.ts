@@ -107,6 +107,18 @@ export class HeaderForwarding {
     return isNeverForwarded(name) || this.denyExact.has(name) || this.denyPrefixes.some((prefix) => name.startsWith(prefix));
   }
 
+  /**
+   * The caller's `anthropic-beta` list, for a provider that serves Claude in another wire format
+   * (Bedrock Converse takes it as `additionalModelRequestFields.anthropic_beta`); undefined when
+   * the caller sent none or the provider's `forward_headers.deny` names it.
+   */
+  anthropicBetas(client: IncomingHttpHeaders | undefined): string[] | undefined {
+    const value = client === undefined || this.denied('anthropic-beta') ? undefined : headerValue(client['anthropic-beta']);
+    if (value === undefined) return undefined;
+    const betas = joinList(value);
+    return betas === '' ? undefined : betas.split(',');
+  }
+
   /** Copies the caller's forwardable headers onto `upstream` (lower-case names, as Node gives them). */
   apply(client: IncomingHttpHeaders, upstream: Record<string, string>): void {
     const hopByHop = connectionTokens(client.connection);

@@ -21,7 +21,6 @@ interface CompatibleRow {
   completions?: boolean;
   responses?: boolean;
   models: readonly string[];
-  responsesOnlyModels?: readonly string[];
   embeddingModels?: readonly string[];
   docs: string;
 }
@@ -48,11 +47,6 @@ const ROWS: readonly CompatibleRow[] = [
     embeddings: true, completions: true, responses: true,
     models: ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini', 'o3-mini', 'gpt-3.5-turbo-instruct'],
     embeddingModels: ['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002'],
-    // @see https://platform.openai.com/docs/models (each model page lists the endpoints that serve it)
-    responsesOnlyModels: [
-      'gpt-5-codex', 'gpt-5.1-codex', 'gpt-5.1-codex-mini', 'gpt-5.1-codex-max', 'codex-mini-latest',
-      'gpt-5-pro', 'gpt-5.2-pro', 'o1-pro', 'o3-pro', 'o3-deep-research', 'o4-mini-deep-research', 'computer-use-preview',
-    ],
     docs: 'https://platform.openai.com/docs/api-reference',
   },
   {
@@ -186,7 +180,6 @@ function toDefinition(row: CompatibleRow): ProviderDefinition {
     },
     models: row.models,
     embeddingModels: row.embeddingModels,
-    responsesOnlyModels: row.responsesOnlyModels,
     endpoint: compatibleEndpoint,
     docs: row.docs,
   };

@@ -82,12 +82,6 @@ export interface ProviderDefinition {
   models: readonly string[];
   embeddingModels?: readonly string[];
   /**
-   * Models served only by the Responses API (OpenAI's `-codex` and `-pro` families): a chat
-   * completions, Anthropic or Gemini call to one is translated to the Responses API. A dated
-   * snapshot (`o3-pro-2025-06-10`) counts as its model.
-   */
-  responsesOnlyModels?: readonly string[];
-  /**
    * The models an entry serves, read from its options when the entry lists none (`models` and
    * `embedding_models` unset): Azure's deployment map. Undefined: the well-known lists above.
    */

@@ -22,12 +22,17 @@ describe('model catalog lookups', () => {
     expect(mini.rules.responsesOnly).toBe(false);
     const small = facts('openai', 'gpt-4o-mini');
     expect(small).toMatchObject({ contextWindow: 128_000, maxOutputTokens: 16_384, reasoning: false });
-    expect(small.rules.families).toEqual([]);
+    expect(small.rules.families).toEqual(['openai-no-reasoning']);
+    expect(small.reasoningKnown).toBe(true);
     expect(small.modalities?.input).toContain('image');
     expect(facts('openai', 'o3').rules.families).toEqual(['openai-reasoning']);
     // -pro and -codex models are served by the Responses API only.
     expect(facts('openai', 'gpt-5-pro').rules).toMatchObject({ responsesOnly: true, families: ['openai-reasoning', 'openai-responses-only'] });
     expect(facts('openai', 'gpt-5.1-codex-mini').rules.responsesOnly).toBe(true);
+    for (const model of ['o3-deep-research', 'o4-mini-deep-research-2025-06-26', 'computer-use-preview', 'codex-mini-latest', 'o3-pro-2025-06-10']) {
+      expect(facts('openai', model).rules.responsesOnly, model).toBe(true);
+    }
+    expect(facts('openai', 'gpt-5-mini').rules.responsesOnly).toBe(false);
     // A "chat" GPT-5 is not a reasoning model.
     expect(facts('openai', 'gpt-5-chat-latest').rules.families).toEqual([]);
   });

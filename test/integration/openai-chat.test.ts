@@ -265,7 +265,6 @@ describe('parameters pass through untouched', () => {
     user: 'user-1',
     metadata: { team: 'a' },
     store: false,
-    reasoning_effort: 'low',
     service_tier: 'auto',
     prediction: { type: 'content', content: 'x' },
     modalities: ['text'],

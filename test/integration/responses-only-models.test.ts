@@ -14,9 +14,10 @@ import { post, sdk } from './helpers.js';
 let mock: MockUpstream;
 let gateway: TestGateway;
 let client: OpenAI;
+let providers: Awaited<ReturnType<typeof startMockProviders>>;
 
 beforeAll(async () => {
-  const providers = await startMockProviders();
+  providers = await startMockProviders();
   mock = providers.mock;
   gateway = await startGateway({ env: providers.env, config: providers.config });
   client = sdk(gateway.url);
@@ -134,5 +135,27 @@ describe('other surfaces to a Responses-only model', () => {
     const response = await client.responses.create({ model: MODEL, input: 'hello there' });
     expect(response.id).toMatch(/^resp_mock_/);
     expect(mock.requests[0].path).toBe('/v1/responses');
+  });
+});
+
+describe('the catalog decides, and the config file overrides it per model', () => {
+  let overridden: TestGateway;
+  beforeAll(async () => {
+    const catalog = { overrides: { 'openai/gpt-4o-mini': { responses_only: true }, 'openai/o3-pro': { responses_only: false } } };
+    overridden = await startGateway({ env: providers.env, config: { ...providers.config, catalog } });
+  });
+  afterAll(async () => {
+    await overridden.close();
+  });
+
+  it('responses_only: true sends a chat model to /v1/responses; false keeps a -pro model on chat completions', async () => {
+    const openai = sdk(overridden.url);
+    const completion = await openai.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }] });
+    expect(completion.choices[0].message.content).toBe('echo: hello there');
+    expect(mock.requests[0]).toMatchObject({ path: '/v1/responses', body: { model: 'gpt-4o-mini' } });
+    // OpenAI (and the mock) refuse o3-pro on chat completions: the operator's override is obeyed, and the refusal comes back.
+    const refused = await post(`${overridden.url}/v1/chat/completions`, { model: 'openai/o3-pro', messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer client-key' });
+    expect(refused.status).toBe(400);
+    expect(mock.requests[1].path).toBe('/v1/chat/completions');
   });
 });

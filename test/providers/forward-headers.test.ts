@@ -37,3 +37,15 @@ describe('HeaderForwarding', () => {
     expect(isNeverForwarded('anthropic-beta')).toBe(false);
   });
 });
+
+describe('HeaderForwarding.anthropicBetas (Claude served in another format, e.g. Bedrock)', () => {
+  it('splits the caller\'s list (repeated headers too), without repeats; deny wins; none sent, none given', () => {
+    const forwarding = new HeaderForwarding([]);
+    expect(forwarding.anthropicBetas({ 'anthropic-beta': 'a-2025, b-2025 ,a-2025' })).toEqual(['a-2025', 'b-2025']);
+    expect(forwarding.anthropicBetas({ 'anthropic-beta': ['a-2025', 'c-2025'] })).toEqual(['a-2025', 'c-2025']);
+    expect(forwarding.anthropicBetas({})).toBeUndefined();
+    expect(forwarding.anthropicBetas({ 'anthropic-beta': ' , ' })).toBeUndefined();
+    expect(forwarding.anthropicBetas(undefined)).toBeUndefined();
+    expect(new HeaderForwarding([], [], ['anthropic-*']).anthropicBetas({ 'anthropic-beta': 'a-2025' })).toBeUndefined();
+  });
+});

@@ -24,7 +24,7 @@ const ANTHROPIC_HEADERS = { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' 
 const tool = { name: 'get_weather', input_schema: { type: 'object', properties: { text: { type: 'string' } } } };
 
 function messages(body: Json) {
-  return post(`${mock.url}/v1/messages`, { model: 'claude-sonnet-4-5', max_tokens: 1000, ...body }, ANTHROPIC_HEADERS);
+  return post(`${mock.url}/v1/messages`, { model: 'claude-sonnet-4-5', max_tokens: 2048, ...body }, ANTHROPIC_HEADERS);
 }
 
 describe('Anthropic conversation rules', () => {

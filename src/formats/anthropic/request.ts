@@ -178,7 +178,7 @@ function encodeThinking(
     return;
   }
   const defaultMaxTokens = options.defaultMaxTokens ?? DEFAULT_MAX_TOKENS;
-  const plan = planThinking(request, options.model, body.max_tokens, callerSetMaxTokens, defaultMaxTokens, outputConfig, warnings);
+  const plan = planThinking(request, options.model, body.max_tokens, callerSetMaxTokens, defaultMaxTokens, options.maxOutputTokens, outputConfig, warnings);
   body.max_tokens = plan.maxTokens;
   if (plan.thinking !== undefined) body.thinking = plan.thinking;
   if (plan.effort !== undefined) body.output_config = { ...(body.output_config as AnthropicOutputConfig | undefined), effort: plan.effort };

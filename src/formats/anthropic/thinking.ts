@@ -16,8 +16,9 @@ import type { AnthropicOutputConfig, AnthropicThinkingConfig } from './types.js'
  * ../reasoning-effort.ts; `none` sends no thinking.
  *
  * With a budget and no caller `max_tokens`, `max_tokens` becomes budget +
- * default so the answer keeps its room; with a caller `max_tokens` too small
- * for the budget, the budget shrinks (with a warning) or thinking is dropped.
+ * default so the answer keeps its room, but never above the model's largest
+ * output (the catalog's, when known); with a `max_tokens` too small for the
+ * budget, the budget shrinks (with a warning) or thinking is dropped.
  *
  * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking
  * @see https://docs.anthropic.com/en/docs/build-with-claude/adaptive-thinking
@@ -55,6 +56,7 @@ export function planThinking(
   maxTokens: number,
   callerSetMaxTokens: boolean,
   defaultMaxTokens: number,
+  maxOutputTokens: number | undefined,
   outputConfig: AnthropicOutputConfig | undefined,
   warnings: CodecWarning[],
 ): ThinkingPlan {
@@ -84,7 +86,10 @@ export function planThinking(
   }
   let budget = row.anthropicBudget;
   if (!callerSetMaxTokens) {
-    return { thinking: { type: 'enabled', budget_tokens: budget }, maxTokens: Math.max(maxTokens, budget + defaultMaxTokens) };
+    const roomy = Math.max(maxTokens, budget + defaultMaxTokens);
+    if (maxOutputTokens === undefined || roomy <= maxOutputTokens) return { thinking: { type: 'enabled', budget_tokens: budget }, maxTokens: roomy };
+    // The model's largest output cannot hold the budget and the answer's room: the budget gives way below.
+    maxTokens = maxOutputTokens;
   }
   if (budget >= maxTokens) {
     const shrunk = Math.floor(maxTokens / 2);

@@ -64,7 +64,7 @@ for (const [param] of UNSUPPORTED) HANDLED_FIELDS.add(param);
  */
 function claudeThinking(
   request: ChatRequest,
-  model: string,
+  options: EncodeOptions,
   inference: NonNullable<BedrockConverseRequest['inferenceConfig']>,
   additional: Record<string, unknown>,
   warnings: CodecWarning[],
@@ -72,13 +72,34 @@ function claudeThinking(
   const forced = request.tool_choice === 'required' || (typeof request.tool_choice === 'object' && request.tool_choice !== null);
   if (forced) return false;
   const callerMax = inference.maxTokens;
-  const plan = planThinking(request, model, callerMax ?? DEFAULT_MAX_TOKENS, callerMax !== undefined, DEFAULT_MAX_TOKENS, undefined, warnings);
+  const plan = planThinking(request, options.model, callerMax ?? DEFAULT_MAX_TOKENS, callerMax !== undefined, DEFAULT_MAX_TOKENS, options.maxOutputTokens, undefined, warnings);
   if (plan.thinking === undefined) return false;
   additional.thinking = plan.thinking;
   if (plan.effort !== undefined) additional.output_config = { effort: plan.effort };
   inference.maxTokens = plan.maxTokens;
   dropSamplingWhileThinking(inference, additional, warnings);
   return true;
+}
+
+/**
+ * The Anthropic beta features Claude on Bedrock takes; Bedrock refuses any other name with "invalid
+ * beta flag", and Anthropic clients send betas of their own (Claude Code: `claude-code-20250219`).
+ * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html
+ */
+const BEDROCK_BETAS: ReadonlySet<string> = new Set([
+  'computer-use-2024-10-22', 'computer-use-2025-01-24', 'computer-use-2025-11-24', 'token-efficient-tools-2025-02-19',
+  'interleaved-thinking-2025-05-14', 'output-128k-2025-02-19', 'dev-full-thinking-2025-05-14', 'context-1m-2025-08-07',
+  'context-management-2025-06-27', 'effort-2025-11-24', 'tool-search-tool-2025-10-19', 'tool-examples-2025-10-29',
+]);
+
+/** An Anthropic caller's betas reach Claude on Bedrock in the body (Bedrock has no beta header): the ones it takes. */
+function encodeBetas(betas: readonly string[], additional: Record<string, unknown>, warnings: CodecWarning[]): void {
+  const taken = betas.filter((beta) => BEDROCK_BETAS.has(beta));
+  if (taken.length > 0) additional.anthropic_beta = taken;
+  const dropped = betas.filter((beta) => !BEDROCK_BETAS.has(beta));
+  if (dropped.length > 0) {
+    warnings.push({ param: 'anthropic-beta', message: `Claude on Bedrock does not take the beta ${dropped.map((beta) => `'${beta}'`).join(', ')}; dropped.` });
+  }
 }
 
 /** `mapped`: parameters this request had mapped another way (reasoning_effort as Claude's thinking). */
@@ -217,9 +238,10 @@ export function encodeBedrockRequest(request: ChatRequest, options: EncodeOption
       warnings.push({ param: 'thinking', message: `thinking is only mapped for Anthropic models on Bedrock; dropped for "${options.model}".` });
     }
   } else if (family === 'anthropic' && isSet(request.reasoning_effort) && request.reasoning_effort !== 'none'
-    && claudeThinking(request, options.model, inference, additional, warnings)) {
+    && claudeThinking(request, options, inference, additional, warnings)) {
     mapped.add('reasoning_effort');
   }
+  if (family === 'anthropic' && options.anthropicBetas !== undefined) encodeBetas(options.anthropicBetas, additional, warnings);
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
   if (Object.keys(additional).length > 0) body.additionalModelRequestFields = additional;
 

@@ -221,7 +221,7 @@ class ResponsesStreamDecoder implements StreamDecoder {
 
 /**
  * Not in the registry by wire format: the gateway picks it per model, for OpenAI models that only the
- * Responses API serves (their provider's `responsesOnly` models).
+ * Responses API serves (the catalog's `responses_only` models, src/catalog/rules.ts).
  */
 export const responsesProviderCodec: ProviderChatCodec = {
   format: 'openai',

@@ -5,7 +5,7 @@ import { GatewayError } from '../../../src/errors/gateway-error.js';
 
 const opts = { model: 'claude-sonnet-4-5', stream: false };
 
-function encode(request: Partial<ChatRequest>, options: Partial<typeof opts> & { defaultMaxTokens?: number } = {}) {
+function encode(request: Partial<ChatRequest>, options: Partial<typeof opts> & { defaultMaxTokens?: number; maxOutputTokens?: number } = {}) {
   const result = anthropicChatCodec.encodeRequest(
     { model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hi' }], ...request } as ChatRequest,
     { ...opts, ...options },
@@ -284,6 +284,18 @@ describe('anthropicChatCodec.encodeRequest', () => {
     expect(tooSmall.body).not.toHaveProperty('thinking');
     expect(tooSmall.params).toEqual(['reasoning_effort']);
     expect(encode({ reasoning_effort: 'none' as never }).body).not.toHaveProperty('thinking');
+  });
+
+  it("keeps the derived max_tokens within the model's largest output (EncodeOptions.maxOutputTokens)", () => {
+    // max: a 65,536 budget plus the answer's room is above Sonnet 4.5's 64,000.
+    const capped = encode({ reasoning_effort: 'max' }, { maxOutputTokens: 64_000 });
+    expect(capped.body.max_tokens).toBe(64_000);
+    expect(capped.body.thinking).toEqual({ type: 'enabled', budget_tokens: 32_000 });
+    expect(capped.warnings).toEqual([{ param: 'reasoning_effort', message: "The thinking budget for 'max' (65536) must be below max_tokens (64000); it was lowered to 32000." }]);
+    // Room enough: unchanged.
+    const roomy = encode({ reasoning_effort: 'low' }, { maxOutputTokens: 64_000 });
+    expect(roomy.body).toMatchObject({ max_tokens: 2048 + 4096, thinking: { type: 'enabled', budget_tokens: 2048 } });
+    expect(roomy.warnings).toEqual([]);
   });
 
   it('maps reasoning_effort to adaptive thinking with effort on adaptive models', () => {

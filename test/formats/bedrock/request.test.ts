@@ -230,3 +230,30 @@ describe('bedrockModelFamily', () => {
     expect(bedrockModelFamily('arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3')).toBe('');
   });
 });
+
+describe('an Anthropic caller\'s betas (EncodeOptions.anthropicBetas)', () => {
+  const messages: ChatRequest['messages'] = [{ role: 'user', content: 'hi' }];
+  const betas = ['interleaved-thinking-2025-05-14', 'context-1m-2025-08-07'];
+
+  it('reach Claude as additionalModelRequestFields.anthropic_beta, next to its thinking', () => {
+    const { body, warnings } = encode({ messages, thinking: { type: 'enabled', budget_tokens: 2048 } }, { ...CLAUDE, anthropicBetas: betas } as typeof CLAUDE);
+    expect((body as Record<string, unknown>).additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 }, anthropic_beta: betas });
+    expect(warnings).toEqual([]);
+  });
+
+  it('a beta Bedrock does not take is dropped with a warning (Bedrock refuses it: "invalid beta flag")', () => {
+    const { body, warnings } = encode({ messages }, { ...CLAUDE, anthropicBetas: ['claude-code-20250219', 'interleaved-thinking-2025-05-14'] } as typeof CLAUDE);
+    expect((body as Record<string, unknown>).additionalModelRequestFields).toEqual({ anthropic_beta: ['interleaved-thinking-2025-05-14'] });
+    expect(warnings).toEqual([{ param: 'anthropic-beta', message: "Claude on Bedrock does not take the beta 'claude-code-20250219'; dropped." }]);
+    const none = encode({ messages }, { ...CLAUDE, anthropicBetas: ['oauth-2025-04-20'] } as typeof CLAUDE);
+    expect(none.body).not.toHaveProperty('additionalModelRequestFields');
+    expect(none.warnings.map((warning) => warning.param)).toEqual(['anthropic-beta']);
+  });
+
+  it('are left out, without a warning, for a model that is not Claude; none given, nothing is added', () => {
+    const nova = encode({ messages }, { ...NOVA, anthropicBetas: betas } as typeof NOVA);
+    expect(nova.body).not.toHaveProperty('additionalModelRequestFields');
+    expect(nova.warnings).toEqual([]);
+    expect(encode({ messages }, { ...CLAUDE, anthropicBetas: [] } as typeof CLAUDE).body).not.toHaveProperty('additionalModelRequestFields');
+  });
+});

@@ -106,6 +106,25 @@ export function bedrockEchoRequest(body: Json): EchoRequest {
 }
 
 /** Bedrock's wording for a Converse body it refuses; undefined when fine. */
+/**
+ * The Anthropic betas Claude on Bedrock takes in `additionalModelRequestFields.anthropic_beta`; any
+ * other name is refused, as Bedrock does.
+ * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html
+ */
+const CLAUDE_BETAS: ReadonlySet<string> = new Set([
+  'computer-use-2024-10-22', 'computer-use-2025-01-24', 'computer-use-2025-11-24', 'token-efficient-tools-2025-02-19',
+  'interleaved-thinking-2025-05-14', 'output-128k-2025-02-19', 'dev-full-thinking-2025-05-14', 'context-1m-2025-08-07',
+  'context-management-2025-06-27', 'effort-2025-11-24', 'tool-search-tool-2025-10-19', 'tool-examples-2025-10-29',
+]);
+
+function invalidBeta(body: Record<string, unknown>): string | undefined {
+  const additional = body.additionalModelRequestFields as { anthropic_beta?: unknown } | undefined;
+  const betas = additional?.anthropic_beta;
+  if (betas === undefined) return undefined;
+  if (!Array.isArray(betas) || betas.some((beta) => typeof beta !== 'string' || !CLAUDE_BETAS.has(beta))) return 'The model returned the following errors: invalid beta flag';
+  return undefined;
+}
+
 export function invalidConverseBody(body: unknown): string | undefined {
   if (!isRecord(body)) return 'Malformed input request, please reformat your input and try again.';
   for (const key of Object.keys(body)) {
@@ -246,7 +265,7 @@ export function registerBedrockRoutes(target: RouteTarget, options: BedrockMockO
     const body = context.request.body;
     if (!isRecord(body)) return bedrockError(context, 400, 'ValidationException', 'Malformed input request, please reformat your input and try again.');
     if (context.match[2] === 'invoke') return invoke(context, model, body);
-    const invalid = invalidConverseBody(body);
+    const invalid = invalidConverseBody(body) ?? invalidBeta(body);
     if (invalid !== undefined) return bedrockError(context, 400, 'ValidationException', invalid);
     return converse(context, body, context.match[2] === 'converse-stream');
   });

@@ -35,6 +35,7 @@ import type { MockContext } from './context.js';
 import { planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
 import type { RouteHandler } from './index.js';
 import { geminiConversationError, geminiValidatesSignatures, thoughtSignature } from './conversation-rules.js';
+import { geminiModelRuleError } from './model-rules.js';
 import { isRecord } from './openai-common.js';
 import { countWords, mockEmbedding } from './text.js';
 
@@ -240,7 +241,7 @@ async function modelAction(context: MockContext): Promise<void> {
   switch (method) {
     case 'generateContent':
     case 'streamGenerateContent': {
-      const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model);
+      const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model) ?? geminiModelRuleError(body, model, 'gemini');
       if (invalid !== undefined) return context.json(400, googleErrorBody(400, invalid));
       const stream = method === 'streamGenerateContent';
       return geminiReply(context, body, { model, stream, sse: context.request.query.get('alt') === 'sse' });

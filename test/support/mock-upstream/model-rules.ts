@@ -17,6 +17,24 @@ const OPENAI_REASONING = /^(o[1-9]|gpt-5|gpt-6|codex-)(?!.*-chat)/;
 const OPENAI_REASONING_REFUSED = ['top_p', 'presence_penalty', 'frequency_penalty', 'logprobs', 'top_logprobs'];
 
 /**
+ * OpenAI models that do not reason: they refuse reasoning_effort.
+ * @see https://platform.openai.com/docs/guides/reasoning
+ */
+const OPENAI_NOT_REASONING = /^(gpt-3\.5|gpt-4($|-|o|\.1|\.5)|chatgpt-4o)/;
+
+/**
+ * Claude models without extended thinking (Claude 3 and 3.5; 3.7 thinks).
+ * @see https://docs.claude.com/en/docs/build-with-claude/extended-thinking#supported-models
+ */
+const CLAUDE_NO_THINKING = /^claude-(3-(opus|sonnet|haiku)|3-5-(sonnet|haiku))(-|$)/;
+
+/**
+ * Gemini models that do not think (1.x, 2.0 but its thinking previews, 2.5 Flash Image).
+ * @see https://ai.google.dev/gemini-api/docs/thinking#supported-models
+ */
+const GEMINI_NO_THINKING = /^gemini-((1\.\d|2\.0)-(?!.*thinking)|2\.5-flash-image)/;
+
+/**
  * Largest output per OpenAI model, longest prefix first.
  * @see https://platform.openai.com/docs/models
  */
@@ -81,6 +99,9 @@ function openAIRefusal(body: Record<string, unknown>): { message: string; param:
       }
     }
   }
+  if (OPENAI_NOT_REASONING.test(model) && isSet(body.reasoning_effort)) {
+    return { message: "Unsupported parameter: 'reasoning_effort' is not supported with this model.", param: 'reasoning_effort', code: 'unsupported_parameter' };
+  }
   const max = maxOutput(OPENAI_MAX_OUTPUT, model);
   for (const field of ['max_tokens', 'max_completion_tokens']) {
     const asked = body[field];
@@ -101,7 +122,24 @@ function anthropicRefusal(body: Record<string, unknown>, named: string): string 
   if (max !== undefined && typeof body.max_tokens === 'number' && body.max_tokens > max) {
     return `max_tokens: ${body.max_tokens} > ${max}, which is the maximum allowed number of output tokens for ${named}`;
   }
+  const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | undefined;
+  if (CLAUDE_NO_THINKING.test(model) && isSet(thinking) && thinking?.type !== 'disabled') return `'${named}' does not support thinking.`;
+  if (thinking?.type === 'enabled' && typeof thinking.budget_tokens === 'number' && typeof body.max_tokens === 'number' && body.max_tokens <= thinking.budget_tokens) {
+    return '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size';
+  }
   return undefined;
+}
+
+/**
+ * A Gemini generateContent body a model refuses for its thinkingConfig (undefined when it passes):
+ * the Gemini API and Vertex AI word it differently.
+ */
+export function geminiModelRuleError(body: Record<string, unknown>, model: string, api: 'gemini' | 'vertex'): string | undefined {
+  const generation = body.generationConfig as Record<string, unknown> | undefined;
+  if (!GEMINI_NO_THINKING.test(model) || !isSet(generation?.thinkingConfig)) return undefined;
+  return api === 'gemini'
+    ? 'thinking_config is not supported.'
+    : 'Unable to submit request because thinking is not supported by this model. Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini';
 }
 
 /**

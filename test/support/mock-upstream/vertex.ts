@@ -32,7 +32,7 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { anthropicEchoRequest, anthropicErrorBody, anthropicReply, invalidMessagesField } from './anthropic.js';
-import { refuseByModelRules } from './model-rules.js';
+import { geminiModelRuleError, refuseByModelRules } from './model-rules.js';
 import type { MockContext } from './context.js';
 import { planEcho } from './echo-plan.js';
 import { anthropicConversationError, anthropicOutputFormatError, geminiConversationError } from './conversation-rules.js';
@@ -142,7 +142,7 @@ function google(context: MockContext, body: unknown, model: string, method: stri
   switch (method) {
     case 'generateContent':
     case 'streamGenerateContent': {
-      const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model);
+      const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model) ?? geminiModelRuleError(body, model, 'vertex');
       if (invalid !== undefined) return context.json(400, googleErrorBody(400, invalid));
       const stream = method === 'streamGenerateContent';
       return geminiReply(context, body, { model, stream, sse: context.request.query.get('alt') === 'sse', idPrefix: 'vertex-resp-' });
