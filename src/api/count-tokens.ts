@@ -48,7 +48,7 @@ export interface CountTokensSpec {
 const NO_TOKENS = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
 
 /** The `admit` hooks, as for any call: access, request rate limits, budget (reserved, then settled at $0). */
-async function admit(gateway: Gateway, ctx: RequestContext, call: CountTokensRequest, target: Target, surface: CountTokensSpec['surface']): Promise<void> {
+export async function admitCount(gateway: Gateway, ctx: RequestContext, call: CountTokensRequest, target: Target, surface: CountTokensSpec['surface'] | 'openai'): Promise<void> {
   ctx.requestedModel = call.model;
   ctx.costUsd = 0;
   ctx.usage = { ...NO_TOKENS };
@@ -88,7 +88,7 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
       if (definition.countTokens?.(context)?.format !== spec.surface) {
         throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${provider.name}" does not support ${spec.operation}.`, { param: 'model' });
       }
-      await admit(gateway, ctx, call, target, spec.surface);
+      await admitCount(gateway, ctx, call, target, spec.surface);
       ctx.target = target;
       const key = pickAvailableKey(provider, target.model, routing.breaker);
       if (key === undefined && provider.keys.length > 0) {

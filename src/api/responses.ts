@@ -27,6 +27,7 @@ import type { RequestContext } from '../gateway/request-context.js';
 import { SecretBox } from '../store/secret-box.js';
 import { buildInput, readBody } from './openai.js';
 import { reasoningSeal } from './reasoning-seal.js';
+import { registerInputTokensRoute } from './responses-input-tokens.js';
 import { registerStoredResponseRoutes } from './stored-response-routes.js';
 import { ResponseMemory, responseIdOfBody } from './stored-responses.js';
 import { surfaceHandler } from './surface-handler.js';
@@ -151,6 +152,7 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway):
     },
   });
   app.post('/v1/responses', { config: { surface: 'openai' as const } }, serve);
+  registerInputTokensRoute(app, gateway, responses, seal);
   if (responses !== undefined) registerStoredResponseRoutes(app, gateway, responses);
   // The same handler, served from node:http without Fastify's per-request work (src/api/fast-lane.ts).
   if (app.hasDecorator('fastLane')) app.fastLane.add('/v1/responses', 'openai', serve);

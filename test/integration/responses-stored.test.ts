@@ -237,6 +237,51 @@ describe('scoped to the virtual key', () => {
   });
 });
 
+describe('POST /v1/responses/input_tokens', () => {
+  it('counted by Anthropic (count_tokens), Gemini (countTokens) and OpenAI (its own), translated', async () => {
+    const openai = client();
+    const params = { instructions: 'be brief', input: 'how many words here', tools };
+    const counts: Record<string, number> = {};
+    for (const model of ['anthropic/claude-sonnet-4-5', 'gemini/gemini-2.5-flash', 'openai/gpt-4o-mini']) {
+      mock.reset();
+      const { data, response } = await openai.responses.inputTokens.count({ model, ...params }).withResponse();
+      expect(data.object).toBe('response.input_tokens');
+      counts[model] = data.input_tokens;
+      expect(response.headers.get('x-heimdall-provider')).toBe(model.split('/')[0]);
+      const sent = mock.requests[0];
+      if (model.startsWith('anthropic')) {
+        expect(sent.path).toBe('/v1/messages/count_tokens');
+        expect(sent.body).not.toHaveProperty('max_tokens');
+        expect(sent.body).toMatchObject({ model: 'claude-sonnet-4-5', system: 'be brief', tools: [{ name: 'lookup' }] });
+      } else if (model.startsWith('gemini')) {
+        expect(sent.path).toBe('/v1beta/models/gemini-2.5-flash:countTokens');
+        expect(sent.body).toMatchObject({ generateContentRequest: { model: 'models/gemini-2.5-flash', systemInstruction: { parts: [{ text: 'be brief' }] } } });
+      } else {
+        expect(sent.path).toBe('/v1/responses/input_tokens');
+        expect(sent.body).toMatchObject({ model: 'gpt-4o-mini', input: 'how many words here' });
+      }
+    }
+    // The mock counts words (instructions + input): every provider agrees.
+    expect(Object.values(counts)).toEqual([6, 6, 6]);
+  });
+
+  it('counts the stored conversation of previous_response_id', async () => {
+    const openai = client();
+    const first = await openai.responses.create({ model: 'anthropic/claude-sonnet-4-5', input: 'one two three' });
+    const alone = await openai.responses.inputTokens.count({ model: 'anthropic/claude-sonnet-4-5', input: 'four' });
+    const chained = await openai.responses.inputTokens.count({ model: 'anthropic/claude-sonnet-4-5', input: 'four', previous_response_id: first.id });
+    expect(alone.input_tokens).toBe(1);
+    expect(chained.input_tokens).toBe(1 + 3 + 4); // 'one two three' + 'echo: one two three' + 'four'
+  });
+
+  it('a provider without a token count: a clear 400 naming the model', async () => {
+    const reply = await call('POST', `${gw.url}/v1/responses/input_tokens`, { model: 'cohere/command-a-03-2025', input: 'hi' });
+    expect(reply.status).toBe(400);
+    expect(reply.json).toMatchObject({ error: { param: 'model' } });
+    expect(reply.json.error.message).toContain('cannot count input tokens');
+  });
+});
+
 describe('restart', () => {
   it('a new gateway on the same data dir reads the stored response and continues it', async () => {
     const first = await client().responses.create({ model: 'anthropic/claude-sonnet-4-5', input: 'remember me' });

@@ -12,6 +12,7 @@
  * - stored unless `store: false`, as OpenAI does: GET /v1/responses/{id}, DELETE /v1/responses/{id},
  *   GET /v1/responses/{id}/input_items and POST /v1/responses/{id}/cancel serve them (storedResponseRoutes);
  *   an unknown `previous_response_id` is refused with OpenAI's 400 `previous_response_not_found`.
+ * - POST /v1/responses/input_tokens: `{object: 'response.input_tokens', input_tokens}` (the same count as usage).
  * @see https://platform.openai.com/docs/api-reference/responses/create
  * @see https://platform.openai.com/docs/api-reference/responses-streaming
  */
@@ -157,8 +158,17 @@ function notFound(context: MockContext, id: string): Promise<void> {
   return context.json(404, openaiErrorBody(404, `Response with id '${id}' not found.`));
 }
 
-/** GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel, as OpenAI answers them. */
+/** GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel, POST /v1/responses/input_tokens, as OpenAI answers them. */
 export const storedResponseRoutes: ReadonlyArray<{ method: string; path: RegExp; handler: (context: MockContext) => Promise<void> }> = [
+  {
+    method: 'POST',
+    path: /^\/v1\/responses\/input_tokens$/,
+    handler: async (context) => {
+      const body = await requireBody(context);
+      if (body === undefined) return;
+      return context.json(200, { object: 'response.input_tokens', input_tokens: planEcho(responsesEchoRequest(body)).promptTokens });
+    },
+  },
   {
     method: 'GET',
     path: /^\/v1\/responses\/([^/]+)$/,
