@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { call, startGov, type GovGateway } from '../governance/helpers.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { startMockProviders } from '../support/mock-upstream/provider-env.js';
+import { thinkingSignature } from '../support/mock-upstream/conversation-rules.js';
 
 let mock: MockUpstream;
 let env: Record<string, string>;
@@ -97,6 +98,23 @@ describe.each(MODES)('store and previous_response_id, bridged (%s)', (_mode, cre
     expect(contents[1].parts.find((part) => part.functionCall !== undefined)).toMatchObject({ functionCall: { name: 'lookup', args: { text: 'weather in Oslo' } } });
     expect(contents[2].parts[0]).toMatchObject({ functionResponse: { name: 'lookup' } });
     expect(JSON.stringify(contents[2].parts[0])).toContain('sunny');
+  });
+});
+
+describe.each(MODES)('reasoning restored from the stored response (%s)', (_mode, create) => {
+  it('Anthropic thinking with its signature comes back on the previous_response_id turn without include', async () => {
+    const openai = client();
+    const model = 'anthropic/claude-sonnet-4-5';
+    const params = { model, tools, reasoning: { effort: 'low' as const } };
+    const first = await create(openai, { ...params, input: 'weather in Oslo' });
+    expect(first.output[0].type).toBe('reasoning');
+    const fc = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    mock.reset();
+    const second = await create(openai, { ...params, previous_response_id: first.id, input: [{ type: 'function_call_output', call_id: fc.call_id, output: 'sunny' }] });
+    // The mock refuses a tool turn whose thinking block is missing or unsigned, as Anthropic does.
+    expect(second.status).toBe('completed');
+    const sent = mock.requests[0].body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> };
+    expect(sent.messages[1].content[0]).toMatchObject({ type: 'thinking', thinking: 'Thinking about: weather in Oslo', signature: thinkingSignature('Thinking about: weather in Oslo') });
   });
 });
 
