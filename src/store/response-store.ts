@@ -1,12 +1,18 @@
 /**
  * Stored responses of the Responses API (table `stored_responses`, migration 4).
  *
- * Writes are synchronous, on the request path, unlike the request log: a client such as Codex sends
- * the next turn (`previous_response_id`) as soon as it has read the answer, so the row must be
- * readable by the very next request. One prepared INSERT of a row in WAL mode with
- * `synchronous = NORMAL` is a page write to the WAL without an fsync (tens of microseconds for a
- * turn of a few kilobytes); a queue would need a second, in-memory read path to get the same
- * guarantee. Every statement is prepared once.
+ * Writes are synchronous, on the request path, unlike the request log: a client sends the next
+ * turn (`previous_response_id`) as soon as it has read the answer, so the row must be readable by
+ * the very next request, and it is written before the answer's last byte goes out. One prepared
+ * INSERT in WAL mode with `synchronous = NORMAL` appends to the WAL without an fsync: measured on a
+ * database file, about 0.3 ms for a 2 KB turn, 0.6 ms for 20 KB, 3 ms for 200 KB (a shared,
+ * loaded 2-core machine), small next to a model's answer. A queue off the request path would need a
+ * second, in-memory read path to give the same read-your-write guarantee.
+ *
+ * Each row holds its whole conversation (`input_items` includes the earlier turns), so a response
+ * stays usable when earlier ones of its chain are deleted or expire; the cost is that a long chain
+ * stores its early turns again in each later row. Stateless clients (`store: false`, as Codex
+ * sends) write nothing. Every statement is prepared once.
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
