@@ -17,6 +17,7 @@ let config: Record<string, unknown>;
 let gw: GovGateway;
 let keyA: string;
 let keyB: string;
+let keyBId: string;
 
 function client(apiKey = 'sk-none'): OpenAI {
   return new OpenAI({ baseURL: `${gw.url}/v1`, apiKey, maxRetries: 0, timeout: 10_000 });
@@ -34,7 +35,9 @@ beforeAll(async () => {
   config = providers.config;
   gw = await startGov({ env, config });
   keyA = (await call('POST', `${gw.url}/api/virtual-keys`, { name: 'a' })).json.key;
-  keyB = (await call('POST', `${gw.url}/api/virtual-keys`, { name: 'b' })).json.key;
+  const b = await call('POST', `${gw.url}/api/virtual-keys`, { name: 'b' });
+  keyB = b.json.key;
+  keyBId = b.json.id;
 });
 afterAll(async () => {
   await gw.close();
@@ -246,6 +249,14 @@ describe('scoped to the virtual key', () => {
       // The owner still has it.
       expect((await a.responses.retrieve(mine.id)).output_text).toBe('echo: secret plan');
     }
+    // The refused calls are in the request log, under the key that made them.
+    gw.app.store.logs.flush();
+    const logged = gw.app.store.logQueries.listLogs({ virtual_key_id: keyBId, limit: 100 }).items;
+    const routes = logged.map((log) => `${log.method} ${log.route} ${log.status}`);
+    expect(routes).toContain('GET /v1/responses/:id 404');
+    expect(routes).toContain('DELETE /v1/responses/:id 404');
+    expect(routes).toContain('GET /v1/responses/:id/input_items 404');
+    expect(routes).toContain('POST /v1/responses/:id/cancel 404');
   });
 
   it('the routes need a key like every model route', async () => {
