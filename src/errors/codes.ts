@@ -171,7 +171,7 @@ export const ERROR_CODES = {
   },
   HD_ERR_RESPONSES_NOT_STORED: {
     status: 400, type: 'invalid_request_error', code: 'stored_responses_unavailable',
-    description: 'A Responses request needs a stored response (`previous_response_id`, `conversation`, an item reference) from a provider whose responses are not stored yet; send the whole conversation as input items.',
+    description: 'A Responses request needs something the gateway does not store for a bridged provider (a `conversation`, an item reference); send the items themselves.',
   },
   HD_ERR_TOO_MANY_CONNECTIONS: {
     status: 429, type: 'rate_limit_error', code: 'too_many_connections',
