@@ -98,9 +98,11 @@ async function forward(gateway: Gateway, store: ResponseStore, ctx: RequestConte
   ctx.requestedModel = target.label;
   const base = provider.endpoint('responses', key, found.model, false);
   const url = responseUrl(base.url, found.id, action);
-  const search = request.url.indexOf('?');
-  const endpoint = { ...base, url: action === 'input_items' && search !== -1 ? `${url}${url.includes('?') ? '&' : '?'}${request.url.slice(search + 1)}` : url };
   const method = action === 'delete' ? 'DELETE' : action === 'cancel' ? 'POST' : 'GET';
+  // A GET's query (input_items paging, retrieve's `include`) goes along as the caller wrote it.
+  const search = request.url.indexOf('?');
+  const query = method === 'GET' && search !== -1 ? request.url.slice(search + 1) : '';
+  const endpoint = { ...base, url: query === '' ? url : `${url}${url.includes('?') ? '&' : '?'}${query}` };
   const answer = await recordedCall(gateway, ctx, target, key, { endpoint, method, body: method === 'POST' ? '{}' : undefined });
   // Gone at the provider: the gateway's record of it goes too.
   if (action === 'delete' && (answer.status < 300 || answer.status === 404)) store.delete(found.id, found.scope);
