@@ -17,7 +17,6 @@
  * @see https://docs.anthropic.com/en/api/messages-count-tokens
  * @see https://ai.google.dev/api/tokens#method:-models.counttokens
  */
-import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -25,8 +24,8 @@ import type { PipelineInput } from '../gateway/pipeline.js';
 import type { RequestContext } from '../gateway/request-context.js';
 import { resolveTarget, type Target } from '../gateway/router.js';
 import { maskSecretsInBody } from '../gateway/secret-guard.js';
-import { callUpstream, pickAvailableKey } from '../gateway/upstream-call.js';
-import { UpstreamFailure } from '../gateway/upstream-failure.js';
+import { pickAvailableKey } from '../gateway/upstream-call.js';
+import { recordedCall } from './recorded-call.js';
 import { gatewayHeaders, sendFailure, startContext } from './respond.js';
 import { checkJsonContentType } from './validate.js';
 
@@ -49,7 +48,7 @@ export interface CountTokensSpec {
 const NO_TOKENS = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
 
 /** The `admit` hooks, as for any call: access, request rate limits, budget (reserved, then settled at $0). */
-async function admit(gateway: Gateway, ctx: RequestContext, call: CountTokensRequest, target: Target, surface: CountTokensSpec['surface']): Promise<void> {
+export async function admitCount(gateway: Gateway, ctx: RequestContext, call: CountTokensRequest, target: Target, surface: CountTokensSpec['surface'] | 'openai'): Promise<void> {
   ctx.requestedModel = call.model;
   ctx.costUsd = 0;
   ctx.usage = { ...NO_TOKENS };
@@ -89,7 +88,7 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
       if (definition.countTokens?.(context)?.format !== spec.surface) {
         throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${provider.name}" does not support ${spec.operation}.`, { param: 'model' });
       }
-      await admit(gateway, ctx, call, target, spec.surface);
+      await admitCount(gateway, ctx, call, target, spec.surface);
       ctx.target = target;
       const key = pickAvailableKey(provider, target.model, routing.breaker);
       if (key === undefined && provider.keys.length > 0) {
@@ -98,27 +97,7 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
       const endpoint = definition.countTokens!({ ...context, apiKey: key?.secret })!;
       // The caller speaks the count's format (checked above): its protocol headers go along (forward-headers.ts).
       provider.forwarding.apply(request.headers, endpoint.headers);
-      const record = { provider: provider.name, model: target.model, key: key?.name, key_id: key?.id, status: undefined as number | undefined, error: undefined as string | undefined, latency_ms: 0 };
-      ctx.attempts.push(record);
-      const started = performance.now();
-      let answer;
-      try {
-        answer = await callUpstream({ upstream: gateway.upstream, hooks: gateway.hooks, routing }, {
-          provider, key, endpoint, method: 'POST', body: call.body(target.model), model: target.model,
-          ctx, target, slot: true, judge: true, json: true,
-        });
-        record.status = answer.status;
-      } catch (error) {
-        record.error = (error as Error).message;
-        throw error instanceof UpstreamFailure ? error.toGatewayError(provider.name) : error;
-      } finally {
-        const spent = performance.now() - started;
-        ctx.upstreamMs += spent;
-        record.latency_ms = Math.round(spent);
-        for (const hooks of gateway.hooks) hooks.afterAttempt?.(ctx, target, record);
-      }
-      // A 2xx that is not JSON is the provider's failure (502); an error status goes back as the provider sent it.
-      if (answer.failure?.kind === 'bad_response') throw answer.failure.toGatewayError(provider.name);
+      const answer = await recordedCall(gateway, ctx, target, key, { endpoint, method: 'POST', body: call.body(target.model) });
       ctx.status = answer.status;
       reply.code(answer.status).headers(gatewayHeaders(ctx)).type('application/json').send(maskSecretsInBody(answer.raw));
     } catch (error) {

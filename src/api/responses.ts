@@ -7,9 +7,10 @@
  *   request is decoded to canonical chat (formats/responses), sent to the provider's chat endpoint,
  *   and the answer or stream is encoded back as a Responses `response` or event stream.
  *
- * The bridge is stateless: the caller sends the whole conversation as input items (as Codex does
- * with `store: false`); a provider's thinking comes back through the reasoning items' sealed
- * `encrypted_content` (reasoning-seal.ts).
+ * A bridged response is stored by the gateway (`store`, the default) and can be continued with
+ * `previous_response_id`; a pass-through response's id is recorded with its provider
+ * (stored-responses.ts). A provider's thinking comes back through the reasoning items' sealed
+ * `encrypted_content` (reasoning-seal.ts), on a stateless turn as on a stored one.
  * @see https://platform.openai.com/docs/api-reference/responses
  */
 import crypto from 'node:crypto';
@@ -18,14 +19,17 @@ import {
   decodeResponsesRequest, encodeResponsesResponse, responseIdFor, ResponsesStreamEncoder,
   type DecodedResponsesRequest, type ReasoningSeal, type ResponsesEncodeContext, type ResponsesRequestFacts,
 } from '../formats/responses/index.js';
-import type { ChatCompletion, ChatRequest } from '../formats/openai/types.js';
-import type { CodecContext } from '../formats/types.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from '../formats/openai/types.js';
+import type { CodecContext, StreamEncoder } from '../formats/types.js';
 import { refuseWarnings } from '../formats/warnings.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RequestContext } from '../gateway/request-context.js';
 import { SecretBox } from '../store/secret-box.js';
 import { buildInput, readBody } from './openai.js';
 import { reasoningSeal } from './reasoning-seal.js';
+import { registerInputTokensRoute } from './responses-input-tokens.js';
+import { registerStoredResponseRoutes } from './stored-response-routes.js';
+import { ResponseMemory, responseIdOfBody } from './stored-responses.js';
 import { surfaceHandler } from './surface-handler.js';
 import type { JsonObject } from './validate.js';
 
@@ -42,20 +46,82 @@ class ResponsesRequest {
     private readonly ctx: RequestContext,
     private readonly seal: ReasoningSeal,
     private readonly strictParams: boolean,
+    readonly memory: ResponseMemory | undefined,
   ) {}
+
+  get id(): string {
+    return responseIdFor(this.ctx.id);
+  }
 
   canonical(): ChatRequest {
     if (this.decoded === undefined) {
-      const decoded = decodeResponsesRequest(this.body, { model: this.model, seal: this.seal });
+      const memory = this.memory;
+      const body = memory === undefined || memory.idle ? this.body : memory.bridgedBody(this.id);
+      const decoded = decodeResponsesRequest(body, { model: this.model, seal: this.seal });
       if (this.strictParams) refuseWarnings(decoded.warnings);
       this.ctx.addWarnings(decoded.warnings);
+      memory?.adjustFacts(decoded.facts);
       this.decoded = decoded;
     }
     return this.decoded.request;
   }
 
   encodeContext(context: CodecContext): ResponsesEncodeContext {
-    return { id: responseIdFor(this.ctx.id), created: context.created, model: context.model, facts: this.decoded?.facts ?? NO_FACTS, seal: this.seal };
+    return { id: this.id, created: context.created, model: context.model, facts: this.decoded?.facts ?? NO_FACTS, seal: this.seal };
+  }
+
+  encodeJson(result: ChatCompletion, context: CodecContext): JsonObject {
+    const response = encodeResponsesResponse(result, this.encodeContext(context));
+    this.memory?.recordBridged(response);
+    return response;
+  }
+
+  createStreamEncoder(context: CodecContext): StreamEncoder {
+    const encoder = new ResponsesStreamEncoder(this.encodeContext(context));
+    const memory = this.memory;
+    return memory === undefined || !memory.storing ? encoder : new StoringStreamEncoder(encoder, memory);
+  }
+
+  /** A pass-through body may only continue what its provider keeps; the answer's id is recorded. */
+  passthroughBody(original: (model: string) => string, model: string): string {
+    const memory = this.memory;
+    if (memory !== undefined) {
+      memory.checkPassthrough();
+      if (memory.storing) this.ctx.onUpstreamResponseId = (id) => memory.recordProvider(id);
+    }
+    return original(model);
+  }
+
+  /** A pass-through JSON answer: its id is recorded before the caller gets it. */
+  observeRaw(raw: Buffer): Buffer {
+    const memory = this.memory;
+    if (memory !== undefined && memory.storing) {
+      const id = responseIdOfBody(raw);
+      if (id !== undefined) memory.recordProvider(id);
+    }
+    return raw;
+  }
+}
+
+/** Keeps the response when the stream's final event is written, so it is stored before the caller reads that event. */
+class StoringStreamEncoder implements StreamEncoder {
+  constructor(private readonly inner: ResponsesStreamEncoder, private readonly memory: ResponseMemory) {}
+
+  onChunk(chunk: ChatCompletionChunk): string {
+    return this.kept(this.inner.onChunk(chunk));
+  }
+
+  onEnd(): string {
+    return this.kept(this.inner.onEnd());
+  }
+
+  onError(error: { status: number; message: string; type?: string }): string {
+    return this.inner.onError(error);
+  }
+
+  private kept(text: string): string {
+    if (this.inner.final !== undefined) this.memory.recordBridged(this.inner.final);
+    return text;
   }
 }
 
@@ -67,21 +133,27 @@ function sealFor(app: FastifyInstance): ReasoningSeal {
 
 export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway): void {
   const seal = sealFor(app);
+  const responses = app.hasDecorator('store') ? app.store.responses : undefined;
   const serve = surfaceHandler(gateway, {
     surface: 'openai',
     errorFormat: 'openai',
     prepare(request, _gateway, ctx) {
       const { body, text } = readBody(request.body);
       const input = buildInput(gateway, 'responses', body, false, text);
-      const bridge = new ResponsesRequest(body, input.model, ctx, seal, gateway.state.routing.strictParams);
+      const memory = responses === undefined ? undefined : new ResponseMemory(responses, ctx, body);
+      const bridge = new ResponsesRequest(body, input.model, ctx, seal, gateway.state.routing.strictParams, memory);
+      const original = input.passthroughBody;
       return {
-        input: { ...input, canonical: () => bridge.canonical() },
-        encodeJson: (result, context) => encodeResponsesResponse(result as ChatCompletion, bridge.encodeContext(context)),
-        createStreamEncoder: (context) => new ResponsesStreamEncoder(bridge.encodeContext(context)),
+        input: { ...input, canonical: () => bridge.canonical(), passthroughBody: (model) => bridge.passthroughBody(original, model) },
+        encodeJson: (result, context) => bridge.encodeJson(result as ChatCompletion, context),
+        createStreamEncoder: (context) => bridge.createStreamEncoder(context),
+        encodeRaw: (raw) => bridge.observeRaw(raw),
       };
     },
   });
   app.post('/v1/responses', { config: { surface: 'openai' as const } }, serve);
+  registerInputTokensRoute(app, gateway, responses, seal);
+  if (responses !== undefined) registerStoredResponseRoutes(app, gateway, responses);
   // The same handler, served from node:http without Fastify's per-request work (src/api/fast-lane.ts).
   if (app.hasDecorator('fastLane')) app.fastLane.add('/v1/responses', 'openai', serve);
 }

@@ -171,7 +171,7 @@ export const ERROR_CODES = {
   },
   HD_ERR_RESPONSES_NOT_STORED: {
     status: 400, type: 'invalid_request_error', code: 'stored_responses_unavailable',
-    description: 'A Responses request needs a stored response (`previous_response_id`, `conversation`, an item reference) from a provider whose responses are not stored yet; send the whole conversation as input items.',
+    description: 'A Responses request needs something the gateway does not store for a bridged provider (a `conversation`, an item reference); send the items themselves.',
   },
   HD_ERR_TOO_MANY_CONNECTIONS: {
     status: 429, type: 'rate_limit_error', code: 'too_many_connections',
@@ -184,6 +184,22 @@ export const ERROR_CODES = {
   HD_ERR_REQUEST_DEADLINE: {
     status: 504, type: 'timeout_error', code: 'request_deadline_exceeded',
     description: "The request's total time (timeouts.total_ms) ran out across its attempts, retries and fallbacks.",
+  },
+  HD_ERR_RESPONSE_NOT_FOUND: {
+    status: 404, type: 'invalid_request_error', code: 'not_found',
+    description: 'No stored response with this id for this virtual key (`GET`/`DELETE /v1/responses/{id}`, `.../input_items`, `.../cancel`): it never existed, was deleted, expired with the retention, or belongs to another key.',
+  },
+  HD_ERR_RESPONSES_PREVIOUS_NOT_FOUND: {
+    status: 400, type: 'invalid_request_error', code: 'previous_response_not_found',
+    description: '`previous_response_id` names no stored response of this virtual key.',
+  },
+  HD_ERR_RESPONSES_PREVIOUS_ELSEWHERE: {
+    status: 400, type: 'invalid_request_error', code: 'previous_response_unavailable',
+    description: '`previous_response_id` names a response kept by another kind of provider than the one this request went to (a provider with its own Responses storage, or the gateway\'s store of bridged responses); continue with a model of the provider that made it, or send the conversation as input items.',
+  },
+  HD_ERR_RESPONSE_NOT_CANCELLABLE: {
+    status: 400, type: 'invalid_request_error', code: 'invalid_request',
+    description: 'Only responses created with `background: true` can be cancelled; the gateway produces bridged responses within the request (no background mode).',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -78,6 +78,11 @@ export class RequestContext {
   /** The model the provider says answered, and the finish reasons (trace attributes). */
   responseModel: string | undefined;
   finishReasons: string[] | undefined;
+  /**
+   * Told the id of a Responses API `response` a pass-through provider answered with, as its final
+   * event or body is forwarded (the stored-responses mapping: api/stored-responses.ts).
+   */
+  onUpstreamResponseId: ((id: string) => void) | undefined;
   private controller: { abort(reason?: unknown): void } | undefined;
 
   constructor(

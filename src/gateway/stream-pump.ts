@@ -44,9 +44,12 @@ function observeOpenAIEvent(ctx: RequestContext, event: SseEvent): void {
   const hasError = data.indexOf('"error"') !== -1;
   if (!hasUsage && !hasError) return;
   try {
-    const chunk = JSON.parse(data) as { usage?: ChatCompletionChunk['usage']; error?: { message?: unknown }; response?: { usage?: ChatCompletionChunk['usage'] } };
+    const chunk = JSON.parse(data) as { usage?: ChatCompletionChunk['usage']; error?: { message?: unknown }; response?: { id?: unknown; usage?: ChatCompletionChunk['usage'] } };
     if (chunk.usage) ctx.usage = chunk.usage;
-    else if (chunk.response?.usage) ctx.usage = canonicalUsage(chunk.response.usage); // Responses API: response.completed carries it
+    else if (chunk.response?.usage) {
+      ctx.usage = canonicalUsage(chunk.response.usage); // Responses API: response.completed carries it
+      if (ctx.onUpstreamResponseId !== undefined && typeof chunk.response.id === 'string') ctx.onUpstreamResponseId(chunk.response.id);
+    }
     if (hasError && typeof chunk.error === 'object' && chunk.error !== null) {
       const message = typeof chunk.error.message === 'string' ? chunk.error.message : JSON.stringify(chunk.error);
       ctx.status = 502;

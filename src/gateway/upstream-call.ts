@@ -25,7 +25,7 @@ export interface UpstreamCall {
   provider: ProviderRuntime;
   key: KeyRuntime | undefined;
   endpoint: Endpoint;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   body?: string;
   /** The provider's model id (request signing). */
   model: string;
@@ -63,7 +63,7 @@ export interface UpstreamCallHost {
 export async function signedHeaders(call: Pick<UpstreamCall, 'provider' | 'key' | 'endpoint' | 'method' | 'body' | 'model'>, requestId?: string): Promise<Record<string, string>> {
   const { provider, endpoint } = call;
   let headers: Record<string, string> = { ...endpoint.headers, ...provider.extraHeaders };
-  if (call.method === 'GET') delete headers['content-type'];
+  if (call.method !== 'POST') delete headers['content-type'];
   if (provider.definition.authorize !== undefined) {
     const context = { baseUrl: provider.baseUrl, apiKey: call.key?.secret, model: call.model, stream: false, options: provider.options };
     headers = { ...headers, ...(await provider.definition.authorize({ method: call.method, url: endpoint.url, headers, body: call.body ?? '', context })) };

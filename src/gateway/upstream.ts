@@ -8,7 +8,7 @@ import { classifyTransportError, type UpstreamFailure } from './upstream-failure
 
 export interface UpstreamRequest {
   url: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   headers: Record<string, string>;
   body?: string | Buffer;
   timeouts: ResolvedTimeouts;

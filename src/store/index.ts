@@ -30,3 +30,4 @@ export { AuditLog } from './audit-log.js';
 export type * from './config-types.js';
 export { REDACTED, isSecretKey, prepareBody, redactJsonText, redactText, redactValue, truncateUtf8 } from './redact.js';
 export { silentLogger, type StoreLogger } from './store-logger.js';
+export { ResponseStore, type StoredResponse, type StoredResponseMode } from './response-store.js';

@@ -216,10 +216,35 @@ CREATE TABLE rate_limit_counters (
 CREATE INDEX rate_limit_counters_expires ON rate_limit_counters (expires_at);
 `;
 
+/**
+ * Stored responses of the Responses API (`store: true`, `previous_response_id`). A bridged
+ * response is kept here whole: `response` is the response object as the caller got it and
+ * `input_items` every item it was produced from (the earlier turns' included), each with an id. A
+ * response of a provider that keeps its own (OpenAI pass-through) is only a row that says which
+ * provider (and key) holds it: `response` and `input_items` are null. `scope` is the virtual key
+ * that made it ('' without virtual keys): no other key can read, continue or delete it. Deleted
+ * with the request logs' retention.
+ */
+const STORED_RESPONSES = `
+CREATE TABLE stored_responses (
+  id           TEXT PRIMARY KEY,
+  scope        TEXT NOT NULL,                         -- virtual key id; '' when none was used
+  mode         TEXT NOT NULL CHECK (mode IN ('stored', 'provider')),
+  provider     TEXT NOT NULL,                         -- the provider that answered (by name)
+  model        TEXT NOT NULL,                         -- the provider's own model id
+  key_id       TEXT,                                  -- provider mode: the provider key that holds it
+  created_at   INTEGER NOT NULL,
+  response     TEXT CHECK (response IS NULL OR json_valid(response)),
+  input_items  TEXT CHECK (input_items IS NULL OR json_valid(input_items))
+);
+CREATE INDEX stored_responses_created ON stored_responses (created_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE },
   { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE },
   { version: 3, name: 'governance: rate-limit counters', up: RATE_LIMIT_COUNTERS },
+  { version: 4, name: 'responses: stored responses and pass-through response ids', up: STORED_RESPONSES },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

@@ -1,5 +1,6 @@
 /**
- * Request-log retention by age and by database size. Work is cut into small
+ * Request-log retention by age and by database size; stored responses (response-store.ts) follow
+ * the same limits, by age and, over the size cap, oldest first. Work is cut into small
  * steps (one DELETE of at most `batchRows` rows each) spaced out with unref'd
  * timers, so a large backlog never holds the event loop or the write lock for long.
  */
@@ -46,6 +47,8 @@ export class LogRetention {
   readonly #db: SqliteDatabase;
   readonly #deleteOlder: Statement<{ cutoff: number; n: number }>;
   readonly #deleteOldest: Statement<{ n: number }>;
+  readonly #deleteOlderResponses: Statement<{ cutoff: number; n: number }>;
+  readonly #deleteOldestResponses: Statement<{ n: number }>;
   readonly #batchRows: number;
   readonly #stepDelayMs: number;
   readonly #intervalMs: number;
@@ -71,6 +74,10 @@ export class LogRetention {
       SELECT rowid FROM request_logs WHERE time < CAST(@cutoff AS INTEGER) ORDER BY time LIMIT @n)`);
     this.#deleteOldest = db.prepare(`DELETE FROM request_logs WHERE rowid IN (
       SELECT rowid FROM request_logs ORDER BY time LIMIT @n)`);
+    this.#deleteOlderResponses = db.prepare(`DELETE FROM stored_responses WHERE rowid IN (
+      SELECT rowid FROM stored_responses WHERE created_at < CAST(@cutoff AS INTEGER) ORDER BY created_at LIMIT @n)`);
+    this.#deleteOldestResponses = db.prepare(`DELETE FROM stored_responses WHERE rowid IN (
+      SELECT rowid FROM stored_responses ORDER BY created_at LIMIT @n)`);
   }
 
   /** Retention limits are live settings. */
@@ -95,11 +102,13 @@ export class LogRetention {
     const { maxAgeMs, maxBytes } = this.#limits;
     let result: RetentionStep = { deleted: 0, reason: null };
     if (maxAgeMs !== null) {
-      const deleted = this.#deleteOlder.run({ cutoff: this.#now() - maxAgeMs, n: this.#batchRows }).changes;
+      const cutoff = this.#now() - maxAgeMs;
+      const deleted = this.#deleteOlder.run({ cutoff, n: this.#batchRows }).changes
+        + this.#deleteOlderResponses.run({ cutoff, n: this.#batchRows }).changes;
       if (deleted > 0) result = { deleted, reason: 'age' };
     }
     if (result.deleted === 0 && maxBytes !== null && this.usedBytes() > maxBytes) {
-      const deleted = this.#deleteOldest.run({ n: this.#batchRows }).changes;
+      const deleted = this.#deleteOldest.run({ n: this.#batchRows }).changes + this.#deleteOldestResponses.run({ n: this.#batchRows }).changes;
       if (deleted > 0) result = { deleted, reason: 'size' };
     }
     if (result.deleted > 0) this.#db.pragma(`incremental_vacuum(${VACUUM_PAGES_PER_STEP})`);

@@ -16,6 +16,7 @@ import { openDatabase, schemaVersion, type SqliteDatabase } from './database.js'
 import { LogQueries } from './log-queries.js';
 import { LogWriter, type RequestLogWriter } from './log-writer.js';
 import { LogRetention, type RetentionOptions } from './retention.js';
+import { ResponseStore } from './response-store.js';
 import { SecretBox, loadMasterKey, type MasterKeySource } from './secret-box.js';
 import { ThreadedLogWriter, type ThreadedLogWriterOptions } from './threaded-log-writer.js';
 import { silentLogger, type StoreLogger } from './store-logger.js';
@@ -46,6 +47,8 @@ export class Store {
   readonly logQueries: LogQueries;
   readonly retention: LogRetention;
   readonly config: ConfigRepo;
+  /** Stored responses of the Responses API (written on the request path: see response-store.ts). */
+  readonly responses: ResponseStore;
   readonly secrets: SecretBox;
   /** Where the encryption key came from (env, env-passphrase, file, generated, ephemeral). */
   readonly encryptionKeySource: MasterKeySource;
@@ -67,6 +70,7 @@ export class Store {
     this.schemaVersion = schemaVersion(db);
     this.config = new ConfigRepo(db, secrets, { now });
     this.logQueries = new LogQueries(db, { now });
+    this.responses = new ResponseStore(db);
     const { thread = true, ...logOptions } = options.logs ?? {};
     this.logs = thread && !db.memory
       ? new ThreadedLogWriter(db, { ...logOptions, logger })

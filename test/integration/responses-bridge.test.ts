@@ -151,11 +151,11 @@ describe('responses.create -> openai (pass-through)', () => {
 });
 
 describe('bridge errors and warnings', () => {
-  it('previous_response_id to a bridged provider: 400 in OpenAI form naming the field', async () => {
+  it('an unknown previous_response_id to a bridged provider: 400 in OpenAI form naming the field', async () => {
     const reply = await post(`${gateway.url}/v1/responses`, { model: BRIDGED.anthropic, input: 'hi', previous_response_id: 'resp_123' });
     expect(reply.status).toBe(400);
-    expect(reply.json).toMatchObject({ error: { type: 'invalid_request_error', code: 'stored_responses_unavailable', param: 'previous_response_id' } });
-    expect((reply.json as { error: { message: string } }).error.message).toContain('send the whole conversation');
+    expect(reply.json).toMatchObject({ error: { type: 'invalid_request_error', code: 'previous_response_not_found', param: 'previous_response_id' } });
+    expect((reply.json as { error: { message: string } }).error.message).toBe("Previous response with id 'resp_123' not found.");
   });
 
   it('a missing input: 400 naming input', async () => {
@@ -164,12 +164,13 @@ describe('bridge errors and warnings', () => {
     expect(reply.json).toMatchObject({ error: { param: 'input' } });
   });
 
-  it('built-in tools and store are named in x-heimdall-warnings', async () => {
+  it('built-in tools are named in x-heimdall-warnings; store is honoured, not warned', async () => {
     const reply = await post(`${gateway.url}/v1/responses`, { model: BRIDGED.anthropic, input: 'hi', store: true, tools: [{ type: 'web_search' }] });
     expect(reply.status).toBe(200);
     const warnings = String(reply.headers['x-heimdall-warnings']);
     expect(warnings).toContain("tools[0]: The built-in tool 'web_search' runs only on OpenAI");
-    expect(warnings).toContain('store: ');
+    expect(warnings).not.toContain('store: ');
+    expect((reply.json as { store: boolean }).store).toBe(true);
     expect(reply.headers['x-heimdall-provider']).toBe('anthropic');
   });
 

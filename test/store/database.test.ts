@@ -32,7 +32,7 @@ describe('openDatabase', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
     expect(tableNames(db)).toEqual([
       'aliases', 'audit_log', 'customers', 'model_groups', 'provider_keys', 'providers',
-      'rate_limit_counters', 'request_logs', 'settings', 'spend', 'teams', 'virtual_keys',
+      'rate_limit_counters', 'request_logs', 'settings', 'spend', 'stored_responses', 'teams', 'virtual_keys',
     ]);
   });
 
@@ -71,9 +71,11 @@ describe('openDatabase', () => {
     db.prepare("INSERT INTO spend (entity_type, entity_id, period_start, spend_usd, updated_at) VALUES ('key', 'vk_1', 0, 1.5, 0)").run();
     db.close();
     db = openDatabase(temp.dir);
-    expect(schemaVersion(db)).toBe(3);
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
     expect(db.prepare('SELECT spend_usd FROM spend').get()).toEqual({ spend_usd: 1.5 });
     expect(db.prepare('SELECT COUNT(*) AS n FROM rate_limit_counters').get()).toEqual({ n: 0 });
+    // Version 4 adds the stored responses of the Responses API, empty.
+    expect(db.prepare('SELECT COUNT(*) AS n FROM stored_responses').get()).toEqual({ n: 0 });
   });
 
   it('refuses a database newer than the code, naming both versions', () => {

@@ -16,8 +16,9 @@
  * | `temperature`, `top_p`, `top_logprobs`, `user`, `safety_identifier`, `service_tier`, `prompt_cache_key` | the same |
  * | `include: ["reasoning.encrypted_content"]` | reasoning items carry the provider's thinking, sealed |
  * | `metadata` | echoed on the response; not sent to the provider |
- * | `store: true`, `truncation: "auto"`, `background`, `prompt` | not available on the bridge: warning |
- * | `previous_response_id`, `conversation` | 400: stored responses are not available for this provider |
+ * | `truncation: "auto"`, `background`, `prompt` | not available on the bridge: warning |
+ * | `store`, `previous_response_id` | resolved by the gateway before decoding (api/stored-responses.ts); a `previous_response_id` left here is a 400 |
+ * | `conversation` | 400: conversations are not stored for this provider |
  *
  * @see https://platform.openai.com/docs/api-reference/responses/create
  */
@@ -50,11 +51,11 @@ function present(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
 
-/** The 400 for a request that needs the gateway's response store (not built yet for bridged providers). */
+/** The 400 for a request that needs stored state the decoder was not given (a conversation; a previous response the gateway did not resolve). */
 function storedResponsesError(param: string): GatewayError {
   return new GatewayError(
     'HD_ERR_RESPONSES_NOT_STORED',
-    `${param} needs stored responses, which are not available for this provider yet; send the whole conversation as input items instead (stateless, as with store: false).`,
+    `${param} needs stored items that are not available for this provider; send the whole conversation as input items instead (stateless, as with store: false).`,
     { param },
   );
 }
@@ -104,7 +105,6 @@ function decodeInclude(include: unknown, warnings: CodecWarning[]): Set<string> 
 
 /** What the bridge cannot do, said once per field. */
 function warnUnavailable(body: JsonRecord, warnings: CodecWarning[]): void {
-  if (body.store === true) warnings.push({ param: 'store', message: 'Responses to this provider are not stored yet; store was ignored (send the whole conversation as input items).' });
   if (body.truncation === 'auto') warnings.push({ param: 'truncation', message: "truncation 'auto' is not available for this provider; an input longer than the context window is refused." });
   if (body.background === true) warnings.push({ param: 'background', message: 'Background mode is not available for this provider; the response was produced in the request.' });
   if (present(body.prompt)) warnings.push({ param: 'prompt', message: 'Prompt templates live in OpenAI and cannot reach this provider; prompt was dropped.' });

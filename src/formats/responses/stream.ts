@@ -48,6 +48,8 @@ export class ResponsesStreamEncoder implements StreamEncoder {
   private late: ReasoningState | undefined;
   private finish: FinishReason | null = null;
   private usage: Usage | undefined;
+  /** The finished response (the body of response.completed / .incomplete), once the stream ended well. */
+  final: JsonRecord | undefined;
 
   constructor(private readonly context: ResponsesEncodeContext) {}
 
@@ -241,6 +243,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     const out = this.close() + this.flushLate();
     const { status, incomplete_details } = responseStatus(this.finish);
     const response = responseObject(this.context, { status, incomplete_details, output: this.output, usage: responsesUsage(this.usage) ?? null });
+    this.final = response;
     return out + this.event(status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
   }
 }

@@ -9,6 +9,10 @@
  * - usage `{input_tokens, input_tokens_details, output_tokens, output_tokens_details, total_tokens}`;
  *   counted texts: instructions, every item's text, every function_call_output.
  * - stream: true -> the documented events, each with its sequence_number; errors as an `error` event.
+ * - stored unless `store: false`, as OpenAI does: GET /v1/responses/{id}, DELETE /v1/responses/{id},
+ *   GET /v1/responses/{id}/input_items and POST /v1/responses/{id}/cancel serve them (storedResponseRoutes);
+ *   an unknown `previous_response_id` is refused with OpenAI's 400 `previous_response_not_found`.
+ * - POST /v1/responses/input_tokens: `{object: 'response.input_tokens', input_tokens}` (the same count as usage).
  * @see https://platform.openai.com/docs/api-reference/responses/create
  * @see https://platform.openai.com/docs/api-reference/responses-streaming
  */
@@ -17,6 +21,21 @@ import type { MockContext } from './context.js';
 import { argumentPieces, planEcho, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
 import { contentText, isRecord, lastUserText, MOCK_CREATED, requireBody } from './openai-common.js';
 import { splitWords } from './text.js';
+import { openaiErrorBody } from './openai-errors.js';
+
+interface StoredMockResponse {
+  response: Record<string, unknown>;
+  input: Array<Record<string, unknown>>;
+  background: boolean;
+}
+
+/** Responses the mock stored (`store` not false), by id; shared by every mock of the process (ids carry a counter). */
+const storedResponses = new Map<string, StoredMockResponse>();
+
+function storedInput(body: Record<string, unknown>, id: string): Array<Record<string, unknown>> {
+  const items = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : Array.isArray(body.input) ? body.input.filter(isRecord) : [];
+  return items.map((item, i) => ({ id: `msg_in_${id}_${i}`, type: 'message', ...item }));
+}
 
 /** The text of the request's last user input: the whole `input` when it is a string. */
 export function responsesUserText(input: unknown): string {
@@ -62,6 +81,11 @@ function usageOf(plan: EchoPlan): Record<string, unknown> {
 export async function responses(context: MockContext): Promise<void> {
   const body = await requireBody(context);
   if (body === undefined) return;
+  const previousId = body.previous_response_id;
+  if (typeof previousId === 'string' && !storedResponses.has(previousId)) {
+    const error = openaiErrorBody(400, `Previous response with id '${previousId}' not found.`, { param: 'previous_response_id', code: 'previous_response_not_found' });
+    return context.json(400, error);
+  }
   const plan = planEcho(responsesEchoRequest(body));
   const id = context.nextId('resp_mock_');
   const status = plan.truncated ? 'incomplete' : 'completed';
@@ -88,7 +112,11 @@ export async function responses(context: MockContext): Promise<void> {
     incomplete_details: plan.truncated ? { reason: 'max_output_tokens' } : null,
     output: items,
     usage: usageOf(plan),
+    previous_response_id: typeof previousId === 'string' ? previousId : null,
+    store: body.store !== false,
+    background: body.background === true,
   };
+  if (body.store !== false) storedResponses.set(id, { response: done, input: storedInput(body, id), background: body.background === true });
   if (body.stream !== true) return context.json(200, done);
 
   const events: string[] = [];
@@ -125,3 +153,60 @@ export async function responses(context: MockContext): Promise<void> {
     },
   });
 }
+
+function notFound(context: MockContext, id: string): Promise<void> {
+  return context.json(404, openaiErrorBody(404, `Response with id '${id}' not found.`));
+}
+
+/** GET/DELETE /v1/responses/{id}, GET .../input_items, POST .../cancel, POST /v1/responses/input_tokens, as OpenAI answers them. */
+export const storedResponseRoutes: ReadonlyArray<{ method: string; path: RegExp; handler: (context: MockContext) => Promise<void> }> = [
+  {
+    method: 'POST',
+    path: /^\/v1\/responses\/input_tokens$/,
+    handler: async (context) => {
+      const body = await requireBody(context);
+      if (body === undefined) return;
+      return context.json(200, { object: 'response.input_tokens', input_tokens: planEcho(responsesEchoRequest(body)).promptTokens });
+    },
+  },
+  {
+    method: 'GET',
+    path: /^\/v1\/responses\/([^/]+)$/,
+    handler: (context) => {
+      const id = decodeURIComponent(context.match[1]);
+      const stored = storedResponses.get(id);
+      return stored === undefined ? notFound(context, id) : context.json(200, stored.response);
+    },
+  },
+  {
+    method: 'DELETE',
+    path: /^\/v1\/responses\/([^/]+)$/,
+    handler: (context) => {
+      const id = decodeURIComponent(context.match[1]);
+      if (!storedResponses.delete(id)) return notFound(context, id);
+      return context.json(200, { id, object: 'response', deleted: true });
+    },
+  },
+  {
+    method: 'GET',
+    path: /^\/v1\/responses\/([^/]+)\/input_items$/,
+    handler: (context) => {
+      const id = decodeURIComponent(context.match[1]);
+      const stored = storedResponses.get(id);
+      if (stored === undefined) return notFound(context, id);
+      const data = [...stored.input].reverse();
+      return context.json(200, { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: false });
+    },
+  },
+  {
+    method: 'POST',
+    path: /^\/v1\/responses\/([^/]+)\/cancel$/,
+    handler: (context) => {
+      const id = decodeURIComponent(context.match[1]);
+      const stored = storedResponses.get(id);
+      if (stored === undefined) return notFound(context, id);
+      if (!stored.background) return context.json(400, openaiErrorBody(400, 'Only responses created with background=true can be cancelled'));
+      return context.json(200, { ...stored.response, status: 'cancelled' });
+    },
+  },
+];

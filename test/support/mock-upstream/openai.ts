@@ -51,7 +51,7 @@ import type { RouteHandler } from './index.js';
 import { chatCompletions, legacyCompletions } from './openai-chat.js';
 import { embeddings } from './openai-embeddings.js';
 import { openaiErrorBody } from './openai-errors.js';
-import { responses } from './openai-responses.js';
+import { responses, storedResponseRoutes } from './openai-responses.js';
 
 export { MOCK_CREATED } from './openai-common.js';
 
@@ -81,6 +81,7 @@ export function registerOpenAIRoutes(target: RouteTarget, models: readonly strin
   target.route('POST', /^\/v1\/completions$/, withAuth(legacyCompletions));
   target.route('POST', /^\/v1\/embeddings$/, withAuth(embeddings));
   target.route('POST', /^\/v1\/responses$/, withAuth(responses));
+  for (const route of storedResponseRoutes) target.route(route.method, route.path, withAuth(route.handler));
   target.route('GET', /^\/v1\/models$/, withAuth((context) => context.json(200, { object: 'list', data: models.map(modelObject) })));
   target.route(
     'GET',

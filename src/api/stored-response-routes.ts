@@ -1,0 +1,138 @@
+/**
+ * The stored-response routes of the Responses API:
+ *
+ * | route | a response the gateway stored (bridged) | a pass-through provider's response |
+ * | --- | --- | --- |
+ * | `GET /v1/responses/{id}` | the response object | forwarded to the provider that keeps it |
+ * | `DELETE /v1/responses/{id}` | `{id, object: "response", deleted: true}` | forwarded; the gateway's record goes too |
+ * | `GET /v1/responses/{id}/input_items` | a list (`limit`, `order`, `after`) | forwarded |
+ * | `POST /v1/responses/{id}/cancel` | 400: not a background response | forwarded |
+ *
+ * Every route authenticates like a model call (virtual key) and sees only the key's own
+ * responses: another key's id, an unknown one, a deleted or expired one is a 404 in OpenAI's form.
+ * @see https://platform.openai.com/docs/api-reference/responses/get
+ */
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError, invalidField } from '../errors/gateway-error.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { RequestContext } from '../gateway/request-context.js';
+import type { Target } from '../gateway/router.js';
+import { maskSecretsInBody } from '../gateway/secret-guard.js';
+import { pickAvailableKey } from '../gateway/upstream-call.js';
+import { recordedCall } from './recorded-call.js';
+import type { ResponseStore, StoredResponse } from '../store/response-store.js';
+import { gatewayHeaders, sendFailure, startContext } from './respond.js';
+import { scopeOf } from './stored-responses.js';
+
+type Action = 'retrieve' | 'delete' | 'input_items' | 'cancel';
+
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 100;
+
+function notFound(id: string): GatewayError {
+  return new GatewayError('HD_ERR_RESPONSE_NOT_FOUND', `Response with id '${id}' not found.`);
+}
+
+function queryOf(request: FastifyRequest): Record<string, string | undefined> {
+  return (request.query ?? {}) as Record<string, string | undefined>;
+}
+
+/** A page of a stored response's input items, as OpenAI lists them. */
+export function listInputItems(items: ReadonlyArray<Record<string, unknown>>, query: Record<string, string | undefined>): Record<string, unknown> {
+  let limit = DEFAULT_LIMIT;
+  if (query.limit !== undefined) {
+    limit = Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw invalidField('limit', `limit: expected an integer from 1 to ${MAX_LIMIT}.`);
+  }
+  const order = query.order ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw invalidField('order', "order: expected 'asc' or 'desc'.");
+  let ordered = order === 'asc' ? [...items] : [...items].reverse();
+  if (query.after !== undefined && query.after !== '') {
+    const at = ordered.findIndex((item) => item.id === query.after);
+    if (at === -1) throw invalidField('after', `after: no input item with id '${query.after}' in this response.`);
+    ordered = ordered.slice(at + 1);
+  }
+  const data = ordered.slice(0, limit);
+  return {
+    object: 'list',
+    data,
+    first_id: data.length > 0 ? data[0].id ?? null : null,
+    last_id: data.length > 0 ? data[data.length - 1].id ?? null : null,
+    has_more: ordered.length > limit,
+  };
+}
+
+/** The answer for a response the gateway stored itself. */
+function answerStored(store: ResponseStore, found: StoredResponse, action: Action, request: FastifyRequest): unknown {
+  switch (action) {
+    case 'retrieve':
+      return found.response;
+    case 'delete':
+      store.delete(found.id, found.scope);
+      return { id: found.id, object: 'response', deleted: true };
+    case 'input_items':
+      return listInputItems(found.inputItems ?? [], queryOf(request));
+    case 'cancel':
+      throw new GatewayError('HD_ERR_RESPONSE_NOT_CANCELLABLE', 'Only responses created with background=true can be cancelled');
+  }
+}
+
+/** The provider's URL for a stored response: its Responses endpoint, then `/{id}` and the action's path. */
+function responseUrl(endpointUrl: string, id: string, action: Action): string {
+  const [path, query] = endpointUrl.split('?', 2);
+  const suffix = action === 'input_items' ? '/input_items' : action === 'cancel' ? '/cancel' : '';
+  return `${path}/${encodeURIComponent(id)}${suffix}${query === undefined ? '' : `?${query}`}`;
+}
+
+/** Forwards the call to the provider that keeps the response, with the key that made it when it is still configured. */
+async function forward(gateway: Gateway, store: ResponseStore, ctx: RequestContext, found: StoredResponse, action: Action, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const provider = gateway.state.providers.get(found.provider);
+  if (provider === undefined) {
+    throw new GatewayError('HD_ERR_UPSTREAM_UNAVAILABLE', `Response '${found.id}' is kept by provider "${found.provider}", which is not configured any more.`);
+  }
+  const routing = gateway.state.routing;
+  const key = provider.keys.find((k) => k.id === found.keyId) ?? pickAvailableKey(provider, found.model, routing.breaker);
+  const target: Target = { provider, model: found.model, label: `${provider.name}/${found.model}`, weight: 1, keyWeight: key?.weight ?? 0, tier: 0 };
+  ctx.target = target;
+  ctx.requestedModel = target.label;
+  const base = provider.endpoint('responses', key, found.model, false);
+  const url = responseUrl(base.url, found.id, action);
+  const method = action === 'delete' ? 'DELETE' : action === 'cancel' ? 'POST' : 'GET';
+  // A GET's query (input_items paging, retrieve's `include`) goes along as the caller wrote it.
+  const search = request.url.indexOf('?');
+  const query = method === 'GET' && search !== -1 ? request.url.slice(search + 1) : '';
+  const endpoint = { ...base, url: query === '' ? url : `${url}${url.includes('?') ? '&' : '?'}${query}` };
+  const answer = await recordedCall(gateway, ctx, target, key, { endpoint, method, body: method === 'POST' ? '{}' : undefined });
+  // Gone at the provider: the gateway's record of it goes too.
+  if (action === 'delete' && (answer.status < 300 || answer.status === 404)) store.delete(found.id, found.scope);
+  ctx.status = answer.status;
+  reply.code(answer.status).headers(gatewayHeaders(ctx)).type('application/json').send(maskSecretsInBody(answer.raw));
+}
+
+export function registerStoredResponseRoutes(app: FastifyInstance, gateway: Gateway, store: ResponseStore): void {
+  const handler = (action: Action) => async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const ctx = startContext(gateway, request, reply, 'openai');
+    try {
+      for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
+      const id = (request.params as { id: string }).id;
+      const found = store.get(id, scopeOf(ctx));
+      if (found === undefined) throw notFound(id);
+      if (found.mode === 'provider') {
+        await forward(gateway, store, ctx, found, action, request, reply);
+        return;
+      }
+      const body = answerStored(store, found, action, request);
+      ctx.status = 200;
+      reply.code(200).headers(gatewayHeaders(ctx)).type('application/json').send(JSON.stringify(body));
+      ctx.respondedAt = performance.now();
+    } catch (error) {
+      sendFailure(reply, ctx, error, 'openai');
+    }
+  };
+  const config = { surface: 'openai' as const };
+  app.get('/v1/responses/:id', { config }, handler('retrieve'));
+  app.delete('/v1/responses/:id', { config }, handler('delete'));
+  app.get('/v1/responses/:id/input_items', { config }, handler('input_items'));
+  app.post('/v1/responses/:id/cancel', { config }, handler('cancel'));
+}
