@@ -223,6 +223,7 @@ export class WebSocketSession {
       for (const hooks of this.options.gateway.hooks) hooks.authenticate?.(ctx, this.headers);
     } catch (error) {
       const rendered = renderError(toGatewayError(error), 'openai');
+      sink.statusCode = rendered.status;
       sink.sendJson(errorEvent(rendered.status, (rendered.body as { error: unknown }).error));
       sink.end();
       return;
@@ -248,6 +249,11 @@ export class WebSocketSession {
     this.running = undefined;
     if (this.closeWhenIdle !== undefined) {
       this.close(this.closeWhenIdle, 'server shutting down');
+      return;
+    }
+    // The key was refused (revoked, expired, its team disabled since the handshake): the socket is done with.
+    if (sink.statusCode === 401 || sink.statusCode === 403) {
+      this.close(CLOSE_POLICY, 'virtual key refused');
       return;
     }
     this.armIdle();
