@@ -50,6 +50,8 @@ function refuseUpgrade(response: ServerResponse, requestId: string, error: Gatew
 export class ResponsesWebSockets {
   private readonly server = new WebSocketServer({ noServer: true, maxPayload: BODY_LIMIT_CEILING, perMessageDeflate: false });
   private readonly sessions = new Set<WebSocketSession>();
+  /** The handshake's request id, echoed on the 101 answer. */
+  private readonly upgradeIds = new WeakMap<IncomingMessage, string>();
   private closing = false;
   private terminateTimer: NodeJS.Timeout | undefined;
 
@@ -60,7 +62,12 @@ export class ResponsesWebSockets {
     private readonly logger: Logger,
     /** Host and Origin checks (browser-guard.ts); false: it has answered. */
     private readonly admit: ((request: IncomingMessage, response: ServerResponse) => boolean) | undefined,
-  ) {}
+  ) {
+    this.server.on('headers', (headers, request) => {
+      const id = this.upgradeIds.get(request);
+      if (id !== undefined) headers.push(`x-request-id: ${id}`);
+    });
+  }
 
   /** Open Responses WebSockets. */
   get open(): number {
@@ -114,6 +121,7 @@ export class ResponsesWebSockets {
       return;
     }
     response.detachSocket(socket as never);
+    this.upgradeIds.set(request, requestId);
     this.server.handleUpgrade(request, socket, head, (ws) => {
       if (this.closing) {
         ws.close(CLOSE_GOING_AWAY, 'server shutting down');

@@ -107,6 +107,7 @@ describe.each([
   ['anthropic (bridged)', 'anthropic/claude-sonnet-4-5'],
 ])('a Codex session on one WebSocket: %s', (label, model) => {
   it('warm-up, a tool call, its output sent as the only new item: the provider gets the whole conversation', async () => {
+    const logged = gateway.logs().length;
     const client = await CodexLikeClient.connect(gateway.url);
     try {
       const base = { model, instructions: 'be brief', tools, tool_choice: 'auto', parallel_tool_calls: false, store: false, stream: true, include: [] };
@@ -153,6 +154,12 @@ describe.each([
       // Stateless, as over HTTP: the whole conversation, no previous_response_id.
       const again = await client.turn({ ...base, input: [...input, call, { type: 'function_call_output', call_id: call.call_id, output: 'rainy' }] });
       expect(again.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join('')).toBe('echo: weather in Oslo');
+
+      // One request each, as over HTTP (the warm-up called no model): logged with provider, usage and status.
+      const requests = () => gateway.logs().slice(logged).filter((line) => line.msg === 'request');
+      await waitFor(() => requests().length >= 3, 3000, 'three request log lines');
+      expect(requests()).toHaveLength(3);
+      for (const line of requests()) expect(line).toMatchObject({ route: '/v1/responses', status: 200, stream: true, provider: model.split('/')[0] });
     } finally {
       client.socket.close();
     }
@@ -309,6 +316,16 @@ describe('handshake: auth, fallbacks, limits, idle timeout, shutdown', () => {
     } finally {
       await guarded.close();
     }
+  });
+
+  it('the 101 answer carries the x-request-id of the handshake', async () => {
+    const id = await new Promise<string | undefined>((resolve, reject) => {
+      const socket = new WebSocket(`${gateway.url.replace(/^http/, 'ws')}/v1/responses`, { headers: { 'x-request-id': 'codex-session-42' } });
+      socket.on('upgrade', (response) => resolve(response.headers['x-request-id'] as string | undefined));
+      socket.on('open', () => socket.close());
+      socket.on('error', reject);
+    });
+    expect(id).toBe('codex-session-42');
   });
 
   it('a web page of another origin cannot open a socket (cross-site WebSocket): 403 before the upgrade', async () => {
