@@ -96,6 +96,16 @@ class CodexLikeClient {
 const tools = [{ type: 'function', name: 'lookup', description: 'look a word up', strict: false, parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] } }];
 const user = (text: string) => ({ type: 'message', role: 'user', content: [{ type: 'input_text', text }] });
 
+/** heimdall_requests_total for one provider's 2xx answers, from /metrics. */
+async function requestsCounted(provider: string): Promise<number> {
+  const text = (await get(`${gateway.url}/metrics`)).text;
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('heimdall_requests_total{') && line.includes(`provider="${provider}"`) && line.includes('status_class="2xx"')) total += Number(line.split(' ').at(-1));
+  }
+  return total;
+}
+
 function responseOf(events: Event[]): Record<string, unknown> & { id: string; output: Array<Record<string, unknown>> } {
   const last = events.at(-1)!;
   expect(last.type).toBe('response.completed');
@@ -108,6 +118,7 @@ describe.each([
 ])('a Codex session on one WebSocket: %s', (label, model) => {
   it('warm-up, a tool call, its output sent as the only new item: the provider gets the whole conversation', async () => {
     const logged = gateway.logs().length;
+    const counted = await requestsCounted(model.split('/')[0]);
     const client = await CodexLikeClient.connect(gateway.url);
     try {
       const base = { model, instructions: 'be brief', tools, tool_choice: 'auto', parallel_tool_calls: false, store: false, stream: true, include: [] };
@@ -160,6 +171,7 @@ describe.each([
       await waitFor(() => requests().length >= 3, 3000, 'three request log lines');
       expect(requests()).toHaveLength(3);
       for (const line of requests()) expect(line).toMatchObject({ route: '/v1/responses', status: 200, stream: true, provider: model.split('/')[0] });
+      expect(await requestsCounted(model.split('/')[0])).toBe(counted + 3);
     } finally {
       client.socket.close();
     }
