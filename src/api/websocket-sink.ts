@@ -30,6 +30,7 @@ export interface StreamObserver {
 }
 
 const FINAL_EVENTS = new Set(['response.completed', 'response.failed', 'response.incomplete', 'error']);
+const FINAL_TYPES = [...FINAL_EVENTS].map((type) => `"${type}"`);
 
 /** One message's answer: SSE in, text frames out. Emits 'drain', 'finish' and 'close' as a ServerResponse does. */
 export class WebSocketEventSink extends EventEmitter {
@@ -117,7 +118,8 @@ export class WebSocketEventSink extends EventEmitter {
     if (at === -1) return;
     const head = data.slice(at, at + 48);
     const item = head.includes('"response.output_item.done"');
-    const final = !item && (head.includes('"response.') || head.includes('"error"'));
+    // Deltas (nearly every event) are sent without being parsed.
+    const final = !item && FINAL_TYPES.some((type) => head.includes(type));
     if (!item && !final) return;
     let event: { type?: unknown; item?: unknown; response?: unknown };
     try {
