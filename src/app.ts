@@ -10,6 +10,7 @@ import { registerGenAIRoutes } from './api/genai.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerOpenAIRoutes } from './api/openai.js';
 import { registerResponsesRoutes } from './api/responses.js';
+import { registerResponsesWebSocket } from './api/responses-websocket.js';
 import { FastLane, requestIdOf } from './api/fast-lane.js';
 import { sendError } from './api/respond.js';
 import { BrowserGuard } from './api/browser-guard.js';
@@ -198,7 +199,8 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
 
   registerHealthRoutes(app, gateway);
   registerOpenAIRoutes(app, gateway);
-  registerResponsesRoutes(app, gateway);
+  const serveResponses = registerResponsesRoutes(app, gateway);
+  registerResponsesWebSocket(app, gateway, serveResponses, config.server.websocket, config.server.shutdownTimeoutMs);
   registerAnthropicRoutes(app, gateway);
   registerGenAIRoutes(app, gateway);
   registerDashboardRoutes(app);

@@ -68,16 +68,11 @@ class LaneRequest {
   }
 }
 
-/** The part of FastifyReply the surface handlers use: status, headers, one send, hijack. */
-class LaneReply {
+/** Status and headers of a stand-in for FastifyReply, kept until its one send (the lane's and the WebSocket mode's). */
+export class ReplyHead {
   sent = false;
-  private status = 200;
-  private readonly head: Record<string, string | number | string[]> = {};
-  constructor(
-    readonly raw: ServerResponse,
-    readonly request: LaneRequest,
-    readonly log: Logger,
-  ) {}
+  protected status = 200;
+  protected readonly head: Record<string, string | number | string[]> = {};
 
   code(status: number): this {
     this.status = status;
@@ -105,6 +100,17 @@ class LaneReply {
   hijack(): this {
     this.sent = true;
     return this;
+  }
+}
+
+/** The part of FastifyReply the surface handlers use: status, headers, one send, hijack. */
+class LaneReply extends ReplyHead {
+  constructor(
+    readonly raw: ServerResponse,
+    readonly request: LaneRequest,
+    readonly log: Logger,
+  ) {
+    super();
   }
 
   send(payload: string | Buffer): this {

@@ -25,6 +25,7 @@ import { refuseWarnings } from '../formats/warnings.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { RequestContext } from '../gateway/request-context.js';
 import { SecretBox } from '../store/secret-box.js';
+import type { LaneHandler } from './fast-lane.js';
 import { buildInput, readBody } from './openai.js';
 import { reasoningSeal } from './reasoning-seal.js';
 import { registerInputTokensRoute } from './responses-input-tokens.js';
@@ -131,7 +132,8 @@ function sealFor(app: FastifyInstance): ReasoningSeal {
   return reasoningSeal(master);
 }
 
-export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway): void {
+/** Registers POST /v1/responses; returns its handler (the WebSocket mode runs each message through it). */
+export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway): LaneHandler {
   const seal = sealFor(app);
   const responses = app.hasDecorator('store') ? app.store.responses : undefined;
   const serve = surfaceHandler(gateway, {
@@ -156,4 +158,5 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway):
   if (responses !== undefined) registerStoredResponseRoutes(app, gateway, responses);
   // The same handler, served from node:http without Fastify's per-request work (src/api/fast-lane.ts).
   if (app.hasDecorator('fastLane')) app.fastLane.add('/v1/responses', 'openai', serve);
+  return serve;
 }

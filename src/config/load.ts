@@ -106,6 +106,14 @@ export interface ConnectionSettings {
   maxPerClient: number;
 }
 
+/** server.websocket: the Responses API WebSocket mode. */
+export interface WebSocketSettings {
+  enabled: boolean;
+  idleTimeoutMs: number;
+  /** 0: no cap. */
+  maxConnections: number;
+}
+
 export interface ResolvedConfig {
   server: {
     port: number;
@@ -119,6 +127,8 @@ export interface ResolvedConfig {
     cors?: CorsSettings;
     /** Receiving a request from a client (slow clients are cut off); applied at start. */
     connections: ConnectionSettings;
+    /** The Responses API WebSocket mode; applied at start. */
+    websocket: WebSocketSettings;
   };
   limits: { maxBodyBytes: number };
   providers: ResolvedProvider[];
@@ -510,6 +520,11 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
         requestTimeoutMs: file.server.request_timeout_ms,
         keepAliveTimeoutMs: file.server.keep_alive_timeout_ms,
         maxPerClient: file.server.max_connections_per_client,
+      },
+      websocket: {
+        enabled: file.server.websocket.enabled,
+        idleTimeoutMs: file.server.websocket.idle_timeout_ms,
+        maxConnections: file.server.websocket.max_connections,
       },
     },
     limits: { maxBodyBytes: file.limits.max_body_bytes },

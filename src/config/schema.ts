@@ -207,6 +207,24 @@ export const configSchema = z
           .min(0)
           .default(512)
           .describe('Open connections allowed from one client address; one more is answered 429 and closed. 0: no cap.'),
+        websocket: z
+          .strictObject({
+            enabled: z.boolean().default(true).describe('Serve the Responses API WebSocket mode (a WebSocket handshake on GET /v1/responses, as Codex uses). Off: the handshake is answered 426 and clients fall back to HTTP.'),
+            idle_timeout_ms: z
+              .number()
+              .int()
+              .positive()
+              .default(300_000)
+              .describe('A Responses WebSocket with no response running and no message from the client for this long is closed (code 1000).'),
+            max_connections: z
+              .number()
+              .int()
+              .min(0)
+              .default(256)
+              .describe('Responses WebSockets open at once on this gateway; one more handshake is answered 429. 0: no cap.'),
+          })
+          .prefault({})
+          .describe('The Responses API WebSocket mode (applied at start).'),
       })
       .prefault({}),
     limits: z

@@ -201,6 +201,26 @@ export const ERROR_CODES = {
     status: 400, type: 'invalid_request_error', code: 'invalid_request',
     description: 'Only responses created with `background: true` can be cancelled; the gateway produces bridged responses within the request (no background mode).',
   },
+  HD_ERR_WEBSOCKET_UPGRADE_REQUIRED: {
+    status: 426, type: 'invalid_request_error', code: 'websocket_upgrade_required',
+    description: 'GET /v1/responses opens the Responses WebSocket mode and needs a WebSocket handshake; create a response over HTTP with POST /v1/responses.',
+  },
+  HD_ERR_WEBSOCKET_DISABLED: {
+    status: 426, type: 'invalid_request_error', code: 'websocket_disabled',
+    description: 'The Responses WebSocket mode is turned off (`server.websocket.enabled: false`); clients such as Codex fall back to HTTP POST /v1/responses.',
+  },
+  HD_ERR_WEBSOCKET_LIMIT: {
+    status: 429, type: 'rate_limit_error', code: 'websocket_limit_reached',
+    description: 'The gateway has `server.websocket.max_connections` Responses WebSockets open already; the handshake is refused. `Retry-After` says when to retry (or use HTTP).',
+  },
+  HD_ERR_WEBSOCKET_BUSY: {
+    status: 400, type: 'invalid_request_error', code: 'response_already_in_flight',
+    description: 'A `response.create` arrived on a WebSocket while its previous response was still streaming; one response runs at a time per socket.',
+  },
+  HD_ERR_WEBSOCKET_BAD_EVENT: {
+    status: 400, type: 'invalid_request_error', code: 'invalid_websocket_event',
+    description: 'A WebSocket message that is not a JSON `response.create` (or `response.processed`) event, or one that asks for `background`, which the WebSocket mode does not run.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

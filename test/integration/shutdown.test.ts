@@ -3,14 +3,19 @@
  * SIGTERM/SIGINT it stops accepting connections, lets the stream in flight
  * finish, and exits 0. When the store fails during the final flush (the data
  * dir removed right after SIGTERM), shutdown is still bounded: exit 1 within
- * its deadline, with what could not be written in the log.
+ * its deadline, with what could not be written in the log. Responses
+ * WebSockets close with 1001 once their running response has ended, or are
+ * cut at server.shutdown_timeout_ms.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
-import { ensureBuilt, killChildren, removeDirs, startCli, tryConnect, withTimeout } from '../support/cli.js';
-import { sdk } from './helpers.js';
+import WebSocket from 'ws';
+import { dirs, ensureBuilt, killChildren, removeDirs, startCli, tryConnect, withTimeout } from '../support/cli.js';
+import { sdk, waitFor } from './helpers.js';
 
 let mock: MockUpstream;
 
@@ -96,4 +101,67 @@ describe('graceful shutdown of the CLI', () => {
     expect(said).toMatch(/no longer exists: what this process wrote to it is lost|request log records? could not be written/);
     expect(cli.stderr()).toContain('heimdall: shutdown failed:');
   }, 40_000);
+});
+
+/** A Responses WebSocket opened to the CLI, its events and its close code. */
+interface Socket {
+  socket: WebSocket;
+  events: Array<{ type: string; delta?: string }>;
+  closed: Promise<number>;
+}
+
+async function open(url: string): Promise<Socket> {
+  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/responses`, { headers: { authorization: 'Bearer k', 'openai-beta': 'responses_websockets=2026-02-06' } });
+  const events: Socket['events'] = [];
+  socket.on('message', (data) => events.push(JSON.parse(data.toString()) as Socket['events'][number]));
+  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return { socket, events, closed };
+}
+
+const env = () => ({ ANTHROPIC_API_KEY: 'sk-ant-shutdown-123456', ANTHROPIC_BASE_URL: mock.url });
+
+describe('SIGTERM with Responses WebSockets open', () => {
+  it('the running response completes, then 1001; an idle socket gets 1001 at once; exit 0', async () => {
+    mock.reset();
+    const cli = await startCli(env());
+    mock.enqueue({ kind: 'slow-stream', chunkDelayMs: 150 });
+    const busy = await open(cli.url);
+    const idle = await open(cli.url);
+    busy.socket.send(JSON.stringify({ type: 'response.create', model: 'anthropic/claude-sonnet-4-5', input: 'one two three four five' }));
+    await waitFor(() => busy.events.some((event) => event.type === 'response.output_text.delta'), 5000, 'the first delta');
+    cli.child.kill('SIGTERM');
+    expect(await withTimeout(idle.closed, 3000, 'the idle socket to close')).toBe(1001);
+    expect(await withTimeout(busy.closed, 10_000, 'the busy socket to close')).toBe(1001);
+    expect(busy.events.at(-1)?.type).toBe('response.completed');
+    expect(busy.events.filter((event) => event.type === 'response.output_text.delta').map((event) => event.delta).join('')).toBe('echo: one two three four five');
+    expect(mock.requests[0].aborted).toBe(false);
+    expect(await withTimeout(cli.exited, 10_000, 'the CLI exit')).toEqual({ code: 0, signal: null });
+    const lines = cli.stdout().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.filter((line) => line.msg === 'request')).toMatchObject([{ route: '/v1/responses', status: 200, stream: true, provider: 'anthropic' }]);
+  }, 30_000);
+
+  it('a response that outlives server.shutdown_timeout_ms is cut: its upstream call is aborted, the CLI exits', async () => {
+    mock.reset();
+    const dir = mkdtempSync(join(tmpdir(), 'heimdall-ws-shutdown-'));
+    dirs.push(dir);
+    const configPath = join(dir, 'config.json');
+    writeFileSync(configPath, JSON.stringify({ server: { shutdown_timeout_ms: 500 } }));
+    const cli = await startCli(env(), { args: ['--config', configPath] });
+    mock.enqueue({ kind: 'hang' });
+    const hung = await open(cli.url);
+    hung.socket.send(JSON.stringify({ type: 'response.create', model: 'anthropic/claude-sonnet-4-5', input: 'never answered' }));
+    await mock.waitForRequests(1, 5000);
+    const started = Date.now();
+    cli.child.kill('SIGTERM');
+    const code = await withTimeout(hung.closed, 5000, 'the socket to be cut');
+    expect(code).not.toBe(1000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    await waitFor(() => mock.requests[0].aborted, 5000, 'the upstream call to be aborted');
+    const exit = await withTimeout(cli.exited, 15_000, 'the CLI exit');
+    expect(exit.signal).toBeNull();
+  }, 30_000);
 });
