@@ -207,6 +207,8 @@ export class Pipeline {
             timeLeftMs: Math.min(provider.retryBudgetMs - (after - firstAt), ctx.deadline - after),
             random: Math.random(),
             otherKey,
+            attemptMs: provider.timeouts.firstByteMs,
+            reserveMs: nextTierWaitMs(plan, tier),
           });
           if (!decision.retry) break;
           retries++;
@@ -251,6 +253,12 @@ function noteBlocked(blocked: Blocked | undefined, picker: Picker): Blocked {
   }
   if (picker.fullLimiter !== undefined && next.queue === undefined) next.queue = picker.fullLimiter.queueFullError();
   return next;
+}
+
+/** The first-byte wait of the next tier's first target (0 when no tier follows): time a retry after a timeout leaves it. */
+function nextTierWaitMs(plan: Plan, tier: number): number {
+  const next = plan.tierStarts[tier + 1];
+  return next === undefined || next >= plan.targets.length ? 0 : plan.targets[next].provider.timeouts.firstByteMs;
 }
 
 /** The error when no tier could even be tried. */

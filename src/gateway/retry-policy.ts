@@ -19,6 +19,13 @@ export interface RetryInput {
   random: number;
   /** Another key or deployment, not tried yet by this request, can take the retry. */
   otherKey?: boolean;
+  /**
+   * After a timeout: how long another attempt may wait for its first byte, and how much of the
+   * time left to keep for the next tier (its first-byte wait; 0 when none follows). Retrying a target
+   * that just hung only pays when a whole attempt fits and leaves a fallback its chance.
+   */
+  attemptMs?: number;
+  reserveMs?: number;
 }
 
 export type RetryDecision =
@@ -39,7 +46,9 @@ export function isRetryable(failure: RetryInput['failure']): boolean {
 export function decideRetry(input: RetryInput): RetryDecision {
   if (!isRetryable(input.failure)) return { retry: false, reason: 'not_retryable' };
   if (input.retriesDone >= input.maxRetries) return { retry: false, reason: 'exhausted' };
-  if (input.otherKey === true) return input.timeLeftMs > 0 ? { retry: true, delayMs: 0 } : { retry: false, reason: 'no_time' };
+  // After a timeout, the time another attempt needs (a whole first-byte wait) and the next tier's share.
+  const needed = input.failure.kind === 'timeout' ? (input.attemptMs ?? 0) + (input.reserveMs ?? 0) : 0;
+  if (input.otherKey === true) return input.timeLeftMs > needed ? { retry: true, delayMs: 0 } : { retry: false, reason: 'no_time' };
   const retryAfter = input.failure.retryAfterMs;
   if (retryAfter !== undefined) {
     // Waiting longer than the budget allows would only delay the same failure.
@@ -48,6 +57,6 @@ export function decideRetry(input: RetryInput): RetryDecision {
   }
   const base = Math.min(INITIAL_DELAY_MS * 2 ** input.retriesDone, MAX_DELAY_MS);
   const delayMs = Math.round(base * (1 - 0.25 * input.random));
-  if (delayMs > input.timeLeftMs) return { retry: false, reason: 'no_time' };
+  if (delayMs + needed > input.timeLeftMs) return { retry: false, reason: 'no_time' };
   return { retry: true, delayMs };
 }

@@ -34,6 +34,17 @@ describe('retry policy', () => {
     expect(decideRetry({ failure: http(500), retriesDone: 3, maxRetries: 5, timeLeftMs: 100, random: 0 })).toEqual({ retry: false, reason: 'no_time' });
   });
 
+  it('after a timeout, retries the same target only when a whole first-byte wait fits and leaves the next tier its own', () => {
+    const timeout = { kind: 'timeout' as const, status: undefined, retryAfterMs: undefined, shouldRetry: undefined };
+    // 1 s first-byte waits, 2 s left: a retry (0.5 s + 1 s) fits when no tier follows...
+    expect(decideRetry({ failure: timeout, retriesDone: 0, maxRetries: 2, timeLeftMs: 2000, random: 0, attemptMs: 1000, reserveMs: 0 })).toEqual({ retry: true, delayMs: 500 });
+    // ...but not when a fallback needs its 1 s too: the fallback gets the time instead.
+    expect(decideRetry({ failure: timeout, retriesDone: 0, maxRetries: 2, timeLeftMs: 2000, random: 0, attemptMs: 1000, reserveMs: 1000 })).toEqual({ retry: false, reason: 'no_time' });
+    expect(decideRetry({ failure: timeout, retriesDone: 0, maxRetries: 2, timeLeftMs: 900, random: 0, otherKey: true, attemptMs: 1000 })).toEqual({ retry: false, reason: 'no_time' });
+    // Other failures answer fast: only the backoff has to fit.
+    expect(decideRetry({ failure: http(503), retriesDone: 0, maxRetries: 2, timeLeftMs: 600, random: 0, attemptMs: 1000, reserveMs: 1000 })).toEqual({ retry: true, delayMs: 500 });
+  });
+
   it('reads retry-after-ms, then retry-after seconds or HTTP date', () => {
     expect(parseRetryAfter({ 'retry-after-ms': '250', 'retry-after': '9' }, 0)).toBe(250);
     expect(parseRetryAfter({ 'retry-after': '2' }, 0)).toBe(2000);
