@@ -3,7 +3,7 @@
  * `registerAnthropicRoutes(mock)`). Replies follow echo-plan.ts.
  *
  * POST /v1/messages
- *   - headers: `x-api-key` required (401 authentication_error without it or for 'bad-key');
+ *   - headers: `x-api-key` or `authorization: Bearer` required (401 authentication_error without one or for 'bad-key');
  *     `anthropic-version` required (400 invalid_request_error).
  *   - body: `model` string, `max_tokens` positive integer, `messages` non-empty array (400 naming the field).
  *   - reply `{id:'msg_mock_<k>', type:'message', role:'assistant', model, content, stop_reason, stop_sequence:null, usage}`:
@@ -28,6 +28,9 @@ import type { MockContext } from './context.js';
 import { argumentPieces, planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
 import type { RouteHandler } from './index.js';
 import { contentText, isRecord } from './openai-common.js';
+import { anthropicScriptRequest } from './scripted-requests.js';
+import { planScripted } from './scripted-turn.js';
+import { anthropicModelRefusal } from './model-rules.js';
 
 interface RouteTarget {
   route(method: string, path: RegExp, handler: RouteHandler): void;
@@ -112,7 +115,7 @@ function usageOf(plan: EchoPlan, output: number): Record<string, number> {
 
 /** Replies to a validated Messages body, as JSON or as the event stream. */
 export function anthropicReply(context: MockContext, body: Record<string, unknown>, options: AnthropicReplyOptions = {}): Promise<void> {
-  const plan = planEcho(anthropicEchoRequest(body));
+  const plan = planScripted(anthropicScriptRequest(body)) ?? planEcho(anthropicEchoRequest(body));
   const model = options.model ?? String(body.model);
   const id = context.nextId('msg_mock_');
   const stopReason = plan.calls.length > 0 ? 'tool_use' : plan.truncated ? 'max_tokens' : 'end_turn';
@@ -170,7 +173,9 @@ export function invalidMessagesField(body: Record<string, unknown>, options: { r
 
 function checkHeaders(context: MockContext): Promise<void> | undefined {
   const headers = context.request.headers;
-  const key = headers['x-api-key'];
+  // @anthropic-ai/sdk 1.x sends its key as `authorization: Bearer <key>`; older clients send `x-api-key`.
+  const bearer = /^Bearer (.+)$/i.exec(String(headers.authorization ?? ''))?.[1];
+  const key = headers['x-api-key'] ?? bearer;
   if (key === undefined || key === '' || key === 'bad-key') {
     return context.json(401, anthropicErrorBody(401, 'invalid x-api-key'));
   }
@@ -191,6 +196,8 @@ async function messages(context: MockContext): Promise<void> {
   if (body === undefined) return context.json(400, anthropicErrorBody(400, 'The request body is not valid JSON.'));
   const invalid = invalidMessagesField(body, { requireModel: true, requireMaxTokens: true });
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
+  const modelRefusal = anthropicModelRefusal(body);
+  if (modelRefusal !== undefined) return context.json(400, anthropicErrorBody(400, modelRefusal));
   return anthropicReply(context, body);
 }
 

@@ -32,6 +32,8 @@ import type { MockContext } from './context.js';
 import { planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
 import type { RouteHandler } from './index.js';
 import { isRecord } from './openai-common.js';
+import { geminiScriptRequest } from './scripted-requests.js';
+import { planScripted } from './scripted-turn.js';
 import { countWords, mockEmbedding } from './text.js';
 
 interface RouteTarget {
@@ -154,7 +156,7 @@ export interface GenerateOptions {
 
 /** Replies to a validated generateContent body. */
 export function geminiReply(context: MockContext, body: Json, options: GenerateOptions): Promise<void> {
-  const plan = planEcho(geminiEchoRequest(body));
+  const plan = planScripted(geminiScriptRequest(body)) ?? planEcho(geminiEchoRequest(body));
   const responseId = context.nextId(options.idPrefix ?? 'resp-mock-');
   const envelope = (parts: Json[], finish: boolean, candidatesSoFar: number): Json => {
     const candidate: Json = { content: { role: 'model', parts }, index: 0 };

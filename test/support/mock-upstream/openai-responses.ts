@@ -7,6 +7,9 @@ import { formatSse } from '../../../src/gateway/sse.js';
 import type { MockContext } from './context.js';
 import { contentText, isRecord, lastUserText, MOCK_CREATED, requireBody } from './openai-common.js';
 import { countWords, splitWords } from './text.js';
+import { scriptedResponse } from './openai-responses-scripted.js';
+import { responsesScriptRequest } from './scripted-requests.js';
+import { planScripted } from './scripted-turn.js';
 
 /** The text of the request's last user input: the whole `input` when it is a string. */
 export function responsesUserText(input: unknown): string {
@@ -25,6 +28,8 @@ function inputTokens(body: Record<string, unknown>): number {
 export async function responses(context: MockContext): Promise<void> {
   const body = await requireBody(context);
   if (body === undefined) return;
+  const scripted = planScripted(responsesScriptRequest(body));
+  if (scripted) return scriptedResponse(context, body, scripted);
   const text = `echo: ${responsesUserText(body.input)}`;
   const input = inputTokens(body);
   const output = countWords(text);

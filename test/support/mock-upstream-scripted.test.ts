@@ -1,0 +1,153 @@
+/**
+ * The mock's scripted turns (scripted-turn.ts) and per-model parameter rules
+ * (model-rules.ts), checked with the official SDKs as clients.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { GoogleGenAI } from '@google/genai';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startMockUpstream, type MockUpstream } from './mock-upstream/index.js';
+import { exampleOf } from './mock-upstream/scripted-turn.js';
+
+let mock: MockUpstream;
+let openai: OpenAI;
+let anthropic: Anthropic;
+let genai: GoogleGenAI;
+
+beforeAll(async () => {
+  mock = await startMockUpstream();
+  openai = new OpenAI({ baseURL: mock.openaiBaseUrl, apiKey: 'sk-test', maxRetries: 0 });
+  anthropic = new Anthropic({ baseURL: mock.url, apiKey: 'sk-ant-test', maxRetries: 0 });
+  genai = new GoogleGenAI({ apiKey: 'gemini-key', httpOptions: { baseUrl: mock.url, apiVersion: 'v1beta' } });
+});
+afterAll(async () => {
+  await mock.close();
+});
+beforeEach(() => mock.reset());
+
+const READ = { name: 'Read', description: 'Reads a file', input_schema: { type: 'object' as const, properties: { file_path: { type: 'string' }, limit: { type: 'number' } }, required: ['file_path'] } };
+const BASH = { name: 'Bash', description: 'Runs a command', input_schema: { type: 'object' as const, properties: { command: { type: 'string' } }, required: ['command'] } };
+const WEATHER = { type: 'object', properties: { city: { type: 'string' }, temperature: { type: 'number' }, unit: { enum: ['C', 'F'] } }, required: ['city', 'temperature', 'unit'] };
+
+describe('scripted turns', () => {
+  it('read:<path> calls the file-reading tool with the path in its own parameter, then answers with the tool result', async () => {
+    const prompt = 'heimdall-script read:/tmp/work/notes.txt please';
+    const first = await anthropic.messages.create({ model: 'claude-x', max_tokens: 100, tools: [BASH, READ], messages: [{ role: 'user', content: prompt }] });
+    expect(first.stop_reason).toBe('tool_use');
+    expect(first.content).toEqual([{ type: 'tool_use', id: 'toolu_mock_0', name: 'Read', input: { file_path: '/tmp/work/notes.txt' } }]);
+    const second = await anthropic.messages.create({
+      model: 'claude-x', max_tokens: 100, tools: [BASH, READ],
+      messages: [
+        { role: 'user', content: prompt },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_mock_0', content: 'the file text' }, { type: 'text', text: 'a reminder' }] },
+      ],
+    });
+    expect(second.content).toEqual([{ type: 'text', text: 'tool result: the file text' }]);
+    expect(second.stop_reason).toBe('end_turn');
+  });
+
+  it('with only a shell tool, runs `cat <path>` (an array command when the schema says array)', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'shell', parameters: { type: 'object', properties: { command: { type: 'array', items: { type: 'string' } } }, required: ['command'] } } }];
+    const reply = await openai.chat.completions.create({ model: 'gpt-4o-mini', tools, messages: [{ role: 'user', content: 'heimdall-script read:/srv/a.txt' }] });
+    expect(reply.choices[0].message.tool_calls?.[0]).toMatchObject({ function: { name: 'shell', arguments: '{"command":["cat","/srv/a.txt"]}' } });
+    const answer = await openai.chat.completions.create({
+      model: 'gpt-4o-mini', tools,
+      messages: [
+        { role: 'user', content: 'heimdall-script read:/srv/a.txt' },
+        reply.choices[0].message,
+        { role: 'tool', tool_call_id: 'call_mock_0', content: 'file body' },
+      ],
+    });
+    expect(answer.choices[0].message.content).toBe('tool result: file body');
+  });
+
+  it('calls a declared tool with arguments that satisfy its schema', async () => {
+    const parameters = { type: 'OBJECT', properties: { key: { type: 'STRING' }, count: { type: 'INTEGER', minimum: 2 } }, required: ['key', 'count'] };
+    const reply = await genai.models.generateContent({
+      model: 'gemini-2.5-flash', contents: 'heimdall-script look it up',
+      config: { tools: [{ functionDeclarations: [{ name: 'lookup', parameters: parameters as never }] }] },
+    });
+    expect(reply.functionCalls).toEqual([{ name: 'lookup', args: { key: 'heimdall', count: 2 } }]);
+  });
+
+  it('answers a structured-output request with JSON built from the schema, in every format', async () => {
+    const expected = { city: 'heimdall', temperature: 42, unit: 'C' };
+    const chat = await openai.chat.completions.create({
+      model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'heimdall-script weather' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'weather', schema: WEATHER } },
+    });
+    expect(JSON.parse(chat.choices[0].message.content ?? '')).toEqual(expected);
+    const claude = await anthropic.messages.create({
+      model: 'claude-x', max_tokens: 100, messages: [{ role: 'user', content: 'heimdall-script weather' }],
+      output_config: { format: { type: 'json_schema', schema: WEATHER } },
+    } as never) as Anthropic.Message;
+    expect(JSON.parse((claude.content[0] as Anthropic.TextBlock).text)).toEqual(expected);
+    const gemini = await genai.models.generateContent({
+      model: 'gemini-2.5-flash', contents: 'heimdall-script weather', config: { responseMimeType: 'application/json', responseJsonSchema: WEATHER },
+    });
+    expect(JSON.parse(gemini.text ?? '')).toEqual(expected);
+  });
+
+  it('Responses API: function_call items, plain and streamed, then the answer to function_call_output', async () => {
+    const tools = [{ type: 'function' as const, name: 'lookup', parameters: { type: 'object', properties: { key: { type: 'string' } }, required: ['key'] }, strict: true }];
+    const first = await openai.responses.create({ model: 'gpt-5-mini', input: 'heimdall-script find it', tools });
+    expect(first.output).toEqual([expect.objectContaining({ type: 'function_call', call_id: 'call_mock_0', name: 'lookup', arguments: '{"key":"heimdall"}' })]);
+    const types: string[] = [];
+    let args = '';
+    for await (const event of await openai.responses.create({ model: 'gpt-5-mini', input: 'heimdall-script find it', tools, stream: true })) {
+      types.push(event.type);
+      if (event.type === 'response.function_call_arguments.delta') args += event.delta;
+    }
+    expect(args).toBe('{"key":"heimdall"}');
+    expect(types[0]).toBe('response.created');
+    expect(types.at(-1)).toBe('response.completed');
+    const final = await openai.responses.create({
+      model: 'gpt-5-mini', tools,
+      input: [{ role: 'user', content: 'heimdall-script find it' }, first.output[0] as never, { type: 'function_call_output', call_id: 'call_mock_0', output: 'found' }],
+    });
+    expect(final.output_text).toBe('tool result: found');
+  });
+
+  it('without the marker, the echo rules are unchanged', async () => {
+    const reply = await anthropic.messages.create({ model: 'claude-x', max_tokens: 100, tools: [READ], messages: [{ role: 'user', content: 'read:/tmp/x' }] });
+    expect(reply.content).toEqual([{ type: 'tool_use', id: 'toolu_mock_0', name: 'Read', input: { text: 'read:/tmp/x' } }]);
+  });
+
+  it('exampleOf follows $ref, anyOf with null, enums and nested arrays', () => {
+    const schema = {
+      type: 'object',
+      properties: { a: { $ref: '#/$defs/A' }, b: { anyOf: [{ type: 'null' }, { type: 'boolean' }] }, c: { type: 'array', items: { type: 'integer' }, minItems: 2 } },
+      $defs: { A: { type: 'string', enum: ['x', 'y'] } },
+    };
+    expect(exampleOf(schema, schema)).toEqual({ a: 'x', b: true, c: [42, 42] });
+  });
+});
+
+describe('per-model parameter rules, with the real error texts', () => {
+  it('OpenAI reasoning models refuse max_tokens and a temperature other than 1', async () => {
+    const error = await openai.chat.completions.create({ model: 'gpt-5-mini', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error).toMatchObject({ status: 400, param: 'max_tokens', code: 'unsupported_parameter' });
+    expect((error as Error).message).toContain("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.");
+    const hot = await openai.chat.completions.create({ model: 'o3', temperature: 0.2, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(hot).toMatchObject({ status: 400, param: 'temperature', code: 'unsupported_value' });
+    const fine = await openai.chat.completions.create({ model: 'gpt-5-mini', max_completion_tokens: 100, temperature: 1, messages: [{ role: 'user', content: 'hi' }] });
+    expect(fine.choices[0].message.content).toBe('echo: hi');
+  });
+
+  it('gpt-4o-mini refuses an output limit above 16,384', async () => {
+    const error = await openai.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 32_000, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, param: 'max_tokens', code: 'invalid_value' });
+    expect((error as Error).message).toContain('max_tokens is too large: 32000. This model supports at most 16384 completion tokens, whereas you provided 32000.');
+  });
+
+  it('current Claude models refuse temperature and top_p together; older ones take both', async () => {
+    const body = { max_tokens: 10, temperature: 0.5, top_p: 0.9, messages: [{ role: 'user' as const, content: 'hi' }] };
+    const error = await anthropic.messages.create({ model: 'claude-sonnet-4-5', ...body }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((error as Error).message).toContain('`temperature` and `top_p` cannot both be specified for this model. Please use only one.');
+    const older = await anthropic.messages.create({ model: 'claude-sonnet-4-20250514', ...body });
+    expect(older.content).toEqual([{ type: 'text', text: 'echo: hi' }]);
+  });
+});
