@@ -28,6 +28,8 @@ export interface AgentRun {
 
 export interface Workspace {
   home: string;
+  /** TMPDIR of the agent: what it writes there (error reports) goes with the workspace. */
+  tmp: string;
   cwd: string;
   file: string;
   prompt: string;
@@ -38,12 +40,15 @@ export function makeWorkspace(): Workspace {
   const root = mkdtempSync(join(tmpdir(), 'heimdall-conformance-'));
   const home = join(root, 'home');
   const cwd = join(root, 'work');
+  const tmp = join(root, 'tmp');
   mkdirSync(home, { recursive: true });
+  mkdirSync(tmp, { recursive: true });
   mkdirSync(cwd, { recursive: true });
   const file = join(cwd, FILE_NAME);
   writeFileSync(file, `${FILE_CONTENT}\n`);
   return {
     home,
+    tmp,
     cwd,
     file,
     prompt: `heimdall-script read:${file} and tell me what the file says`,
@@ -63,7 +68,7 @@ export function baseEnv(workspace: Workspace): Record<string, string> {
     HOME: workspace.home,
     XDG_CONFIG_HOME: join(workspace.home, '.config'),
     XDG_CACHE_HOME: join(workspace.home, '.cache'),
-    TMPDIR: tmpdir(),
+    TMPDIR: workspace.tmp,
     LANG: 'C.UTF-8',
     TERM: 'dumb',
     CI: '1',
@@ -107,12 +112,20 @@ export function runAgent(command: string, args: string[], options: { cwd: string
   });
 }
 
+/** What an agent printed, cut to the lines that say what went wrong (stack frames left out). */
+export function summarizeOutput(text: string): string {
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('at '));
+  const telling = lines.filter((line) => /error|refused|invalid|denied|not supported|\b[45]\d\d\b/i.test(line));
+  const chosen = (telling.length > 0 ? telling.slice(0, 3) : lines.slice(-3)).join(' | ');
+  return chosen.length > 500 ? `${chosen.slice(0, 500)}...` : chosen;
+}
+
 /** Passes when the agent exited 0 and its answer carries the file's content. */
 export function expectFileAnswer(run: AgentRun): void {
-  const tail = (text: string): string => text.replace(/\s+/g, ' ').trim().slice(-600);
-  if (run.timedOut) throw new Error(`timed out; stdout: ${tail(run.stdout)}; stderr: ${tail(run.stderr)}`);
-  if (run.code !== 0) throw new Error(`exit code ${String(run.code)}; stdout: ${tail(run.stdout)}; stderr: ${tail(run.stderr)}`);
-  expectContains(run.stdout, FILE_CONTENT, `final answer (stderr: ${tail(run.stderr)})`);
+  const output = `stdout: ${summarizeOutput(run.stdout)}; stderr: ${summarizeOutput(run.stderr)}`;
+  if (run.timedOut) throw new Error(`timed out; ${output}`);
+  if (run.code !== 0) throw new Error(`exit code ${String(run.code)}; ${output}`);
+  expectContains(run.stdout, FILE_CONTENT, `final answer (${output})`);
 }
 
 const AGENT_TIMEOUT_MS = 90_000;

@@ -135,7 +135,7 @@ export function describeError(error: unknown): string {
     const status = (error as { status?: unknown }).status;
     const prefix = status !== undefined && !error.message.startsWith(String(status)) ? `${String(status)} ` : '';
     const text = `${prefix}${error.message}`;
-    return text.replace(/\s+/g, ' ').slice(0, 400);
+    return text.replace(/\s+/g, ' ').slice(0, 600);
   }
   return String(error).slice(0, 400);
 }

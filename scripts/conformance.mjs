@@ -6,7 +6,7 @@
 //
 // 1. Installs the pinned clients with `npm ci` in conformance/ (its own package.json and lock; never the root
 //    node_modules), again only when conformance/package-lock.json changed.
-// 2. Runs conformance/*.test.ts with vitest: each file starts the gateway and the mock upstream on loopback ports.
+// 2. Typechecks conformance/ against the installed clients, then runs conformance/*.test.ts with vitest: each file starts the gateway and the mock upstream on loopback ports.
 // 3. Merges the cells into test-results/conformance.json and renders the "Real clients" section of
 //    docs/compatibility.md from it (scripts/gen-client-compatibility.mjs).
 // Exits 1 when a cell that is not pending failed.
@@ -61,6 +61,9 @@ function clientVersions() {
 
 function run() {
   const installMs = install();
+  console.log('== conformance: typecheck (conformance/tsconfig.json, against the installed clients)');
+  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(DIR, 'tsconfig.json')], { cwd: ROOT, stdio: 'inherit' });
+  if (tsc.status !== 0) return 1;
   rmSync(PARTS, { recursive: true, force: true });
   const vitest = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
   const files = agents ? [] : ['conformance/sdks.test.ts', 'conformance/frameworks.test.ts'];
