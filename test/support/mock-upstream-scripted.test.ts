@@ -151,3 +151,38 @@ describe('per-model parameter rules, with the real error texts', () => {
     expect(older.content).toEqual([{ type: 'text', text: 'echo: hi' }]);
   });
 });
+
+describe('Gemini conversation rules', () => {
+  const tools = [{ functionDeclarations: [{ name: 'lookup', parametersJsonSchema: { type: 'object', properties: { key: { type: 'string' } }, required: ['key'] } }] }];
+  const answer = (name: string) => ({ role: 'user', parts: [{ functionResponse: { name, response: { result: 'found' } } }] });
+
+  it('Gemini 3 signs its call and wants the signature back unchanged in the current turn', async () => {
+    const user = { role: 'user', parts: [{ text: 'heimdall-script find it' }] };
+    const first = await genai.models.generateContent({ model: 'gemini-3-pro-preview', contents: [user], config: { tools } });
+    const call = first.candidates?.[0].content;
+    expect(call?.parts?.[0].thoughtSignature).toEqual(expect.any(String));
+    const ok = await genai.models.generateContent({ model: 'gemini-3-pro-preview', contents: [user, call!, answer('lookup')], config: { tools } });
+    expect(ok.text).toBe('tool result: {"result":"found"}');
+    const unsigned = { role: 'model', parts: [{ functionCall: call?.parts?.[0].functionCall }] };
+    const missing = await genai.models.generateContent({ model: 'gemini-3-pro-preview', contents: [user, unsigned, answer('lookup')], config: { tools } }).catch((e: unknown) => e);
+    expect((missing as Error).message).toContain('Function call is missing a thought_signature in functionCall parts.');
+    const changed = { role: 'model', parts: [{ ...call?.parts?.[0], thoughtSignature: 'c29tZXRoaW5nIGVsc2U=' }] };
+    const corrupted = await genai.models.generateContent({ model: 'gemini-3-pro-preview', contents: [user, changed, answer('lookup')], config: { tools } }).catch((e: unknown) => e);
+    expect((corrupted as Error).message).toContain('Corrupted thought signature.');
+    const placeholder = { role: 'model', parts: [{ ...call?.parts?.[0], thoughtSignature: 'skip_thought_signature_validator' }] };
+    const accepted = await genai.models.generateContent({ model: 'gemini-3-pro-preview', contents: [user, placeholder, answer('lookup')], config: { tools } });
+    expect(accepted.text).toBe('tool result: {"result":"found"}');
+    const older = await genai.models.generateContent({ model: 'gemini-2.5-flash', contents: [user, unsigned, answer('lookup')], config: { tools } });
+    expect(older.text).toBe('tool result: {"result":"found"}');
+  });
+
+  it('a function response turn must answer every call', async () => {
+    const contents = [
+      { role: 'user', parts: [{ text: 'go' }] },
+      { role: 'model', parts: [{ functionCall: { name: 'lookup', args: {} } }, { functionCall: { name: 'search', args: {} } }] },
+      answer('lookup'),
+    ];
+    const error = await genai.models.generateContent({ model: 'gemini-2.5-flash', contents }).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.');
+  });
+});

@@ -10,7 +10,10 @@
  *   - reply `{candidates:[{content:{role:'model', parts}, finishReason:'STOP', index:0}], usageMetadata,
  *     (text cut at generationConfig.maxOutputTokens words: finishReason 'MAX_TOKENS')
  *     modelVersion:<model>, responseId:'resp-mock-<k>'}`; parts `[{text:'echo: ...'}]` or one
- *     `{functionCall:{name, args:{text}}}` per call (no ids: the Gemini API gives none).
+ *     `{functionCall:{name, args:{text}}}` per call (no ids: the Gemini API gives none); gemini-3 models
+ *     sign the first call (`thoughtSignature`) and refuse a current turn that sends it back unsigned or
+ *     changed, and every model refuses a functionResponse turn that does not answer each call
+ *     (gemini-conversation.ts).
  *     usageMetadata `{promptTokenCount, candidatesTokenCount, totalTokenCount, promptTokensDetails}`.
  *     Counted texts: systemInstruction and every non-thought text part.
  * POST ...:streamGenerateContent?alt=sse -> `data: <GenerateContentResponse>\r\n\r\n` per word (the
@@ -34,6 +37,7 @@ import type { RouteHandler } from './index.js';
 import { isRecord } from './openai-common.js';
 import { geminiScriptRequest } from './scripted-requests.js';
 import { planScripted } from './scripted-turn.js';
+import { geminiConversationRefusal, signsFunctionCalls, thoughtSignatureFor } from './gemini-conversation.js';
 import { countWords, mockEmbedding } from './text.js';
 
 interface RouteTarget {
@@ -141,8 +145,11 @@ function usageMetadata(plan: EchoPlan, candidates: number): Json {
   };
 }
 
-function callParts(plan: EchoPlan): Json[] {
-  return plan.calls.map((call) => ({ functionCall: { name: call.name, args: call.input } }));
+function callParts(plan: EchoPlan, model: string): Json[] {
+  const parts: Json[] = plan.calls.map((call) => ({ functionCall: { name: call.name, args: call.input } }));
+  // Gemini 3 signs the first call of a turn (gemini-conversation.ts).
+  if (signsFunctionCalls(model) && plan.calls.length > 0) parts[0].thoughtSignature = thoughtSignatureFor(plan.calls[0].name, plan.calls[0].input);
+  return parts;
 }
 
 export interface GenerateOptions {
@@ -156,6 +163,8 @@ export interface GenerateOptions {
 
 /** Replies to a validated generateContent body. */
 export function geminiReply(context: MockContext, body: Json, options: GenerateOptions): Promise<void> {
+  const refusal = geminiConversationRefusal(body, options.model);
+  if (refusal !== undefined) return context.json(400, googleErrorBody(400, refusal));
   const plan = planScripted(geminiScriptRequest(body)) ?? planEcho(geminiEchoRequest(body));
   const responseId = context.nextId(options.idPrefix ?? 'resp-mock-');
   const envelope = (parts: Json[], finish: boolean, candidatesSoFar: number): Json => {
@@ -164,7 +173,7 @@ export function geminiReply(context: MockContext, body: Json, options: GenerateO
     return { candidates: [candidate], usageMetadata: usageMetadata(plan, candidatesSoFar), modelVersion: options.model, responseId };
   };
   if (!options.stream) {
-    const parts = plan.text !== undefined ? [{ text: plan.text }] : callParts(plan);
+    const parts = plan.text !== undefined ? [{ text: plan.text }] : callParts(plan, options.model);
     return context.json(200, envelope(parts, true, plan.completionTokens));
   }
   const responses: Json[] = [];
@@ -177,7 +186,7 @@ export function geminiReply(context: MockContext, body: Json, options: GenerateO
       responses.push(envelope([{ text: piece }], last, countWords(sent)));
     });
   } else {
-    responses.push(envelope(callParts(plan), true, plan.completionTokens));
+    responses.push(envelope(callParts(plan, options.model), true, plan.completionTokens));
   }
   if (options.sse) {
     return context.stream(responses.map((response) => `data: ${JSON.stringify(response)}\r\n\r\n`), {
