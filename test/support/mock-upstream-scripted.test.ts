@@ -186,3 +186,37 @@ describe('Gemini conversation rules', () => {
     expect((error as Error).message).toContain('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.');
   });
 });
+
+describe('Anthropic extended thinking', () => {
+  const thinking = { type: 'enabled' as const, budget_tokens: 2048 };
+  const tools = [{ name: 'lookup', input_schema: { type: 'object' as const, properties: { key: { type: 'string' } }, required: ['key'] } }];
+  const prompt = { role: 'user' as const, content: 'heimdall-script find it' };
+
+  it('replies with a signed thinking block first, plain and streamed, and takes it back unchanged after the tool turn', async () => {
+    const first = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 4096, thinking, tools, messages: [prompt] });
+    expect(first.content.map((block) => block.type)).toEqual(['thinking', 'tool_use']);
+    const streamed = await anthropic.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 4096, thinking, tools, messages: [prompt] }).finalMessage();
+    expect(streamed.content).toEqual(first.content);
+    const results = { role: 'user' as const, content: [{ type: 'tool_result' as const, tool_use_id: 'toolu_mock_0', content: 'found' }] };
+    const next = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 4096, thinking, tools, messages: [prompt, { role: 'assistant', content: first.content }, results] });
+    expect(next.content.map((block) => block.type)).toEqual(['thinking', 'text']);
+    expect(next.content[1]).toMatchObject({ type: 'text', text: 'tool result: found' });
+  });
+
+  it('refuses a tool turn without its thinking block, a changed signature, and budgets and temperatures the API refuses', async () => {
+    const first = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 4096, thinking, tools, messages: [prompt] });
+    const results = { role: 'user' as const, content: [{ type: 'tool_result' as const, tool_use_id: 'toolu_mock_0', content: 'found' }] };
+    const refused = async (body: Record<string, unknown>): Promise<string> => {
+      const error = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 4096, thinking, tools, messages: [prompt], ...body } as never).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Anthropic.BadRequestError);
+      return (error as Error).message;
+    };
+    const withoutThinking = [prompt, { role: 'assistant', content: first.content.slice(1) }, results];
+    expect(await refused({ messages: withoutThinking })).toContain('messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`.');
+    const changed = [prompt, { role: 'assistant', content: [{ ...first.content[0], signature: 'Zm9v' }, first.content[1]] }, results];
+    expect(await refused({ messages: changed })).toContain('messages.1.content.0: Invalid `signature` in `thinking` block');
+    expect(await refused({ thinking: { type: 'enabled', budget_tokens: 500 } })).toContain('budget_tokens: Input should be greater than or equal to 1024');
+    expect(await refused({ max_tokens: 2048 })).toContain('`max_tokens` must be greater than `thinking.budget_tokens`.');
+    expect(await refused({ temperature: 0.5 })).toContain('`temperature` may only be set to 1 when thinking is enabled.');
+  });
+});

@@ -12,6 +12,8 @@
  *     `{type:'tool_use', id:'toolu_mock_<i>', name, input:{text}}` and stop_reason 'tool_use'.
  *     usage `{input_tokens, output_tokens, cache_creation_input_tokens:0, cache_read_input_tokens:0}`.
  *     Counted texts: system, and every text block and tool_result text of every message.
+ *   - thinking on: the content starts with a signed thinking block, and the thinking rules apply
+ *     (anthropic-thinking.ts).
  *   - stream: true -> named SSE events message_start (input_tokens, output_tokens 1), per block
  *     content_block_start / content_block_delta (text_delta per word; input_json_delta '' then the
  *     arguments in 3 pieces) / content_block_stop, a ping after the first block start, message_delta
@@ -31,6 +33,7 @@ import { contentText, isRecord } from './openai-common.js';
 import { anthropicScriptRequest } from './scripted-requests.js';
 import { planScripted } from './scripted-turn.js';
 import { anthropicModelRefusal } from './model-rules.js';
+import { anthropicThinkingRefusal, thinkingBlock, thinkingEnabled } from './anthropic-thinking.js';
 
 interface RouteTarget {
   route(method: string, path: RegExp, handler: RouteHandler): void;
@@ -119,9 +122,14 @@ export function anthropicReply(context: MockContext, body: Record<string, unknow
   const model = options.model ?? String(body.model);
   const id = context.nextId('msg_mock_');
   const stopReason = plan.calls.length > 0 ? 'tool_use' : plan.truncated ? 'max_tokens' : 'end_turn';
-  const content: Block[] = plan.text !== undefined
-    ? [{ type: 'text', text: plan.text }]
-    : plan.calls.map((call, i) => ({ type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: call.input }));
+  // With thinking on, the reply starts with a signed thinking block (anthropic-thinking.ts).
+  const thinking = thinkingEnabled(body) ? thinkingBlock() : undefined;
+  const content: Block[] = [
+    ...(thinking ? [thinking] : []),
+    ...(plan.text !== undefined
+      ? [{ type: 'text', text: plan.text }]
+      : plan.calls.map((call, i) => ({ type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: call.input }))),
+  ];
   if (!(options.stream ?? body.stream === true)) {
     return context.json(200, {
       id, type: 'message', role: 'assistant', model, content,
@@ -135,15 +143,23 @@ export function anthropicReply(context: MockContext, body: Record<string, unknow
   emit('message_start', {
     message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: usageOf(plan, 1) },
   });
-  if (plan.text !== undefined) {
-    emit('content_block_start', { index: 0, content_block: { type: 'text', text: '' } });
-    emit('ping', {});
-    for (const piece of textPieces(plan.text)) emit('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } });
+  if (thinking) {
+    emit('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
+    emit('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: thinking.thinking } });
+    emit('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: thinking.signature } });
     emit('content_block_stop', { index: 0 });
+  }
+  const first = thinking ? 1 : 0;
+  if (plan.text !== undefined) {
+    emit('content_block_start', { index: first, content_block: { type: 'text', text: '' } });
+    emit('ping', {});
+    for (const piece of textPieces(plan.text)) emit('content_block_delta', { index: first, delta: { type: 'text_delta', text: piece } });
+    emit('content_block_stop', { index: first });
   } else {
-    plan.calls.forEach((call, index) => {
-      emit('content_block_start', { index, content_block: { type: 'tool_use', id: `toolu_mock_${index}`, name: call.name, input: {} } });
-      if (index === 0) emit('ping', {});
+    plan.calls.forEach((call, i) => {
+      const index = first + i;
+      emit('content_block_start', { index, content_block: { type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: {} } });
+      if (i === 0) emit('ping', {});
       emit('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: '' } });
       for (const piece of argumentPieces(call)) emit('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
       emit('content_block_stop', { index });
@@ -198,6 +214,8 @@ async function messages(context: MockContext): Promise<void> {
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
   const modelRefusal = anthropicModelRefusal(body);
   if (modelRefusal !== undefined) return context.json(400, anthropicErrorBody(400, modelRefusal));
+  const thinkingRefusal = anthropicThinkingRefusal(body);
+  if (thinkingRefusal !== undefined) return context.json(400, anthropicErrorBody(400, thinkingRefusal));
   return anthropicReply(context, body);
 }
 
