@@ -1,6 +1,8 @@
 /**
- * The mock's scripted turns (scripted-turn.ts) and per-model parameter rules
- * (model-rules.ts), checked with the official SDKs as clients.
+ * The mock's scripted turns (scripted-turn.ts), per-model parameter rules
+ * (model-rules.ts) and conversation rules (tool-turns.ts,
+ * gemini-conversation.ts, anthropic-thinking.ts), checked with the official
+ * SDKs as clients.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
@@ -218,5 +220,34 @@ describe('Anthropic extended thinking', () => {
     expect(await refused({ thinking: { type: 'enabled', budget_tokens: 500 } })).toContain('budget_tokens: Input should be greater than or equal to 1024');
     expect(await refused({ max_tokens: 2048 })).toContain('`max_tokens` must be greater than `thinking.budget_tokens`.');
     expect(await refused({ temperature: 0.5 })).toContain('`temperature` may only be set to 1 when thinking is enabled.');
+  });
+});
+
+describe('tool calls and results must match', () => {
+  it('OpenAI: every tool_call_id answered right after its assistant turn, no tool message without a call', async () => {
+    const call = { id: 'call_a', type: 'function' as const, function: { name: 'f', arguments: '{}' } };
+    const other = { ...call, id: 'call_b' };
+    const unanswered = await openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: [call, other] }, { role: 'tool', tool_call_id: 'call_a', content: 'r' }],
+    }).catch((e: unknown) => e);
+    expect(unanswered).toMatchObject({ status: 400, param: 'messages.[1].role' });
+    expect((unanswered as Error).message).toContain("The following tool_call_ids did not have response messages: call_b");
+    const orphan = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }, { role: 'tool', tool_call_id: 'call_a', content: 'r' }] }).catch((e: unknown) => e);
+    expect((orphan as Error).message).toContain("messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.");
+  });
+
+  it('Anthropic: every tool_use answered by a tool_result in the next message, no tool_result without its tool_use', async () => {
+    const use = { type: 'tool_use' as const, id: 'toolu_a', name: 'f', input: {} };
+    const unanswered = await anthropic.messages.create({
+      model: 'claude-x', max_tokens: 10,
+      messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: [use] }, { role: 'user', content: 'next' }],
+    }).catch((e: unknown) => e);
+    expect((unanswered as Error).message).toContain('messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_a.');
+    const orphan = await anthropic.messages.create({
+      model: 'claude-x', max_tokens: 10,
+      messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: [use] }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_a', content: 'r' }, { type: 'tool_result', tool_use_id: 'toolu_z', content: 'r' }] }],
+    }).catch((e: unknown) => e);
+    expect((orphan as Error).message).toContain('messages.2.content.1: unexpected `tool_use_id` found in `tool_result` blocks: toolu_z.');
   });
 });

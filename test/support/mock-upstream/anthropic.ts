@@ -33,6 +33,7 @@ import { contentText, isRecord } from './openai-common.js';
 import { anthropicScriptRequest } from './scripted-requests.js';
 import { planScripted } from './scripted-turn.js';
 import { anthropicModelRefusal } from './model-rules.js';
+import { anthropicToolTurnRefusal } from './tool-turns.js';
 import { anthropicThinkingRefusal, thinkingBlock, thinkingEnabled } from './anthropic-thinking.js';
 
 interface RouteTarget {
@@ -214,6 +215,8 @@ async function messages(context: MockContext): Promise<void> {
   if (invalid !== undefined) return context.json(400, anthropicErrorBody(400, invalid));
   const modelRefusal = anthropicModelRefusal(body);
   if (modelRefusal !== undefined) return context.json(400, anthropicErrorBody(400, modelRefusal));
+  const toolTurnRefusal = anthropicToolTurnRefusal(body.messages as unknown[]);
+  if (toolTurnRefusal !== undefined) return context.json(400, anthropicErrorBody(400, toolTurnRefusal));
   const thinkingRefusal = anthropicThinkingRefusal(body);
   if (thinkingRefusal !== undefined) return context.json(400, anthropicErrorBody(400, thinkingRefusal));
   return anthropicReply(context, body);

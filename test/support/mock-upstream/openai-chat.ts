@@ -29,6 +29,7 @@ import { countWords, limitText, splitEvenly, splitWords } from './text.js';
 import { chatScriptRequest } from './scripted-requests.js';
 import { planScripted } from './scripted-turn.js';
 import { openaiModelRefusal } from './model-rules.js';
+import { openaiToolTurnRefusal } from './tool-turns.js';
 
 /** Completion tokens the mock reports for each tool call. */
 export const TOOL_CALL_TOKENS = 5;
@@ -55,6 +56,8 @@ export async function chatCompletions(context: MockContext): Promise<void> {
   if (!Array.isArray(body.messages)) return invalidParam(context, 'messages', "Missing required parameter: 'messages'.");
   const modelRefusal = openaiModelRefusal(body);
   if (modelRefusal !== undefined) return context.json(400, modelRefusal);
+  const toolTurnRefusal = openaiToolTurnRefusal(body.messages);
+  if (toolTurnRefusal !== undefined) return invalidParam(context, toolTurnRefusal.param, toolTurnRefusal.message);
   const request = body as ChatRequest;
   const userText = lastUserText(request.messages);
   const scripted = planScripted(chatScriptRequest(body));
