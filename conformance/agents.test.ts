@@ -15,7 +15,7 @@ const { recorder, harness } = useHarness(import.meta.filename);
 async function inWorkspace(run: (workspace: Workspace) => Promise<AgentRun>): Promise<void> {
   const workspace = makeWorkspace();
   try {
-    expectFileAnswer(await run(workspace));
+    expectFileAnswer(await run(workspace), workspace);
   } finally {
     workspace.dispose();
   }

@@ -27,6 +27,8 @@ export interface AgentRun {
 }
 
 export interface Workspace {
+  /** The temporary directory that holds the others. */
+  root: string;
   home: string;
   /** TMPDIR of the agent: what it writes there (error reports) goes with the workspace. */
   tmp: string;
@@ -47,6 +49,7 @@ export function makeWorkspace(): Workspace {
   const file = join(cwd, FILE_NAME);
   writeFileSync(file, `${FILE_CONTENT}\n`);
   return {
+    root,
     home,
     tmp,
     cwd,
@@ -120,9 +123,10 @@ export function summarizeOutput(text: string): string {
   return chosen.length > 500 ? `${chosen.slice(0, 500)}...` : chosen;
 }
 
-/** Passes when the agent exited 0 and its answer carries the file's content. */
-export function expectFileAnswer(run: AgentRun): void {
-  const output = `stdout: ${summarizeOutput(run.stdout)}; stderr: ${summarizeOutput(run.stderr)}`;
+/** Passes when the agent exited 0 and its answer carries the file's content; machine paths are left out of the error. */
+export function expectFileAnswer(run: AgentRun, workspace: Workspace): void {
+  const local = (text: string): string => summarizeOutput(text).split(workspace.root).join('<workspace>').split(process.cwd()).join('.');
+  const output = `stdout: ${local(run.stdout)}; stderr: ${local(run.stderr)}`;
   if (run.timedOut) throw new Error(`timed out; ${output}`);
   if (run.code !== 0) throw new Error(`exit code ${String(run.code)}; ${output}`);
   expectContains(run.stdout, FILE_CONTENT, `final answer (${output})`);
