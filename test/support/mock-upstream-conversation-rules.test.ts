@@ -24,7 +24,7 @@ const ANTHROPIC_HEADERS = { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' 
 const tool = { name: 'get_weather', input_schema: { type: 'object', properties: { text: { type: 'string' } } } };
 
 function messages(body: Json) {
-  return post(`${mock.url}/v1/messages`, { model: 'claude-sonnet-4-5', max_tokens: 1000, ...body }, ANTHROPIC_HEADERS);
+  return post(`${mock.url}/v1/messages`, { model: 'claude-sonnet-4-5', max_tokens: 2000, ...body }, ANTHROPIC_HEADERS);
 }
 
 describe('Anthropic conversation rules', () => {
@@ -46,7 +46,7 @@ describe('Anthropic conversation rules', () => {
     const use = { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} };
     const missing = await messages({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: [use] }, { role: 'user', content: 'hello?' }] });
     expect(missing.status).toBe(400);
-    expect((missing.json as Json).error).toEqual({ type: 'invalid_request_error', message: 'messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1' });
+    expect((missing.json as Json).error).toEqual({ type: 'invalid_request_error', message: 'messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1. Each `tool_use` block must have a corresponding `tool_result` block in the next message.' });
 
     const stray = await messages({ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_9', content: 'x' }] }] });
     expect((stray.json as Json).error.message).toMatch(/^messages\.0\.content\.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_9\./);
