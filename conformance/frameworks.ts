@@ -16,7 +16,7 @@ import { generateText, jsonSchema, Output, stepCountIs, streamText, tool, type L
 import OpenAI from 'openai';
 import { z } from 'zod';
 import {
-  expectEqual, expectToolAnswer, lookupSecret, RESPONSES_PENDING, STRUCTURED_PROMPT, TEXT_PROMPT, TEXT_REPLY, TOOL_DESCRIPTION,
+  expectEqual, expectToolAnswer, lookupSecret, STRUCTURED_PROMPT, TEXT_PROMPT, TEXT_REPLY, TOOL_DESCRIPTION,
   TOOL_NAME, TOOL_PARAMETERS, TOOL_PROMPT, WEATHER, WEATHER_SCHEMA, type ClientDriver, type DriverFactory, type Harness,
 } from './harness.js';
 
@@ -68,7 +68,7 @@ function aiSdkDriver(client: string, surface: string, modelFor: (id: string) => 
 }
 
 export const aiSdkDrivers: DriverFactory[] = [
-  (h) => aiSdkDriver('AI SDK 7: @ai-sdk/openai (Responses)', 'OpenAI /v1/responses', (id) => createOpenAI({ baseURL: `${h.url}/v1`, apiKey: KEY })(id), RESPONSES_PENDING),
+  (h) => aiSdkDriver('AI SDK 7: @ai-sdk/openai (Responses)', 'OpenAI /v1/responses', (id) => createOpenAI({ baseURL: `${h.url}/v1`, apiKey: KEY })(id)),
   (h) => aiSdkDriver('AI SDK 7: @ai-sdk/openai .chat', 'OpenAI /v1/chat/completions', (id) => createOpenAI({ baseURL: `${h.url}/v1`, apiKey: KEY }).chat(id)),
   (h) => aiSdkDriver('AI SDK 7: @ai-sdk/anthropic', 'Anthropic /anthropic/v1/messages', (id) => createAnthropic({ baseURL: `${h.url}/anthropic/v1`, apiKey: KEY })(id)),
   (h) => aiSdkDriver('AI SDK 7: @ai-sdk/google', 'Gemini /genai/v1beta', (id) => createGoogleGenerativeAI({ baseURL: `${h.url}/genai/v1beta`, apiKey: KEY })(id)),
@@ -161,6 +161,6 @@ function agentsDriver(h: Harness, client: string, surface: string, mode: 'respon
 }
 
 export const agentsSdkDrivers: DriverFactory[] = [
-  (h) => agentsDriver(h, 'OpenAI Agents SDK: OpenAIResponsesModel', 'OpenAI /v1/responses', 'responses', RESPONSES_PENDING),
+  (h) => agentsDriver(h, 'OpenAI Agents SDK: OpenAIResponsesModel', 'OpenAI /v1/responses', 'responses'),
   (h) => agentsDriver(h, 'OpenAI Agents SDK: OpenAIChatCompletionsModel', 'OpenAI /v1/chat/completions', 'chat'),
 ];

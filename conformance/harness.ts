@@ -198,9 +198,6 @@ export interface ClientDriver {
   checks: Partial<Record<string, (model: string) => Promise<void>>>;
 }
 
-export const RESPONSES_PENDING = (model: ModelEntry): string | undefined =>
-  model.provider === 'openai' ? undefined : 'the Responses API is served for OpenAI-format providers only; its translation to Anthropic and Gemini models is not available yet';
-
 /** Makes a driver for a running harness. */
 export type DriverFactory = (harness: Harness) => ClientDriver;
 

@@ -7,7 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import {
-  expectContains, expectEqual, expectToolAnswer, lookupSecret, RESPONSES_PENDING, STRUCTURED_PROMPT, TEXT_PROMPT, TEXT_REPLY,
+  expectContains, expectEqual, expectToolAnswer, lookupSecret, STRUCTURED_PROMPT, TEXT_PROMPT, TEXT_REPLY,
   TOOL_DESCRIPTION, TOOL_NAME, TOOL_PARAMETERS, TOOL_PROMPT, WEATHER, WEATHER_SCHEMA, type ClientDriver, type Harness,
 } from './harness.js';
 
@@ -98,7 +98,6 @@ export function openaiResponsesDriver(harness: Harness): ClientDriver {
   return {
     client: 'openai 7: responses',
     surface: 'OpenAI /v1/responses',
-    pending: RESPONSES_PENDING,
     checks: {
       text: async (model) => expectEqual((await client.responses.create({ model, input: TEXT_PROMPT })).output_text, TEXT_REPLY, 'text'),
       stream: async (model) => expectEqual((await streamed({ model, input: TEXT_PROMPT })).text, TEXT_REPLY, 'text'),
