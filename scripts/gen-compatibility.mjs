@@ -8,6 +8,7 @@
 // so a stale doc fails the test suite the way a stale schema/config.schema.json does.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { clientSectionOf } from './gen-client-compatibility.mjs';
 
 const DOC = fileURLToPath(new URL('../docs/compatibility.md', import.meta.url));
 const DEFAULT_RESULTS = fileURLToPath(new URL('../test-results/compatibility-matrix.json', import.meta.url));
@@ -127,7 +128,14 @@ function main(argv) {
     console.error(`Cannot read the matrix results ${path} (run \`npx vitest run test/matrix\` first): ${error.message}`);
     return 1;
   }
-  const doc = renderCompatibility(results);
+  let existing = '';
+  try {
+    existing = readFileSync(DOC, 'utf8');
+  } catch {
+    // a first render
+  }
+  // The real-clients section comes from the conformance suite (scripts/gen-client-compatibility.mjs): kept as it is.
+  const doc = renderCompatibility(results) + clientSectionOf(existing);
   if (!check) {
     writeFileSync(DOC, doc);
     console.log(`wrote ${DOC}`);

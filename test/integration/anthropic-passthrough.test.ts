@@ -142,7 +142,8 @@ describe('protocol headers on pass-through', () => {
     expect(message.content).toEqual([{ type: 'text', text: 'echo: hello there' }]);
     const [call] = mock.requests;
     expect(call.headers['anthropic-beta']).toBe('context-management-2025-06-27');
-    expect(call.headers['anthropic-version']).toBe('2023-06-01');
+    // The version the SDK itself sends (@anthropic-ai/sdk 1.x: 2026-10-21), not one the gateway picks.
+    expect(call.headers['anthropic-version']).toBe('2026-10-21');
     expect((call.body as Record<string, unknown>).context_management).toEqual(CONTEXT_MANAGEMENT);
   });
 

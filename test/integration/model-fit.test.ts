@@ -83,7 +83,8 @@ describe('the mock upstream refuses what the real APIs refuse', () => {
 describe('a translated request is fitted to its target model', () => {
   it('Anthropic SDK to openai/gpt-5-mini with max_tokens 32000 and temperature: max_completion_tokens, temperature dropped, warned', async () => {
     const { data, response } = await anthropic.messages
-      .create({ model: 'openai/gpt-5-mini', max_tokens: 32_000, temperature: 0.7, messages: [{ role: 'user', content: 'hello there' }] }, { timeout: 60_000 })
+      // @anthropic-ai/sdk 1.x no longer types temperature/top_p (current Claude models refuse them); older clients still send them.
+      .create({ model: 'openai/gpt-5-mini', max_tokens: 32_000, temperature: 0.7, messages: [{ role: 'user', content: 'hello there' }] } as Anthropic.MessageCreateParamsNonStreaming, { timeout: 60_000 })
       .withResponse();
     expect(data.content).toEqual([{ type: 'text', text: 'echo: hello there', citations: null }].map(({ citations: _c, ...block }) => expect.objectContaining(block)));
     const sent = upstreamBody();
@@ -145,7 +146,7 @@ describe('a translated request is fitted to its target model', () => {
     expect(warningParams(response.headers.get('x-heimdall-warnings'))).toEqual(['top_p']);
     mock.reset();
     // Same format (Anthropic to Claude on Vertex): passed through as sent, refused upstream as in production.
-    await expect(anthropic.messages.create({ model: 'vertex-anthropic/claude-sonnet-4-5@20250929', max_tokens: 100, temperature: 0.2, top_p: 0.8, messages: [{ role: 'user', content: 'hi' }] }))
+    await expect(anthropic.messages.create({ model: 'vertex-anthropic/claude-sonnet-4-5@20250929', max_tokens: 100, temperature: 0.2, top_p: 0.8, messages: [{ role: 'user', content: 'hi' }] } as Anthropic.MessageCreateParamsNonStreaming))
       .rejects.toMatchObject({ status: 400, error: { error: { message: '`temperature` and `top_p` cannot both be specified for this model. Please use only one.' } } });
   });
 

@@ -40,7 +40,9 @@ beforeAll(async () => {
     // Azure lists the models of its deployment map (no `models` list needed).
     azure: { options: { deployments: { 'gpt-4o': 'prod-4o', 'text-embedding-3-large': 'embed-prod' } } },
   };
-  for (const definition of COMPATIBLE) providers[definition.id] = { base_url: mock.openaiBaseUrl };
+  // A provider whose SDK takes the host root (Groq, Mistral, Cerebras) is given the host root, and the
+  // gateway appends that SDK's API path (docs/configuration.md).
+  for (const definition of COMPATIBLE) providers[definition.id] = { base_url: definition.baseUrlEnvPath === undefined ? mock.openaiBaseUrl : mock.url };
   gateway = await startGateway({ env: ENV, config: { providers } });
 });
 afterAll(async () => {
@@ -92,9 +94,10 @@ describe('every OpenAI-compatible provider answers chat, plain and streamed', ()
     const streamed = await client.chat.completions.stream({ model: `${id}/${model}`, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'a b' }] }).finalChatCompletion();
     expect(streamed.choices[0].message.content).toBe('echo: a b');
     expect(streamed.usage).toMatchObject({ prompt_tokens: 2, completion_tokens: 3 });
+    const path = `${COMPATIBLE.find((d) => d.id === id)?.baseUrlEnvPath ?? '/v1'}/chat/completions`;
     expect(mock.requests.map((r) => [r.path, r.headers.authorization, (r.body as { model: string }).model])).toEqual([
-      ['/v1/chat/completions', 'Bearer k', model],
-      ['/v1/chat/completions', 'Bearer k', model],
+      [path, 'Bearer k', model],
+      [path, 'Bearer k', model],
     ]);
   });
 });

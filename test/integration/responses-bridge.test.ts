@@ -265,6 +265,33 @@ describe.each(MODES)('reasoning carried across a tool turn (%s)', (_mode, create
   });
 });
 
+describe('reasoning items referenced by id (store on)', () => {
+  it('store on (as the AI SDK sends it): the reasoning item comes back as a reference, dropped with a warning; Gemini 3 gets the placeholder signature', async () => {
+    const model = 'gemini/gemini-3-pro-preview';
+    const first = await client.responses.create({ model, input: 'weather in Oslo', reasoning: { effort: 'low' }, tools });
+    const reasoning = first.output.find((item) => item.type === 'reasoning') as OpenAI.Responses.ResponseReasoningItem;
+    expect(reasoning.id).toMatch(/^rs_/);
+    expect(reasoning.encrypted_content ?? undefined).toBeUndefined();
+    const call = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+
+    mock.reset();
+    const { data: second, response } = await client.responses.create({
+      model, reasoning: { effort: 'low' }, tools,
+      input: [
+        { role: 'user', content: 'weather in Oslo' },
+        { type: 'item_reference', id: reasoning.id },
+        { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+        { type: 'function_call_output', call_id: call.call_id, output: 'sunny, 21 degrees' },
+      ],
+    }).withResponse();
+    expect(second.output_text).toBe('echo: weather in Oslo');
+    expect(response.headers.get('x-heimdall-warnings')).toContain(`reference to reasoning item '${reasoning.id}' was dropped`);
+    const sent = mock.requests[0].body as { contents: Array<{ role: string; parts: Array<Record<string, unknown>> }> };
+    const sentCall = sent.contents.find((content) => content.role === 'model')!.parts.find((part) => part.functionCall !== undefined)!;
+    expect(sentCall.thoughtSignature).toBe('skip_thought_signature_validator');
+  });
+});
+
 describe('bridged streams under failure', () => {
   it('the upstream breaks mid-stream: response.failed then error, the SDK raises nothing silently', async () => {
     mock.enqueue({ kind: 'stream-error', afterChunks: 3 });

@@ -46,7 +46,7 @@ describe('Anthropic conversation rules', () => {
     const use = { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} };
     const missing = await messages({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: [use] }, { role: 'user', content: 'hello?' }] });
     expect(missing.status).toBe(400);
-    expect((missing.json as Json).error).toEqual({ type: 'invalid_request_error', message: 'messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1' });
+    expect((missing.json as Json).error).toEqual({ type: 'invalid_request_error', message: 'messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_1. Each `tool_use` block must have a corresponding `tool_result` block in the next message.' });
 
     const stray = await messages({ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_9', content: 'x' }] }] });
     expect((stray.json as Json).error.message).toMatch(/^messages\.0\.content\.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_9\./);

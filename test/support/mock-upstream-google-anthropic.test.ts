@@ -106,7 +106,8 @@ describe('mock upstream: Anthropic Messages', () => {
 });
 
 describe('mock upstream: Gemini API', () => {
-  const ai = (apiKey = 'gemini-key'): GoogleGenAI => new GoogleGenAI({ apiKey, httpOptions: { baseUrl: mock.url } });
+  // @google/genai 3 calls the stable `/v1` by default; this mock serves GET /v1/models as OpenAI's list, so the SDK is pinned to v1beta.
+  const ai = (apiKey = 'gemini-key'): GoogleGenAI => new GoogleGenAI({ apiKey, httpOptions: { baseUrl: mock.url, apiVersion: 'v1beta' } });
   const declarations = [{ name: 'lookup', parameters: { type: 'OBJECT' as never, properties: { text: { type: 'STRING' as never } } } }, { name: 'search' }];
 
   it('generates text and function calls the SDK reads, with usageMetadata', async () => {

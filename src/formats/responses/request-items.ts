@@ -123,10 +123,28 @@ class MessageBuilder {
         this.reasoning(item, path);
         return;
       case 'item_reference':
-        throw invalidField(path, `${path}: item references need stored responses, which are not available for this provider yet; send the items themselves.`);
+        this.reference(item, path);
+        return;
       default:
         this.warnings.push({ param: path, message: `Input items of type '${String(type)}' have no equivalent for this provider; it was dropped.` });
     }
+  }
+
+  /**
+   * A reference to an earlier output item. Bridged responses are not stored, so nothing can be looked up.
+   * A reasoning item (`rs_...`, as the bridge names them; clients that store by default, such as the AI SDK,
+   * send these) is optional context: dropped with a warning, the provider's own fallbacks apply (Gemini 3
+   * takes Google's documented placeholder signature). Any other item would leave a hole in the conversation.
+   */
+  private reference(item: JsonRecord, path: string): void {
+    if (typeof item.id === 'string' && item.id.startsWith('rs_')) {
+      this.warnings.push({
+        param: path,
+        message: `The reference to reasoning item '${item.id}' was dropped: responses are not stored for this provider. To carry reasoning across turns, send the reasoning items themselves with include: ['reasoning.encrypted_content'] and store: false.`,
+      });
+      return;
+    }
+    throw invalidField(path, `${path}: item references need stored responses, which are not available for this provider yet; send the items themselves.`);
   }
 
   private push(message: ChatMessage): void {

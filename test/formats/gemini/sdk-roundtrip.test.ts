@@ -80,6 +80,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
+// @google/genai 3 calls the stable API version (`/v1/...`) unless `httpOptions.apiVersion` says otherwise.
 const client = () => new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl } });
 
 describe('Google Gen AI SDK <-> Gemini surface codec', () => {
@@ -98,7 +99,7 @@ describe('Google Gen AI SDK <-> Gemini surface codec', () => {
       },
     });
     const { url, request, warnings } = seen[seen.length - 1];
-    expect(url).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(url).toBe('/v1/models/gemini-2.5-flash:generateContent');
     expect(warnings).toEqual([]);
     expect(request).toMatchObject({
       messages: [{ role: 'system', content: 'Be terse.' }, { role: 'user', content: 'Weather in Oslo?' }],
@@ -126,7 +127,7 @@ describe('Google Gen AI SDK <-> Gemini surface codec', () => {
     expect(texts.join('')).toBe('Hello, world');
     expect(last.candidates?.[0].finishReason).toBe('STOP');
     expect(last.usageMetadata).toMatchObject({ promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 });
-    expect(seen[seen.length - 1].url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+    expect(seen[seen.length - 1].url).toBe('/v1/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
   });
 
   it('generateContentStream: an error event makes the SDK throw with its status', async () => {

@@ -221,6 +221,24 @@ describe('decodeResponsesRequest', () => {
     expect(refusal({ input: [{ type: 'item_reference', id: 'msg_1' }] }).param).toBe('input[0]');
   });
 
+  it('a reference to a reasoning item (the AI SDK sends these with store on) is dropped with a warning; other references are refused', () => {
+    const { request, warnings } = decode({
+      input: [
+        { role: 'user', content: 'hi' },
+        { type: 'item_reference', id: 'rs_abc_0' },
+        { type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'call_1', output: 'done' },
+      ],
+    });
+    expect(request.messages).toEqual([
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'done' },
+    ]);
+    expect(warnings).toEqual([{ param: 'input[1]', message: expect.stringContaining("reference to reasoning item 'rs_abc_0' was dropped") }]);
+    expect(refusal({ input: [{ role: 'user', content: 'hi' }, { type: 'item_reference', id: 'fc_abc_1' }] }).param).toBe('input[1]');
+  });
+
   it('unknown item and content types are dropped with a warning', () => {
     const { request, warnings } = decode({ input: [{ type: 'web_search_call', id: 'ws_1', status: 'completed' }, { role: 'user', content: [{ type: 'input_video', url: 'x' }, { type: 'input_text', text: 'hi' }] }] });
     expect(request.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);

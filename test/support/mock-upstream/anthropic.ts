@@ -3,7 +3,7 @@
  * `registerAnthropicRoutes(mock)`). Replies follow echo-plan.ts.
  *
  * POST /v1/messages
- *   - headers: `x-api-key` required (401 authentication_error without it or for 'bad-key');
+ *   - headers: `x-api-key` or `authorization: Bearer` required (401 authentication_error without one or for 'bad-key');
  *     `anthropic-version` required (400 invalid_request_error).
  *   - body: `model` string, `max_tokens` positive integer, `messages` non-empty array (400 naming the field);
  *     roles 'user', 'assistant' and 'system' (SystemMessageParam). A top-level field outside the GA
@@ -20,7 +20,10 @@
  *     `{type:'thinking', thinking:'Thinking about: <user text>', signature}`; with
  *     `output_config.format` the text is JSON matching the schema (conversation-rules.ts).
  *   - conversations are checked as Anthropic checks them (tool_result pairing, thinking blocks and
- *     their signatures, structured-output schemas): 400 with Anthropic's text (conversation-rules.ts).
+ *     their signatures, thinking budget and temperature, structured-output schemas): 400 with
+ *     Anthropic's text (conversation-rules.ts).
+ *   - a conversation carrying the scripted-turn marker is answered by scripted-turn.ts instead of
+ *     the echo rules (tool calls a real client can run, its results in the final text).
  *   - stream: true -> named SSE events message_start (input_tokens, output_tokens 1), per block
  *     content_block_start / content_block_delta (text_delta per word; input_json_delta '' then the
  *     arguments in 3 pieces) / content_block_stop, a ping after the first block start, message_delta
@@ -40,6 +43,8 @@ import { argumentPieces, planEcho, textPieces, type EchoPlan, type EchoRequest, 
 import type { RouteHandler } from './index.js';
 import { anthropicConversationError, anthropicOutputFormatError, anthropicThinkingOn, structuredReply, thinkingSignature } from './conversation-rules.js';
 import { contentText, isRecord } from './openai-common.js';
+import { anthropicScriptRequest } from './scripted-requests.js';
+import { planScripted } from './scripted-turn.js';
 
 interface RouteTarget {
   route(method: string, path: RegExp, handler: RouteHandler): void;
@@ -126,13 +131,13 @@ function usageOf(plan: EchoPlan, output: number): Record<string, number> {
  * The reply's content blocks: a signed thinking block first when the request turns thinking on; then
  * the text (JSON matching output_config.format when it asks for structured output) or the tool calls.
  */
-function replyContent(body: Record<string, unknown>, plan: EchoPlan, userText: string): Block[] {
+function replyContent(body: Record<string, unknown>, plan: EchoPlan, userText: string, scripted: boolean): Block[] {
   const content: Block[] = [];
   if (anthropicThinkingOn(body)) {
     const thinking = `Thinking about: ${userText}`;
     content.push({ type: 'thinking', thinking, signature: thinkingSignature(thinking) });
   }
-  if (plan.text !== undefined) content.push({ type: 'text', text: structuredReply(body, userText) ?? plan.text });
+  if (plan.text !== undefined) content.push({ type: 'text', text: (scripted ? undefined : structuredReply(body, userText)) ?? plan.text });
   else content.push(...plan.calls.map((call, i) => ({ type: 'tool_use', id: `toolu_mock_${i}`, name: call.name, input: call.input })));
   return content;
 }
@@ -162,11 +167,12 @@ function blockEvents(block: Block, index: number, emit: (type: string, fields: R
 /** Replies to a validated Messages body, as JSON or as the event stream. */
 export function anthropicReply(context: MockContext, body: Record<string, unknown>, options: AnthropicReplyOptions = {}): Promise<void> {
   const echo = anthropicEchoRequest(body);
-  const plan = planEcho(echo);
+  const scripted = planScripted(anthropicScriptRequest(body));
+  const plan = scripted ?? planEcho(echo);
   const model = options.model ?? String(body.model);
   const id = context.nextId('msg_mock_');
   const stopReason = plan.calls.length > 0 ? 'tool_use' : plan.truncated ? 'max_tokens' : 'end_turn';
-  const content = replyContent(body, plan, echo.userText);
+  const content = replyContent(body, plan, echo.userText, scripted !== undefined);
   if (!(options.stream ?? body.stream === true)) {
     return context.json(200, {
       id, type: 'message', role: 'assistant', model, content,
@@ -233,7 +239,9 @@ export function extraInputError(body: Record<string, unknown>, headers: MockCont
 
 function checkHeaders(context: MockContext): Promise<void> | undefined {
   const headers = context.request.headers;
-  const key = headers['x-api-key'];
+  // @anthropic-ai/sdk 1.x sends its key as `authorization: Bearer <key>`; older clients send `x-api-key`.
+  const bearer = /^Bearer (.+)$/i.exec(String(headers.authorization ?? ''))?.[1];
+  const key = headers['x-api-key'] ?? bearer;
   if (key === undefined || key === '' || key === 'bad-key') {
     return context.json(401, anthropicErrorBody(401, 'invalid x-api-key'));
   }

@@ -10,13 +10,16 @@
  * - with `thinking` on (enabled or adaptive), the last assistant turn with
  *   `tool_use` that the last user turn answers starts with a thinking block;
  * - a `thinking` block's signature must be one the mock issued for that text;
+ * - thinking `enabled` takes a budget_tokens of at least 1,024 and below max_tokens, and
+ *   thinking on takes no temperature other than 1;
  * - `output_config.format`: every object schema sets `additionalProperties: false`;
  *   the reply is JSON that matches the schema (structuredReply).
  * OpenAI Chat Completions: every assistant `tool_calls` id is answered by a
  * `tool` message before the next other message; a `tool` message answers a call.
  * Gemini: a function-call turn is followed by as many functionResponse parts as
  * it has functionCall parts; Gemini 3 models refuse a functionCall (first of its
- * step, in the current turn) without a thoughtSignature.
+ * step, in the current turn) without a thoughtSignature, or with one the mock did not issue for
+ * that call (Google's two documented bypass values excepted).
  *
  * @see https://docs.anthropic.com/en/docs/build-with-claude/tool-use/implement-tool-use
  * @see https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks
@@ -45,6 +48,9 @@ export function thoughtSignature(name: string, args: unknown): string {
 
 /** Google's documented value that skips the signature check (history from another model). */
 export const SKIP_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
+
+/** Every value Google documents for calls the model did not make: accepted unchecked. */
+const THOUGHT_SIGNATURE_BYPASSES: ReadonlySet<string> = new Set([SKIP_THOUGHT_SIGNATURE, 'context_engineering_is_the_way_to_go']);
 
 function blocksOf(content: unknown): Json[] {
   if (typeof content === 'string') return [{ type: 'text', text: content }];
@@ -83,9 +89,31 @@ export function anthropicConversationError(body: Json): string | undefined {
     if (message.role !== 'assistant' || i === messages.length - 1) continue;
     const answered = new Set(blocksOf(messages[i + 1].content).filter((block) => block.type === 'tool_result').map((block) => String(block.tool_use_id)));
     const missing = blocks.filter((block) => block.type === 'tool_use' && !answered.has(String(block.id))).map((block) => String(block.id));
-    if (missing.length > 0) return `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}`;
+    if (missing.length > 0) {
+      return `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.join(', ')}. `
+        + 'Each `tool_use` block must have a corresponding `tool_result` block in the next message.';
+    }
   }
-  return anthropicThinkingError(messages, body);
+  return anthropicThinkingParamsError(body) ?? anthropicThinkingError(messages, body);
+}
+
+const THINKING_DOCS = 'https://docs.claude.com/en/docs/build-with-claude/extended-thinking';
+
+/** The thinking parameters Anthropic refuses: a budget under 1,024 or not below max_tokens, a temperature other than 1. */
+function anthropicThinkingParamsError(body: Json): string | undefined {
+  if (!anthropicThinkingOn(body)) return undefined;
+  const thinking = body.thinking as Json;
+  if (thinking.type === 'enabled') {
+    const budget = thinking.budget_tokens;
+    if (typeof budget !== 'number' || budget < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+    if (typeof body.max_tokens === 'number' && body.max_tokens <= budget) {
+      return `\`max_tokens\` must be greater than \`thinking.budget_tokens\`. Please consult our documentation at ${THINKING_DOCS}#max-tokens-and-context-window-size`;
+    }
+  }
+  if (typeof body.temperature === 'number' && body.temperature !== 1) {
+    return `\`temperature\` may only be set to 1 when thinking is enabled. Please consult our documentation at ${THINKING_DOCS}#feature-compatibility`;
+  }
+  return undefined;
 }
 
 /** With thinking on, a tool loop's last assistant turn must start with its thinking block. */
@@ -215,10 +243,14 @@ function missingThoughtSignature(contents: Json[]): string | undefined {
   for (let i = start; i < contents.length; i++) {
     if (contents[i].role !== 'model') continue;
     const first = partsOf(contents[i]).find((part) => part.functionCall !== undefined);
-    if (first !== undefined && (typeof first.thoughtSignature !== 'string' || first.thoughtSignature === '')) {
-      const call = first.functionCall as Json;
+    if (first === undefined) continue;
+    const call = first.functionCall as Json;
+    if (typeof first.thoughtSignature !== 'string' || first.thoughtSignature === '') {
       return 'Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. '
         + `Additional data, function call \`default_api:${String(call.name)}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`;
+    }
+    if (!THOUGHT_SIGNATURE_BYPASSES.has(first.thoughtSignature) && first.thoughtSignature !== thoughtSignature(String(call.name), call.args ?? {})) {
+      return 'Corrupted thought signature.';
     }
   }
   return undefined;

@@ -43,10 +43,10 @@ export interface EchoRequest {
 
 export interface EchoCall {
   name: string;
-  /** The arguments as a JSON string, exactly `{"text":"<user text>"}`. */
+  /** The arguments as a JSON string, exactly `{"text":"<user text>"}` (a scripted turn's: see scripted-turn.ts). */
   arguments: string;
   /** The same arguments as an object. */
-  input: { text: string };
+  input: Readonly<Record<string, unknown>>;
 }
 
 export interface EchoPlan {

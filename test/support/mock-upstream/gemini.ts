@@ -15,7 +15,9 @@
  *     Counted texts: systemInstruction and every non-thought text part.
  *     gemini-3* models put a thoughtSignature on the first functionCall part.
  *   - contents are checked as Google checks them (function call and response counts; gemini-3*: the
- *     current turn's function calls carry their thought signatures): 400 INVALID_ARGUMENT (conversation-rules.ts).
+ *     current turn's function calls carry the thought signatures they were given, unchanged):
+ *     400 INVALID_ARGUMENT (conversation-rules.ts).
+ *   - contents carrying the scripted-turn marker are answered by scripted-turn.ts instead of the echo rules.
  * POST ...:streamGenerateContent?alt=sse -> `data: <GenerateContentResponse>\r\n\r\n` per word (the
  *   last word's event carries finishReason STOP); function calls all in one event with the finish.
  *   Every event has usageMetadata (candidatesTokenCount so far). Without alt=sse: a streamed JSON array.
@@ -37,6 +39,8 @@ import type { RouteHandler } from './index.js';
 import { geminiConversationError, geminiValidatesSignatures, thoughtSignature } from './conversation-rules.js';
 import { geminiModelRuleError } from './model-rules.js';
 import { isRecord } from './openai-common.js';
+import { geminiScriptRequest } from './scripted-requests.js';
+import { planScripted } from './scripted-turn.js';
 import { countWords, mockEmbedding } from './text.js';
 
 interface RouteTarget {
@@ -164,7 +168,7 @@ export interface GenerateOptions {
 
 /** Replies to a validated generateContent body. */
 export function geminiReply(context: MockContext, body: Json, options: GenerateOptions): Promise<void> {
-  const plan = planEcho(geminiEchoRequest(body));
+  const plan = planScripted(geminiScriptRequest(body)) ?? planEcho(geminiEchoRequest(body));
   const responseId = context.nextId(options.idPrefix ?? 'resp-mock-');
   const envelope = (parts: Json[], finish: boolean, candidatesSoFar: number): Json => {
     const candidate: Json = { content: { role: 'model', parts }, index: 0 };

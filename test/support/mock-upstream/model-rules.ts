@@ -68,10 +68,10 @@ const CLAUDE_MAX_OUTPUT: ReadonlyArray<readonly [string, number]> = [
 ];
 
 /**
- * Claude models that refuse temperature and top_p in one request.
+ * Claude models that refuse temperature and top_p in one request (Opus 4.1, Sonnet 4.5, Haiku 4.5 and every later family).
  * @see https://docs.claude.com/en/docs/about-claude/models/migrating-to-claude-4
  */
-const CLAUDE_SAMPLING_EXCLUSIVE = /^claude-(opus-4-([1-9]|[1-9]\d)|sonnet-4-([5-9]|[1-9]\d)|haiku-4-([5-9]|[1-9]\d))(-|$)/;
+const CLAUDE_SAMPLING_EXCLUSIVE = /^claude-(opus-4-([1-9]|[1-9]\d)|sonnet-4-([5-9]|[1-9]\d)|haiku-4-([5-9]|[1-9]\d)|[a-z]+-([5-9]|[1-9]\d))(-|$)/;
 
 function maxOutput(table: ReadonlyArray<readonly [string, number]>, model: string): number | undefined {
   let best: readonly [string, number] | undefined;

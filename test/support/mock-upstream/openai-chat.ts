@@ -29,6 +29,8 @@ import {
   requireBody,
 } from './openai-common.js';
 import { countWords, limitText, splitEvenly, splitWords } from './text.js';
+import { chatScriptRequest } from './scripted-requests.js';
+import { planScripted } from './scripted-turn.js';
 
 /** Completion tokens the mock reports for each tool call. */
 export const TOOL_CALL_TOKENS = 5;
@@ -65,8 +67,12 @@ export async function chatCompletions(context: MockContext): Promise<void> {
   if (conversation !== undefined) return invalidParam(context, conversation.param, conversation.message);
   const request = body as ChatRequest;
   const userText = lastUserText(request.messages);
-  const toolCalls = plannedToolCalls(request, userText);
-  const limited = limitText(`echo: ${userText}`, request.max_completion_tokens ?? request.max_tokens);
+  const scripted = planScripted(chatScriptRequest(body));
+  const scriptedCalls = scripted?.calls.map((call, i): ToolCall => ({ id: `call_mock_${i}`, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+  const toolCalls = scripted ? (scriptedCalls?.length ? scriptedCalls : undefined) : plannedToolCalls(request, userText);
+  const limited = scripted?.text !== undefined
+    ? { text: scripted.text, truncated: false }
+    : limitText(`echo: ${userText}`, request.max_completion_tokens ?? request.max_tokens);
   const content = toolCalls ? null : limited.text;
   const finishReason: FinishReason = toolCalls ? 'tool_calls' : limited.truncated ? 'length' : 'stop';
   const n = request.n ?? 1;

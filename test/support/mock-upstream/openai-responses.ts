@@ -8,6 +8,8 @@
  *   incomplete_details `{reason:'max_output_tokens'}`;
  * - usage `{input_tokens, input_tokens_details, output_tokens, output_tokens_details, total_tokens}`;
  *   counted texts: instructions, every item's text, every function_call_output.
+ * - a conversation carrying the scripted-turn marker is planned by scripted-turn.ts instead (a call to
+ *   the `local_shell` tool is a `local_shell_call` item, action `{type:'exec', command}`);
  * - stream: true -> the documented events, each with its sequence_number; errors as an `error` event.
  * - stored unless `store: false`, as OpenAI does: GET /v1/responses/{id}, DELETE /v1/responses/{id},
  *   GET /v1/responses/{id}/input_items and POST /v1/responses/{id}/cancel serve them (storedResponseRoutes);
@@ -36,6 +38,8 @@ function storedInput(body: Record<string, unknown>, id: string): Array<Record<st
   const items = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : Array.isArray(body.input) ? body.input.filter(isRecord) : [];
   return items.map((item, i) => ({ id: `msg_in_${id}_${i}`, type: 'message', ...item }));
 }
+import { responsesScriptRequest } from './scripted-requests.js';
+import { planScripted } from './scripted-turn.js';
 
 /** The text of the request's last user input: the whole `input` when it is a string. */
 export function responsesUserText(input: unknown): string {
@@ -86,7 +90,7 @@ export async function responses(context: MockContext): Promise<void> {
     const error = openaiErrorBody(400, `Previous response with id '${previousId}' not found.`, { param: 'previous_response_id', code: 'previous_response_not_found' });
     return context.json(400, error);
   }
-  const plan = planEcho(responsesEchoRequest(body));
+  const plan = planScripted(responsesScriptRequest(body)) ?? planEcho(responsesEchoRequest(body));
   const id = context.nextId('resp_mock_');
   const status = plan.truncated ? 'incomplete' : 'completed';
   const base = {
@@ -104,7 +108,12 @@ export async function responses(context: MockContext): Promise<void> {
     items.push({ id: context.nextId('msg_mock_'), type: 'message', status, role: 'assistant', content: [part] });
   }
   plan.calls.forEach((call, i) => {
-    items.push({ id: `fc_mock_${i}`, type: 'function_call', status: 'completed', call_id: `call_mock_${i}`, name: call.name, arguments: call.arguments });
+    if (call.name === 'local_shell') {
+      const action = { type: 'exec', command: call.input.command, env: {} };
+      items.push({ id: `lsh_mock_${i}`, type: 'local_shell_call', status: 'completed', call_id: `call_mock_${i}`, action });
+    } else {
+      items.push({ id: `fc_mock_${i}`, type: 'function_call', status: 'completed', call_id: `call_mock_${i}`, name: call.name, arguments: call.arguments });
+    }
   });
   const done = {
     ...base,
@@ -136,6 +145,8 @@ export async function responses(context: MockContext): Promise<void> {
       for (const delta of splitWords(text)) emit('response.output_text.delta', { ...at, delta, logprobs: [] });
       emit('response.output_text.done', { ...at, text, logprobs: [] });
       emit('response.content_part.done', { ...at, part });
+    } else if (item.type === 'local_shell_call') {
+      emit('response.output_item.added', { output_index: index, item });
     } else {
       const call = plan.calls[index - (plan.text === undefined ? 0 : 1)];
       const at = { item_id: item.id, output_index: index };

@@ -7,7 +7,7 @@
  *   {"error":{"message":"Incorrect API key provided: bad-key.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}.
  * POST routes: a body that is not a JSON object -> 400; no string `model` -> 400 with param 'model'.
  *
- * POST /v1/chat/completions
+ * POST /v1/chat/completions (also POST /openai/v1/chat/completions, Groq's path)
  *   - `-codex` / `-pro` / deep-research models: 400 "This model is only supported in v1/responses ..." (as OpenAI).
  *   - Text of a message: string content, or its `text` parts joined with ' '.
  *   - Reply content `echo: <text of the last user message>` ('' when there is none), finish_reason 'stop';
@@ -78,6 +78,8 @@ function modelObject(id: string): Record<string, unknown> {
 
 export function registerOpenAIRoutes(target: RouteTarget, models: readonly string[]): void {
   target.route('POST', /^\/v1\/chat\/completions$/, withAuth(chatCompletions));
+  // Groq serves the same API under /openai/v1 (https://api.groq.com/openai/v1).
+  target.route('POST', /^\/openai\/v1\/chat\/completions$/, withAuth(chatCompletions));
   target.route('POST', /^\/v1\/completions$/, withAuth(legacyCompletions));
   target.route('POST', /^\/v1\/embeddings$/, withAuth(embeddings));
   target.route('POST', /^\/v1\/responses$/, withAuth(responses));
