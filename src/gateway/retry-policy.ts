@@ -21,8 +21,9 @@ export interface RetryInput {
   otherKey?: boolean;
   /**
    * After a timeout: how long another attempt may wait for its first byte, and how much of the
-   * time left to keep for the next tier (its first-byte wait; 0 when none follows). Retrying a target
-   * that just hung only pays when a whole attempt fits and leaves a fallback its chance.
+   * time left to keep for the next tier (its first-byte wait; 0 when none follows). With a fallback
+   * waiting, retrying a target that just hung only pays when a whole attempt fits and leaves the
+   * fallback its chance.
    */
   attemptMs?: number;
   reserveMs?: number;
@@ -46,8 +47,10 @@ export function isRetryable(failure: RetryInput['failure']): boolean {
 export function decideRetry(input: RetryInput): RetryDecision {
   if (!isRetryable(input.failure)) return { retry: false, reason: 'not_retryable' };
   if (input.retriesDone >= input.maxRetries) return { retry: false, reason: 'exhausted' };
-  // After a timeout, the time another attempt needs (a whole first-byte wait) and the next tier's share.
-  const needed = input.failure.kind === 'timeout' ? (input.attemptMs ?? 0) + (input.reserveMs ?? 0) : 0;
+  // After a timeout, with a fallback tier waiting: the time another attempt needs (a whole first-byte
+  // wait) and the next tier's share. Without one, the retry gets whatever time is left.
+  const reserve = input.reserveMs ?? 0;
+  const needed = input.failure.kind === 'timeout' && reserve > 0 ? (input.attemptMs ?? 0) + reserve : 0;
   if (input.otherKey === true) return input.timeLeftMs > needed ? { retry: true, delayMs: 0 } : { retry: false, reason: 'no_time' };
   const retryAfter = input.failure.retryAfterMs;
   if (retryAfter !== undefined) {

@@ -34,13 +34,14 @@ describe('retry policy', () => {
     expect(decideRetry({ failure: http(500), retriesDone: 3, maxRetries: 5, timeLeftMs: 100, random: 0 })).toEqual({ retry: false, reason: 'no_time' });
   });
 
-  it('after a timeout, retries the same target only when a whole first-byte wait fits and leaves the next tier its own', () => {
+  it('after a timeout with a fallback waiting, retries the same target only when a whole first-byte wait fits and leaves the fallback its own', () => {
     const timeout = { kind: 'timeout' as const, status: undefined, retryAfterMs: undefined, shouldRetry: undefined };
-    // 1 s first-byte waits, 2 s left: a retry (0.5 s + 1 s) fits when no tier follows...
+    // 1 s first-byte waits, 2 s left: a retry (0.5 s + 1 s) fits; with no tier after it, only the wait must fit...
     expect(decideRetry({ failure: timeout, retriesDone: 0, maxRetries: 2, timeLeftMs: 2000, random: 0, attemptMs: 1000, reserveMs: 0 })).toEqual({ retry: true, delayMs: 500 });
+    expect(decideRetry({ failure: timeout, retriesDone: 0, maxRetries: 2, timeLeftMs: 600, random: 0, attemptMs: 1000, reserveMs: 0 })).toEqual({ retry: true, delayMs: 500 });
     // ...but not when a fallback needs its 1 s too: the fallback gets the time instead.
     expect(decideRetry({ failure: timeout, retriesDone: 0, maxRetries: 2, timeLeftMs: 2000, random: 0, attemptMs: 1000, reserveMs: 1000 })).toEqual({ retry: false, reason: 'no_time' });
-    expect(decideRetry({ failure: timeout, retriesDone: 0, maxRetries: 2, timeLeftMs: 900, random: 0, otherKey: true, attemptMs: 1000 })).toEqual({ retry: false, reason: 'no_time' });
+    expect(decideRetry({ failure: timeout, retriesDone: 0, maxRetries: 2, timeLeftMs: 1900, random: 0, otherKey: true, attemptMs: 1000, reserveMs: 1000 })).toEqual({ retry: false, reason: 'no_time' });
     // Other failures answer fast: only the backoff has to fit.
     expect(decideRetry({ failure: http(503), retriesDone: 0, maxRetries: 2, timeLeftMs: 600, random: 0, attemptMs: 1000, reserveMs: 1000 })).toEqual({ retry: true, delayMs: 500 });
   });
