@@ -165,8 +165,12 @@ export async function runClaudeCode(harness: Harness, workspace: Workspace, mode
   return runAgent(process.execPath, args, { cwd: workspace.cwd, env, timeoutMs: AGENT_TIMEOUT_MS });
 }
 
-/** `codex exec` with a custom model provider (Responses API) whose base_url is the gateway's /v1. */
-export async function runCodex(harness: Harness, workspace: Workspace, model: string): Promise<AgentRun> {
+/**
+ * `codex exec` with a custom model provider (Responses API) whose base_url is the gateway's /v1;
+ * `websocket`: the provider says it supports the Responses WebSocket mode, so Codex holds one socket
+ * for the session instead of a POST per turn.
+ */
+export async function runCodex(harness: Harness, workspace: Workspace, model: string, websocket = false): Promise<AgentRun> {
   const codexHome = join(workspace.home, '.codex');
   mkdirSync(codexHome, { recursive: true });
   writeFileSync(join(codexHome, 'config.toml'), [
@@ -179,6 +183,7 @@ export async function runCodex(harness: Harness, workspace: Workspace, model: st
     `base_url = "${harness.url}/v1"`,
     'env_key = "HEIMDALL_API_KEY"',
     'wire_api = "responses"',
+    ...(websocket ? ['supports_websockets = true'] : []),
     'request_max_retries = 0',
     'stream_max_retries = 0',
     '',
