@@ -1,6 +1,7 @@
 import type { SseEvent } from '../../gateway/sse.js';
 import type { ChatCompletionChunk, ChunkDelta, FinishReason } from '../openai/types.js';
 import { type CodecContext, type StreamDecoder, UpstreamStreamError } from '../types.js';
+import { streamEventJson } from '../stream-event-json.js';
 import { statusForAnthropicErrorType } from './errors.js';
 import { finishReasonFromAnthropic } from './stop-reason.js';
 import type { AnthropicUsage } from './types.js';
@@ -46,14 +47,8 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   }
 
   onEvent(event: SseEvent): ChatCompletionChunk[] {
-    if (event.data === '' || event.data === '[DONE]') return [];
-    let data: unknown;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamStreamError('Anthropic sent a stream event that is not JSON.', 502);
-    }
-    if (!isRecord(data)) return [];
+    const data = streamEventJson(event, 'Anthropic sent a stream event that is not JSON.');
+    if (data === undefined) return [];
     const type = typeof data.type === 'string' ? data.type : event.event;
     switch (type) {
       case 'message_start': return this.onMessageStart(data);

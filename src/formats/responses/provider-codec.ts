@@ -20,6 +20,7 @@
  */
 import type { SseEvent } from '../../gateway/sse.js';
 import { decodeOpenAIError } from '../openai/codec.js';
+import { streamEventJson } from '../stream-event-json.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatMessage, ChatRequest, ContentPart, FinishReason, ToolCall } from '../openai/types.js';
 import { UpstreamStreamError, type CodecContext, type CodecWarning, type EncodeOptions, type EncodedRequest, type ProviderChatCodec, type StreamDecoder } from '../types.js';
 import type { JsonRecord } from './types.js';
@@ -167,14 +168,8 @@ class ResponsesStreamDecoder implements StreamDecoder {
   }
 
   onEvent(event: SseEvent): ChatCompletionChunk[] {
-    if (event.data === '' || event.data === '[DONE]') return [];
-    let data: unknown;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamStreamError(`invalid JSON in stream event: ${event.data.slice(0, 200)}`, 502);
-    }
-    if (!isRecord(data)) return [];
+    const data = streamEventJson(event, `invalid JSON in stream event: ${event.data.slice(0, 200)}`);
+    if (data === undefined) return [];
     switch (data.type) {
       case 'response.output_text.delta':
         return [this.chunk({ content: String(data.delta ?? '') })];
