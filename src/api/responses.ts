@@ -40,6 +40,8 @@ const NO_FACTS: ResponsesRequestFacts = { tools: new Map(), summaries: false, en
 /** Decodes the body once, on first need: a pass-through never does. */
 class ResponsesRequest {
   private decoded: DecodedResponsesRequest | undefined;
+  /** The pass-through body when the gateway's items were expanded into it (null: the caller's body). */
+  private expanded: JsonObject | null | undefined;
 
   constructor(
     private readonly body: JsonObject,
@@ -83,14 +85,16 @@ class ResponsesRequest {
     return memory === undefined || !memory.storing ? encoder : new StoringStreamEncoder(encoder, memory);
   }
 
-  /** A pass-through body may only continue what its provider keeps; the answer's id is recorded. */
+  /**
+   * A pass-through body: the caller's, or with a response the gateway stored expanded into input items
+   * (stored-responses.ts); the answer's id is recorded.
+   */
   passthroughBody(original: (model: string) => string, model: string): string {
     const memory = this.memory;
-    if (memory !== undefined) {
-      memory.checkPassthrough();
-      if (memory.storing) this.ctx.onUpstreamResponseId = (id) => memory.recordProvider(id);
-    }
-    return original(model);
+    if (memory === undefined) return original(model);
+    if (memory.storing) this.ctx.onUpstreamResponseId = (id) => memory.recordProvider(id);
+    this.expanded ??= memory.passthroughBody() ?? null;
+    return this.expanded === null ? original(model) : JSON.stringify({ ...this.expanded, model });
   }
 
   /** A pass-through JSON answer: its id is recorded before the caller gets it. */

@@ -195,7 +195,7 @@ export const ERROR_CODES = {
   },
   HD_ERR_RESPONSES_PREVIOUS_ELSEWHERE: {
     status: 400, type: 'invalid_request_error', code: 'previous_response_unavailable',
-    description: '`previous_response_id` names a response kept by another kind of provider than the one this request went to (a provider with its own Responses storage, or the gateway\'s store of bridged responses); continue with a model of the provider that made it, or send the conversation as input items.',
+    description: '`previous_response_id` names a response that a provider with its own Responses storage keeps (OpenAI pass-through), and the request went to a provider without the Responses API: the gateway does not have that response\'s items. Continue with a model of the provider that made it, or send the conversation as input items.',
   },
   HD_ERR_RESPONSE_NOT_CANCELLABLE: {
     status: 400, type: 'invalid_request_error', code: 'invalid_request',

@@ -240,11 +240,36 @@ CREATE TABLE stored_responses (
 CREATE INDEX stored_responses_created ON stored_responses (created_at);
 `;
 
+/**
+ * Background responses and item references. `status` is set for a background response only
+ * (`queued`, `in_progress`, then `completed`, `incomplete`, `failed` or `cancelled`) and `runner`
+ * names the process that runs it (`<pid>/<boot id>`): at start, a running row whose runner is gone
+ * is marked failed. `stored_response_items` indexes the items of stored (bridged) responses by id,
+ * so an `item_reference` can be resolved within the same scope; a response's items go with it.
+ */
+const RESPONSE_ITEMS_AND_BACKGROUND = `
+ALTER TABLE stored_responses ADD COLUMN status TEXT;   -- background responses only
+ALTER TABLE stored_responses ADD COLUMN runner TEXT;   -- background responses: '<pid>/<boot id>' of the process running it
+CREATE INDEX stored_responses_running ON stored_responses (status) WHERE status IN ('queued', 'in_progress');
+CREATE TABLE stored_response_items (
+  scope        TEXT NOT NULL,
+  item_id      TEXT NOT NULL,
+  response_id  TEXT NOT NULL,
+  item         TEXT NOT NULL CHECK (json_valid(item)),
+  PRIMARY KEY (scope, item_id)
+) WITHOUT ROWID;
+CREATE INDEX stored_response_items_response ON stored_response_items (response_id);
+CREATE TRIGGER stored_response_items_gone AFTER DELETE ON stored_responses BEGIN
+  DELETE FROM stored_response_items WHERE response_id = OLD.id;
+END;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE },
   { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE },
   { version: 3, name: 'governance: rate-limit counters', up: RATE_LIMIT_COUNTERS },
   { version: 4, name: 'responses: stored responses and pass-through response ids', up: STORED_RESPONSES },
+  { version: 5, name: 'responses: background responses and stored items by id', up: RESPONSE_ITEMS_AND_BACKGROUND },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

@@ -13,9 +13,23 @@
  * stays usable when earlier ones of its chain are deleted or expire; the cost is that a long chain
  * stores its early turns again in each later row. Stateless clients (`store: false`, as Codex
  * sends) write nothing. Every statement is prepared once.
+ *
+ * The items a stored response adds (its new input items and its output) are indexed by id in
+ * `stored_response_items`, in the same transaction, so an `item_reference` resolves within the scope
+ * (migration 5). A background response's row is written when it is accepted (`queued`) and updated
+ * as it runs: only while it is still running, so a cancel written by another process wins.
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
+
+/** The states of a background response (OpenAI's), the running ones first. */
+export type BackgroundStatus = 'queued' | 'in_progress' | 'completed' | 'incomplete' | 'failed' | 'cancelled';
+
+/** A background response's state as the store has it. */
+export interface BackgroundRow {
+  status: BackgroundStatus;
+  runner: string | null;
+}
 
 /** Where a response lives: here (a bridged provider) or at the provider that made it (pass-through). */
 export type StoredResponseMode = 'stored' | 'provider';
@@ -35,6 +49,8 @@ export interface StoredResponse {
   response: Record<string, unknown> | null;
   /** Stored mode: the items it was produced from, the earlier turns' included, each with an id. */
   inputItems: Array<Record<string, unknown>> | null;
+  /** Background responses only: their state, and the process that runs them (`<pid>/<boot id>`). */
+  background?: BackgroundRow;
 }
 
 interface Row {
@@ -47,22 +63,107 @@ interface Row {
   created_at: number;
   response: string | null;
   input_items: string | null;
+  status: BackgroundStatus | null;
+  runner: string | null;
 }
+
+/** The items a stored response adds: looked up by id for `item_reference` (same scope only). */
+type Item = Record<string, unknown>;
+
+const RUNNING = "status IN ('queued', 'in_progress')";
 
 export class ResponseStore {
   readonly #insert: Statement<Row>;
   readonly #select: Statement<{ id: string; scope: string }>;
   readonly #delete: Statement<{ id: string; scope: string }>;
+  readonly #insertItem: Statement<{ scope: string; item_id: string; response_id: string; item: string }>;
+  readonly #selectItem: Statement<{ scope: string; item_id: string }>;
+  readonly #updateRunning: Statement<{ id: string; scope: string; status: BackgroundStatus; response: string; input_items: string | null }>;
+  readonly #status: Statement<{ id: string; scope: string }>;
+  readonly #running: Statement<[]>;
+  readonly #fail: Statement<{ id: string; response: string }>;
+  readonly #writeItems: (scope: string, responseId: string, items: readonly Item[]) => void;
+  readonly #putWithItems: (entry: StoredResponse, items: readonly Item[]) => void;
+  readonly #finishWithItems: (entry: StoredResponse, items: readonly Item[]) => boolean;
 
   constructor(db: SqliteDatabase) {
-    this.#insert = db.prepare(`INSERT OR REPLACE INTO stored_responses (id, scope, mode, provider, model, key_id, created_at, response, input_items)
-      VALUES (@id, @scope, @mode, @provider, @model, @key_id, @created_at, @response, @input_items)`);
+    this.#insert = db.prepare(`INSERT OR REPLACE INTO stored_responses (id, scope, mode, provider, model, key_id, created_at, response, input_items, status, runner)
+      VALUES (@id, @scope, @mode, @provider, @model, @key_id, @created_at, @response, @input_items, @status, @runner)`);
     this.#select = db.prepare('SELECT * FROM stored_responses WHERE id = @id AND scope = @scope');
     this.#delete = db.prepare('DELETE FROM stored_responses WHERE id = @id AND scope = @scope');
+    this.#insertItem = db.prepare('INSERT OR REPLACE INTO stored_response_items (scope, item_id, response_id, item) VALUES (@scope, @item_id, @response_id, @item)');
+    this.#selectItem = db.prepare('SELECT item FROM stored_response_items WHERE scope = @scope AND item_id = @item_id');
+    this.#updateRunning = db.prepare(`UPDATE stored_responses SET status = @status, response = @response, input_items = COALESCE(@input_items, input_items)
+      WHERE id = @id AND scope = @scope AND ${RUNNING}`);
+    this.#status = db.prepare('SELECT status, runner FROM stored_responses WHERE id = @id AND scope = @scope');
+    this.#running = db.prepare(`SELECT id, runner, response FROM stored_responses WHERE ${RUNNING}`);
+    this.#fail = db.prepare(`UPDATE stored_responses SET status = 'failed', response = @response WHERE id = @id AND ${RUNNING}`);
+    this.#writeItems = (scope, responseId, items) => {
+      for (const item of items) {
+        if (typeof item.id !== 'string' || item.id === '') continue;
+        this.#insertItem.run({ scope, item_id: item.id, response_id: responseId, item: JSON.stringify(item) });
+      }
+    };
+    this.#putWithItems = db.transaction((entry: StoredResponse, items: readonly Item[]) => {
+      this.#insert.run(this.#row(entry));
+      this.#writeItems(entry.scope, entry.id, items);
+    });
+    this.#finishWithItems = db.transaction((entry: StoredResponse, items: readonly Item[]) => {
+      const changed = this.#updateRunning.run({
+        id: entry.id,
+        scope: entry.scope,
+        status: entry.background?.status ?? 'completed',
+        response: JSON.stringify(entry.response),
+        input_items: entry.inputItems === null ? null : JSON.stringify(entry.inputItems),
+      }).changes > 0;
+      if (changed) this.#writeItems(entry.scope, entry.id, items);
+      return changed;
+    });
   }
 
-  put(entry: StoredResponse): void {
-    this.#insert.run({
+  /** Keeps a response; `items` (what it added, each with an id) become resolvable by `item_reference`. */
+  put(entry: StoredResponse, items: readonly Item[] = []): void {
+    if (items.length === 0) this.#insert.run(this.#row(entry));
+    else this.#putWithItems(entry, items);
+  }
+
+  /**
+   * A background response's new state, written only while the stored row is still running (queued or
+   * in progress): false when it had already ended (cancelled by another process, failed at a restart).
+   */
+  updateRunning(entry: StoredResponse, items: readonly Item[] = []): boolean {
+    return this.#finishWithItems(entry, items);
+  }
+
+  /** A background response's state, or undefined (not stored in this scope, or not a background one). */
+  backgroundOf(id: string, scope: string): BackgroundRow | undefined {
+    const row = this.#status.get({ id, scope }) as { status: BackgroundStatus | null; runner: string | null } | undefined;
+    return row === undefined || row.status === null ? undefined : { status: row.status, runner: row.runner };
+  }
+
+  /** A stored item of this scope by id (an `item_reference`), or undefined. */
+  item(id: string, scope: string): Item | undefined {
+    const row = this.#selectItem.get({ scope, item_id: id }) as { item: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.item) as Item);
+  }
+
+  /**
+   * Marks failed every running background response whose runner `alive` says is gone (the process that
+   * ran it stopped: a restart, a crash); returns how many. The response object gets `status: "failed"`
+   * and an `error` saying why.
+   */
+  failAbandoned(alive: (runner: string | null) => boolean, error: { code: string; message: string }): number {
+    let failed = 0;
+    for (const row of this.#running.all() as Array<{ id: string; runner: string | null; response: string | null }>) {
+      if (alive(row.runner)) continue;
+      const response = row.response === null ? {} : (JSON.parse(row.response) as Item);
+      failed += this.#fail.run({ id: row.id, response: JSON.stringify({ ...response, status: 'failed', error }) }).changes;
+    }
+    return failed;
+  }
+
+  #row(entry: StoredResponse): Row {
+    return {
       id: entry.id,
       scope: entry.scope,
       mode: entry.mode,
@@ -72,7 +173,9 @@ export class ResponseStore {
       created_at: entry.createdAt,
       response: entry.response === null ? null : JSON.stringify(entry.response),
       input_items: entry.inputItems === null ? null : JSON.stringify(entry.inputItems),
-    });
+      status: entry.background?.status ?? null,
+      runner: entry.background?.runner ?? null,
+    };
   }
 
   /** The response, when it exists in this scope (another key's response is not found). */
@@ -89,6 +192,7 @@ export class ResponseStore {
       createdAt: row.created_at,
       response: row.response === null ? null : (JSON.parse(row.response) as Record<string, unknown>),
       inputItems: row.input_items === null ? null : (JSON.parse(row.input_items) as Array<Record<string, unknown>>),
+      background: row.status === null ? undefined : { status: row.status, runner: row.runner },
     };
   }
 

@@ -266,7 +266,14 @@ describe.each(MODES)('reasoning carried across a tool turn (%s)', (_mode, create
 });
 
 describe('reasoning items referenced by id (store on)', () => {
-  it('store on (as the AI SDK sends it): the reasoning item comes back as a reference, dropped with a warning; Gemini 3 gets the placeholder signature', async () => {
+  const referencedTurn = (reasoningId: string, call: OpenAI.Responses.ResponseFunctionToolCall): OpenAI.Responses.ResponseInputItem[] => [
+    { role: 'user', content: 'weather in Oslo' },
+    { type: 'item_reference', id: reasoningId },
+    { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+    { type: 'function_call_output', call_id: call.call_id, output: 'sunny, 21 degrees' },
+  ];
+
+  it('store on (as the AI SDK sends it): the reference is resolved from the stored response, and Gemini 3 gets its real thought signature back', async () => {
     const model = 'gemini/gemini-3-pro-preview';
     const first = await client.responses.create({ model, input: 'weather in Oslo', reasoning: { effort: 'low' }, tools });
     const reasoning = first.output.find((item) => item.type === 'reasoning') as OpenAI.Responses.ResponseReasoningItem;
@@ -274,20 +281,31 @@ describe('reasoning items referenced by id (store on)', () => {
     const call = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
 
     mock.reset();
-    const { data: second, response } = await client.responses.create({
-      model, reasoning: { effort: 'low' }, tools,
-      input: [
-        { role: 'user', content: 'weather in Oslo' },
-        { type: 'item_reference', id: reasoning.id },
-        { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
-        { type: 'function_call_output', call_id: call.call_id, output: 'sunny, 21 degrees' },
-      ],
-    }).withResponse();
+    const { data: second, response } = await client.responses.create({ model, reasoning: { effort: 'low' }, tools, input: referencedTurn(reasoning.id, call) }).withResponse();
+    expect(second.output_text).toBe('echo: weather in Oslo');
+    expect(response.headers.get('x-heimdall-warnings')).toBeNull();
+    const sent = mock.requests[0].body as { contents: Array<{ role: string; parts: Array<Record<string, unknown>> }> };
+    const sentCall = sent.contents.find((content) => content.role === 'model')!.parts.find((part) => part.functionCall !== undefined)!;
+    expect(sentCall.thoughtSignature).toBe(thoughtSignature('lookup', { text: 'weather in Oslo' }));
+  });
+
+  it('a reference the store does not hold (the first turn was not stored): a reasoning item is dropped with a warning, another item is a 400', async () => {
+    const model = 'gemini/gemini-3-pro-preview';
+    const first = await client.responses.create({ model, input: 'weather in Oslo', reasoning: { effort: 'low' }, tools, store: false });
+    const reasoning = first.output.find((item) => item.type === 'reasoning') as OpenAI.Responses.ResponseReasoningItem;
+    const call = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+
+    mock.reset();
+    const { data: second, response } = await client.responses.create({ model, reasoning: { effort: 'low' }, tools, input: referencedTurn(reasoning.id, call) }).withResponse();
     expect(second.output_text).toBe('echo: weather in Oslo');
     expect(response.headers.get('x-heimdall-warnings')).toContain(`reference to reasoning item '${reasoning.id}' was dropped`);
     const sent = mock.requests[0].body as { contents: Array<{ role: string; parts: Array<Record<string, unknown>> }> };
     const sentCall = sent.contents.find((content) => content.role === 'model')!.parts.find((part) => part.functionCall !== undefined)!;
     expect(sentCall.thoughtSignature).toBe('skip_thought_signature_validator');
+
+    const refused = await post(`${gateway.url}/v1/responses`, { model, input: [{ type: 'item_reference', id: 'msg_nowhere' }] });
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ error: { param: 'input[0]', message: expect.stringContaining("Item with id 'msg_nowhere' not found") } });
   });
 });
 

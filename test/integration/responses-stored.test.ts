@@ -213,16 +213,36 @@ describe('OpenAI pass-through: the provider keeps its responses, the gateway map
     expect((await openai.responses.retrieve(streamed.id)).output_text).toBe('echo: one two');
   });
 
-  it('a pass-through id cannot be continued on a bridged provider, nor a bridged one on OpenAI', async () => {
+  it('a pass-through id cannot be continued on a bridged provider (the gateway does not have its items)', async () => {
     const openai = client();
     const passed = await openai.responses.create({ model: 'openai/gpt-4o-mini', input: 'hi' });
-    const bridged = await openai.responses.create({ model: 'anthropic/claude-sonnet-4-5', input: 'hi' });
     const toBridge = await call('POST', `${gw.url}/v1/responses`, { model: 'anthropic/claude-sonnet-4-5', input: 'x', previous_response_id: passed.id });
     expect(toBridge.status).toBe(400);
     expect(toBridge.json).toMatchObject({ error: { code: 'previous_response_unavailable', param: 'previous_response_id' } });
-    const toOpenAI = await call('POST', `${gw.url}/v1/responses`, { model: 'openai/gpt-4o-mini', input: 'x', previous_response_id: bridged.id });
-    expect(toOpenAI.status).toBe(400);
-    expect(toOpenAI.json).toMatchObject({ error: { code: 'previous_response_unavailable' } });
+  });
+
+  it('a bridged response continues on OpenAI: its items go as input, without ids and without the sealed reasoning (a warning says so)', async () => {
+    const openai = client();
+    const bridged = await openai.responses.create({ model: 'anthropic/claude-sonnet-4-5', input: 'weather in Oslo', tools, reasoning: { effort: 'low' } });
+    expect(bridged.output.map((item) => item.type)).toEqual(['reasoning', 'function_call']);
+    const fc = bridged.output[1] as OpenAI.Responses.ResponseFunctionToolCall;
+    mock.reset();
+    const { data: next, response } = await openai.responses.create({
+      model: 'openai/gpt-4o-mini', tools, previous_response_id: bridged.id,
+      input: [{ type: 'function_call_output', call_id: fc.call_id, output: 'sunny' }],
+    }).withResponse();
+    expect(next.id).toMatch(/^resp_mock_/);
+    expect(response.headers.get('x-heimdall-warnings')).toContain('1 reasoning item of a response the gateway stored');
+    const sent = mock.requests[0].body as Record<string, unknown>;
+    expect(sent.previous_response_id).toBeUndefined();
+    expect(sent.input).toEqual([
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'weather in Oslo' }] },
+      { type: 'function_call', status: 'completed', call_id: fc.call_id, name: 'lookup', arguments: fc.arguments },
+      { type: 'function_call_output', call_id: fc.call_id, output: 'sunny' },
+    ]);
+    // The new response is OpenAI's: it continues there by its own id.
+    const third = await openai.responses.create({ model: 'openai/gpt-4o-mini', input: 'and tomorrow?', previous_response_id: next.id });
+    expect(third.previous_response_id).toBe(next.id);
   });
 });
 

@@ -131,20 +131,23 @@ class MessageBuilder {
   }
 
   /**
-   * A reference to an earlier output item. Bridged responses are not stored, so nothing can be looked up.
-   * A reasoning item (`rs_...`, as the bridge names them; clients that store by default, such as the AI SDK,
-   * send these) is optional context: dropped with a warning, the provider's own fallbacks apply (Gemini 3
-   * takes Google's documented placeholder signature). Any other item would leave a hole in the conversation.
+   * A reference to an item the gateway did not find: the gateway resolves references to the items of
+   * its stored responses (same virtual key) before decoding, so one left here is unknown (not stored,
+   * another key's, deleted or expired). A reasoning item (`rs_...`; clients that store by default, such
+   * as the AI SDK, send these) is optional context: dropped with a warning, the provider's own
+   * fallbacks apply (Gemini 3 takes Google's documented placeholder signature). Any other item would
+   * leave a hole in the conversation: 400.
    */
   private reference(item: JsonRecord, path: string): void {
     if (typeof item.id === 'string' && item.id.startsWith('rs_')) {
       this.warnings.push({
         param: path,
-        message: `The reference to reasoning item '${item.id}' was dropped: responses are not stored for this provider. To carry reasoning across turns, send the reasoning items themselves with include: ['reasoning.encrypted_content'] and store: false.`,
+        message: `The reference to reasoning item '${item.id}' was dropped: no stored response of this key holds it. To carry reasoning across turns, send the reasoning items themselves with include: ['reasoning.encrypted_content'], or keep store on.`,
       });
       return;
     }
-    throw invalidField(path, `${path}: item references need stored responses, which are not available for this provider yet; send the items themselves.`);
+    const id = typeof item.id === 'string' ? item.id : '';
+    throw invalidField(path, `${path}: Item with id '${id}' not found (item references resolve to the items of this key's stored responses); send the item itself.`);
   }
 
   private push(message: ChatMessage): void {
