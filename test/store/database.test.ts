@@ -32,7 +32,7 @@ describe('openDatabase', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
     expect(tableNames(db)).toEqual([
       'aliases', 'audit_log', 'customers', 'model_groups', 'provider_keys', 'providers',
-      'rate_limit_counters', 'request_logs', 'settings', 'spend', 'stored_responses', 'teams', 'virtual_keys',
+      'rate_limit_counters', 'request_logs', 'settings', 'spend', 'stored_response_items', 'stored_responses', 'teams', 'virtual_keys',
     ]);
   });
 
