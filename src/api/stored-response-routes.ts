@@ -10,6 +10,9 @@
  *
  * Every route authenticates like a model call (virtual key) and sees only the key's own
  * responses: another key's id, an unknown one, a deleted or expired one is a 404 in OpenAI's form.
+ * A found response's model then goes through the `admit` hooks as a call to it would (the key's
+ * model and provider allow-lists: 403; request rate limits: 429; settled at $0, as a token count),
+ * so a key that may no longer use a model cannot read what it made with it either.
  * @see https://platform.openai.com/docs/api-reference/responses/get
  */
 import { performance } from 'node:perf_hooks';
@@ -20,6 +23,8 @@ import type { RequestContext } from '../gateway/request-context.js';
 import type { Target } from '../gateway/router.js';
 import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { pickAvailableKey } from '../gateway/upstream-call.js';
+import { resolveTarget } from '../gateway/router.js';
+import { admitCount } from './count-tokens.js';
 import { recordedCall } from './recorded-call.js';
 import type { ResponseStore, StoredResponse } from '../store/response-store.js';
 import { gatewayHeaders, sendFailure, startContext } from './respond.js';
@@ -110,6 +115,17 @@ async function forward(gateway: Gateway, store: ResponseStore, ctx: RequestConte
   reply.code(answer.status).headers(gatewayHeaders(ctx)).type('application/json').send(maskSecretsInBody(answer.raw));
 }
 
+/** The `admit` hooks for the stored response's model, as for a call to it (access, request rate limits; $0). */
+async function admitStored(gateway: Gateway, ctx: RequestContext, found: StoredResponse): Promise<void> {
+  const label = `${found.provider}/${found.model}`;
+  if (!gateway.state.providers.has(found.provider)) {
+    ctx.requestedModel = label;
+    throw new GatewayError('HD_ERR_UPSTREAM_UNAVAILABLE', `Response '${found.id}' was made by provider "${found.provider}", which is not configured any more; its model's access rules cannot be checked.`);
+  }
+  const target = resolveTarget(gateway.state, label, 'responses');
+  await admitCount(gateway, ctx, { model: label, body: () => '' }, target, 'openai');
+}
+
 export function registerStoredResponseRoutes(app: FastifyInstance, gateway: Gateway, store: ResponseStore): void {
   const handler = (action: Action) => async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, 'openai');
@@ -118,6 +134,7 @@ export function registerStoredResponseRoutes(app: FastifyInstance, gateway: Gate
       const id = (request.params as { id: string }).id;
       const found = store.get(id, scopeOf(ctx));
       if (found === undefined) throw notFound(id);
+      await admitStored(gateway, ctx, found);
       if (found.mode === 'provider') {
         await forward(gateway, store, ctx, found, action, request, reply);
         return;

@@ -279,6 +279,41 @@ describe('scoped to the virtual key', () => {
     expect(routes).toContain('POST /v1/responses/:id/cancel 404');
   });
 
+  it('the routes run the admission of the stored response\'s model: a key that may not use it any more gets 403, and each call counts against its rate limit', async () => {
+    const created = await call('POST', `${gw.url}/api/virtual-keys`, { name: 'narrowed', rate_limits: [{ requests: 4, window: '1m' }] });
+    const openai = client(created.json.key);
+    const mine = await openai.responses.create({ model: 'anthropic/claude-sonnet-4-5', input: 'hello' });
+    expect((await openai.responses.retrieve(mine.id)).output_text).toBe('echo: hello'); // 2 of 4
+    const narrowed = await call('PATCH', `${gw.url}/api/virtual-keys/${created.json.id}`, { allowed_models: ['openai/*'] });
+    expect(narrowed.status).toBe(200);
+    for (const attempt of [() => openai.responses.retrieve(mine.id), () => openai.responses.inputItems.list(mine.id), () => openai.responses.delete(mine.id)]) {
+      const refused = await attempt().then(() => 'ok', (error: unknown) => error);
+      expect(refused).toBeInstanceOf(OpenAI.PermissionDeniedError);
+      expect((refused as Error).message).toContain('may not use the model');
+    }
+    // Widened again: the refused calls did not count (refused before the rate limit), the retrieve did.
+    await call('PATCH', `${gw.url}/api/virtual-keys/${created.json.id}`, { allowed_models: null });
+    expect((await openai.responses.retrieve(mine.id)).id).toBe(mine.id); // 3 of 4
+    expect((await openai.responses.inputItems.list(mine.id)).data).toHaveLength(1); // 4 of 4
+    const limited = await openai.responses.retrieve(mine.id).then(() => 'ok', (error: unknown) => error);
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+  });
+
+  it('an item_reference resolves only to the key\'s own stored items', async () => {
+    const a = client(keyA);
+    const first = await a.responses.create({ model: 'anthropic/claude-sonnet-4-5', input: 'weather in Oslo', tools, tool_choice: { type: 'function', name: 'lookup' } });
+    const fc = first.output.find((item) => item.type === 'function_call')!;
+    const turn = { model: 'anthropic/claude-sonnet-4-5', tools, input: [{ role: 'user' as const, content: 'weather in Oslo' }, { type: 'item_reference' as const, id: fc.id! }, { type: 'function_call_output' as const, call_id: (fc as OpenAI.Responses.ResponseFunctionToolCall).call_id, output: 'sunny' }] };
+    mock.reset();
+    const resolved = await a.responses.create(turn);
+    expect(resolved.status).toBe('completed');
+    const sent = mock.requests[0].body as { messages: Array<{ role: string; content: Array<Record<string, unknown>> }> };
+    expect(sent.messages[1].content[0]).toMatchObject({ type: 'tool_use', name: 'lookup' });
+    const other = await client(keyB).responses.create(turn).catch((error: unknown) => error);
+    expect(other).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((other as Error).message).toContain(`Item with id '${fc.id}' not found`);
+  });
+
   it('the routes need a key like every model route', async () => {
     const reply = await call('GET', `${gw.url}/v1/responses/resp_anything`);
     expect(reply.status).toBe(401);
