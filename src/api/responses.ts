@@ -30,7 +30,10 @@ import { buildInput, readBody } from './openai.js';
 import { reasoningSeal } from './reasoning-seal.js';
 import { registerInputTokensRoute } from './responses-input-tokens.js';
 import { registerStoredResponseRoutes } from './stored-response-routes.js';
-import { ResponseMemory, responseIdOfBody } from './stored-responses.js';
+import { ResponseMemory, responseIdOfBody, type BackgroundMark } from './stored-responses.js';
+import { BackgroundResponses } from './background-responses.js';
+import { sendError } from './respond.js';
+import type { Logger } from '../telemetry/logger.js';
 import { surfaceHandler } from './surface-handler.js';
 import type { JsonObject } from './validate.js';
 
@@ -146,7 +149,9 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway):
     prepare(request, _gateway, ctx) {
       const { body, text } = readBody(request.body);
       const input = buildInput(gateway, 'responses', body, false, text);
-      const memory = responses === undefined ? undefined : new ResponseMemory(responses, ctx, body);
+      // A background response the gateway runs (background-responses.ts) is stored as one.
+      const job = (request as unknown as { backgroundJob?: BackgroundMark }).backgroundJob;
+      const memory = responses === undefined ? undefined : new ResponseMemory(responses, ctx, body, Date.now, job);
       const bridge = new ResponsesRequest(body, input.model, ctx, seal, gateway.state.routing.strictParams, memory);
       const original = input.passthroughBody;
       return {
@@ -157,10 +162,48 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway):
       };
     },
   });
-  app.post('/v1/responses', { config: { surface: 'openai' as const } }, serve);
+  const jobs = responses === undefined ? undefined : new BackgroundResponses(gateway, responses, serve, app.log as unknown as Logger);
+  const create = jobs === undefined ? serve : withBackground(serve, jobs);
+  if (jobs !== undefined) {
+    gateway.addHooks(jobs.hooks);
+    // Background responses have no connection to close: they may run for the shutdown's drain time, then
+    // they are stopped and marked failed (before the upstream pools and the store close).
+    app.addHook('preClose', (done) => {
+      jobs.closeAfter(gateway.config.server.shutdownTimeoutMs);
+      done();
+    });
+    app.addHook('onClose', (_instance, done) => {
+      jobs.close();
+      done();
+    });
+  }
+  app.post('/v1/responses', { config: { surface: 'openai' as const } }, create);
   registerInputTokensRoute(app, gateway, responses, seal);
-  if (responses !== undefined) registerStoredResponseRoutes(app, gateway, responses);
+  if (responses !== undefined) registerStoredResponseRoutes(app, gateway, responses, jobs);
   // The same handler, served from node:http without Fastify's per-request work (src/api/fast-lane.ts).
-  if (app.hasDecorator('fastLane')) app.fastLane.add('/v1/responses', 'openai', serve);
+  if (app.hasDecorator('fastLane')) app.fastLane.add('/v1/responses', 'openai', create);
   return serve;
+}
+
+const BACKGROUND_KEY = Buffer.from('"background"');
+
+/** POST /v1/responses: a background request to a bridged model is run by the gateway; any other as usual. */
+function withBackground(serve: LaneHandler, jobs: BackgroundResponses): LaneHandler {
+  return async (request, reply) => {
+    const raw = request.body;
+    // Most requests never say "background": one byte search, nothing parsed twice.
+    if (!Buffer.isBuffer(raw) || raw.indexOf(BACKGROUND_KEY) === -1) return serve(request, reply);
+    let body: JsonObject;
+    try {
+      body = readBody(raw).body;
+    } catch {
+      return serve(request, reply); // answered there, in the usual way
+    }
+    if (!jobs.wants(body)) return serve(request, reply);
+    try {
+      await jobs.start(request, reply, body);
+    } catch (error) {
+      sendError(reply, undefined, error, 'openai');
+    }
+  };
 }

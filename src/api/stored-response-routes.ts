@@ -6,7 +6,10 @@
  * | `GET /v1/responses/{id}` | the response object | forwarded to the provider that keeps it |
  * | `DELETE /v1/responses/{id}` | `{id, object: "response", deleted: true}` | forwarded; the gateway's record goes too |
  * | `GET /v1/responses/{id}/input_items` | a list (`limit`, `order`, `after`) | forwarded |
- * | `POST /v1/responses/{id}/cancel` | 400: not a background response | forwarded |
+ * | `POST /v1/responses/{id}/cancel` | a background one: cancelled (background-responses.ts); else 400 | forwarded |
+ *
+ * A background response the gateway runs shows its progress on GET (and `?stream=true` follows its
+ * events, background-responses.ts); DELETE of a running one cancels it first.
  *
  * Every route authenticates like a model call (virtual key) and sees only the key's own
  * responses: another key's id, an unknown one, a deleted or expired one is a 404 in OpenAI's form.
@@ -29,6 +32,7 @@ import { recordedCall } from './recorded-call.js';
 import type { ResponseStore, StoredResponse } from '../store/response-store.js';
 import { gatewayHeaders, sendFailure, startContext } from './respond.js';
 import { scopeOf } from './stored-responses.js';
+import type { BackgroundResponses } from './background-responses.js';
 
 type Action = 'retrieve' | 'delete' | 'input_items' | 'cancel';
 
@@ -68,18 +72,29 @@ export function listInputItems(items: ReadonlyArray<Record<string, unknown>>, qu
   };
 }
 
-/** The answer for a response the gateway stored itself. */
-function answerStored(store: ResponseStore, found: StoredResponse, action: Action, request: FastifyRequest): unknown {
+/** The answer for a response the gateway stored itself; undefined when it has answered (a stream). */
+function answerStored(store: ResponseStore, jobs: BackgroundResponses | undefined, found: StoredResponse, action: Action, request: FastifyRequest, reply: FastifyReply): unknown {
+  const running = found.background !== undefined && (found.background.status === 'queued' || found.background.status === 'in_progress');
   switch (action) {
-    case 'retrieve':
-      return found.response;
+    case 'retrieve': {
+      const query = queryOf(request);
+      if (query.stream === 'true' && jobs !== undefined) {
+        const after = query.starting_after === undefined ? -1 : Number(query.starting_after);
+        if (!Number.isInteger(after) || after < -1) throw invalidField('starting_after', 'starting_after: expected a sequence number (an integer from 0).');
+        jobs.streamStored(found, reply, after);
+        return undefined;
+      }
+      return jobs?.local(found.id, found.scope) ?? found.response;
+    }
     case 'delete':
+      if (running && jobs !== undefined) jobs.cancel(found);
       store.delete(found.id, found.scope);
       return { id: found.id, object: 'response', deleted: true };
     case 'input_items':
       return listInputItems(found.inputItems ?? [], queryOf(request));
     case 'cancel':
-      throw new GatewayError('HD_ERR_RESPONSE_NOT_CANCELLABLE', 'Only responses created with background=true can be cancelled');
+      if (found.background === undefined || jobs === undefined) throw new GatewayError('HD_ERR_RESPONSE_NOT_CANCELLABLE', 'Only responses created with background=true can be cancelled');
+      return jobs.cancel(found);
   }
 }
 
@@ -126,7 +141,7 @@ async function admitStored(gateway: Gateway, ctx: RequestContext, found: StoredR
   await admitCount(gateway, ctx, { model: label, body: () => '' }, target, 'openai');
 }
 
-export function registerStoredResponseRoutes(app: FastifyInstance, gateway: Gateway, store: ResponseStore): void {
+export function registerStoredResponseRoutes(app: FastifyInstance, gateway: Gateway, store: ResponseStore, jobs: BackgroundResponses | undefined): void {
   const handler = (action: Action) => async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, 'openai');
     try {
@@ -139,8 +154,9 @@ export function registerStoredResponseRoutes(app: FastifyInstance, gateway: Gate
         await forward(gateway, store, ctx, found, action, request, reply);
         return;
       }
-      const body = answerStored(store, found, action, request);
+      const body = answerStored(store, jobs, found, action, request, reply);
       ctx.status = 200;
+      if (body === undefined) return; // streamed
       reply.code(200).headers(gatewayHeaders(ctx)).type('application/json').send(JSON.stringify(body));
       ctx.respondedAt = performance.now();
     } catch (error) {

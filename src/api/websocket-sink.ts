@@ -8,11 +8,10 @@
  * exceed HIGH_WATER_BYTES, so the stream pump pauses the upstream body until 'drain'.
  * @see https://developers.openai.com/api/docs/guides/websocket-mode
  */
-import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { ErrorFormat } from '../errors/render.js';
-import { SseParser } from '../gateway/sse.js';
+import { SseSink } from './sse-sink.js';
 import { ReplyHead } from './fast-lane.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -33,13 +32,7 @@ const FINAL_EVENTS = new Set(['response.completed', 'response.failed', 'response
 const FINAL_TYPES = [...FINAL_EVENTS].map((type) => `"${type}"`);
 
 /** One message's answer: SSE in, text frames out. Emits 'drain', 'finish' and 'close' as a ServerResponse does. */
-export class WebSocketEventSink extends EventEmitter {
-  headersSent = false;
-  writableEnded = false;
-  writableFinished = false;
-  destroyed = false;
-  statusCode = 200;
-  private readonly parser = new SseParser();
+export class WebSocketEventSink extends SseSink {
   /** Bytes handed to the socket whose write has not completed. */
   private pending = 0;
   private waitingDrain = false;
@@ -51,41 +44,15 @@ export class WebSocketEventSink extends EventEmitter {
     super();
   }
 
-  writeHead(status: number): this {
-    this.statusCode = status;
-    this.headersSent = true;
-    return this;
+  protected onEvent(data: string): void {
+    this.sendEvent(data);
   }
 
-  write(data: string | Buffer): boolean {
-    if (this.destroyed || this.writableEnded) return false;
-    this.headersSent = true;
-    for (const event of this.parser.push(data)) this.sendEvent(event.data);
+  protected override accepting(): boolean {
     if (this.pending < HIGH_WATER_BYTES) return true;
     if (!this.waitingDrain) this.observer.paused();
     this.waitingDrain = true;
     return false;
-  }
-
-  end(data?: string | Buffer): this {
-    if (this.writableEnded) return this;
-    if (data !== undefined && data.length > 0) this.write(data);
-    if (!this.destroyed) for (const event of this.parser.end()) this.sendEvent(event.data);
-    this.headersSent = true;
-    this.writableEnded = true;
-    this.writableFinished = true;
-    this.emit('finish');
-    this.emit('close');
-    return this;
-  }
-
-  /** The client went away mid-response: 'close' without 'finish' (the request is logged 499, the upstream aborted). */
-  destroy(): this {
-    if (this.destroyed || this.writableFinished) return this;
-    this.destroyed = true;
-    this.writableEnded = true;
-    this.emit('close');
-    return this;
   }
 
   /** Sends one whole JSON event as a frame (an error or a locally answered warm-up). */

@@ -199,7 +199,15 @@ export const ERROR_CODES = {
   },
   HD_ERR_RESPONSE_NOT_CANCELLABLE: {
     status: 400, type: 'invalid_request_error', code: 'invalid_request',
-    description: 'Only responses created with `background: true` can be cancelled; the gateway produces bridged responses within the request (no background mode).',
+    description: 'Only responses created with `background: true` can be cancelled.',
+  },
+  HD_ERR_RESPONSES_BACKGROUND_FULL: {
+    status: 429, type: 'rate_limit_error', code: 'background_jobs_full',
+    description: 'This gateway already runs `responses.background.max_jobs` background responses; retry when one has finished.',
+  },
+  HD_ERR_RESPONSES_STREAM_UNAVAILABLE: {
+    status: 400, type: 'invalid_request_error', code: 'invalid_request',
+    description: 'GET /v1/responses/{id}?stream=true of a response that cannot be streamed: only a background response created with `stream: true` can be, while the gateway keeps its events (while it runs and 5 minutes after), and only after an event it still keeps.',
   },
   HD_ERR_WEBSOCKET_UPGRADE_REQUIRED: {
     status: 426, type: 'invalid_request_error', code: 'websocket_upgrade_required',

@@ -78,7 +78,7 @@ export class ResponseStore {
   readonly #delete: Statement<{ id: string; scope: string }>;
   readonly #insertItem: Statement<{ scope: string; item_id: string; response_id: string; item: string }>;
   readonly #selectItem: Statement<{ scope: string; item_id: string }>;
-  readonly #updateRunning: Statement<{ id: string; scope: string; status: BackgroundStatus; response: string; input_items: string | null }>;
+  readonly #updateRunning: Statement<{ id: string; scope: string; status: BackgroundStatus; provider: string; model: string; response: string; input_items: string | null }>;
   readonly #status: Statement<{ id: string; scope: string }>;
   readonly #running: Statement<[]>;
   readonly #fail: Statement<{ id: string; response: string }>;
@@ -93,7 +93,7 @@ export class ResponseStore {
     this.#delete = db.prepare('DELETE FROM stored_responses WHERE id = @id AND scope = @scope');
     this.#insertItem = db.prepare('INSERT OR REPLACE INTO stored_response_items (scope, item_id, response_id, item) VALUES (@scope, @item_id, @response_id, @item)');
     this.#selectItem = db.prepare('SELECT item FROM stored_response_items WHERE scope = @scope AND item_id = @item_id');
-    this.#updateRunning = db.prepare(`UPDATE stored_responses SET status = @status, response = @response, input_items = COALESCE(@input_items, input_items)
+    this.#updateRunning = db.prepare(`UPDATE stored_responses SET status = @status, provider = @provider, model = @model, response = @response, input_items = COALESCE(@input_items, input_items)
       WHERE id = @id AND scope = @scope AND ${RUNNING}`);
     this.#status = db.prepare('SELECT status, runner FROM stored_responses WHERE id = @id AND scope = @scope');
     this.#running = db.prepare(`SELECT id, runner, response FROM stored_responses WHERE ${RUNNING}`);
@@ -113,6 +113,8 @@ export class ResponseStore {
         id: entry.id,
         scope: entry.scope,
         status: entry.background?.status ?? 'completed',
+        provider: entry.provider,
+        model: entry.model,
         response: JSON.stringify(entry.response),
         input_items: entry.inputItems === null ? null : JSON.stringify(entry.inputItems),
       }).changes > 0;

@@ -113,7 +113,7 @@ export function responseObject(context: ResponsesEncodeContext, fields: JsonReco
     object: 'response',
     created_at: context.created,
     status: 'in_progress',
-    background: false,
+    background: echo.background ?? false,
     error: null,
     incomplete_details: null,
     instructions: echo.instructions ?? null,
