@@ -21,6 +21,7 @@ export const MODELS = [
   { id: 'anthropic/claude-sonnet-4-5', provider: 'anthropic', family: 'Anthropic' },
   { id: 'gemini/gemini-2.5-flash', provider: 'gemini', family: 'Gemini 2.5' },
   { id: 'gemini/gemini-3-pro-preview', provider: 'gemini', family: 'Gemini 3' },
+  { id: 'bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0', provider: 'bedrock', family: 'Bedrock (Converse)' },
 ] as const;
 
 export type ModelEntry = (typeof MODELS)[number];

@@ -45,7 +45,7 @@ export function renderClientSection(results) {
     '## Real clients',
     '',
     'The released clients, installed at pinned versions, pointed at the gateway (started on a loopback port in',
-    'front of the mock of the three provider APIs), each through its own surface to every upstream model family.',
+    'front of the mock of the provider APIs), each through its own surface to every upstream model family.',
     'Every SDK and framework cell checks: **text**, **stream**, **tool round trip** (the model calls a tool, the',
     'client runs it and sends the result back, and the final answer carries the value only the tool knew), the same',
     '**streamed**, and **structured output** (the reply parsed against a JSON schema). Every coding-agent cell runs',

@@ -20,6 +20,8 @@
  *   (the JSON arguments in pieces), contentBlockStop; then messageStop {stopReason} and metadata
  *   {usage, metrics}. Every payload carries Bedrock's `p` padding field. Stream errors: an exception
  *   frame `modelStreamErrorException`.
+ *   A conversation carrying the scripted-turn marker is answered by scripted-turn.ts (tool calls of the
+ *   client's own tools, structured output from `outputConfig`), as on the other formats.
  * POST /model/{id}/invoke (embeddings): amazon.titan-embed-text-v2 `{inputText, dimensions?, normalize?}`
  *   (v1: `{inputText}` only) -> `{embedding, inputTextTokenCount}`; cohere.embed-* `{texts, input_type}`
  *   -> `{id, embeddings, texts, response_type:'embeddings_floats'}`. 8 dimensions by default.
@@ -34,6 +36,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { encodeEventStreamMessage } from '../../../src/formats/bedrock/event-stream.js';
 import type { MockContext } from './context.js';
 import { argumentPieces, planEcho, textPieces, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
+import { bedrockScriptRequest } from './scripted-requests.js';
+import { planScripted } from './scripted-turn.js';
 import type { RouteHandler } from './index.js';
 import { isRecord } from './openai-common.js';
 import { countWords, mockEmbedding } from './text.js';
@@ -157,7 +161,8 @@ function frame(eventType: string, payload: Json): Uint8Array {
 }
 
 function converse(context: MockContext, body: Json, stream: boolean): Promise<void> {
-  const plan = planEcho(bedrockEchoRequest(body));
+  // A conversation carrying the scripted-turn marker is answered by scripted-turn.ts (the conformance suite).
+  const plan = planScripted(bedrockScriptRequest(body)) ?? planEcho(bedrockEchoRequest(body));
   const stopReason = plan.calls.length > 0 ? 'tool_use' : plan.truncated ? 'max_tokens' : 'end_turn';
   const usage = { inputTokens: plan.promptTokens, outputTokens: plan.completionTokens, totalTokens: plan.promptTokens + plan.completionTokens };
   const requestId = context.nextId('bedrock-request-');

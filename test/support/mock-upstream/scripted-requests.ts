@@ -8,6 +8,7 @@
  * @see https://platform.openai.com/docs/api-reference/responses/create
  * @see https://docs.anthropic.com/en/api/messages
  * @see https://ai.google.dev/api/generate-content
+ * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  */
 import type { EchoToolChoice } from './echo-plan.js';
 import { contentText, isRecord } from './openai-common.js';
@@ -111,5 +112,37 @@ export function geminiScriptRequest(body: Json): ScriptRequest {
   else if (config?.mode === 'ANY') toolChoice = allowed.length === 1 ? { name: String(allowed[0]) } : 'required';
   const generation = isRecord(body.generationConfig) ? body.generationConfig : {};
   const responseSchema = generation.responseJsonSchema ?? generation.responseSchema;
+  return { promptTexts, toolResults, tools, toolChoice, responseSchema };
+}
+
+/** POST /model/{id}/converse and converse-stream (Bedrock) */
+export function bedrockScriptRequest(body: Json): ScriptRequest {
+  const messages = records(body.messages);
+  const promptTexts = [...records(body.system), ...messages.flatMap((message) => records(message.content))]
+    .filter((block) => typeof block.text === 'string')
+    .map((block) => String(block.text));
+  const last = messages[messages.length - 1];
+  const toolResults = last?.role === 'user'
+    ? records(last.content).filter((block) => isRecord(block.toolResult)).map((block) => asText((block.toolResult as Json).content))
+    : [];
+  const config = isRecord(body.toolConfig) ? body.toolConfig : {};
+  const tools: ScriptTool[] = records(config.tools).filter((tool) => isRecord(tool.toolSpec)).map((tool) => {
+    const spec = tool.toolSpec as Json;
+    return { name: String(spec.name), parameters: isRecord(spec.inputSchema) ? spec.inputSchema.json : undefined };
+  });
+  const choice = isRecord(config.toolChoice) ? config.toolChoice : {};
+  let toolChoice: EchoToolChoice | undefined;
+  if (isRecord(choice.any)) toolChoice = 'required';
+  else if (isRecord(choice.tool) && typeof choice.tool.name === 'string') toolChoice = { name: choice.tool.name };
+  const format = isRecord(body.outputConfig) && isRecord(body.outputConfig.textFormat) ? body.outputConfig.textFormat : undefined;
+  const jsonSchema = isRecord(format?.structure) && isRecord(format.structure.jsonSchema) ? format.structure.jsonSchema : undefined;
+  let responseSchema: unknown;
+  if (typeof jsonSchema?.schema === 'string') {
+    try {
+      responseSchema = JSON.parse(jsonSchema.schema);
+    } catch {
+      responseSchema = undefined;
+    }
+  }
   return { promptTexts, toolResults, tools, toolChoice, responseSchema };
 }
