@@ -17,7 +17,7 @@ const SURFACE_TITLES = {
   openai: 'OpenAI surface (`POST /v1/chat/completions`, the `openai` SDKs)',
   anthropic: 'Anthropic surface (`POST /anthropic/v1/messages`, the Anthropic SDKs)',
   gemini: 'Gemini surface (`POST /genai/v1beta/models/{model}:generateContent` and `:streamGenerateContent`, the Google Gen AI SDKs)',
-  responses: 'Responses surface (`POST /v1/responses`, the `openai` SDKs, Codex; stateless: earlier turns sent back as input items)',
+  responses: 'Responses surface (`POST /v1/responses`, the `openai` SDKs, Codex; stateless: earlier turns sent back as input items; stored responses, background mode and item references per provider: [responses.md](responses.md#per-provider))',
 };
 const SURFACE_SHORT = { openai: 'OpenAI', anthropic: 'Anthropic', gemini: 'Gemini', responses: 'Responses' };
 
