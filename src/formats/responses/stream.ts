@@ -151,7 +151,15 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     open.text += text;
     const contentIndex = open.parts.length;
     if (part === 'refusal') return out + this.itemEvent('response.refusal.delta', open, { content_index: contentIndex, delta: text });
-    return out + this.itemEvent('response.output_text.delta', open, { content_index: contentIndex, delta: text, logprobs: [] });
+    return out + this.textDelta(open, contentIndex, text);
+  }
+
+  /**
+   * `response.output_text.delta`, nearly every event of a stream, written as text: the same bytes as
+   * itemEvent() gives (same keys, same order), without the three objects it builds per event.
+   */
+  private textDelta(open: OpenMessage, contentIndex: number, text: string): string {
+    return `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":${this.sequence++},"item_id":${JSON.stringify(open.id)},"output_index":${open.index},"content_index":${contentIndex},"delta":${JSON.stringify(text)},"logprobs":[]}\n\n`;
   }
 
   private partAdded(open: OpenMessage): string {

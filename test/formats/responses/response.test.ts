@@ -196,6 +196,20 @@ describe('ResponsesStreamEncoder', () => {
     ]);
   });
 
+  it('a text delta is written as the generic event would be: the same JSON, keys in the same order, any text', () => {
+    const encoder = new ResponsesStreamEncoder(context());
+    const texts = ['plain', 'quote " and \\ backslash', 'new\nline\r\ttab', 'ünïcödé 编码 🙂', 'lone \ud800 surrogate', '</script>\u2028'];
+    const out = texts.map((text) => encoder.onChunk(chunk({ content: text }))).join('');
+    const parser = new SseParser();
+    const deltas = parser.push(out).filter((event) => event.event === 'response.output_text.delta');
+    expect(deltas).toHaveLength(texts.length);
+    deltas.forEach((event, n) => {
+      const parsed = JSON.parse(event.data) as Record<string, unknown>;
+      const generic = { type: 'response.output_text.delta', sequence_number: parsed.sequence_number, item_id: `msg_${responseIdFor('req-1').slice(5)}_0`, output_index: 0, content_index: 0, delta: texts[n], logprobs: [] };
+      expect(event.data).toBe(JSON.stringify(generic));
+    });
+  });
+
   it('an empty stream still completes', () => {
     const list = events(new ResponsesStreamEncoder(context()).onEnd());
     expect(list.map((event) => event.type)).toEqual(['response.created', 'response.in_progress', 'response.completed']);
