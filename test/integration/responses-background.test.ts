@@ -213,6 +213,25 @@ describe('OpenAI pass-through keeps OpenAI\'s background mode', () => {
   });
 });
 
+describe('two gateways on one data dir (as --workers runs them)', () => {
+  it('the other one sees the running response without failing it at its start, and its cancel stops the upstream call', async () => {
+    mock.enqueue({ kind: 'hang' }, { path: '/v1/messages' });
+    const created = await client().responses.create({ model: ANTHROPIC, input: 'x', background: true });
+    await until(() => mock.requests.length === 1, 'the upstream call');
+    const other = await startGov({ env, config, dataDir: gw.dataDir });
+    try {
+      const seen = await client('sk-none', other.url).responses.retrieve(created.id);
+      expect(seen.status).toBe('queued');
+      expect((await client('sk-none', other.url).responses.cancel(created.id)).status).toBe('cancelled');
+      // The gateway that runs it reads the cancel from the store (about once a second) and stops the call.
+      await until(() => mock.requests[0].aborted, 'the upstream call to be aborted');
+      expect((await client().responses.retrieve(created.id)).status).toBe('cancelled');
+    } finally {
+      await other.close(false);
+    }
+  });
+});
+
 describe('a gateway that stops with background responses running', () => {
   it('marks them failed, and the next start on the same data dir shows it', async () => {
     // Its drain time (server.shutdown_timeout_ms) is short: the hanging response cannot finish in it.
