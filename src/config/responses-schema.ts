@@ -1,6 +1,6 @@
 /**
  * The `responses` section of the config file: the Responses API's background mode
- * (docs/responses.md). Read live: a change applies to the next background request.
+ * (docs/responses.md). A live setting (PATCH /api/settings, a reloaded file): read per request.
  */
 import { z } from 'zod';
 
