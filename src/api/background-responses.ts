@@ -33,7 +33,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { BackgroundJob, JOB, serverError, type JobHost } from './background-job.js';
 import { BackgroundSink } from './background-sink.js';
 import type { LaneHandler } from './fast-lane.js';
-import { headerSafe } from './respond.js';
+import { gatewayHeaders, headerSafe } from './respond.js';
 import type { JsonObject } from './validate.js';
 
 type Item = Record<string, unknown>;
@@ -132,7 +132,8 @@ export class BackgroundResponses implements JobHost {
       reply.code(refusal.status).headers(refusal.headers).type('application/json').send(refusal.payload);
       return;
     }
-    const headers: Record<string, string> = { 'x-request-id': request.id };
+    // The request's headers as far as they are known (warnings of the translation, rate-limit headers), and who serves it.
+    const headers: Record<string, string> = job.ctx === undefined ? { 'x-request-id': request.id } : gatewayHeaders(job.ctx);
     if (job.target !== undefined) {
       headers['x-heimdall-provider'] = headerSafe(job.target.provider.name);
       headers['x-heimdall-model'] = headerSafe(job.target.model);

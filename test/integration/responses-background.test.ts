@@ -63,6 +63,7 @@ describe('background responses to bridged providers', () => {
     expect(created.background).toBe(true);
     expect(created.id).toMatch(/^resp_/);
     expect(response.headers.get('x-heimdall-provider')).toBe(model.split('/')[0]);
+    expect(response.headers.get('x-heimdall-attempts')).toBe('1');
     const done = await settled(openai, created.id);
     expect(done).toMatchObject({ id: created.id, status: 'completed', background: true, store: true });
     expect(done.output_text).toBe('echo: one two three');
