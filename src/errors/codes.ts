@@ -181,6 +181,10 @@ export const ERROR_CODES = {
     status: 429, type: 'rate_limit_error', code: 'budget_reserved_in_flight',
     description: 'The budget is not spent, but what requests in flight have reserved leaves too little for this one; `Retry-After` says when to retry (they settle within seconds).',
   },
+  HD_ERR_CACHE_MISS: {
+    status: 504, type: 'api_error', code: 'cache_miss',
+    description: '`x-heimdall-cache: only` was asked and the cache holds no answer to the request (nothing was sent upstream).',
+  },
   HD_ERR_REQUEST_DEADLINE: {
     status: 504, type: 'timeout_error', code: 'request_deadline_exceeded',
     description: "The request's total time (timeouts.total_ms) ran out across its attempts, retries and fallbacks.",

@@ -14,7 +14,7 @@ import { Pipeline } from './pipeline.js';
 import { GatewayState } from './provider-runtime.js';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AttemptRecord, RequestContext } from './request-context.js';
-import type { PipelineInput } from './pipeline.js';
+import type { Outcome, PipelineInput } from './pipeline.js';
 import { attributeModel, type Target } from './router.js';
 import { UpstreamClient } from './upstream.js';
 
@@ -41,6 +41,13 @@ export interface GatewayHooks {
   authenticate?(ctx: RequestContext, headers: IncomingHttpHeaders): void;
   /** After the targets are planned, before any upstream call: access, rate limits, budget reservation. */
   admit?(ctx: RequestContext, input: PipelineInput, targets: readonly Target[]): void | Promise<void>;
+  /**
+   * After admit, before routing: may answer the request itself (the response cache). The first
+   * outcome returned is the answer; no upstream call is made.
+   */
+  answer?(ctx: RequestContext, input: PipelineInput, targets: readonly Target[]): Outcome | undefined | Promise<Outcome | undefined>;
+  /** The upstream outcome, before it is sent: observers only (the response cache reads the answer). */
+  outcome?(ctx: RequestContext, input: PipelineInput, outcome: Outcome): void;
   /** Before each upstream attempt (tracing spans, header propagation). May add headers. */
   beforeAttempt?(ctx: RequestContext, target: Target, headers: Record<string, string>): void;
   /** After each attempt, successful or not. */

@@ -48,6 +48,8 @@ export interface PipelineInput {
   maxOutputTokens?: number;
   /** The caller's request headers: a provider of the caller's format gets its protocol headers (forward-headers.ts). */
   clientHeaders?: IncomingHttpHeaders;
+  /** The body's `heimdall_cache` field (cache controls for SDKs without headers), taken out of the body. */
+  cacheControl?: unknown;
 }
 
 interface OutcomeBase {
@@ -122,8 +124,15 @@ export class Pipeline {
     for (const hooks of this.gateway.hooks) {
       if (hooks.admit !== undefined) await hooks.admit(ctx, input, plan.targets);
     }
+    for (const hooks of this.gateway.hooks) {
+      if (hooks.answer === undefined) continue;
+      const early = await hooks.answer(ctx, input, plan.targets);
+      if (early !== undefined) return early;
+    }
     // A hook (governance) may refuse some targets: they are never attempted, fallback plans included.
-    return this.run(ctx, input, state, ctx.targetFilter === undefined ? plan : filterPlan(plan, ctx.targetFilter));
+    const outcome = await this.run(ctx, input, state, ctx.targetFilter === undefined ? plan : filterPlan(plan, ctx.targetFilter));
+    for (const hooks of this.gateway.hooks) hooks.outcome?.(ctx, input, outcome);
+    return outcome;
   }
 
   private async run(ctx: RequestContext, input: PipelineInput, state: GatewayState, initial: Plan): Promise<Outcome> {

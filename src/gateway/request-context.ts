@@ -73,6 +73,8 @@ export class RequestContext {
   responseHeaders: Record<string, string> | undefined;
   /** The response cache's verdict, when a cache is on (metrics label, x-heimdall-cache). */
   cache: 'hit' | 'miss' | 'none' = 'none';
+  /** The response cache's details for the request log (result, entry, similarity, cost saved). */
+  cacheFacts: Record<string, unknown> | undefined;
   /** The W3C trace id, when tracing is on (log line, request log). */
   traceId: string | undefined;
   /** The model the provider says answered, and the finish reasons (trace attributes). */

@@ -109,10 +109,11 @@ export function toLogRecord(finished: FinishedRequest): RequestLogRecord {
     return logged;
   });
   let metadata: Record<string, unknown> | null = null;
-  if (ctx.warnings !== undefined || ctx.traceId !== undefined) {
+  if (ctx.warnings !== undefined || ctx.traceId !== undefined || ctx.cacheFacts !== undefined) {
     metadata = {};
     if (ctx.traceId !== undefined) metadata.trace_id = ctx.traceId;
     if (ctx.warnings !== undefined) metadata.warnings = ctx.warnings;
+    if (ctx.cacheFacts !== undefined) metadata.cache = ctx.cacheFacts;
   }
   const record: RequestLogRecord = {
     id: ctx.id,
