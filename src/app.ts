@@ -27,6 +27,7 @@ import { registerTelemetry } from './telemetry/telemetry.js';
 import { registerGovernance } from './governance/plugin.js';
 import { registerCache } from './cache/plugin.js';
 import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
+import { registerCorePlugins } from './plugins/builtin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -161,6 +162,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   liveMetrics = metrics;
   app.server.on('checkExpectation', expectationFailed);
   const gateway = new Gateway(config, logger, metrics);
+  registerCorePlugins(gateway); // metrics and the access log, on the request lifecycle (src/plugins/)
   liveGateway = gateway;
   app.decorate('gateway', gateway);
   app.decorate('fastLane', fastLane);

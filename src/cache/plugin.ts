@@ -1,30 +1,31 @@
 /**
- * Wires the response cache into the app (one line in app.ts, after
- * governance): the embedded store in the data dir, the gateway hooks, the
- * live configuration, the metrics, and the last flush on close.
+ * The response cache as a built-in plugin on the request lifecycle (one line
+ * in app.ts, after governance): the embedded store in the data dir, the live
+ * configuration, the metrics, and the last flush on close.
  *
- * On the request path, in hook order:
- *   admit (governance)  the key's rate limits count the request, budgets refuse an exhausted key
- *   answer              the lookup: a hit is the request's outcome (the caller's format, whole or
- *                       replayed as a stream); nothing goes upstream
- *   outcome             a miss: its answer is observed on the side (a stream as it is pumped)
- *   settle              after governance priced it: the answer is stored, shadow matches recorded,
- *                       savings counted; a hit costs $0 and no tokens
+ * On the request path, in stage order:
+ *   beforeRouting  after governance admitted the request (the key's request rate limit counts it,
+ *                  an exhausted budget refuses it): the lookup; a hit is an early answer, rendered
+ *                  in the caller's format (whole, or replayed as a stream); nothing goes upstream
+ *   finalAnswer    a miss: its answer (priced by governance) is stored if complete, a shadow match
+ *                  recorded beside it; a hit costs $0 and no tokens (governance reads ctx.cache)
  */
 import type { FastifyInstance } from 'fastify';
 import type { ResolvedConfig } from '../config/load.js';
-import type { EmbeddingResponse } from '../formats/openai/types.js';
-import { codecContextFor } from '../gateway/attempt.js';
-import type { FinishedRequest, Gateway, GatewayHooks } from '../gateway/gateway.js';
-import type { Outcome, PipelineInput } from '../gateway/pipeline.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingResponse } from '../formats/openai/types.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { PipelineInput } from '../gateway/pipeline.js';
 import { RequestContext } from '../gateway/request-context.js';
-import type { Target } from '../gateway/router.js';
+import type { BuiltinPlugin } from '../plugins/lifecycle.js';
+import { contextOf } from '../plugins/request-view.js';
+import type { RoutingStageImpl } from '../plugins/stages.js';
+import type { EarlyAnswer, FinalAnswer, PluginRequest, RoutingStage } from '../plugins/types.js';
 import type { CacheConfig } from './config-schema.js';
 import { readControls } from './controls.js';
 import { CacheMetrics } from './cache-metrics.js';
 import { CacheJournal } from './journal.js';
 import { LocalCacheStore } from './local-store.js';
-import { AnswerCapture, cachedOutcome } from './outcomes.js';
+import { replayChunks } from './replay.js';
 import { ResponseCache, type CacheIdentity, type Lookup } from './response-cache.js';
 
 declare module 'fastify' {
@@ -40,9 +41,6 @@ const INTERNAL = 'cache.internal';
 
 interface RequestState {
   lookup: Lookup;
-  capture?: AnswerCapture;
-  /** Warnings the canonical decode added: a pass-through answer drops them again (nothing was translated). */
-  decodeWarnings: number;
 }
 
 export interface CacheLogger {
@@ -127,7 +125,7 @@ export function registerCache(app: FastifyInstance, config: ResolvedConfig, gate
   });
   const plugin: CachePlugin = { cache, store, journal, metrics, config: running };
   app.decorate('responseCache', plugin);
-  gateway.addHooks(cacheHooks(app, plugin, logger));
+  gateway.lifecycle.use(cachePlugin(app, plugin, logger));
   if (app.hasDecorator('configService')) {
     app.configService.onChange((next) => store.setBounds(next.cache.maxEntries, next.cache.maxBytes));
   }
@@ -148,75 +146,89 @@ function identityOf(app: FastifyInstance, ctx: RequestContext): CacheIdentity {
 }
 
 /** Only chat answers are cached: OpenAI chat, Anthropic Messages, Gemini generateContent (not the Responses API). */
-function cacheable(ctx: RequestContext, input: PipelineInput): boolean {
-  return input.operation === 'chat' && !ctx.route.startsWith('/v1/responses');
+function cacheable(ctx: RequestContext, input: PipelineInput | undefined): input is PipelineInput {
+  return input !== undefined && input.operation === 'chat' && !ctx.route.startsWith('/v1/responses');
 }
 
-function cacheHooks(app: FastifyInstance, plugin: CachePlugin, logger: CacheLogger): GatewayHooks {
+/** A stored answer replayed as a stream: a few words per chunk, usage last (replay.ts). */
+async function* replay(answer: ChatCompletion): AsyncIterable<ChatCompletionChunk> {
+  yield* replayChunks(answer);
+}
+
+/**
+ * The request in canonical form for the key. A provider that speaks the caller's format gets the
+ * caller's own bytes, so what decoding it would drop (warnings) is not dropped: those warnings go.
+ */
+function canonicalRequest(ctx: RequestContext, request: PluginRequest, routing: RoutingStage, input: PipelineInput): ChatRequest | undefined {
+  const before = ctx.warnings?.length ?? 0;
+  let canonical: ChatRequest;
+  try {
+    canonical = request.canonical() as ChatRequest;
+  } catch {
+    return undefined; // strict mode refuses its translation; a pass-through may still serve it
+  }
+  const added = (ctx.warnings?.length ?? 0) - before;
+  const primary = (routing as RoutingStageImpl).plan().targets[0];
+  if (added > 0 && primary !== undefined && primary.provider.definition.format === input.nativeFormat && !input.rewritten) {
+    ctx.warnings!.splice(before, added);
+    if (ctx.warnings!.length === 0) ctx.warnings = undefined;
+  }
+  return canonical;
+}
+
+function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLogger): BuiltinPlugin {
   const { cache, metrics } = plugin;
   return {
-    async answer(ctx: RequestContext, input: PipelineInput, targets: readonly Target[]): Promise<Outcome | undefined> {
-      if (ctx.hookState.has(INTERNAL) || targets.length === 0 || !cacheable(ctx, input)) return undefined;
+    name: 'cache',
+    after: ['governance'],
+    async beforeRouting(request: PluginRequest, routing: RoutingStage): Promise<EarlyAnswer | void> {
+      const ctx = contextOf(request);
+      const input = ctx.input;
+      if (ctx.hookState.has(INTERNAL) || !cacheable(ctx, input)) return;
       const identity = identityOf(app, ctx);
-      if (!cache.enabledFor(identity)) return undefined;
-      const controls = readControls(input.clientHeaders, input.cacheControl);
-      const before = ctx.warnings?.length ?? 0;
-      let request;
-      try {
-        request = input.canonical();
-      } catch {
-        // A body only a pass-through forwards (strict mode refuses its translation): not cached.
-        ctx.cache = 'none';
+      if (!cache.enabledFor(identity) || routing.targets.length === 0) return;
+      const controls = readControls(request.headers, input.cacheControl);
+      const canonical = canonicalRequest(ctx, request, routing, input);
+      if (canonical === undefined) {
         metrics.counted('bypass');
-        ctx.responseHeaders = { ...ctx.responseHeaders, 'x-heimdall-cache': 'bypass' };
-        return undefined;
+        request.setResponseHeader('x-heimdall-cache', 'bypass');
+        ctx.cacheFacts = { result: 'bypass', reason: 'not_translatable' };
+        return;
       }
-      const lookup = await cache.lookup({ requestId: ctx.id, operation: input.operation, model: input.model, request: request as never, controls, identity });
-      ctx.hookState.set(STATE, { lookup, decodeWarnings: (ctx.warnings?.length ?? 0) - before } satisfies RequestState);
+      const lookup = await cache.lookup({ requestId: ctx.id, operation: input.operation, model: input.model, request: canonical, controls, identity });
+      ctx.hookState.set(STATE, { lookup } satisfies RequestState);
       metrics.counted(lookup.verdict);
-      const headers: Record<string, string> = { 'x-heimdall-cache': lookup.verdict };
+      request.setResponseHeader('x-heimdall-cache', lookup.verdict);
       const facts: Record<string, unknown> = { result: lookup.verdict };
+      ctx.cacheFacts = facts;
       if (lookup.reason !== undefined) facts.reason = lookup.reason;
       if (lookup.shadow !== undefined) {
         facts.shadow = { entry_id: lookup.shadow.entry.id, similarity: round(lookup.shadow.similarity), guard: lookup.shadow.guard ?? null };
       }
       const entry = lookup.entry;
-      if (entry !== undefined && lookup.answer !== undefined) {
-        const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
-        headers['x-heimdall-cache-age'] = String(ageSeconds);
-        headers['x-heimdall-cache-entry'] = entry.id;
-        if (lookup.similarity !== undefined) headers['x-heimdall-cache-similarity'] = round(lookup.similarity).toFixed(4);
-        Object.assign(facts, { entry_id: entry.id, age_s: ageSeconds, similarity: lookup.similarity === undefined ? undefined : round(lookup.similarity), saved_usd: entry.costUsd });
-        ctx.cache = 'hit';
-        ctx.usage = lookup.answer.usage;
-        ctx.cacheFacts = facts;
-        ctx.responseHeaders = { ...ctx.responseHeaders, ...headers };
-        metrics.saved(entry.costUsd ?? 0, entry.inputTokens ?? 0, entry.outputTokens ?? 0);
-        return cachedOutcome(lookup.answer, input.stream, targets[0]);
+      const answer = lookup.answer;
+      if (entry === undefined || answer === undefined) {
+        request.cache = lookup.verdict === 'miss' ? 'miss' : 'none';
+        return;
       }
-      ctx.cache = lookup.verdict === 'miss' ? 'miss' : 'none';
-      ctx.cacheFacts = facts;
-      ctx.responseHeaders = { ...ctx.responseHeaders, ...headers };
-      return undefined;
+      const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
+      request.setResponseHeader('x-heimdall-cache-age', String(ageSeconds));
+      request.setResponseHeader('x-heimdall-cache-entry', entry.id);
+      if (lookup.similarity !== undefined) request.setResponseHeader('x-heimdall-cache-similarity', round(lookup.similarity).toFixed(4));
+      Object.assign(facts, { entry_id: entry.id, age_s: ageSeconds, similarity: lookup.similarity === undefined ? undefined : round(lookup.similarity), saved_usd: entry.costUsd });
+      request.cache = 'hit';
+      metrics.saved(entry.costUsd ?? 0, entry.inputTokens ?? 0, entry.outputTokens ?? 0);
+      return request.stream ? { stream: replay(answer) } : { response: answer };
     },
-    outcome(ctx: RequestContext, input: PipelineInput, outcome: Outcome): void {
+    finalAnswer(request: PluginRequest, answer: FinalAnswer): void {
+      const ctx = contextOf(request);
       const state = ctx.hookState.get(STATE) as RequestState | undefined;
-      if (state === undefined) return;
-      if (outcome.passthrough && state.decodeWarnings > 0 && ctx.warnings !== undefined) {
-        // The provider got the caller's own bytes: what the canonical decode would drop was not dropped.
-        ctx.warnings.splice(ctx.warnings.length - state.decodeWarnings, state.decodeWarnings);
-        if (ctx.warnings.length === 0) ctx.warnings = undefined;
-      }
-      if (!state.lookup.store && state.lookup.shadow === undefined) return;
-      state.capture = new AnswerCapture(input, outcome, codecContextFor(ctx, input.model));
-    },
-    settle(finished: FinishedRequest): void {
-      const ctx = finished.ctx;
-      const state = ctx.hookState.get(STATE) as RequestState | undefined;
-      if (state === undefined || state.lookup.answer !== undefined) return;
+      if (state === undefined || answer.source === 'plugin' || state.lookup.answer !== undefined) return;
       try {
-        const answer = ctx.status === 200 && ctx.error === undefined && ctx.errorMessage === undefined ? state.capture?.result() : undefined;
-        cache.complete(state.lookup, answer, ctx.costUsd, { requestId: ctx.id, provider: ctx.target?.provider.name ?? null, model: ctx.target?.model ?? null });
+        const complete = answer.status === 200 && answer.completed && ctx.error === undefined && ctx.errorMessage === undefined;
+        const response = complete ? (answer.response() as ChatCompletion | undefined) : undefined;
+        const target = request.target;
+        cache.complete(state.lookup, response, answer.costUsd, { requestId: ctx.id, provider: target?.provider ?? null, model: target?.model ?? null });
       } catch (error) {
         logger.error({ err: error }, 'cache: storing an answer failed');
       }

@@ -1,16 +1,13 @@
 /**
- * Streams and whole answers, both ways, in the canonical (OpenAI Chat) form:
- *
- * - `replayChunks`: a stored answer as the chunks of a stream (role first,
- *   text in pieces of a few words, each tool call's name then its arguments
- *   in pieces, the finish reason, and a last chunk with the usage), which the
- *   caller's stream encoder turns into its own format;
- * - `ChunkCollector`: the chunks of a streamed answer gathered back into one
- *   answer, stored only when the stream ended with a finish reason.
+ * A stored answer replayed as a stream, in the canonical (OpenAI Chat) form:
+ * role first, text in pieces of a few words (as a model streams it, so a
+ * client's incremental rendering behaves as it does live), each tool call's
+ * name then its arguments in pieces, the finish reason, and a last chunk with
+ * the usage. The caller's stream encoder turns them into its own format.
  *
  * Pure: ids and times come from the stored answer.
  */
-import type { ChatChoice, ChatCompletion, ChatCompletionChunk, ChunkDelta, FinishReason, ToolCall, Usage } from '../formats/openai/types.js';
+import type { ChatChoice, ChatCompletion, ChatCompletionChunk, ChunkDelta, ToolCall, Usage } from '../formats/openai/types.js';
 
 /** Characters per replayed text piece: about a dozen tokens, at a word boundary when there is one. */
 const PIECE_CHARS = 48;
@@ -71,80 +68,4 @@ export function replayChunks(answer: ChatCompletion): ChatCompletionChunk[] {
   }
   if (answer.usage !== undefined) out.push(chunk(answer, [], answer.usage));
   return out;
-}
-
-interface ChoiceState {
-  content: string;
-  reasoning: string;
-  reasoningSignature: string | undefined;
-  refusal: string;
-  calls: ToolCall[];
-  finish: FinishReason | null;
-}
-
-/** Gathers a stream's canonical chunks into the answer they make. */
-export class ChunkCollector {
-  private readonly choices = new Map<number, ChoiceState>();
-  private id = '';
-  private created = 0;
-  private model = '';
-  private fingerprint: string | null | undefined;
-  private usage: Usage | undefined;
-  /** Something the collector cannot rebuild exactly (thinking blocks, audio...): the answer is not stored. */
-  unsupported = false;
-
-  add(item: ChatCompletionChunk): void {
-    if (this.id === '') {
-      this.id = item.id;
-      this.created = item.created;
-      this.model = item.model;
-    }
-    if (item.system_fingerprint !== undefined) this.fingerprint = item.system_fingerprint;
-    if (item.usage) this.usage = item.usage;
-    for (const choice of item.choices ?? []) {
-      let state = this.choices.get(choice.index);
-      if (state === undefined) {
-        state = { content: '', reasoning: '', reasoningSignature: undefined, refusal: '', calls: [], finish: null };
-        this.choices.set(choice.index, state);
-      }
-      const delta = choice.delta ?? {};
-      if (typeof delta.content === 'string') state.content += delta.content;
-      if (typeof delta.reasoning_content === 'string') state.reasoning += delta.reasoning_content;
-      if (typeof delta.reasoning_signature === 'string') state.reasoningSignature = (state.reasoningSignature ?? '') + delta.reasoning_signature;
-      if (typeof delta.refusal === 'string') state.refusal += delta.refusal;
-      if (delta.redacted_thinking !== undefined) this.unsupported = true;
-      for (const call of delta.tool_calls ?? []) {
-        let target = state.calls[call.index];
-        if (target === undefined) {
-          target = { id: call.id ?? '', type: 'function', function: { name: '', arguments: '' } };
-          state.calls[call.index] = target;
-        }
-        if (call.id !== undefined) target.id = call.id;
-        if (call.function?.name !== undefined) target.function.name += call.function.name;
-        if (call.function?.arguments !== undefined) target.function.arguments += call.function.arguments;
-        if (call.extra_content !== undefined) target.extra_content = call.extra_content;
-      }
-      if (choice.finish_reason !== null && choice.finish_reason !== undefined) state.finish = choice.finish_reason;
-    }
-  }
-
-  /** The whole answer, or undefined when the stream did not finish every choice. */
-  completion(): ChatCompletion | undefined {
-    if (this.unsupported || this.choices.size === 0) return undefined;
-    const choices: ChatChoice[] = [];
-    for (const [index, state] of [...this.choices.entries()].sort((a, b) => a[0] - b[0])) {
-      if (state.finish === null) return undefined;
-      const message: ChatChoice['message'] = { role: 'assistant', content: state.content === '' && state.calls.length > 0 ? null : state.content };
-      if (state.reasoning !== '') message.reasoning_content = state.reasoning;
-      if (state.reasoningSignature !== undefined) message.reasoning_signature = state.reasoningSignature;
-      if (state.refusal !== '') message.refusal = state.refusal;
-      const calls = state.calls.filter((call) => call !== undefined);
-      if (calls.length > 0) message.tool_calls = calls;
-      choices.push({ index, message, finish_reason: state.finish });
-    }
-    const answer: ChatCompletion = { id: this.id, object: 'chat.completion', created: this.created, model: this.model, choices };
-    if (this.usage !== undefined) answer.usage = this.usage;
-    if (this.fingerprint !== undefined) answer.system_fingerprint = this.fingerprint;
-    return answer;
-  }
 }

@@ -133,6 +133,14 @@ export const ERROR_CODES = {
     status: 503, type: 'api_error', code: 'shutting_down',
     description: 'The gateway is shutting down and takes no new requests.',
   },
+  HD_ERR_PLUGIN_REFUSED: {
+    status: 403, type: 'invalid_request_error', code: 'plugin_refused',
+    description: 'A plugin refused the request (a guardrail); the status is the one the plugin chose, 403 by default.',
+  },
+  HD_ERR_PLUGIN_FAILED: {
+    status: 500, type: 'api_error', code: 'plugin_failed',
+    description: 'A plugin set to `fail_closed` threw or timed out; the plugin is named in the message, details are in the log.',
+  },
   HD_ERR_INTERNAL: {
     status: 500, type: 'api_error', code: 'internal_error',
     description: 'An unexpected error inside Heimdall; details are in its log, never in the response.',
