@@ -31,7 +31,7 @@ function SavingsChart({ stats }: { stats: CacheStats }) {
           { label: 'Semantic hits', color: 'var(--chart-2)', values: stats.savings.map((row) => row.semantic_hits) },
           { label: 'Misses', color: 'var(--chart-3)', values: stats.savings.map((row) => row.misses) },
         ]}
-        format={(value) => formatInteger(value)}
+        format={(value) => (Number.isInteger(value) ? formatInteger(value) : value.toFixed(1))}
         label="Cache lookups per hour"
       />
       <TimeChart
