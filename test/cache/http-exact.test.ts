@@ -100,6 +100,19 @@ describe('OpenAI chat', () => {
     expect(chats()).toBe(1);
   });
 
+  it('a stream cut before its end, or an upstream error, is not stored', async () => {
+    const body = { ...chat('a stream that breaks halfway through its answer'), stream: true };
+    suite.mock.enqueue({ kind: 'stream-break', afterChunks: 2 });
+    const cut = await call('POST', `${suite.gw.url}/v1/chat/completions`, body).catch(() => undefined);
+    expect(cut?.headers['x-heimdall-cache'] ?? 'miss').toBe('miss');
+    suite.mock.enqueue({ kind: 'error', status: 400, body: { error: { message: 'bad', type: 'invalid_request_error', param: null, code: null } } });
+    const refused = await call('POST', `${suite.gw.url}/v1/chat/completions`, chat('an error is not an answer'));
+    expect(refused.status).toBe(400);
+    expect((await call('POST', `${suite.gw.url}/v1/chat/completions`, body)).headers['x-heimdall-cache']).toBe('miss');
+    expect((await call('POST', `${suite.gw.url}/v1/chat/completions`, chat('an error is not an answer'))).headers['x-heimdall-cache']).toBe('miss');
+    expect(chats()).toBe(4);
+  });
+
   it('a stream hit without include_usage gets no usage chunk, as OpenAI streams do', async () => {
     const body = { ...chat('replay without usage'), stream: true };
     await call('POST', `${suite.gw.url}/v1/chat/completions`, body);
