@@ -25,7 +25,9 @@ import { BODY_LIMIT_CEILING, wireStore, type WireStoreOptions } from './store/wi
 import { Metrics } from './telemetry/metrics.js';
 import { registerTelemetry } from './telemetry/telemetry.js';
 import { registerGovernance } from './governance/plugin.js';
+import { registerCache } from './cache/plugin.js';
 import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
+import { registerCorePlugins } from './plugins/builtin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -160,6 +162,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   liveMetrics = metrics;
   app.server.on('checkExpectation', expectationFailed);
   const gateway = new Gateway(config, logger, metrics);
+  registerCorePlugins(gateway); // metrics and the access log, on the request lifecycle (src/plugins/)
   liveGateway = gateway;
   app.decorate('gateway', gateway);
   app.decorate('fastLane', fastLane);
@@ -179,6 +182,8 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   await wireStore(app, config, { gateway, logger, sequenced: options.cluster === undefined, ...options.management });
   // Virtual keys, budgets, rate limits, cost (gateway hooks; spend flushed before the store closes).
   registerGovernance(app, config, { gateway, logger, ledger: options.cluster?.ledger });
+  // The response cache (after governance: a hit still counts toward the key's request rate limit).
+  registerCache(app, config, gateway, logger);
   if (options.cluster !== undefined) attachWorker(app, options.cluster);
 
   // Bodies are kept as bytes: each surface parses them itself so errors come in its own format,

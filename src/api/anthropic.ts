@@ -11,6 +11,7 @@ import type { ChatRequest } from '../formats/openai/types.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { translating } from '../formats/malformed.js';
 import { refuseWarnings } from '../formats/warnings.js';
+import { takeCacheControl } from '../cache/controls.js';
 import { countTokensHandler } from './count-tokens.js';
 import { surfaceHandler } from './surface-handler.js';
 import { optionalBoolean, parseJsonBody, readFallbacks } from './validate.js';
@@ -36,6 +37,7 @@ function registerMessages(app: FastifyInstance, gateway: Gateway): void {
     prepare(request, _gateway, ctx) {
       const body = parseJsonBody(request.body);
       const fallbacks = takeFallbacks(body);
+      const cacheControl = takeCacheControl(body);
       // Only what routing needs: a pass-through forwards roles, fields and block types as they are;
       // a translation checks the shapes it reads when it decodes (surface-validate.ts).
       checkAnthropicEnvelope(body);
@@ -51,6 +53,7 @@ function registerMessages(app: FastifyInstance, gateway: Gateway): void {
           nativeFormat: 'anthropic',
           // Type-checked above when present (governance reserves budget from it).
           maxOutputTokens: typeof body.max_tokens === 'number' ? body.max_tokens : undefined,
+          cacheControl,
           passthroughBody(target: string): string {
             body.model = target;
             return JSON.stringify(body);

@@ -27,6 +27,7 @@ import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { pickAvailableKey } from '../gateway/upstream-call.js';
 import { recordedCall } from './recorded-call.js';
 import { gatewayHeaders, sendFailure, startContext } from './respond.js';
+import { FixedRoutingStage } from '../plugins/stages.js';
 import { checkJsonContentType } from './validate.js';
 
 export interface CountTokensRequest {
@@ -47,28 +48,24 @@ export interface CountTokensSpec {
 /** Nothing is billed for a count: the settle hooks see $0 and no tokens. */
 const NO_TOKENS = Object.freeze({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
 
-/** The `admit` hooks, as for any call: access, request rate limits, budget (reserved, then settled at $0). */
+/** The built-in admission (governance), as for any call: access, request rate limits, budget (reserved, then settled at $0). */
 export async function admitCount(gateway: Gateway, ctx: RequestContext, call: CountTokensRequest, target: Target, surface: CountTokensSpec['surface'] | 'openai'): Promise<void> {
   ctx.requestedModel = call.model;
   ctx.costUsd = 0;
   ctx.usage = { ...NO_TOKENS };
-  let input: PipelineInput | undefined;
-  for (const hooks of gateway.hooks) {
-    if (hooks.admit === undefined) continue;
-    input ??= {
-      operation: 'chat',
-      model: call.model,
-      fallbacks: undefined,
-      stream: false,
-      nativeFormat: surface,
-      maxOutputTokens: 0,
-      passthroughBody: call.body,
-      canonical: () => {
-        throw new GatewayError('HD_ERR_INTERNAL', 'A token count has no canonical request.');
-      },
-    };
-    await hooks.admit(ctx, input, [target]);
-  }
+  const input: PipelineInput = {
+    operation: 'chat',
+    model: call.model,
+    fallbacks: undefined,
+    stream: false,
+    nativeFormat: surface,
+    maxOutputTokens: 0,
+    passthroughBody: call.body,
+    canonical: () => {
+      throw new GatewayError('HD_ERR_INTERNAL', 'A token count has no canonical request.');
+    },
+  };
+  await gateway.lifecycle.admitOnly(ctx, new FixedRoutingStage(gateway.state, ctx, input, target));
 }
 
 export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
@@ -76,7 +73,8 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
     const ctx = startContext(gateway, request, reply, spec.surface);
     try {
       checkJsonContentType(request.headers['content-type']);
-      for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
+      const received = gateway.lifecycle.runReceived(ctx);
+      if (received !== undefined) await received;
       const call = spec.read(request);
       const target = resolveTarget(gateway.state, call.model, 'chat');
       const provider = target.provider;

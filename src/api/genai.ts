@@ -6,6 +6,7 @@
  * `gemini/...` models get the caller's body as it is.
  * @see https://ai.google.dev/api/generate-content
  */
+import { takeCacheControl } from '../cache/controls.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, invalidField } from '../errors/gateway-error.js';
 import { geminiSurfaceCodec } from '../formats/gemini/index.js';
@@ -92,6 +93,7 @@ function prepare(request: FastifyRequest, ctx: RequestContext, strictParams: boo
   const body = parseJsonBody(request.body);
   const fallbacks = readFallbacks(body);
   if (body.fallbacks !== undefined) delete body.fallbacks;
+  const cacheControl = takeCacheControl(body);
   // Only what routing and budgets need: a pass-through forwards parts, roles and fields Heimdall
   // does not know; a translation checks what it reads when it decodes (naming the field).
   const maxOutputTokens = checkGeminiEnvelope(body);
@@ -104,6 +106,7 @@ function prepare(request: FastifyRequest, ctx: RequestContext, strictParams: boo
       stream: method === 'streamGenerateContent',
       nativeFormat: 'gemini',
       maxOutputTokens,
+      cacheControl,
       passthroughBody: () => JSON.stringify(body),
       canonical(): ChatRequest {
         if (canonical === undefined) {

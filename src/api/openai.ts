@@ -12,6 +12,7 @@ import type { ChatRequest, EmbeddingRequest, EmbeddingResponse } from '../format
 import type { Gateway } from '../gateway/gateway.js';
 import type { PipelineInput, UpstreamOperation } from '../gateway/pipeline.js';
 import { editPassthroughBody } from './passthrough-body.js';
+import { takeCacheControl } from '../cache/controls.js';
 import { sendError } from './respond.js';
 import { surfaceHandler } from './surface-handler.js';
 import { listModels, getModel } from './models.js';
@@ -45,6 +46,9 @@ export function buildInput(gateway: Gateway, operation: UpstreamOperation, body:
   const fallbacks = readFallbacks(body);
   const dropFallbacks = body.fallbacks !== undefined;
   if (dropFallbacks) delete body.fallbacks;
+  const cacheControl = takeCacheControl(body);
+  // Rare: the body is re-serialised without the field instead of edited as text.
+  if (cacheControl !== undefined) text = undefined;
   const stream = operation === 'embeddings' ? false : optionalBoolean(body, 'stream');
   let checked = false;
   return {
@@ -70,6 +74,7 @@ export function buildInput(gateway: Gateway, operation: UpstreamOperation, body:
       return body as ChatRequest | EmbeddingRequest;
     },
     maxOutputTokens: outputCap(body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens),
+    cacheControl,
   };
 }
 

@@ -24,7 +24,7 @@ export async function recordedCall(
   ctx.attempts.push(record);
   const started = performance.now();
   try {
-    const answer = await callUpstream({ upstream: gateway.upstream, hooks: gateway.hooks, routing: gateway.state.routing }, {
+    const answer = await callUpstream({ upstream: gateway.upstream, lifecycle: gateway.lifecycle, routing: gateway.state.routing }, {
       ...call, provider, key, model: target.model, ctx, target, slot: true, judge: true, json: true,
     });
     record.status = answer.status;
@@ -38,6 +38,6 @@ export async function recordedCall(
     const spent = performance.now() - started;
     ctx.upstreamMs += spent;
     record.latency_ms = Math.round(spent);
-    for (const hooks of gateway.hooks) hooks.afterAttempt?.(ctx, target, record);
+    gateway.lifecycle.runAfterAttempt(ctx, target, record);
   }
 }

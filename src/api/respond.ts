@@ -8,6 +8,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors/gateway-error.js';
 import { renderError, toGatewayError, type ErrorFormat } from '../errors/render.js';
 import type { StreamEncoder } from '../formats/types.js';
+import type { ChatCompletion, EmbeddingResponse } from '../formats/openai/types.js';
+import { codecContextFor } from '../gateway/attempt.js';
+import { canonicalOfRaw } from '../gateway/canonical-answer.js';
+import type { Lifecycle } from '../plugins/lifecycle.js';
+import { FinalAnswerImpl } from '../plugins/stages.js';
+import { sendEarlyAnswer } from './early-answer.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Outcome } from '../gateway/pipeline.js';
 import { RequestContext, type Surface } from '../gateway/request-context.js';
@@ -20,8 +26,10 @@ import { writeRawError } from './raw-error.js';
 /** Starts a request's context and ties the client's disconnect to the upstream call. */
 export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface): RequestContext {
   const ctx = new RequestContext(request.id, surface, request.routeOptions.url ?? request.url, request.method);
+  ctx.headers = request.headers;
   gateway.begin();
-  for (const hooks of gateway.hooks) hooks.begin?.(ctx, request.raw, request.body, reply.raw);
+  const lifecycle = gateway.lifecycle;
+  if (lifecycle.begin.length > 0) lifecycle.runBegin(ctx, request.raw, request.body, reply.raw);
   const raw = reply.raw;
   raw.once('close', () => {
     if (!raw.writableFinished) {
@@ -104,29 +112,33 @@ function redactError(error: GatewayError): GatewayError {
   });
 }
 
-/** Sends a successful outcome: bytes as they came (pass-through) or the surface's encoding. */
-export async function sendOutcome(
-  reply: FastifyReply,
-  ctx: RequestContext,
-  outcome: Outcome,
-  encode: {
-    json(result: NonNullable<Extract<Outcome, { kind: 'json' }>['result']>): unknown;
-    stream(): StreamEncoder;
-    /** The pass-through bytes as the caller gets them (default: as they are). */
-    raw?(raw: Buffer): Buffer;
-  },
-): Promise<void> {
-  const headers = gatewayHeaders(ctx);
+export interface OutcomeEncoders {
+  /** A canonical answer -> the surface's JSON. */
+  json(result: ChatCompletion | EmbeddingResponse): unknown;
+  stream(): StreamEncoder;
+  /** The pass-through bytes as the caller gets them (default: as they are). */
+  raw?(raw: Buffer): Buffer;
+}
+
+/** Sends a successful outcome: bytes as they came (pass-through), the surface's encoding, or a plugin's early answer. */
+export async function sendOutcome(reply: FastifyReply, ctx: RequestContext, outcome: Outcome, encode: OutcomeEncoders, lifecycle: Lifecycle): Promise<void> {
+  if (outcome.kind === 'answer') return sendEarlyAnswer(reply, ctx, outcome.answer, encode, lifecycle);
   if (outcome.kind === 'json') {
     ctx.status = 200;
+    let replacement: ChatCompletion | EmbeddingResponse | undefined;
+    if (lifecycle.finalAnswer.length > 0) replacement = await finalAnswerOf(ctx, outcome, lifecycle);
+    const headers = gatewayHeaders(ctx);
     // A provider's bytes as they came, except a configured key quoted in an error (secret-guard.ts).
     const raw = outcome.raw;
-    const payload = raw !== undefined ? maskSecretsInBody(encode.raw === undefined ? raw : encode.raw(raw)) : JSON.stringify(encode.json(outcome.result!));
+    const payload = raw !== undefined && replacement === undefined
+      ? maskSecretsInBody(encode.raw === undefined ? raw : encode.raw(raw))
+      : JSON.stringify(encode.json(replacement ?? outcome.result!));
     reply.code(200).headers(headers).type('application/json').send(payload);
     ctx.respondedAt = performance.now();
     return;
   }
   reply.hijack();
+  const headers = gatewayHeaders(ctx);
   Object.assign(headers, SSE_HEADERS);
   let encoder: StreamEncoder;
   try {
@@ -135,7 +147,18 @@ export async function sendOutcome(
     abandonStream(outcome);
     throw error;
   }
-  await pumpStream(ctx, outcome, reply.raw, encoder, headers);
+  await pumpStream(ctx, outcome, reply.raw, encoder, headers, lifecycle);
+}
+
+/** The finalAnswer stage of an answer not streamed: a plugin may replace it (or refuse it: thrown). */
+async function finalAnswerOf(ctx: RequestContext, outcome: Extract<Outcome, { kind: 'json' }>, lifecycle: Lifecycle): Promise<ChatCompletion | EmbeddingResponse | undefined> {
+  const decode = outcome.result !== undefined
+    ? () => outcome.result
+    : () => canonicalOfRaw(outcome.raw!, outcome.target, ctx.input!.operation, codecContextFor(ctx, outcome.target.label));
+  const answer = new FinalAnswerImpl(ctx, false, true, gatewayHeaders(ctx), decode, lifecycle.costOf);
+  const ran = lifecycle.runFinalAnswer(ctx, answer);
+  if (ran !== undefined) await ran;
+  return answer.replacement;
 }
 
 /**

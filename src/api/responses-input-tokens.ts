@@ -86,7 +86,8 @@ function countCall(target: Target, key: ReturnType<typeof pickAvailableKey>, bod
 
 async function count(gateway: Gateway, store: ResponseStore | undefined, seal: ReasoningSeal, ctx: RequestContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   checkJsonContentType(request.headers['content-type']);
-  for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
+  const received = gateway.lifecycle.runReceived(ctx);
+  if (received !== undefined) await received;
   const { body } = readBody(request.body);
   if (typeof body.model !== 'string' || body.model === '') throw invalidField('model', 'model: Field required.');
   const model = body.model;

@@ -113,7 +113,8 @@ export class ResponsesWebSockets {
     try {
       // The same key check as every HTTP request; each response is checked again (a key revoked mid-session).
       const ctx = new RequestContext(requestId, 'openai', PATH, 'GET');
-      for (const hooks of this.gateway.hooks) hooks.authenticate?.(ctx, request.headers);
+      ctx.headers = request.headers;
+      this.gateway.lifecycle.checkCaller(ctx);
     } catch (error) {
       const gatewayError = toGatewayError(error);
       this.logger.info({ msg: 'request', request_id: requestId, method: 'GET', route: PATH, status: gatewayError.status, error: gatewayError.message, websocket: true });

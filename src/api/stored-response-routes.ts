@@ -145,7 +145,8 @@ export function registerStoredResponseRoutes(app: FastifyInstance, gateway: Gate
   const handler = (action: Action) => async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, 'openai');
     try {
-      for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
+      const received = gateway.lifecycle.runReceived(ctx);
+      if (received !== undefined) await received;
       const id = (request.params as { id: string }).id;
       const found = store.get(id, scopeOf(ctx));
       if (found === undefined) throw notFound(id);

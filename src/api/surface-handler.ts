@@ -12,6 +12,9 @@ import type { RequestContext, Surface } from '../gateway/request-context.js';
 import { requestedModelOf } from './requested-model.js';
 import { sendFailure, sendOutcome, startContext } from './respond.js';
 import { checkJsonContentType } from './validate.js';
+import { toGatewayError } from '../errors/render.js';
+import type { Lifecycle } from '../plugins/lifecycle.js';
+import { redactText } from '../telemetry/secrets.js';
 
 export interface PreparedRequest {
   input: PipelineInput;
@@ -33,9 +36,14 @@ export interface SurfaceSpec {
 export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, spec.surface);
+    const lifecycle = gateway.lifecycle;
     try {
       checkJsonContentType(request.headers['content-type']);
-      for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
+      // received: who is calling (governance's virtual key), before the body is read.
+      if (lifecycle.received.length > 0) {
+        const received = lifecycle.runReceived(ctx);
+        if (received !== undefined) await received;
+      }
       const prepared = spec.prepare(request, gateway, ctx);
       prepared.input.clientHeaders ??= request.headers;
       const outcome = await gateway.pipeline.execute(ctx, prepared.input);
@@ -44,11 +52,19 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
         json: (result) => prepared.encodeJson(result, context),
         stream: () => prepared.createStreamEncoder(context),
         raw: prepared.encodeRaw,
-      });
+      }, lifecycle);
     } catch (error) {
       // Refused before the pipeline read it (a bad key, a malformed body): the model it names still counts.
       ctx.requestedModel ??= requestedModelOf(request);
+      if (lifecycle.error.length > 0 && !reply.raw.headersSent) await errorStage(lifecycle, ctx, error);
       sendFailure(reply, ctx, error, spec.errorFormat);
     }
   };
+}
+
+/** The error stage: plugins see the failure the caller is about to get. */
+async function errorStage(lifecycle: Lifecycle, ctx: RequestContext, error: unknown): Promise<void> {
+  const failure = toGatewayError(error);
+  const ran = lifecycle.runError(ctx, { status: failure.status, code: failure.code, message: failure.code === 'HD_ERR_INTERNAL' ? 'internal error' : redactText(failure.message) });
+  if (ran !== undefined) await ran;
 }

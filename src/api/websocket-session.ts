@@ -220,7 +220,8 @@ export class WebSocketSession {
     const id = uuidv7();
     try {
       const ctx = new RequestContext(id, 'openai', '/v1/responses');
-      for (const hooks of this.options.gateway.hooks) hooks.authenticate?.(ctx, this.headers);
+      ctx.headers = this.headers;
+      this.options.gateway.lifecycle.checkCaller(ctx);
     } catch (error) {
       const rendered = renderError(toGatewayError(error), 'openai');
       sink.statusCode = rendered.status;

@@ -17,6 +17,7 @@ import type { BreakerSettings } from '../gateway/circuit-breaker.js';
 import { configSchema, type ConfigFile, type ModelGroupEntry, type ProviderEntry, type TimeoutsConfig } from './schema.js';
 import type { CatalogOverride } from '../catalog/catalog.js';
 import { resolveResponses, type ResponsesSettings } from './responses-schema.js';
+import { resolveCache, type CacheConfig } from '../cache/config-schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -170,6 +171,8 @@ export interface ResolvedConfig {
   catalog: { overrides: Readonly<Record<string, CatalogOverride>> };
   /** The Responses API bridge's background mode (src/config/responses-schema.ts). */
   responses: ResponsesSettings;
+  /** The response cache (docs/caching.md); live. */
+  cache: CacheConfig;
 }
 
 export interface LoadOptions {
@@ -572,5 +575,6 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     input: { raw, env },
     catalog: { overrides: file.catalog.overrides },
     responses: resolveResponses(file.responses),
+    cache: resolveCache(file.cache),
   };
 }

@@ -133,6 +133,14 @@ export const ERROR_CODES = {
     status: 503, type: 'api_error', code: 'shutting_down',
     description: 'The gateway is shutting down and takes no new requests.',
   },
+  HD_ERR_PLUGIN_REFUSED: {
+    status: 403, type: 'invalid_request_error', code: 'plugin_refused',
+    description: 'A plugin refused the request (a guardrail); the status is the one the plugin chose, 403 by default.',
+  },
+  HD_ERR_PLUGIN_FAILED: {
+    status: 500, type: 'api_error', code: 'plugin_failed',
+    description: 'A plugin set to `fail_closed` threw or timed out; the plugin is named in the message, details are in the log.',
+  },
   HD_ERR_INTERNAL: {
     status: 500, type: 'api_error', code: 'internal_error',
     description: 'An unexpected error inside Heimdall; details are in its log, never in the response.',
@@ -180,6 +188,10 @@ export const ERROR_CODES = {
   HD_ERR_BUDGET_IN_FLIGHT: {
     status: 429, type: 'rate_limit_error', code: 'budget_reserved_in_flight',
     description: 'The budget is not spent, but what requests in flight have reserved leaves too little for this one; `Retry-After` says when to retry (they settle within seconds).',
+  },
+  HD_ERR_CACHE_MISS: {
+    status: 504, type: 'api_error', code: 'cache_miss',
+    description: '`x-heimdall-cache: only` was asked and the cache holds no answer to the request (nothing was sent upstream).',
   },
   HD_ERR_REQUEST_DEADLINE: {
     status: 504, type: 'timeout_error', code: 'request_deadline_exceeded',

@@ -31,6 +31,7 @@ import { mergeEmbeddingResponses } from '../formats/merge-embeddings.js';
 import { canonicalUsage, responsesProviderCodec } from '../formats/responses/index.js';
 import { sendParts } from './send-parts.js';
 import { httpFailure } from './upstream-call.js';
+import { AttemptStageImpl } from '../plugins/stages.js';
 
 type Routing = ResolvedConfig['routing'];
 
@@ -255,7 +256,8 @@ export class UpstreamAttempt implements StreamOutcome {
       record.failure = error instanceof UpstreamFailure ? error.kind : 'bad_response';
     }
     this.target.provider.limiter.release();
-    for (const hooks of this.gateway.hooks) hooks.afterAttempt?.(this.ctx, this.target, record);
+    const lifecycle = this.gateway.lifecycle;
+    if (lifecycle.afterAttempt.length > 0) lifecycle.runAfterAttempt(this.ctx, this.target, record);
   }
 
   /**
@@ -309,9 +311,10 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
   const format = provider.definition.format;
   // A Responses request to a provider without the Responses API is bridged through its chat endpoint.
   const operation = provider.wireOperation(input.operation, target.model, gateway.state.catalog);
-  const passthrough = format === input.nativeFormat && operation === input.operation;
-  // A chat call to a model only the Responses API serves is translated to it (formats/responses).
-  const codec = input.operation === 'chat' && operation === 'responses' ? responsesProviderCodec : chatCodecFor(format);
+  // A request a plugin replaced (routing.setRequest) is translated from its canonical form, never forwarded as it came.
+  const passthrough = format === input.nativeFormat && operation === input.operation && input.rewritten !== true;
+  // A call to the Responses API (a chat call to a model only it serves, a translated or observed Responses call) goes through formats/responses.
+  const codec = operation === 'responses' ? responsesProviderCodec : chatCodecFor(format);
   let body: string;
   let parts: string[] | undefined;
   let unsigned: Record<string, string> | undefined;
@@ -333,12 +336,19 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     url = endpoint.url;
     framing = endpoint.streamFraming;
     headers = endpoint.headers;
+    const lifecycle = gateway.lifecycle;
+    if (lifecycle.beforeAttempt.length > 0) {
+      // Plugins see the call before it is signed: a header or body they change is signed as changed.
+      const stage = new AttemptStageImpl(target, key.name, ctx.attempts.length + 1, url, headers, body);
+      const ran = lifecycle.runBeforeAttempt(ctx, stage);
+      if (ran !== undefined) await ran;
+      if (typeof stage.body === 'string') body = stage.body;
+    }
     if (provider.definition.authorize !== undefined) {
       const context = { baseUrl: provider.baseUrl, apiKey: key.secret, model: target.model, stream: input.stream, options: provider.options };
       headers = { ...headers, ...(await provider.definition.authorize({ method: 'POST', url, headers, body, context })) };
     }
     headers['x-request-id'] ??= ctx.id;
-    for (const hooks of gateway.hooks) hooks.beforeAttempt?.(ctx, target, headers);
   } catch (error) {
     // Nothing was sent: no verdict on the key, the probe slot (if it was one) is free again.
     if (slot) provider.limiter.release();
@@ -372,7 +382,8 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
       if (notStream !== undefined) throw new UpstreamFailure('bad_response', notStream);
       attempt.response = streamed;
       attempt.framing = framing ?? 'sse';
-      attempt.decoder = passthrough && format === 'openai' ? undefined : codec?.createStreamDecoder(codecContext);
+      // A plugin that reads the answer (streamEvent, finalAnswer) needs canonical chunks even on a pass-through.
+      attempt.decoder = passthrough && format === 'openai' && !gateway.lifecycle.readsStreams ? undefined : codec?.createStreamDecoder(codecContext);
       attempt.judge(undefined, performance.now() - attempt.startedAt);
       return attempt;
     }

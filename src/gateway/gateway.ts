@@ -1,11 +1,13 @@
 /**
  * The gateway's run-time: the routing state (swapped atomically on reload),
- * the upstream pools, the pipeline, and what happens after each request
- * (metrics, the log line, log records for the store).
+ * the upstream pools, the pipeline, and the plugin lifecycle that everything
+ * else (governance, metrics, logs, traces, user plugins) runs on.
  */
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../telemetry/logger.js';
-import { configSecrets, redactText, registerSecrets } from '../telemetry/logger.js';
+import { configSecrets, registerSecrets } from '../telemetry/logger.js';
+import { Lifecycle } from '../plugins/lifecycle.js';
+import { CompletedImpl, timingsOf } from '../plugins/stages.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { ConcurrencyRegistry } from './concurrency.js';
 import { HealthChecker } from './health-check.js';
@@ -24,12 +26,10 @@ export interface FinishedRequest {
   overheadMs: number;
 }
 
-export type FinishListener = (finished: FinishedRequest) => void;
-
 /**
- * Extension points on the request path, in call order. Governance (virtual
- * keys, limits, budgets), tracing and others plug in here instead of editing
- * the pipeline. Hooks must not do blocking I/O.
+ * The hooks governance and tracing expose (their classes predate the plugin
+ * lifecycle): src/plugins/governance.ts and src/plugins/tracing.ts adapt them
+ * to lifecycle stages. Hooks must not do blocking I/O.
  */
 export interface GatewayHooks {
   /**
@@ -59,8 +59,8 @@ export class Gateway {
   readonly healthChecks: HealthChecker;
   readonly pipeline: Pipeline;
   inFlight = 0;
-  private readonly listeners: FinishListener[] = [];
-  readonly hooks: GatewayHooks[] = [];
+  /** The plugins (Heimdall's own and the configured ones) and the stages they run at (src/plugins/). */
+  readonly lifecycle: Lifecycle;
   /** `--workers N`: GET /metrics answers with every worker's metrics summed (set by src/cluster/worker.ts). */
   clusterMetrics: (() => Promise<{ text: string; contentType: string }>) | undefined;
   private idleWaiters: Array<() => void> = [];
@@ -71,6 +71,7 @@ export class Gateway {
     readonly metrics: Metrics,
   ) {
     this.state = new GatewayState(config, this.health, this.concurrency);
+    this.lifecycle = new Lifecycle(logger, metrics);
     this.pipeline = new Pipeline(this);
     this.healthChecks = new HealthChecker(this);
     this.healthChecks.sync(this.state);
@@ -90,95 +91,21 @@ export class Gateway {
     this.healthChecks.sync(this.state);
   }
 
-  onFinish(listener: FinishListener): void {
-    this.listeners.push(listener);
-  }
-
-  addHooks(hooks: GatewayHooks): void {
-    this.hooks.push(hooks);
-  }
-
   begin(): void {
     this.inFlight++;
   }
 
-  /** Records a finished request once: metrics, log line, listeners (the store's log writer). */
+  /** Records a finished request once: the afterResponse stage (spend, metrics, log line, request log, trace). */
   finish(ctx: RequestContext): void {
     if (ctx.finished) return;
     ctx.finished = true;
     this.inFlight--;
-    const totalMs = ctx.totalMs();
-    const overheadMs = ctx.overheadMs(totalMs);
-    const finished: FinishedRequest = { ctx, totalMs, overheadMs };
-    for (const hooks of this.hooks) {
-      if (hooks.settle === undefined) continue;
-      try {
-        hooks.settle(finished);
-      } catch (error) {
-        this.logger.error({ err: error }, 'settle hook failed');
-      }
-    }
-    const target = ctx.target;
-    const last = ctx.attempts[ctx.attempts.length - 1];
-    if (target === undefined && last === undefined && ctx.requestedModel !== undefined) {
+    if (ctx.target === undefined && ctx.attempts.length === 0 && ctx.requestedModel !== undefined) {
       // Refused or failed before routing: counted under what the caller asked for.
       ctx.attributed = attributeModel(this.state, ctx.requestedModel);
     }
-    const provider = target?.provider.name ?? last?.provider ?? ctx.attributed?.provider ?? 'none';
-    const model = target?.model ?? last?.model ?? ctx.attributed?.model ?? 'none';
-    const usage = ctx.usage;
-    this.metrics.observe({
-      surface: ctx.surface,
-      provider,
-      model,
-      status: ctx.status,
-      cache: ctx.cache,
-      virtualKey: ctx.virtualKeyId,
-      totalSeconds: totalMs / 1000,
-      upstreamSeconds: ctx.upstreamMs / 1000,
-      overheadSeconds: overheadMs / 1000,
-      ttftSeconds: ctx.ttftMs === undefined ? undefined : ctx.ttftMs / 1000,
-      inputTokens: usage?.prompt_tokens,
-      outputTokens: usage?.completion_tokens,
-      cachedTokens: usage?.prompt_tokens_details?.cached_tokens,
-      costUsd: ctx.costUsd,
-      attempts: ctx.attempts,
-      warnings: ctx.warnings,
-    });
-    if (this.logger.isLevelEnabled('info')) {
-      const error = ctx.error?.message ?? ctx.errorMessage;
-      this.logger.info({
-        msg: 'request',
-        request_id: ctx.id,
-        trace_id: ctx.traceId,
-        method: ctx.method,
-        route: ctx.route,
-        surface: ctx.surface,
-        model: ctx.requestedModel,
-        provider,
-        upstream_model: model,
-        status: ctx.status,
-        stream: ctx.stream,
-        latency_ms: Math.round(totalMs * 100) / 100,
-        overhead_ms: Math.round(overheadMs * 1000) / 1000,
-        ttft_ms: ctx.ttftMs === undefined ? undefined : Math.round(ctx.ttftMs),
-        attempts: ctx.attempts.length,
-        input_tokens: usage?.prompt_tokens,
-        output_tokens: usage?.completion_tokens,
-        // null: the model has no known price (never a silent 0).
-        cost_usd: ctx.costUsd,
-        error: error === undefined ? undefined : redactText(error),
-      });
-    }
-    if (this.listeners.length > 0) {
-      for (const listener of this.listeners) {
-        try {
-          listener(finished);
-        } catch (error) {
-          this.logger.error({ err: error }, 'finish listener failed');
-        }
-      }
-    }
+    const lifecycle = this.lifecycle;
+    if (lifecycle.afterResponse.length > 0) lifecycle.runAfterResponse(ctx, new CompletedImpl(ctx, timingsOf(ctx)));
     if (this.inFlight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];

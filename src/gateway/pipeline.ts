@@ -28,6 +28,8 @@ import { decideRetry, isRetryable } from './retry-policy.js';
 import { filterPlan, planRequest, specialFallbackPlan, type Plan, type Target } from './router.js';
 import type { StreamBody, UpstreamResponse } from './upstream.js';
 import { UpstreamFailure } from './upstream-failure.js';
+import type { EarlyAnswer } from '../plugins/types.js';
+import { RoutingStageImpl } from '../plugins/stages.js';
 
 export type UpstreamOperation = Exclude<Operation, 'models'>;
 
@@ -48,6 +50,10 @@ export interface PipelineInput {
   maxOutputTokens?: number;
   /** The caller's request headers: a provider of the caller's format gets its protocol headers (forward-headers.ts). */
   clientHeaders?: IncomingHttpHeaders;
+  /** A plugin replaced the request (routing.setRequest): it is translated from `canonical()`, never passed through. */
+  rewritten?: boolean;
+  /** The body's `heimdall_cache` field (cache controls for SDKs without headers), taken out of the body. */
+  cacheControl?: unknown;
 }
 
 interface OutcomeBase {
@@ -75,7 +81,13 @@ export interface StreamOutcome extends OutcomeBase {
   finish(): void;
 }
 
-export type Outcome = JsonOutcome | StreamOutcome;
+/** A plugin answered at `beforeRouting` (cache, guardrail, mock): canonical, rendered in the caller's format. */
+export interface AnswerOutcome {
+  kind: 'answer';
+  answer: EarlyAnswer;
+}
+
+export type Outcome = JsonOutcome | StreamOutcome | AnswerOutcome;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -118,11 +130,18 @@ export class Pipeline {
     const state = this.gateway.state;
     ctx.requestedModel = input.model;
     ctx.stream = input.stream;
-    const plan = planRequest(state, input.model, input.fallbacks, input.operation);
-    for (const hooks of this.gateway.hooks) {
-      if (hooks.admit !== undefined) await hooks.admit(ctx, input, plan.targets);
-    }
-    // A hook (governance) may refuse some targets: they are never attempted, fallback plans included.
+    ctx.input = input;
+    const lifecycle = this.gateway.lifecycle;
+    let plan: Plan;
+    if (lifecycle.beforeRouting.length > 0) {
+      // Plugins in their order: governance admits (over the planned targets), others may reroute or answer.
+      const stage = new RoutingStageImpl(state, ctx, input);
+      const ran = lifecycle.runBeforeRouting(ctx, stage);
+      const answer = ran instanceof Promise ? await ran : ran;
+      if (answer !== undefined) return earlyAnswer(answer, ctx);
+      plan = stage.plan();
+    } else plan = planRequest(state, input.model, input.fallbacks, input.operation);
+    // A plugin (governance) may refuse some targets: they are never attempted, fallback plans included.
     return this.run(ctx, input, state, ctx.targetFilter === undefined ? plan : filterPlan(plan, ctx.targetFilter));
   }
 
@@ -229,6 +248,17 @@ export class Pipeline {
     if (last !== undefined) throw last.toGatewayError(lastProvider);
     throw unavailable(blocked, input.model);
   }
+}
+
+/** Checks a plugin's early answer enough to render it (a plugin's mistake is its failure, not a crash). */
+function earlyAnswer(answer: EarlyAnswer, ctx: RequestContext): AnswerOutcome {
+  const valid = typeof answer === 'object' && answer !== null && (
+    (answer.stream !== undefined && typeof (answer.stream as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') ||
+    (answer.stream === undefined && typeof answer.response === 'object' && answer.response !== null));
+  if (!valid) {
+    throw new GatewayError('HD_ERR_PLUGIN_FAILED', `The plugin "${ctx.answeredBy}" answered with neither a response object nor an async iterable stream.`);
+  }
+  return { kind: 'answer', answer };
 }
 
 /** A context-window or content-policy refusal with named fallbacks for the model: the plan to switch to (once per kind). */

@@ -4,6 +4,8 @@ import type { GatewayError } from '../errors/gateway-error.js';
 import type { CodecWarning } from '../formats/types.js';
 import type { Usage } from '../formats/openai/types.js';
 import type { Target } from './router.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { PipelineInput } from './pipeline.js';
 
 export type Surface = 'openai' | 'anthropic' | 'gemini';
 
@@ -73,6 +75,8 @@ export class RequestContext {
   responseHeaders: Record<string, string> | undefined;
   /** The response cache's verdict, when a cache is on (metrics label, x-heimdall-cache). */
   cache: 'hit' | 'miss' | 'none' = 'none';
+  /** The response cache's details for the request log (result, entry, similarity, cost saved). */
+  cacheFacts: Record<string, unknown> | undefined;
   /** The W3C trace id, when tracing is on (log line, request log). */
   traceId: string | undefined;
   /** The model the provider says answered, and the finish reasons (trace attributes). */
@@ -83,6 +87,14 @@ export class RequestContext {
    * event or body is forwarded (the stored-responses mapping: api/stored-responses.ts).
    */
   onUpstreamResponseId: ((id: string) => void) | undefined;
+  /** The caller's request headers (plugins read them; set when the context starts). */
+  headers: IncomingHttpHeaders | undefined;
+  /** What the surface handed the pipeline (plugins read the canonical request through it). */
+  input: PipelineInput | undefined;
+  /** The request as plugins see it (src/plugins/request-view.ts), made on first use. */
+  pluginView: object | undefined;
+  /** Set when a plugin answered instead of a provider (its name). */
+  answeredBy: string | undefined;
   private controller: { abort(reason?: unknown): void } | undefined;
 
   constructor(
@@ -91,6 +103,16 @@ export class RequestContext {
     readonly route: string,
     readonly method: string = 'POST',
   ) {}
+
+  /** The provider the request is counted under: who served it, else the last attempt, else what the caller asked for. */
+  countedProvider(): string {
+    return this.target?.provider.name ?? this.attempts[this.attempts.length - 1]?.provider ?? this.attributed?.provider ?? 'none';
+  }
+
+  /** The model the request is counted under (as countedProvider). */
+  countedModel(): string {
+    return this.target?.model ?? this.attempts[this.attempts.length - 1]?.model ?? this.attributed?.model ?? 'none';
+  }
 
   /** The controller of the attempt in flight, aborted if the client goes away. */
   attachController(controller: { abort(reason?: unknown): void } | undefined): void {

@@ -23,6 +23,9 @@ import { noteOpenAIStreamEvent, noteResponse } from '../telemetry/response-facts
 import { redactText } from '../telemetry/secrets.js';
 import { maskSecretsInText, StreamSecretGuard } from './secret-guard.js';
 import { chunkMentionsUsage, mentionsUsage } from './usage-scan.js';
+import { ChunkCollector } from '../plugins/canonical-stream.js';
+import type { Lifecycle } from '../plugins/lifecycle.js';
+import { FinalAnswerImpl } from '../plugins/stages.js';
 
 const ERROR_KEY = Buffer.from('"error"');
 
@@ -79,9 +82,16 @@ class StreamPump implements StreamSink {
    * events that hold neither are forwarded without being decoded or parsed at all.
    */
   private readonly quiet: SseParser | undefined;
+  /** An OpenAI pass-through: each event is observed for usage and errors (and re-emitted without added usage). */
+  private readonly observeOpenAI: boolean;
+  /** Plugins rewrite stream events: chunks are re-encoded even on a pass-through. */
+  private readonly rewrites: boolean;
+  /** Plugins read the final answer: the chunks add up to it. */
+  private readonly collector: ChunkCollector | undefined;
   private sentFirst = false;
   private waitingDrain = false;
   private done = false;
+  private failed = false;
 
   constructor(
     private readonly ctx: RequestContext,
@@ -89,13 +99,18 @@ class StreamPump implements StreamSink {
     private readonly res: ServerResponse,
     private readonly encoder: StreamEncoder,
     private readonly settle: () => void,
+    private readonly lifecycle: Lifecycle,
+    private readonly headers: Record<string, string>,
   ) {
     this.framer = outcome.framing === 'sse' ? new SseParser() : createEventFramer(outcome.framing);
     this.decoder = outcome.decoder;
-    this.passthrough = outcome.passthrough;
-    this.strip = this.passthrough && this.decoder === undefined && ctx.addedStreamUsage;
+    this.rewrites = lifecycle.streamEvent.length > 0 && this.decoder !== undefined;
+    this.passthrough = outcome.passthrough && !this.rewrites;
+    this.observeOpenAI = this.passthrough && outcome.target.provider.definition.format === 'openai';
+    this.strip = this.observeOpenAI && ctx.addedStreamUsage;
     this.guard = this.passthrough && !this.strip ? new StreamSecretGuard() : undefined;
     this.quiet = this.decoder === undefined && !this.strip && ctx.traceId === undefined && this.framer instanceof SseParser ? this.framer : undefined;
+    this.collector = lifecycle.finalAnswer.length > 0 ? new ChunkCollector() : undefined;
   }
 
   data(chunk: Buffer): boolean {
@@ -151,10 +166,12 @@ class StreamPump implements StreamSink {
 
   private onEvent(event: SseEvent, last: boolean): void {
     const decoder = this.decoder;
-    if (decoder === undefined) {
+    if (this.observeOpenAI) {
       observeOpenAIEvent(this.ctx, event);
       if (this.strip) this.writeStripped(event);
-    } else if (this.passthrough) {
+    }
+    if (decoder === undefined) return;
+    if (this.passthrough) {
       if (last) return; // the client got the provider's bytes; the decoder's end observes the rest
       try {
         this.handleChunks(decoder.onEvent(event));
@@ -173,7 +190,14 @@ class StreamPump implements StreamSink {
 
   private handleChunks(chunks: ChatCompletionChunk[]): void {
     const ctx = this.ctx;
-    for (const chunk of chunks) {
+    for (let original of chunks) {
+      if (this.rewrites) {
+        const rewritten = this.lifecycle.runStreamEvent(ctx, original);
+        if (rewritten === null) continue;
+        original = rewritten;
+      }
+      const chunk = original;
+      this.collector?.add(chunk);
       if (chunk.usage) ctx.usage = chunk.usage;
       noteResponse(ctx, chunk);
       if (!this.passthrough) {
@@ -210,6 +234,7 @@ class StreamPump implements StreamSink {
   /** A failure after the first byte: an error event in the caller's format, then the end. */
   private fail(error: unknown): void {
     const ctx = this.ctx;
+    this.failed = true;
     let status: number;
     let message: string;
     let type: string | undefined;
@@ -233,6 +258,7 @@ class StreamPump implements StreamSink {
     if (last !== undefined) last.error = message;
     ctx.errorMessage = message;
     this.write(this.encoder.onError({ status, message, type }));
+    if (this.lifecycle.error.length > 0) void this.lifecycle.runError(ctx, { status, code: status === 504 ? 'HD_ERR_UPSTREAM_TIMEOUT' : 'HD_ERR_UPSTREAM_ERROR', message });
     this.close();
   }
 
@@ -247,7 +273,22 @@ class StreamPump implements StreamSink {
       res.end();
       this.ctx.respondedAt = performance.now();
     }
-    this.settle();
+    const collector = this.collector;
+    if (collector === undefined) {
+      this.settle();
+      return;
+    }
+    // The finalAnswer stage, once the stream completed (or was cut: `completed` false).
+    const ctx = this.ctx;
+    const final = new FinalAnswerImpl(ctx, true, !this.failed && !ctx.clientGone, this.headers, () => collector.response(), this.lifecycle.costOf);
+    let ran: void | Promise<void>;
+    try {
+      ran = this.lifecycle.runFinalAnswer(ctx, final);
+    } catch {
+      ran = undefined; // sent already: a refusal has no one to go to (failures are logged and counted)
+    }
+    if (ran === undefined) this.settle();
+    else ran.then(this.settle, this.settle);
   }
 }
 
@@ -264,6 +305,7 @@ export function pumpStream(
   res: ServerResponse,
   encoder: StreamEncoder,
   headers: Record<string, string>,
+  lifecycle: Lifecycle,
 ): Promise<void> {
   try {
     res.writeHead(200, headers);
@@ -272,6 +314,6 @@ export function pumpStream(
     throw error;
   }
   return new Promise<void>((resolve) => {
-    outcome.response.body.pipe(new StreamPump(ctx, outcome, res, encoder, resolve));
+    outcome.response.body.pipe(new StreamPump(ctx, outcome, res, encoder, resolve, lifecycle, headers));
   });
 }

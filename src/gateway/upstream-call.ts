@@ -2,8 +2,8 @@
  * One upstream call outside a routed attempt (a token count, a health check, a
  * provider test), prepared and judged the way runAttempt prepares and judges
  * its own: the endpoint's headers with the provider's extra headers, the
- * provider's request signing, the request id, the `beforeAttempt` hooks
- * (tracing) when the call belongs to a request, the provider's concurrency
+ * provider's request signing, the request id, the `beforeAttempt` stage
+ * (tracing, plugins) when the call belongs to a request, the provider's concurrency
  * slot, a total timeout, transport errors and HTTP answers classified by
  * upstream-failure.ts, and the key's health verdict from failure-class.ts.
  */
@@ -14,7 +14,8 @@ import { chatCodecFor } from '../formats/registry.js';
 import type { UpstreamErrorInfo, WireFormat } from '../formats/types.js';
 import type { Endpoint } from '../providers/types.js';
 import { keyVerdict } from './failure-class.js';
-import type { GatewayHooks } from './gateway.js';
+import type { Lifecycle } from '../plugins/lifecycle.js';
+import { AttemptStageImpl } from '../plugins/stages.js';
 import type { KeyRuntime, ProviderRuntime } from './provider-runtime.js';
 import type { RequestContext } from './request-context.js';
 import type { Target } from './router.js';
@@ -55,7 +56,8 @@ export interface UpstreamCallResult {
 
 export interface UpstreamCallHost {
   upstream: UpstreamClient;
-  hooks?: readonly GatewayHooks[];
+  /** The request's plugins (calls on a request's behalf): their beforeAttempt stage. */
+  lifecycle?: Lifecycle;
   routing: Pick<ResolvedConfig['routing'], 'breaker' | 'adaptive'>;
 }
 
@@ -113,10 +115,18 @@ function abortCall(controller: AbortController): void {
  */
 export async function callUpstream(host: UpstreamCallHost, call: UpstreamCall): Promise<UpstreamCallResult> {
   const { provider, key, ctx } = call;
-  const headers = await signedHeaders(call, ctx?.id);
-  if (ctx !== undefined && call.target !== undefined && host.hooks !== undefined) {
-    for (const hooks of host.hooks) hooks.beforeAttempt?.(ctx, call.target, headers);
+  let extra: Record<string, string> | undefined;
+  const lifecycle = host.lifecycle;
+  if (ctx !== undefined && call.target !== undefined && lifecycle !== undefined && lifecycle.beforeAttempt.length > 0) {
+    // The beforeAttempt stage (tracing's traceparent, user plugins): a changed body is signed as changed.
+    extra = {};
+    const stage = new AttemptStageImpl(call.target, key?.name ?? '', ctx.attempts.length, call.endpoint.url, extra, call.body ?? '');
+    const ran = lifecycle.runBeforeAttempt(ctx, stage);
+    if (ran !== undefined) await ran;
+    if (call.body !== undefined && stage.body !== call.body) call = { ...call, body: stage.body };
   }
+  const headers = await signedHeaders(call, ctx?.id);
+  if (extra !== undefined) Object.assign(headers, extra);
   const timeoutMs = call.timeoutMs ?? provider.timeouts.totalMs;
   const base = call.timeouts ?? provider.timeouts;
   const timeouts: ResolvedTimeouts = {

@@ -380,7 +380,8 @@ export class Enforcer {
     this.deps.ledger.settle(ticket, {
       now: this.deps.now(),
       costUsd: charged,
-      tokens: tokens === undefined ? (ctx.target === undefined ? 0 : ticket.reservedTokens) : totalTokens(tokens),
+      // A cache hit sent no tokens upstream: it counts as a request, not as tokens.
+      tokens: ctx.cache === 'hit' ? 0 : tokens === undefined ? (ctx.target === undefined ? 0 : ticket.reservedTokens) : totalTokens(tokens),
     });
   }
 }

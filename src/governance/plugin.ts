@@ -1,6 +1,6 @@
 /**
  * Wires governance into the app (one line in app.ts, after the store): the
- * service over the store's database, the gateway hooks, the config-change
+ * service over the store's database, its lifecycle plugin, the config-change
  * listener, a guard for the client routes outside the pipeline (GET /v1/models,
  * count_tokens), and the last spend flush on close (before the store closes:
  * Fastify runs onClose hooks last-registered first).
@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../api/respond.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Gateway } from '../gateway/gateway.js';
+import { governancePlugin } from '../plugins/governance.js';
 import { queryKeyOf } from './credentials.js';
 import { Governance, type GovernanceLogger } from './governance.js';
 import type { SpendLedger } from './ledger.js';
@@ -44,7 +45,9 @@ export function registerGovernance(app: FastifyInstance, config: ResolvedConfig,
     logSequence: store?.logSequence === undefined ? undefined : () => store.logSequence!.last,
   });
   app.decorate('governance', governance);
-  gateway.addHooks(governance.hooks);
+  // On the request lifecycle as the built-in plugin `governance` (src/plugins/governance.ts).
+  gateway.lifecycle.use(governancePlugin(governance));
+  gateway.lifecycle.costOf = (ctx) => governance.costOf(ctx);
   if (app.hasDecorator('configService')) app.configService.onChange((next) => governance.applyConfig(next.governance));
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {

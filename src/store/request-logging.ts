@@ -1,8 +1,9 @@
 /**
- * The request log's two taps on the gateway: a `begin` hook that captures the
- * request and response bodies when the `logging.bodies` setting is on, and a
- * finish listener that turns each finished request into one log record and
- * queues it (memory only; the LogWriter writes batches off the request path).
+ * What the request log takes from a request: the request and response bodies
+ * when the `logging.bodies` setting is on (captured from `begin`), and one
+ * log record per finished request, queued in memory (the LogWriter writes
+ * batches off the request path). The built-in plugin `request-log`
+ * (src/plugins/request-log.ts) calls these at its stages.
  *
  * With bodies off (the default) the begin hook is one property read. With
  * bodies on, the request path keeps at most `max_body_bytes` + a little slack
@@ -10,6 +11,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FinishedRequest, Gateway } from '../gateway/gateway.js';
+import { requestLogPlugin } from '../plugins/request-log.js';
 import type { RequestContext } from '../gateway/request-context.js';
 import type { LogAttempt, RequestLogRecord } from './log-types.js';
 import type { RequestLogWriter } from './log-writer.js';
@@ -81,7 +83,7 @@ function tapResponse(response: ServerResponse, tap: BodyTap): void {
   } as ServerResponse['end'];
 }
 
-function startCapture(ctx: RequestContext, body: unknown, response: ServerResponse, maxBytes: number): void {
+export function startCapture(ctx: RequestContext, body: unknown, response: ServerResponse, maxBytes: number): void {
   const limit = maxBytes + SLACK_BYTES;
   const capture: BodyCapture = { request: new BodyTap(limit), response: new BodyTap(limit) };
   if (body !== undefined && body !== null) capture.request.take(Buffer.isBuffer(body) ? body : String(body));
@@ -109,10 +111,11 @@ export function toLogRecord(finished: FinishedRequest): RequestLogRecord {
     return logged;
   });
   let metadata: Record<string, unknown> | null = null;
-  if (ctx.warnings !== undefined || ctx.traceId !== undefined) {
+  if (ctx.warnings !== undefined || ctx.traceId !== undefined || ctx.cacheFacts !== undefined) {
     metadata = {};
     if (ctx.traceId !== undefined) metadata.trace_id = ctx.traceId;
     if (ctx.warnings !== undefined) metadata.warnings = ctx.warnings;
+    if (ctx.cacheFacts !== undefined) metadata.cache = ctx.cacheFacts;
   }
   const record: RequestLogRecord = {
     id: ctx.id,
@@ -157,18 +160,7 @@ export function toLogRecord(finished: FinishedRequest): RequestLogRecord {
   return record;
 }
 
-/** Plugs the request log into the gateway: one record per finished request. */
+/** Plugs the request log into the gateway: the built-in plugin `request-log` (src/plugins/request-log.ts). */
 export function attachRequestLogging(gateway: Gateway, logs: RequestLogWriter, sequence?: LogSequence): void {
-  gateway.addHooks({
-    begin(ctx, _request, body, response) {
-      const bodies = logs.bodyOptions;
-      if (bodies.enabled) startCapture(ctx, body, response, bodies.maxBytes);
-    },
-  });
-  gateway.onFinish((finished) => {
-    const record = toLogRecord(finished);
-    // Numbered in the same step as the spend ledger charged it (the settle hooks run just before).
-    if (sequence !== undefined) record.seq = sequence.next();
-    logs.enqueue(record);
-  });
+  gateway.lifecycle.use(requestLogPlugin(logs, sequence));
 }

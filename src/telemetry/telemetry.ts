@@ -16,6 +16,7 @@ import type { Logger } from './logger.js';
 import { configSecrets, registerSecrets } from './secrets.js';
 import type { TelemetryConfig } from './settings.js';
 import type { Tracing } from './tracing.js';
+import { tracingPlugin } from '../plugins/tracing.js';
 
 export interface Telemetry {
   /** True when spans are recorded and exported. */
@@ -84,9 +85,8 @@ export async function startTelemetry(gateway: Gateway, config: ResolvedConfig, l
     await installDiagLogger(logger);
     const { createTracing } = await import('./tracing.js');
     tracing = createTracing({ settings });
-    // First in line: a request refused by a later hook (401, 429) still gets its span and trace id.
-    gateway.hooks.unshift(tracing.hooks);
-    gateway.onFinish(tracing.onFinish);
+    // Its span starts at `begin`, before any plugin may refuse the request (src/plugins/tracing.ts).
+    gateway.lifecycle.use(tracingPlugin(tracing));
     exporting.push(tracing);
     logger.info({ endpoint: settings.tracing.endpoint, sample_ratio: settings.tracing.sampleRatio, service: settings.serviceName }, 'tracing on');
   }

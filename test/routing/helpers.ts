@@ -3,6 +3,7 @@
  * (every attempt with provider, key, status, error), per-key faults on the
  * mock upstream's chat route, and a routing state built from a config.
  */
+import { contextOf } from '../../src/plugins/request-view.js';
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { loadConfig } from '../../src/config/load.js';
@@ -27,7 +28,7 @@ export interface RoutingGateway extends TestGateway {
 export async function startRoutingGateway(options: TestGatewayOptions): Promise<RoutingGateway> {
   const gateway = await startGateway({ logLevel: 'warn', ...options });
   const finished: RequestContext[] = [];
-  gateway.app.gateway.onFinish(({ ctx }) => finished.push(ctx));
+  gateway.app.gateway.lifecycle.use({ name: 'test-finished', afterResponse: (request) => finished.push(contextOf(request)) });
   return {
     ...gateway,
     finished,

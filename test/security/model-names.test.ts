@@ -14,6 +14,7 @@ import type { Operation } from '../../src/providers/types.js';
 import { headerSafe } from '../../src/api/respond.js';
 import { modelNameProblem } from '../../src/gateway/model-name.js';
 import type { FinishedRequest } from '../../src/gateway/gateway.js';
+import { contextOf } from '../../src/plugins/request-view.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { startMockProviders } from '../support/mock-upstream/provider-env.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
@@ -29,7 +30,10 @@ beforeAll(async () => {
   const providers = await startMockProviders();
   mock = providers.mock;
   gateway = await startGateway({ env: providers.env, config: { ...providers.config, routing: { circuit_breaker: { enabled: false } } } });
-  gateway.app.gateway.onFinish((done) => finished.push(done));
+  gateway.app.gateway.lifecycle.use({
+    name: 'test-finished',
+    afterResponse: (request, completed) => finished.push({ ctx: contextOf(request), totalMs: completed.timings.totalMs, overheadMs: completed.timings.overheadMs }),
+  });
 });
 afterAll(async () => {
   await gateway.close();
@@ -172,15 +176,11 @@ describe('a model name that is not Latin-1', () => {
 });
 
 describe('a failure while answering, after the upstream call', () => {
-  /** A hook that makes the response headers invalid (a plugin's mistake): writing them, after the upstream call, throws. */
+  /** A plugin that makes the response headers invalid (its mistake): writing them, after the upstream call, throws. */
   function breakHeaders(): () => void {
-    const hooks = {
-      beforeAttempt(ctx: { responseHeaders: Record<string, string> | undefined }) {
-        ctx.responseHeaders = { 'x-broken': 'line\nbreak' };
-      },
-    };
-    gateway.app.gateway.addHooks(hooks as never);
-    return () => gateway.app.gateway.hooks.splice(gateway.app.gateway.hooks.indexOf(hooks as never), 1);
+    const lifecycle = gateway.app.gateway.lifecycle;
+    lifecycle.setConfigured([{ plugin: { name: 'broken-headers', beforeAttempt: (request) => request.setResponseHeader('x-broken', 'line\nbreak') } }]);
+    return () => lifecycle.setConfigured([]);
   }
 
   for (const surface of ['openai', 'anthropic', 'gemini'] as const) {
@@ -204,20 +204,25 @@ describe('a failure while answering, after the upstream call', () => {
     }
   }
 
-  it('a hook that throws after the attempt: a 500, never a hang', async () => {
-    const hooks = {
-      afterAttempt() {
+  it('a plugin that throws: skipped, or a 500 in the caller\'s format when it fails closed; never a hang', async () => {
+    const lifecycle = gateway.app.gateway.lifecycle;
+    const plugin = {
+      name: 'thrower',
+      beforeAttempt() {
         throw new Error('plugin failed');
       },
     };
-    gateway.app.gateway.addHooks(hooks as never);
     try {
+      lifecycle.setConfigured([{ plugin }]);
+      expect((await chat('anthropic', 'openai/gpt-4o-mini')).status).toBe(200);
+      await expect.poll(() => finished.length).toBe(1);
+      lifecycle.setConfigured([{ plugin, settings: { failClosed: true } }]);
       const reply = await chat('anthropic', 'openai/gpt-4o-mini');
       expect(reply.status).toBe(500);
-      expect(reply.json).toMatchObject({ type: 'error', error: { type: 'api_error' } });
-      await expect.poll(() => finished.length).toBe(1);
+      expect(reply.json).toMatchObject({ type: 'error', error: { type: 'api_error', message: expect.stringContaining('"thrower"') } });
+      await expect.poll(() => finished.length).toBe(2);
     } finally {
-      gateway.app.gateway.hooks.splice(gateway.app.gateway.hooks.indexOf(hooks as never), 1);
+      lifecycle.setConfigured([]);
     }
     // Healthy afterwards.
     expect((await chat('openai', 'openai/gpt-4o-mini')).status).toBe(200);

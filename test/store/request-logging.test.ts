@@ -7,16 +7,25 @@ import { PassThrough } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors/gateway-error.js';
-import type { FinishListener, Gateway, GatewayHooks } from '../../src/gateway/gateway.js';
+import type { FinishedRequest, Gateway } from '../../src/gateway/gateway.js';
+import type { BuiltinPlugin } from '../../src/plugins/lifecycle.js';
+import { viewOf } from '../../src/plugins/request-view.js';
+import { CompletedImpl, timingsOf } from '../../src/plugins/stages.js';
 import { RequestContext } from '../../src/gateway/request-context.js';
 import { prepareBody } from '../../src/store/redact.js';
 import { attachRequestLogging, toLogRecord } from '../../src/store/request-logging.js';
 import { Store } from '../../src/store/store.js';
 
-function fakeGateway(): { gateway: Gateway; hooks: GatewayHooks[]; finish: FinishListener[] } {
-  const hooks: GatewayHooks[] = [];
-  const finish: FinishListener[] = [];
-  const gateway = { addHooks: (h: GatewayHooks) => hooks.push(h), onFinish: (l: FinishListener) => finish.push(l) } as unknown as Gateway;
+function fakeGateway(): { gateway: Gateway; hooks: BuiltinPlugin[]; finish: Array<(finished: FinishedRequest) => void> } {
+  const hooks: BuiltinPlugin[] = [];
+  const finish: Array<(finished: FinishedRequest) => void> = [];
+  const use = (plugin: BuiltinPlugin): void => {
+    hooks.push(plugin);
+    if (plugin.afterResponse !== undefined) {
+      finish.push(({ ctx, totalMs }) => plugin.afterResponse!(viewOf(ctx), new CompletedImpl(ctx, timingsOf(ctx, totalMs))));
+    }
+  };
+  const gateway = { lifecycle: { use } } as unknown as Gateway;
   return { gateway, hooks, finish };
 }
 

@@ -9,6 +9,7 @@ import type { AuthStatus } from './api/types.js';
 import {
   AuditIcon,
   BoltIcon,
+  CacheIcon,
   CustomerIcon,
   KeyIcon,
   LogoutIcon,
@@ -31,6 +32,7 @@ import { Link, navigate, useLocation } from './lib/router.js';
 import { useTheme } from './lib/theme.js';
 import { AuditPage } from './pages/audit.js';
 import { BlockedPage } from './pages/blocked.js';
+import { CachePage } from './pages/cache.js';
 import { CustomersPage, TeamsPage } from './pages/groups.js';
 import { LoginPage } from './pages/login.js';
 import { LogDetailPage } from './pages/log-detail.js';
@@ -56,6 +58,7 @@ const NAV: NavItem[] = [
   { to: '/', label: 'Overview', icon: OverviewIcon },
   { to: '/logs', label: 'Logs', icon: LogsIcon },
   { to: '/usage', label: 'Usage', icon: UsageIcon },
+  { to: '/cache', label: 'Cache', icon: CacheIcon },
   { to: '/providers', label: 'Providers', icon: ProvidersIcon, section: 'Configure' },
   { to: '/routing', label: 'Routing', icon: RoutingIcon },
   { to: '/pricing', label: 'Pricing', icon: PriceIcon },
@@ -73,6 +76,7 @@ function pageFor(path: string): ReactNode {
   if (clean === '/logs') return <LogsPage />;
   if (clean.startsWith('/logs/')) return <LogDetailPage id={decodeURIComponent(clean.slice('/logs/'.length))} />;
   if (clean === '/usage') return <UsagePage />;
+  if (clean === '/cache') return <CachePage />;
   if (clean === '/pricing') return <PricingPage />;
   if (clean === '/providers') return <ProvidersPage />;
   if (clean === '/routing') return <RoutingPage />;

@@ -44,7 +44,7 @@ export type { Behavior, EnqueueOptions, Headers } from './behaviors.js';
 export type { MockContext, RecordedRequest, StreamOptions } from './context.js';
 export { DEFAULT_MODELS, MOCK_CREATED } from './openai.js';
 export { openaiErrorBody } from './openai-errors.js';
-export { countWords, splitWords, splitEvenly, limitText, mockEmbedding, float32Base64 } from './text.js';
+export { countWords, splitWords, splitEvenly, limitText, mockEmbedding, mockStems, float32Base64 } from './text.js';
 export { CHOP_SIZES } from './behaviors.js';
 export { planEcho, TOOL_CALL_TOKENS, type EchoPlan, type EchoRequest } from './echo-plan.js';
 export { anthropicErrorBody } from './anthropic.js';

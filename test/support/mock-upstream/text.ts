@@ -58,14 +58,60 @@ function fnv1a(text: string): number {
   return hash;
 }
 
+/** Words that carry no meaning of their own; negations are among them, as real embeddings barely see them. */
+const STOPWORDS = new Set([
+  'a', 'an', 'the', 'of', 'to', 'in', 'on', 'at', 'for', 'by', 'with', 'and', 'or', 'is', 'are', 'was', 'were', 'be', 'been',
+  'am', 'do', 'does', 'did', 'what', 'which', 'who', 'whom', 'how', 'please', 'tell', 'me', 'i', 'you', 'can', 'could',
+  'would', 'will', 'it', 'its', 'this', 'that', 'there', 'my', 'your', 'about', 'give', 'some', 's', 'not', 'no', 'never',
+  'nt', 'cannot', 'dont', 'doesnt', 'isnt', 'arent', 'so', 'us', 'we', 'just', 'kindly',
+]);
+
+/** Synonyms folded onto one stem, so paraphrases share their words. */
+const SYNONYMS: Record<string, string> = {
+  automobile: 'car', vehicle: 'car', film: 'movie', picture: 'movie', large: 'big', huge: 'big', quick: 'fast', rapid: 'fast',
+  purchase: 'buy', acquire: 'buy', city: '', town: '', capitol: 'capital', nation: 'country', state: 'country', explain: 'describe',
+  physician: 'doctor', medic: 'doctor', begin: 'start', commence: 'start', cost: 'price', happy: 'glad', reply: 'answer',
+  respond: 'answer', tall: 'high', cheap: 'inexpensive', sum: 'add', plus: 'add', recipe: 'cook', cooking: 'cook',
+};
+
+/** Lowercased word stems of a text, stopwords dropped, synonyms folded, crude English suffixes cut. */
+export function mockStems(text: string): string[] {
+  const stems: string[] = [];
+  const words = text.toLowerCase().replace(/['\u2019]s\b/g, '').replace(/n['\u2019]t\b/g, ' not').split(/[^\p{L}\p{N}]+/u);
+  for (const word of words) {
+    if (word === '' || STOPWORDS.has(word)) continue;
+    let stem = Object.hasOwn(SYNONYMS, word) ? SYNONYMS[word] : word;
+    if (stem === '') continue;
+    if (stem.length > 4) stem = stem.replace(/(ing|edly|ed|ies|es|s|ly)$/, '');
+    if (Object.hasOwn(SYNONYMS, stem) && SYNONYMS[stem] !== '') stem = SYNONYMS[stem];
+    stems.push(stem);
+  }
+  return stems;
+}
+
 /**
- * The mock's embedding of a string: `dimensions` values in [-1, 1), each
- * `fnv1a(text + '#' + i)` scaled, rounded to float32 so that the JSON float
- * form and the base64 Float32 form decode to exactly the same numbers.
+ * The mock's embedding of a string: `dimensions` values in [-1, 1), deterministic, with meaning:
+ * a random projection of the text's bag of stems (mockStems), each stem's direction drawn from
+ * `fnv1a(stem + '#' + i)`, plus a faint trace of the exact text (punctuation, stopwords). So
+ * paraphrases that share their stems are near (cosine close to 1 at 64+ dimensions), unrelated
+ * texts are far (close to 0), and `mockEmbedding(t, n)` is the first n values of any longer one.
+ * Values are rounded to float32 so the JSON float form and the base64 Float32 form decode to
+ * exactly the same numbers.
  */
 export function mockEmbedding(text: string, dimensions = 8): number[] {
+  const weights = new Map<string, number>();
+  for (const stem of mockStems(text)) weights.set(stem, (weights.get(stem) ?? 0) + 1);
+  // The exact text, faintly: "hello world" and "hello world!" differ, but barely.
+  const exact = `\u0000${text}`;
+  weights.set(exact, (weights.get(exact) ?? 0) + (weights.size === 0 ? 1 : 0.05));
+  let total = 0;
+  for (const weight of weights.values()) total += weight;
   const vector: number[] = [];
-  for (let i = 0; i < dimensions; i++) vector.push(Math.fround(fnv1a(`${text}#${i}`) / 2 ** 31 - 1));
+  for (let i = 0; i < dimensions; i++) {
+    let value = 0;
+    for (const [stem, weight] of weights) value += weight * (fnv1a(`${stem}#${i}`) / 2 ** 31 - 1);
+    vector.push(Math.fround(Math.max(-1, Math.min(0.9999999, value / total))));
+  }
   return vector;
 }
 

@@ -3,12 +3,14 @@
  * contract in docs/api.md and docs/governance.md), plus readers that accept the
  * few field spellings the contract leaves open (budget as an object or flat).
  */
-import { api, seg, type Query } from './client.js';
+import { api, seg, withQuery, type Query } from './client.js';
 import type {
   AuditEntry,
   AuthStatus,
   Budget,
   BudgetSpec,
+  CacheShadowMatch,
+  CacheStats,
   Customer,
   ListResponse,
   LogDetail,
@@ -32,6 +34,12 @@ import type {
   VirtualKeyCreated,
   VirtualKeyDetail,
 } from './types.js';
+
+export const cache = {
+  stats: (signal?: AbortSignal) => api.get<CacheStats>('/api/cache/stats', undefined, signal),
+  shadow: (limit: number, signal?: AbortSignal) => api.get<{ data: CacheShadowMatch[] }>('/api/cache/shadow', { limit }, signal),
+  invalidate: (filter: { virtual_key?: string; model?: string; id?: string }) => api.delete<{ deleted: number }>(withQuery('/api/cache', filter)),
+};
 
 export const auth = {
   status: () => api.get<AuthStatus>('/api/auth/status'),

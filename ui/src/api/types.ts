@@ -249,3 +249,34 @@ export interface LogStats {
 }
 
 export type * from './governance-types.js';
+
+/** GET /api/cache/stats (docs/caching.md). */
+export interface CacheStats {
+  enabled: boolean;
+  scope: string;
+  ttl_ms: number;
+  semantic: { enabled: boolean; mode: 'serve' | 'shadow'; threshold: number; embedding_model: string };
+  requests: { hit: number; 'semantic-hit': number; miss: number; bypass: number };
+  hit_rate: number | null;
+  saved_usd: number;
+  saved_tokens: number;
+  store: { entries: number; bytes: number; semantic_entries: number; evictions: number; expirations: number; max_entries: number; max_bytes: number };
+  savings: Array<{ hour: number; hits: number; semantic_hits: number; misses: number; saved_usd: number; saved_tokens: number }>;
+  largest: Array<{ id: string; scope: string; model: string; provider: string | null; bytes: number; hits: number; created_at: number; expires_at: number; used_at: number; cost_usd: number | null; semantic: boolean; question: string | null }>;
+}
+
+/** One row of GET /api/cache/shadow. */
+export interface CacheShadowMatch {
+  time: number;
+  request_id: string;
+  scope: string;
+  model: string;
+  entry_id: string;
+  similarity: number;
+  threshold: number;
+  guard: string | null;
+  question: string;
+  cached_question: string;
+  cached_answer: string;
+  real_answer: string | null;
+}

@@ -94,6 +94,14 @@ export const BoltIcon = icon(<path d="M13 2 3 14h9l-1 8 10-12h-9z" />);
 export const ChevronIcon = icon(<path d="m9 18 6-6-6-6" />);
 export const TrashIcon = icon(<path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6" />);
 export const EditIcon = icon(<path d="M12 20h9M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z" />);
+/** A stack of disks: stored answers. */
+export const CacheIcon = icon(
+  <>
+    <ellipse cx="12" cy="5" rx="8" ry="3" />
+    <path d="M4 5v6c0 1.7 3.6 3 8 3s8-1.3 8-3V5" />
+    <path d="M4 11v6c0 1.7 3.6 3 8 3s8-1.3 8-3v-6" />
+  </>,
+);
 export const UsageIcon = icon(
   <>
     <path d="M21 12a9 9 0 1 1-9-9v9z" />

@@ -1,0 +1,241 @@
+/**
+ * The response cache as a built-in plugin on the request lifecycle (one line
+ * in app.ts, after governance): the embedded store in the data dir, the live
+ * configuration, the metrics, and the last flush on close.
+ *
+ * On the request path, in stage order:
+ *   beforeRouting  after governance admitted the request (the key's request rate limit counts it,
+ *                  an exhausted budget refuses it): the lookup; a hit is an early answer, rendered
+ *                  in the caller's format (whole, or replayed as a stream); nothing goes upstream
+ *   finalAnswer    a miss: its answer (priced by governance) is stored if complete, a shadow match
+ *                  recorded beside it; a hit costs $0 and no tokens (governance reads ctx.cache)
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ResolvedConfig } from '../config/load.js';
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingResponse } from '../formats/openai/types.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { PipelineInput } from '../gateway/pipeline.js';
+import { RequestContext } from '../gateway/request-context.js';
+import type { BuiltinPlugin } from '../plugins/lifecycle.js';
+import { contextOf } from '../plugins/request-view.js';
+import type { RoutingStageImpl } from '../plugins/stages.js';
+import type { EarlyAnswer, FinalAnswer, PluginRequest, RoutingStage } from '../plugins/types.js';
+import type { CacheConfig } from './config-schema.js';
+import { readControls } from './controls.js';
+import { CacheMetrics } from './cache-metrics.js';
+import { CacheJournal } from './journal.js';
+import { LocalCacheStore } from './local-store.js';
+import { replayChunks } from './replay.js';
+import { ResponseCache, type CacheIdentity, type Lookup } from './response-cache.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The response cache (src/cache): GET /api/cache/stats, DELETE /api/cache. */
+    responseCache: CachePlugin;
+  }
+}
+
+const STATE = 'cache';
+/** The cache's own embedding calls: never looked up themselves. */
+const INTERNAL = 'cache.internal';
+
+interface RequestState {
+  lookup: Lookup;
+}
+
+export interface CacheLogger {
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+export interface CachePlugin {
+  cache: ResponseCache;
+  store: LocalCacheStore;
+  journal: CacheJournal;
+  metrics: CacheMetrics;
+  config(): CacheConfig;
+}
+
+/** Floats of an embedding as a Float32Array (base64 float32 too, as some servers send it regardless). */
+function vectorOf(embedding: number[] | string | undefined): Float32Array | undefined {
+  if (Array.isArray(embedding)) return Float32Array.from(embedding);
+  if (typeof embedding === 'string') {
+    const bytes = Buffer.from(embedding, 'base64');
+    const vector = new Float32Array(bytes.length / 4);
+    for (let i = 0; i < vector.length; i++) vector[i] = bytes.readFloatLE(i * 4);
+    return vector;
+  }
+  return undefined;
+}
+
+/** One embedding through Heimdall's own routing (its keys, fallbacks, retries and breakers). */
+function embedder(gateway: Gateway, logger: CacheLogger) {
+  let calls = 0;
+  return async (text: string, model: string, dimensions: number | undefined, identity: CacheIdentity): Promise<Float32Array | undefined> => {
+    const ctx = new RequestContext(`cache-embedding-${++calls}`, 'openai', '/v1/embeddings');
+    ctx.hookState.set(INTERNAL, true);
+    ctx.virtualKeyId = identity.virtualKeyId;
+    const body: Record<string, unknown> = { model, input: text, encoding_format: 'float' };
+    if (dimensions !== undefined) body.dimensions = dimensions;
+    const input: PipelineInput = {
+      operation: 'embeddings',
+      model,
+      fallbacks: undefined,
+      stream: false,
+      nativeFormat: 'openai',
+      passthroughBody: (target) => JSON.stringify({ ...body, model: target }),
+      canonical: () => ({ ...body, model } as never),
+    };
+    try {
+      const outcome = await gateway.pipeline.execute(ctx, input);
+      if (outcome.kind !== 'json') return undefined;
+      const response = (outcome.result ?? JSON.parse(outcome.raw!.toString('utf8'))) as EmbeddingResponse;
+      return vectorOf(response.data?.[0]?.embedding);
+    } catch (error) {
+      logger.warn({ err: error, embedding_model: model }, 'cache: the embedding call failed; the request goes on without a semantic lookup');
+      return undefined;
+    }
+  };
+}
+
+export function registerCache(app: FastifyInstance, config: ResolvedConfig, gateway: Gateway, logger: CacheLogger): CachePlugin {
+  const running = app.hasDecorator('configService') ? () => app.configService.config.cache : () => config.cache;
+  const memory = app.hasDecorator('store') && app.store.db.memory;
+  const initial = running();
+  const store = new LocalCacheStore({
+    dataDir: memory ? undefined : config.server.dataDir,
+    maxEntries: initial.maxEntries,
+    maxBytes: initial.maxBytes,
+    onError: (error) => logger.error({ err: error }, 'cache: writing entries failed'),
+  });
+  const journal = new CacheJournal(store.db);
+  const metrics = new CacheMetrics(gateway.metrics.registry, () => store.stats());
+  const cache = new ResponseCache({
+    config: running,
+    store,
+    journal,
+    embed: embedder(gateway, logger),
+    events: {
+      lookedUp: (_lookup, kind, seconds) => metrics.lookup.with(kind).observe(seconds),
+      guardBlocked: (guard, mode) => metrics.matches.with(mode, guard).inc(),
+      semanticMatch: (mode, guard) => metrics.matches.with(mode, guard).inc(),
+      ineligible: (reason) => metrics.skipped.with(reason).inc(),
+      embedFailed: () => metrics.skipped.with('embedding_failed').inc(),
+    },
+  });
+  const plugin: CachePlugin = { cache, store, journal, metrics, config: running };
+  app.decorate('responseCache', plugin);
+  gateway.lifecycle.use(cachePlugin(app, plugin, logger));
+  if (app.hasDecorator('configService')) {
+    app.configService.onChange((next) => store.setBounds(next.cache.maxEntries, next.cache.maxBytes));
+  }
+  app.addHook('onClose', async () => {
+    try {
+      journal.flush();
+    } finally {
+      store.close();
+    }
+  });
+  return plugin;
+}
+
+function identityOf(app: FastifyInstance, ctx: RequestContext): CacheIdentity {
+  const id = ctx.virtualKeyId;
+  const name = id !== undefined && app.hasDecorator('governance') ? app.governance.registry.keys.get(id)?.name : undefined;
+  return { virtualKeyId: id, virtualKeyName: name, teamId: ctx.teamId, customerId: ctx.customerId };
+}
+
+/** Only chat answers are cached: OpenAI chat, Anthropic Messages, Gemini generateContent (not the Responses API). */
+function cacheable(ctx: RequestContext, input: PipelineInput | undefined): input is PipelineInput {
+  return input !== undefined && input.operation === 'chat' && !ctx.route.startsWith('/v1/responses');
+}
+
+/** A stored answer replayed as a stream: a few words per chunk, usage last (replay.ts). */
+async function* replay(answer: ChatCompletion): AsyncIterable<ChatCompletionChunk> {
+  yield* replayChunks(answer);
+}
+
+/**
+ * The request in canonical form for the key. A provider that speaks the caller's format gets the
+ * caller's own bytes, so what decoding it would drop (warnings) is not dropped: those warnings go.
+ */
+function canonicalRequest(ctx: RequestContext, request: PluginRequest, routing: RoutingStage, input: PipelineInput): ChatRequest | undefined {
+  const before = ctx.warnings?.length ?? 0;
+  let canonical: ChatRequest;
+  try {
+    canonical = request.canonical() as ChatRequest;
+  } catch {
+    return undefined; // strict mode refuses its translation; a pass-through may still serve it
+  }
+  const added = (ctx.warnings?.length ?? 0) - before;
+  const primary = (routing as RoutingStageImpl).plan().targets[0];
+  if (added > 0 && primary !== undefined && primary.provider.definition.format === input.nativeFormat && !input.rewritten) {
+    ctx.warnings!.splice(before, added);
+    if (ctx.warnings!.length === 0) ctx.warnings = undefined;
+  }
+  return canonical;
+}
+
+function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLogger): BuiltinPlugin {
+  const { cache, metrics } = plugin;
+  return {
+    name: 'cache',
+    after: ['governance'],
+    async beforeRouting(request: PluginRequest, routing: RoutingStage): Promise<EarlyAnswer | void> {
+      const ctx = contextOf(request);
+      const input = ctx.input;
+      if (ctx.hookState.has(INTERNAL) || !cacheable(ctx, input)) return;
+      const identity = identityOf(app, ctx);
+      if (!cache.enabledFor(identity) || routing.targets.length === 0) return;
+      const controls = readControls(request.headers, input.cacheControl);
+      const canonical = canonicalRequest(ctx, request, routing, input);
+      if (canonical === undefined) {
+        metrics.counted('bypass');
+        request.setResponseHeader('x-heimdall-cache', 'bypass');
+        ctx.cacheFacts = { result: 'bypass', reason: 'not_translatable' };
+        return;
+      }
+      const lookup = await cache.lookup({ requestId: ctx.id, operation: input.operation, model: input.model, request: canonical, controls, identity });
+      ctx.hookState.set(STATE, { lookup } satisfies RequestState);
+      metrics.counted(lookup.verdict);
+      request.setResponseHeader('x-heimdall-cache', lookup.verdict);
+      const facts: Record<string, unknown> = { result: lookup.verdict };
+      ctx.cacheFacts = facts;
+      if (lookup.reason !== undefined) facts.reason = lookup.reason;
+      if (lookup.shadow !== undefined) {
+        facts.shadow = { entry_id: lookup.shadow.entry.id, similarity: round(lookup.shadow.similarity), guard: lookup.shadow.guard ?? null };
+      }
+      const entry = lookup.entry;
+      const answer = lookup.answer;
+      if (entry === undefined || answer === undefined) {
+        request.cache = lookup.verdict === 'miss' ? 'miss' : 'none';
+        return;
+      }
+      const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
+      request.setResponseHeader('x-heimdall-cache-age', String(ageSeconds));
+      request.setResponseHeader('x-heimdall-cache-entry', entry.id);
+      if (lookup.similarity !== undefined) request.setResponseHeader('x-heimdall-cache-similarity', round(lookup.similarity).toFixed(4));
+      Object.assign(facts, { entry_id: entry.id, age_s: ageSeconds, similarity: lookup.similarity === undefined ? undefined : round(lookup.similarity), saved_usd: entry.costUsd });
+      request.cache = 'hit';
+      metrics.saved(entry.costUsd ?? 0, entry.inputTokens ?? 0, entry.outputTokens ?? 0);
+      return request.stream ? { stream: replay(answer) } : { response: answer };
+    },
+    finalAnswer(request: PluginRequest, answer: FinalAnswer): void {
+      const ctx = contextOf(request);
+      const state = ctx.hookState.get(STATE) as RequestState | undefined;
+      if (state === undefined || answer.source === 'plugin' || state.lookup.answer !== undefined) return;
+      try {
+        const complete = answer.status === 200 && answer.completed && ctx.error === undefined && ctx.errorMessage === undefined;
+        const response = complete ? (answer.response() as ChatCompletion | undefined) : undefined;
+        const target = request.target;
+        cache.complete(state.lookup, response, answer.costUsd, { requestId: ctx.id, provider: target?.provider ?? null, model: target?.model ?? null });
+      } catch (error) {
+        logger.error({ err: error }, 'cache: storing an answer failed');
+      }
+    },
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
