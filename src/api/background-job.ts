@@ -58,6 +58,8 @@ export class BackgroundJob implements BackgroundListener, BackgroundMark {
   private acceptedResolve: ((refusal: { status: number; headers: Record<string, string | number | string[]>; payload: string } | undefined) => void) | undefined;
   readonly accepted: Promise<{ status: number; headers: Record<string, string | number | string[]>; payload: string } | undefined>;
   private sink: BackgroundSink | undefined;
+  /** The attempt that was admitted (1 for the first): the POST's answer says it, the call may still be signing. */
+  attempt: number | undefined;
   /** Accepted and written to the store (queued). */
   stored = false;
   /** Refused before it was accepted: never stored, nothing to keep. */
@@ -111,9 +113,10 @@ export class BackgroundJob implements BackgroundListener, BackgroundMark {
     ctx.hookState.set(JOB, this);
   }
 
-  admitted(target: Target): void {
+  admitted(target: Target, attempt: number): void {
     if (this.target !== undefined) return;
     this.target = target;
+    this.attempt = attempt;
     this.accept();
   }
 

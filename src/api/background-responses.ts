@@ -25,7 +25,10 @@
 import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, invalidField } from '../errors/gateway-error.js';
-import type { Gateway, GatewayHooks } from '../gateway/gateway.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { BuiltinPlugin } from '../plugins/lifecycle.js';
+import { contextOf } from '../plugins/request-view.js';
+import type { AttemptStageImpl } from '../plugins/stages.js';
 import { planRequest } from '../gateway/router.js';
 import { SSE_HEADERS } from '../gateway/sse.js';
 import type { ResponseStore, StoredResponse } from '../store/response-store.js';
@@ -68,7 +71,8 @@ export class BackgroundResponses implements JobHost {
   private readonly kept = new Map<string, { job: BackgroundJob; timer: NodeJS.Timeout }>();
   private poll: NodeJS.Timeout | undefined;
   private closing: NodeJS.Timeout | undefined;
-  readonly hooks: GatewayHooks;
+  /** A built-in plugin on the request lifecycle: ties a background request's context to its job. */
+  readonly plugin: BuiltinPlugin;
 
   constructor(
     private readonly gateway: Gateway,
@@ -79,12 +83,14 @@ export class BackgroundResponses implements JobHost {
     LIVE_RUNNERS.add(this.runner);
     const failed = store.failAbandoned(runnerAlive, serverError('The gateway stopped while this background response ran (a restart or a crash); it cannot be resumed.'));
     if (failed > 0) logger.warn({ failed }, 'background responses left running by a stopped gateway were marked failed');
-    this.hooks = {
+    this.plugin = {
+      name: 'background-responses',
       begin: (ctx, _request, _body, response) => {
         if (response instanceof BackgroundSink) (response.listener as BackgroundJob).attach(ctx);
       },
-      beforeAttempt: (ctx, target) => {
-        if (this.running.size > 0) (ctx.hookState.get(JOB) as BackgroundJob | undefined)?.admitted(target);
+      beforeAttempt: (request, attempt) => {
+        if (this.running.size === 0) return;
+        (contextOf(request).hookState.get(JOB) as BackgroundJob | undefined)?.admitted((attempt as AttemptStageImpl).runtime, attempt.attempt);
       },
     };
   }
@@ -138,6 +144,7 @@ export class BackgroundResponses implements JobHost {
       headers['x-heimdall-provider'] = headerSafe(job.target.provider.name);
       headers['x-heimdall-model'] = headerSafe(job.target.model);
     }
+    if (job.attempt !== undefined) headers['x-heimdall-attempts'] = String(job.attempt);
     if (job.streaming) {
       this.stream(job, reply, -1, headers);
       return;

@@ -165,7 +165,7 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway):
   const jobs = responses === undefined ? undefined : new BackgroundResponses(gateway, responses, serve, app.log as unknown as Logger);
   const create = jobs === undefined ? serve : withBackground(serve, jobs);
   if (jobs !== undefined) {
-    gateway.addHooks(jobs.hooks);
+    gateway.lifecycle.use(jobs.plugin);
     // Background responses have no connection to close: they may run for the shutdown's drain time, then
     // they are stopped and marked failed (before the upstream pools and the store close).
     app.addHook('preClose', (done) => {
