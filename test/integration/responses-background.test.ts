@@ -148,6 +148,23 @@ describe('background responses to bridged providers', () => {
     expect(done.output_text).toBe('echo: one two three four');
   });
 
+  it('a cancel ends the stream of a reader who follows it, after the events so far', async () => {
+    mock.enqueue({ kind: 'slow-stream', chunkDelayMs: 300 }, { path: '/v1/messages' });
+    const openai = client();
+    const stream = await openai.responses.create({ model: ANTHROPIC, input: 'one two three four five six seven eight', background: true, stream: true });
+    const seen: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) {
+      seen.push(event);
+      if (event.type === 'response.output_text.delta' && seen.filter((e) => e.type === event.type).length === 1) {
+        expect((await openai.responses.cancel((seen[0] as OpenAI.Responses.ResponseCreatedEvent).response.id)).status).toBe('cancelled');
+      }
+    }
+    expect(seen.some((event) => event.type === 'response.completed')).toBe(false);
+    const id = (seen[0] as OpenAI.Responses.ResponseCreatedEvent).response.id;
+    const after = await openai.responses.retrieve(id);
+    expect(after.status).toBe('cancelled');
+  });
+
   it('an upstream failure after acceptance ends in status failed with the error', async () => {
     mock.enqueue({ kind: 'error', status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long' } } }, { path: '/v1/messages' });
     const openai = client();
