@@ -27,6 +27,7 @@ import { registerTelemetry } from './telemetry/telemetry.js';
 import { registerGovernance } from './governance/plugin.js';
 import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
 import { registerCorePlugins } from './plugins/builtin.js';
+import { registerPlugins } from './plugins/wiring.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -181,6 +182,8 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   await wireStore(app, config, { gateway, logger, sequenced: options.cluster === undefined, ...options.management });
   // Virtual keys, budgets, rate limits, cost (gateway hooks; spend flushed before the store closes).
   registerGovernance(app, config, { gateway, logger, ledger: options.cluster?.ledger });
+  // The configured plugins (config file, PUT /api/plugins), after Heimdall's own (src/plugins/).
+  await registerPlugins(app, config, gateway, logger);
   if (options.cluster !== undefined) attachWorker(app, options.cluster);
 
   // Bodies are kept as bytes: each surface parses them itself so errors come in its own format,
