@@ -10,6 +10,7 @@ import {
   AuditIcon,
   BoltIcon,
   CustomerIcon,
+  FilterIcon,
   KeyIcon,
   LogoutIcon,
   LogsIcon,
@@ -37,6 +38,7 @@ import { LogDetailPage } from './pages/log-detail.js';
 import { LogsPage } from './pages/logs.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { OverviewPage } from './pages/overview.js';
+import { PluginsPage } from './pages/plugins.js';
 import { PricingPage } from './pages/pricing.js';
 import { ProvidersPage } from './pages/providers.js';
 import { QuickstartPage } from './pages/quickstart.js';
@@ -63,6 +65,7 @@ const NAV: NavItem[] = [
   { to: '/teams', label: 'Teams', icon: TeamIcon },
   { to: '/customers', label: 'Customers', icon: CustomerIcon },
   { to: '/settings', label: 'Settings', icon: SettingsIcon, section: 'Admin' },
+  { to: '/plugins', label: 'Plugins', icon: FilterIcon },
   { to: '/audit', label: 'Audit log', icon: AuditIcon },
   { to: '/quickstart', label: 'Connect an app', icon: BoltIcon },
 ];
@@ -81,6 +84,7 @@ function pageFor(path: string): ReactNode {
   if (clean === '/customers') return <CustomersPage />;
   if (clean === '/settings') return <SettingsPage />;
   if (clean === '/audit') return <AuditPage />;
+  if (clean === '/plugins') return <PluginsPage />;
   if (clean === '/quickstart') return <QuickstartPage />;
   return <NotFoundPage />;
 }
