@@ -14,8 +14,15 @@ const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore',
 
 // A minimal OpenAI-compatible upstream on loopback for the one chat completion.
 const upstream = createServer((req, res) => {
-  req.resume();
+  let text = '';
+  req.on('data', (chunk) => (text += chunk));
   req.on('end', () => {
+    if (JSON.parse(text || '{}').stream === true) {
+      const chunk = (delta, finish) => `data: ${JSON.stringify({ id: 'chatcmpl-smoke', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(chunk({ role: 'assistant', content: 'po' }, null) + chunk({ content: 'ng' }, null) + chunk({}, 'stop') + 'data: [DONE]\n\n');
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({
       id: 'chatcmpl-smoke', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
@@ -103,9 +110,43 @@ try {
   child.kill('SIGTERM');
   const code = await exited;
   if (code !== 0) throw new Error(`heimdall exited with ${code} after SIGTERM`);
-  process.stdout.write(`pack smoke test passed: ${tarball} installed, started, /health, the dashboard and a logged chat ok, clean exit\n`);
+  libraryCheck(dir, upstreamUrl);
+  process.stdout.write(`pack smoke test passed: ${tarball} installed, started, /health, the dashboard and a logged chat ok, clean exit; the library and its types from the installed package\n`);
 } finally {
   if (child && child.exitCode === null) child.kill('SIGKILL');
   upstream.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The installed package as a library: `import { createGateway } from 'heimdall-gateway'` in a
+ * program of the fresh folder (a chat completion, a stream, a plugin from a file, close), and the
+ * same program type-checked against the package's declarations.
+ */
+function libraryCheck(folder, upstreamBase) {
+  writeFileSync(join(folder, 'upper.mjs'), `export default () => ({ name: 'upper', streamEvent: (_request, chunk) => ({ ...chunk, choices: chunk.choices.map((c) => ({ ...c, delta: { ...c.delta, content: c.delta.content?.toUpperCase() } })) }) });\n`);
+  const program = `import { createGateway, definePlugin, refuse, type ChatCompletionChunk, type Plugin } from 'heimdall-gateway';
+const audit: Plugin = definePlugin(() => ({ name: 'audit', received(request) { if (request.headers['x-block'] !== undefined) throw refuse('blocked', 451); } }))({}, { logger: console as never }) as Plugin;
+const gw = await createGateway({ plugins: [{ path: './upper.mjs' }] }, { env: { OPENAI_API_KEY: 'sk-pack-smoke', OPENAI_BASE_URL: '${upstreamBase}' }, dataDir: './lib-data' });
+gw.plugins.use(audit);
+const completion = await gw.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] });
+if (completion.choices[0].message.content !== 'pong') throw new Error('library chat: ' + JSON.stringify(completion));
+let text = '';
+for await (const chunk of await gw.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }], stream: true })) text += (chunk as ChatCompletionChunk).choices[0]?.delta.content ?? '';
+if (text !== 'PONG') throw new Error('library stream: ' + text);
+const refused = await gw.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [] }, { headers: { 'x-block': '1' } }).then(() => 0, (error: { status: number }) => error.status);
+if (refused !== 451) throw new Error('library refusal: ' + refused);
+await gw.close();
+console.log('library ok');
+`;
+  writeFileSync(join(folder, 'library.mts'), program);
+  writeFileSync(join(folder, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, typeRoots: [join(root, 'node_modules', '@types')], types: ['node'] },
+    files: ['library.mts'],
+  }));
+  run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', folder], folder);
+  // Run it: tsc's own transpile to plain JavaScript, then node.
+  run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node', 'library.mts'], folder);
+  const out = run(process.execPath, ['library.mjs'], folder);
+  if (!out.includes('library ok')) throw new Error(`library program: ${out}`);
 }

@@ -18,6 +18,7 @@ import { configSchema, type ConfigFile, type ModelGroupEntry, type ProviderEntry
 import type { CatalogOverride } from '../catalog/catalog.js';
 import { resolveResponses, type ResponsesSettings } from './responses-schema.js';
 import { resolveCache, type CacheConfig } from '../cache/config-schema.js';
+import type { PluginEntry } from '../plugins/config-schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -173,6 +174,8 @@ export interface ResolvedConfig {
   responses: ResponsesSettings;
   /** The response cache (docs/caching.md); live. */
   cache: CacheConfig;
+  /** Configured plugins, loaded by src/plugins/loader.ts (docs/plugins.md). */
+  plugins: readonly PluginEntry[];
 }
 
 export interface LoadOptions {
@@ -576,5 +579,6 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     catalog: { overrides: file.catalog.overrides },
     responses: resolveResponses(file.responses),
     cache: resolveCache(file.cache),
+    plugins: file.plugins,
   };
 }

@@ -9,6 +9,7 @@ import { isNeverForwarded } from '../providers/forward-headers.js';
 import { catalogSchema } from '../catalog/config-schema.js';
 import { responsesSchema } from './responses-schema.js';
 import { cacheSchema } from '../cache/config-schema.js';
+import { pluginsSchema } from '../plugins/config-schema.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -331,6 +332,7 @@ export const configSchema = z
     catalog: catalogSchema.prefault({}),
     responses: responsesSchema.prefault({}),
     cache: cacheSchema.prefault({}),
+    plugins: pluginsSchema,
   })
   .describe('Heimdall configuration file.');
 

@@ -11,6 +11,7 @@ import {
   BoltIcon,
   CacheIcon,
   CustomerIcon,
+  FilterIcon,
   KeyIcon,
   LogoutIcon,
   LogsIcon,
@@ -39,6 +40,7 @@ import { LogDetailPage } from './pages/log-detail.js';
 import { LogsPage } from './pages/logs.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { OverviewPage } from './pages/overview.js';
+import { PluginsPage } from './pages/plugins.js';
 import { PricingPage } from './pages/pricing.js';
 import { ProvidersPage } from './pages/providers.js';
 import { QuickstartPage } from './pages/quickstart.js';
@@ -66,6 +68,7 @@ const NAV: NavItem[] = [
   { to: '/teams', label: 'Teams', icon: TeamIcon },
   { to: '/customers', label: 'Customers', icon: CustomerIcon },
   { to: '/settings', label: 'Settings', icon: SettingsIcon, section: 'Admin' },
+  { to: '/plugins', label: 'Plugins', icon: FilterIcon },
   { to: '/audit', label: 'Audit log', icon: AuditIcon },
   { to: '/quickstart', label: 'Connect an app', icon: BoltIcon },
 ];
@@ -85,6 +88,7 @@ function pageFor(path: string): ReactNode {
   if (clean === '/customers') return <CustomersPage />;
   if (clean === '/settings') return <SettingsPage />;
   if (clean === '/audit') return <AuditPage />;
+  if (clean === '/plugins') return <PluginsPage />;
   if (clean === '/quickstart') return <QuickstartPage />;
   return <NotFoundPage />;
 }

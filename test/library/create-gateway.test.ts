@@ -1,0 +1,78 @@
+/**
+ * Heimdall as a library, from its entry point (src/index.ts): every call in its
+ * API's format, streamed and not, errors as HeimdallError, fallbacks, plugins
+ * from the config, metrics and the request log, then close.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, HeimdallError, type HeimdallGateway } from '../../src/index.js';
+import { startMockProviders } from '../support/mock-upstream/provider-env.js';
+import type { MockUpstream } from '../support/mock-upstream/index.js';
+
+let mock: MockUpstream;
+let gw: HeimdallGateway;
+let dataDir: string;
+
+beforeAll(async () => {
+  const providers = await startMockProviders();
+  mock = providers.mock;
+  dataDir = mkdtempSync(join(tmpdir(), 'heimdall-library-'));
+  gw = await createGateway({
+    ...providers.config,
+    plugins: [{ path: resolve(import.meta.dirname, '../../examples/plugins/response-mock.mjs'), options: { reply: 'mocked', only_with_header: 'x-mock' } }],
+  }, { env: providers.env, dataDir });
+});
+afterAll(async () => {
+  await gw?.close();
+  await mock?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('createGateway', () => {
+  it('chat completions, whole and streamed (an async iterable of chunks)', async () => {
+    const completion = await gw.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'one two' }] });
+    expect(completion.choices[0].message.content).toBe('echo: one two');
+    let text = '';
+    for await (const chunk of await gw.chat.completions.create({ model: 'anthropic/claude-sonnet-4-5', messages: [{ role: 'user', content: 'a b' }], stream: true })) {
+      text += chunk.choices[0]?.delta.content ?? '';
+    }
+    expect(text).toBe('echo: a b');
+  });
+
+  it('responses, embeddings and Anthropic messages, in their own formats', async () => {
+    const response = await gw.responses.create({ model: 'anthropic/claude-sonnet-4-5', input: 'hi' });
+    expect(response).toMatchObject({ object: 'response', status: 'completed' });
+    const kinds: string[] = [];
+    for await (const event of await gw.responses.create({ model: 'openai/gpt-4o-mini', input: 'hi', stream: true })) kinds.push(String(event.type));
+    expect(kinds[0]).toBe('response.created');
+    expect(kinds.at(-1)).toBe('response.completed');
+    const embeddings = await gw.embeddings.create({ model: 'openai/text-embedding-3-small', input: 'x', encoding_format: 'float' });
+    expect(embeddings.data[0].embedding.length).toBeGreaterThan(0);
+    const message = await gw.messages.create({ model: 'gemini/gemini-2.5-flash', max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] });
+    expect(message).toMatchObject({ type: 'message', content: [{ type: 'text', text: 'echo: hello' }] });
+    const events: string[] = [];
+    for await (const event of await gw.messages.create({ model: 'openai/gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'x' }], stream: true })) events.push(String(event.type));
+    expect(events[0]).toBe('message_start');
+    expect(events.at(-1)).toBe('message_stop');
+  });
+
+  it('errors as HeimdallError with the status and the body; retries and fallbacks as the server', async () => {
+    const error = await gw.chat.completions.create({ model: 'nobody/none', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HeimdallError);
+    expect(error).toMatchObject({ status: 404, code: expect.any(String), message: expect.stringContaining('nobody') });
+    mock.enqueue({ kind: 'error', status: 500 });
+    const completion = await gw.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'again' }], fallbacks: ['anthropic/claude-sonnet-4-5'] });
+    expect(completion.choices[0].message.content).toBe('echo: again');
+  });
+
+  it('plugins from the config, metrics and the request log', async () => {
+    const mocked = await gw.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-mock': '1' } });
+    expect(mocked.choices[0].message.content).toBe('mocked');
+    const metrics = await gw.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/heimdall_requests_total\{surface="openai",provider="openai",model="gpt-4o-mini"/);
+    const logs = await gw.app.inject({ method: 'GET', url: '/api/logs' });
+    expect((logs.json() as { data: unknown[] }).data.length).toBeGreaterThan(0);
+  });
+});
