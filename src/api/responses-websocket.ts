@@ -20,6 +20,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { RequestContext } from '../gateway/request-context.js';
 import { BODY_LIMIT_CEILING } from '../store/wiring.js';
 import type { Logger } from '../telemetry/logger.js';
+import { redactText, safeLine } from '../telemetry/logger.js';
 import { requestIdOf, type LaneHandler } from './fast-lane.js';
 import { CLOSE_GOING_AWAY, WebSocketSession } from './websocket-session.js';
 
@@ -116,7 +117,7 @@ export class ResponsesWebSockets {
       for (const hooks of this.gateway.hooks) hooks.authenticate?.(ctx, request.headers);
     } catch (error) {
       const gatewayError = toGatewayError(error);
-      this.logger.info({ msg: 'request', request_id: requestId, method: 'GET', route: PATH, status: gatewayError.status, error: gatewayError.message, websocket: true });
+      this.logger.info(safeLine({ msg: 'request', request_id: requestId, method: 'GET', route: PATH, status: gatewayError.status, error: redactText(gatewayError.message), websocket: true }));
       refuseUpgrade(response, requestId, gatewayError);
       return;
     }

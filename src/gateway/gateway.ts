@@ -5,7 +5,7 @@
  */
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../telemetry/logger.js';
-import { configSecrets, redactText, registerSecrets } from '../telemetry/logger.js';
+import { configSecrets, redactText, registerSecrets, safeLine } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { ConcurrencyRegistry } from './concurrency.js';
 import { HealthChecker } from './health-check.js';
@@ -147,7 +147,9 @@ export class Gateway {
     });
     if (this.logger.isLevelEnabled('info')) {
       const error = ctx.error?.message ?? ctx.errorMessage;
-      this.logger.info({
+      // Built from fields that hold no secret: the error is masked here, the route has no query,
+      // the request id was refused at read time if it had a key's shape (request-id.ts).
+      this.logger.info(safeLine({
         msg: 'request',
         request_id: ctx.id,
         trace_id: ctx.traceId,
@@ -168,7 +170,7 @@ export class Gateway {
         // null: the model has no known price (never a silent 0).
         cost_usd: ctx.costUsd,
         error: error === undefined ? undefined : redactText(error),
-      });
+      }));
     }
     if (this.listeners.length > 0) {
       for (const listener of this.listeners) {
