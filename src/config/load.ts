@@ -16,6 +16,8 @@ import type { AdaptiveSettings } from '../gateway/adaptive-weight.js';
 import type { BreakerSettings } from '../gateway/circuit-breaker.js';
 import { configSchema, type ConfigFile, type ModelGroupEntry, type ProviderEntry, type TimeoutsConfig } from './schema.js';
 import type { CatalogOverride } from '../catalog/catalog.js';
+import type { OverloadSettings } from '../gateway/admission.js';
+import { resolveOverload } from '../gateway/admission-schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -130,7 +132,7 @@ export interface ResolvedConfig {
     /** The Responses API WebSocket mode; applied at start. */
     websocket: WebSocketSettings;
   };
-  limits: { maxBodyBytes: number };
+  limits: { maxBodyBytes: number; overload: OverloadSettings };
   providers: ResolvedProvider[];
   routing: {
     defaultProvider: string | undefined;
@@ -527,7 +529,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
         maxConnections: file.server.websocket.max_connections,
       },
     },
-    limits: { maxBodyBytes: file.limits.max_body_bytes },
+    limits: { maxBodyBytes: file.limits.max_body_bytes, overload: resolveOverload(file.limits) },
     providers,
     routing: {
       defaultProvider: routing.default_provider,

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { governanceSchema } from '../governance/config-schema.js';
 import { isNeverForwarded } from '../providers/forward-headers.js';
 import { catalogSchema } from '../catalog/config-schema.js';
+import { overloadLimitsShape } from '../gateway/admission-schema.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -235,6 +236,7 @@ export const configSchema = z
           .positive()
           .default(20 * 1024 * 1024)
           .describe('Largest accepted request body, in bytes (413 above it).'),
+        ...overloadLimitsShape,
       })
       .prefault({}),
     timeouts: timeouts

@@ -133,6 +133,10 @@ export const ERROR_CODES = {
     status: 503, type: 'api_error', code: 'shutting_down',
     description: 'The gateway is shutting down and takes no new requests.',
   },
+  HD_ERR_OVERLOADED: {
+    status: 503, type: 'api_error', code: 'overloaded',
+    description: 'The gateway has `limits.max_in_flight` requests in flight (and its `limits.max_queue` is full, or the wait passed `limits.queue_timeout_ms`); the request is refused at once, before any work. `Retry-After` says when to retry. Anthropic callers get `overloaded_error`, Gemini callers `UNAVAILABLE`.',
+  },
   HD_ERR_INTERNAL: {
     status: 500, type: 'api_error', code: 'internal_error',
     description: 'An unexpected error inside Heimdall; details are in its log, never in the response.',
