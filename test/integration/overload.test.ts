@@ -127,6 +127,27 @@ describe('at limits.max_in_flight', () => {
     expect(value(await scrape(gateway.url), 'heimdall_in_flight_requests')).toBe(0);
   });
 
+  it('the limit changes with the configuration, for the next request (PATCH /api/settings)', async () => {
+    const patch = async (limits: Record<string, number>): Promise<void> => {
+      const response = await request(`${gateway.url}/api/settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ limits }) });
+      expect(response.statusCode, await response.body.text()).toBe(200);
+    };
+    await patch({ max_in_flight: 1 });
+    try {
+      const held = await hold(gateway, 1);
+      expect((await post(`${gateway.url}/v1/chat/completions`, chat)).status).toBe(503);
+      expect(value(await scrape(gateway.url), 'heimdall_max_in_flight_requests')).toBe(1);
+      await patch({ max_in_flight: 2 });
+      const second = hold(gateway, 1);
+      held.open();
+      (await second).open();
+      expect((await held.replies)[0].status).toBe(200);
+      expect((await (await second).replies)[0].status).toBe(200);
+    } finally {
+      await patch({ max_in_flight: 2 });
+    }
+  });
+
   it('a stream holds its slot until it ends; a client that leaves gives it back', async () => {
     const controllers = [new AbortController(), new AbortController()];
     const streams = await Promise.all(controllers.map((controller) => request(`${gateway.url}/v1/chat/completions`, {
