@@ -4,8 +4,9 @@
  * and gives it back when its response closes (last byte sent, or the client
  * gone). Without a free slot it waits in the queue (limits.max_queue) or is
  * answered at once: 503, Retry-After, the error in the caller's format, one
- * log line and `heimdall_requests_shed_total`. The fast lane calls `enter()`
- * for its routes; the Fastify hook here covers every other client route.
+ * log line and `heimdall_requests_shed_total`. The fast lane and the
+ * Responses WebSocket call `tryEnter()` (then `waitOrShed()`) for their
+ * requests; the Fastify hook here covers every other client route.
  * /api, /health, /metrics and the dashboard are never counted nor refused.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
