@@ -127,16 +127,22 @@ export async function startPeer(mock, { command, url, name = 'peer', model = 'gp
 
 /** One chat completion with a fresh connection: proves the target works before it is loaded. */
 async function firstChat(target) {
-  try {
-    const response = await request(target.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...target.headers },
-      body: JSON.stringify({ model: target.model, messages: [{ role: 'user', content: 'hi' }] }),
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-    });
-    return { status: response.statusCode, body: await response.body.text() };
-  } catch (error) {
-    return { status: 0, body: String(error) };
+  // A 503 with Retry-After (a gateway shedding load while it starts) is retried, as a client would, for up to 10 s.
+  for (let attempt = 0; ; attempt++) {
+    let answer;
+    try {
+      const response = await request(target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...target.headers },
+        body: JSON.stringify({ model: target.model, messages: [{ role: 'user', content: 'hi' }] }),
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      });
+      answer = { status: response.statusCode, body: await response.body.text(), retryAfter: response.headers['retry-after'] };
+    } catch (error) {
+      return { status: 0, body: String(error) };
+    }
+    if (answer.status !== 503 || answer.retryAfter === undefined || attempt >= 9) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }

@@ -43,7 +43,7 @@ export class AdmissionGate {
   /** Takes a slot for the exchange of `response` (an HTTP response or a WebSocket message's sink) if one is free (given back when it closes); allocates nothing. */
   tryEnter(response: Exchange): boolean {
     const admission = this.admission;
-    if (!admission.tryAcquire()) return false;
+    if (admission.lagging || !admission.tryAcquire()) return false;
     response.once('close', admission.releaseOne);
     return true;
   }
@@ -55,7 +55,10 @@ export class AdmissionGate {
    */
   waitOrShed(response: Exchange, path: string, proceed: () => void, refuse: (error: GatewayError) => void): void {
     const admission = this.admission;
-    if (admission.tryAcquire()) {
+    if (admission.lagging) {
+      this.metrics.requestShed(path, 'event_loop_delay');
+      refuse(admission.loopDelayError());
+    } else if (admission.tryAcquire()) {
       response.once('close', admission.releaseOne);
       proceed();
     } else if (admission.full()) {

@@ -30,8 +30,14 @@ export const overloadLimitsShape = {
     .positive()
     .default(1000)
     .describe('Longest wait in that queue, in ms; then 503 with Retry-After.'),
+  max_event_loop_delay_ms: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Refuse new client requests with 503 while the event loop runs later than this (ms, the worst of the last second): the CPU is saturated and requests queue before they are read. 0: off.'),
 };
 
-export function resolveOverload(limits: { max_in_flight: number; max_queue: number; queue_timeout_ms: number }): OverloadSettings {
-  return { maxInFlight: limits.max_in_flight, maxQueue: limits.max_queue, queueTimeoutMs: limits.queue_timeout_ms };
+export function resolveOverload(limits: { max_in_flight: number; max_queue: number; queue_timeout_ms: number; max_event_loop_delay_ms: number }): OverloadSettings {
+  return { maxInFlight: limits.max_in_flight, maxQueue: limits.max_queue, queueTimeoutMs: limits.queue_timeout_ms, maxEventLoopDelayMs: limits.max_event_loop_delay_ms };
 }

@@ -208,6 +208,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.healthChecks.close();
+    this.admission.close();
     await this.upstream.close();
   }
 }

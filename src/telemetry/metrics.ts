@@ -224,7 +224,7 @@ export class Metrics {
       'Request-log records (what="records") or their bodies (what="bodies") dropped because the write queue was full or a write failed.',
       ['what']);
     this.shed = new CounterFamily(registry, 'heimdall_requests_shed_total',
-      'Client requests refused with 503 because the gateway was overloaded (limits.max_in_flight), by surface and reason: limit (no slot and no room in the queue), queue_timeout.',
+      'Client requests refused with 503 because the gateway was overloaded (limits.max_in_flight), by surface and reason: limit (no slot and no room in the queue), queue_timeout, event_loop_delay (limits.max_event_loop_delay_ms).',
       ['surface', 'reason']);
     this.logDropped.collect = () => {
       const counts = this.sources.logWriter?.();
@@ -310,7 +310,7 @@ export class Metrics {
   }
 
   /** A client request refused with 503 by overload shedding; also counted in heimdall_requests_total. */
-  requestShed(path: string, reason: 'limit' | 'queue_timeout'): void {
+  requestShed(path: string, reason: 'limit' | 'queue_timeout' | 'event_loop_delay'): void {
     const surface = surfaceOfPath(path) ?? 'openai';
     this.shed.inc([surface, reason]);
     this.observeRefusal(path, 503);

@@ -245,3 +245,51 @@ describe('with a queue (limits.max_queue)', () => {
     expect((await held.replies)[0].status).toBe(200);
   });
 });
+
+describe('with limits.max_event_loop_delay_ms', () => {
+  let gateway: TestGateway;
+
+  /** Keeps this process's event loop (the gateway runs in it) busy, as a saturated CPU would. */
+  function block(ms: number): void {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* busy */ }
+  }
+
+  /** The status once the loop keeps up: the delay is the worst of the last second, so a second of idle loop clears it. */
+  async function settledStatus(): Promise<number> {
+    let status = 0;
+    const deadline = Date.now() + 15_000;
+    while (status !== 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      status = (await post(`${gateway.url}/v1/chat/completions`, chat)).status;
+    }
+    return status;
+  }
+
+  it('while the event loop runs late, new requests get 503 at once; once it keeps up, they pass again', async () => {
+    gateway = await startGateway({ config: overloadedConfig({ max_event_loop_delay_ms: 100 }) });
+    try {
+      await lateLoopRefusals();
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  async function lateLoopRefusals(): Promise<void> {
+    // Start-up (and a loaded machine) may make the loop late at first.
+    expect(await settledStatus()).toBe(200);
+    let refused: RawReply | undefined;
+    for (let attempt = 0; attempt < 20 && refused === undefined; attempt++) {
+      block(300);
+      await new Promise((resolve) => setTimeout(resolve, 60)); // a sample of the delay is taken
+      const reply = await post(`${gateway.url}/anthropic/v1/messages`, { model: 'slow/m', max_tokens: 10, messages });
+      if (reply.status === 503) refused = reply;
+    }
+    expect(refused, 'a request refused while the loop ran late').toBeDefined();
+    expect(refused!.headers['retry-after']).toBe('1');
+    expect(refused!.json).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    expect((refused!.json as { error: { message: string } }).error.message).toContain('limits.max_event_loop_delay_ms');
+    expect(value(await scrape(gateway.url), 'heimdall_requests_shed_total', { surface: 'anthropic', reason: 'event_loop_delay' })).toBeGreaterThanOrEqual(1);
+    expect(await settledStatus()).toBe(200);
+  }
+});
