@@ -17,11 +17,12 @@ import Database from 'better-sqlite3';
 import { attribute, stacksOf, tables } from './lib/perf-attr.mjs';
 import { sleep, stopAll } from './lib/proc.mjs';
 import { measureStep } from './lib/step.mjs';
-import { productionProfile, BENCH_DIR, REPO_DIR, startGateway, startMock, startProxy } from './lib/targets.mjs';
+import { gatewayProfile, BENCH_DIR, REPO_DIR, startGateway, startMock, startProxy } from './lib/targets.mjs';
 
 const { values } = parseArgs({
   options: {
     target: { type: 'string', default: 'gateway' },
+    profile: { type: 'string', default: 'production' },
     rate: { type: 'string', default: '3000' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
@@ -54,7 +55,7 @@ const nodeArgs = values.tail ? ['--require', join(BENCH_DIR, 'lib', 'loop-gaps.c
 try {
   const mock = await startMock({ latencyMs: 0, chunks: 10, chunkDelayMs: values.stream ? 1 : 0 });
   const target = values.target === 'gateway'
-    ? await startGateway(mock, { ...productionProfile(), nodeArgs })
+    ? await startGateway(mock, { ...gatewayProfile(values.profile), nodeArgs })
     : await startProxy(mock, {}, { nodeArgs });
   if (target === null) throw new Error('the gateway is not built (npm run build)');
   const pid = /** @type {import('./lib/proc.mjs').Managed} */ (target.proc).pid;

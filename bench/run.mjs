@@ -12,12 +12,14 @@ import { parseArgs } from 'node:util';
 import { cpuPercent, sampleSystem, sleep, stopAll } from './lib/proc.mjs';
 import { ceilingTable, fixedRateTables, soakTable } from './lib/report.mjs';
 import { runCeiling, runFixed, runSoak } from './lib/modes.mjs';
-import { GATEWAY_CLI, REPO_DIR, directTarget, productionProfile, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
+import { GATEWAY_CLI, PROFILES, REPO_DIR, directTarget, gatewayProfile, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
 
 const HELP = `node bench/run.mjs [options]
 
   --mode fixed|ceiling|soak|peer   what to run (default fixed)
-  --targets direct,proxy,gateway   targets, measured in this order (--peer-cmd appends the peer)
+  --targets direct,proxy,gateway,gateway-lean
+                                   targets, measured in this order (--peer-cmd appends the peer);
+                                   gateway-lean is a second gateway with the lean profile
   --rates 500,1000,2000,5000       fixed/peer: rates in req/s
   --duration 10                    seconds measured per step
   --warmup 2                       seconds of discarded load before each step
@@ -34,11 +36,13 @@ const HELP = `node bench/run.mjs [options]
   peer:    (any mode) --peer-cmd '<command>' --peer-url http://127.0.0.1:PORT/v1/chat/completions
            [--peer-header 'name: value']... [--peer-model gpt-4o-mini] [--peer-name peer] [--peer-ready-url URL]
            ({port} = a free port, {mockPort}, {mockUrl} are filled in the command, URL and headers)
-  gateway: [--profile production|default] [--workers 1] [--gateway-cli dist/cli.js] [--gateway-arg ARG]...
+  gateway: [--profile production|lean|default] [--workers 1] [--gateway-cli dist/cli.js] [--gateway-arg ARG]...
            [--gateway-header 'name: value']... [--gateway-env NAME=VALUE]...
-           production (the default): bench/production.json, i.e. request logs, metrics, and a virtual key with a
-           budget and a rate limit that every request is checked against (its secret made up per run);
-           default: no config file (zero config, no virtual key)
+           production (the default): \`heimdall start\` as installed (log level info, a JSON line per request
+           on stdout, written to a file; request logs in SQLite, bodies off as shipped; metrics) with
+           bench/production.json, a virtual key with a budget and rate limits that every request is checked
+           against (its secret made up per run); lean: the same with --log-level warn;
+           default: no config file (zero config, no virtual key, log level info)
   --out bench/results              where the JSON goes
 `;
 
@@ -90,7 +94,7 @@ function parseOptions() {
   const mode = values.mode;
   if (!['fixed', 'ceiling', 'soak', 'peer'].includes(mode)) throw new Error(`unknown --mode ${mode}`);
   if (mode === 'peer' && (!values['peer-cmd'] || !values['peer-url'])) throw new Error('--mode peer needs --peer-cmd and --peer-url');
-  const defaultTargets = mode === 'soak' ? 'gateway' : 'direct,proxy,gateway';
+  const defaultTargets = mode === 'soak' ? 'gateway' : 'direct,proxy,gateway,gateway-lean';
   const targets = (values.targets ?? defaultTargets).split(',').map((name) => name.trim()).filter(Boolean);
   // A peer joins any mode when its command is given; peer mode is the fixed rates with a peer.
   if (values['peer-cmd'] && !targets.includes('peer')) targets.push('peer');
@@ -138,20 +142,23 @@ function parseOptions() {
 /** The gateway's command line, environment and headers for the chosen profile. */
 function gatewayOptions(values) {
   const profile = values.profile;
-  if (profile !== 'production' && profile !== 'default') throw new Error(`unknown --profile ${profile} (production, default)`);
+  if (!PROFILES.includes(profile)) throw new Error(`unknown --profile ${profile} (${PROFILES.join(', ')})`);
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new Error('--workers takes a whole number of processes');
   const extraArgs = [...values['gateway-arg']];
   const extraEnv = Object.fromEntries(values['gateway-env'].map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
-  const headers = {};
-  if (profile === 'production') {
-    const production = productionProfile();
-    extraArgs.unshift(...production.extraArgs);
-    Object.assign(extraEnv, production.extraEnv);
-    Object.assign(headers, production.headers);
-  }
+  const chosen = gatewayProfile(profile);
+  extraArgs.unshift(...chosen.extraArgs);
+  Object.assign(extraEnv, chosen.extraEnv);
   if (workers > 1) extraArgs.push('--workers', String(workers));
-  return { cli: values['gateway-cli'], profile, workers, extraArgs, extraEnv, headers: { ...headers, ...parseHeaders(values['gateway-header']) } };
+  return { cli: values['gateway-cli'], profile, workers, extraArgs, extraEnv, headers: { ...chosen.headers, ...parseHeaders(values['gateway-header']) } };
+}
+
+/** The second gateway target: the lean profile, with the same workers, CLI and extra options. */
+function leanGatewayOptions(gateway) {
+  const lean = gatewayProfile('lean');
+  const extraArgs = [...lean.extraArgs, ...gateway.extraArgs.filter((arg, i, all) => arg !== '--config' && all[i - 1] !== '--config')];
+  return { ...gateway, profile: 'lean', extraArgs, extraEnv: { ...gateway.extraEnv, ...lean.extraEnv }, headers: { ...gateway.headers, ...lean.headers } };
 }
 
 function parseHeaders(list) {
@@ -175,12 +182,13 @@ async function startTargets(options, mock, notes, failures) {
   for (const name of options.targets) {
     if (name === 'direct') targets.push(directTarget(mock, auth));
     else if (name === 'proxy') targets.push(await startProxy(mock, auth));
-    else if (name === 'gateway') {
+    else if (name === 'gateway' || name === 'gateway-lean') {
       try {
-        const gateway = await startGateway(mock, { ...options.gateway, headers: { ...auth, ...options.gateway.headers } });
+        const settings = name === 'gateway' ? options.gateway : leanGatewayOptions(options.gateway);
+        const gateway = await startGateway(mock, { ...settings, name, headers: { ...auth, ...settings.headers } });
         if (gateway) {
           const info = /** @type {any} */ (gateway.info);
-          notes.push(`Gateway cold start: /health after ${info.coldStartHealthMs.toFixed(0)} ms, first chat completion served ${info.coldStartFirstRequestMs.toFixed(0)} ms after spawn.`);
+          notes.push(`${name} (${settings.profile} profile) cold start: /health after ${info.coldStartHealthMs.toFixed(0)} ms, first chat completion served ${info.coldStartFirstRequestMs.toFixed(0)} ms after spawn.`);
           targets.push(gateway);
         } else {
           notes.push(`Gateway skipped: ${options.gateway.cli} does not exist (run \`npm run build\` first).`);
@@ -200,10 +208,16 @@ async function startTargets(options, mock, notes, failures) {
         failures.push(`peer failed to start: ${error.message}`);
         log(`error: peer failed to start, skipping it: ${error.message}`);
       }
-    } else throw new Error(`unknown target ${name} (direct, proxy, gateway, peer)`);
+    } else throw new Error(`unknown target ${name} (direct, proxy, gateway, gateway-lean, peer)`);
   }
   return targets;
 }
+
+const PROFILE_SUMMARY = {
+  production: 'production profile (`heimdall start` as installed: log level info, request logs in SQLite with bodies off, metrics; bench/production.json: a virtual key with budget and rate limits)',
+  lean: 'the production profile with `--log-level warn`',
+  default: 'default profile (zero config, log level info)',
+};
 
 function header(options) {
   const cpu = cpus();
@@ -216,7 +230,7 @@ function header(options) {
   return (
     `## Heimdall benchmark — ${options.mode} mode, ${new Date().toISOString()}\n\n` +
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}. Mock latency ${options.latencyMs} ms, ${shape}. ` +
-    `Gateway: ${options.gateway.profile === 'production' ? 'production profile (bench/production.json: request logs, metrics, a virtual key with budget and rate limit)' : 'default profile (zero config)'}` +
+    `Gateway: ${PROFILE_SUMMARY[options.gateway.profile]}; gateway-lean (when measured): ${PROFILE_SUMMARY.lean}` +
     `${options.gateway.workers > 1 ? `, ${options.gateway.workers} workers` : ''}. ` +
     `${plan}; open loop, latency from the intended send time.`
   );

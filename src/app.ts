@@ -12,6 +12,7 @@ import { registerOpenAIRoutes } from './api/openai.js';
 import { registerResponsesRoutes } from './api/responses.js';
 import { registerResponsesWebSocket } from './api/responses-websocket.js';
 import { FastLane, requestIdOf } from './api/fast-lane.js';
+import { registerAdmission } from './api/admission-gate.js';
 import { sendError } from './api/respond.js';
 import { BrowserGuard } from './api/browser-guard.js';
 import { badUrl, clientErrorHandler, expectationFailed } from './api/http-errors.js';
@@ -177,6 +178,8 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
     reply.header('x-request-id', request.id);
     done();
   });
+  // Overload shedding: client requests beyond limits.max_in_flight are refused before any other work.
+  registerAdmission(app, gateway, metrics);
   // Before other hooks: tracing (when on) must see every request first.
   await registerTelemetry(app, gateway, config, logger);
   // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.

@@ -1,7 +1,7 @@
 // Child processes for the benchmark: spawn, wait until ready, sample CPU/RSS from /proc, and kill
 // every process we started (by its PID and the PIDs of its descendants) on exit, error and SIGINT.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 
@@ -27,14 +27,18 @@ export function removeAtExit(dir) {
  * or a string (run through /bin/sh -c, for a peer's command line).
  * @returns {Managed}
  */
-export function startProcess(name, command, { env, cwd } = {}) {
+export function startProcess(name, command, { env, cwd, stdoutFile } = {}) {
   installExitHandlers();
   const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
+  // A gateway's log goes to a file, as a service manager would keep it: reading it through a pipe here
+  // would put its cost on the load generator's process.
+  const stdoutFd = stdoutFile === undefined ? undefined : openSync(stdoutFile, 'a');
   const child = spawn(file, args, {
     cwd,
     env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', stdoutFd ?? 'pipe', 'pipe'],
   });
+  if (stdoutFd !== undefined) closeSync(stdoutFd);
   /** @type {Managed} */
   const proc = { name, child, pid: child.pid ?? -1, output: [], exited: false, exitCode: null };
   const keep = (chunk) => {
@@ -44,7 +48,7 @@ export function startProcess(name, command, { env, cwd } = {}) {
       if (proc.output.length > OUTPUT_LINES_KEPT) proc.output.shift();
     }
   };
-  child.stdout.on('data', keep);
+  child.stdout?.on('data', keep);
   child.stderr.on('data', keep);
   child.stdin.on('error', () => {});
   child.on('error', (error) => {

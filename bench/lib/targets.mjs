@@ -29,16 +29,26 @@ export async function startMock({ latencyMs, chunks, chunkDelayMs }) {
 }
 
 /**
- * The gateway's production profile: bench/production.json (request logs, metrics, a virtual key with a
- * budget and rate limits) and the virtual key's secret, made up per run, for its environment and header.
+ * The gateway's profiles. `production`: `heimdall start` as installed (log level info, one JSON line per
+ * request on stdout, request logs in SQLite with bodies off as shipped, metrics) with bench/production.json,
+ * a virtual key with a budget and rate limits, whose secret is made up per run for its environment and
+ * header. `lean`: the same with `--log-level warn` (no per-request line). `default`: zero config.
  */
-export function productionProfile() {
+export const PROFILES = ['production', 'lean', 'default'];
+
+export function gatewayProfile(profile) {
+  if (!PROFILES.includes(profile)) throw new Error(`unknown gateway profile ${profile} (${PROFILES.join(', ')})`);
+  if (profile === 'default') return { extraArgs: [], extraEnv: {}, headers: {} };
   const virtualKey = `hk-bench-${randomBytes(16).toString('hex')}`;
   return {
-    extraArgs: ['--config', join(REPO_DIR, 'bench', 'production.json')],
+    extraArgs: ['--config', join(REPO_DIR, 'bench', 'production.json'), ...(profile === 'lean' ? ['--log-level', 'warn'] : [])],
     extraEnv: { HEIMDALL_BENCH_VIRTUAL_KEY: virtualKey },
     headers: { authorization: `Bearer ${virtualKey}` },
   };
+}
+
+export function productionProfile() {
+  return gatewayProfile('production');
 }
 
 /** @returns {Target} */
@@ -62,27 +72,30 @@ export async function startProxy(mock, headers, { nodeArgs = [] } = {}) {
  * Measures cold start: spawn → /health 200 → first chat completion served.
  * @returns {Promise<Target | null>}
  */
-export async function startGateway(mock, { headers, cli = GATEWAY_CLI, extraArgs = [], extraEnv = {}, nodeArgs = [] }) {
+export async function startGateway(mock, { name = 'gateway', headers, cli = GATEWAY_CLI, extraArgs = [], extraEnv = {}, nodeArgs = [] }) {
   if (!existsSync(cli)) return null;
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'heimdall-bench-'));
   removeAtExit(dataDir);
   const origin = `http://127.0.0.1:${port}`;
   const spawnedAt = performance.now();
+  const logFile = join(dataDir, 'gateway.log');
   const proc = startProcess(
-    'gateway',
+    name,
     [process.execPath, ...nodeArgs, cli, 'start', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir, ...extraArgs],
     {
       cwd: REPO_DIR,
-      env: { OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${mock.origin}/v1`, LOG_LEVEL: 'warn', ...extraEnv },
+      // The log level is the profile's: info as shipped unless it says otherwise.
+      env: { OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${mock.origin}/v1`, ...extraEnv },
+      stdoutFile: logFile,
     },
   );
   await waitForHttp(`${origin}/health`, proc, { timeoutMs: 30_000 });
   const healthyMs = performance.now() - spawnedAt;
   /** @type {Target} */
-  const target = { name: 'gateway', url: `${origin}/v1/chat/completions`, model: 'openai/gpt-4o-mini', headers, proc, metricsUrl: `${origin}/metrics` };
+  const target = { name, url: `${origin}/v1/chat/completions`, model: 'openai/gpt-4o-mini', headers, proc, metricsUrl: `${origin}/metrics` };
   const first = await firstChat(target);
-  target.info = { port, dataDir, coldStartHealthMs: healthyMs, coldStartFirstRequestMs: performance.now() - spawnedAt, firstStatus: first.status };
+  target.info = { port, dataDir, logFile, coldStartHealthMs: healthyMs, coldStartFirstRequestMs: performance.now() - spawnedAt, firstStatus: first.status };
   if (first.status !== 200) throw new Error(`gateway: first chat completion answered ${first.status}: ${first.body.slice(0, 500)}`);
   return target;
 }
@@ -114,16 +127,22 @@ export async function startPeer(mock, { command, url, name = 'peer', model = 'gp
 
 /** One chat completion with a fresh connection: proves the target works before it is loaded. */
 async function firstChat(target) {
-  try {
-    const response = await request(target.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...target.headers },
-      body: JSON.stringify({ model: target.model, messages: [{ role: 'user', content: 'hi' }] }),
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
-    });
-    return { status: response.statusCode, body: await response.body.text() };
-  } catch (error) {
-    return { status: 0, body: String(error) };
+  // A 503 with Retry-After (a gateway shedding load while it starts) is retried, as a client would, for up to 10 s.
+  for (let attempt = 0; ; attempt++) {
+    let answer;
+    try {
+      const response = await request(target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...target.headers },
+        body: JSON.stringify({ model: target.model, messages: [{ role: 'user', content: 'hi' }] }),
+        headersTimeout: 10_000,
+        bodyTimeout: 10_000,
+      });
+      answer = { status: response.statusCode, body: await response.body.text(), retryAfter: response.headers['retry-after'] };
+    } catch (error) {
+      return { status: 0, body: String(error) };
+    }
+    if (answer.status !== 503 || answer.retryAfter === undefined || attempt >= 9) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }

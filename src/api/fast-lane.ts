@@ -23,6 +23,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { isSecretValue } from '../telemetry/secrets.js';
 import { uuidv7 } from '../gateway/request-id.js';
 import { sendError, sendFailure } from './respond.js';
+import type { AdmissionGate } from './admission-gate.js';
 
 /** A route handler as Fastify calls it (surfaceHandler's shape). */
 export type LaneHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -130,6 +131,8 @@ export class FastLane {
   private closing = false;
   /** Runs first on every request (Host and Origin checks); false: it has answered, nothing else runs. */
   admit: ((request: IncomingMessage, response: ServerResponse) => boolean) | undefined;
+  /** Overload shedding (admission-gate.ts): a lane request takes an in-flight slot before its body is read. */
+  admission: AdmissionGate | undefined;
 
   constructor(
     private readonly logger: Logger,
@@ -227,12 +230,20 @@ export class FastLane {
     const length = Number(declared);
     if (!Number.isSafeInteger(length) || length < 0 || length > this.maxBodyBytes()) return false;
     const id = requestIdOf(headers);
-    if (length === 0) {
-      this.run(route, id, request, response, undefined);
-      return true;
-    }
-    new BodyReader(this, route, id, request, response, length);
+    const admission = this.admission;
+    if (admission === undefined || admission.tryEnter(response)) this.start(route, id, request, response, length);
+    else admission.waitOrShed(response, url, () => this.start(route, id, request, response, length), (error) => this.shed(route, id, request, response, error));
     return true;
+  }
+
+  private start(route: LaneRoute, id: string, request: IncomingMessage, response: ServerResponse, length: number): void {
+    if (length === 0) this.run(route, id, request, response, undefined);
+    else new BodyReader(this, route, id, request, response, length);
+  }
+
+  /** Overloaded: the request is answered without reading its body (503, Retry-After, the caller's format). */
+  private shed(route: LaneRoute, id: string, request: IncomingMessage, response: ServerResponse, error: GatewayError): void {
+    sendError(new LaneReply(response, new LaneRequest(id, request, undefined, route), this.logger) as unknown as FastifyReply, undefined, error, route.surface);
   }
 
   /** @internal Called by BodyReader with the whole body. */

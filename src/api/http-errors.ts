@@ -9,6 +9,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Logger } from '../telemetry/logger.js';
+import { safeLine } from '../telemetry/logger.js';
 import { errorFormatOfPath, renderRawError, writeRawError } from './raw-error.js';
 import { requestIdOf } from './fast-lane.js';
 
@@ -46,7 +47,7 @@ export function clientErrorHandler(logger: Logger, onRefusal: (path: string, sta
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nConnection: close\r\n`;
     for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
     socket.end(`${head}\r\n${body}`);
-    logger.info({ msg: 'request', route: path.split('?')[0] || undefined, status, error: error.code });
+    logger.info(safeLine({ msg: 'request', route: path.split('?')[0] || undefined, status, error: error.code }));
     onRefusal(path, status);
   };
 }

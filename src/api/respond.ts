@@ -20,12 +20,12 @@ import { RequestContext, type Surface } from '../gateway/request-context.js';
 import { SSE_HEADERS } from '../gateway/sse.js';
 import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { abandonStream, pumpStream } from '../gateway/stream-pump.js';
-import { redactText } from '../telemetry/logger.js';
+import { redactText, safeLine } from '../telemetry/logger.js';
 import { writeRawError } from './raw-error.js';
 
 /** Starts a request's context and ties the client's disconnect to the upstream call. */
 export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface): RequestContext {
-  const ctx = new RequestContext(request.id, surface, request.routeOptions.url ?? request.url, request.method);
+  const ctx = new RequestContext(request.id, surface, request.routeOptions.url ?? request.url.split('?')[0], request.method);
   ctx.headers = request.headers;
   gateway.begin();
   const lifecycle = gateway.lifecycle;
@@ -92,7 +92,7 @@ export function sendError(reply: FastifyReply, ctx: RequestContext | undefined, 
   } else {
     reply.header('x-request-id', reply.request.id);
     // Refused before a gateway context existed (413, unknown route): still one log line.
-    reply.log.info({ msg: 'request', request_id: reply.request.id, method: reply.request.method, route: reply.request.url.split('?')[0], status: rendered.status, error: safe.message });
+    reply.log.info(safeLine({ msg: 'request', request_id: reply.request.id, method: reply.request.method, route: reply.request.url.split('?')[0], status: rendered.status, error: safe.message }));
   }
   reply.code(rendered.status).headers(rendered.headers).type('application/json').send(JSON.stringify(rendered.body));
   if (ctx !== undefined) ctx.respondedAt = performance.now();

@@ -20,6 +20,8 @@ import type { Gateway } from '../gateway/gateway.js';
 import { RequestContext } from '../gateway/request-context.js';
 import { BODY_LIMIT_CEILING } from '../store/wiring.js';
 import type { Logger } from '../telemetry/logger.js';
+import { redactText, safeLine } from '../telemetry/logger.js';
+import { AdmissionGate } from './admission-gate.js';
 import { requestIdOf, type LaneHandler } from './fast-lane.js';
 import { CLOSE_GOING_AWAY, WebSocketSession } from './websocket-session.js';
 
@@ -54,6 +56,8 @@ export class ResponsesWebSockets {
   private readonly upgradeIds = new WeakMap<IncomingMessage, string>();
   private closing = false;
   private terminateTimer: NodeJS.Timeout | undefined;
+  /** Overload shedding: each message's response holds an in-flight slot, like an HTTP request. */
+  private readonly admission: AdmissionGate;
 
   constructor(
     private readonly gateway: Gateway,
@@ -63,6 +67,7 @@ export class ResponsesWebSockets {
     /** Host and Origin checks (browser-guard.ts); false: it has answered. */
     private readonly admit: ((request: IncomingMessage, response: ServerResponse) => boolean) | undefined,
   ) {
+    this.admission = new AdmissionGate(gateway.admission, gateway.metrics);
     this.server.on('headers', (headers, request) => {
       const id = this.upgradeIds.get(request);
       if (id !== undefined) headers.push(`x-request-id: ${id}`);
@@ -117,7 +122,7 @@ export class ResponsesWebSockets {
       this.gateway.lifecycle.checkCaller(ctx);
     } catch (error) {
       const gatewayError = toGatewayError(error);
-      this.logger.info({ msg: 'request', request_id: requestId, method: 'GET', route: PATH, status: gatewayError.status, error: gatewayError.message, websocket: true });
+      this.logger.info(safeLine({ msg: 'request', request_id: requestId, method: 'GET', route: PATH, status: gatewayError.status, error: redactText(gatewayError.message), websocket: true }));
       refuseUpgrade(response, requestId, gatewayError);
       return;
     }
@@ -135,6 +140,7 @@ export class ResponsesWebSockets {
         idleTimeoutMs: this.settings.idleTimeoutMs,
         maxBodyBytes: () => this.gateway.state.limits.maxBodyBytes,
         onClose: (closed) => this.sessions.delete(closed),
+        admission: this.admission,
       });
       this.sessions.add(session);
       this.logger.debug({ request_id: requestId, open: this.sessions.size }, 'responses websocket opened');

@@ -22,7 +22,8 @@ import { responseIdFor } from '../formats/responses/index.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { RequestContext } from '../gateway/request-context.js';
 import { uuidv7 } from '../gateway/request-id.js';
-import type { Logger } from '../telemetry/logger.js';
+import { safeLine, type Logger } from '../telemetry/logger.js';
+import type { AdmissionGate } from './admission-gate.js';
 import type { LaneHandler } from './fast-lane.js';
 import { errorEvent, WebSocketEventSink, WebSocketReply, WebSocketRequest, type StreamObserver } from './websocket-sink.js';
 
@@ -73,6 +74,8 @@ export interface SessionOptions {
   maxBodyBytes(): number;
   /** Called once the socket has closed. */
   onClose(session: WebSocketSession): void;
+  /** Overload shedding: each response.create holds an in-flight slot until its response ends. */
+  admission: AdmissionGate;
 }
 
 export class WebSocketSession {
@@ -199,7 +202,8 @@ export class WebSocketSession {
     this.running = sink;
     sink.once('close', () => this.onResponseEnd(sink));
     if (warmup) this.warmup(sink, body);
-    else this.run(sink, body);
+    else if (this.options.admission.tryEnter(sink)) this.run(sink, body);
+    else this.options.admission.waitOrShed(sink, '/v1/responses', () => this.run(sink, body), (error) => this.shed(sink, error));
   }
 
   private run(sink: WebSocketEventSink, body: Record<string, unknown>): void {
@@ -213,6 +217,15 @@ export class WebSocketSession {
       }
       this.close(CLOSE_INTERNAL, 'internal error');
     });
+  }
+
+  /** Overloaded (limits.max_in_flight): the response fails at once with a 503 error event; the socket stays open. */
+  private shed(sink: WebSocketEventSink, error: GatewayError): void {
+    const rendered = renderError(error, 'openai');
+    this.options.logger.info(safeLine({ msg: 'request', route: '/v1/responses', status: rendered.status, error: error.message, websocket: true }));
+    sink.statusCode = rendered.status;
+    sink.sendJson(errorEvent(rendered.status, (rendered.body as { error: unknown }).error));
+    sink.end();
   }
 
   /** `generate: false`: checked like a request (the key), answered by the gateway, no model call. */

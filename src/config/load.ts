@@ -19,6 +19,8 @@ import type { CatalogOverride } from '../catalog/catalog.js';
 import { resolveResponses, type ResponsesSettings } from './responses-schema.js';
 import { resolveCache, type CacheConfig } from '../cache/config-schema.js';
 import type { PluginEntry } from '../plugins/config-schema.js';
+import type { OverloadSettings } from '../gateway/admission.js';
+import { resolveOverload } from '../gateway/admission-schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -133,7 +135,7 @@ export interface ResolvedConfig {
     /** The Responses API WebSocket mode; applied at start. */
     websocket: WebSocketSettings;
   };
-  limits: { maxBodyBytes: number };
+  limits: { maxBodyBytes: number; overload: OverloadSettings };
   providers: ResolvedProvider[];
   routing: {
     defaultProvider: string | undefined;
@@ -536,7 +538,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
         maxConnections: file.server.websocket.max_connections,
       },
     },
-    limits: { maxBodyBytes: file.limits.max_body_bytes },
+    limits: { maxBodyBytes: file.limits.max_body_bytes, overload: resolveOverload(file.limits) },
     providers,
     routing: {
       defaultProvider: routing.default_provider,

@@ -10,6 +10,7 @@ import { catalogSchema } from '../catalog/config-schema.js';
 import { responsesSchema } from './responses-schema.js';
 import { cacheSchema } from '../cache/config-schema.js';
 import { pluginsSchema } from '../plugins/config-schema.js';
+import { overloadLimitsShape } from '../gateway/admission-schema.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -238,6 +239,7 @@ export const configSchema = z
           .positive()
           .default(20 * 1024 * 1024)
           .describe('Largest accepted request body, in bytes (413 above it).'),
+        ...overloadLimitsShape,
       })
       .prefault({}),
     timeouts: timeouts

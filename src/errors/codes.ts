@@ -141,6 +141,10 @@ export const ERROR_CODES = {
     status: 500, type: 'api_error', code: 'plugin_failed',
     description: 'A plugin set to `fail_closed` threw or timed out; the plugin is named in the message, details are in the log.',
   },
+  HD_ERR_OVERLOADED: {
+    status: 503, type: 'api_error', code: 'overloaded',
+    description: 'The gateway has `limits.max_in_flight` requests in flight (and its `limits.max_queue` is full, or the wait passed `limits.queue_timeout_ms`), or its event loop runs later than `limits.max_event_loop_delay_ms`; the request is refused at once, before any work. `Retry-After` says when to retry. Anthropic callers get `overloaded_error`, Gemini callers `UNAVAILABLE`.',
+  },
   HD_ERR_INTERNAL: {
     status: 500, type: 'api_error', code: 'internal_error',
     description: 'An unexpected error inside Heimdall; details are in its log, never in the response.',

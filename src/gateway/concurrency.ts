@@ -105,11 +105,15 @@ export class ConcurrencyLimiter {
     waiter.done = true;
     const index = this.queue.indexOf(waiter, this.head);
     if (index !== -1) this.queue.splice(index, 1);
-    waiter.reject(new GatewayError(
+    waiter.reject(this.queueTimeoutError());
+  }
+
+  queueTimeoutError(): GatewayError {
+    return new GatewayError(
       'HD_ERR_QUEUE_TIMEOUT',
       `Provider "${this.provider}" had no free slot within ${this.settings.queueTimeoutMs} ms (concurrency limit ${this.settings.maxInFlight}).`,
       { retryAfter: 1 },
-    ));
+    );
   }
 
   private drain(): void {

@@ -5,10 +5,11 @@
  */
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../telemetry/logger.js';
-import { configSecrets, registerSecrets } from '../telemetry/logger.js';
 import { Lifecycle } from '../plugins/lifecycle.js';
 import { CompletedImpl, timingsOf } from '../plugins/stages.js';
+import { configSecrets, registerSecrets } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { Admission } from './admission.js';
 import { ConcurrencyRegistry } from './concurrency.js';
 import { HealthChecker } from './health-check.js';
 import { HealthRegistry } from './key-health.js';
@@ -56,6 +57,8 @@ export class Gateway {
   readonly health = new HealthRegistry();
   /** Per-provider concurrency limits and in-flight counts; outlive reloads (`concurrency.snapshot()`). */
   readonly concurrency = new ConcurrencyRegistry();
+  /** Client requests in flight in this process and the overload limit (limits.max_in_flight); outlives reloads. */
+  readonly admission: Admission;
   readonly healthChecks: HealthChecker;
   readonly pipeline: Pipeline;
   inFlight = 0;
@@ -72,10 +75,12 @@ export class Gateway {
   ) {
     this.state = new GatewayState(config, this.health, this.concurrency);
     this.lifecycle = new Lifecycle(logger, metrics);
+    this.admission = new Admission(config.limits.overload);
     this.pipeline = new Pipeline(this);
     this.healthChecks = new HealthChecker(this);
     this.healthChecks.sync(this.state);
-    metrics.sources.inFlight = () => this.inFlight;
+    metrics.sources.inFlight = () => this.admission.inFlight;
+    metrics.sources.admission = () => ({ queued: this.admission.queued, limit: this.admission.limit });
     metrics.sources.providers = () => this.concurrency.snapshot().map((p) => ({ provider: p.provider, inFlight: p.in_flight, queued: p.queued }));
     metrics.sources.breakers = () => this.health.snapshot(this.state.routing.breaker, this.state.routing.adaptive).map((k) => ({ provider: k.provider, key: k.key_name, state: k.state }));
   }
@@ -88,6 +93,7 @@ export class Gateway {
   reload(config: ResolvedConfig): void {
     registerSecrets(configSecrets(config)); // keys added at run time are masked in logs too
     this.state = new GatewayState(config, this.health, this.concurrency);
+    this.admission.configure(config.limits.overload);
     this.healthChecks.sync(this.state);
   }
 
@@ -127,6 +133,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.healthChecks.close();
+    this.admission.close();
     await this.upstream.close();
   }
 }

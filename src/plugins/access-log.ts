@@ -3,7 +3,7 @@
  * the gateway's log (model, provider, status, latency, overhead, tokens,
  * cost). After governance, which prices it.
  */
-import type { Logger } from '../telemetry/logger.js';
+import { safeLine, type Logger } from '../telemetry/logger.js';
 import { redactText } from '../telemetry/secrets.js';
 import type { BuiltinPlugin } from './lifecycle.js';
 import { contextOf } from './request-view.js';
@@ -18,7 +18,9 @@ export function accessLogPlugin(logger: Logger): BuiltinPlugin {
       const usage = ctx.usage;
       const { totalMs, overheadMs } = completed.timings;
       const error = ctx.error?.message ?? ctx.errorMessage;
-      logger.info({
+      // Built from fields that hold no secret: the error is masked here, the route has no query,
+      // the request id was refused at read time if it had a key's shape (request-id.ts).
+      logger.info(safeLine({
         msg: 'request',
         request_id: ctx.id,
         trace_id: ctx.traceId,
@@ -40,7 +42,7 @@ export function accessLogPlugin(logger: Logger): BuiltinPlugin {
         // null: the model has no known price (never a silent 0).
         cost_usd: ctx.costUsd,
         error: error === undefined ? undefined : redactText(error),
-      });
+      }));
     },
   };
 }

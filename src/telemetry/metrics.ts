@@ -103,6 +103,8 @@ export interface MetricSources {
   providers?(): Iterable<ProviderLoad>;
   breakers?(): Iterable<KeyBreaker>;
   logWriter?(): LogWriterCounts | undefined;
+  /** Overload admission: requests waiting for a slot, and the in-flight limit (undefined: none). */
+  admission?(): { queued: number; limit: number | undefined };
 }
 
 export interface MetricsOptions {
@@ -178,6 +180,8 @@ export class Metrics {
   /** Incremented by governance: `metrics.budgetExceeded(scope, virtualKeyId)`. */
   readonly budgetRejections: CounterFamily;
   readonly logDropped: CounterFamily;
+  /** Client requests refused at once because the gateway was at limits.max_in_flight (`requestShed`). */
+  readonly shed: CounterFamily;
 
   constructor(options: MetricsOptions = {}) {
     const registry = this.registry;
@@ -219,6 +223,9 @@ export class Metrics {
     this.logDropped = new CounterFamily(registry, 'heimdall_log_dropped_total',
       'Request-log records (what="records") or their bodies (what="bodies") dropped because the write queue was full or a write failed.',
       ['what']);
+    this.shed = new CounterFamily(registry, 'heimdall_requests_shed_total',
+      'Client requests refused with 503 because the gateway was overloaded (limits.max_in_flight), by surface and reason: limit (no slot and no room in the queue), queue_timeout, event_loop_delay (limits.max_event_loop_delay_ms).',
+      ['surface', 'reason']);
     this.logDropped.collect = () => {
       const counts = this.sources.logWriter?.();
       if (counts === undefined) return;
@@ -235,8 +242,20 @@ export class Metrics {
     new Gauge({ name: 'heimdall_build_info', help: 'Always 1; the version label says which Heimdall runs.', labelNames: ['version'], registers })
       .set({ version: VERSION }, 1);
     new Gauge({
-      name: 'heimdall_in_flight_requests', help: 'Client requests being handled now.', registers,
+      name: 'heimdall_in_flight_requests', help: 'Client requests being handled now, from arrival to the last byte (what limits.max_in_flight bounds).', registers,
       collect() { this.set(sources.inFlight?.() ?? 0); },
+    });
+    new Gauge({
+      name: 'heimdall_max_in_flight_requests', help: 'The in-flight limit (limits.max_in_flight); absent when there is none.', registers,
+      collect() {
+        this.reset();
+        const limit = sources.admission?.().limit;
+        if (limit !== undefined) this.set(limit);
+      },
+    });
+    new Gauge({
+      name: 'heimdall_admission_queue_depth', help: 'Client requests waiting for an in-flight slot (limits.max_queue).', registers,
+      collect() { this.set(sources.admission?.().queued ?? 0); },
     });
     new Gauge({
       name: 'heimdall_provider_in_flight_requests', help: 'Upstream calls running now, by provider.', labelNames: ['provider'], registers,
@@ -288,6 +307,13 @@ export class Metrics {
     const values = [surface, 'none', 'none', STATUS_CLASSES[statusClassIndex(status)], 'none'];
     if (this.virtualKeyLabels) values.push('none');
     this.requests.with(...values).value++;
+  }
+
+  /** A client request refused with 503 by overload shedding; also counted in heimdall_requests_total. */
+  requestShed(path: string, reason: 'limit' | 'queue_timeout' | 'event_loop_delay'): void {
+    const surface = surfaceOfPath(path) ?? 'openai';
+    this.shed.inc([surface, reason]);
+    this.observeRefusal(path, 503);
   }
 
   /** A request refused by a rate limit (governance). `limit`: requests, tokens, concurrency... */

@@ -7,7 +7,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, redactText, registerSecrets, resolveLogFormat } from '../../src/telemetry/logger.js';
+import { createLogger, redactText, registerSecrets, resolveLogFormat, safeLine, scrubLogObject } from '../../src/telemetry/logger.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { openaiErrorBody, startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
@@ -71,6 +71,34 @@ describe('the logger', () => {
     expect(line.provider).toEqual({ client_secret: '[redacted]', secret_access_key: '[redacted]', session_token: '[redacted]' });
     expect(line['x-api-key']).toBe('[redacted]');
     expect(out.text()).not.toMatch(/k-\d+|abc\.def|xyz|sid=1/);
+  });
+
+  it('redacts headers two levels down and in arrays, and never changes the object it was given', () => {
+    const logged = {
+      call: { upstream: { headers: { Authorization: 'Bearer abc.def.ghi', accept: 'application/json' } } },
+      attempts: [{ headers: { 'x-api-key': 'k-11' }, status: 401 }, { token: 'k-12' }],
+      child: { nested: { deeper: { api_key: 'kept: three levels down is not a credential field' } } },
+    };
+    const before = JSON.stringify(logged);
+    const out = capture();
+    createLogger({ level: 'info', destination: out.stream }).info(logged, 'nested');
+    expect(JSON.stringify(logged)).toBe(before);
+    const line = JSON.parse(out.text()) as typeof logged;
+    expect(line.call.upstream.headers).toEqual({ Authorization: '[redacted]', accept: 'application/json' });
+    expect(line.attempts).toEqual([{ headers: { 'x-api-key': '[redacted]' }, status: 401 }, { token: '[redacted]' }]);
+    expect(out.text()).not.toMatch(/abc\.def|k-1[12]/);
+    // Nothing to mask: the object itself comes back (no copy).
+    const clean = { status: 200, route: '/v1/chat/completions', nested: { a: 1 } };
+    expect(scrubLogObject(clean)).toBe(clean);
+  });
+
+  it('a per-request line built from safe fields is written as given, and cannot hold an object', () => {
+    const out = capture();
+    const logger = createLogger({ level: 'info', destination: out.stream });
+    logger.info(safeLine({ msg: 'request', request_id: 'r3', status: 200, route: '/v1/chat/completions', cost_usd: null, ttft_ms: undefined }));
+    expect(JSON.parse(out.text())).toMatchObject({ msg: 'request', request_id: 'r3', status: 200, route: '/v1/chat/completions', cost_usd: null });
+    // @ts-expect-error a headers object is never part of a per-request line
+    safeLine({ headers: { authorization: 'x' } });
   });
 
   it('masks credentials inside logged errors, messages and stacks', () => {

@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors/gateway-error.js';
+import { safeLine } from '../../telemetry/logger.js';
 import { AdminAuth, registerAuthRoutes } from './auth.js';
 import { registerLogRoutes } from './logs.js';
 import { registerGovernanceRoutes } from './virtual-keys.js';
@@ -76,9 +77,9 @@ export function registerAdminApi(app: FastifyInstance): void {
     // One log line per change (never a body); reads are not logged.
     api.addHook('onResponse', async (request, reply) => {
       if (request.method === 'GET' || request.method === 'HEAD') return;
-      request.log.info({
+      request.log.info(safeLine({
         msg: 'admin', method: request.method, route: request.routeOptions.url, status: reply.statusCode, actor: request.adminActor || undefined,
-      });
+      }));
     });
     registerAuthRoutes(api, auth, {
       audit: (actor, action) => {

@@ -1,0 +1,100 @@
+/**
+ * Where overload shedding (src/gateway/admission.ts) meets the server: every
+ * request to a client surface takes an in-flight slot before its body is read
+ * and gives it back when its response closes (last byte sent, or the client
+ * gone). Without a free slot it waits in the queue (limits.max_queue) or is
+ * answered at once: 503, Retry-After, the error in the caller's format, one
+ * log line and `heimdall_requests_shed_total`. The fast lane and the
+ * Responses WebSocket call `tryEnter()` (then `waitOrShed()`) for their
+ * requests; the Fastify hook here covers every other client route.
+ * /api, /health, /metrics and the dashboard are never counted nor refused.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { GatewayError } from '../errors/gateway-error.js';
+import type { ErrorFormat } from '../errors/render.js';
+import type { Admission } from '../gateway/admission.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { errorFormatOfPath } from './raw-error.js';
+import { sendError } from './respond.js';
+
+/** The client surfaces of the HTTP contract: the model traffic that overload shedding bounds. */
+const CLIENT_PREFIXES = ['/v1/', '/anthropic/', '/genai/', '/openai/', '/bedrock/'];
+
+export function isClientPath(url: string): boolean {
+  if (url.startsWith('/v1/')) return true; // the common case first
+  for (const prefix of CLIENT_PREFIXES) if (url.startsWith(prefix)) return true;
+  return url === '/mcp' || url.startsWith('/mcp?') || url.startsWith('/mcp/');
+}
+
+/** An HTTP response, or the event sink of a Responses WebSocket message: closes when its exchange is over. */
+export interface Exchange {
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+export class AdmissionGate {
+  constructor(
+    private readonly admission: Admission,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Takes a slot for the exchange of `response` (an HTTP response or a WebSocket message's sink) if one is free (given back when it closes); allocates nothing. */
+  tryEnter(response: Exchange): boolean {
+    const admission = this.admission;
+    if (admission.lagging || !admission.tryAcquire()) return false;
+    response.once('close', admission.releaseOne);
+    return true;
+  }
+
+  /**
+   * No free slot: waits in the queue and calls `proceed` once admitted, or `refuse(error)` answers
+   * (queue full, or the wait timed out) and the request is counted as shed. A request whose client
+   * left while it waited gives its slot back unused.
+   */
+  waitOrShed(response: Exchange, path: string, proceed: () => void, refuse: (error: GatewayError) => void): void {
+    const admission = this.admission;
+    if (admission.lagging) {
+      this.metrics.requestShed(path, 'event_loop_delay');
+      refuse(admission.loopDelayError());
+    } else if (admission.tryAcquire()) {
+      response.once('close', admission.releaseOne);
+      proceed();
+    } else if (admission.full()) {
+      this.metrics.requestShed(path, 'limit');
+      refuse(admission.queueFullError());
+    } else {
+      admission.acquire().then(() => {
+        if (response.destroyed || response.writableEnded) {
+          admission.release();
+          return;
+        }
+        response.once('close', admission.releaseOne);
+        proceed();
+      }, (error: GatewayError) => {
+        this.metrics.requestShed(path, 'queue_timeout');
+        if (!response.destroyed) refuse(error);
+      });
+    }
+  }
+}
+
+/** Every client route Fastify serves (the fast lane's are admitted in the lane) goes through the gate. */
+export function registerAdmission(app: FastifyInstance, gateway: Gateway, metrics: Metrics): AdmissionGate {
+  const gate = new AdmissionGate(gateway.admission, metrics);
+  app.fastLane.admission = gate;
+  app.addHook('onRequest', (request, reply, done) => {
+    const url = request.url;
+    if (!isClientPath(url)) {
+      done();
+      return;
+    }
+    if (gate.tryEnter(reply.raw)) {
+      done();
+      return;
+    }
+    gate.waitOrShed(reply.raw, url, done, (error) => sendError(reply as FastifyReply, undefined, error, (request.routeOptions.config?.surface as ErrorFormat | undefined) ?? errorFormatOfPath(url)));
+  });
+  return gate;
+}

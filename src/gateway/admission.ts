@@ -1,0 +1,137 @@
+/**
+ * Overload shedding: at most `limits.max_in_flight` client requests in flight
+ * in this process, from their arrival to their last byte (a stream counts
+ * until it ends, a Responses WebSocket message until its response is done),
+ * and an optional short queue (`limits.max_queue`, each waiting at most
+ * `limits.queue_timeout_ms`). Beyond that a request is refused at once with
+ * 503 and Retry-After, in the caller's format, instead of queueing without
+ * bound: the requests already admitted keep their latency, and the process
+ * keeps its memory.
+ *
+ * The limiter is the per-provider one (concurrency.ts) with the gateway's
+ * errors; `tryAcquire()` allocates nothing, only a request that queues waits
+ * on a promise. The management API, /health, /metrics and the dashboard are
+ * never counted nor refused (src/api/admission-gate.ts decides what is).
+ */
+import { GatewayError } from '../errors/gateway-error.js';
+import { ConcurrencyLimiter, type ConcurrencySettings } from './concurrency.js';
+
+export interface OverloadSettings {
+  /** 0: no limit (requests are only counted). */
+  maxInFlight: number;
+  maxQueue: number;
+  queueTimeoutMs: number;
+  /** Refuse new requests while the event loop runs this late (ms); 0: off. */
+  maxEventLoopDelayMs: number;
+}
+
+/** How often the event loop's delay is sampled while the delay limit is on. */
+const LAG_SAMPLE_MS = 50;
+
+/**
+ * The event loop's delay: how late a 50 ms interval timer fired, the worst of the last second's
+ * samples. A process whose CPU is saturated reads requests later and later (the queue is in the
+ * kernel's socket buffers, not in flight); this is how it notices.
+ */
+class LoopDelay {
+  private timer: NodeJS.Timeout | undefined;
+  private expected = 0;
+  private readonly samples = new Float64Array(Math.round(1000 / LAG_SAMPLE_MS));
+  private next = 0;
+  /** The largest delay of the last second's samples, ms. */
+  delayMs = 0;
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.expected = performance.now() + LAG_SAMPLE_MS;
+    this.timer = setInterval(() => this.sample(), LAG_SAMPLE_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.samples.fill(0);
+    this.delayMs = 0;
+  }
+
+  private sample(): void {
+    const now = performance.now();
+    this.samples[this.next] = Math.max(0, now - this.expected);
+    this.next = (this.next + 1) % this.samples.length;
+    this.expected = now + LAG_SAMPLE_MS;
+    let worst = 0;
+    for (const delay of this.samples) if (delay > worst) worst = delay;
+    this.delayMs = worst;
+  }
+}
+
+/** Seconds a refused caller is told to wait: a short burst has usually passed by then. */
+export const SHED_RETRY_AFTER_S = 1;
+
+function limiterSettings(settings: OverloadSettings): ConcurrencySettings {
+  const limited = settings.maxInFlight > 0;
+  return {
+    maxInFlight: limited ? settings.maxInFlight : Infinity,
+    maxQueue: limited ? settings.maxQueue : 0,
+    queueTimeoutMs: settings.queueTimeoutMs,
+  };
+}
+
+export class Admission extends ConcurrencyLimiter {
+  /** Gives a slot back; a listener for the 'close' event of the exchange that holds it (no closure per request). */
+  readonly releaseOne = (): void => this.release();
+  private readonly loop = new LoopDelay();
+  private maxEventLoopDelayMs = 0;
+
+  constructor(settings: OverloadSettings) {
+    super('gateway', limiterSettings(settings));
+    this.configure(settings);
+  }
+
+  configure(settings: OverloadSettings): void {
+    this.update(limiterSettings(settings));
+    this.maxEventLoopDelayMs = settings.maxEventLoopDelayMs;
+    if (settings.maxEventLoopDelayMs > 0) this.loop.start();
+    else this.loop.stop();
+  }
+
+  /** The event loop runs later than limits.max_event_loop_delay_ms: new requests are refused. */
+  get lagging(): boolean {
+    return this.maxEventLoopDelayMs > 0 && this.loop.delayMs > this.maxEventLoopDelayMs;
+  }
+
+  close(): void {
+    this.loop.stop();
+  }
+
+  loopDelayError(): GatewayError {
+    return new GatewayError(
+      'HD_ERR_OVERLOADED',
+      `The gateway is overloaded: its event loop runs ${Math.round(this.loop.delayMs)} ms late (limits.max_event_loop_delay_ms is ${this.maxEventLoopDelayMs}). Retry after ${SHED_RETRY_AFTER_S} s.`,
+      { retryAfter: SHED_RETRY_AFTER_S },
+    );
+  }
+
+  /** The configured limit, undefined when there is none. */
+  get limit(): number | undefined {
+    return Number.isFinite(this.settings.maxInFlight) ? this.settings.maxInFlight : undefined;
+  }
+
+  override queueFullError(): GatewayError {
+    const queue = this.settings.maxQueue > 0 ? ` and ${this.settings.maxQueue} waiting (limits.max_queue)` : '';
+    return new GatewayError(
+      'HD_ERR_OVERLOADED',
+      `The gateway is overloaded: ${this.settings.maxInFlight} requests in flight (limits.max_in_flight)${queue}. Retry after ${SHED_RETRY_AFTER_S} s.`,
+      { retryAfter: SHED_RETRY_AFTER_S },
+    );
+  }
+
+  override queueTimeoutError(): GatewayError {
+    return new GatewayError(
+      'HD_ERR_OVERLOADED',
+      `The gateway is overloaded: no request slot freed up within ${this.settings.queueTimeoutMs} ms (limits.queue_timeout_ms; ${this.settings.maxInFlight} in flight). Retry after ${SHED_RETRY_AFTER_S} s.`,
+      { retryAfter: SHED_RETRY_AFTER_S },
+    );
+  }
+}
