@@ -28,6 +28,7 @@ import { registerGovernance } from './governance/plugin.js';
 import { registerCache } from './cache/plugin.js';
 import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
 import { registerCorePlugins } from './plugins/builtin.js';
+import { registerPlugins } from './plugins/wiring.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -184,6 +185,8 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   registerGovernance(app, config, { gateway, logger, ledger: options.cluster?.ledger });
   // The response cache (after governance: a hit still counts toward the key's request rate limit).
   registerCache(app, config, gateway, logger);
+  // The configured plugins (config file, PUT /api/plugins), after Heimdall's own (src/plugins/).
+  await registerPlugins(app, config, gateway, logger);
   if (options.cluster !== undefined) attachWorker(app, options.cluster);
 
   // Bodies are kept as bytes: each surface parses them itself so errors come in its own format,

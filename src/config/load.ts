@@ -17,6 +17,7 @@ import type { BreakerSettings } from '../gateway/circuit-breaker.js';
 import { configSchema, type ConfigFile, type ModelGroupEntry, type ProviderEntry, type TimeoutsConfig } from './schema.js';
 import type { CatalogOverride } from '../catalog/catalog.js';
 import { resolveCache, type CacheConfig } from '../cache/config-schema.js';
+import type { PluginEntry } from '../plugins/config-schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -170,6 +171,8 @@ export interface ResolvedConfig {
   catalog: { overrides: Readonly<Record<string, CatalogOverride>> };
   /** The response cache (docs/caching.md); live. */
   cache: CacheConfig;
+  /** Configured plugins, loaded by src/plugins/loader.ts (docs/plugins.md). */
+  plugins: readonly PluginEntry[];
 }
 
 export interface LoadOptions {
@@ -572,5 +575,6 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     input: { raw, env },
     catalog: { overrides: file.catalog.overrides },
     cache: resolveCache(file.cache),
+    plugins: file.plugins,
   };
 }

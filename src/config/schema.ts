@@ -8,6 +8,7 @@ import { governanceSchema } from '../governance/config-schema.js';
 import { isNeverForwarded } from '../providers/forward-headers.js';
 import { catalogSchema } from '../catalog/config-schema.js';
 import { cacheSchema } from '../cache/config-schema.js';
+import { pluginsSchema } from '../plugins/config-schema.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -329,6 +330,7 @@ export const configSchema = z
       .describe('Access to the management API and the dashboard.'),
     catalog: catalogSchema.prefault({}),
     cache: cacheSchema.prefault({}),
+    plugins: pluginsSchema,
   })
   .describe('Heimdall configuration file.');
 

@@ -25,8 +25,11 @@ export type JsonObject = Record<string, unknown>;
 /** The settings row that holds routing fields (aliases and model groups have their own tables). */
 export const ROUTING_SETTING = 'routing';
 
+/** The settings row that holds the plugin list PUT /api/plugins saved (src/api/admin/plugins.ts). */
+export const PLUGINS_SETTING = 'plugins';
+
 /** Sections that are not live settings: start-only, or managed through their own endpoints. */
-const NOT_SETTINGS = new Set(['$schema', 'server', 'providers', 'routing', 'admin', 'telemetry']);
+const NOT_SETTINGS = new Set(['$schema', 'server', 'providers', 'routing', 'admin', 'telemetry', PLUGINS_SETTING]);
 
 /** Top-level config sections PATCH /api/settings may write: logging, limits, timeouts, and any later one. */
 export function settingsSections(): string[] {
@@ -197,5 +200,6 @@ export function renderStorePatch(store: Store, fileRaw: unknown, env: NodeJS.Pro
     const value = origins.settings[section];
     if (value !== undefined) patch[section] = value;
   }
+  if (origins.settings[PLUGINS_SETTING] !== undefined) patch.plugins = origins.settings[PLUGINS_SETTING];
   return { patch, origins, problems };
 }

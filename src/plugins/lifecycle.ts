@@ -158,6 +158,22 @@ export class Lifecycle {
     }
   }
 
+  /** Throws when `plugins`, configured beside the built-ins, clash in name or declare a cycle. */
+  checkOrder(plugins: readonly Plugin[]): void {
+    orderPlugins([...this.builtins.map((entry) => entry.plugin), ...plugins]);
+  }
+
+  /** The plugins in the order they run, and whether each is Heimdall's own. */
+  describe(): Array<{ name: string; builtin: boolean; stages: Stage[]; failClosed: boolean; timeoutMs: number | null }> {
+    return this.ordered.map((entry) => ({
+      name: entry.name,
+      builtin: entry.builtin,
+      stages: STAGES.filter((stage) => typeof entry.plugin[stage] === 'function'),
+      failClosed: entry.failClosed,
+      timeoutMs: entry.timeoutMs === Infinity ? null : entry.timeoutMs,
+    }));
+  }
+
   /** The plugins in the order they run. */
   names(): string[] {
     return this.ordered.map((entry) => entry.name);

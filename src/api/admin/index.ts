@@ -18,6 +18,7 @@ import { registerRoutingRoutes } from './routing.js';
 import { registerRoutingHealthRoutes } from './routing-health.js';
 import { registerSettingsRoutes } from './settings.js';
 import { registerCacheRoutes } from '../../cache/admin-routes.js';
+import { registerPluginRoutes } from './plugins.js';
 
 /** Routes the guard lets through without auth (they report or change the auth state). */
 const OPEN_ROUTES = new Set(['/api/auth/status', '/api/auth/login', '/api/auth/logout']);
@@ -31,6 +32,7 @@ function registerAreas(api: FastifyInstance): void {
   registerLogRoutes(api);
   registerGovernanceRoutes(api);
   registerCacheRoutes(api);
+  registerPluginRoutes(api);
 }
 
 /** Bodies arrive as bytes (the app's catch-all parser): /api takes JSON only, parsed here. */

@@ -17,6 +17,7 @@ const ELSEWHERE: Record<string, string> = {
   providers: 'providers are managed at /api/providers',
   routing: 'routing is managed at /api/routing',
   admin: 'the admin token is set by HEIMDALL_ADMIN_TOKEN or admin.token in the config file',
+  plugins: 'plugins are managed at /api/plugins',
   telemetry: 'telemetry settings come from the config file and the OTEL_* environment: telemetry.tracing.sample_ratio applies when the file changes, the rest at the next start',
 };
 
