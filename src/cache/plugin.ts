@@ -125,9 +125,21 @@ export function registerCache(app: FastifyInstance, config: ResolvedConfig, gate
   });
   const plugin: CachePlugin = { cache, store, journal, metrics, config: running };
   app.decorate('responseCache', plugin);
-  gateway.lifecycle.use(cachePlugin(app, plugin, logger));
+  // On the lifecycle only while some key may use it: a finalAnswer plugin makes every stream decode.
+  const stages = cachePlugin(app, plugin, logger);
+  let registered = false;
+  const place = (next: CacheConfig): void => {
+    const wanted = next.enabled || Object.values(next.virtualKeys).some((override) => override.enabled === true);
+    if (wanted && !registered) gateway.lifecycle.use(stages);
+    else if (!wanted && registered) gateway.lifecycle.unuse(stages.name);
+    registered = wanted;
+  };
+  place(initial);
   if (app.hasDecorator('configService')) {
-    app.configService.onChange((next) => store.setBounds(next.cache.maxEntries, next.cache.maxBytes));
+    app.configService.onChange((next) => {
+      store.setBounds(next.cache.maxEntries, next.cache.maxBytes);
+      place(next.cache);
+    });
   }
   app.addHook('onClose', async () => {
     try {
@@ -178,47 +190,17 @@ function canonicalRequest(ctx: RequestContext, request: PluginRequest, routing: 
 
 function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLogger): BuiltinPlugin {
   const { cache, metrics } = plugin;
-  return {
+  const builtin: BuiltinPlugin = {
     name: 'cache',
     after: ['governance'],
-    async beforeRouting(request: PluginRequest, routing: RoutingStage): Promise<EarlyAnswer | void> {
+    // Synchronous when the cache does not take part: no promise on the request path with the cache off.
+    beforeRouting(request: PluginRequest, routing: RoutingStage): Promise<EarlyAnswer | void> | void {
       const ctx = contextOf(request);
       const input = ctx.input;
       if (ctx.hookState.has(INTERNAL) || !cacheable(ctx, input)) return;
       const identity = identityOf(app, ctx);
       if (!cache.enabledFor(identity) || routing.targets.length === 0) return;
-      const controls = readControls(request.headers, input.cacheControl);
-      const canonical = canonicalRequest(ctx, request, routing, input);
-      if (canonical === undefined) {
-        metrics.counted('bypass');
-        request.setResponseHeader('x-heimdall-cache', 'bypass');
-        ctx.cacheFacts = { result: 'bypass', reason: 'not_translatable' };
-        return;
-      }
-      const lookup = await cache.lookup({ requestId: ctx.id, operation: input.operation, model: input.model, request: canonical, controls, identity });
-      ctx.hookState.set(STATE, { lookup } satisfies RequestState);
-      metrics.counted(lookup.verdict);
-      request.setResponseHeader('x-heimdall-cache', lookup.verdict);
-      const facts: Record<string, unknown> = { result: lookup.verdict };
-      ctx.cacheFacts = facts;
-      if (lookup.reason !== undefined) facts.reason = lookup.reason;
-      if (lookup.shadow !== undefined) {
-        facts.shadow = { entry_id: lookup.shadow.entry.id, similarity: round(lookup.shadow.similarity), guard: lookup.shadow.guard ?? null };
-      }
-      const entry = lookup.entry;
-      const answer = lookup.answer;
-      if (entry === undefined || answer === undefined) {
-        request.cache = lookup.verdict === 'miss' ? 'miss' : 'none';
-        return;
-      }
-      const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
-      request.setResponseHeader('x-heimdall-cache-age', String(ageSeconds));
-      request.setResponseHeader('x-heimdall-cache-entry', entry.id);
-      if (lookup.similarity !== undefined) request.setResponseHeader('x-heimdall-cache-similarity', round(lookup.similarity).toFixed(4));
-      Object.assign(facts, { entry_id: entry.id, age_s: ageSeconds, similarity: lookup.similarity === undefined ? undefined : round(lookup.similarity), saved_usd: entry.costUsd });
-      request.cache = 'hit';
-      metrics.saved(entry.costUsd ?? 0, entry.inputTokens ?? 0, entry.outputTokens ?? 0);
-      return request.stream ? { stream: replay(answer) } : { response: answer };
+      return lookUp(request, routing, ctx, input, identity);
     },
     finalAnswer(request: PluginRequest, answer: FinalAnswer): void {
       const ctx = contextOf(request);
@@ -234,6 +216,43 @@ function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLog
       }
     },
   };
+  return builtin;
+
+  /** The lookup; a hit is the request's early answer. */
+  async function lookUp(request: PluginRequest, routing: RoutingStage, ctx: RequestContext, input: PipelineInput, identity: CacheIdentity): Promise<EarlyAnswer | void> {
+    const controls = readControls(request.headers, input.cacheControl);
+    const canonical = canonicalRequest(ctx, request, routing, input);
+    if (canonical === undefined) {
+      metrics.counted('bypass');
+      request.setResponseHeader('x-heimdall-cache', 'bypass');
+      ctx.cacheFacts = { result: 'bypass', reason: 'not_translatable' };
+      return;
+    }
+    const lookup = await cache.lookup({ requestId: ctx.id, operation: input.operation, model: input.model, request: canonical, controls, identity });
+    ctx.hookState.set(STATE, { lookup } satisfies RequestState);
+    metrics.counted(lookup.verdict);
+    request.setResponseHeader('x-heimdall-cache', lookup.verdict);
+    const facts: Record<string, unknown> = { result: lookup.verdict };
+    ctx.cacheFacts = facts;
+    if (lookup.reason !== undefined) facts.reason = lookup.reason;
+    if (lookup.shadow !== undefined) {
+      facts.shadow = { entry_id: lookup.shadow.entry.id, similarity: round(lookup.shadow.similarity), guard: lookup.shadow.guard ?? null };
+    }
+    const entry = lookup.entry;
+    const answer = lookup.answer;
+    if (entry === undefined || answer === undefined) {
+      request.cache = lookup.verdict === 'miss' ? 'miss' : 'none';
+      return;
+    }
+    const ageSeconds = Math.max(0, Math.floor((Date.now() - entry.createdAt) / 1000));
+    request.setResponseHeader('x-heimdall-cache-age', String(ageSeconds));
+    request.setResponseHeader('x-heimdall-cache-entry', entry.id);
+    if (lookup.similarity !== undefined) request.setResponseHeader('x-heimdall-cache-similarity', round(lookup.similarity).toFixed(4));
+    Object.assign(facts, { entry_id: entry.id, age_s: ageSeconds, similarity: lookup.similarity === undefined ? undefined : round(lookup.similarity), saved_usd: entry.costUsd });
+    request.cache = 'hit';
+    metrics.saved(entry.costUsd ?? 0, entry.inputTokens ?? 0, entry.outputTokens ?? 0);
+    return request.stream ? { stream: replay(answer) } : { response: answer };
+  }
 }
 
 function round(value: number): number {

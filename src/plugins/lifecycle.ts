@@ -154,6 +154,14 @@ export class Lifecycle {
     this.compile();
   }
 
+  /** Takes one of Heimdall's own plugins off (the response cache when it is turned off); use() puts it back. */
+  unuse(name: string): void {
+    const kept = this.builtins.filter((entry) => entry.plugin.name !== name);
+    if (kept.length === this.builtins.length) return;
+    this.builtins = kept;
+    this.compile();
+  }
+
   /** Replaces the configured (user) plugins: the next request runs the new set. Throws on a name clash or cycle. */
   setConfigured(plugins: ReadonlyArray<{ plugin: Plugin; settings?: PluginSettings }>): void {
     const previous = this.configured;

@@ -67,6 +67,19 @@ describe('scope', () => {
   });
 });
 
+describe('turning it on and off', () => {
+  it('PATCH /api/settings turns the cache on and off for the next request', async () => {
+    const suite = await start({ enabled: false });
+    expect((await ask(suite, 'switch question')).headers['x-heimdall-cache']).toBeUndefined();
+    expect((await call('PATCH', `${suite.gw.url}/api/settings`, { cache: { enabled: true } })).status).toBe(200);
+    expect((await ask(suite, 'switch question')).headers['x-heimdall-cache']).toBe('miss');
+    expect((await ask(suite, 'switch question')).headers['x-heimdall-cache']).toBe('hit');
+    expect((await call('PATCH', `${suite.gw.url}/api/settings`, { cache: { enabled: false } })).status).toBe(200);
+    expect((await ask(suite, 'switch question')).headers['x-heimdall-cache']).toBeUndefined();
+    expect(upstreamCalls(suite.mock, CHAT_PATHS)).toBe(3);
+  });
+});
+
 describe('accounting', () => {
   it('a hit costs $0 and no tokens, and counts toward the key\'s request rate limit', async () => {
     const suite = await start({ enabled: true });
