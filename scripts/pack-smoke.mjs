@@ -1,7 +1,7 @@
 // Packs the npm package, installs the tarball into an empty temp project, starts the
 // installed `heimdall` bin on an ephemeral port and checks GET /health, the dashboard at /, and one chat
 // completion through a mock OpenAI upstream that the request log (its writer thread) records. Run by .ci/run.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,7 +110,7 @@ try {
   child.kill('SIGTERM');
   const code = await exited;
   if (code !== 0) throw new Error(`heimdall exited with ${code} after SIGTERM`);
-  libraryCheck(dir, upstreamUrl);
+  await libraryCheck(dir, upstreamUrl);
   process.stdout.write(`pack smoke test passed: ${tarball} installed, started, /health, the dashboard and a logged chat ok, clean exit; the library and its types from the installed package\n`);
 } finally {
   if (child && child.exitCode === null) child.kill('SIGKILL');
@@ -123,7 +123,7 @@ try {
  * program of the fresh folder (a chat completion, a stream, a plugin from a file, close), and the
  * same program type-checked against the package's declarations.
  */
-function libraryCheck(folder, upstreamBase) {
+async function libraryCheck(folder, upstreamBase) {
   writeFileSync(join(folder, 'upper.mjs'), `export default () => ({ name: 'upper', streamEvent: (_request, chunk) => ({ ...chunk, choices: chunk.choices.map((c) => ({ ...c, delta: { ...c.delta, content: c.delta.content?.toUpperCase() } })) }) });\n`);
   const program = `import { createGateway, definePlugin, refuse, type ChatCompletionChunk, type Plugin } from 'heimdall-gateway';
 const audit: Plugin = definePlugin(() => ({ name: 'audit', received(request) { if (request.headers['x-block'] !== undefined) throw refuse('blocked', 451); } }))({}, { logger: console as never }) as Plugin;
@@ -147,6 +147,9 @@ console.log('library ok');
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', folder], folder);
   // Run it: tsc's own transpile to plain JavaScript, then node.
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--skipLibCheck', '--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node', 'library.mts'], folder);
-  const out = run(process.execPath, ['library.mjs'], folder);
+  // Not execFileSync: the mock upstream answering the program lives in this process's event loop.
+  const out = await new Promise((resolve, reject) => {
+    execFile(process.execPath, ['library.mjs'], { cwd: folder, timeout: 60_000 }, (error, stdout, stderr) => (error ? reject(new Error(`library program: ${error.message}\n${stderr}`)) : resolve(stdout)));
+  });
   if (!out.includes('library ok')) throw new Error(`library program: ${out}`);
 }

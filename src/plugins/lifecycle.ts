@@ -16,7 +16,7 @@ import type { AttemptRecord, RequestContext } from '../gateway/request-context.j
 import type { Target } from '../gateway/router.js';
 import type { Logger } from '../telemetry/logger.js';
 import { redactText } from '../telemetry/secrets.js';
-import { CounterFamily, HistogramFamily, type CounterSeries, type HistogramSeries } from '../telemetry/metric-families.js';
+import type { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from '../telemetry/metric-families.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { orderPlugins } from './order.js';
 import { viewOf } from './request-view.js';
@@ -47,7 +47,6 @@ const STAGE_INDEX: Record<Stage, number> = Object.fromEntries(STAGES.map((stage,
  * two per call would double it. Errors are counted on every call.
  */
 const TIMED_MASK = 7;
-const DURATION_BUCKETS = [0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
 
 class Entry {
   readonly name: string;
@@ -140,12 +139,8 @@ export class Lifecycle {
     private readonly logger: Logger,
     metrics: Metrics | undefined,
   ) {
-    if (metrics !== undefined) {
-      this.durationFamily = new HistogramFamily(metrics.registry, 'heimdall_plugin_duration_seconds',
-        'Time spent in each plugin, by stage (built-in plugins included).', ['plugin', 'stage'], DURATION_BUCKETS);
-      this.errorFamily = new CounterFamily(metrics.registry, 'heimdall_plugin_errors_total',
-        'Plugin calls that threw or timed out, by plugin and stage (refusals are answers, not errors).', ['plugin', 'stage']);
-    }
+    this.durationFamily = metrics?.pluginDuration;
+    this.errorFamily = metrics?.pluginErrors;
   }
 
   /** Adds one of Heimdall's own plugins (at start). */

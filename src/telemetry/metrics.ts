@@ -153,6 +153,9 @@ export function attemptErrorLabel(attempt: AttemptObservation): string | undefin
   return attempt.error === undefined ? undefined : attempt.failure ?? 'stream';
 }
 
+/** Plugin stage calls: a no-op is well under a microsecond, a slow one waits on I/O. */
+const PLUGIN_BUCKETS = [0.000001, 0.000005, 0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+
 export class Metrics {
   readonly registry = new Registry();
   readonly sources: MetricSources = {};
@@ -182,6 +185,9 @@ export class Metrics {
   readonly logDropped: CounterFamily;
   /** Client requests refused at once because the gateway was at limits.max_in_flight (`requestShed`). */
   readonly shed: CounterFamily;
+  /** Plugin stage calls timed and failed (src/plugins/lifecycle.ts). */
+  readonly pluginDuration: HistogramFamily;
+  readonly pluginErrors: CounterFamily;
 
   constructor(options: MetricsOptions = {}) {
     const registry = this.registry;
@@ -220,6 +226,10 @@ export class Metrics {
       withKey(['scope', 'limit']));
     this.budgetRejections = new CounterFamily(registry, 'heimdall_budget_rejections_total',
       'Requests refused with 402 because a budget is spent, by scope (virtual_key, team, customer, ...).', withKey(['scope']));
+    this.pluginDuration = new HistogramFamily(registry, 'heimdall_plugin_duration_seconds',
+      'Time spent in each plugin, by stage (built-in plugins included; one call in 8 is timed).', ['plugin', 'stage'], PLUGIN_BUCKETS);
+    this.pluginErrors = new CounterFamily(registry, 'heimdall_plugin_errors_total',
+      'Plugin calls that threw or timed out, by plugin and stage (refusals are answers, not errors).', ['plugin', 'stage']);
     this.logDropped = new CounterFamily(registry, 'heimdall_log_dropped_total',
       'Request-log records (what="records") or their bodies (what="bodies") dropped because the write queue was full or a write failed.',
       ['what']);
