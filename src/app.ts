@@ -26,6 +26,7 @@ import { Metrics } from './telemetry/metrics.js';
 import { registerTelemetry } from './telemetry/telemetry.js';
 import { registerGovernance } from './governance/plugin.js';
 import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
+import { startSharedLedger } from './cluster/shared-counters.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -178,7 +179,9 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.
   await wireStore(app, config, { gateway, logger, sequenced: options.cluster === undefined, ...options.management });
   // Virtual keys, budgets, rate limits, cost (gateway hooks; spend flushed before the store closes).
-  registerGovernance(app, config, { gateway, logger, ledger: options.cluster?.ledger });
+  // Cluster mode (redis.url): every instance shares its budgets and rate limits through Redis.
+  const sharedLedger = await startSharedLedger(app, config, logger);
+  registerGovernance(app, config, { gateway, logger, ledger: sharedLedger ?? options.cluster?.ledger });
   if (options.cluster !== undefined) attachWorker(app, options.cluster);
 
   // Bodies are kept as bytes: each surface parses them itself so errors come in its own format,

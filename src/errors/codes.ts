@@ -181,6 +181,10 @@ export const ERROR_CODES = {
     status: 429, type: 'rate_limit_error', code: 'budget_reserved_in_flight',
     description: 'The budget is not spent, but what requests in flight have reserved leaves too little for this one; `Retry-After` says when to retry (they settle within seconds).',
   },
+  HD_ERR_LIMITS_UNAVAILABLE: {
+    status: 503, type: 'api_error', code: 'limits_unavailable',
+    description: 'Cluster mode: Redis, which holds the shared budgets and rate limits, cannot be reached, and a budget or rate limit of this request is set to fail closed (`fail_mode: "closed"`); `Retry-After` says when to retry.',
+  },
   HD_ERR_REQUEST_DEADLINE: {
     status: 504, type: 'timeout_error', code: 'request_deadline_exceeded',
     description: "The request's total time (timeouts.total_ms) ran out across its attempts, retries and fallbacks.",
