@@ -18,7 +18,7 @@ export const redisSchema = z
       .string()
       .regex(/^[A-Za-z0-9:._-]*$/, 'letters, digits, ":", ".", "_", "-"')
       .default('heimdall:')
-      .describe('Prefix of every Redis key Heimdall writes (several gateways can share one Redis with different prefixes).'),
+      .describe('Prefix of every Redis key Heimdall writes (several gateways can share one Redis with different prefixes); HEIMDALL_REDIS_KEY_PREFIX wins.'),
     timeout_ms: z
       .number()
       .int()
@@ -73,7 +73,7 @@ export function resolveRedis(
   if (url === undefined) return undefined;
   return {
     url,
-    keyPrefix: file.key_prefix,
+    keyPrefix: env.HEIMDALL_REDIS_KEY_PREFIX !== undefined && env.HEIMDALL_REDIS_KEY_PREFIX !== '' ? env.HEIMDALL_REDIS_KEY_PREFIX : file.key_prefix,
     timeoutMs: file.timeout_ms,
     connectTimeoutMs: file.connect_timeout_ms,
     reservationTtlMs: file.reservation_ttl_ms,

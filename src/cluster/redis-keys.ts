@@ -6,8 +6,8 @@
  * key of a customer's teams and virtual keys shares that slot.
  *
  *   <prefix>{customer:c_1}:s:key:vk_1:1733529600000   spend of a budget window
- *   <prefix>{customer:c_1}:r:team:t_1                 reservations in flight
- *   <prefix>{customer:c_1}:c:key:vk_1:0:requests:s:60000   a rate-limit counter (+ :w log, :f in flight)
+ *   <prefix>{customer:c_1}:r:team:t_1                 reservations in flight (+ :h, their sum)
+ *   <prefix>{customer:c_1}:c:key:vk_1:0:requests:s:60000   a rate-limit counter (+ :w log, :f in flight, :g its sum)
  *   <prefix>{customer:c_1}:q                          requests admitted, not yet settled
  */
 import { budgetWindow } from '../governance/durations.js';
@@ -26,14 +26,16 @@ export function spendKey(prefix: string, tag: string, account: SpendAccount, per
   return `${prefix}{${tag}}:s:${account.type}:${account.id}:${periodStart}`;
 }
 
-export function reservationsKey(prefix: string, tag: string, account: SpendAccount): string {
-  return `${prefix}{${tag}}:r:${account.type}:${account.id}`;
+/** The reservations of a budget level in flight, and the hash that keeps their sum. */
+export function reservationKeys(prefix: string, tag: string, account: SpendAccount): [string, string] {
+  const base = `${prefix}{${tag}}:r:${account.type}:${account.id}`;
+  return [base, `${base}:h`];
 }
 
 /** The counter keys of a limit: its algorithm and window are part of the name (changing either starts afresh). */
-export function counterKeys(prefix: string, tag: string, spec: LimitSpec): [string, string, string] {
+export function counterKeys(prefix: string, tag: string, spec: LimitSpec): [string, string, string, string] {
   const base = `${prefix}{${tag}}:c:${spec.id}:${spec.algorithm === 'sliding' ? 's' : 'b'}:${spec.windowMs}`;
-  return [base, `${base}:w`, `${base}:f`];
+  return [base, `${base}:w`, `${base}:f`, `${base}:g`];
 }
 
 export function admittedKey(prefix: string, tag: string): string {
@@ -72,7 +74,7 @@ export function admitCall(
   const keys = [admittedKey(prefix, tag)];
   const args = [requestId, String(leaseMs), reservedUsd, String(reservedTokens), String(accounts.length), String(limits.length)];
   for (const account of accounts) {
-    keys.push(spendKey(prefix, tag, account, spendExpiry(account, now).periodStart), reservationsKey(prefix, tag, account));
+    keys.push(spendKey(prefix, tag, account, spendExpiry(account, now).periodStart), ...reservationKeys(prefix, tag, account));
     args.push(account.limitUsd === undefined ? '' : String(account.limitUsd));
   }
   for (const spec of limits) {
@@ -100,11 +102,11 @@ export function settleCall(prefix: string, accounts: readonly SpendAccount[], li
   const keys = [admittedKey(prefix, tag), doneKey(prefix, tag, settle.requestId)];
   const args = [
     settle.requestId, settle.mode, amountText(settle.costUsd), String(Math.max(0, Math.round(settle.tokens))), settle.reservedUsd,
-    String(settle.reservedTokens), String(accounts.length), String(limits.length), String(settle.doneTtlMs), String(settle.admittedAt),
+    String(Math.max(0, Math.ceil(settle.reservedTokens))), String(accounts.length), String(limits.length), String(settle.doneTtlMs), String(settle.admittedAt),
   ];
   for (const account of accounts) {
     const { periodStart, expireAt } = spendExpiry(account, settle.now);
-    keys.push(spendKey(prefix, tag, account, periodStart), reservationsKey(prefix, tag, account));
+    keys.push(spendKey(prefix, tag, account, periodStart), ...reservationKeys(prefix, tag, account));
     args.push(expireAt);
   }
   for (const spec of limits) {

@@ -26,7 +26,7 @@ import type { CounterState } from '../governance/rate-limiter.js';
 import type { EntityType } from '../governance/types.js';
 import type { RedisConfig } from './redis-config.js';
 import { redisTarget } from './redis-config.js';
-import { admitCall, amountText, reservationsKey, settleCall, spendExpiry, spendKey, type AdmitCall } from './redis-keys.js';
+import { admitCall, amountText, reservationKeys, settleCall, spendExpiry, spendKey, type AdmitCall } from './redis-keys.js';
 import { ADMIT_SCRIPT, READ_SCRIPT, SEED_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
 
 export interface RedisLedgerLogger {
@@ -374,8 +374,8 @@ export class RedisLedger implements SpendLedger {
       if (root === undefined) return;
       const periodStart = spendExpiry(root.account, now).periodStart;
       try {
-        const [spend, tokens, requests, held] = await this.redis.heimdallRead(2,
-          spendKey(this.config.keyPrefix, root.tag, root.account, periodStart), reservationsKey(this.config.keyPrefix, root.tag, root.account));
+        const [spend, tokens, requests, held] = await this.redis.heimdallRead(3,
+          spendKey(this.config.keyPrefix, root.tag, root.account, periodStart), ...reservationKeys(this.config.keyPrefix, root.tag, root.account));
         const current = this.entry(root.account, now);
         const changed = current.spend !== Number(spend) || current.requests !== Number(requests);
         current.spend = Number(spend);

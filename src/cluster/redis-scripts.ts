@@ -4,13 +4,16 @@
  * key, team and customer; request and token limits), and another settles it.
  * All keys of one request carry the same hash tag (redis-keys.ts): one Redis
  * Cluster slot. Time is Redis's own (TIME), so instances with skewed clocks
- * agree on windows and leases.
+ * agree on windows and leases. Every step is O(log n) in the entries kept,
+ * but for dropping what expired (amortised O(1) per entry).
  *
  * Per budget level:  S  hash spend/tokens/requests of the current window
  *                    R  zset of reservations: member "<request id>|<usd>", score = lease expiry
+ *                    H  hash: held = the sum of R
  * Per rate limit:    C  hash: sum (sliding) or level/ts (token bucket)
  *                    W  zset, sliding window log: member "<request id>|<amount>", score = time
  *                    F  zset of tokens in flight (token limits): "<request id>|<tokens>", score = lease expiry
+ *                    G  hash: held = the sum of F
  * Per hash tag:      Q  zset of requests admitted and not settled: member request id, score = admission time
  *                    D  "<request id>" done marker, for settlements of requests admitted while Redis was away
  *
@@ -28,12 +31,30 @@ local function amount(member)
   return tonumber(string.sub(member, bar + 1)) or 0
 end
 
--- Drops lapsed leases; the sum of those left.
-local function held(key)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
-  local sum = 0
-  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do sum = sum + amount(member) end
+-- What the leases of zset z hold (their sum is kept in hash h): lapsed ones dropped first.
+local function held(z, h)
+  local sum = tonumber(redis.call('HGET', h, 'held') or '0')
+  local lapsed = redis.call('ZRANGEBYSCORE', z, '-inf', now)
+  if #lapsed > 0 then
+    for _, member in ipairs(lapsed) do sum = sum - amount(member) end
+    redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
+    if sum < 1e-9 or redis.call('ZCARD', z) == 0 then sum = 0 end
+    redis.call('HSET', h, 'held', tostring(sum))
+  end
   return sum
+end
+
+local function lease(z, h, member, n, ms)
+  if redis.call('ZADD', z, now + ms, member) == 1 then redis.call('HINCRBYFLOAT', h, 'held', n) end
+  redis.call('PEXPIRE', z, ms * 2)
+  redis.call('PEXPIRE', h, ms * 2)
+end
+
+local function release(z, h, member)
+  if redis.call('ZREM', z, member) == 1 then
+    local left = tonumber(redis.call('HINCRBYFLOAT', h, 'held', -amount(member)))
+    if left < 1e-9 or redis.call('ZCARD', z) == 0 then redis.call('HSET', h, 'held', 0) end
+  end
 end
 
 -- Sliding window: drops entries that left the window, returns the sum of the others.
@@ -44,11 +65,11 @@ local function slide(c, w, window)
     local gone = 0
     for _, member in ipairs(old) do gone = gone + amount(member) end
     redis.call('ZREMRANGEBYSCORE', w, '-inf', cutoff)
-    redis.call('HINCRBY', c, 'sum', -gone)
-  end
-  if redis.call('ZCARD', w) == 0 then
-    redis.call('HSET', c, 'sum', 0)
-    return 0
+    if redis.call('ZCARD', w) == 0 then
+      redis.call('HSET', c, 'sum', 0)
+      return 0
+    end
+    return redis.call('HINCRBY', c, 'sum', -gone)
   end
   return tonumber(redis.call('HGET', c, 'sum') or '0')
 end
@@ -70,13 +91,6 @@ local function take(c, limit, window, n)
   redis.call('PEXPIRE', c, window * 2)
 end
 
--- Limit j: its keys C W F (from KEYS[c0 + 1]) and its kind, algorithm, limit and window (from ARGV[l0 + 1]).
-local function limit_at(c0, l0, j)
-  local kb = c0 + (j - 1) * 3
-  local ab = l0 + (j - 1) * 4
-  return KEYS[kb + 1], KEYS[kb + 2], KEYS[kb + 3], ARGV[ab + 1], ARGV[ab + 2], tonumber(ARGV[ab + 3]), tonumber(ARGV[ab + 4])
-end
-
 -- Adds an amount to a sliding window log; false when the member was there already.
 local function log_add(c, w, window, at, member, n)
   local added = redis.call('ZADD', w, at, member) == 1
@@ -86,80 +100,71 @@ local function log_add(c, w, window, at, member, n)
   return added
 end
 
-local function expire_at(key, at)
-  if at ~= '' then redis.call('PEXPIREAT', key, at) end
+-- Limit j: its keys C W F G (from KEYS[c0 + 1]) and its kind, algorithm, limit and window (from ARGV[l0 + 1]).
+local function limit_at(c0, l0, j)
+  local kb = c0 + (j - 1) * 4
+  local ab = l0 + (j - 1) * 4
+  return KEYS[kb + 1], KEYS[kb + 2], KEYS[kb + 3], KEYS[kb + 4], ARGV[ab + 1], ARGV[ab + 2], tonumber(ARGV[ab + 3]), tonumber(ARGV[ab + 4])
 end
 `;
 
 /**
- * Admission. KEYS: Q, then per account S R, then per limit C W F.
+ * Admission. KEYS: Q, then per account S R H, then per limit C W F G.
  * ARGV: request id, lease ms, reserved usd (string), reserved tokens, account count, limit count,
- * then per account: limit usd ('' none); then per limit: kind (r|t),
- * algorithm (s|b), limit, window ms.
+ * then per account: limit usd ('' none); then per limit: kind (r|t), algorithm (s|b), limit, window ms.
  * Returns {1, spends..., helds..., readings} | {2, limit index, wait ms, readings} | {3, account index, spend, held}
  * where readings are remaining and reset ms per limit.
  */
 export const ADMIT_SCRIPT = `${COMMON}
 local id = ARGV[1]
-local lease = tonumber(ARGV[2])
+local lease_ms = tonumber(ARGV[2])
 local usd = ARGV[3]
 local tokens = tonumber(ARGV[4])
 local na = tonumber(ARGV[5])
 local nl = tonumber(ARGV[6])
 local a0 = 6
 local l0 = a0 + na
-local k = 1
+local c0 = 1 + na * 3
 
 -- Budgets: refused when spend plus what calls in flight reserved reaches the limit.
 local spends = {}
 local helds = {}
 for i = 1, na do
-  local s = KEYS[k + (i - 1) * 2 + 1]
-  local r = KEYS[k + (i - 1) * 2 + 2]
+  local s, r, h = KEYS[1 + (i - 1) * 3 + 1], KEYS[1 + (i - 1) * 3 + 2], KEYS[1 + (i - 1) * 3 + 3]
   local spend = tonumber(redis.call('HGET', s, 'spend') or '0')
-  local h = held(r)
+  local held_usd = held(r, h)
   spends[i] = spend
-  helds[i] = h
+  helds[i] = held_usd
   local limit = ARGV[a0 + i]
-  if limit ~= '' and spend + h >= tonumber(limit) then
-    return {3, i - 1, tostring(spend), tostring(h)}
+  if limit ~= '' and spend + held_usd >= tonumber(limit) then
+    return {3, i - 1, tostring(spend), tostring(held_usd)}
   end
 end
-local c0 = k + na * 2
 
-local function used(j)
-  local c, w, f, kind, alg, limit, window = limit_at(c0, l0, j)
-  local inflight = 0
-  if kind == 't' then inflight = held(f) end
-  local counted
-  if alg == 's' then counted = slide(c, w, window) else counted = limit - level(c, limit, window) end
-  return counted + inflight, inflight, c, w, f, kind, alg, limit, window
-end
-
-local function reading(j)
-  local u, inflight, c, w, f, kind, alg, limit, window = used(j)
-  local remaining = math.max(0, math.floor(limit - u))
-  local reset = 0
-  if alg == 's' then
-    local newest = redis.call('ZRANGE', w, -1, -1, 'WITHSCORES')
-    if #newest == 2 then reset = math.max(0, tonumber(newest[2]) + window - now) end
-  else
-    local lv = level(c, limit, window)
-    if lv < limit then reset = math.ceil((limit - lv) * window / limit) end
-  end
-  return remaining, math.floor(reset)
-end
-
--- Rate limits: the longest wait among those that are full.
+-- Rate limits: each read once; the longest wait among those that are full.
+local used = {}
+local reset = {}
 local worst = -1
 local worst_wait = 0
 for j = 1, nl do
-  local u, inflight, c, w, f, kind, alg, limit, window = used(j)
-  if u + 1 > limit then
+  local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
+  local counted
+  local newest = nil
+  if alg == 's' then
+    counted = slide(c, w, window)
+    local last = redis.call('ZRANGE', w, -1, -1, 'WITHSCORES')
+    if #last == 2 then newest = tonumber(last[2]) end
+    reset[j] = newest == nil and 0 or math.max(0, newest + window - now)
+  else
+    counted = limit - level(c, limit, window)
+    reset[j] = counted > 0 and math.ceil(counted * window / limit) or 0
+  end
+  if kind == 't' then used[j] = counted + held(f, g) else used[j] = counted end
+  if used[j] + 1 > limit then
     local wait
     if alg == 's' then
       wait = window
-      local sum = u
+      local sum = used[j]
       local entries = redis.call('ZRANGE', w, 0, 999, 'WITHSCORES')
       for e = 1, #entries, 2 do
         sum = sum - amount(entries[e])
@@ -169,7 +174,7 @@ for j = 1, nl do
         end
       end
     else
-      wait = math.max(1, math.ceil((u + 1 - limit) * window / limit))
+      wait = math.max(1, math.ceil((used[j] + 1 - limit) * window / limit))
     end
     if wait > worst_wait then
       worst = j
@@ -177,12 +182,13 @@ for j = 1, nl do
     end
   end
 end
+
 -- Appends remaining and reset ms of every limit.
 local function readings(out)
   for j = 1, nl do
-    local remaining, reset = reading(j)
-    out[#out + 1] = remaining
-    out[#out + 1] = reset
+    local _, _, _, _, _, _, limit = limit_at(c0, l0, j)
+    out[#out + 1] = math.max(0, math.floor(limit - used[j]))
+    out[#out + 1] = math.floor(reset[j])
   end
   return out
 end
@@ -193,26 +199,27 @@ if worst > 0 then return readings({2, worst - 1, math.floor(worst_wait)}) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 86400000)
 redis.call('ZADD', KEYS[1], now, id)
 redis.call('PEXPIRE', KEYS[1], 86400000)
-local member_usd = id .. '|' .. usd
+local amount_usd = tonumber(usd)
 for i = 1, na do
-  local r = KEYS[k + (i - 1) * 2 + 2]
-  if tonumber(usd) > 0 then
-    redis.call('ZADD', r, now + lease, member_usd)
-    redis.call('PEXPIRE', r, lease * 2)
-    helds[i] = helds[i] + tonumber(usd)
+  if amount_usd > 0 then
+    lease(KEYS[1 + (i - 1) * 3 + 2], KEYS[1 + (i - 1) * 3 + 3], id .. '|' .. usd, amount_usd, lease_ms)
+    helds[i] = helds[i] + amount_usd
   end
 end
 for j = 1, nl do
-  local c, w, f, kind, alg, limit, window = limit_at(c0, l0, j)
+  local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
   if kind == 'r' then
     if alg == 's' then
       log_add(c, w, window, now, id .. '|1', 1)
+      reset[j] = window
     else
       take(c, limit, window, 1)
+      reset[j] = math.ceil((limit - level(c, limit, window)) * window / limit)
     end
+    used[j] = used[j] + 1
   elseif tokens > 0 then
-    redis.call('ZADD', f, now + lease, id .. '|' .. tokens)
-    redis.call('PEXPIRE', f, lease * 2)
+    lease(f, g, id .. '|' .. ARGV[4], tokens, lease_ms)
+    used[j] = used[j] + tokens
   end
 end
 local out = {1}
@@ -222,10 +229,10 @@ return readings(out)
 `;
 
 /**
- * Settlement. KEYS: Q, D, then per account S R, then per limit C W F (every limit of the admission).
+ * Settlement. KEYS: Q, D, then per account S R H, then per limit C W F G (every limit of the admission).
  * ARGV: request id, mode ('r': admitted by Redis; 'l': admitted locally while Redis was away),
- * cost usd, tokens, reserved usd (string, as admitted), reserved tokens, account count, limit count,
- * done-marker ttl ms, admitted at (epoch ms, mode 'l'), then per account: S expiry ('' none);
+ * cost usd, tokens, reserved usd (string, as admitted), reserved tokens (string, as admitted), account count,
+ * limit count, done-marker ttl ms, admitted at (epoch ms, mode 'l'), then per account: S expiry ('' none);
  * then per limit: kind, algorithm, limit, window ms.
  * Returns {0} when the request was settled already, else {1, spend per account...}.
  */
@@ -242,6 +249,7 @@ local done_ttl = ARGV[9]
 local admitted = tonumber(ARGV[10])
 local a0 = 10
 local l0 = a0 + na
+local c0 = 2 + na * 3
 if mode == 'r' then
   if redis.call('ZREM', KEYS[1], id) == 0 then return {0} end
 else
@@ -251,21 +259,19 @@ else
 end
 local out = {1}
 for i = 1, na do
-  local s = KEYS[2 + (i - 1) * 2 + 1]
-  local r = KEYS[2 + (i - 1) * 2 + 2]
-  redis.call('ZREM', r, id .. '|' .. usd)
+  local s, r, h = KEYS[2 + (i - 1) * 3 + 1], KEYS[2 + (i - 1) * 3 + 2], KEYS[2 + (i - 1) * 3 + 3]
+  release(r, h, id .. '|' .. usd)
   local spend
   if cost > 0 then spend = redis.call('HINCRBYFLOAT', s, 'spend', ARGV[3]) else spend = redis.call('HGET', s, 'spend') or '0' end
   if tokens > 0 then redis.call('HINCRBY', s, 'tokens', tokens) end
   redis.call('HINCRBY', s, 'requests', 1)
-  expire_at(s, ARGV[a0 + i])
+  if ARGV[a0 + i] ~= '' then redis.call('PEXPIREAT', s, ARGV[a0 + i]) end
   out[#out + 1] = spend
 end
-local c0 = 2 + na * 2
 for j = 1, nl do
-  local c, w, f, kind, alg, limit, window = limit_at(c0, l0, j)
+  local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
   if kind == 't' then
-    redis.call('ZREM', f, id .. '|' .. reserved_tokens)
+    release(f, g, id .. '|' .. reserved_tokens)
     if tokens > 0 then
       if alg == 's' then
         log_add(c, w, window, now, id .. '|' .. tokens, tokens)
@@ -297,17 +303,10 @@ return 1
 `;
 
 /**
- * Reads one budget level (the management API, metrics). KEYS: S R.
+ * Reads one budget level (the management API, metrics). KEYS: S R H.
  * Returns {spend, tokens, requests, held}.
  */
-export const READ_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+export const READ_SCRIPT = `${COMMON}
 local v = redis.call('HMGET', KEYS[1], 'spend', 'tokens', 'requests')
-local sum = 0
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], now, '+inf')) do
-  local bar = string.find(member, '|', 1, true)
-  sum = sum + (tonumber(string.sub(member, bar + 1)) or 0)
-end
-return {v[1] or '0', v[2] or '0', v[3] or '0', tostring(sum)}
+return {v[1] or '0', v[2] or '0', v[3] or '0', tostring(held(KEYS[2], KEYS[3]))}
 `;

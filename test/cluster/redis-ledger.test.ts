@@ -85,7 +85,7 @@ describe.skipIf(url === undefined)('RedisLedger on a real Redis', () => {
       requestId: 'r1', mode: 'l', costUsd: 0.1, tokens: 10, reservedUsd: '0.1', reservedTokens: 10, doneTtlMs: 1000, admittedAt: Date.now(), now: Date.now(),
     });
     const keys = [...admit.keys, ...settle.keys];
-    expect(keys.length).toBe(1 + 3 * 2 + 2 * 3 + 2 + 3 * 2 + 2 * 3);
+    expect(keys.length).toBe(1 + 3 * 3 + 2 * 4 + 2 + 3 * 3 + 2 * 4);
     expect(new Set(keys.map(slot)).size).toBe(1);
     expect(keys.every((key) => key.includes('{customer:c_1}'))).toBe(true);
   });
