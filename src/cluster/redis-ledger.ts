@@ -78,14 +78,19 @@ interface Mirror {
   dirty: boolean;
 }
 
+/** The shared counters' state, as GET /api/cluster shows it (snake_case). */
 export interface RedisLedgerStatus {
+  /** The Redis URL without user and password. */
   target: string;
   connected: boolean;
-  /** Requests decided without Redis since start (fail-open admissions and fail-closed refusals). */
-  fallbackAdmissions: number;
-  refusedUnavailable: number;
-  pendingSettlements: number;
-  droppedSettlements: number;
+  /** Requests decided by the local fallback (fail-open) since start, admitted or not. */
+  fallback_admissions: number;
+  /** Requests refused with 503 (fail-closed) since start. */
+  refused_unavailable: number;
+  /** Settlements waiting for Redis. */
+  pending_settlements: number;
+  /** Settlements dropped past redis.max_pending_settlements since start. */
+  dropped_settlements: number;
 }
 
 /** A budget level as the registry has it, and the hash tag of its requests (redis-keys.ts). */
@@ -162,7 +167,8 @@ export class RedisLedger implements SpendLedger {
 
   status(): RedisLedgerStatus {
     return {
-      target: redisTarget(this.config.url), connected: this.up, ...this.counts, pendingSettlements: this.pending.length,
+      target: redisTarget(this.config.url), connected: this.up, fallback_admissions: this.counts.fallbackAdmissions,
+      refused_unavailable: this.counts.refusedUnavailable, pending_settlements: this.pending.length, dropped_settlements: this.counts.droppedSettlements,
     };
   }
 

@@ -5,16 +5,21 @@
  * before governance; the connection closes after governance's last flush
  * (onClose hooks run last-registered first).
  */
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { ResolvedConfig } from '../config/load.js';
 import { accountOf, type Registry } from '../governance/registry.js';
 import type { EntityType } from '../governance/types.js';
+import { VERSION } from '../version.js';
+import { InstanceRegistry } from './instance-registry.js';
 import { RedisLedger, type RedisLedgerLogger, type Root } from './redis-ledger.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Cluster mode's shared ledger (undefined: budgets and limits are counted in this process). */
     sharedLedger: RedisLedger | undefined;
+    /** This instance's heartbeat, and the list of the cluster's instances (this one alone without Redis). */
+    instances: InstanceRegistry;
   }
 }
 
@@ -39,15 +44,30 @@ export function rootOf(registry: Registry, type: EntityType, id: string): Root |
   return { account: accountOf('key', key), tag };
 }
 
+/** Where this instance says it listens: HEIMDALL_ADVERTISE_URL, else the address it bound (its host name for 0.0.0.0 / ::). */
+function advertisedAddress(app: FastifyInstance, env: NodeJS.ProcessEnv): string {
+  const advertised = env.HEIMDALL_ADVERTISE_URL;
+  if (advertised !== undefined && advertised !== '') return advertised;
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') return address ?? '';
+  const host = address.address === '0.0.0.0' || address.address === '::' ? hostname() : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
 export async function startSharedLedger(app: FastifyInstance, config: ResolvedConfig, logger: RedisLedgerLogger): Promise<RedisLedger | undefined> {
-  app.decorate('sharedLedger', undefined);
-  if (config.redis === undefined) return undefined;
-  const ledger = new RedisLedger(config.redis, logger);
-  app.sharedLedger = ledger;
+  const ledger = config.redis === undefined ? undefined : new RedisLedger(config.redis, logger);
+  const instances = new InstanceRegistry({ redis: ledger?.redis, prefix: config.redis?.keyPrefix ?? '', version: VERSION, inFlight: () => app.gateway.inFlight });
+  app.decorate('sharedLedger', ledger);
+  app.decorate('instances', instances);
+  app.server.once('listening', () => instances.start(advertisedAddress(app, config.input.env)));
+  app.addHook('onClose', async () => {
+    await instances.stop();
+    await ledger?.close();
+  });
+  if (ledger === undefined) return undefined;
   await ledger.start();
   app.addHook('onReady', async () => {
     if (app.hasDecorator('governance')) ledger.bindRoots((type, id) => rootOf(app.governance.registry, type, id));
   });
-  app.addHook('onClose', async () => ledger.close());
   return ledger;
 }

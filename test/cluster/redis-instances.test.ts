@@ -8,7 +8,9 @@
  *     budget by at most one request's cost, key and team charged alike;
  *   - a rate limit of 9 per minute admits exactly 9;
  *   - kill -9 of one instance under load: the other two answer every request,
- *     and the shared spend misses at most the killed one's requests in flight.
+ *     and the shared spend misses at most the killed one's requests in flight;
+ *   - GET /api/cluster on any instance lists the three (address, version,
+ *     uptime, load, heartbeat); the killed one drops out when its heartbeat expires.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,8 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, killChildren, removeDirs, startCli, type Cli } from '../support/cli.js';
+import { HEARTBEAT_MS, HEARTBEAT_TTL_MS } from '../../src/cluster/instance-registry.js';
+import { VERSION } from '../../src/version.js';
 import { dropPrefix, testRedisUrl, uniquePrefix } from '../support/cluster-services.js';
 import { startMockUpstream, type MockUpstream } from '../support/mock-upstream/index.js';
 
@@ -68,6 +72,11 @@ async function chat(instance: Cli, secret: string): Promise<{ status: number; co
   }
 }
 
+async function clusterView(instance: Cli): Promise<{ self: string; mode: string; data: Array<{ id: string; address: string; version: string; uptime_s: number; load: { in_flight: number; rss_bytes: number }; last_heartbeat_at: number }> }> {
+  const response = await request(`${instance.url}/api/cluster`);
+  return await response.body.json() as never;
+}
+
 async function spend(type: string, id: string, tag: string): Promise<{ spend: number; requests: number }> {
   const raw = await redis.hgetall(`${prefix}{${tag}}:s:${type}:${id}:0`);
   return { spend: Number(raw.spend ?? 0), requests: Number(raw.requests ?? 0) };
@@ -94,7 +103,7 @@ beforeAll(async () => {
   redis = new Redis(redisUrl);
   const env = { HEIMDALL_REDIS_URL: redisUrl, KEY_BUDGET: SECRETS.budget, KEY_LIMITED: SECRETS.limited, KEY_LOAD: SECRETS.load };
   for (let i = 0; i < 3; i++) instances.push(await startCli(env, { args: ['--config', config], logLevel: 'warn' }));
-}, 60_000);
+}, 240_000); // the build of dist/ when it is stale, then three starts, on a loaded machine
 
 afterAll(async () => {
   killChildren();
@@ -133,6 +142,23 @@ describe.skipIf(redisUrl === undefined)('three instances sharing Redis', () => {
     expect(replies.filter((reply) => reply.status === 429 && reply.code === 'rate_limit_exceeded')).toHaveLength(51);
   }, 60_000);
 
+  it('GET /api/cluster on any instance lists the three, with address, version, uptime, load and last heartbeat', async () => {
+    const views = await Promise.all(instances.map((instance) => clusterView(instance)));
+    for (const [index, view] of views.entries()) {
+      expect(view.mode).toBe('cluster');
+      expect(view.data.map((entry) => entry.address).sort()).toEqual(instances.map((instance) => instance.url).sort());
+      // The instance asked comes first.
+      expect(view.data[0].address).toBe(instances[index].url);
+      expect(view.data[0].id).toBe(view.self);
+      for (const entry of view.data) {
+        expect(entry.version).toBe(VERSION);
+        expect(entry.uptime_s).toBeGreaterThanOrEqual(0);
+        expect(entry.load.rss_bytes).toBeGreaterThan(10_000_000);
+        expect(entry.last_heartbeat_at).toBeGreaterThan(Date.now() - HEARTBEAT_TTL_MS);
+      }
+    }
+  });
+
   it('kill -9 of one instance under load: the other two answer every request; the shared spend misses only its requests in flight', async () => {
     const victim = instances[2];
     const results: Array<{ instance: number; status: number }> = [];
@@ -163,5 +189,13 @@ describe.skipIf(redisUrl === undefined)('three instances sharing Redis', () => {
     expect(charged.spend).toBeCloseTo(charged.requests * REQUEST_USD, 9);
     // Admitted and never settled: at most the victim's requests in flight (their reservations lapse with the lease).
     expect(await redis.zcard(`${prefix}{key:vk_file_load}:q`)).toBeLessThanOrEqual(CONCURRENCY);
+    // The cluster view forgets the killed instance once its heartbeat expires.
+    const deadline = Date.now() + HEARTBEAT_TTL_MS + HEARTBEAT_MS * 2;
+    let listed = (await clusterView(instances[0])).data.map((entry) => entry.address);
+    while (listed.includes(victim.url) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      listed = (await clusterView(instances[0])).data.map((entry) => entry.address);
+    }
+    expect(listed.sort()).toEqual([instances[0].url, instances[1].url].sort());
   }, 60_000);
 });

@@ -200,12 +200,12 @@ describe.skipIf(url === undefined)('Redis unreachable (a private redis-server, s
       const admitted = during.filter((decision) => decision.ok);
       expect(admitted).toHaveLength(7);
       for (const decision of admitted) one.settle(okTicket(decision), { now: Date.now(), costUsd: 0.1, tokens: 1 });
-      expect(one.status()).toMatchObject({ connected: false, pendingSettlements: 7, refusedUnavailable: 12 });
+      expect(one.status()).toMatchObject({ connected: false, pending_settlements: 7, refused_unavailable: 12, fallback_admissions: 12 });
 
       await server.start(); // empty: no persistence, the outage lost everything Redis held
       const deadline = Date.now() + 10_000;
       while (!one.status().connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(one.status()).toMatchObject({ connected: true, pendingSettlements: 0 });
+      expect(one.status()).toMatchObject({ connected: true, pending_settlements: 0 });
       // The 7 settled during the outage were written under their request ids.
       const after = await one.admit(admission(open, [], 0.1));
       expect(after.ok).toBe(true);
