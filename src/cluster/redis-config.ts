@@ -91,3 +91,17 @@ export function redisTarget(url: string): string {
     return '(unparsable URL)';
   }
 }
+
+/** The `redis` section as GET /api/config shows it: the URL without user or password; null when cluster mode is off. */
+export function redisView(config: RedisConfig | undefined): Record<string, unknown> | null {
+  if (config === undefined) return null;
+  return {
+    url: redisTarget(config.url),
+    key_prefix: config.keyPrefix,
+    timeout_ms: config.timeoutMs,
+    connect_timeout_ms: config.connectTimeoutMs,
+    reservation_ttl_ms: config.reservationTtlMs,
+    fail_mode: { budgets: config.failMode.budgets, rate_limits: config.failMode.rateLimits },
+    max_pending_settlements: config.maxPendingSettlements,
+  };
+}

@@ -55,6 +55,14 @@ describe('GET /api/cluster', () => {
     expect(json.shared_counters).toMatchObject({ connected: false, target: `redis://127.0.0.1:${port}/0`, pending_settlements: 0 });
     expect(json.data.map((instance: { id: string }) => instance.id)).toEqual([json.self]);
     expect(text).not.toContain('s3cret-redis-pass');
+    // GET /api/config shows the section without the credentials; PATCH /api/settings cannot change it (start-only).
+    const config = await request(`${gateway.url}/api/config`);
+    const configText = await config.body.text();
+    expect(JSON.parse(configText).config.redis).toMatchObject({ url: `redis://127.0.0.1:${port}/0`, timeout_ms: 100, fail_mode: { budgets: 'open', rate_limits: 'open' } });
+    expect(configText).not.toContain('s3cret-redis-pass');
+    const patch = await request(`${gateway.url}/api/settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redis: { timeout_ms: 500 } }) });
+    expect(patch.statusCode).toBe(400);
+    await patch.body.text();
     expect(gateway.logText()).toContain('Redis unreachable');
     expect(gateway.logText()).not.toContain('s3cret-redis-pass');
   });
