@@ -16,7 +16,7 @@ import type { AdaptiveSettings } from '../gateway/adaptive-weight.js';
 import type { BreakerSettings } from '../gateway/circuit-breaker.js';
 import { configSchema, type ConfigFile, type ModelGroupEntry, type ProviderEntry, type TimeoutsConfig } from './schema.js';
 import type { CatalogOverride } from '../catalog/catalog.js';
-import { resolveRedis, type RedisConfig } from '../cluster/redis-config.js';
+import { clusterWarnings, resolveRedis, type RedisConfig } from '../cluster/redis-config.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -502,6 +502,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   if (routing.default_provider !== undefined && !providers.some((p) => p.name === routing.default_provider)) {
     warnings.push(`routing.default_provider "${routing.default_provider}" is not a configured provider`);
   }
+  warnings.push(...clusterWarnings(env));
 
   return {
     server: {
