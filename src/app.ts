@@ -30,6 +30,7 @@ import { registerCache } from './cache/plugin.js';
 import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
 import { registerCorePlugins } from './plugins/builtin.js';
 import { registerPlugins } from './plugins/wiring.js';
+import { startSharedLedger } from './cluster/shared-counters.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -184,8 +185,10 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   await registerTelemetry(app, gateway, config, logger);
   // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.
   await wireStore(app, config, { gateway, logger, sequenced: options.cluster === undefined, ...options.management });
-  // Virtual keys, budgets, rate limits, cost (gateway hooks; spend flushed before the store closes).
-  registerGovernance(app, config, { gateway, logger, ledger: options.cluster?.ledger });
+  // Cluster mode (redis.url): every instance shares its budgets and rate limits through Redis.
+  const sharedLedger = await startSharedLedger(app, config, logger);
+  // Virtual keys, budgets, rate limits, cost (a built-in plugin; spend flushed before the store closes).
+  registerGovernance(app, config, { gateway, logger, ledger: sharedLedger ?? options.cluster?.ledger });
   // The response cache (after governance: a hit still counts toward the key's request rate limit).
   registerCache(app, config, gateway, logger);
   // The configured plugins (config file, PUT /api/plugins), after Heimdall's own (src/plugins/).

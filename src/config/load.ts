@@ -21,6 +21,7 @@ import { resolveCache, type CacheConfig } from '../cache/config-schema.js';
 import type { PluginEntry } from '../plugins/config-schema.js';
 import type { OverloadSettings } from '../gateway/admission.js';
 import { resolveOverload } from '../gateway/admission-schema.js';
+import { clusterWarnings, resolveRedis, type RedisConfig } from '../cluster/redis-config.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -178,6 +179,8 @@ export interface ResolvedConfig {
   cache: CacheConfig;
   /** Configured plugins, loaded by src/plugins/loader.ts (docs/plugins.md). */
   plugins: readonly PluginEntry[];
+  /** Cluster mode's shared counters (HEIMDALL_REDIS_URL / redis.url); undefined: the embedded ledger. */
+  redis: RedisConfig | undefined;
 }
 
 export interface LoadOptions {
@@ -510,6 +513,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   if (routing.default_provider !== undefined && !providers.some((p) => p.name === routing.default_provider)) {
     warnings.push(`routing.default_provider "${routing.default_provider}" is not a configured provider`);
   }
+  warnings.push(...clusterWarnings(env));
 
   return {
     server: {
@@ -582,5 +586,6 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     responses: resolveResponses(file.responses),
     cache: resolveCache(file.cache),
     plugins: file.plugins,
+    redis: resolveRedis(file.redis, env, resolveSecret),
   };
 }

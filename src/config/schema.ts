@@ -11,6 +11,7 @@ import { responsesSchema } from './responses-schema.js';
 import { cacheSchema } from '../cache/config-schema.js';
 import { pluginsSchema } from '../plugins/config-schema.js';
 import { overloadLimitsShape } from '../gateway/admission-schema.js';
+import { redisSchema } from '../cluster/redis-config.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -335,6 +336,7 @@ export const configSchema = z
     responses: responsesSchema.prefault({}),
     cache: cacheSchema.prefault({}),
     plugins: pluginsSchema,
+    redis: redisSchema.prefault({}),
   })
   .describe('Heimdall configuration file.');
 

@@ -197,6 +197,10 @@ export const ERROR_CODES = {
     status: 504, type: 'api_error', code: 'cache_miss',
     description: '`x-heimdall-cache: only` was asked and the cache holds no answer to the request (nothing was sent upstream).',
   },
+  HD_ERR_LIMITS_UNAVAILABLE: {
+    status: 503, type: 'api_error', code: 'limits_unavailable',
+    description: 'Cluster mode: Redis, which holds the shared budgets and rate limits, cannot be reached, and a budget or rate limit of this request is set to fail closed (`fail_mode: "closed"`); `Retry-After` says when to retry.',
+  },
   HD_ERR_REQUEST_DEADLINE: {
     status: 504, type: 'timeout_error', code: 'request_deadline_exceeded',
     description: "The request's total time (timeouts.total_ms) ran out across its attempts, retries and fallbacks.",

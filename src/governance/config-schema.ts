@@ -10,6 +10,12 @@ const name = z.string().regex(NAME, 'lowercase letters, digits, ".", "_", "-"');
 
 const price = z.number().min(0).finite();
 
+/** Cluster mode: what a limit does while Redis is unreachable (default: the redis.fail_mode of its kind). */
+const failMode = z
+  .enum(['open', 'closed'])
+  .optional()
+  .describe('Cluster mode (Redis): "open" keeps counting on each instance while Redis is unreachable, "closed" refuses the request (503); default redis.fail_mode.');
+
 const priceTier = {
   input: price.optional().describe('USD per million prompt tokens (not read from a cache).'),
   cached_input: price.optional().describe('USD per million prompt tokens read from a cache (default: input).'),
@@ -42,6 +48,7 @@ export const budgetSchema = z
       .boolean()
       .default(false)
       .describe('Refuse (403) requests to models without a known price, whose cost could not be counted.'),
+    fail_mode: failMode,
   })
   .describe('A spending limit in USD.');
 
@@ -60,6 +67,7 @@ export const rateLimitSchema = z
       .default('sliding')
       .describe('"sliding": exact sliding window; "token_bucket": bursts up to the limit, refilled at limit per window.'),
     per_model: z.boolean().default(false).describe('A separate counter for each model the pattern matches.'),
+    fail_mode: failMode,
   })
   .refine((value) => value.requests != null || value.tokens != null, 'set requests, tokens or both')
   .describe('A rate limit.');

@@ -21,6 +21,8 @@ export interface SpendAccount {
   anchor: number;
   /** USD; undefined: spend is tracked but not limited. */
   limitUsd: number | undefined;
+  /** Cluster mode: the budget's own choice while Redis is unreachable (undefined: the configured default). */
+  failMode?: 'open' | 'closed';
 }
 
 /** One rate-limit counter a request goes through. */
@@ -32,6 +34,8 @@ export interface LimitSpec {
   limit: number;
   windowMs: number;
   algorithm: Algorithm;
+  /** Cluster mode: the limit's own choice while Redis is unreachable (undefined: the configured default). */
+  failMode?: 'open' | 'closed';
 }
 
 export interface Admission {

@@ -47,6 +47,7 @@ export function accountOf(type: EntityType, record: VirtualKeyRecord | TeamRecor
     period: record.budget?.period ?? null,
     anchor: record.created_at,
     limitUsd: record.budget === null ? undefined : record.budget.max_usd,
+    ...(record.budget?.fail_mode === undefined ? {} : { failMode: record.budget.fail_mode }),
   };
 }
 
@@ -65,7 +66,7 @@ export function limitSpecs(limits: readonly CompiledLimit[], names: readonly str
     if (!names.some((name) => limit.models.matches(name))) continue;
     const base = `${limit.scope}:${limit.ownerId}:${limit.index}`;
     const suffix = limit.rule.per_model ? `:${counted}` : '';
-    const common = { scope: limit.scope, windowMs: limit.windowMs, algorithm: limit.rule.algorithm };
+    const common = { scope: limit.scope, windowMs: limit.windowMs, algorithm: limit.rule.algorithm, ...(limit.rule.fail_mode === undefined ? {} : { failMode: limit.rule.fail_mode }) };
     if (limit.rule.requests !== null) specs.push({ ...common, id: `${base}:requests${suffix}`, kind: 'requests', limit: limit.rule.requests });
     if (limit.rule.tokens !== null) specs.push({ ...common, id: `${base}:tokens${suffix}`, kind: 'tokens', limit: limit.rule.tokens });
   }

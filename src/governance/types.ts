@@ -11,6 +11,8 @@ export interface Budget {
   period: string | null;
   /** Refuse (403) models without a known price instead of letting their cost go uncounted. */
   refuse_unpriced: boolean;
+  /** Cluster mode: while Redis is unreachable, keep counting locally ("open") or refuse ("closed"); unset: redis.fail_mode.budgets. */
+  fail_mode?: 'open' | 'closed';
 }
 
 export interface RateLimit {
@@ -25,6 +27,8 @@ export interface RateLimit {
   algorithm: Algorithm;
   /** One counter per model matched (instead of one for every matched model together). */
   per_model: boolean;
+  /** Cluster mode: as Budget.fail_mode (unset: redis.fail_mode.rate_limits). */
+  fail_mode?: 'open' | 'closed';
 }
 
 interface EntityBase {

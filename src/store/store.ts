@@ -18,6 +18,7 @@ import { LogWriter, type RequestLogWriter } from './log-writer.js';
 import { LogRetention, type RetentionOptions } from './retention.js';
 import { ResponseStore } from './response-store.js';
 import { SecretBox, loadMasterKey, type MasterKeySource } from './secret-box.js';
+import { checkStoredSecrets } from './key-rotation.js';
 import { ThreadedLogWriter, type ThreadedLogWriterOptions } from './threaded-log-writer.js';
 import { silentLogger, type StoreLogger } from './store-logger.js';
 
@@ -110,7 +111,11 @@ export class Store {
     try {
       const master = loadMasterKey({ dataDir: memory ? undefined : dataDir, env: options.env });
       db = openDatabase(dataDir, { memory });
-      const store = new Store(db, options, new SecretBox(master.key), master.source);
+      const box = new SecretBox(master.key);
+      // Refuses to start when stored secrets do not open with this key (key-rotation.ts); rotates from the previous key.
+      const checked = checkStoredSecrets(db, box, master.source, options.env ?? process.env);
+      if (checked.rotated > 0) (options.logger ?? silentLogger).info({ secrets: checked.rotated }, 'stored secrets re-encrypted with the new encryption key (HEIMDALL_ENCRYPTION_KEY_PREVIOUS opened them)');
+      const store = new Store(db, options, box, master.source);
       store.#lock = lock;
       return store;
     } catch (error) {

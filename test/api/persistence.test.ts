@@ -1,7 +1,9 @@
 /**
  * What the API writes survives a restart on the same data dir, provider keys
- * are encrypted at rest (no key in clear in any file of the data dir), and a
- * restart with another encryption key says so instead of failing silently.
+ * are encrypted at rest (no key in clear in any file of the data dir), a
+ * restart with another encryption key refuses to start (or, when told to,
+ * starts without the unreadable secrets and says so), and a key is rotated
+ * with HEIMDALL_ENCRYPTION_KEY_PREVIOUS.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -81,8 +83,14 @@ describe('restart persistence and encryption at rest', () => {
     }
   });
 
-  it('another encryption key: start-up logs that stored keys cannot be decrypted, and the gateway still starts', async () => {
-    const other = await startAdminGateway({ dataDir: data.dir, env: { HEIMDALL_ENCRYPTION_KEY: 'a'.repeat(64) } });
+  it('another encryption key: the gateway refuses to start, naming what it cannot decrypt and how to fix it', async () => {
+    const started = startAdminGateway({ dataDir: data.dir, env: { HEIMDALL_ENCRYPTION_KEY: 'a'.repeat(64) } });
+    await expect(started).rejects.toThrow(/2 stored secrets cannot be decrypted with the encryption key \(from HEIMDALL_ENCRYPTION_KEY\): provider key "main" of persisted, headers and options of provider persisted\. Start with the key that encrypted them .*HEIMDALL_ENCRYPTION_KEY_PREVIOUS/);
+    await expect(started).rejects.not.toThrow(SECRET);
+  });
+
+  it('another encryption key with HEIMDALL_IGNORE_UNREADABLE_SECRETS=1: start-up logs that stored keys cannot be decrypted, and the gateway starts without them', async () => {
+    const other = await startAdminGateway({ dataDir: data.dir, env: { HEIMDALL_ENCRYPTION_KEY: 'a'.repeat(64), HEIMDALL_IGNORE_UNREADABLE_SECRETS: '1' } });
     try {
       const text = other.logText();
       expect(text).toContain('stored provider keys cannot be decrypted with the current encryption key');
@@ -98,5 +106,27 @@ describe('restart persistence and encryption at rest', () => {
     } finally {
       await other.close();
     }
+  });
+  it('rotation: HEIMDALL_ENCRYPTION_KEY_PREVIOUS opens the old secrets for one start, they are sealed again with the new key', async () => {
+    const oldKey = readFileSync(join(data.dir, 'encryption.key'), 'utf8').trim();
+    const newKey = 'b'.repeat(64);
+    const rotating = await startAdminGateway({ dataDir: data.dir, env: { HEIMDALL_ENCRYPTION_KEY: newKey, HEIMDALL_ENCRYPTION_KEY_PREVIOUS: oldKey } });
+    try {
+      expect(rotating.logText()).toContain('stored secrets re-encrypted with the new encryption key');
+      expect((await chat(rotating.url, 'p')).status).toBe(200);
+      expect(mock.requests.at(-1)!.headers.authorization).toBe(`Bearer ${SECRET}`);
+    } finally {
+      await rotating.close();
+    }
+    // From now on the new key alone opens them; the old one no longer does.
+    const after = await startAdminGateway({ dataDir: data.dir, env: { HEIMDALL_ENCRYPTION_KEY: newKey } });
+    try {
+      expect((await chat(after.url, 'p')).status).toBe(200);
+      expect(mock.requests.at(-1)!.headers.authorization).toBe(`Bearer ${SECRET}`);
+      expect(after.logText()).not.toContain('cannot be decrypted');
+    } finally {
+      await after.close();
+    }
+    await expect(startAdminGateway({ dataDir: data.dir })).rejects.toThrow(/cannot be decrypted with the encryption key \(from encryption\.key in the data dir\)/);
   });
 });

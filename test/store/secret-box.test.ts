@@ -159,8 +159,13 @@ describe('encryption at rest', () => {
     store.close();
     const errors: unknown[][] = [];
     const logger = { info() {}, warn() {}, error: (...args: unknown[]) => errors.push(args) };
+    const otherKey = crypto.randomBytes(32).toString('hex');
+    // Refused at open, naming the secret, with the way out.
+    expect(() => Store.open({ dataDir: temp.dir, env: { HEIMDALL_ENCRYPTION_KEY: otherKey }, retention: false, logger }))
+      .toThrow(/^1 stored secret cannot be decrypted with the encryption key \(from HEIMDALL_ENCRYPTION_KEY\): provider key "main" of openai\./);
+    // Told to go on without it: opens, and says so.
     const other = Store.open({
-      dataDir: temp.dir, env: { HEIMDALL_ENCRYPTION_KEY: crypto.randomBytes(32).toString('hex') }, retention: false, logger,
+      dataDir: temp.dir, env: { HEIMDALL_ENCRYPTION_KEY: otherKey, HEIMDALL_IGNORE_UNREADABLE_SECRETS: '1' }, retention: false, logger,
     });
     try {
       expect(errors).toEqual([[

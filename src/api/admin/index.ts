@@ -20,6 +20,7 @@ import { registerRoutingHealthRoutes } from './routing-health.js';
 import { registerSettingsRoutes } from './settings.js';
 import { registerCacheRoutes } from '../../cache/admin-routes.js';
 import { registerPluginRoutes } from './plugins.js';
+import { registerClusterRoutes } from './cluster.js';
 
 /** Routes the guard lets through without auth (they report or change the auth state). */
 const OPEN_ROUTES = new Set(['/api/auth/status', '/api/auth/login', '/api/auth/logout']);
@@ -34,6 +35,7 @@ function registerAreas(api: FastifyInstance): void {
   registerGovernanceRoutes(api);
   registerCacheRoutes(api);
   registerPluginRoutes(api);
+  registerClusterRoutes(api);
 }
 
 /** Bodies arrive as bytes (the app's catch-all parser): /api takes JSON only, parsed here. */

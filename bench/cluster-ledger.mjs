@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// The shared counters alone: admission latency of the Redis ledger (one script round trip: a budget, a
+// request limit and a token limit checked and reserved; then the settlement) against the embedded
+// LocalLedger, at a fixed rate, alternated in one run. Needs dist/ (npx tsc -p tsconfig.build.json).
+//
+//   node bench/cluster-ledger.mjs --redis redis://127.0.0.1:6379 [--rate 1000] [--duration 5] [--pairs 3]
+//
+// Keys are written under a prefix of this run's own and deleted at the end.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { LocalLedger } from '../dist/governance/ledger.js';
+import { RedisLedger } from '../dist/cluster/redis-ledger.js';
+import { clusterBenchOptions, dropKeys, fmt, median, runPrefix } from './lib/cluster.mjs';
+
+const values = clusterBenchOptions('cluster-ledger.mjs', { duration: '5' });
+const prefix = runPrefix();
+const rate = Number(values.rate);
+const durationMs = Number(values.duration) * 1000;
+const quiet = { info() {}, warn() {}, error() {} };
+const accounts = [{ type: 'key', id: 'vk_bench', period: 'daily', anchor: 0, limitUsd: 1_000_000 }];
+const limits = [
+  { id: 'key:vk_bench:0:requests', scope: 'key', kind: 'requests', limit: 1_000_000, windowMs: 60_000, algorithm: 'sliding' },
+  { id: 'key:vk_bench:1:tokens', scope: 'key', kind: 'tokens', limit: 1_000_000_000, windowMs: 60_000, algorithm: 'token_bucket' },
+];
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+
+/** Time Redis spent running scripts so far (INFO commandstats, µs), to tell its own work from waiting for it. */
+async function scriptMicros(redis) {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/cmdstat_(?:evalsha|eval):calls=\d+,usec=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+async function step(name, ledger, stats) {
+  const before = await scriptMicros(stats);
+  const latencies = [];
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const start = performance.now();
+  let sent = 0;
+  let failed = 0;
+  const pending = new Set();
+  while (performance.now() - start < durationMs) {
+    const due = Math.floor(((performance.now() - start) * rate) / 1000);
+    for (; sent < due; sent++) {
+      const began = performance.now();
+      const done = Promise.resolve(ledger.admit({ now: Date.now(), accounts, estimateUsd: 0.0001, limits, estimateTokens: 100 })).then((decision) => {
+        latencies.push((performance.now() - began) * 1000);
+        if (decision.ok) ledger.settle(decision.ticket, { now: Date.now(), costUsd: 0.00005, tokens: 60 });
+        else failed++;
+      }, () => failed++);
+      pending.add(done);
+      void done.finally(() => pending.delete(done));
+    }
+    // A timer, not setImmediate: spinning would take the CPU that Redis needs on a small machine.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(pending);
+  loop.disable();
+  latencies.sort((a, b) => a - b);
+  const inRedis = name === 'redis' ? (await scriptMicros(stats) - before) / sent : Number.NaN;
+  return { name, sent, failed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), loopP99Ms: loop.percentile(99) / 1e6, inRedis };
+}
+
+const config = {
+  url: values.redis, keyPrefix: prefix, timeoutMs: 1_000, connectTimeoutMs: 2_000, reservationTtlMs: 900_000,
+  failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 100_000,
+};
+const shared = new RedisLedger(config, quiet);
+await shared.start();
+const stats = new Redis(values.redis);
+const rows = [];
+try {
+  for (let pair = 0; pair < Number(values.pairs); pair++) {
+    const order = pair % 2 === 0 ? ['embedded', 'redis'] : ['redis', 'embedded'];
+    for (const name of order) rows.push(await step(name, name === 'redis' ? shared : new LocalLedger(), stats));
+  }
+} finally {
+  await shared.close();
+  stats.disconnect();
+  await dropKeys(values.redis, prefix);
+}
+process.stdout.write([
+  `${rate} admissions/s (each settled), ${values.duration} s per step, ${values.pairs} alternated pairs; a budget, a sliding request limit and a token bucket per admission`,
+  '',
+  '| # | ledger | admissions | refused or failed | admit p50 µs | admit p99 µs | event-loop delay p99 ms | Redis script time per admission + settlement µs |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map((row, i) => `| ${i + 1} | ${row.name} | ${row.sent} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.loopP99Ms.toFixed(1)} | ${fmt(row.inRedis)} |`),
+  '',
+  `Median admit p50: embedded ${fmt(median(rows.filter((r) => r.name === 'embedded').map((r) => r.p50)))} µs, Redis ${fmt(median(rows.filter((r) => r.name === 'redis').map((r) => r.p50)))} µs.`,
+  '',
+].join('\n'));

@@ -1,0 +1,506 @@
+/**
+ * The shared ledger of cluster mode: budgets and rate limits counted in Redis,
+ * the same for every instance. admit() is one script call (check and reserve
+ * every level), settle() another (charge the real cost, release the
+ * reservation, once per request id). See redis-scripts.ts and docs/cluster.md.
+ *
+ * Redis unreachable (a command failed or took longer than redis.timeout_ms):
+ * the instance stops asking it and pings it every PROBE_MS; meanwhile each
+ * request is decided by its limits' fail modes. "closed" refuses it (503);
+ * "open" admits it against a local LocalLedger seeded with the spend this
+ * instance last saw, so during an outage N instances can together spend at
+ * most N times what a budget had left, and admit at most N times a rate
+ * limit per window. Settlements made meanwhile are kept (bounded) and written
+ * when Redis is back; each carries its request id, so none is charged twice.
+ * Nothing waits longer than the timeout.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { GatewayError } from '../errors/gateway-error.js';
+import { budgetWindow } from '../governance/durations.js';
+import {
+  LocalLedger, type AccountState, type Admission, type CounterChanges, type Decision, type LimitReading, type LimitSpec,
+  type SettleOutcome, type SpendAccount, type SpendLedger, type SpendRow, type Ticket,
+} from '../governance/ledger.js';
+import type { CounterState } from '../governance/rate-limiter.js';
+import type { EntityType } from '../governance/types.js';
+import type { RedisConfig } from './redis-config.js';
+import { redisTarget } from './redis-config.js';
+import { admitCall, amountText, reservationKeys, settleCall, spendExpiry, spendKey, type AdmitCall } from './redis-keys.js';
+import { ADMIT_SCRIPT, READ_SCRIPT, SEED_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
+
+export interface RedisLedgerLogger {
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+}
+
+/** How often an unreachable Redis is pinged. */
+const PROBE_MS = 500;
+/** How often the figures of budgets this instance shows are read back (the API, metrics). */
+const REFRESH_MS = 5_000;
+/** Settlements written per round trip when Redis is back. */
+const REPLAY_BATCH = 200;
+/** How long a locally admitted request's done marker lives (its settlement may be written twice within it). */
+const DONE_TTL_MS = 86_400_000;
+/** Retry-After of a request refused because a fail-closed limit cannot be checked. */
+const UNAVAILABLE_RETRY_S = 1;
+
+type ScriptReply = Array<string | number>;
+
+interface SharedCommands {
+  heimdallAdmit(numKeys: number, ...keysAndArgs: string[]): Promise<ScriptReply>;
+  heimdallSettle(numKeys: number, ...keysAndArgs: string[]): Promise<ScriptReply>;
+  heimdallSeed(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
+  heimdallRead(numKeys: number, ...keysAndArgs: string[]): Promise<string[]>;
+}
+type SharedRedis = Redis & SharedCommands;
+
+interface TicketInfo {
+  requestId: string;
+  mode: 'r' | 'l';
+  admittedAt: number;
+  accounts: readonly SpendAccount[];
+  limits: readonly LimitSpec[];
+  reservedUsd: string;
+  /** The fallback ledger that admitted it (mode 'l'). */
+  local: LocalLedger | undefined;
+}
+
+interface Mirror {
+  account: SpendAccount;
+  periodStart: number;
+  spend: number;
+  tokens: number;
+  requests: number;
+  held: number;
+  updatedAt: number;
+  dirty: boolean;
+}
+
+/** The shared counters' state, as GET /api/cluster shows it (snake_case). */
+export interface RedisLedgerStatus {
+  /** The Redis URL without user and password. */
+  target: string;
+  connected: boolean;
+  /** Requests decided by the local fallback (fail-open) since start, admitted or not. */
+  fallback_admissions: number;
+  /** Requests refused with 503 (fail-closed) since start. */
+  refused_unavailable: number;
+  /** Settlements waiting for Redis. */
+  pending_settlements: number;
+  /** Settlements dropped past redis.max_pending_settlements since start. */
+  dropped_settlements: number;
+}
+
+/** A budget level as the registry has it, and the hash tag of its requests (redis-keys.ts). */
+export interface Root {
+  account: SpendAccount;
+  tag: string;
+}
+
+const mirrorKey = (type: EntityType, id: string): string => `${type}:${id}`;
+
+export class RedisLedger implements SpendLedger {
+  readonly redis: SharedRedis;
+  private readonly config: RedisConfig;
+  private readonly logger: RedisLedgerLogger;
+  private readonly instance = randomBytes(6).toString('base64url');
+  private sequence = 0;
+  private up = false;
+  private probe: NodeJS.Timeout | undefined;
+  private refresher: NodeJS.Timeout | undefined;
+  private local: LocalLedger | undefined;
+  private readonly tickets = new WeakMap<Ticket, TicketInfo>();
+  private readonly mirror = new Map<string, Mirror>();
+  private readonly readings = new Map<string, CounterState>();
+  private pending: AdmitCall[] = [];
+  private readonly writing = new Set<Promise<unknown>>();
+  private seeds: SpendRow[] = [];
+  private rootOf: ((type: EntityType, id: string) => Root | undefined) | undefined;
+  private closed = false;
+  private replaying = false;
+  private readonly counts = { fallbackAdmissions: 0, refusedUnavailable: 0, droppedSettlements: 0 };
+
+  constructor(config: RedisConfig, logger: RedisLedgerLogger) {
+    this.config = config;
+    this.logger = logger;
+    const redis = new Redis(config.url, {
+      commandTimeout: config.timeoutMs,
+      connectTimeout: config.connectTimeoutMs,
+      // Never queue a command while disconnected: the fail mode decides at once.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      enableAutoPipelining: true,
+      retryStrategy: (times) => Math.min(times * 100, 1_000),
+      lazyConnect: true,
+    });
+    redis.defineCommand('heimdallAdmit', { lua: ADMIT_SCRIPT });
+    redis.defineCommand('heimdallSettle', { lua: SETTLE_SCRIPT });
+    redis.defineCommand('heimdallSeed', { lua: SEED_SCRIPT });
+    redis.defineCommand('heimdallRead', { lua: READ_SCRIPT });
+    // Errors are reported through the state changes below; an unhandled 'error' event would crash the process.
+    redis.on('error', () => undefined);
+    this.redis = redis as SharedRedis;
+  }
+
+  /** Connects (bounded by connect_timeout_ms); without Redis the instance starts in its fail modes. */
+  async start(): Promise<void> {
+    try {
+      await this.redis.connect();
+      await this.redis.ping();
+      this.up = true;
+      this.logger.info({ redis: redisTarget(this.config.url) }, 'cluster: shared budgets and rate limits in Redis');
+    } catch (error) {
+      this.goDown(error);
+    }
+    this.refresher = setInterval(() => void this.refresh(), REFRESH_MS);
+    this.refresher.unref();
+    this.flushSeeds();
+  }
+
+  /** How a budget level and its hash tag are found for the accounts a request did not bring (seeding, reads). */
+  bindRoots(rootOf: (type: EntityType, id: string) => Root | undefined): void {
+    this.rootOf = rootOf;
+    this.flushSeeds();
+  }
+
+  status(): RedisLedgerStatus {
+    return {
+      target: redisTarget(this.config.url), connected: this.up, fallback_admissions: this.counts.fallbackAdmissions,
+      refused_unavailable: this.counts.refusedUnavailable, pending_settlements: this.pending.length, dropped_settlements: this.counts.droppedSettlements,
+    };
+  }
+
+  private nextId(): string {
+    this.sequence = (this.sequence + 1) % Number.MAX_SAFE_INTEGER;
+    return `${this.instance}.${this.sequence.toString(36)}`;
+  }
+
+  private goDown(error: unknown): void {
+    if (this.closed) return;
+    if (this.probe !== undefined) return;
+    this.logger.warn({ redis: redisTarget(this.config.url), err: { message: (error as Error)?.message } }, 'cluster: Redis unreachable; budgets and rate limits follow their fail modes until it is back');
+    this.up = false;
+    this.local = undefined;
+    this.probe = setInterval(() => void this.check(), PROBE_MS);
+    this.probe.unref();
+  }
+
+  private async check(): Promise<void> {
+    if (this.closed || this.replaying) return;
+    try {
+      if (this.redis.status === 'wait') await this.redis.connect();
+      await this.redis.ping();
+    } catch {
+      return;
+    }
+    // Back: what was settled meanwhile is written first, so the shared figures are whole again.
+    this.replaying = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.slice(0, REPLAY_BATCH);
+        await Promise.all(batch.map((call) => this.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args)));
+        this.pending.splice(0, batch.length);
+      }
+    } catch {
+      this.replaying = false;
+      return;
+    }
+    this.replaying = false;
+    clearInterval(this.probe);
+    this.probe = undefined;
+    this.up = true;
+    this.local = undefined;
+    this.logger.info({ redis: redisTarget(this.config.url) }, 'cluster: Redis reachable again; shared budgets and rate limits resumed');
+    this.flushSeeds();
+  }
+
+  admit(admission: Admission): Decision | Promise<Decision> {
+    const requestId = this.nextId();
+    if (!this.up) return this.admitLocally(admission, requestId);
+    const reservedUsd = amountText(admission.estimateUsd);
+    const reservedTokens = Math.max(0, Math.ceil(admission.estimateTokens));
+    const call = admitCall(this.config.keyPrefix, requestId, this.config.reservationTtlMs, admission.now, admission.accounts, admission.limits, reservedUsd, reservedTokens);
+    return this.redis.heimdallAdmit(call.keys.length, ...call.keys, ...call.args).then(
+      (reply) => this.decide(admission, requestId, reservedUsd, reply),
+      (error: unknown) => {
+        this.goDown(error);
+        return this.admitLocally(admission, requestId);
+      },
+    );
+  }
+
+  private decide(admission: Admission, requestId: string, reservedUsd: string, reply: ScriptReply): Decision {
+    const { accounts, limits, now } = admission;
+    const outcome = Number(reply[0]);
+    if (outcome === 3) {
+      const index = Number(reply[1]);
+      const spendUsd = Number(reply[2]);
+      this.observe(accounts[index], now, spendUsd, Number(reply[3]));
+      return { ok: false, kind: 'budget', account: accounts[index], spendUsd, reservedUsd: Number(reply[3]) };
+    }
+    const offset = outcome === 1 ? 1 + accounts.length * 2 : 3;
+    const readings: LimitReading[] = limits.map((spec, j) => {
+      const state: CounterState = { limit: spec.limit, remaining: Number(reply[offset + j * 2]), resetMs: Number(reply[offset + j * 2 + 1]) };
+      this.readings.set(spec.id, state);
+      return { spec, state };
+    });
+    if (outcome === 2) return { ok: false, kind: 'rate', spec: limits[Number(reply[1])], retryAfterMs: Number(reply[2]), limits: readings };
+    accounts.forEach((account, i) => this.observe(account, now, Number(reply[1 + i]), Number(reply[1 + accounts.length + i])));
+    const ticket: Ticket = {
+      accounts, reservedUsd: Number(reservedUsd), tokenLimits: limits.filter((spec) => spec.kind !== 'requests'),
+      reservedTokens: Math.max(0, Math.ceil(admission.estimateTokens)),
+    };
+    this.tickets.set(ticket, { requestId, mode: 'r', admittedAt: now, accounts, limits, reservedUsd, local: undefined });
+    return { ok: true, ticket, limits: readings };
+  }
+
+  /** Redis unreachable: fail-closed limits refuse; the others count on this instance. */
+  private admitLocally(admission: Admission, requestId: string): Decision {
+    const closed = admission.accounts.some((account) => account.limitUsd !== undefined && (account.failMode ?? this.config.failMode.budgets) === 'closed')
+      || admission.limits.some((spec) => (spec.failMode ?? this.config.failMode.rateLimits) === 'closed');
+    if (closed) {
+      this.counts.refusedUnavailable++;
+      throw new GatewayError('HD_ERR_LIMITS_UNAVAILABLE', 'The shared budgets and rate limits cannot be checked right now (Redis is unreachable), and a limit of this key refuses requests meanwhile. Retry shortly.', { retryAfter: UNAVAILABLE_RETRY_S });
+    }
+    this.counts.fallbackAdmissions++;
+    const local = this.localLedger(admission.now);
+    const decision = local.admit(admission);
+    if (decision.ok) {
+      this.tickets.set(decision.ticket, {
+        requestId, mode: 'l', admittedAt: admission.now, accounts: admission.accounts, limits: admission.limits,
+        reservedUsd: amountText(decision.ticket.reservedUsd), local,
+      });
+    }
+    return decision;
+  }
+
+  /** The fallback ledger, seeded with the spend this instance last saw (made once per outage). */
+  private localLedger(now: number): LocalLedger {
+    if (this.local !== undefined) return this.local;
+    const local = new LocalLedger();
+    const rows: SpendRow[] = [];
+    for (const [key, entry] of this.mirror) {
+      const colon = key.indexOf(':');
+      if (entry.periodStart !== spendExpiry(entry.account, now).periodStart) continue;
+      rows.push({
+        entity_type: key.slice(0, colon) as EntityType, entity_id: key.slice(colon + 1), period_start: entry.periodStart,
+        spend_usd: entry.spend + entry.held, tokens: entry.tokens, requests: entry.requests, updated_at: now,
+      });
+    }
+    local.load(rows);
+    this.local = local;
+    return local;
+  }
+
+  settle(ticket: Ticket, outcome: SettleOutcome): void {
+    const info = this.tickets.get(ticket);
+    if (info === undefined) return;
+    this.tickets.delete(ticket);
+    if (info.local !== undefined && info.local === this.local) info.local.settle(ticket, outcome);
+    const cost = Number.isFinite(outcome.costUsd) && outcome.costUsd > 0 ? outcome.costUsd : 0;
+    for (const account of info.accounts) {
+      const entry = this.mirror.get(mirrorKey(account.type, account.id));
+      if (entry !== undefined) entry.held = Math.max(0, entry.held - ticket.reservedUsd);
+    }
+    const call = settleCall(this.config.keyPrefix, info.accounts, info.limits, {
+      requestId: info.requestId, mode: info.mode, costUsd: cost, tokens: Number.isFinite(outcome.tokens) ? outcome.tokens : 0,
+      reservedUsd: info.reservedUsd, reservedTokens: ticket.reservedTokens, doneTtlMs: DONE_TTL_MS, admittedAt: info.admittedAt, now: outcome.now,
+    });
+    if (!this.up) {
+      this.keep(call);
+      for (const account of info.accounts) this.add(account, outcome.now, cost, outcome.tokens);
+      return;
+    }
+    const write = this.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args).then(
+      (reply) => {
+        if (Number(reply[0]) !== 1) return;
+        info.accounts.forEach((account, i) => this.setSpend(account, outcome.now, Number(reply[1 + i]), cost, outcome.tokens));
+      },
+      (error: unknown) => {
+        this.keep(call);
+        for (const account of info.accounts) this.add(account, outcome.now, cost, outcome.tokens);
+        this.goDown(error);
+      },
+    );
+    this.writing.add(write);
+    void write.finally(() => this.writing.delete(write));
+  }
+
+  /** A settlement to write when Redis is back (bounded: past the cap the oldest goes, counted and logged). */
+  private keep(call: AdmitCall): void {
+    this.pending.push(call);
+    if (this.pending.length > this.config.maxPendingSettlements) {
+      this.pending.shift();
+      if (this.counts.droppedSettlements++ % 1000 === 0) {
+        this.logger.error({ dropped: this.counts.droppedSettlements }, 'cluster: Redis unreachable too long; settlements beyond redis.max_pending_settlements are dropped (their spend is in the request logs)');
+      }
+    }
+  }
+
+  private entry(account: SpendAccount, now: number): Mirror {
+    const key = mirrorKey(account.type, account.id);
+    const periodStart = budgetWindow(account.period, now, account.anchor).start;
+    let entry = this.mirror.get(key);
+    if (entry === undefined || entry.periodStart !== periodStart) {
+      entry = { account, periodStart, spend: 0, tokens: 0, requests: 0, held: entry?.held ?? 0, updatedAt: now, dirty: false };
+      this.mirror.set(key, entry);
+    }
+    entry.account = account;
+    return entry;
+  }
+
+  private observe(account: SpendAccount, now: number, spend: number, held: number): void {
+    const entry = this.entry(account, now);
+    entry.spend = spend;
+    entry.held = held;
+  }
+
+  private setSpend(account: SpendAccount, now: number, spend: number, cost: number, tokens: number): void {
+    const entry = this.entry(account, now);
+    entry.spend = Math.max(entry.spend + cost, spend);
+    entry.tokens += Math.max(0, tokens);
+    entry.requests += 1;
+    entry.updatedAt = now;
+    entry.dirty = true;
+  }
+
+  private add(account: SpendAccount, now: number, cost: number, tokens: number): void {
+    this.setSpend(account, now, 0, cost, tokens);
+  }
+
+  /** Reads back every budget level this instance knows, so the API shows what the whole cluster spent. */
+  private async refresh(): Promise<void> {
+    if (!this.up || this.rootOf === undefined) return;
+    const now = Date.now();
+    const entries = [...this.mirror.values()];
+    await Promise.all(entries.map(async (entry) => {
+      const root = this.rootOf!(entry.account.type, entry.account.id);
+      if (root === undefined) return;
+      const periodStart = spendExpiry(root.account, now).periodStart;
+      try {
+        const [spend, tokens, requests, held] = await this.redis.heimdallRead(3,
+          spendKey(this.config.keyPrefix, root.tag, root.account, periodStart), ...reservationKeys(this.config.keyPrefix, root.tag, root.account));
+        const current = this.entry(root.account, now);
+        const changed = current.spend !== Number(spend) || current.requests !== Number(requests);
+        current.spend = Number(spend);
+        current.tokens = Number(tokens);
+        current.requests = Number(requests);
+        current.held = Number(held);
+        if (changed) {
+          current.updatedAt = now;
+          current.dirty = true;
+        }
+      } catch {
+        // The next round tries again; an outage shows in the admissions.
+      }
+    }));
+  }
+
+  /** Spend saved in the store seeds Redis where it has nothing for that window (a new or emptied Redis). */
+  private flushSeeds(): void {
+    if (!this.up || this.rootOf === undefined || this.seeds.length === 0) return;
+    const rows = this.seeds;
+    this.seeds = [];
+    const now = Date.now();
+    for (const row of rows) {
+      const root = this.rootOf(row.entity_type, row.entity_id);
+      if (root === undefined) continue;
+      const { periodStart, expireAt } = spendExpiry(root.account, now);
+      if (periodStart !== row.period_start) continue;
+      this.redis.heimdallSeed(1, spendKey(this.config.keyPrefix, root.tag, root.account, row.period_start), String(row.spend_usd), String(row.tokens), String(row.requests), expireAt)
+        .catch(() => this.seeds.push(row));
+    }
+  }
+
+  account(account: SpendAccount, now: number): AccountState {
+    const window = budgetWindow(account.period, now, account.anchor);
+    const entry = this.mirror.get(mirrorKey(account.type, account.id));
+    if (entry === undefined) this.entry(account, now); // read back by the next refresh
+    if (entry === undefined || entry.periodStart !== window.start) return { window, spendUsd: 0, reservedUsd: entry?.held ?? 0, tokens: 0, requests: 0 };
+    entry.account = account;
+    return { window, spendUsd: entry.spend, reservedUsd: entry.held, tokens: entry.tokens, requests: entry.requests };
+  }
+
+  limitState(spec: LimitSpec, _now: number): CounterState {
+    return this.readings.get(spec.id) ?? { limit: spec.limit, remaining: spec.limit, resetMs: 0 };
+  }
+
+  /** Spend from the store (start, a budget's period changed): shown at once, and seeded where Redis has none. */
+  load(rows: readonly SpendRow[]): void {
+    for (const row of rows) {
+      const key = mirrorKey(row.entity_type, row.entity_id);
+      const entry = this.mirror.get(key);
+      if (entry !== undefined && entry.periodStart === row.period_start && entry.spend >= row.spend_usd) continue;
+      const account: SpendAccount = entry?.account ?? { type: row.entity_type, id: row.entity_id, period: null, anchor: 0, limitUsd: undefined };
+      this.mirror.set(key, {
+        account, periodStart: row.period_start, spend: row.spend_usd, tokens: row.tokens, requests: row.requests,
+        held: entry?.held ?? 0, updatedAt: row.updated_at, dirty: false,
+      });
+      this.seeds.push(row);
+    }
+    queueMicrotask(() => this.flushSeeds());
+  }
+
+  /** The figures last read from Redis, for this instance's copy in its store. */
+  takeDirty(): SpendRow[] {
+    const rows: SpendRow[] = [];
+    for (const [key, entry] of this.mirror) {
+      if (!entry.dirty) continue;
+      entry.dirty = false;
+      const colon = key.indexOf(':');
+      rows.push({
+        entity_type: key.slice(0, colon) as EntityType, entity_id: key.slice(colon + 1), period_start: entry.periodStart,
+        spend_usd: entry.spend, tokens: entry.tokens, requests: entry.requests, updated_at: entry.updatedAt,
+      });
+    }
+    return rows;
+  }
+
+  requeue(rows: readonly SpendRow[]): void {
+    for (const row of rows) {
+      const entry = this.mirror.get(mirrorKey(row.entity_type, row.entity_id));
+      if (entry !== undefined && entry.periodStart === row.period_start) entry.dirty = true;
+    }
+  }
+
+  /** Rate-limit counters live in Redis (its own persistence keeps them across restarts): nothing to save here. */
+  takeCounterChanges(_now: number): CounterChanges {
+    return { put: [], drop: [] };
+  }
+
+  requeueCounterChanges(_changes: CounterChanges): void {}
+
+  loadCounters(): void {}
+
+  forget(type: EntityType, id: string): void {
+    this.mirror.delete(mirrorKey(type, id));
+    this.local?.forget(type, id);
+  }
+
+  /** Windows roll over by key name in Redis; this learns every level to show (the API reads them). */
+  sweep(now: number, accounts: readonly SpendAccount[]): SpendAccount[] {
+    for (const account of accounts) this.entry(account, now);
+    this.local?.sweep(now, accounts);
+    return [];
+  }
+
+  /** Waits for settlements on their way (bounded), then closes the connection. */
+  async close(timeoutMs = 2_000): Promise<void> {
+    if (this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.writing]),
+      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.closed = true;
+    if (this.probe !== undefined) clearInterval(this.probe);
+    if (this.refresher !== undefined) clearInterval(this.refresher);
+    if (this.pending.length > 0) {
+      this.logger.error({ settlements: this.pending.length }, 'cluster: Redis unreachable at shutdown; settlements not written to the shared counters (their spend is in the request logs)');
+    }
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The shared ledger against a real Redis: several RedisLedgers (one per
+ * instance, each its own connection) decide as one ledger would, a settlement
+ * sent twice is charged once, one request's keys share a Redis Cluster slot,
+ * and with Redis gone each limit follows its fail mode without a hang, the
+ * counters whole again once it is back. The outage test stops a redis-server
+ * of its own, never the shared one.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisLedger } from '../../src/cluster/redis-ledger.js';
+import type { RedisConfig } from '../../src/cluster/redis-config.js';
+import { admitCall, settleCall } from '../../src/cluster/redis-keys.js';
+import { GatewayError } from '../../src/errors/gateway-error.js';
+import type { Admission, Decision, LimitSpec, SpendAccount, Ticket } from '../../src/governance/ledger.js';
+import { dropPrefix, privateRedis, testRedisUrl, uniquePrefix } from '../support/cluster-services.js';
+
+const url = testRedisUrl('test/cluster/redis-ledger.test.ts');
+const prefix = uniquePrefix();
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+function config(redisUrl: string, overrides: Partial<RedisConfig> = {}): RedisConfig {
+  return {
+    url: redisUrl, keyPrefix: prefix, timeoutMs: 1_000, connectTimeoutMs: 1_000, reservationTtlMs: 60_000,
+    failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 1_000, ...overrides,
+  };
+}
+
+const ledgers: RedisLedger[] = [];
+async function ledger(redisUrl: string, overrides: Partial<RedisConfig> = {}): Promise<RedisLedger> {
+  const made = new RedisLedger(config(redisUrl, overrides), quiet);
+  ledgers.push(made);
+  await made.start();
+  return made;
+}
+
+afterAll(async () => {
+  for (const made of ledgers) await made.close(500);
+  if (url !== undefined) await dropPrefix(url, prefix);
+});
+
+/** CRC16/XMODEM of the hash tag, mod 16384: the Redis Cluster slot of a key. */
+function slot(key: string): number {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  const hashed = open >= 0 && close > open + 1 ? key.slice(open + 1, close) : key;
+  let crc = 0;
+  for (const byte of Buffer.from(hashed)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
+const unique = (name: string): string => `${name}_${Math.random().toString(36).slice(2, 8)}`;
+
+function accounts(limitUsd: number | undefined, extra: Partial<SpendAccount> = {}): SpendAccount[] {
+  return [
+    { type: 'key', id: unique('vk'), period: null, anchor: 0, limitUsd, ...extra },
+    { type: 'team', id: unique('t'), period: 'daily', anchor: 0, limitUsd: undefined },
+  ];
+}
+
+const admission = (levels: SpendAccount[], limits: LimitSpec[], estimateUsd: number, estimateTokens = 10): Admission => ({
+  now: Date.now(), accounts: levels, estimateUsd, limits, estimateTokens,
+});
+
+const okTicket = (decision: Decision): Ticket => {
+  if (!decision.ok) throw new Error(`refused: ${JSON.stringify(decision)}`);
+  return decision.ticket;
+};
+
+describe.skipIf(url === undefined)('RedisLedger on a real Redis', () => {
+  it('keeps every key of one request in one Redis Cluster slot: the root level\'s hash tag', () => {
+    const levels: SpendAccount[] = [
+      { type: 'key', id: 'vk_1', period: 'daily', anchor: 0, limitUsd: 1 },
+      { type: 'team', id: 't_1', period: null, anchor: 0, limitUsd: 5 },
+      { type: 'customer', id: 'c_1', period: 'monthly', anchor: 0, limitUsd: 50 },
+    ];
+    const limits: LimitSpec[] = [
+      { id: 'key:vk_1:0:requests', scope: 'key', kind: 'requests', limit: 5, windowMs: 60_000, algorithm: 'sliding' },
+      { id: 'team:t_1:0:tokens', scope: 'team', kind: 'tokens', limit: 500, windowMs: 60_000, algorithm: 'token_bucket' },
+    ];
+    const admit = admitCall('p:', 'r1', 1000, Date.now(), levels, limits, '0.1', 10);
+    const settle = settleCall('p:', levels, limits, {
+      requestId: 'r1', mode: 'l', costUsd: 0.1, tokens: 10, reservedUsd: '0.1', reservedTokens: 10, doneTtlMs: 1000, admittedAt: Date.now(), now: Date.now(),
+    });
+    const keys = [...admit.keys, ...settle.keys];
+    expect(keys.length).toBe(1 + 3 * 3 + 2 * 4 + 2 + 3 * 3 + 2 * 4);
+    expect(new Set(keys.map(slot)).size).toBe(1);
+    expect(keys.every((key) => key.includes('{customer:c_1}'))).toBe(true);
+  });
+
+  it('three instances and one budget that fits 10 requests: 200 concurrent admissions, spend over the budget by at most one request', async () => {
+    const instances = [await ledger(url!), await ledger(url!), await ledger(url!)];
+    // Binary-exact amounts: 10 × 0.125 is exactly 1.25 (0.1 would sum to just under 1.0 and let an 11th in).
+    const levels = accounts(1.25);
+    const cost = 0.125;
+    const decisions = await Promise.all(Array.from({ length: 200 }, (_, i) => instances[i % 3].admit(admission(levels, [], cost))));
+    const admitted = decisions.filter((decision) => decision.ok);
+    // Reserved at their estimate: exactly 10 fit; the rest are held off by the reservations in flight.
+    expect(admitted).toHaveLength(10);
+    expect(decisions.filter((d) => !d.ok && d.kind === 'budget' && d.spendUsd === 0)).toHaveLength(190);
+    decisions.forEach((decision, i) => {
+      if (decision.ok) instances[i % 3].settle(decision.ticket, { now: Date.now(), costUsd: cost, tokens: 20 });
+    });
+    await Promise.all(instances.map((instance) => instance.close(2_000)));
+    const check = await ledger(url!);
+    const after = await check.admit(admission(levels, [], cost));
+    expect(after).toMatchObject({ ok: false, kind: 'budget', reservedUsd: 0 });
+    expect(!after.ok && after.kind === 'budget' && after.spendUsd).toBe(1.25);
+  });
+
+  it('a rate limit of 7 per minute admits exactly 7 of 40 concurrent requests over three instances; the refusals carry a wait', async () => {
+    const instances = [await ledger(url!), await ledger(url!), await ledger(url!)];
+    const levels = accounts(undefined);
+    const spec: LimitSpec = { id: `key:${levels[0].id}:0:requests`, scope: 'key', kind: 'requests', limit: 7, windowMs: 60_000, algorithm: 'sliding' };
+    const decisions = await Promise.all(Array.from({ length: 40 }, (_, i) => instances[i % 3].admit(admission(levels, [spec], 0))));
+    expect(decisions.filter((decision) => decision.ok)).toHaveLength(7);
+    const refused = decisions.find((decision) => !decision.ok);
+    expect(refused).toMatchObject({ ok: false, kind: 'rate', spec: { id: spec.id } });
+    const wait = refused!.ok === false && refused!.kind === 'rate' ? refused!.retryAfterMs : 0;
+    expect(wait).toBeGreaterThan(50_000);
+    expect(wait).toBeLessThanOrEqual(60_000);
+    const last = decisions.filter((decision) => decision.ok).map((decision) => decision.ok ? decision.limits[0].state.remaining : -1);
+    expect(Math.min(...last)).toBe(0);
+  });
+
+  it('a token limit counts the real tokens at settlement and holds the estimate while in flight (token bucket too)', async () => {
+    const one = await ledger(url!);
+    for (const algorithm of ['sliding', 'token_bucket'] as const) {
+      const levels = accounts(undefined);
+      const spec: LimitSpec = { id: `key:${levels[0].id}:0:tokens`, scope: 'key', kind: 'tokens', limit: 1_000, windowMs: 3_600_000, algorithm };
+      const first = okTicket(await one.admit(admission(levels, [spec], 0, 600)));
+      // 600 in flight: one more estimate of 600 still fits under 1000 (a request is admitted while below the limit).
+      const second = okTicket(await one.admit(admission(levels, [spec], 0, 600)));
+      const third = await one.admit(admission(levels, [spec], 0, 10));
+      expect(third).toMatchObject({ ok: false, kind: 'rate' });
+      one.settle(first, { now: Date.now(), costUsd: 0, tokens: 100 });
+      one.settle(second, { now: Date.now(), costUsd: 0, tokens: 100 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const fourth = await one.admit(admission(levels, [spec], 0, 10));
+      expect(fourth.ok).toBe(true);
+      expect(fourth.ok && fourth.limits[0].state.remaining).toBe(1_000 - 200 - 10);
+    }
+  });
+
+  it('a settlement written twice (a retry after a timeout) is charged once', async () => {
+    const one = await ledger(url!);
+    const levels = accounts(0.5);
+    const ticket = okTicket(await one.admit(admission(levels, [], 0.5)));
+    one.settle(ticket, { now: Date.now(), costUsd: 0.25, tokens: 5 });
+    one.settle(ticket, { now: Date.now(), costUsd: 0.25, tokens: 5 }); // the same ticket again: nothing
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The same script call replayed by hand, as a retry would send it.
+    const call = settleCall(prefix, levels, [], {
+      requestId: 'never-admitted', mode: 'l', costUsd: 0.25, tokens: 5, reservedUsd: '0', reservedTokens: 0, doneTtlMs: 60_000, admittedAt: Date.now(), now: Date.now(),
+    });
+    const first = await one.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args);
+    const again = await one.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args);
+    expect(Number(first[0])).toBe(1);
+    expect(Number(again[0])).toBe(0);
+    const state = await one.admit(admission(levels, [], 20));
+    expect(state).toMatchObject({ ok: false, kind: 'budget' });
+    expect(!state.ok && state.kind === 'budget' && state.spendUsd).toBeCloseTo(0.5, 9);
+  });
+});
+
+describe.skipIf(url === undefined)('Redis unreachable (a private redis-server, stopped by its PID)', () => {
+  it('fail-open counts locally from the spend last seen, fail-closed refuses with 503, nothing hangs, and the spend is whole once Redis is back', async () => {
+    const server = await privateRedis();
+    try {
+      const one = await ledger(server.url, { timeoutMs: 200 });
+      const open = accounts(1.0);
+      const closed = accounts(1.0, { failMode: 'closed' });
+      // Before the outage: 0.3 spent on each.
+      for (const levels of [open, closed]) {
+        for (let i = 0; i < 3; i++) one.settle(okTicket(await one.admit(admission(levels, [], 0.1))), { now: Date.now(), costUsd: 0.1, tokens: 1 });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await server.stop();
+
+      const started = Date.now();
+      const during: Decision[] = [];
+      let refusedClosed = 0;
+      for (let i = 0; i < 12; i++) {
+        during.push(await one.admit(admission(open, [], 0.1)));
+        try {
+          await one.admit(admission(closed, [], 0.1));
+        } catch (error) {
+          expect(error).toBeInstanceOf(GatewayError);
+          expect((error as GatewayError).status).toBe(503);
+          expect((error as GatewayError).code).toBe('HD_ERR_LIMITS_UNAVAILABLE');
+          refusedClosed++;
+        }
+      }
+      // No hang: 24 decisions, the first waited at most the timeout, the others none.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(refusedClosed).toBe(12);
+      // Seeded with the 0.3 seen: 7 more fit in the budget of 1.0 on this instance.
+      const admitted = during.filter((decision) => decision.ok);
+      expect(admitted).toHaveLength(7);
+      for (const decision of admitted) one.settle(okTicket(decision), { now: Date.now(), costUsd: 0.1, tokens: 1 });
+      expect(one.status()).toMatchObject({ connected: false, pending_settlements: 7, refused_unavailable: 12, fallback_admissions: 12 });
+
+      await server.start(); // empty: no persistence, the outage lost everything Redis held
+      const deadline = Date.now() + 10_000;
+      while (!one.status().connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(one.status()).toMatchObject({ connected: true, pending_settlements: 0 });
+      // The 7 settled during the outage were written under their request ids.
+      const after = await one.admit(admission(open, [], 0.1));
+      expect(after.ok).toBe(true);
+      const raw = await one.redis.hgetall(`${prefix}{team:${open[1].id}}:s:key:${open[0].id}:0`);
+      expect(Number(raw.spend)).toBeCloseTo(0.7, 9);
+      expect(Number(raw.requests)).toBe(7);
+    } finally {
+      await server.dispose();
+    }
+  });
+});
