@@ -30,6 +30,10 @@ export const ACCESS_TABLE: Readonly<Record<string, readonly [AccessLevel, Access
   'POST /api/auth/login': ['open', 'auth'],
   'POST /api/auth/logout': ['open', 'auth'],
   'POST /api/auth/setup': ['open', 'auth'],
+  'GET /api/auth/oidc/login': ['open', 'auth'],
+  'GET /api/auth/oidc/callback': ['open', 'auth'],
+  'GET /api/auth/github/login': ['open', 'auth'],
+  'GET /api/auth/github/callback': ['open', 'auth'],
 
   'GET /api/auth/me': ['self', 'account'],
   'POST /api/auth/password': ['self', 'account'],

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { collectConsoleErrors, hasChromium, launchBrowser, screenshot } from './support/browser.js';
 import { ensureUiBuilt } from './support/build-ui.js';
+import { adminCall } from './support/helpers.js';
 
 const ADMIN_TOKEN = 'admin-token-for-the-accounts-browser-test';
 const PASSWORD = 'a long enough password';
@@ -17,15 +18,7 @@ describe.skipIf(!hasChromium)('accounts in the dashboard', { timeout: 90_000 }, 
   let gateway: TestGateway;
   let context: BrowserContext | undefined;
 
-  async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${gateway.url}/api${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
-  }
+  const api = <T>(method: string, path: string, body?: unknown): Promise<T> => adminCall<T>(gateway, ADMIN_TOKEN, method, path, body);
 
   beforeAll(async () => {
     await ensureUiBuilt();

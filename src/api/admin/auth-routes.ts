@@ -76,6 +76,8 @@ export interface AuthRouteHooks {
   /** An audit entry for the request's caller, or for `as` (a sign-in: the caller is who just signed in). */
   audit(request: FastifyRequest, action: string, entry?: { target?: string | null; after?: unknown; as?: { actor: string; userId: string | null } }): void;
   sso(): SsoNames;
+  /** For a single-sign-on session: the provider's logout URL the browser goes to next. */
+  endSessionUrl(request: FastifyRequest, idToken: string | null): Promise<string | undefined>;
 }
 
 /** Sets the session cookie and the answer of a successful sign-in. */
@@ -96,6 +98,8 @@ export function registerAuthRoutes(api: FastifyInstance, auth: AdminAuth, hooks:
       authenticated: principal.role !== null,
       loopback_only: !auth.required,
       setup_required: auth.setupPending,
+      password_login: store.countUsers() > 0,
+      token_login: auth.hasAdminToken,
       kind: principal.kind,
       role: principal.role,
       team_id: principal.teamId,
@@ -158,7 +162,8 @@ export function registerAuthRoutes(api: FastifyInstance, auth: AdminAuth, hooks:
     const session = auth.closeSession(request);
     if (session !== undefined && request.principal.kind === 'session') hooks.audit(request, 'auth.logout');
     reply.header('set-cookie', sessionCookie(request, '', 0));
-    return { auth_required: auth.required, authenticated: false };
+    const endSession = session === undefined ? undefined : await hooks.endSessionUrl(request, session.id_token);
+    return { auth_required: auth.required, authenticated: false, ...(endSession === undefined ? {} : { end_session_url: endSession }) };
   });
 
   api.post('/auth/setup', async (request, reply) => {

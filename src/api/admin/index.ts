@@ -15,6 +15,7 @@ import { AdminAuth, clientAddress, type Principal } from './auth.js';
 import { registerAuthRoutes, type AuthRouteHooks } from './auth-routes.js';
 import { registerUserRoutes } from './users.js';
 import { seedFileUsers } from './file-users.js';
+import { registerSsoRoutes, ssoNames, type Sso } from './sso.js';
 import { registerLogRoutes } from './logs.js';
 import { registerGovernanceRoutes } from './virtual-keys.js';
 import { registerProviderRoutes } from './providers.js';
@@ -113,8 +114,10 @@ export function registerAdminApi(app: FastifyInstance): void {
           after: entry.after,
         });
       },
-      sso: () => ({ oidc: null, github: false }),
+      sso: () => ssoNames(service.config.auth),
+      endSessionUrl: (request, idToken) => sso.endSessionUrl(request, idToken),
     };
+    const sso: Sso = registerSsoRoutes(api, auth, hooks);
     registerAuthRoutes(api, auth, hooks);
     registerUserRoutes(api, auth, hooks);
     registerAreas(api);
