@@ -206,7 +206,12 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
     };
   }
 
-  /** Finds or creates (just in time) the user; the role and team follow the provider's groups on every sign-in when a map matches. */
+  /**
+   * Finds or creates (just in time) the user. With a role_map, the role follows the provider's groups
+   * on every sign-in (out of every mapped group: the default role, or refused without one), so a
+   * removal at the provider takes effect at the next sign-in; without one, a role set here stays.
+   * The team follows team_map the same way.
+   */
   function provision(request: FastifyRequest, identity: Identity, provider: Provider): UserRecord {
     const audit = (action: string, user: UserRecord, after: unknown): void =>
       hooks.audit(request, action, { target: user.username, after, as: { actor: `sso:${provider}`, userId: user.id } });
@@ -216,10 +221,12 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
     const existing = store.getUserByExternalId(identity.externalId);
     if (existing !== undefined) {
       if (existing.disabled) throw new SsoRefusal('this account is disabled');
-      if (!mapped.mapped) return existing;
-      if (mapped.role === existing.role && (teamId ?? existing.team_id) === existing.team_id) return existing;
-      const updated = store.updateUser(existing.id, { role: mapped.role!, team_id: teamId ?? existing.team_id });
-      audit('user.update', existing, { role: mapped.role, team_id: teamId, from: provider });
+      const role = Object.keys(source.role_map).length === 0 ? existing.role : mapped.role;
+      if (role === null) throw new SsoRefusal('no group of this account maps to a role here any more, and there is no default role');
+      const team = Object.keys(source.team_map).length === 0 ? existing.team_id : teamId;
+      if (role === existing.role && team === existing.team_id) return existing;
+      const updated = store.updateUser(existing.id, { role, team_id: team });
+      audit('user.update', existing, { role, team_id: team, from: provider });
       return updated!;
     }
     if (mapped.role === null) throw new SsoRefusal('no group of this account maps to a role here, and there is no default role');
