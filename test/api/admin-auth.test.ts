@@ -41,7 +41,7 @@ describe('without an admin token', () => {
     expect(reply.json().error.message).toContain('HEIMDALL_ADMIN_TOKEN');
     // It may still read the auth status (the dashboard shows why it cannot go on).
     const status = await gw.app.inject({ method: 'GET', url: '/api/auth/status', remoteAddress: '192.0.2.10' });
-    expect(status.json()).toMatchObject({ auth_required: false, authenticated: false, loopback_only: true, role: null, access: {} });
+    expect(status.json()).toMatchObject({ auth_required: false, authenticated: false, loopback_only: true, role: null, access: [] });
   });
 
   it('a page on another name that resolves to 127.0.0.1 (DNS rebinding) is refused', async () => {

@@ -218,7 +218,7 @@ export function App() {
       // Signed in through single sign-on: end the provider's session too, which sends the browser back here.
       if (endSession !== undefined) window.location.assign(endSession);
       else {
-        setStatus({ ...status, auth_required: true, authenticated: false, access: {} });
+        setStatus({ ...status, auth_required: true, authenticated: false, access: [] });
         navigate('/');
       }
     }

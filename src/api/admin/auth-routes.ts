@@ -53,18 +53,20 @@ export function tokenView(token: ApiTokenRecord, now: number) {
   return { ...token, expired: token.expires_at !== null && token.expires_at <= now };
 }
 
-/** What this caller may do: each table route they may call (true, or 'team' for a member's team only). */
-function accessOfPrincipal(principal: Principal): Record<string, true | 'team'> {
-  const result: Record<string, true | 'team'> = {};
-  if (principal.role === null) return result;
+/** What this caller may do: the table routes they may call, and those of them limited to a member's team. */
+function accessOfPrincipal(principal: Principal): { access: string[]; team_only: string[] } {
+  const access: string[] = [];
+  const teamOnly: string[] = [];
+  if (principal.role === null) return { access, team_only: teamOnly };
   for (const [route, [level, area]] of Object.entries(ACCESS_TABLE)) {
     if (level === 'open') continue;
     const verdict = roleAllows(level, principal.role);
     if (verdict === false) continue;
     if (principal.scopes !== undefined && !scopesAllow(principal.scopes, route.slice(0, route.indexOf(' ')), area)) continue;
-    result[route] = verdict;
+    access.push(route);
+    if (verdict === 'team') teamOnly.push(route);
   }
-  return result;
+  return { access, team_only: teamOnly };
 }
 
 export interface SsoNames {
@@ -106,7 +108,7 @@ export function registerAuthRoutes(api: FastifyInstance, auth: AdminAuth, hooks:
       view_bodies: principal.viewBodies,
       user: user === undefined ? null : userView(user, auth.now),
       sso: hooks.sso(),
-      access: accessOfPrincipal(principal),
+      ...accessOfPrincipal(principal),
     };
   });
 

@@ -48,8 +48,10 @@ export interface AuthStatus {
   view_bodies?: boolean;
   user?: User | null;
   sso?: { oidc: string | null; github: boolean };
-  /** "METHOD /api/route" -> true, or "team" for a member's own team only. Absent: everything. */
-  access?: Record<string, true | 'team'>;
+  /** The routes ("METHOD /api/route") this caller may call. Absent: everything. */
+  access?: string[];
+  /** Those of them limited to a member's own team. */
+  team_only?: string[];
 }
 
 export interface Session {

@@ -14,7 +14,7 @@ export function AccessProvider({ status, children }: { status: AuthStatus | null
 /** `can('POST /api/providers')`: true when the server lets this user make that call (for a member, within their team). */
 export function useCan(): (route: string) => boolean {
   const status = useContext(AccessContext);
-  return (route) => status?.access === undefined || status.access[route] !== undefined;
+  return (route) => status?.access === undefined || status.access.includes(route);
 }
 
 export function useAuthStatus(): AuthStatus | null {
