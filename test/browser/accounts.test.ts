@@ -95,6 +95,9 @@ describe.skipIf(!hasChromium)('accounts in the dashboard', { timeout: 90_000 }, 
     const table = page.getByTestId('users-table');
     await table.waitFor();
     for (const name of ['ada', 'otto', 'vera', 'max']) await table.locator(`tr[data-name="${name}"]`).waitFor();
+    // Your own row offers no Disable or Delete: an admin does not lock themself out from the Users page.
+    expect(await table.locator('tr[data-name="ada"]').getByRole('button', { name: 'Delete ada' }).count()).toBe(0);
+    expect(await table.locator('tr[data-name="otto"]').getByRole('button', { name: 'Delete otto' }).count()).toBe(1);
     await page.getByRole('button', { name: 'Add user' }).click();
     await page.getByLabel('Username').fill('nina');
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);

@@ -9,6 +9,7 @@ import { Async, Badge, Button, Card, EmptyState, Field, PageHeader, errorMessage
 import { formatDateTime, formatRelative } from '../lib/format.js';
 import { useTitle } from '../lib/router.js';
 import { useResource } from '../lib/use-resource.js';
+import { useAuthStatus } from '../lib/access.js';
 import { useSubmit } from '../lib/use-submit.js';
 
 const ROLES: Array<{ value: Role; label: string }> = [
@@ -86,6 +87,8 @@ export function UsersPage() {
   const [editing, setEditing] = useState<User | 'new' | null>(null);
   const [removing, setRemoving] = useState<User | null>(null);
   const [busy, setBusy] = useState(false);
+  // Your own account: no Disable or Delete (an admin does not lock themself out here; another admin can).
+  const me = useAuthStatus()?.user?.id;
 
   const act = async (what: () => Promise<unknown>, done: string): Promise<void> => {
     setBusy(true);
@@ -156,15 +159,19 @@ export function UsersPage() {
                                   Unlock
                                 </Button>
                               ) : null}
-                              <Button size="sm" variant="ghost" disabled={busy} onClick={() => void act(() => usersApi.update(user.id, { disabled: !user.disabled }), `${user.username} ${user.disabled ? 'enabled' : 'disabled'}`)}>
-                                {user.disabled ? 'Enable' : 'Disable'}
-                              </Button>
+                              {user.id === me ? null : (
+                                <Button size="sm" variant="ghost" disabled={busy} onClick={() => void act(() => usersApi.update(user.id, { disabled: !user.disabled }), `${user.username} ${user.disabled ? 'enabled' : 'disabled'}`)}>
+                                  {user.disabled ? 'Enable' : 'Disable'}
+                                </Button>
+                              )}
                               <Button size="sm" variant="ghost" onClick={() => setEditing(user)} aria-label={`Edit ${user.username}`}>
                                 <EditIcon width={14} height={14} />
                               </Button>
-                              <Button size="sm" variant="ghost" onClick={() => setRemoving(user)} aria-label={`Delete ${user.username}`}>
-                                <TrashIcon width={14} height={14} />
-                              </Button>
+                              {user.id === me ? null : (
+                                <Button size="sm" variant="ghost" onClick={() => setRemoving(user)} aria-label={`Delete ${user.username}`}>
+                                  <TrashIcon width={14} height={14} />
+                                </Button>
+                              )}
                             </span>
                           )}
                         </td>
@@ -177,6 +184,7 @@ export function UsersPage() {
           )
         }
       </Async>
+      <div style={{ height: 16 }} />
       <Card title="Signed-in sessions">
         <Async resource={sessions} rows={2}>
           {(data) =>
