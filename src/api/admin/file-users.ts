@@ -38,7 +38,13 @@ export async function seedFileUsers(app: FastifyInstance, store: AuthStore): Pro
       role: entry.role, team_id: teamId, view_bodies: entry.view_bodies, display_name: entry.display_name, email: entry.email, password_hash: passwordHash,
     };
     if (existing === undefined) {
-      store.createUser({ username: entry.username, source: 'file', ...fields });
+      try {
+        store.createUser({ username: entry.username, source: 'file', ...fields });
+      } catch (error) {
+        // Another worker process (--workers) seeding the same file created it first.
+        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') continue;
+        throw error;
+      }
       app.store.config.appendAudit({ actor: 'config-file', action: 'user.create', target: entry.username, after: { role: entry.role } });
       continue;
     }
