@@ -26,7 +26,9 @@ function displayHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export function banner(config: ResolvedConfig, url: string): string {
+/** `accounts`: how many users exist and the setup token issued at this start (none when a user or the admin token exists). */
+export function banner(config: ResolvedConfig, url: string, accounts: { users: number; setupToken?: string } = { users: 0 }): string {
+  const setupToken = accounts.setupToken;
   const enabled = config.providers.filter((p) => p.enabled);
   const providers = enabled.length === 0
     ? 'none yet: set a provider key such as OPENAI_API_KEY, or pass --config FILE'
@@ -43,7 +45,13 @@ export function banner(config: ResolvedConfig, url: string): string {
   for (const warning of config.warnings) lines.push(`  ! ${warning}`);
   const loopback = config.server.host === '127.0.0.1' || config.server.host === '::1' || config.server.host === 'localhost';
   if (!loopback) lines.push(`  ! listening on ${config.server.host}: reachable from other machines`);
-  if (config.admin.token === undefined) {
+  if (setupToken !== undefined) {
+    lines.push(`  Setup token    ${setupToken}`);
+    lines.push(`                 (one use: open ${url}/ and create the first admin with it, or run \`heimdall users add\`)`);
+  }
+  if (config.admin.token === undefined && accounts.users > 0) {
+    lines.push(`  Admin API      ${url}/api (sign-in with ${accounts.users} user${accounts.users === 1 ? '' : 's'}; see docs/auth.md)`);
+  } else if (config.admin.token === undefined) {
     lines.push(loopback
       ? '  ! no admin token: the management API (/api) answers loopback clients only; set HEIMDALL_ADMIN_TOKEN to protect it with a token'
       : '  !!! WARNING: NO ADMIN TOKEN on a non-loopback address: the management API (/api) and the dashboard data are refused to every other machine, and open to anything that reaches this one via loopback (a local reverse proxy too). Set HEIMDALL_ADMIN_TOKEN.');
@@ -61,7 +69,9 @@ export async function startServer(config: ResolvedConfig, options: { logger?: Lo
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
   const url = `http://${displayHost(config.server.host)}:${port}`;
   // The running configuration: the config file and environment with the store's changes over them.
-  if (!options.quiet) process.stderr.write(`${banner(app.configService.config, url)}\n`);
+  // No user and no admin token yet: a one-time token lets a browser on another machine create the first admin.
+  const setupToken = !options.quiet && app.adminAuth.setupPending ? app.adminAuth.issueSetupToken() : undefined;
+  if (!options.quiet) process.stderr.write(`${banner(app.configService.config, url, { users: app.store.auth.countUsers(), setupToken })}\n`);
   app.log.info({ url, version: VERSION, providers: config.providers.filter((p) => p.enabled).map((p) => p.name) }, 'heimdall started');
 
   let closing: Promise<void> | undefined;

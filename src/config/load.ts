@@ -12,6 +12,7 @@ import { getProviderDefinition, providerDefinitions } from '../providers/registr
 import type { ProviderDefinition } from '../providers/types.js';
 import { resolveTelemetry, type TelemetryConfig } from '../telemetry/settings.js';
 import { resolveGovernance, type GovernanceConfig } from '../governance/config.js';
+import { resolveAuth, type AuthConfig } from '../auth/config.js';
 import type { AdaptiveSettings } from '../gateway/adaptive-weight.js';
 import type { BreakerSettings } from '../gateway/circuit-breaker.js';
 import { configSchema, type ConfigFile, type ModelGroupEntry, type ProviderEntry, type TimeoutsConfig } from './schema.js';
@@ -160,6 +161,8 @@ export interface ResolvedConfig {
   telemetry: TelemetryConfig;
   /** Virtual keys, teams, customers, enforcement and price overrides (docs/governance.md). */
   governance: GovernanceConfig;
+  /** Users, lockout and single sign-on (docs/auth.md). */
+  auth: AuthConfig;
   /** Default upstream timeouts (each provider may override them). */
   timeouts: ResolvedTimeouts;
   /** Request logs in the store (live setting). */
@@ -581,6 +584,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
       maxDbBytes: file.logging.max_db_bytes,
     },
     admin: resolveAdmin(file, env),
+    auth: resolveAuth(file.auth, env, resolveSecret),
     input: { raw, env },
     catalog: { overrides: file.catalog.overrides },
     responses: resolveResponses(file.responses),

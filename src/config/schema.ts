@@ -12,6 +12,7 @@ import { cacheSchema } from '../cache/config-schema.js';
 import { pluginsSchema } from '../plugins/config-schema.js';
 import { overloadLimitsShape } from '../gateway/admission-schema.js';
 import { redisSchema } from '../cluster/redis-config.js';
+import { authSchema } from '../auth/config-schema.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -337,6 +338,7 @@ export const configSchema = z
     cache: cacheSchema.prefault({}),
     plugins: pluginsSchema,
     redis: redisSchema.prefault({}),
+    auth: authSchema.prefault({}),
   })
   .describe('Heimdall configuration file.');
 

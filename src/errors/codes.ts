@@ -81,6 +81,18 @@ export const ERROR_CODES = {
     status: 403, type: 'permission_error', code: 'admin_request_refused',
     description: 'A management API call from another site (Origin or Host not this gateway) was refused.',
   },
+  HD_ERR_ADMIN_ROLE_FORBIDDEN: {
+    status: 403, type: 'permission_error', code: 'admin_role_forbidden',
+    description: 'The signed-in user\'s role (or the API token\'s scopes, or a member\'s team) does not allow this management API call.',
+  },
+  HD_ERR_ADMIN_ACCOUNT_LOCKED: {
+    status: 429, type: 'rate_limit_error', code: 'admin_account_locked',
+    description: 'The account is locked for a while after repeated wrong passwords (auth.lockout); Retry-After says how long.',
+  },
+  HD_ERR_ADMIN_SSO_FAILED: {
+    status: 400, type: 'authentication_error', code: 'admin_sso_failed',
+    description: 'A single sign-on (OpenID Connect or GitHub) answer was refused: unknown or reused state, wrong nonce, a failed code exchange, or a user the mapping does not admit.',
+  },
   HD_ERR_ADMIN_NOT_FOUND: {
     status: 404, type: 'invalid_request_error', code: 'not_found',
     description: 'The management API object (provider, key, log, model group...) does not exist.',

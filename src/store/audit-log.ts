@@ -1,9 +1,17 @@
 /** Append-only audit log of configuration changes; before/after are stored with secrets redacted. */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Statement } from 'better-sqlite3';
 import { invalidField } from '../errors/gateway-error.js';
 import type { AuditEntry, AuditInput, AuditPage, ListAuditParams } from './config-types.js';
 import type { SqliteDatabase } from './database.js';
 import { redactValue } from './redact.js';
+
+/**
+ * Who is acting in the current management API call: the admin API enters it for each request, so
+ * every change made while answering it (whatever module writes the entry) carries the user and the
+ * source address without each call site passing them.
+ */
+export const auditContext = new AsyncLocalStorage<{ userId: string | null; address: string | null }>();
 
 interface AuditRow {
   id: number;
@@ -11,6 +19,8 @@ interface AuditRow {
   actor: string;
   action: string;
   target: string | null;
+  user_id: string | null;
+  address: string | null;
   before: string | null;
   after: string | null;
 }
@@ -30,11 +40,11 @@ export class AuditLog {
 
   constructor(db: SqliteDatabase, options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
-    this.#append = db.prepare(`INSERT INTO audit_log (time, actor, action, target, before, after)
-      VALUES (@time, @actor, @action, @target, @before, @after)`);
+    this.#append = db.prepare(`INSERT INTO audit_log (time, actor, action, target, user_id, address, before, after)
+      VALUES (@time, @actor, @action, @target, @user_id, @address, @before, @after)`);
     // One statement for every filter combination: the audit log is small and read rarely.
     this.#list = db.prepare(`SELECT * FROM audit_log
-      WHERE (@actor IS NULL OR actor = @actor) AND (@action IS NULL OR action = @action)
+      WHERE (@actor IS NULL OR actor = @actor) AND (@user_id IS NULL OR user_id = @user_id) AND (@action IS NULL OR action = @action)
         AND (@target IS NULL OR target = @target)
         AND (@from IS NULL OR time >= @from) AND (@to IS NULL OR time < @to)
         AND (@before_id IS NULL OR id < @before_id)
@@ -42,11 +52,14 @@ export class AuditLog {
   }
 
   append(input: AuditInput): AuditEntry {
+    const context = auditContext.getStore();
     const row = {
       time: Math.floor(input.time ?? this.#now()),
       actor: input.actor,
       action: input.action,
       target: input.target ?? null,
+      user_id: input.user_id !== undefined ? input.user_id : (context?.userId ?? null),
+      address: input.address !== undefined ? input.address : (context?.address ?? null),
       before: toJson(input.before),
       after: toJson(input.after),
     };
@@ -63,6 +76,7 @@ export class AuditLog {
     }
     const rows = this.#list.all({
       actor: params.actor ?? null,
+      user_id: params.user_id ?? null,
       action: params.action ?? null,
       target: params.target ?? null,
       from: params.from ?? null,

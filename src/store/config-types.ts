@@ -120,6 +120,10 @@ export interface AuditInput {
   after?: unknown;
   /** Default: now. */
   time?: number;
+  /** The acting user's id; default: the management API request's (audit-log.ts auditContext). */
+  user_id?: string | null;
+  /** The caller's source address; default: the management API request's. */
+  address?: string | null;
 }
 
 export interface AuditEntry {
@@ -128,6 +132,10 @@ export interface AuditEntry {
   actor: string;
   action: string;
   target: string | null;
+  /** The acting user (null: the admin token, loopback, the config file). */
+  user_id: string | null;
+  /** The caller's source address (null: not a management API call). */
+  address: string | null;
   /** Secrets redacted. */
   before: unknown;
   after: unknown;
@@ -135,6 +143,8 @@ export interface AuditEntry {
 
 export interface ListAuditParams {
   actor?: string;
+  /** The acting user's id. */
+  user_id?: string;
   action?: string;
   target?: string;
   /** Inclusive, ms epoch. */

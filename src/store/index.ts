@@ -26,7 +26,8 @@ export {
   type RetentionLimits, type RetentionOptions, type RetentionResult, type RetentionStep,
 } from './retention.js';
 export { ConfigRepo } from './config-repo.js';
-export { AuditLog } from './audit-log.js';
+export { AuditLog, auditContext } from './audit-log.js';
+export { AuthStore, ROLES, sha256Hex, type ApiTokenRecord, type Role, type SessionRecord, type UserInput, type UserPatch, type UserRecord } from './auth-store.js';
 export type * from './config-types.js';
 export { REDACTED, isSecretKey, prepareBody, redactJsonText, redactText, redactValue, truncateUtf8 } from './redact.js';
 export { silentLogger, type StoreLogger } from './store-logger.js';

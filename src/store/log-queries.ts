@@ -23,6 +23,8 @@ export interface ListLogsParams {
   model?: string;
   status_class?: StatusClass;
   virtual_key_id?: string;
+  /** Only the requests of this team's virtual keys (a team member's view). */
+  team_id?: string;
   /** Substring of error message, error code, model or requested model; or an exact log id. */
   q?: string;
   sort?: LogSort;
@@ -48,6 +50,8 @@ export interface LogStatsParams {
   bucket_ms?: number;
   /** Rows in each top list. Default 10. */
   top?: number;
+  /** Only the requests of this team's virtual keys (a team member's view). */
+  team_id?: string;
 }
 
 /**
@@ -193,6 +197,10 @@ export class LogQueries {
       where.push('virtual_key_id = @virtual_key_id');
       values.virtual_key_id = params.virtual_key_id;
     }
+    if (params.team_id !== undefined) {
+      where.push('team_id = @team_id');
+      values.team_id = params.team_id;
+    }
     if (params.status_class !== undefined) {
       const base = /^([2-5])xx$/.exec(params.status_class);
       if (!base) throw invalidField('status_class', 'status_class must be one of 2xx, 3xx, 4xx, 5xx.');
@@ -241,7 +249,12 @@ export class LogQueries {
     if (!(bucket >= 1)) throw invalidField('bucket_ms', 'bucket_ms must be a positive number of milliseconds.');
     bucket = Math.max(bucket, Math.ceil(span / MAX_BUCKETS));
     const top = Math.min(100, Math.max(1, Math.floor(params.top ?? 10)));
-    const range = { from, to };
+    const range: Record<string, string | number> = { from, to };
+    let inRange = RANGE;
+    if (params.team_id !== undefined) {
+      inRange = `${RANGE} AND team_id = @team_id`;
+      range.team_id = params.team_id;
+    }
 
     const totals = this.#statement(`SELECT count(*) AS requests, coalesce(sum(status >= 400), 0) AS errors,
         coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
@@ -249,13 +262,13 @@ export class LogQueries {
         coalesce(sum(cost_known = 0), 0) AS unknown_cost_requests,
         percentile_cont(latency_ms, 0.5) AS p50_ms, percentile_cont(latency_ms, 0.95) AS p95_ms,
         percentile_cont(latency_ms, 0.99) AS p99_ms
-      FROM request_logs WHERE ${RANGE}`).get(range) as LogStats['totals'];
+      FROM request_logs WHERE ${inRange}`).get(range) as LogStats['totals'];
 
     const rows = this.#statement(`SELECT (time - CAST(@from AS INTEGER)) / CAST(@bucket AS INTEGER) AS bucket,
         count(*) AS requests, coalesce(sum(status >= 400), 0) AS errors,
         percentile_cont(latency_ms, 0.5) AS p50_ms, percentile_cont(latency_ms, 0.95) AS p95_ms,
         coalesce(sum(input_tokens), 0) + coalesce(sum(output_tokens), 0) AS tokens, total(cost_usd) AS cost_usd
-      FROM request_logs WHERE ${RANGE} GROUP BY bucket ORDER BY bucket`).all({ ...range, bucket }) as Array<
+      FROM request_logs WHERE ${inRange} GROUP BY bucket ORDER BY bucket`).all({ ...range, bucket }) as Array<
       Omit<LogStatsBucket, 'start'> & { bucket: number }
     >;
     const byIndex = new Map(rows.map((row) => [row.bucket, row]));
@@ -275,7 +288,7 @@ export class LogQueries {
 
     const topOf = (columns: string, notNull: string) =>
       this.#statement(`SELECT ${columns}, ${TOP_FIELDS} FROM request_logs
-        WHERE ${RANGE} AND ${notNull} IS NOT NULL GROUP BY ${columns}
+        WHERE ${inRange} AND ${notNull} IS NOT NULL GROUP BY ${columns}
         ORDER BY requests DESC, cost_usd DESC LIMIT @top`).all({ ...range, top });
 
     return {

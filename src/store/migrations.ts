@@ -264,12 +264,83 @@ CREATE TRIGGER stored_response_items_gone AFTER DELETE ON stored_responses BEGIN
 END;
 `;
 
+/**
+ * Accounts of the dashboard and management API. A user has one role (admin, operator, viewer,
+ * member) and, as a member, one team. `password_hash` is scrypt (src/auth/password.ts); null for a
+ * single-sign-on account. `external_id` is "<provider>:<subject>" of an SSO account. A session row is
+ * keyed by the SHA-256 of the cookie's secret (the secret itself is only in the browser); one opened
+ * with the admin token has no user and `token_digest` says which token. Personal API tokens are kept
+ * as SHA-256 digests of high-entropy secrets. `auth_state` holds short-lived secrets shared by every
+ * process on the database: the setup token's digest, SSO login transactions (state, nonce, PKCE
+ * verifier). The audit log gains the acting user and the source address.
+ */
+const AUTH = `
+CREATE TABLE users (
+  id               TEXT PRIMARY KEY,
+  username         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  display_name     TEXT,
+  email            TEXT,
+  password_hash    TEXT,                              -- null: single sign-on only
+  role             TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer', 'member')),
+  team_id          TEXT,                              -- a member's team (teams.id)
+  view_bodies      INTEGER NOT NULL DEFAULT 0 CHECK (view_bodies IN (0, 1)),
+  disabled         INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  source           TEXT NOT NULL DEFAULT 'store',     -- store | file | cli | setup | oidc | github
+  external_id      TEXT UNIQUE,                       -- "oidc:<issuer>#<sub>" or "github:<id>"
+  failed_logins    INTEGER NOT NULL DEFAULT 0,
+  locked_until     INTEGER,
+  last_login_at    INTEGER,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+  id            TEXT PRIMARY KEY,                     -- sha256 hex of the cookie secret
+  label         TEXT NOT NULL UNIQUE,                 -- short public id (audit log, revocation)
+  user_id       TEXT REFERENCES users(id) ON DELETE CASCADE,
+  token_digest  TEXT,                                 -- opened with the admin token: sha256 of it
+  method        TEXT NOT NULL,                        -- password | admin_token | setup | oidc | github
+  address       TEXT,
+  user_agent    TEXT,
+  created_at    INTEGER NOT NULL,
+  last_seen_at  INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  id_token      TEXT                                  -- OIDC: the hint for the provider's logout
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+
+CREATE TABLE api_tokens (
+  id            TEXT PRIMARY KEY,
+  user_id       TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  digest        TEXT NOT NULL UNIQUE,                 -- sha256 hex of the token
+  prefix        TEXT NOT NULL,                        -- the first characters, to recognise it in a list
+  scopes        TEXT NOT NULL CHECK (json_valid(scopes)),
+  expires_at    INTEGER,                              -- null: never
+  last_used_at  INTEGER,
+  created_at    INTEGER NOT NULL,
+  UNIQUE (user_id, name)
+);
+
+CREATE TABLE auth_state (
+  key         TEXT PRIMARY KEY,
+  value       TEXT NOT NULL CHECK (json_valid(value)),
+  expires_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+ALTER TABLE audit_log ADD COLUMN user_id TEXT;
+ALTER TABLE audit_log ADD COLUMN address TEXT;
+CREATE INDEX audit_log_user ON audit_log (user_id, id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE },
   { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE },
   { version: 3, name: 'governance: rate-limit counters', up: RATE_LIMIT_COUNTERS },
   { version: 4, name: 'responses: stored responses and pass-through response ids', up: STORED_RESPONSES },
   { version: 5, name: 'responses: background responses and stored items by id', up: RESPONSE_ITEMS_AND_BACKGROUND },
+  { version: 6, name: 'auth: users, sessions, personal API tokens, audit actor and address', up: AUTH },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

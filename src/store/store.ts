@@ -9,6 +9,7 @@
  *   store.close();                       // shutdown: flush logs, close the file
  */
 import { existsSync } from 'node:fs';
+import { AuthStore } from './auth-store.js';
 import { ConfigRepo } from './config-repo.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { LogSequence } from './spend-watermark.js';
@@ -48,6 +49,8 @@ export class Store {
   readonly logQueries: LogQueries;
   readonly retention: LogRetention;
   readonly config: ConfigRepo;
+  /** Users, sessions, personal API tokens (the management API's accounts). */
+  readonly auth: AuthStore;
   /** Stored responses of the Responses API (written on the request path: see response-store.ts). */
   readonly responses: ResponseStore;
   readonly secrets: SecretBox;
@@ -70,6 +73,7 @@ export class Store {
     this.encryptionKeySource = keySource;
     this.schemaVersion = schemaVersion(db);
     this.config = new ConfigRepo(db, secrets, { now });
+    this.auth = new AuthStore(db, { now });
     this.logQueries = new LogQueries(db, { now });
     this.responses = new ResponseStore(db);
     const { thread = true, ...logOptions } = options.logs ?? {};

@@ -9,6 +9,7 @@
  * structural net for JSON keys) all mask through this module.
  */
 import type { ResolvedConfig } from '../config/load.js';
+import { authSecrets } from '../auth/config.js';
 
 const REDACTED = '[redacted]';
 
@@ -70,6 +71,7 @@ export function configSecrets(config: ResolvedConfig): string[] {
     for (const [name, value] of Object.entries(provider.headers)) if (SECRET_HEADER.test(name)) secrets.push(value);
   }
   for (const key of config.governance?.virtualKeys ?? []) secrets.push(key.key); // virtual keys declared in the file
+  secrets.push(...authSecrets(config.auth));
   const telemetry = config.telemetry;
   if (telemetry !== undefined) {
     secrets.push(...Object.values(telemetry.tracing?.headers ?? {}), ...Object.values(telemetry.metrics.otlp?.headers ?? {}));

@@ -244,9 +244,9 @@ describe('docs/api.md: login and logout', () => {
       expect(login.status).toBe(200);
       expect(shapeDiff(example('POST /api/auth/login', 1), login.json)).toEqual([]);
       const cookie = String(login.headers['set-cookie']);
-      expect(cookie).toMatch(/^heimdall_session=[^;]+; Path=\/api; HttpOnly; SameSite=Strict; Max-Age=86400$/);
+      expect(cookie).toMatch(/^heimdall_session=[^;]+; Path=\/api; HttpOnly; SameSite=Lax; Max-Age=86400$/);
       const session = cookie.split(';')[0];
-      expect((await call(secured.url, 'GET', '/api/auth/status', undefined, { cookie: session })).json).toEqual({ auth_required: true, authenticated: true, loopback_only: false });
+      expect((await call(secured.url, 'GET', '/api/auth/status', undefined, { cookie: session })).json).toMatchObject({ auth_required: true, authenticated: true, loopback_only: false });
       const logout = await call(secured.url, 'POST', '/api/auth/logout', undefined, { cookie: session });
       expect(logout.json).toEqual({ auth_required: true, authenticated: false });
       expect((await call(secured.url, 'GET', '/api/providers', undefined, { cookie: session })).status).toBe(401);

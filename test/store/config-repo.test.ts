@@ -189,7 +189,7 @@ describe('ConfigRepo', () => {
         after: { name: 'main', api_key: 'whatever', headers: { authorization: 'Bearer x' }, note: `pasted ${SECRET}` },
       });
       expect(entry).toEqual({
-        id: 1, time: 1000, actor: 'admin', action: 'provider_key.update', target: 'k1',
+        id: 1, time: 1000, actor: 'admin', action: 'provider_key.update', target: 'k1', user_id: null, address: null,
         before: { name: 'main', secret: REDACTED, last4: 'WXYZ' },
         after: { name: 'main', api_key: REDACTED, headers: { authorization: REDACTED }, note: `pasted ${REDACTED}` },
       });

@@ -29,10 +29,10 @@ describe('openDatabase', () => {
     expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(fs.statSync(path.join(dataDir, 'heimdall.db')).mode & 0o777).toBe(0o600);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+    expect(SCHEMA_VERSION).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
     expect(tableNames(db)).toEqual([
-      'aliases', 'audit_log', 'customers', 'model_groups', 'provider_keys', 'providers',
-      'rate_limit_counters', 'request_logs', 'settings', 'spend', 'stored_response_items', 'stored_responses', 'teams', 'virtual_keys',
+      'aliases', 'api_tokens', 'audit_log', 'auth_state', 'customers', 'model_groups', 'provider_keys', 'providers',
+      'rate_limit_counters', 'request_logs', 'sessions', 'settings', 'spend', 'stored_response_items', 'stored_responses', 'teams', 'users', 'virtual_keys',
     ]);
   });
 
@@ -100,10 +100,10 @@ describe('openDatabase', () => {
     expect(tableNames(db)).toEqual([]);
   });
 
-  it('refuses a migration list with a gap', () => {
+  it('refuses a migration list out of order', () => {
     db = openDatabase('', { memory: true, migrations: [] });
-    expect(() => migrate(db!, [{ version: 2, name: 'two', up: 'SELECT 1' }])).toThrow(
-      'Migration "two" is number 2; expected 1.',
+    expect(() => migrate(db!, [{ version: 2, name: 'two', up: 'SELECT 1' }, { version: 2, name: 'again', up: 'SELECT 1' }])).toThrow(
+      'Migration "again" is number 2; expected a number above 2.',
     );
   });
 

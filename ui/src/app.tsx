@@ -35,7 +35,10 @@ import { AuditPage } from './pages/audit.js';
 import { BlockedPage } from './pages/blocked.js';
 import { CachePage } from './pages/cache.js';
 import { CustomersPage, TeamsPage } from './pages/groups.js';
-import { LoginPage } from './pages/login.js';
+import { LoginPage, SetupPage } from './pages/login.js';
+import { AccountPage } from './pages/account.js';
+import { UsersPage } from './pages/users.js';
+import { AccessProvider, useCan } from './lib/access.js';
 import { LogDetailPage } from './pages/log-detail.js';
 import { LogsPage } from './pages/logs.js';
 import { NotFoundPage } from './pages/not-found.js';
@@ -54,22 +57,26 @@ interface NavItem {
   label: string;
   icon: ComponentType<{ width?: number; height?: number }>;
   section?: string;
+  /** The API route the page reads: hidden when the signed-in user may not call it. */
+  needs?: string;
 }
 
 const NAV: NavItem[] = [
-  { to: '/', label: 'Overview', icon: OverviewIcon },
-  { to: '/logs', label: 'Logs', icon: LogsIcon },
-  { to: '/usage', label: 'Usage', icon: UsageIcon },
-  { to: '/cache', label: 'Cache', icon: CacheIcon },
-  { to: '/providers', label: 'Providers', icon: ProvidersIcon, section: 'Configure' },
-  { to: '/routing', label: 'Routing', icon: RoutingIcon },
-  { to: '/pricing', label: 'Pricing', icon: PriceIcon },
-  { to: '/keys', label: 'Virtual keys', icon: KeyIcon, section: 'Access' },
-  { to: '/teams', label: 'Teams', icon: TeamIcon },
-  { to: '/customers', label: 'Customers', icon: CustomerIcon },
-  { to: '/settings', label: 'Settings', icon: SettingsIcon, section: 'Admin' },
-  { to: '/plugins', label: 'Plugins', icon: FilterIcon },
-  { to: '/audit', label: 'Audit log', icon: AuditIcon },
+  { to: '/', label: 'Overview', icon: OverviewIcon, needs: 'GET /api/logs/stats' },
+  { to: '/logs', label: 'Logs', icon: LogsIcon, needs: 'GET /api/logs' },
+  { to: '/usage', label: 'Usage', icon: UsageIcon, needs: 'GET /api/usage' },
+  { to: '/cache', label: 'Cache', icon: CacheIcon, needs: 'GET /api/cache/stats' },
+  { to: '/providers', label: 'Providers', icon: ProvidersIcon, section: 'Configure', needs: 'GET /api/providers' },
+  { to: '/routing', label: 'Routing', icon: RoutingIcon, needs: 'GET /api/routing' },
+  { to: '/pricing', label: 'Pricing', icon: PriceIcon, needs: 'GET /api/pricing' },
+  { to: '/keys', label: 'Virtual keys', icon: KeyIcon, section: 'Access', needs: 'GET /api/virtual-keys' },
+  { to: '/teams', label: 'Teams', icon: TeamIcon, needs: 'GET /api/teams' },
+  { to: '/customers', label: 'Customers', icon: CustomerIcon, needs: 'GET /api/customers' },
+  { to: '/users', label: 'Users', icon: TeamIcon, needs: 'GET /api/users' },
+  { to: '/settings', label: 'Settings', icon: SettingsIcon, section: 'Admin', needs: 'GET /api/settings' },
+  { to: '/plugins', label: 'Plugins', icon: FilterIcon, needs: 'GET /api/plugins' },
+  { to: '/audit', label: 'Audit log', icon: AuditIcon, needs: 'GET /api/audit' },
+  { to: '/account', label: 'Account', icon: KeyIcon, needs: 'GET /api/auth/me' },
   { to: '/quickstart', label: 'Connect an app', icon: BoltIcon },
 ];
 
@@ -89,8 +96,18 @@ function pageFor(path: string): ReactNode {
   if (clean === '/settings') return <SettingsPage />;
   if (clean === '/audit') return <AuditPage />;
   if (clean === '/plugins') return <PluginsPage />;
+  if (clean === '/users') return <UsersPage />;
+  if (clean === '/account') return <AccountPage />;
   if (clean === '/quickstart') return <QuickstartPage />;
   return <NotFoundPage />;
+}
+
+/** The section heading shown above nav[index]: its own, or the first hidden page's section it now opens. */
+function sectionOf(nav: NavItem[], index: number): string | undefined {
+  const position = NAV.indexOf(nav[index]);
+  const previous = index === 0 ? -1 : NAV.indexOf(nav[index - 1]);
+  for (let at = position; at > previous; at--) if (NAV[at].section !== undefined) return NAV[at].section;
+  return undefined;
 }
 
 function isActive(item: NavItem, path: string): boolean {
@@ -110,6 +127,9 @@ function ThemeButton() {
 
 function Shell({ status, onLogout }: { status: AuthStatus | null; onLogout(): void }) {
   const { path } = useLocation();
+  const can = useCan();
+  // The sections whose every page is hidden lose their heading too.
+  const nav = NAV.filter((item) => item.needs === undefined || can(item.needs));
   const [navOpen, setNavOpen] = useState(false);
   useEffect(() => setNavOpen(false), [path]);
   useEffect(() => {
@@ -139,9 +159,9 @@ function Shell({ status, onLogout }: { status: AuthStatus | null; onLogout(): vo
           <img src="/favicon.svg" alt="" /> Heimdall
         </Link>
         <nav className="nav">
-          {NAV.map((item) => (
+          {nav.map((item, index) => (
             <div key={item.to} style={{ display: 'contents' }}>
-              {item.section === undefined ? null : <div className="nav-section">{item.section}</div>}
+              {sectionOf(nav, index) === undefined ? null : <div className="nav-section">{sectionOf(nav, index)}</div>}
               <Link to={item.to} aria-current={isActive(item, path) ? 'page' : undefined}>
                 <item.icon width={17} height={17} /> {item.label}
               </Link>
@@ -150,6 +170,11 @@ function Shell({ status, onLogout }: { status: AuthStatus | null; onLogout(): vo
         </nav>
         <div className="sidebar-footer">
           <ThemeButton />
+          {status?.user ? (
+            <div className="muted small" title={`Signed in as ${status.user.username}`} data-testid="signed-in-as">
+              {status.user.display_name ?? status.user.username} · {status.role}
+            </div>
+          ) : null}
           {status?.auth_required === true ? (
             <button type="button" className="btn btn-ghost" onClick={onLogout}>
               <LogoutIcon width={16} height={16} /> Sign out
@@ -191,14 +216,19 @@ export function App() {
     );
   }, []);
   useEffect(check, [check]);
-  useEffect(() => onUnauthorized(() => setStatus({ auth_required: true, authenticated: false })), []);
+  useEffect(() => onUnauthorized(check), [check]);
 
   const logout = async (): Promise<void> => {
+    let endSession: string | undefined;
     try {
-      await auth.logout();
+      endSession = (await auth.logout())?.end_session_url;
     } finally {
-      setStatus({ auth_required: true, authenticated: false });
-      navigate('/');
+      // Signed in through single sign-on: end the provider's session too, which sends the browser back here.
+      if (endSession !== undefined) window.location.assign(endSession);
+      else {
+        setStatus({ ...status, auth_required: true, authenticated: false, access: [] });
+        navigate('/');
+      }
     }
   };
 
@@ -209,12 +239,18 @@ export function App() {
         <Loading label="Connecting to the gateway…" rows={2} />
       </div>
     );
+  } else if (blocked !== undefined && status?.setup_required === true) {
+    body = <SetupPage onDone={check} />;
   } else if (blocked !== undefined) {
     body = <BlockedPage message={blocked} />;
   } else if (status !== null && status.auth_required && !status.authenticated) {
-    body = <LoginPage onLogin={check} />;
+    body = <LoginPage status={status} onLogin={check} />;
   } else {
-    body = <Shell status={status} onLogout={() => void logout()} />;
+    body = (
+      <AccessProvider status={status}>
+        <Shell status={status} onLogout={() => void logout()} />
+      </AccessProvider>
+    );
   }
   return (
     <>

@@ -1,55 +1,77 @@
 /**
- * Who may use the management API.
+ * Who is calling the management API, and may they make this call.
  *
- * With an admin token (HEIMDALL_ADMIN_TOKEN or admin.token): `Authorization:
- * Bearer <token>`, or a dashboard session cookie from POST /api/auth/login
- * (HttpOnly, SameSite=Strict, Path=/api; sessions live in memory and end when
- * their TTL passes, at logout, at a restart, or when the token changes).
- * Without a token: loopback clients only, and only under a loopback Host name
- * (a DNS-rebinding page that resolves its own name to 127.0.0.1 is refused).
- * Either way, a state-changing call that a browser sends from another site
- * (Origin or Sec-Fetch-Site says so) is refused. /v1 never looks at any of this.
+ * A caller is one of:
+ * - a user, signed in by password or single sign-on: a session cookie (HttpOnly, SameSite=Lax,
+ *   Secure over TLS, Path=/api) whose row lives in the store, so it survives a restart and an
+ *   admin can end it;
+ * - a user's personal API token (`Authorization: Bearer hdp_...`), narrowed by its scopes;
+ * - the admin token (HEIMDALL_ADMIN_TOKEN or admin.token) as a Bearer header, or a session opened
+ *   with it: the admin role, for automation and for the first start;
+ * - a loopback client while no admin token and no user exist (the zero-config default), under a
+ *   loopback Host name only (a DNS-rebinding page that resolves its own name to 127.0.0.1 is refused).
+ *
+ * Then the route's entry in the access table (src/auth/access.ts) decides. A state-changing call a
+ * browser sends from another site (Origin or Sec-Fetch-Site says so) is refused whoever sends it.
+ * /v1 never looks at any of this.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { GatewayError, invalidField } from '../../errors/gateway-error.js';
-import { parseBody } from './http.js';
+import type { FastifyRequest } from 'fastify';
+import { accessOf, roleAllows, scopesAllow, type AccessLevel } from '../../auth/access.js';
+import { GatewayError } from '../../errors/gateway-error.js';
+import type { AuthStore, Role, SessionRecord, UserRecord } from '../../store/auth-store.js';
+
+export interface Principal {
+  kind: 'none' | 'loopback' | 'admin_token' | 'session' | 'api_token';
+  /** null: not signed in. */
+  role: Role | null;
+  user: UserRecord | undefined;
+  /** A member's team. */
+  teamId: string | null;
+  /** May read the bodies of logged requests. */
+  viewBodies: boolean;
+  /** A personal API token's scopes (undefined: not a token). */
+  scopes: string[] | undefined;
+  session: SessionRecord | undefined;
+  /** For the audit log: "loopback", "token", "session:<label>", "user:<name>", "user:<name>/token:<token name>". */
+  actor: string;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who called the management API, for the audit log: "token", "session:<id>", "loopback". */
+    /** Who called the management API, for the audit log (Principal.actor). */
     adminActor: string;
+    principal: Principal;
+    /** Set when a member calls a team-limited route: only this team's records may be read or changed. */
+    teamScope: string | undefined;
   }
 }
 
 export const SESSION_COOKIE = 'heimdall_session';
-const MAX_SESSIONS = 1000;
-/** Failed admin-token attempts (login or Bearer header) allowed per client address in a window before 429. */
+/** Failed admin-token, password or API-token attempts allowed per client address in a window before 429. */
 const MAX_FAILURES = 10;
 const FAILURE_WINDOW_MS = 5 * 60 * 1000;
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+export const SETUP_STATE_KEY = 'setup_token';
+export const API_TOKEN_PREFIX = 'hdp_';
 
-interface Session {
-  expiresAt: number;
-  /** Digest of the token the session was opened with: a new token ends old sessions. */
-  tokenDigest: string;
-  /** A short public id for the audit log (never the session secret). */
-  label: string;
-}
+export const NOBODY: Principal = {
+  kind: 'none', role: null, user: undefined, teamId: null, viewBodies: false, scopes: undefined, session: undefined, actor: '',
+};
 
 export interface AdminAuthOptions {
   token(): string | undefined;
   sessionTtlHours(): number;
+  store: AuthStore;
   now?: () => number;
 }
 
-function sha256(text: string): Buffer {
+export function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
 /** Compares digests, so neither the length nor the content of the token leaks through timing. */
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(sha256(given), sha256(expected));
 }
 
@@ -67,11 +89,11 @@ function isLoopbackHost(host: string | undefined): boolean {
 }
 
 /** The source address failures are counted by (the socket's: a forwarded-for header is the caller's to forge). */
-function clientAddress(request: FastifyRequest): string {
+export function clientAddress(request: FastifyRequest): string {
   return request.socket.remoteAddress ?? 'unknown';
 }
 
-function readCookie(header: string | undefined, name: string): string | undefined {
+export function readCookie(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
@@ -86,11 +108,19 @@ function bearer(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+function userPrincipal(kind: Principal['kind'], user: UserRecord, actor: string, extra: Partial<Principal> = {}): Principal {
+  return {
+    kind, role: user.role, user, teamId: user.role === 'member' ? user.team_id : null,
+    viewBodies: user.role === 'admin' || user.role === 'operator' || user.view_bodies, scopes: undefined, session: undefined, actor, ...extra,
+  };
+}
+
+const ADMIN_BY_TOKEN: Principal = { ...NOBODY, kind: 'admin_token', role: 'admin', viewBodies: true, actor: 'token' };
+const LOOPBACK: Principal = { ...NOBODY, kind: 'loopback', role: 'admin', viewBodies: true, actor: 'loopback' };
+
 export class AdminAuth {
   readonly #options: AdminAuthOptions;
   readonly #now: () => number;
-  /** sha256(session id) hex -> session; the id itself is only in the client's cookie. */
-  readonly #sessions = new Map<string, Session>();
   readonly #failures = new Map<string, { count: number; resetAt: number }>();
 
   constructor(options: AdminAuthOptions) {
@@ -98,49 +128,144 @@ export class AdminAuth {
     this.#now = options.now ?? Date.now;
   }
 
-  get required(): boolean {
+  get store(): AuthStore {
+    return this.#options.store;
+  }
+
+  get now(): number {
+    return this.#now();
+  }
+
+  get hasAdminToken(): boolean {
     return this.#options.token() !== undefined;
   }
 
-  /** The caller's identity, or undefined when the call is not allowed. */
-  identify(request: FastifyRequest): string | undefined {
-    const token = this.#options.token();
-    if (token === undefined) return isLoopbackAddress(request.socket.remoteAddress) ? 'loopback' : undefined;
-    const given = bearer(request.headers.authorization);
-    if (given !== undefined) return sameSecret(given, token) ? 'token' : undefined;
-    const cookie = readCookie(request.headers.cookie, SESSION_COOKIE);
-    if (cookie === undefined) return undefined;
-    const key = sha256(cookie).toString('hex');
-    const session = this.#sessions.get(key);
-    if (session === undefined) return undefined;
-    if (session.expiresAt <= this.#now() || session.tokenDigest !== sha256(token).toString('hex')) {
-      this.#sessions.delete(key);
-      return undefined;
-    }
-    return `session:${session.label}`;
+  /** Sign-in is needed once an admin token or any user exists; before that, loopback clients are admins. */
+  get required(): boolean {
+    return this.hasAdminToken || this.#options.store.countUsers() > 0;
   }
 
-  /** The onRequest guard of every /api route. */
-  guard(request: FastifyRequest, open: boolean): void {
+  /** No user and no admin token: the first admin is still to be made (setup token or loopback). */
+  get setupPending(): boolean {
+    return !this.hasAdminToken && this.#options.store.countUsers() === 0;
+  }
+
+  get sessionTtlMs(): number {
+    return this.#options.sessionTtlHours() * 60 * 60 * 1000;
+  }
+
+  /** Makes a new one-time setup token (the banner prints it); only its digest is kept, shared by every process. */
+  issueSetupToken(): string {
+    const token = `hds_${randomBytes(24).toString('base64url')}`;
+    this.#options.store.putState(SETUP_STATE_KEY, { digest: sha256(token).toString('hex') }, this.#now() + 365 * 24 * 60 * 60 * 1000);
+    return token;
+  }
+
+  checkSetupToken(given: string): boolean {
+    const state = this.#options.store.getState<{ digest: string }>(SETUP_STATE_KEY);
+    if (state === undefined) return false;
+    return timingSafeEqual(sha256(given), Buffer.from(state.digest, 'hex'));
+  }
+
+  #adminTokenMatches(given: string): boolean {
+    const token = this.#options.token();
+    return token !== undefined && sameSecret(given, token);
+  }
+
+  /** The caller, or NOBODY. Throws only for a Bearer value that is wrong (after counting it). */
+  identify(request: FastifyRequest): Principal {
+    const store = this.#options.store;
+    const given = bearer(request.headers.authorization);
+    // Without an admin token only personal API tokens are Bearer credentials (a stray header changes nothing).
+    if (given !== undefined && (this.hasAdminToken || given.startsWith(API_TOKEN_PREFIX))) return this.#identifyBearer(request, given);
+    const cookie = readCookie(request.headers.cookie, SESSION_COOKIE);
+    if (cookie !== undefined && cookie !== '') {
+      const session = store.findSession(cookie);
+      const principal = session === undefined ? undefined : this.#sessionPrincipal(session);
+      if (principal !== undefined) {
+        store.touchSession(session!);
+        return principal;
+      }
+    }
+    if (!this.required && isLoopbackAddress(request.socket.remoteAddress)) return LOOPBACK;
+    return NOBODY;
+  }
+
+  #identifyBearer(request: FastifyRequest, given: string): Principal {
+    const store = this.#options.store;
+    // A Bearer value is a guess at a secret like a login is: the same limiter counts both.
+    this.checkFailures(clientAddress(request), false);
+    if (given.startsWith(API_TOKEN_PREFIX)) {
+      const token = store.findToken(given);
+      const user = token === undefined ? undefined : store.getUser(token.user_id);
+      if (token !== undefined && user !== undefined && !user.disabled) {
+        return userPrincipal('api_token', user, `user:${user.username}/token:${token.name}`, { scopes: token.scopes });
+      }
+      this.recordFailure(request, 'personal API token not valid (unknown, expired or its user disabled)');
+    } else if (this.#adminTokenMatches(given)) {
+      return ADMIN_BY_TOKEN;
+    } else {
+      this.recordFailure(request, 'admin token in the Authorization header is not valid');
+    }
+    throw new GatewayError('HD_ERR_ADMIN_UNAUTHORIZED', 'The token in the Authorization header is not valid (wrong, expired or revoked).');
+  }
+
+  #sessionPrincipal(session: SessionRecord): Principal | undefined {
+    const store = this.#options.store;
+    if (session.user_id === null) {
+      // Opened with the admin token: a changed or removed token ends it.
+      const token = this.#options.token();
+      if (token !== undefined && session.token_digest === sha256(token).toString('hex')) {
+        return { ...ADMIN_BY_TOKEN, kind: 'session', session, actor: `session:${session.label}` };
+      }
+    } else {
+      const user = store.getUser(session.user_id);
+      if (user !== undefined && !user.disabled) return userPrincipal('session', user, `user:${user.username}`, { session });
+    }
+    store.deleteSession(session.id);
+    return undefined;
+  }
+
+  /** The onRequest check of every /api route: who calls, and does the access table let them. */
+  guard(request: FastifyRequest): void {
     this.#refuseCrossSite(request);
-    const throttled = this.required && bearer(request.headers.authorization) !== undefined;
-    // A Bearer token is a guess at the admin token like a login is: the same limiter counts both.
-    if (throttled) this.checkFailures(clientAddress(request), false);
-    const actor = this.identify(request);
-    if (throttled && actor === undefined) this.recordFailure(request, 'admin token in the Authorization header is not valid');
-    if (actor !== undefined || open) {
-      request.adminActor = actor ?? '';
+    const principal = this.identify(request);
+    request.principal = principal;
+    request.adminActor = principal.actor;
+    request.teamScope = undefined;
+    const url = request.routeOptions.url;
+    const access = url === undefined ? undefined : accessOf(request.method, url);
+    const level: AccessLevel = access?.[0] ?? 'self';
+    if (level === 'open') return;
+    if (principal.role === null) this.#refuseAnonymous();
+    if (access === undefined) {
+      // A route nobody listed in the access table is refused to everyone (the table test names it).
+      if (url !== undefined) throw new GatewayError('HD_ERR_ADMIN_ROLE_FORBIDDEN', `${request.method} ${url} has no entry in the access table; nobody may call it.`);
       return;
     }
+    const verdict = roleAllows(level, principal.role!);
+    if (verdict === false) {
+      throw new GatewayError('HD_ERR_ADMIN_ROLE_FORBIDDEN', `The ${principal.role} role may not call ${request.method} ${url}.`);
+    }
+    if (principal.scopes !== undefined && !scopesAllow(principal.scopes, request.method, access[1])) {
+      throw new GatewayError('HD_ERR_ADMIN_ROLE_FORBIDDEN', `This API token's scopes (${principal.scopes.join(', ')}) do not allow ${request.method} ${url}.`);
+    }
+    if (verdict === 'team') {
+      if (principal.teamId === null) throw new GatewayError('HD_ERR_ADMIN_ROLE_FORBIDDEN', 'This member account belongs to no team, so it may not see team records yet.');
+      request.teamScope = principal.teamId;
+    }
+  }
+
+  #refuseAnonymous(): never {
     if (!this.required) {
       throw new GatewayError(
         'HD_ERR_ADMIN_LOOPBACK_ONLY',
-        'No admin token is configured, so the management API answers loopback clients only. Set HEIMDALL_ADMIN_TOKEN (or admin.token in the config file) to use it from another address.',
+        'No admin token and no user exist yet, so the management API answers loopback clients only. Create the first admin with the setup token printed at start (POST /api/auth/setup), or set HEIMDALL_ADMIN_TOKEN.',
       );
     }
     throw new GatewayError(
       'HD_ERR_ADMIN_UNAUTHORIZED',
-      'The management API needs the admin token: send "Authorization: Bearer <token>", or log in with POST /api/auth/login.',
+      'The management API needs a sign-in: POST /api/auth/login (username and password, or the admin token), single sign-on, or "Authorization: Bearer <admin token or personal API token>".',
     );
   }
 
@@ -148,7 +273,7 @@ export class AdminAuth {
     if (!this.required && isLoopbackAddress(request.socket.remoteAddress) && !isLoopbackHost(request.headers.host)) {
       throw new GatewayError(
         'HD_ERR_ADMIN_FORBIDDEN',
-        'Without an admin token the management API answers only under a loopback name (http://127.0.0.1:PORT or http://localhost:PORT). Set HEIMDALL_ADMIN_TOKEN to use another name.',
+        'Without an admin token or users the management API answers only under a loopback name (http://127.0.0.1:PORT or http://localhost:PORT). Set HEIMDALL_ADMIN_TOKEN or create a user to use another name.',
       );
     }
     if (!UNSAFE_METHODS.has(request.method)) return;
@@ -168,28 +293,36 @@ export class AdminAuth {
     }
   }
 
-  /** Opens a session when the token matches; undefined otherwise. */
-  login(given: string): { id: string; label: string; expiresAt: number } | undefined {
+  /** Opens a session for a user (password or SSO) or for the admin token (user undefined). */
+  openSession(request: FastifyRequest, user: UserRecord | undefined, method: string, idToken?: string): { secret: string; session: SessionRecord } {
     const token = this.#options.token();
-    if (token === undefined || !sameSecret(given, token)) return undefined;
-    const now = this.#now();
-    for (const [key, session] of this.#sessions) if (session.expiresAt <= now) this.#sessions.delete(key);
-    while (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value as string);
-    const id = randomBytes(32).toString('base64url');
-    const label = sha256(id).toString('hex').slice(0, 8);
-    const expiresAt = now + this.#options.sessionTtlHours() * 60 * 60 * 1000;
-    this.#sessions.set(sha256(id).toString('hex'), { expiresAt, tokenDigest: sha256(token).toString('hex'), label });
-    return { id, label, expiresAt };
+    return this.#options.store.createSession({
+      user_id: user?.id ?? null,
+      token_digest: user === undefined && token !== undefined ? sha256(token).toString('hex') : null,
+      method,
+      address: clientAddress(request),
+      user_agent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
+      expires_at: this.#now() + this.sessionTtlMs,
+      id_token: idToken ?? null,
+    });
   }
 
-  logout(request: FastifyRequest): void {
+  adminTokenMatches(given: string): boolean {
+    return this.#adminTokenMatches(given);
+  }
+
+  /** Ends the session the request's cookie names (if any); returns it. */
+  closeSession(request: FastifyRequest): SessionRecord | undefined {
     const cookie = readCookie(request.headers.cookie, SESSION_COOKIE);
-    if (cookie !== undefined) this.#sessions.delete(sha256(cookie).toString('hex'));
+    if (cookie === undefined || cookie === '') return undefined;
+    const session = this.#options.store.findSession(cookie);
+    if (session !== undefined) this.#options.store.deleteSession(session.id);
+    return session;
   }
 
   /**
-   * Counts a wrong admin token from the request's source address and logs it (the address, never
-   * the token); throws 429 when this failure used up the window's allowance.
+   * Counts a wrong secret from the request's source address and logs it (the address, never
+   * the secret); throws 429 when this failure used up the window's allowance.
    */
   recordFailure(request: FastifyRequest, reason: string): void {
     const address = clientAddress(request);
@@ -208,59 +341,23 @@ export class AdminAuth {
     }
     if (failed) entry.count++;
     if (entry.count >= MAX_FAILURES) {
-      throw new GatewayError('HD_ERR_RATE_LIMITED', 'Too many wrong admin tokens from this address; try again later.', {
+      throw new GatewayError('HD_ERR_RATE_LIMITED', 'Too many failed sign-in attempts from this address; try again later.', {
         retryAfter: Math.ceil((entry.resetAt - now) / 1000),
       });
     }
   }
-
-  get sessionCount(): number {
-    return this.#sessions.size;
-  }
 }
 
-function sessionCookie(request: FastifyRequest, value: string, maxAgeSeconds: number): string {
-  const secure = request.protocol === 'https' ? '; Secure' : '';
-  return `${SESSION_COOKIE}=${value}; Path=/api; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`;
+/**
+ * True when the browser reached the gateway over TLS: the connection itself, or (behind a
+ * TLS-terminating proxy) the page's own origin as the browser states it.
+ */
+export function overTls(request: FastifyRequest): boolean {
+  return request.protocol === 'https' || (typeof request.headers.origin === 'string' && request.headers.origin.startsWith('https://'));
 }
 
-const loginBody = z.strictObject({ token: z.string().min(1).max(4096) });
-
-export interface AuthRouteHooks {
-  /** Writes an audit entry (login and logout are recorded; failed attempts only in the log). */
-  audit(actor: string, action: string): void;
-}
-
-/** GET /api/auth/status, POST /api/auth/login, POST /api/auth/logout (open routes: the guard lets them through). */
-export function registerAuthRoutes(api: FastifyInstance, auth: AdminAuth, hooks: AuthRouteHooks): void {
-  api.get('/auth/status', async (request) => ({
-    auth_required: auth.required,
-    authenticated: request.adminActor !== '',
-    loopback_only: !auth.required,
-  }));
-
-  api.post('/auth/login', async (request: FastifyRequest, reply: FastifyReply) => {
-    const body = parseBody(loginBody, request.body);
-    if (!auth.required) {
-      throw invalidField('token', 'No admin token is configured (HEIMDALL_ADMIN_TOKEN or admin.token): there is nothing to log in to; the management API answers loopback clients as they are.');
-    }
-    auth.checkFailures(clientAddress(request), false);
-    const session = auth.login(body.token);
-    if (session === undefined) {
-      auth.recordFailure(request, 'admin login with a wrong token');
-      throw new GatewayError('HD_ERR_ADMIN_UNAUTHORIZED', 'The admin token is not valid.', { param: 'token' });
-    }
-    hooks.audit(`session:${session.label}`, 'auth.login');
-    // Rounded: the milliseconds since the session was made must not turn a 24 h TTL into Max-Age=86399.
-    const maxAge = Math.max(1, Math.round((session.expiresAt - Date.now()) / 1000));
-    reply.header('set-cookie', sessionCookie(request, session.id, maxAge)).header('cache-control', 'no-store');
-    return { auth_required: true, authenticated: true, expires_at: session.expiresAt };
-  });
-
-  api.post('/auth/logout', async (request, reply) => {
-    if (request.adminActor.startsWith('session:')) hooks.audit(request.adminActor, 'auth.logout');
-    auth.logout(request);
-    reply.header('set-cookie', sessionCookie(request, '', 0));
-    return { auth_required: auth.required, authenticated: false };
-  });
+/** The session cookie: HttpOnly, SameSite=Lax (a sign-in that comes back from an identity provider keeps it), Secure over TLS. */
+export function sessionCookie(request: FastifyRequest, value: string, maxAgeSeconds: number, secureHint = false): string {
+  const secure = secureHint || overTls(request) ? '; Secure' : '';
+  return `${SESSION_COOKIE}=${value}; Path=/api; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure}`;
 }

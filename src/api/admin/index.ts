@@ -11,7 +11,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { safeLine } from '../../telemetry/logger.js';
-import { AdminAuth, registerAuthRoutes } from './auth.js';
+import { auditContext } from '../../store/audit-log.js';
+import { AdminAuth, clientAddress, type Principal } from './auth.js';
+import { registerAuthRoutes, type AuthRouteHooks } from './auth-routes.js';
+import { registerUserRoutes } from './users.js';
+import { seedFileUsers } from './file-users.js';
+import { registerSsoRoutes, ssoNames, type Sso } from './sso.js';
 import { registerLogRoutes } from './logs.js';
 import { registerGovernanceRoutes } from './virtual-keys.js';
 import { registerProviderRoutes } from './providers.js';
@@ -21,9 +26,6 @@ import { registerSettingsRoutes } from './settings.js';
 import { registerCacheRoutes } from '../../cache/admin-routes.js';
 import { registerPluginRoutes } from './plugins.js';
 import { registerClusterRoutes } from './cluster.js';
-
-/** Routes the guard lets through without auth (they report or change the auth state). */
-const OPEN_ROUTES = new Set(['/api/auth/status', '/api/auth/login', '/api/auth/logout']);
 
 /** The areas of the management API, each registering its routes on the /api-scoped instance. */
 function registerAreas(api: FastifyInstance): void {
@@ -36,6 +38,10 @@ function registerAreas(api: FastifyInstance): void {
   registerCacheRoutes(api);
   registerPluginRoutes(api);
   registerClusterRoutes(api);
+}
+
+function auditOf(request: FastifyRequest): { userId: string | null; address: string | null } {
+  return { userId: request.principal?.user?.id ?? null, address: clientAddress(request) };
 }
 
 /** Bodies arrive as bytes (the app's catch-all parser): /api takes JSON only, parsed here. */
@@ -60,22 +66,43 @@ function parseJsonBody(request: FastifyRequest): void {
   }
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Sign-in, sessions and the access table of the management API. */
+    adminAuth: AdminAuth;
+  }
+}
+
 export function registerAdminApi(app: FastifyInstance): void {
   const service = app.configService;
-  if (service.config.admin.token === undefined) {
-    app.log.warn('no admin token (HEIMDALL_ADMIN_TOKEN or admin.token): the management API and dashboard data answer loopback clients only');
-  }
+  const auth = new AdminAuth({
+    token: () => service.config.admin.token,
+    sessionTtlHours: () => service.config.admin.sessionTtlHours,
+    store: app.store.auth,
+  });
+  app.decorate('adminAuth', auth);
   app.register(async (api) => {
-    const auth = new AdminAuth({
-      token: () => service.config.admin.token,
-      sessionTtlHours: () => service.config.admin.sessionTtlHours,
-    });
+    await seedFileUsers(app, auth.store);
+    if (!auth.required) {
+      app.log.warn('no admin token (HEIMDALL_ADMIN_TOKEN or admin.token) and no user: the management API and dashboard data answer loopback clients only until the first admin is created');
+    }
     api.decorateRequest('adminActor', '');
-    api.addHook('onRequest', async (request, reply) => {
+    api.decorateRequest('principal', null as unknown as Principal);
+    api.decorateRequest('teamScope', undefined);
+    // Callback hooks: the rest of the request (body parsing, handler) runs inside the audit context.
+    api.addHook('onRequest', (request, reply, done) => {
       reply.header('cache-control', 'no-store');
-      auth.guard(request, OPEN_ROUTES.has(request.routeOptions.url ?? ''));
+      try {
+        auth.guard(request);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      auditContext.run(auditOf(request), done);
     });
     api.addHook('preValidation', async (request) => parseJsonBody(request));
+    // Body parsing resumed on the socket's context: enter the request's again before the handler.
+    api.addHook('preHandler', (request, _reply, done) => auditContext.run(auditOf(request), done));
     // One log line per change (never a body); reads are not logged.
     api.addHook('onResponse', async (request, reply) => {
       if (request.method === 'GET' || request.method === 'HEAD') return;
@@ -83,11 +110,23 @@ export function registerAdminApi(app: FastifyInstance): void {
         msg: 'admin', method: request.method, route: request.routeOptions.url, status: reply.statusCode, actor: request.adminActor || undefined,
       }));
     });
-    registerAuthRoutes(api, auth, {
-      audit: (actor, action) => {
-        app.store.config.appendAudit({ actor, action });
+    const hooks: AuthRouteHooks = {
+      audit: (request, action, entry = {}) => {
+        app.store.config.appendAudit({
+          actor: entry.as?.actor ?? request.adminActor,
+          user_id: entry.as !== undefined ? entry.as.userId : (request.principal.user?.id ?? null),
+          address: clientAddress(request),
+          action,
+          target: entry.target ?? null,
+          after: entry.after,
+        });
       },
-    });
+      sso: () => ssoNames(service.config.auth),
+      endSessionUrl: (request, idToken) => sso.endSessionUrl(request, idToken),
+    };
+    const sso: Sso = registerSsoRoutes(api, auth, hooks);
+    registerAuthRoutes(api, auth, hooks);
+    registerUserRoutes(api, auth, hooks);
     registerAreas(api);
   }, { prefix: '/api' });
 }

@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { notFound, parseQuery, parseTime } from './http.js';
+import { requireOwnTeam, scopedTeam } from './team-scope.js';
 
 const time = z.string().transform((value, ctx) => {
   const parsed = parseTime(value);
@@ -42,6 +43,7 @@ const statsQuery = z.strictObject({
 
 const auditQuery = z.strictObject({
   actor: text.optional(),
+  user_id: text.optional(),
   action: text.optional(),
   target: text.optional(),
   from: time.optional(),
@@ -56,20 +58,25 @@ export function registerLogRoutes(api: FastifyInstance): void {
   api.get('/logs', async (request) => {
     const query = parseQuery(listQuery, request.query);
     store.logs.flush();
-    const page = store.logQueries.listLogs(query);
+    const page = store.logQueries.listLogs({ ...query, team_id: scopedTeam(request, undefined, 'team_id') ?? undefined });
     return { data: page.items, next_cursor: page.next_cursor };
   });
 
   api.get('/logs/stats', async (request) => {
     const query = parseQuery(statsQuery, request.query);
     store.logs.flush();
-    return store.logQueries.logStats(query);
+    return store.logQueries.logStats({ ...query, team_id: scopedTeam(request, undefined, 'team_id') ?? undefined });
   });
 
   api.get<{ Params: { id: string } }>('/logs/:id', async (request) => {
     store.logs.flush();
     const log = store.logQueries.getLog(request.params.id);
     if (log === undefined) throw notFound(`No request log has id "${request.params.id}" (it may have expired).`, 'id');
+    requireOwnTeam(request, log.team_id, `request log with id "${request.params.id}"`);
+    // Bodies are for admins, operators and users granted view_bodies.
+    if (!request.principal.viewBodies && (log.request_body !== null || log.response_body !== null)) {
+      return { ...log, request_body: null, response_body: null, bodies_hidden: true };
+    }
     return log;
   });
 

@@ -12,6 +12,7 @@ import type { Governance } from '../../governance/governance.js';
 import type { CustomerRecord, TeamRecord } from '../../governance/types.js';
 import { customerView, teamView } from '../../governance/views.js';
 import { conflict, notFound, pageFields, pageOf, parseBody, parseQuery } from './http.js';
+import { requireOwnTeam } from './team-scope.js';
 
 const entityName = z.string().min(1).max(200);
 
@@ -56,7 +57,8 @@ export function registerTeamRoutes(api: FastifyInstance): void {
     const query = parseQuery(listQuery, request.query);
     const gov = g();
     const now = gov.now();
-    return pageOf(gov.registry.teams.values(), query, (team) => teamView(team, gov.registry, gov.ledger, now));
+    return pageOf(gov.registry.teams.values(), query, (team) =>
+      request.teamScope === undefined || team.id === request.teamScope ? teamView(team, gov.registry, gov.ledger, now) : undefined);
   });
 
   api.post('/teams', async (request, reply) => {
@@ -68,7 +70,9 @@ export function registerTeamRoutes(api: FastifyInstance): void {
 
   api.get<{ Params: Params }>('/teams/:id', async (request) => {
     const gov = g();
-    return teamView(find(request.params.id), gov.registry, gov.ledger, gov.now());
+    const team = find(request.params.id);
+    requireOwnTeam(request, team.id, `team with id "${request.params.id}"`);
+    return teamView(team, gov.registry, gov.ledger, gov.now());
   });
 
   api.patch<{ Params: Params }>('/teams/:id', async (request) => {

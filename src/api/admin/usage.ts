@@ -11,6 +11,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { Governance } from '../../governance/governance.js';
 import type { UsageGroup } from '../../governance/usage-query.js';
 import { parseQuery } from './http.js';
+import { scopedTeam } from './team-scope.js';
 
 const usageQuery = z.strictObject({
   key: z.string().min(1).optional(),
@@ -42,7 +43,7 @@ export function registerUsageRoutes(api: FastifyInstance): void {
     if (usage === undefined) throw new GatewayError('HD_ERR_INTERNAL', 'Usage needs the store.');
     const report = usage.report({
       key: query.key,
-      team: idOf(governance.registry.teams, query.team),
+      team: scopedTeam(request, idOf(governance.registry.teams, query.team), 'team') ?? undefined,
       customer: idOf(governance.registry.customers, query.customer),
       period: query.period,
       group_by: query.group_by,

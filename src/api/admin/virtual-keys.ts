@@ -5,7 +5,7 @@
  * revoked here but are otherwise changed in the file.
  * Also the one registrar of the governance areas (teams, customers, usage, pricing).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { budgetSchema, rateLimitSchema } from '../../governance/config-schema.js';
 import type { Governance } from '../../governance/governance.js';
@@ -16,6 +16,7 @@ import { conflict, notFound, pageFields, pageOf, parseBody, parseQuery } from '.
 import { registerCustomerRoutes, registerTeamRoutes } from './teams.js';
 import { registerPricingRoutes } from './pricing.js';
 import { registerUsageRoutes } from './usage.js';
+import { requireOwnTeam, scopedTeam } from './team-scope.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,9 +66,10 @@ function toInput(body: z.infer<typeof patchBody>): KeyInput {
   return input;
 }
 
-export function requireKey(governance: Governance, id: string): VirtualKeyRecord {
+export function requireKey(governance: Governance, id: string, request?: FastifyRequest): VirtualKeyRecord {
   const record = governance.registry.keys.get(id);
   if (record === undefined) throw notFound(`No virtual key with id "${id}".`, 'id');
+  if (request !== undefined) requireOwnTeam(request, record.team_id, `virtual key with id "${id}"`);
   return record;
 }
 
@@ -82,10 +84,11 @@ export function registerVirtualKeyRoutes(api: FastifyInstance): void {
 
   api.get('/virtual-keys', async (request) => {
     const query = parseQuery(listQuery, request.query);
+    const teamId = scopedTeam(request, query.team_id, 'team_id');
     const g = governance();
     const now = g.now();
     return pageOf(g.registry.keys.values(), query, (record) => {
-      if (query.team_id !== undefined && record.team_id !== query.team_id) return undefined;
+      if (teamId !== undefined && record.team_id !== teamId) return undefined;
       if (query.customer_id !== undefined && record.customer_id !== query.customer_id) return undefined;
       const view = keyView(record, g.ledger, now);
       return query.status === undefined || view.status === query.status ? view : undefined;
@@ -95,28 +98,29 @@ export function registerVirtualKeyRoutes(api: FastifyInstance): void {
   api.post('/virtual-keys', async (request, reply) => {
     const body = parseBody(createBody, request.body);
     const g = governance();
-    const { record, secret } = g.entities.createKey(toInput(body), request.adminActor);
+    const { record, secret } = g.entities.createKey(toInput({ ...body, team_id: scopedTeam(request, body.team_id, 'team_id') }), request.adminActor);
     reply.code(201);
     return { ...keyView(record, g.ledger, g.now()), key: secret };
   });
 
   api.get<{ Params: Params }>('/virtual-keys/:id', async (request) => {
     const g = governance();
-    return keyDetailView(requireKey(g, request.params.id), g.registry, g.ledger, g.now());
+    return keyDetailView(requireKey(g, request.params.id, request), g.registry, g.ledger, g.now());
   });
 
   api.patch<{ Params: Params }>('/virtual-keys/:id', async (request) => {
     const g = governance();
-    const record = requireKey(g, request.params.id);
+    const record = requireKey(g, request.params.id, request);
     fileOwned(record, 'change');
     const body = parseBody(patchBody, request.body);
+    if (body.team_id !== undefined) body.team_id = scopedTeam(request, body.team_id, 'team_id');
     const updated = g.entities.updateKey(record.id, toInput(body), request.adminActor);
     return keyDetailView(updated, g.registry, g.ledger, g.now());
   });
 
   api.post<{ Params: Params }>('/virtual-keys/:id/rotate', async (request) => {
     const g = governance();
-    const record = requireKey(g, request.params.id);
+    const record = requireKey(g, request.params.id, request);
     fileOwned(record, 'change its secret');
     const { record: rotated, secret } = g.entities.rotateKey(record.id, request.adminActor);
     return { ...keyView(rotated, g.ledger, g.now()), key: secret };
@@ -124,14 +128,14 @@ export function registerVirtualKeyRoutes(api: FastifyInstance): void {
 
   api.post<{ Params: Params }>('/virtual-keys/:id/revoke', async (request) => {
     const g = governance();
-    const record = requireKey(g, request.params.id);
+    const record = requireKey(g, request.params.id, request);
     const revoked = record.status === 'revoked' ? record : g.entities.revokeKey(record.id, request.adminActor);
     return keyView(revoked, g.ledger, g.now());
   });
 
   api.delete<{ Params: Params }>('/virtual-keys/:id', async (request) => {
     const g = governance();
-    const record = requireKey(g, request.params.id);
+    const record = requireKey(g, request.params.id, request);
     fileOwned(record, 'remove');
     g.entities.deleteKey(record.id, request.adminActor);
     return { deleted: true, id: record.id };

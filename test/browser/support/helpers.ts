@@ -32,6 +32,17 @@ export async function apiCall<T>(gateway: TestGateway, method: string, path: str
   return (await response.json()) as T;
 }
 
+/** A management API call with a Bearer token (the admin token) that must succeed. */
+export async function adminCall<T>(gateway: TestGateway, token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${gateway.url}/api${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} /api${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
 export async function chat(gateway: TestGateway, model: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${gateway.url}/v1/chat/completions`, {
     method: 'POST',

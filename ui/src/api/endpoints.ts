@@ -5,8 +5,12 @@
  */
 import { api, seg, withQuery, type Query } from './client.js';
 import type {
+  ApiToken,
   AuditEntry,
   AuthStatus,
+  Role,
+  Session,
+  User,
   Budget,
   BudgetSpec,
   CacheShadowMatch,
@@ -44,7 +48,35 @@ export const cache = {
 export const auth = {
   status: () => api.get<AuthStatus>('/api/auth/status'),
   login: (token: string) => api.post<unknown>('/api/auth/login', { token }),
-  logout: () => api.post<unknown>('/api/auth/logout'),
+  loginPassword: (username: string, password: string) => api.post<unknown>('/api/auth/login', { username, password }),
+  setup: (input: { setup_token: string; username: string; password: string }) => api.post<unknown>('/api/auth/setup', input),
+  logout: () => api.post<{ end_session_url?: string }>('/api/auth/logout'),
+  me: (signal?: AbortSignal) => api.get<{ user: User | null; role: Role | null; sessions: Session[] }>('/api/auth/me', undefined, signal),
+  changePassword: (current_password: string, new_password: string) => api.post<unknown>('/api/auth/password', { current_password, new_password }),
+  tokens: (signal?: AbortSignal) => api.get<{ data: ApiToken[] }>('/api/auth/tokens', undefined, signal),
+  createToken: (input: { name: string; scopes: string[]; expires_in_days?: number; expires_at?: null }) => api.post<ApiToken & { token: string }>('/api/auth/tokens', input),
+  deleteToken: (id: string) => api.delete<unknown>(`/api/auth/tokens/${seg(id)}`),
+};
+
+export interface UserInput {
+  username?: string;
+  password?: string;
+  role?: Role;
+  team_id?: string | null;
+  view_bodies?: boolean;
+  disabled?: boolean;
+  unlock?: true;
+  display_name?: string | null;
+  email?: string | null;
+}
+
+export const users = {
+  list: (signal?: AbortSignal) => api.get<{ data: User[] }>('/api/users', undefined, signal),
+  create: (input: UserInput) => api.post<User>('/api/users', input),
+  update: (id: string, input: UserInput) => api.patch<User>(`/api/users/${seg(id)}`, input),
+  remove: (id: string) => api.delete<unknown>(`/api/users/${seg(id)}`),
+  sessions: (signal?: AbortSignal) => api.get<{ data: Session[] }>('/api/sessions', undefined, signal),
+  revokeSession: (id: string) => api.delete<unknown>(`/api/sessions/${seg(id)}`),
 };
 
 export interface ProviderInput {

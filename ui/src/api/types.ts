@@ -11,11 +11,73 @@ export interface ListResponse<T> {
 
 export type ConfigSource = 'store' | 'file' | 'env';
 
+export type Role = 'admin' | 'operator' | 'viewer' | 'member';
+
+export interface User {
+  id: string;
+  username: string;
+  display_name: string | null;
+  email: string | null;
+  role: Role;
+  team_id: string | null;
+  view_bodies: boolean;
+  disabled: boolean;
+  source: string;
+  sso: boolean;
+  has_password: boolean;
+  locked_until: number | null;
+  last_login_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface AuthStatus {
   auth_required: boolean;
   authenticated: boolean;
-  /** No admin token is configured: only loopback clients may use the API. */
+  /** No admin token and no user: only loopback clients may use the API. */
   loopback_only?: boolean;
+  /** No user and no admin token yet: the first admin is made with the setup token. */
+  setup_required?: boolean;
+  /** Users exist: sign in with a username and password. */
+  password_login?: boolean;
+  /** An admin token is configured: it signs in too. */
+  token_login?: boolean;
+  kind?: 'none' | 'loopback' | 'admin_token' | 'session' | 'api_token';
+  role?: Role | null;
+  team_id?: string | null;
+  view_bodies?: boolean;
+  user?: User | null;
+  sso?: { oidc: string | null; github: boolean };
+  /** The routes ("METHOD /api/route") this caller may call. Absent: everything. */
+  access?: string[];
+  /** Those of them limited to a member's own team. */
+  team_only?: string[];
+}
+
+export interface Session {
+  id: string;
+  user_id: string | null;
+  username?: string | null;
+  method: string;
+  address: string | null;
+  user_agent: string | null;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  current: boolean;
+}
+
+export interface ApiToken {
+  id: string;
+  user_id: string;
+  username?: string | null;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  expires_at: number | null;
+  last_used_at: number | null;
+  created_at: number;
+  expired: boolean;
 }
 
 export interface ProviderKey {
@@ -158,6 +220,8 @@ export interface AuditEntry {
   actor: string;
   action: string;
   target: string | null;
+  user_id?: string | null;
+  address?: string | null;
   before: unknown;
   after: unknown;
 }
@@ -207,6 +271,8 @@ export interface LogDetail extends LogSummary {
   metadata: Record<string, unknown> | null;
   request_body: string | null;
   response_body: string | null;
+  /** The bodies were kept but this user's role may not read them. */
+  bodies_hidden?: boolean;
 }
 
 export interface StatsTop {

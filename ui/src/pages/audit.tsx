@@ -1,6 +1,7 @@
 /** Audit log: every configuration change (who, what, which, before and after; secrets redacted), newest first. */
 import { Fragment, useEffect, useState } from 'react';
-import { audit } from '../api/endpoints.js';
+import { audit, users as usersApi } from '../api/endpoints.js';
+import { useCan } from '../lib/access.js';
 import type { AuditEntry } from '../api/types.js';
 import { ChevronIcon } from '../components/icons.js';
 import { Button, CodeBlock, EmptyState, ErrorState, Field, Loading, PageHeader, errorMessage } from '../components/ui.js';
@@ -20,18 +21,22 @@ export function AuditPage() {
   const { search } = useLocation();
   const action = search.get('action') ?? '';
   const actor = search.get('actor') ?? '';
+  const userId = search.get('user_id') ?? '';
+  const can = useCan();
+  const people = useResource((signal) => (can('GET /api/users') ? usersApi.list(signal) : Promise.resolve({ data: [] })), []);
+  const userName = new Map((people.data?.data ?? []).map((user) => [user.id, user.username]));
   const [actionText, setActionText] = useState(action);
   const [actorText, setActorText] = useState(actor);
   useEffect(() => {
     const timer = window.setTimeout(() => {
-      if (actionText !== action || actorText !== actor) setSearch({ action: actionText.trim(), actor: actorText.trim() });
+      if (actionText !== action || actorText !== actor) setSearch({ action: actionText.trim(), actor: actorText.trim(), user_id: userId || undefined });
     }, 300);
     return () => window.clearTimeout(timer);
   }, [actionText, actorText]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const first = useResource((signal) => audit.list({ action, actor, limit: 50 }, signal), [action, actor], { pollMs: 15_000 });
+  const first = useResource((signal) => audit.list({ action, actor, user_id: userId, limit: 50 }, signal), [action, actor, userId], { pollMs: 15_000 });
   const [more, setMore] = useState<{ rows: AuditEntry[]; cursor: string | null; busy: boolean; error?: unknown }>({ rows: [], cursor: null, busy: false });
-  useEffect(() => setMore({ rows: [], cursor: null, busy: false }), [action, actor]);
+  useEffect(() => setMore({ rows: [], cursor: null, busy: false }), [action, actor, userId]);
   const [open, setOpen] = useState<Set<string>>(new Set());
 
   const rows = [...(first.data?.data ?? []), ...more.rows.filter((row) => !(first.data?.data ?? []).some((item) => item.id === row.id))];
@@ -40,7 +45,7 @@ export function AuditPage() {
     if (cursor === null) return;
     setMore((state) => ({ ...state, busy: true }));
     try {
-      const page = await audit.list({ action, actor, limit: 50, cursor });
+      const page = await audit.list({ action, actor, user_id: userId, limit: 50, cursor });
       setMore((state) => ({ rows: [...state.rows, ...page.data], cursor: page.next_cursor ?? null, busy: false }));
     } catch (error) {
       setMore((state) => ({ ...state, busy: false, error }));
@@ -65,6 +70,18 @@ export function AuditPage() {
           <Field label="Actor" htmlFor="a-actor">
             <input id="a-actor" placeholder="e.g. admin" value={actorText} onChange={(event) => setActorText(event.target.value)} />
           </Field>
+          {(people.data?.data.length ?? 0) === 0 ? null : (
+            <Field label="User" htmlFor="a-user">
+              <select id="a-user" value={userId} onChange={(event) => setSearch({ action, actor, user_id: event.target.value || undefined })}>
+                <option value="">Anyone</option>
+                {people.data!.data.map((user) => (
+                  <option key={user.id} value={user.id}>
+                    {user.username}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          )}
         </form>
       </div>
       <div className="card flush">
@@ -86,6 +103,7 @@ export function AuditPage() {
                   <th style={{ width: 36 }} />
                   <th>Time</th>
                   <th>Actor</th>
+                  <th>From</th>
                   <th>Action</th>
                   <th>Target</th>
                 </tr>
@@ -104,7 +122,8 @@ export function AuditPage() {
                           </button>
                         </td>
                         <td className="nowrap">{formatDateTime(row.time)}</td>
-                        <td>{row.actor}</td>
+                        <td title={row.user_id ? `user ${userName.get(row.user_id) ?? row.user_id}` : undefined}>{row.actor}</td>
+                        <td className="mono small">{row.address ?? '—'}</td>
                         <td className="mono">{row.action}</td>
                         <td className="truncate" title={row.target ?? undefined}>
                           {name !== undefined && name !== row.target ? (
@@ -119,7 +138,7 @@ export function AuditPage() {
                       {expanded ? (
                         <tr>
                           <td />
-                          <td colSpan={4}>
+                          <td colSpan={5}>
                             <div className="grid grid-2" style={{ padding: '4px 0 8px' }}>
                               <CodeBlock label="before" code={row.before === null || row.before === undefined ? '(none)' : JSON.stringify(row.before, null, 2)} maxHeight={320} />
                               <CodeBlock label="after" code={row.after === null || row.after === undefined ? '(none)' : JSON.stringify(row.after, null, 2)} maxHeight={320} />

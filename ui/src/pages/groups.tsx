@@ -1,4 +1,5 @@
 /** Teams and customers: groups of virtual keys that share a budget and whose spend adds up. */
+import { useCan } from '../lib/access.js';
 import { useState } from 'react';
 import { budgetOf, customers as customersApi, limitsOf, teams as teamsApi, type GroupApi } from '../api/endpoints.js';
 import type { Customer, Team } from '../api/types.js';
@@ -22,6 +23,9 @@ function GroupsPage({ title, noun, description, emptyText, api, withCustomer }: 
   const [disabling, setDisabling] = useState<Team | Customer | null>(null);
   const [busy, setBusy] = useState(false);
   const [switching, setSwitching] = useState<string | null>(null);
+  const can = useCan();
+  const creatable = can(`POST /api/${noun}s`);
+  const editable = can(`PATCH /api/${noun}s/:id`);
   const customerName = new Map((customers.data?.data ?? []).map((customer) => [customer.id, customer.name]));
 
   const remove = async (): Promise<void> => {
@@ -53,11 +57,11 @@ function GroupsPage({ title, noun, description, emptyText, api, withCustomer }: 
     }
   };
 
-  const create = (
+  const create = creatable ? (
     <Button variant="primary" onClick={() => setEditing('new')}>
       <PlusIcon width={16} height={16} /> Create {noun}
     </Button>
-  );
+  ) : undefined;
 
   return (
     <>
@@ -120,7 +124,7 @@ function GroupsPage({ title, noun, description, emptyText, api, withCustomer }: 
                           <td className="right nowrap">
                             {item.source === 'file' ? (
                               <Badge title="Declared in the config file: change it there">config file</Badge>
-                            ) : (
+                            ) : !editable ? null : (
                               <span className="row" style={{ gap: 2, flexWrap: 'nowrap', justifyContent: 'flex-end' }}>
                                 <Switch
                                   label={`${item.status === 'disabled' ? 'Enable' : 'Disable'} ${item.name}`}

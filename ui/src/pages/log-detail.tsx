@@ -205,10 +205,10 @@ function Detail({ log }: { log: LogDetail }) {
 
       <div className="grid grid-2">
         <Card title="Request body">
-          {log.request_body === null ? <BodyMissing /> : <CodeBlock code={prettyJson(log.request_body)} label="request" maxHeight={480} />}
+          {log.request_body === null ? <BodyMissing hidden={log.bodies_hidden === true} /> : <CodeBlock code={prettyJson(log.request_body)} label="request" maxHeight={480} />}
         </Card>
         <Card title="Response body">
-          {log.response_body === null ? <BodyMissing /> : <CodeBlock code={prettyJson(log.response_body)} label="response" maxHeight={480} />}
+          {log.response_body === null ? <BodyMissing hidden={log.bodies_hidden === true} /> : <CodeBlock code={prettyJson(log.response_body)} label="response" maxHeight={480} />}
         </Card>
       </div>
       {log.metadata === null || Object.keys(log.metadata).length === 0 ? null : (
@@ -220,7 +220,8 @@ function Detail({ log }: { log: LogDetail }) {
   );
 }
 
-function BodyMissing() {
+function BodyMissing({ hidden }: { hidden: boolean }) {
+  if (hidden) return <p className="muted">Kept, but hidden from your role: an admin can let you read bodies (view_bodies).</p>;
   return (
     <p className="muted">
       Not kept. Bodies are logged when <Link to="/settings">logging.bodies</Link> is on (secrets are redacted, each body capped at logging.max_body_bytes).

@@ -3,6 +3,7 @@
  * and health; add, edit, disable, delete, and test the connection. Every change
  * goes through /api/providers and applies to the next request.
  */
+import { useCan } from '../lib/access.js';
 import { useMemo, useState } from 'react';
 import { providers as providersApi } from '../api/endpoints.js';
 import type { KeyHealth, Provider, ProviderKey, ProviderLoad, ProviderTestResult } from '../api/types.js';
@@ -25,6 +26,7 @@ export function sourceBadge(source: string | undefined) {
 type Editing = { kind: 'add' } | { kind: 'edit'; provider: Provider } | { kind: 'key'; provider: Provider; key?: ProviderKey } | null;
 
 export function ProvidersPage() {
+  const can = useCan();
   useTitle('Providers');
   const { search } = useLocation();
   const list = useResource((signal) => providersApi.list(signal), []);
@@ -50,9 +52,11 @@ export function ProvidersPage() {
         title="Providers"
         description="The LLM providers this gateway calls, with their API keys. Changes apply to the next request."
         actions={
-          <Button variant="primary" onClick={() => setEditing({ kind: 'add' })}>
-            <PlusIcon width={16} height={16} /> Add provider
-          </Button>
+          can('POST /api/providers') ? (
+            <Button variant="primary" onClick={() => setEditing({ kind: 'add' })}>
+              <PlusIcon width={16} height={16} /> Add provider
+            </Button>
+          ) : undefined
         }
       />
       <Async resource={list} rows={5}>
@@ -62,9 +66,11 @@ export function ProvidersPage() {
               <EmptyState
                 title="No provider yet"
                 action={
-                  <Button variant="primary" onClick={() => setEditing({ kind: 'add' })}>
-                    <PlusIcon width={16} height={16} /> Add provider
-                  </Button>
+                  can('POST /api/providers') ? (
+                    <Button variant="primary" onClick={() => setEditing({ kind: 'add' })}>
+                      <PlusIcon width={16} height={16} /> Add provider
+                    </Button>
+                  ) : undefined
                 }
               >
                 Add one here with its API key, or start the gateway with a key variable such as <code>OPENAI_API_KEY</code> set.
@@ -117,6 +123,8 @@ function ProviderCard({
   onKey(key?: ProviderKey): void;
   onChanged(): void;
 }) {
+  const can = useCan();
+  const editable = can('PATCH /api/providers/:name');
   const [allModels, setAllModels] = useState(false);
   const [busy, setBusy] = useState<string | null>(null);
   const [test, setTest] = useState<ProviderTestResult | { error: string } | null>(null);
@@ -160,12 +168,12 @@ function ProviderCard({
         </h2>
         <div className="card-actions">
           {sourceBadge(provider.source)}
-          <Switch
+          {editable ? <Switch
             label={`${provider.enabled ? 'Disable' : 'Enable'} ${provider.name}`}
             checked={provider.enabled}
             disabled={busy !== null}
             onChange={(enabled) => void act('enable', () => providersApi.update(provider.name, { enabled }), `${provider.name} ${enabled ? 'enabled' : 'disabled'}`)}
-          />
+          /> : null}
         </div>
       </header>
       {provider.disabled_reason ? <p className="notice notice-warn small">{provider.disabled_reason}</p> : null}
@@ -196,9 +204,11 @@ function ProviderCard({
       <div style={{ marginTop: 12 }}>
         <div className="spread" style={{ marginBottom: 4 }}>
           <strong className="small">API keys</strong>
-          <Button size="sm" variant="ghost" onClick={() => onKey()} aria-label={`Add key to ${provider.name}`}>
-            <PlusIcon width={14} height={14} /> Add key
-          </Button>
+          {can('POST /api/providers/:name/keys') ? (
+            <Button size="sm" variant="ghost" onClick={() => onKey()} aria-label={`Add key to ${provider.name}`}>
+              <PlusIcon width={14} height={14} /> Add key
+            </Button>
+          ) : null}
         </div>
         {provider.keys.length === 0 ? <p className="muted small">No key stored{provider.source === 'env' ? ' (read from the environment)' : ''}.</p> : null}
         {provider.keys.map((key) => {
@@ -222,7 +232,7 @@ function ProviderCard({
                 </div>
                 {key.source !== undefined && key.source !== 'store' ? (
                   sourceBadge(key.source)
-                ) : (
+                ) : !editable ? null : (
                   <div className="row" style={{ gap: 2, flexWrap: 'nowrap' }}>
                     <Switch
                       label={`${key.enabled ? 'Disable' : 'Enable'} key ${key.name}`}
@@ -246,16 +256,16 @@ function ProviderCard({
       </div>
       <div className="spread" style={{ marginTop: 12, paddingTop: 12, borderTop: '1px solid var(--border)' }}>
         <div className="row">
-          <Button size="sm" onClick={() => void runTest()} busy={busy === 'test'} aria-label={`Test connection to ${provider.name}`}>
+          {can('POST /api/providers/:name/test') ? <Button size="sm" onClick={() => void runTest()} busy={busy === 'test'} aria-label={`Test connection to ${provider.name}`}>
             <BoltIcon width={14} height={14} /> Test connection
-          </Button>
+          </Button> : null}
           <TestResult result={test} />
         </div>
         <div className="row" style={{ gap: 4 }}>
-          <Button size="sm" variant="ghost" onClick={onEdit} aria-label={`Edit ${provider.name}`}>
+          {editable ? <Button size="sm" variant="ghost" onClick={onEdit} aria-label={`Edit ${provider.name}`}>
             <EditIcon width={14} height={14} /> Edit
-          </Button>
-          {provider.source === 'store' || provider.source === undefined ? (
+          </Button> : null}
+          {editable && (provider.source === 'store' || provider.source === undefined) ? (
             <Button size="sm" variant="ghost" onClick={() => setConfirm({ kind: 'provider' })} aria-label={`Delete ${provider.name}`}>
               <TrashIcon width={14} height={14} /> Delete
             </Button>

@@ -1,4 +1,5 @@
 /** Routing: defaults, model groups (weighted deployments with fallbacks), aliases and per-model fallbacks. */
+import { useCan } from '../lib/access.js';
 import { useState, type FormEvent } from 'react';
 import { routing as routingApi } from '../api/endpoints.js';
 import type { ModelGroup, Routing } from '../api/types.js';
@@ -47,6 +48,7 @@ async function run(action: () => Promise<unknown>, done: string, after: () => vo
 }
 
 function Defaults({ routing, onChanged }: { routing: Routing; onChanged(): void }) {
+  const editable = useCan()('PATCH /api/routing');
   const [provider, setProvider] = useState(routing.default_provider ?? '');
   const [model, setModel] = useState(routing.default_model ?? '');
   const [busy, setBusy] = useState(false);
@@ -71,6 +73,7 @@ function Defaults({ routing, onChanged }: { routing: Routing; onChanged(): void 
         <div className="spread">
           <label className="check">
             <Switch
+              disabled={!editable}
               label="Strict parameters"
               checked={routing.strict_params === true}
               onChange={(value) => void run(() => routingApi.patch({ strict_params: value }), `Strict parameters ${value ? 'on' : 'off'}`, onChanged)}
@@ -79,9 +82,11 @@ function Defaults({ routing, onChanged }: { routing: Routing; onChanged(): void 
               Strict parameters <span className="muted small">(refuse with 400 a parameter the target cannot take, instead of dropping it with a warning)</span>
             </span>
           </label>
-          <Button type="submit" variant="primary" disabled={!dirty} busy={busy}>
-            Save defaults
-          </Button>
+          {editable ? (
+            <Button type="submit" variant="primary" disabled={!dirty} busy={busy}>
+              Save defaults
+            </Button>
+          ) : null}
         </div>
       </form>
     </Card>
@@ -89,6 +94,7 @@ function Defaults({ routing, onChanged }: { routing: Routing; onChanged(): void 
 }
 
 function Groups({ groups, onChanged }: { groups: ModelGroup[]; onChanged(): void }) {
+  const editable = useCan()('PATCH /api/routing');
   const [editing, setEditing] = useState<ModelGroup | 'new' | null>(null);
   const [removing, setRemoving] = useState<ModelGroup | null>(null);
   return (
@@ -96,7 +102,7 @@ function Groups({ groups, onChanged }: { groups: ModelGroup[]; onChanged(): void
       title="Model groups"
       className="flush"
       actions={
-        <Button size="sm" variant="primary" onClick={() => setEditing('new')}>
+        !editable ? undefined : <Button size="sm" variant="primary" onClick={() => setEditing('new')}>
           <PlusIcon width={14} height={14} /> Add group
         </Button>
       }
@@ -133,10 +139,10 @@ function Groups({ groups, onChanged }: { groups: ModelGroup[]; onChanged(): void
                     </td>
                     <td className="mono small">{group.fallbacks.length === 0 ? <span className="muted">none</span> : group.fallbacks.join(' → ')}</td>
                     <td className="right nowrap">
-                      <Button size="sm" variant="ghost" onClick={() => setEditing(group)} aria-label={`Edit group ${group.name}`}>
+                      {editable ? <Button size="sm" variant="ghost" onClick={() => setEditing(group)} aria-label={`Edit group ${group.name}`}>
                         <EditIcon width={14} height={14} />
-                      </Button>
-                      {group.source === 'file' ? null : (
+                      </Button> : null}
+                      {group.source === 'file' || !editable ? null : (
                         <Button size="sm" variant="ghost" onClick={() => setRemoving(group)} aria-label={`Delete group ${group.name}`}>
                           <TrashIcon width={14} height={14} />
                         </Button>
@@ -210,6 +216,7 @@ function PairForm({ idPrefix, leftLabel, rightLabel, leftPlaceholder, rightPlace
 }
 
 function Aliases({ aliases, sources, onChanged }: { aliases: Record<string, string>; sources: Record<string, string>; onChanged(): void }) {
+  const editable = useCan()('PATCH /api/routing');
   const entries = Object.entries(aliases);
   return (
     <Card title="Aliases" className="flush">
@@ -232,7 +239,7 @@ function Aliases({ aliases, sources, onChanged }: { aliases: Record<string, stri
                 <td className="mono">{alias}</td>
                 <td className="mono">{target}</td>
                 <td className="right">
-                  {sources[`aliases.${alias}`] === 'file' ? sourceBadge('file') : (
+                  {sources[`aliases.${alias}`] === 'file' ? sourceBadge('file') : !editable ? null : (
                   <Button size="sm" variant="ghost" aria-label={`Delete alias ${alias}`} onClick={() => void run(() => routingApi.removeAlias(alias), `Alias ${alias} deleted`, onChanged)}>
                     <TrashIcon width={14} height={14} />
                   </Button>
@@ -243,12 +250,13 @@ function Aliases({ aliases, sources, onChanged }: { aliases: Record<string, stri
           </tbody>
         </table>
       )}
-      <PairForm idPrefix="alias" leftLabel="New alias" rightLabel="Target" leftPlaceholder="fast" rightPlaceholder="provider/model or a group" onSubmit={(alias, target) => run(() => routingApi.setAlias(alias, target), `Alias ${alias} saved`, onChanged)} />
+      {editable ? <PairForm idPrefix="alias" leftLabel="New alias" rightLabel="Target" leftPlaceholder="fast" rightPlaceholder="provider/model or a group" onSubmit={(alias, target) => run(() => routingApi.setAlias(alias, target), `Alias ${alias} saved`, onChanged)} /> : null}
     </Card>
   );
 }
 
 function Fallbacks({ fallbacks, sources, onChanged }: { fallbacks: Record<string, string[]>; sources: Record<string, string>; onChanged(): void }) {
+  const editable = useCan()('PATCH /api/routing');
   const entries = Object.entries(fallbacks);
   return (
     <Card title="Fallbacks" className="flush">
@@ -271,7 +279,7 @@ function Fallbacks({ fallbacks, sources, onChanged }: { fallbacks: Record<string
                 <td className="mono">{model}</td>
                 <td className="mono small">{targets.join(' → ')}</td>
                 <td className="right">
-                  {sources[`fallbacks.${model}`] === 'file' ? sourceBadge('file') : (
+                  {sources[`fallbacks.${model}`] === 'file' ? sourceBadge('file') : !editable ? null : (
                   <Button size="sm" variant="ghost" aria-label={`Delete fallbacks of ${model}`} onClick={() => void run(() => routingApi.removeFallbacks(model), `Fallbacks of ${model} deleted`, onChanged)}>
                     <TrashIcon width={14} height={14} />
                   </Button>
@@ -282,14 +290,14 @@ function Fallbacks({ fallbacks, sources, onChanged }: { fallbacks: Record<string
           </tbody>
         </table>
       )}
-      <PairForm
+      {editable ? <PairForm
         idPrefix="fallback"
         leftLabel="Model"
         rightLabel="Fallbacks, in order"
         leftPlaceholder="openai/gpt-4o"
         rightPlaceholder="anthropic/claude-sonnet-4-5, groq/…"
         onSubmit={(model, list) => run(() => routingApi.setFallbacks(model, parseList(list) ?? []), `Fallbacks of ${model} saved`, onChanged)}
-      />
+      /> : null}
     </Card>
   );
 }

@@ -3,6 +3,7 @@
  * timeouts, governance switches...), each edited on its own and saved with
  * PATCH /api/settings. Fields are typed from their values, with labels for the known ones.
  */
+import { useCan } from '../lib/access.js';
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError } from '../api/client.js';
 import { settings as settingsApi } from '../api/endpoints.js';
@@ -76,6 +77,8 @@ export function SettingsPage() {
 }
 
 function Section({ name, values, onSaved }: { name: string; values: Record<string, unknown>; onSaved(): void }) {
+  // Read-only for every role but admin: the fields show the values, nothing offers to save them.
+  const canSave = useCan()('PATCH /api/settings');
   const editable = Object.entries(values).filter(([, value]) => value === null || ['boolean', 'number', 'string'].includes(typeof value)) as Array<[string, Value]>;
   const other = Object.entries(values).filter(
     ([field, value]) => value !== null && typeof value === 'object' && !ELSEWHERE.has(`${name}.${field}`) && Object.keys(value as object).length > 0,
@@ -135,6 +138,7 @@ function Section({ name, values, onSaved }: { name: string; values: Record<strin
         </p>
       ) : null}
       <form className="form" onSubmit={(event) => void save(event)} aria-label={meta?.title ?? humanize(name)}>
+        <fieldset disabled={!canSave} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }}>
         <div className="form-grid">
           {editable.map(([field, original]) => {
             const known = KNOWN[`${name}.${field}`];
@@ -172,12 +176,13 @@ function Section({ name, values, onSaved }: { name: string; values: Record<strin
         {other.map(([field, value]) => (
           <CodeBlock key={field} label={`${name}.${field} (edit through the API or the config file)`} code={JSON.stringify(value, null, 2)} maxHeight={200} />
         ))}
+        </fieldset>
         {formError === null ? null : (
           <p className="field-error" role="alert">
             {formError}
           </p>
         )}
-        {editable.length === 0 ? null : (
+        {editable.length === 0 || !canSave ? null : (
           <div className="form-actions">
             <Button onClick={reset} disabled={changed.length === 0 || busy}>
               Reset

@@ -3,6 +3,7 @@
  * once, with a copy button), budgets and limits with usage bars, edit, rotate,
  * revoke and delete.
  */
+import { useCan } from '../lib/access.js';
 import { useMemo, useState } from 'react';
 import { budgetOf, customers as customersApi, isRevoked, keyHint, limitsOf, settings as settingsApi, teams as teamsApi, virtualKeys } from '../api/endpoints.js';
 import type { RateLimitRule, VirtualKey, VirtualKeyCreated } from '../api/types.js';
@@ -62,6 +63,7 @@ export function SecretOnce({ secret, name, onDone }: { secret: string; name: str
 }
 
 export function VirtualKeysPage() {
+  const can = useCan();
   useTitle('Virtual keys');
   const keys = useResource((signal) => virtualKeys.list(signal), [], { pollMs: 10_000 });
   const teams = useResource((signal) => teamsApi.list(signal).catch(() => ({ data: [] })), []);
@@ -115,9 +117,11 @@ export function VirtualKeysPage() {
         title="Virtual keys"
         description="Keys your apps use instead of provider keys: each with its own budget, rate limits, allowed models and spend."
         actions={
-          <Button variant="primary" onClick={() => setEditing('new')}>
-            <PlusIcon width={16} height={16} /> Create key
-          </Button>
+          can('POST /api/virtual-keys') ? (
+            <Button variant="primary" onClick={() => setEditing('new')}>
+              <PlusIcon width={16} height={16} /> Create key
+            </Button>
+          ) : undefined
         }
       />
       {enforced.data === false && (keys.data?.data.length ?? 0) > 0 ? (
@@ -132,9 +136,11 @@ export function VirtualKeysPage() {
               <EmptyState
                 title="No virtual key yet"
                 action={
-                  <Button variant="primary" onClick={() => setEditing('new')}>
-                    <PlusIcon width={16} height={16} /> Create key
-                  </Button>
+                  can('POST /api/virtual-keys') ? (
+                    <Button variant="primary" onClick={() => setEditing('new')}>
+                      <PlusIcon width={16} height={16} /> Create key
+                    </Button>
+                  ) : undefined
                 }
               >
                 An app that sends a virtual key as its API key gets that key&apos;s budget, rate limits and allowed models, and its spend is tracked. Calls without one pass until{' '}
@@ -242,6 +248,7 @@ function KeyRow({
   const limits = limitsOf(vkey);
   const models = vkey.allowed_models;
   const revoked = isRevoked(vkey);
+  const editable = useCan()('PATCH /api/virtual-keys/:id');
   const expired = vkey.status === 'expired' || (vkey.expires_at != null && vkey.expires_at < Date.now());
   return (
     <tr data-key-id={vkey.id} data-key-name={vkey.name}>
@@ -287,7 +294,7 @@ function KeyRow({
       </td>
       <td className="small nowrap muted">{vkey.last_used_at == null ? 'never' : formatRelative(vkey.last_used_at)}</td>
       <td className="right nowrap">
-        {vkey.source === 'file' ? (
+        {!editable ? null : vkey.source === 'file' ? (
           <>
             <Badge title="Declared in the config file: change it there">config file</Badge>{' '}
             <Button size="sm" variant="ghost" onClick={() => onConfirm('revoke')} disabled={revoked} aria-label={`Revoke ${vkey.name}`}>
