@@ -26,6 +26,7 @@ import { Metrics } from './telemetry/metrics.js';
 import { registerTelemetry } from './telemetry/telemetry.js';
 import { registerGovernance } from './governance/plugin.js';
 import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
+import { registerMcp } from './mcp/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -203,6 +204,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   registerResponsesWebSocket(app, gateway, serveResponses, config.server.websocket, config.server.shutdownTimeoutMs);
   registerAnthropicRoutes(app, gateway);
   registerGenAIRoutes(app, gateway);
+  registerMcp(app, config, logger);
   registerDashboardRoutes(app);
   registerAdminApi(app);
 

@@ -16,6 +16,7 @@ import type { AdaptiveSettings } from '../gateway/adaptive-weight.js';
 import type { BreakerSettings } from '../gateway/circuit-breaker.js';
 import { configSchema, type ConfigFile, type ModelGroupEntry, type ProviderEntry, type TimeoutsConfig } from './schema.js';
 import type { CatalogOverride } from '../catalog/catalog.js';
+import { resolveMcp, type McpConfig } from '../mcp/config.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -167,6 +168,8 @@ export interface ResolvedConfig {
   input: { raw: unknown; env: NodeJS.ProcessEnv };
   /** Per-model facts over the shipped catalog (docs/catalog.md). */
   catalog: { overrides: Readonly<Record<string, CatalogOverride>> };
+  /** Upstream MCP servers and the /mcp endpoint (docs/mcp.md). */
+  mcp: McpConfig;
 }
 
 export interface LoadOptions {
@@ -568,5 +571,6 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     admin: resolveAdmin(file, env),
     input: { raw, env },
     catalog: { overrides: file.catalog.overrides },
+    mcp: resolveMcp(file.mcp, env, resolveSecret),
   };
 }

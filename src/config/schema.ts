@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { governanceSchema } from '../governance/config-schema.js';
 import { isNeverForwarded } from '../providers/forward-headers.js';
 import { catalogSchema } from '../catalog/config-schema.js';
+import { mcpSchema } from '../mcp/config-schema.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -327,6 +328,7 @@ export const configSchema = z
       .prefault({})
       .describe('Access to the management API and the dashboard.'),
     catalog: catalogSchema.prefault({}),
+    mcp: mcpSchema.prefault({}),
   })
   .describe('Heimdall configuration file.');
 

@@ -26,7 +26,7 @@ export type JsonObject = Record<string, unknown>;
 export const ROUTING_SETTING = 'routing';
 
 /** Sections that are not live settings: start-only, or managed through their own endpoints. */
-const NOT_SETTINGS = new Set(['$schema', 'server', 'providers', 'routing', 'admin', 'telemetry']);
+const NOT_SETTINGS = new Set(['$schema', 'server', 'providers', 'routing', 'admin', 'telemetry', 'mcp']);
 
 /** Top-level config sections PATCH /api/settings may write: logging, limits, timeouts, and any later one. */
 export function settingsSections(): string[] {

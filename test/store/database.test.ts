@@ -29,9 +29,9 @@ describe('openDatabase', () => {
     expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(fs.statSync(path.join(dataDir, 'heimdall.db')).mode & 0o777).toBe(0o600);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
+    expect(SCHEMA_VERSION).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
     expect(tableNames(db)).toEqual([
-      'aliases', 'audit_log', 'customers', 'model_groups', 'provider_keys', 'providers',
+      'aliases', 'audit_log', 'customers', 'mcp_oauth_tokens', 'mcp_servers', 'mcp_tool_calls', 'model_groups', 'provider_keys', 'providers',
       'rate_limit_counters', 'request_logs', 'settings', 'spend', 'stored_responses', 'teams', 'virtual_keys',
     ]);
   });
@@ -100,11 +100,12 @@ describe('openDatabase', () => {
     expect(tableNames(db)).toEqual([]);
   });
 
-  it('refuses a migration list with a gap', () => {
+  it('refuses a migration list whose numbers do not increase', () => {
     db = openDatabase('', { memory: true, migrations: [] });
-    expect(() => migrate(db!, [{ version: 2, name: 'two', up: 'SELECT 1' }])).toThrow(
-      'Migration "two" is number 2; expected 1.',
+    expect(() => migrate(db!, [{ version: 2, name: 'two', up: 'SELECT 1' }, { version: 2, name: 'again', up: 'SELECT 1' }])).toThrow(
+      'Migration "again" is number 2; expected a number above 2.',
     );
+    expect(migrate(db!, [{ version: 1, name: 'one', up: 'SELECT 1' }, { version: 3, name: 'three', up: 'SELECT 1' }])).toBe(3);
   });
 
   it('opens an in-memory database without touching the disk', () => {
