@@ -252,6 +252,8 @@ export class UpstreamServer {
     const old = this.client;
     this.client = undefined;
     this.restarts++;
+    this.status = 'connecting';
+    this.events.changed(this);
     void (async () => {
       if (old !== undefined) {
         old.onclose = undefined;

@@ -17,6 +17,7 @@ import { registerProviderRoutes } from './providers.js';
 import { registerRoutingRoutes } from './routing.js';
 import { registerRoutingHealthRoutes } from './routing-health.js';
 import { registerSettingsRoutes } from './settings.js';
+import { registerMcpAdminRoutes } from '../../mcp/admin-routes.js';
 
 /** Routes the guard lets through without auth (they report or change the auth state). */
 const OPEN_ROUTES = new Set(['/api/auth/status', '/api/auth/login', '/api/auth/logout']);
@@ -29,6 +30,7 @@ function registerAreas(api: FastifyInstance): void {
   registerSettingsRoutes(api);
   registerLogRoutes(api);
   registerGovernanceRoutes(api);
+  registerMcpAdminRoutes(api);
 }
 
 /** Bodies arrive as bytes (the app's catch-all parser): /api takes JSON only, parsed here. */
