@@ -3,6 +3,7 @@
  * the upstream pools, the pipeline, and what happens after each request
  * (metrics, the log line, log records for the store).
  */
+import type { SurfaceInterceptor } from '../api/surface-handler.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../telemetry/logger.js';
 import { configSecrets, redactText, registerSecrets } from '../telemetry/logger.js';
@@ -61,6 +62,8 @@ export class Gateway {
   inFlight = 0;
   private readonly listeners: FinishListener[] = [];
   readonly hooks: GatewayHooks[] = [];
+  /** Run by the client surfaces before they read a request (src/api/surface-handler.ts). */
+  readonly surfaceInterceptors: SurfaceInterceptor[] = [];
   /** `--workers N`: GET /metrics answers with every worker's metrics summed (set by src/cluster/worker.ts). */
   clusterMetrics: (() => Promise<{ text: string; contentType: string }>) | undefined;
   private idleWaiters: Array<() => void> = [];

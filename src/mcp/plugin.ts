@@ -11,6 +11,7 @@ import { mcpServerSchema } from './config-schema.js';
 import { resolveMcpServer, type McpConfig, type McpServerConfig } from './config.js';
 import { McpHub } from './hub.js';
 import { McpMetrics } from './metrics.js';
+import { ModelTools } from './model-tools.js';
 import { McpEndpoint } from './server.js';
 import { McpStore } from './store.js';
 import { ToolCalls } from './tool-calls.js';
@@ -81,6 +82,8 @@ export function registerMcp(app: FastifyInstance, config: ResolvedConfig, logger
   apply(running().mcp);
   if (app.hasDecorator('configService')) app.configService.onChange((next) => apply(next.mcp));
   endpoint.register(app);
+  // x-heimdall-mcp on chat and Responses requests: the servers' tools added, optionally run here.
+  app.gateway.surfaceInterceptors.push(new ModelTools(app, runtime).intercept);
   // Open /mcp streams end before the server waits for its connections; the processes stop after.
   app.addHook('preClose', async () => endpoint.close());
   app.addHook('onClose', async () => {

@@ -23,6 +23,7 @@ import {
   SettingsIcon,
   SunIcon,
   TeamIcon,
+  ToolIcon,
   UsageIcon,
 } from './components/icons.js';
 import { Toasts } from './components/toast.js';
@@ -35,6 +36,7 @@ import { CustomersPage, TeamsPage } from './pages/groups.js';
 import { LoginPage } from './pages/login.js';
 import { LogDetailPage } from './pages/log-detail.js';
 import { LogsPage } from './pages/logs.js';
+import { McpPage } from './pages/mcp.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { OverviewPage } from './pages/overview.js';
 import { PricingPage } from './pages/pricing.js';
@@ -59,6 +61,7 @@ const NAV: NavItem[] = [
   { to: '/providers', label: 'Providers', icon: ProvidersIcon, section: 'Configure' },
   { to: '/routing', label: 'Routing', icon: RoutingIcon },
   { to: '/pricing', label: 'Pricing', icon: PriceIcon },
+  { to: '/mcp-servers', label: 'MCP servers', icon: ToolIcon },
   { to: '/keys', label: 'Virtual keys', icon: KeyIcon, section: 'Access' },
   { to: '/teams', label: 'Teams', icon: TeamIcon },
   { to: '/customers', label: 'Customers', icon: CustomerIcon },
@@ -76,6 +79,7 @@ function pageFor(path: string): ReactNode {
   if (clean === '/pricing') return <PricingPage />;
   if (clean === '/providers') return <ProvidersPage />;
   if (clean === '/routing') return <RoutingPage />;
+  if (clean === '/mcp-servers') return <McpPage />;
   if (clean === '/keys') return <VirtualKeysPage />;
   if (clean === '/teams') return <TeamsPage />;
   if (clean === '/customers') return <CustomersPage />;
