@@ -227,7 +227,7 @@ export const ERROR_CODES = {
   },
   HD_ERR_MCP_SERVER_UNKNOWN: {
     status: 400, type: 'invalid_request_error', code: 'mcp_server_unknown',
-    description: '`x-heimdall-mcp` (or the body\'s `mcp_servers`) names an MCP server that is not configured.',
+    description: '`x-heimdall-mcp` (or the body\'s `heimdall_mcp`) names an MCP server that is not configured.',
   },
   HD_ERR_MCP_TOOL_NOT_FOUND: {
     status: 404, type: 'invalid_request_error', code: 'mcp_tool_not_found',

@@ -1,9 +1,9 @@
 /**
  * MCP tools on model calls. A chat completion or Responses request that names
- * MCP servers (`x-heimdall-mcp: github,filesystem`, or `"mcp_servers": [...]`
+ * MCP servers (`x-heimdall-mcp: github,filesystem`, or `"heimdall_mcp": [...]`
  * in the body) gets those servers' tools added, under their namespaced names,
  * to the tools it declares. By default the caller runs the calls (through
- * /mcp); with `x-heimdall-mcp-execute: true` (or `"mcp_execute": true`)
+ * /mcp); with `x-heimdall-mcp-execute: true` (or `"heimdall_mcp_execute": true`)
  * Heimdall runs the loop itself (see tool-loop.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -18,8 +18,8 @@ import { runToolLoop, type LoopRoute } from './tool-loop.js';
 
 export const MCP_HEADER = 'x-heimdall-mcp';
 export const MCP_EXECUTE_HEADER = 'x-heimdall-mcp-execute';
-const BODY_SERVERS = 'mcp_servers';
-const BODY_EXECUTE = 'mcp_execute';
+const BODY_SERVERS = 'heimdall_mcp';
+const BODY_EXECUTE = 'heimdall_mcp_execute';
 const ROUTES: Record<string, LoopRoute> = { '/v1/chat/completions': 'chat', '/v1/responses': 'responses' };
 
 type JsonObject = Record<string, unknown>;

@@ -53,7 +53,7 @@ describe('MCP tools on model calls', () => {
     const names = (sent.tools as Array<{ function: { name: string } }>).map((tool) => tool.function.name);
     expect(names).toContain('everything__echo');
     expect(names.some((name) => name.startsWith('flaky__'))).toBe(false);
-    expect(sent).not.toHaveProperty('mcp_servers');
+    expect(sent).not.toHaveProperty('heimdall_mcp');
   });
 
   it('takes the servers from the body field too, and keeps the caller\'s own tools', async () => {
@@ -61,7 +61,7 @@ describe('MCP tools on model calls', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
       body: JSON.stringify({
-        model: NATIVE_MODELS.openai, messages: [{ role: 'user', content: 'hi' }], mcp_servers: ['flaky'],
+        model: NATIVE_MODELS.openai, messages: [{ role: 'user', content: 'hi' }], heimdall_mcp: ['flaky'],
         tools: [{ type: 'function', function: { name: 'mine', parameters: { type: 'object', properties: {} } } }],
       }),
     });
