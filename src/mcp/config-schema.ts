@@ -20,6 +20,7 @@ export const oauthClientCredentialsSchema = z
     client_id: z.string().min(1).describe('OAuth client id.'),
     client_secret: secretValue.min(1).describe('OAuth client secret (or "env.NAME").'),
     scope: z.string().min(1).optional().describe('Scopes to ask for, space-separated.'),
+    issuer: z.string().url().optional().describe('The authorization server\'s issuer URL: the client secret is sent to it only, whatever the MCP server names (recommended).'),
   })
   .describe('OAuth 2.1 client credentials grant: Heimdall discovers the authorization server from the MCP server, gets a token and keeps it encrypted in the store.');
 

@@ -10,7 +10,7 @@ export interface McpServerConfig {
   description: string | null;
   url?: string;
   headers: Record<string, string>;
-  oauth?: { clientId: string; clientSecret: string; scope?: string };
+  oauth?: { clientId: string; clientSecret: string; scope?: string; issuer?: string };
   command?: string;
   args: string[];
   env: Record<string, string>;
@@ -58,6 +58,7 @@ export function resolveMcpServer(name: string, entry: McpServerFile, path: strin
       clientId: entry.oauth.client_id,
       clientSecret: resolve(entry.oauth.client_secret, `${path}.oauth.client_secret`, env),
       scope: entry.oauth.scope,
+      issuer: entry.oauth.issuer,
     },
     command: entry.command,
     args: entry.args ?? [],

@@ -35,10 +35,6 @@ class StoredClientCredentials extends ClientCredentialsProvider {
 
 export function clientCredentialsProvider(config: McpServerConfig, store: OAuthTokenStore | undefined): ClientCredentialsProvider {
   const oauth = config.oauth!;
-  return new StoredClientCredentials(config.name, store, {
-    clientId: oauth.clientId,
-    clientSecret: oauth.clientSecret,
-    scope: oauth.scope,
-    clientName: 'heimdall',
-  });
+  const options = { clientId: oauth.clientId, clientSecret: oauth.clientSecret, scope: oauth.scope, clientName: 'heimdall' };
+  return new StoredClientCredentials(config.name, store, oauth.issuer === undefined ? options : { ...options, expectedIssuer: oauth.issuer });
 }

@@ -155,10 +155,13 @@ export class UpstreamServer {
       transport = this.buildTransport();
       this.client = client;
       this.transport = transport;
+      // While connecting, the rejected connect says why; a close after that is the failure.
+      let established = false;
       client.onclose = () => {
-        if (attempt === this.attempt) this.fail(new Error(this.config.transport === 'stdio' ? 'the server process exited' : 'the connection closed'));
+        if (established && attempt === this.attempt) this.fail(new Error(this.config.transport === 'stdio' ? 'the server process exited' : 'the connection closed'));
       };
       await client.connect(transport, { timeout: this.settings.connectTimeoutMs });
+      established = true;
       await this.refresh(client);
       if (attempt !== this.attempt || this.stopped) return;
       const capabilities = client.getServerCapabilities();
