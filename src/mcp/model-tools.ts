@@ -20,7 +20,9 @@ export const MCP_HEADER = 'x-heimdall-mcp';
 export const MCP_EXECUTE_HEADER = 'x-heimdall-mcp-execute';
 const BODY_SERVERS = 'heimdall_mcp';
 const BODY_EXECUTE = 'heimdall_mcp_execute';
-const ROUTES: Record<string, LoopRoute> = { '/v1/chat/completions': 'chat', '/v1/responses': 'responses' };
+/** The body field as it appears in JSON text: the cheap test before any parse. */
+const BODY_MARKER = Buffer.from(`"${BODY_SERVERS}"`);
+const ROUTES: Partial<Record<string, LoopRoute>> = { '/v1/chat/completions': 'chat', '/v1/responses': 'responses' };
 
 type JsonObject = Record<string, unknown>;
 
@@ -65,18 +67,18 @@ export class ModelTools {
   ) {}
 
   /** The surface interceptor: cheap when a request names no MCP server. */
-  intercept = async (request: FastifyRequest, reply: FastifyReply): Promise<InterceptResult> => {
-    const route = ROUTES[request.url.split('?')[0]];
+  intercept = (request: FastifyRequest, reply: FastifyReply): InterceptResult | Promise<InterceptResult> => {
+    const url = request.url;
+    const query = url.indexOf('?');
+    const route = ROUTES[query === -1 ? url : url.slice(0, query)];
     if (route === undefined) return undefined;
     const header = headerValue(request.headers[MCP_HEADER]);
     const raw = request.body;
-    if (header === undefined && !(Buffer.isBuffer(raw) && raw.includes(`"${BODY_SERVERS}"`))) return undefined;
-    try {
-      return await this.prepare(request, reply, route, header);
-    } catch (error) {
+    if (header === undefined && !(Buffer.isBuffer(raw) && raw.includes(BODY_MARKER))) return undefined;
+    return this.prepare(request, reply, route, header).catch((error: unknown) => {
       sendError(reply, undefined, error, 'openai');
-      return { handled: true };
-    }
+      return { handled: true } as const;
+    });
   };
 
   private async prepare(request: FastifyRequest, reply: FastifyReply, route: LoopRoute, header: string | undefined): Promise<InterceptResult> {
