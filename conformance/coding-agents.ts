@@ -135,15 +135,21 @@ export function expectFileAnswer(run: AgentRun, workspace: Workspace): void {
 const AGENT_TIMEOUT_MS = 90_000;
 
 /** Claude Code's native binary, from its platform package (the wrapper's postinstall only copies it). */
-function claudeBinary(): string {
+export function claudeBinary(): string {
   const main = require.resolve('@anthropic-ai/claude-code/package.json');
   return join(dirname(main), 'cli-wrapper.cjs');
 }
 
 /** `claude -p` with ANTHROPIC_BASE_URL on the gateway; `model` undefined keeps Claude Code's default model. */
 export async function runClaudeCode(harness: Harness, workspace: Workspace, model: string | undefined): Promise<AgentRun> {
+  const env = { ...baseEnv(workspace), ...claudeEnv(harness, workspace, model) };
+  const args = [claudeBinary(), '-p', workspace.prompt, '--allowedTools', 'Read', '--max-turns', '4', '--output-format', 'text'];
+  return runAgent(process.execPath, args, { cwd: workspace.cwd, env, timeoutMs: AGENT_TIMEOUT_MS });
+}
+
+/** Claude Code's environment on the gateway, updates and telemetry off. */
+export function claudeEnv(harness: Harness, workspace: Workspace, model: string | undefined): Record<string, string> {
   const env: Record<string, string> = {
-    ...baseEnv(workspace),
     ANTHROPIC_BASE_URL: `${harness.url}/anthropic`,
     ANTHROPIC_API_KEY: 'conformance',
     DISABLE_AUTOUPDATER: '1',
@@ -161,8 +167,7 @@ export async function runClaudeCode(harness: Harness, workspace: Workspace, mode
     env.ANTHROPIC_SMALL_FAST_MODEL = model;
     env.ANTHROPIC_DEFAULT_HAIKU_MODEL = model;
   }
-  const args = [claudeBinary(), '-p', workspace.prompt, '--allowedTools', 'Read', '--max-turns', '4', '--output-format', 'text'];
-  return runAgent(process.execPath, args, { cwd: workspace.cwd, env, timeoutMs: AGENT_TIMEOUT_MS });
+  return env;
 }
 
 /**

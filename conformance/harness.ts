@@ -48,9 +48,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+/** `config`: sections laid over the mock providers' configuration (the MCP cells add `mcp` and `governance`). */
+export async function startHarness(config: Record<string, unknown> = {}): Promise<Harness> {
   const providers = await startMockProviders();
-  const gateway = await startGateway({ env: providers.env, config: providers.config, logLevel: 'warn' });
+  const gateway = await startGateway({ env: providers.env, config: { ...(providers.config as object), ...config }, logLevel: 'warn' });
   return {
     gateway,
     mock: providers.mock,
@@ -66,11 +67,11 @@ export async function startHarness(): Promise<Harness> {
  * The harness of one test file: started before its cells, closed after them,
  * and the file's results written then.
  */
-export function useHarness(file: string): { recorder: CellRecorder; harness: () => Harness } {
+export function useHarness(file: string, config?: Record<string, unknown>): { recorder: CellRecorder; harness: () => Harness } {
   let harness: Harness | undefined;
   const recorder = new CellRecorder(file, () => harness);
   beforeAll(async () => {
-    harness = await startHarness();
+    harness = await startHarness(config);
   });
   afterAll(async () => {
     recorder.write();

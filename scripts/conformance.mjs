@@ -24,7 +24,7 @@ const STAMP = join(DIR, 'node_modules', '.heimdall-lock-sha256');
 const PARTS = join(ROOT, 'test-results', 'conformance');
 export const RESULTS = join(ROOT, 'test-results', 'conformance.json');
 /** The results of each test file, in the order the doc lists them. */
-const FILE_ORDER = ['sdks.json', 'frameworks.json', 'agents.json'];
+const FILE_ORDER = ['sdks.json', 'frameworks.json', 'agents.json', 'mcp.json'];
 
 const argv = process.argv.slice(2);
 const agents = !argv.includes('--no-agents');

@@ -31,6 +31,7 @@ import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
 import { registerCorePlugins } from './plugins/builtin.js';
 import { registerPlugins } from './plugins/wiring.js';
 import { startSharedLedger } from './cluster/shared-counters.js';
+import { registerMcp } from './mcp/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -217,6 +218,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   registerResponsesWebSocket(app, gateway, serveResponses, config.server.websocket, config.server.shutdownTimeoutMs);
   registerAnthropicRoutes(app, gateway);
   registerGenAIRoutes(app, gateway);
+  registerMcp(app, config, logger);
   registerDashboardRoutes(app);
   registerAdminApi(app);
 

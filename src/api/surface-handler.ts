@@ -26,6 +26,18 @@ export interface PreparedRequest {
   encodeRaw?(raw: Buffer): Buffer;
 }
 
+/**
+ * Runs before a surface reads a request (the MCP tools of src/mcp/model-tools.ts): answers it itself
+ * (`handled`), hands on a rewritten body, or leaves it alone (undefined).
+ */
+export type SurfaceInterceptor = (request: FastifyRequest, reply: FastifyReply, surface: Surface) => Promise<InterceptResult> | InterceptResult;
+export type InterceptResult = undefined | { handled: true } | { body: Buffer };
+
+/** The request as the surface reads it: the same one, with another body. */
+function withBody(request: FastifyRequest, body: Buffer): FastifyRequest {
+  return Object.create(request, { body: { value: body, enumerable: true } }) as FastifyRequest;
+}
+
 export interface SurfaceSpec {
   surface: Surface;
   errorFormat: ErrorFormat;
@@ -34,7 +46,16 @@ export interface SurfaceSpec {
 }
 
 export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  return async (original: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    let request = original;
+    for (const intercept of gateway.surfaceInterceptors) {
+      // Synchronous when it leaves the request alone: no extra tick on the hot path.
+      let result = intercept(request, reply, spec.surface);
+      if (result instanceof Promise) result = await result;
+      if (result === undefined) continue;
+      if ('handled' in result) return;
+      request = withBody(request, result.body);
+    }
     const ctx = startContext(gateway, request, reply, spec.surface);
     const lifecycle = gateway.lifecycle;
     try {

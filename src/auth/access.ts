@@ -21,11 +21,11 @@ import type { Role } from '../store/auth-store.js';
 export type AccessLevel = 'open' | 'self' | 'read' | 'read+team' | 'operate' | 'operate+team' | 'admin';
 export type AccessArea =
   | 'auth' | 'account' | 'users' | 'providers' | 'routing' | 'settings' | 'logs' | 'audit' | 'keys' | 'teams' | 'customers' | 'usage' | 'pricing'
-  | 'cache' | 'plugins' | 'cluster';
+  | 'cache' | 'plugins' | 'cluster' | 'mcp';
 
 export const AREAS: readonly AccessArea[] = [
   'auth', 'account', 'users', 'providers', 'routing', 'settings', 'logs', 'audit', 'keys', 'teams', 'customers', 'usage', 'pricing',
-  'cache', 'plugins', 'cluster',
+  'cache', 'plugins', 'cluster', 'mcp',
 ];
 
 /** `METHOD /api/path` (Fastify's route pattern) -> [level, area]. */
@@ -121,6 +121,14 @@ export const ACCESS_TABLE: Readonly<Record<string, readonly [AccessLevel, Access
   'DELETE /api/plugins': ['admin', 'plugins'],
 
   'GET /api/cluster': ['read', 'cluster'],
+
+  'GET /api/mcp/servers': ['read', 'mcp'],
+  'GET /api/mcp/servers/:name': ['read', 'mcp'],
+  'POST /api/mcp/servers': ['operate', 'mcp'],
+  'PATCH /api/mcp/servers/:name': ['operate', 'mcp'],
+  'DELETE /api/mcp/servers/:name': ['operate', 'mcp'],
+  'POST /api/mcp/servers/:name/restart': ['operate', 'mcp'],
+  'GET /api/mcp/calls': ['read', 'mcp'],
 };
 
 /** What each level lets a role do: true, 'team' (a member, limited to their team) or false. */

@@ -23,6 +23,7 @@ import type { PluginEntry } from '../plugins/config-schema.js';
 import type { OverloadSettings } from '../gateway/admission.js';
 import { resolveOverload } from '../gateway/admission-schema.js';
 import { clusterWarnings, resolveRedis, type RedisConfig } from '../cluster/redis-config.js';
+import { resolveMcp, type McpConfig } from '../mcp/config.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -184,6 +185,8 @@ export interface ResolvedConfig {
   plugins: readonly PluginEntry[];
   /** Cluster mode's shared counters (HEIMDALL_REDIS_URL / redis.url); undefined: the embedded ledger. */
   redis: RedisConfig | undefined;
+  /** Upstream MCP servers and the /mcp endpoint (docs/mcp.md). */
+  mcp: McpConfig;
 }
 
 export interface LoadOptions {
@@ -591,5 +594,6 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     cache: resolveCache(file.cache),
     plugins: file.plugins,
     redis: resolveRedis(file.redis, env, resolveSecret),
+    mcp: resolveMcp(file.mcp, env, resolveSecret),
   };
 }

@@ -13,6 +13,7 @@ import { pluginsSchema } from '../plugins/config-schema.js';
 import { overloadLimitsShape } from '../gateway/admission-schema.js';
 import { redisSchema } from '../cluster/redis-config.js';
 import { authSchema } from '../auth/config-schema.js';
+import { mcpSchema } from '../mcp/config-schema.js';
 
 /** A secret written inline or as `"env.NAME"` (read from the environment at load). */
 const secret = z
@@ -339,6 +340,7 @@ export const configSchema = z
     plugins: pluginsSchema,
     redis: redisSchema.prefault({}),
     auth: authSchema.prefault({}),
+    mcp: mcpSchema.prefault({}),
   })
   .describe('Heimdall configuration file.');
 

@@ -261,6 +261,38 @@ export const ERROR_CODES = {
     status: 400, type: 'invalid_request_error', code: 'invalid_websocket_event',
     description: 'A WebSocket message that is not a JSON `response.create` (or `response.processed`) event, or one that asks for `background`, which the WebSocket mode does not run.',
   },
+  HD_ERR_MCP_DISABLED: {
+    status: 404, type: 'invalid_request_error', code: 'mcp_disabled',
+    description: 'The MCP gateway is turned off (`mcp.enabled: false`): `/mcp` and `x-heimdall-mcp` are not served.',
+  },
+  HD_ERR_MCP_SERVER_UNKNOWN: {
+    status: 400, type: 'invalid_request_error', code: 'mcp_server_unknown',
+    description: '`x-heimdall-mcp` (or the body\'s `heimdall_mcp`) names an MCP server that is not configured.',
+  },
+  HD_ERR_MCP_TOOL_NOT_FOUND: {
+    status: 404, type: 'invalid_request_error', code: 'mcp_tool_not_found',
+    description: 'No MCP tool, prompt or resource has this namespaced name (`server__tool`), or its server is not connected.',
+  },
+  HD_ERR_MCP_FORBIDDEN: {
+    status: 403, type: 'permission_error', code: 'mcp_tool_not_allowed',
+    description: 'The virtual key (or its team) may not use this MCP server or tool (`allowed_mcp_servers`, `allowed_mcp_tools`).',
+  },
+  HD_ERR_MCP_SERVER_UNAVAILABLE: {
+    status: 503, type: 'api_error', code: 'mcp_server_unavailable',
+    description: 'The upstream MCP server is not connected (starting, failed and waiting to reconnect, or disabled).',
+  },
+  HD_ERR_MCP_TOOL_TIMEOUT: {
+    status: 504, type: 'timeout_error', code: 'mcp_tool_timeout',
+    description: 'The MCP tool call took longer than its `tool_timeout_ms`.',
+  },
+  HD_ERR_MCP_UPSTREAM_ERROR: {
+    status: 502, type: 'api_error', code: 'mcp_upstream_error',
+    description: 'The upstream MCP server answered the call with a protocol error; its message is carried through.',
+  },
+  HD_ERR_MCP_TOOL_LOOP_LIMIT: {
+    status: 504, type: 'timeout_error', code: 'mcp_tool_loop_limit',
+    description: 'The server-side tool loop used its turns (`mcp.tool_loop.max_turns`) or its time (`mcp.tool_loop.timeout_ms`) without a final answer.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

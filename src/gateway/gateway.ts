@@ -3,6 +3,7 @@
  * the upstream pools, the pipeline, and the plugin lifecycle that everything
  * else (governance, metrics, logs, traces, user plugins) runs on.
  */
+import type { SurfaceInterceptor } from '../api/surface-handler.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Lifecycle } from '../plugins/lifecycle.js';
@@ -64,6 +65,8 @@ export class Gateway {
   inFlight = 0;
   /** The plugins (Heimdall's own and the configured ones) and the stages they run at (src/plugins/). */
   readonly lifecycle: Lifecycle;
+  /** Run by the client surfaces before they read a request (src/api/surface-handler.ts). */
+  readonly surfaceInterceptors: SurfaceInterceptor[] = [];
   /** `--workers N`: GET /metrics answers with every worker's metrics summed (set by src/cluster/worker.ts). */
   clusterMetrics: (() => Promise<{ text: string; contentType: string }>) | undefined;
   private idleWaiters: Array<() => void> = [];

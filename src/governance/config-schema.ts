@@ -72,6 +72,11 @@ export const rateLimitSchema = z
   .refine((value) => value.requests != null || value.tokens != null, 'set requests, tokens or both')
   .describe('A rate limit.');
 
+const mcpAccessFields = {
+  allowed_mcp_servers: z.array(z.string().min(1)).optional().describe('MCP servers (names, "*" wildcards) whose tools this may call through /mcp and the tool loop; default all.'),
+  allowed_mcp_tools: z.array(z.string().min(1)).optional().describe('MCP tools this may call, by namespaced name ("github__create_issue", "github__*"); default all.'),
+};
+
 const entityFields = {
   description: z.string().max(1000).optional(),
   budget: budgetSchema.optional(),
@@ -101,7 +106,7 @@ export const governanceSchema = z
       .default({})
       .describe('Customers by name, with their own budgets and rate limits.'),
     teams: z
-      .record(name, z.strictObject({ ...entityFields, customer: name.optional().describe('The customer this team belongs to.') }))
+      .record(name, z.strictObject({ ...entityFields, ...mcpAccessFields, customer: name.optional().describe('The customer this team belongs to.') }))
       .default({})
       .describe('Teams by name, with their own budgets and rate limits.'),
     virtual_keys: z
@@ -117,6 +122,7 @@ export const governanceSchema = z
           customer: name.optional().describe('The customer this key belongs to (default: its team\'s).'),
           allowed_providers: z.array(z.string().min(1)).optional().describe('Provider names this key may use ("*" wildcards); default all.'),
           allowed_models: z.array(z.string().min(1)).optional().describe('Models this key may use: "provider/model", a model name or alias, "openai/*"; default all.'),
+          ...mcpAccessFields,
           expires_at: z.string().datetime({ offset: true }).optional().describe('ISO 8601 time after which the key is refused.'),
         }),
       )

@@ -13,6 +13,8 @@ export interface DeclaredEntity {
 
 export interface DeclaredTeam extends DeclaredEntity {
   customer: string | null;
+  allowed_mcp_servers: string[] | null;
+  allowed_mcp_tools: string[] | null;
 }
 
 export interface DeclaredKey extends DeclaredEntity {
@@ -22,6 +24,8 @@ export interface DeclaredKey extends DeclaredEntity {
   customer: string | null;
   allowed_providers: string[] | null;
   allowed_models: string[] | null;
+  allowed_mcp_servers: string[] | null;
+  allowed_mcp_tools: string[] | null;
   expires_at: number | null;
 }
 
@@ -54,7 +58,7 @@ export function resolveGovernance(file: GovernanceFile, env: NodeJS.ProcessEnv, 
     if (value.customer !== undefined && file.customers[value.customer] === undefined) {
       fail(`Invalid configuration: governance.teams.${name}.customer: no customer "${value.customer}" in governance.customers`);
     }
-    return { ...entity(name, value), customer: value.customer ?? null };
+    return { ...entity(name, value), customer: value.customer ?? null, allowed_mcp_servers: value.allowed_mcp_servers ?? null, allowed_mcp_tools: value.allowed_mcp_tools ?? null };
   });
   const seen = new Map<string, string>();
   const virtualKeys = Object.entries(file.virtual_keys).map(([name, value]) => {
@@ -73,6 +77,8 @@ export function resolveGovernance(file: GovernanceFile, env: NodeJS.ProcessEnv, 
       customer: value.customer ?? null,
       allowed_providers: value.allowed_providers ?? null,
       allowed_models: value.allowed_models ?? null,
+      allowed_mcp_servers: value.allowed_mcp_servers ?? null,
+      allowed_mcp_tools: value.allowed_mcp_tools ?? null,
       expires_at: value.expires_at === undefined ? null : Date.parse(value.expires_at),
     };
   });

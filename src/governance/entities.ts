@@ -22,11 +22,17 @@ export interface EntityInput {
   status?: 'active' | 'disabled';
 }
 
-export interface TeamInput extends EntityInput {
+/** MCP allow-lists of a key or team (docs/mcp.md). */
+export interface McpAccessInput {
+  allowed_mcp_servers?: string[] | null;
+  allowed_mcp_tools?: string[] | null;
+}
+
+export interface TeamInput extends EntityInput, McpAccessInput {
   customer_id?: string | null;
 }
 
-export interface KeyInput extends Omit<EntityInput, 'status'> {
+export interface KeyInput extends Omit<EntityInput, 'status'>, McpAccessInput {
   team_id?: string | null;
   customer_id?: string | null;
   allowed_providers?: string[] | null;
@@ -53,6 +59,14 @@ export function auditable(record: AnyRecord | undefined): unknown {
     return rest;
   }
   return record;
+}
+
+/** The MCP allow-lists after an input: what it sets, else what was there. */
+function mcpAccess(input: McpAccessInput, before: { allowed_mcp_servers?: string[] | null; allowed_mcp_tools?: string[] | null } | undefined) {
+  return {
+    allowed_mcp_servers: input.allowed_mcp_servers !== undefined ? input.allowed_mcp_servers : (before?.allowed_mcp_servers ?? null),
+    allowed_mcp_tools: input.allowed_mcp_tools !== undefined ? input.allowed_mcp_tools : (before?.allowed_mcp_tools ?? null),
+  };
 }
 
 function notFound(what: string, id: string): GatewayError {
@@ -189,6 +203,7 @@ export class Entities {
       ...this.base({ ...input, name }, before, now, source),
       customer_id: input.customer_id !== undefined ? input.customer_id : (before?.customer_id ?? null),
       status: input.status ?? before?.status ?? 'active',
+      ...mcpAccess(input, before),
     };
     this.commit('team', before === undefined ? 'create' : 'update', actor, before, after);
     return after;
@@ -222,6 +237,7 @@ export class Entities {
       customer_id: input.customer_id ?? null,
       allowed_providers: input.allowed_providers ?? null,
       allowed_models: input.allowed_models ?? null,
+      ...mcpAccess(input, undefined),
       status: 'active',
       expires_at: input.expires_at ?? null,
       last_used_at: null,
@@ -244,6 +260,7 @@ export class Entities {
       allowed_providers: input.allowed_providers !== undefined ? input.allowed_providers : before.allowed_providers,
       allowed_models: input.allowed_models !== undefined ? input.allowed_models : before.allowed_models,
       expires_at: input.expires_at !== undefined ? input.expires_at : before.expires_at,
+      ...mcpAccess(input, before),
     };
     this.commit('key', 'update', actor, before, after);
     return after;

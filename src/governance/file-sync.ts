@@ -62,10 +62,15 @@ export function syncDeclared(config: GovernanceConfig, registry: Registry, entit
     const existing = byName(registry.teams, declared.name);
     const id = existing?.id ?? fileId.team(declared.name);
     teamIds.set(declared.name, id);
-    const input = { ...entityInput(declared), customer_id: declared.customer === null ? null : customerIds.get(declared.customer)! };
+    const input = {
+      ...entityInput(declared),
+      customer_id: declared.customer === null ? null : customerIds.get(declared.customer)!,
+      allowed_mcp_servers: declared.allowed_mcp_servers,
+      allowed_mcp_tools: declared.allowed_mcp_tools,
+    };
     if (existing !== undefined && existing.source === 'file' && same(
-      [existing.description, existing.budget, existing.rate_limits, existing.metadata, existing.customer_id],
-      [input.description, input.budget, input.rate_limits, input.metadata, input.customer_id],
+      [existing.description, existing.budget, existing.rate_limits, existing.metadata, existing.customer_id, existing.allowed_mcp_servers, existing.allowed_mcp_tools],
+      [input.description, input.budget, input.rate_limits, input.metadata, input.customer_id, input.allowed_mcp_servers, input.allowed_mcp_tools],
     )) continue;
     entities.putTeam(id, input, ACTOR, 'file');
     changes++;
@@ -81,6 +86,8 @@ export function syncDeclared(config: GovernanceConfig, registry: Registry, entit
       customer_id: declared.customer === null ? null : customerIds.get(declared.customer)!,
       allowed_providers: declared.allowed_providers,
       allowed_models: declared.allowed_models,
+      allowed_mcp_servers: declared.allowed_mcp_servers,
+      allowed_mcp_tools: declared.allowed_mcp_tools,
       expires_at: declared.expires_at,
     };
     const existing = registry.keys.get(id);
@@ -95,8 +102,8 @@ export function syncDeclared(config: GovernanceConfig, registry: Registry, entit
     }
     const current = registry.keys.get(id)!;
     if (!same(
-      [current.name, current.description, current.budget, current.rate_limits, current.metadata, current.team_id, current.customer_id, current.allowed_providers, current.allowed_models, current.expires_at],
-      [input.name, input.description, input.budget, input.rate_limits, input.metadata, input.team_id, input.customer_id, input.allowed_providers, input.allowed_models, input.expires_at],
+      [current.name, current.description, current.budget, current.rate_limits, current.metadata, current.team_id, current.customer_id, current.allowed_providers, current.allowed_models, current.allowed_mcp_servers, current.allowed_mcp_tools, current.expires_at],
+      [input.name, input.description, input.budget, input.rate_limits, input.metadata, input.team_id, input.customer_id, input.allowed_providers, input.allowed_models, input.allowed_mcp_servers, input.allowed_mcp_tools, input.expires_at],
     )) {
       entities.updateKey(id, input, ACTOR, 'file');
       changes++;

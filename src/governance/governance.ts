@@ -23,7 +23,7 @@ import { syncDeclared } from './file-sync.js';
 import { LocalLedger, type CounterChanges, type SpendLedger, type SpendRow } from './ledger.js';
 import { PriceBook } from './pricing.js';
 import { ModelCatalog } from '../catalog/catalog.js';
-import { Registry } from './registry.js';
+import { Registry, type KeyState } from './registry.js';
 import { GovernanceRepo } from './repo.js';
 import { budgetWindow } from './durations.js';
 import { UsageQueries } from './usage-query.js';
@@ -148,6 +148,11 @@ export class Governance {
   /** The /v1/models guard and other routes outside the pipeline: same rules as `authenticate`. */
   checkKey(headers: IncomingHttpHeaders, queryKey: string | undefined): void {
     this.enforcer.resolve(headers, queryKey);
+  }
+
+  /** The key a request presents, resolved by the same rules (undefined: none, and none is required); for /mcp. */
+  resolveKey(headers: IncomingHttpHeaders): KeyState | undefined {
+    return this.enforcer.resolve(headers, undefined);
   }
 
   /** Cost of a finished request (also set on ctx.costUsd by the settle hook). */

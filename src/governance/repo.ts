@@ -16,13 +16,14 @@ export type Table = 'customers' | 'teams' | 'virtual_keys';
 
 const COLUMNS: Record<Table, readonly string[]> = {
   customers: ['id', 'name', 'description', 'budget', 'rate_limits', 'metadata', 'status', 'source', 'created_at', 'updated_at'],
-  teams: ['id', 'name', 'description', 'customer_id', 'budget', 'rate_limits', 'metadata', 'status', 'source', 'created_at', 'updated_at'],
+  teams: ['id', 'name', 'description', 'customer_id', 'budget', 'rate_limits', 'metadata', 'status', 'source', 'created_at', 'updated_at', 'allowed_mcp_servers', 'allowed_mcp_tools'],
   virtual_keys: [
     'id', 'name', 'description', 'key_hash', 'key_prefix', 'team_id', 'customer_id', 'allowed_providers', 'allowed_models',
     'budget', 'rate_limits', 'metadata', 'status', 'expires_at', 'last_used_at', 'rotated_at', 'source', 'created_at', 'updated_at',
+    'allowed_mcp_servers', 'allowed_mcp_tools',
   ],
 };
-const JSON_COLUMNS = new Set(['budget', 'rate_limits', 'metadata', 'allowed_providers', 'allowed_models']);
+const JSON_COLUMNS = new Set(['budget', 'rate_limits', 'metadata', 'allowed_providers', 'allowed_models', 'allowed_mcp_servers', 'allowed_mcp_tools']);
 
 function toRow(record: AnyRecord, table: Table): Row {
   const row: Row = {};

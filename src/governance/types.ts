@@ -43,16 +43,22 @@ interface EntityBase {
   updated_at: number;
 }
 
+/** MCP allow-lists (docs/mcp.md): upstream server name patterns, namespaced tool patterns ("github__*"); null: all. */
+export interface McpAccess {
+  allowed_mcp_servers: string[] | null;
+  allowed_mcp_tools: string[] | null;
+}
+
 export interface CustomerRecord extends EntityBase {
   status: 'active' | 'disabled';
 }
 
-export interface TeamRecord extends EntityBase {
+export interface TeamRecord extends EntityBase, McpAccess {
   customer_id: string | null;
   status: 'active' | 'disabled';
 }
 
-export interface VirtualKeyRecord extends EntityBase {
+export interface VirtualKeyRecord extends EntityBase, McpAccess {
   key_hash: string;
   /** Non-secret display form, "hk-AbCd…wxyz". */
   key_prefix: string;

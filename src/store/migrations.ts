@@ -334,6 +334,55 @@ ALTER TABLE audit_log ADD COLUMN address TEXT;
 CREATE INDEX audit_log_user ON audit_log (user_id, id);
 `;
 
+/**
+ * The MCP gateway (docs/mcp.md). `mcp_servers`: upstream MCP servers added through the management
+ * API (the config file's are not stored); `definition` is the entry in config-file shape, sealed
+ * with the secret box (headers, env and OAuth secrets are credentials). `mcp_oauth_tokens`: OAuth
+ * tokens of upstream servers, sealed. `mcp_tool_calls`: one row per tool call through Heimdall,
+ * arguments with secrets masked, written in batches, deleted with the request logs' retention.
+ * Virtual keys and teams get MCP allow-lists (JSON arrays of patterns; null: all).
+ */
+const MCP = `
+CREATE TABLE mcp_servers (
+  name         TEXT PRIMARY KEY,
+  transport    TEXT NOT NULL CHECK (transport IN ('http', 'sse', 'stdio')),
+  definition   TEXT NOT NULL,                         -- sealed JSON entry
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+
+CREATE TABLE mcp_oauth_tokens (
+  server       TEXT PRIMARY KEY,
+  tokens       TEXT NOT NULL,                         -- sealed JSON
+  updated_at   INTEGER NOT NULL
+);
+
+CREATE TABLE mcp_tool_calls (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  time            INTEGER NOT NULL,
+  server          TEXT NOT NULL,
+  tool            TEXT NOT NULL,
+  origin          TEXT NOT NULL,                      -- 'mcp' (the /mcp endpoint) or 'loop' (server-side tool loop)
+  session_id      TEXT,
+  request_id      TEXT,
+  virtual_key_id  TEXT,
+  team_id         TEXT,
+  arguments       TEXT,                               -- JSON, secrets masked
+  duration_ms     REAL NOT NULL,
+  result_bytes    INTEGER NOT NULL DEFAULT 0,
+  is_error        INTEGER NOT NULL DEFAULT 0,         -- the tool answered isError: true
+  error           TEXT,                               -- the call failed (refused, timeout, server down)
+  cost_usd        REAL
+);
+CREATE INDEX mcp_tool_calls_time ON mcp_tool_calls (time);
+CREATE INDEX mcp_tool_calls_key ON mcp_tool_calls (virtual_key_id, time);
+
+ALTER TABLE virtual_keys ADD COLUMN allowed_mcp_servers TEXT CHECK (allowed_mcp_servers IS NULL OR json_valid(allowed_mcp_servers));
+ALTER TABLE virtual_keys ADD COLUMN allowed_mcp_tools TEXT CHECK (allowed_mcp_tools IS NULL OR json_valid(allowed_mcp_tools));
+ALTER TABLE teams ADD COLUMN allowed_mcp_servers TEXT CHECK (allowed_mcp_servers IS NULL OR json_valid(allowed_mcp_servers));
+ALTER TABLE teams ADD COLUMN allowed_mcp_tools TEXT CHECK (allowed_mcp_tools IS NULL OR json_valid(allowed_mcp_tools));
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE },
   { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE },
@@ -341,6 +390,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'responses: stored responses and pass-through response ids', up: STORED_RESPONSES },
   { version: 5, name: 'responses: background responses and stored items by id', up: RESPONSE_ITEMS_AND_BACKGROUND },
   { version: 6, name: 'auth: users, sessions, personal API tokens, audit actor and address', up: AUTH },
+  { version: 7, name: 'mcp: upstream servers, OAuth tokens, tool call log, key and team allow-lists', up: MCP },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

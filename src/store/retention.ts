@@ -49,6 +49,8 @@ export class LogRetention {
   readonly #deleteOldest: Statement<{ n: number }>;
   readonly #deleteOlderResponses: Statement<{ cutoff: number; n: number }>;
   readonly #deleteOldestResponses: Statement<{ n: number }>;
+  /** MCP tool calls (migration 7) age out with the request logs. */
+  readonly #deleteOlderToolCalls: Statement<{ cutoff: number; n: number }>;
   readonly #batchRows: number;
   readonly #stepDelayMs: number;
   readonly #intervalMs: number;
@@ -78,6 +80,8 @@ export class LogRetention {
       SELECT rowid FROM stored_responses WHERE created_at < CAST(@cutoff AS INTEGER) ORDER BY created_at LIMIT @n)`);
     this.#deleteOldestResponses = db.prepare(`DELETE FROM stored_responses WHERE rowid IN (
       SELECT rowid FROM stored_responses ORDER BY created_at LIMIT @n)`);
+    this.#deleteOlderToolCalls = db.prepare(`DELETE FROM mcp_tool_calls WHERE id IN (
+      SELECT id FROM mcp_tool_calls WHERE time < CAST(@cutoff AS INTEGER) ORDER BY time LIMIT @n)`);
   }
 
   /** Retention limits are live settings. */
@@ -104,7 +108,8 @@ export class LogRetention {
     if (maxAgeMs !== null) {
       const cutoff = this.#now() - maxAgeMs;
       const deleted = this.#deleteOlder.run({ cutoff, n: this.#batchRows }).changes
-        + this.#deleteOlderResponses.run({ cutoff, n: this.#batchRows }).changes;
+        + this.#deleteOlderResponses.run({ cutoff, n: this.#batchRows }).changes
+        + this.#deleteOlderToolCalls.run({ cutoff, n: this.#batchRows }).changes;
       if (deleted > 0) result = { deleted, reason: 'age' };
     }
     if (result.deleted === 0 && maxBytes !== null && this.usedBytes() > maxBytes) {

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { configJsonSchema } from '../../src/config/schema.js';
 
 const example = JSON.parse(readFileSync(new URL('../../config.example.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-const exampleEnv = { OPENAI_API_KEY: 'sk-a', OPENAI_API_KEY_2: 'sk-b', GROQ_API_KEY: 'gsk-c', AZURE_OPENAI_API_KEY: 'az-d', OTLP_API_KEY: 'otlp-e', HEIMDALL_ADMIN_TOKEN: 'admin-f', HEIMDALL_VK_BACKEND: 'hk-example-backend-secret-0001', HEIMDALL_ALICE_PASSWORD: 'alice-example-password', HEIMDALL_OIDC_SECRET: 'oidc-f', HEIMDALL_GITHUB_SECRET: 'gh-g' };
+const exampleEnv = { OPENAI_API_KEY: 'sk-a', OPENAI_API_KEY_2: 'sk-b', GROQ_API_KEY: 'gsk-c', AZURE_OPENAI_API_KEY: 'az-d', OTLP_API_KEY: 'otlp-e', HEIMDALL_ADMIN_TOKEN: 'admin-f', HEIMDALL_VK_BACKEND: 'hk-example-backend-secret-0001', HEIMDALL_ALICE_PASSWORD: 'alice-example-password', HEIMDALL_OIDC_SECRET: 'oidc-f', HEIMDALL_GITHUB_SECRET: 'gh-g', GITHUB_MCP_AUTHORIZATION: 'Bearer ghp-example', DOCS_MCP_CLIENT_SECRET: 'docs-secret' };
 
 /** Every property path the schema defines (record keys are open and skipped). */
 function schemaPaths(schema: Record<string, unknown>, prefix = ''): string[] {

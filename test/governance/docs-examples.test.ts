@@ -250,6 +250,8 @@ describe('docs/governance.md, in the order of the document', () => {
     expect(shapeDiff(json('GET /api/teams/{id} and GET /api/customers/{id}'), team.json, { records: ['metadata'] })).toEqual([]);
     const documentedCustomer = json('GET /api/teams/{id} and GET /api/customers/{id}');
     delete documentedCustomer.customer_id;
+    delete documentedCustomer.allowed_mcp_servers;
+    delete documentedCustomer.allowed_mcp_tools;
     documentedCustomer.team_count = 1;
     const customer = await call('GET', `${gw.url}/api/customers/${ids.get('cus_...')}`);
     expect(shapeDiff(documentedCustomer, customer.json, { records: ['metadata'] })).toEqual([]);

@@ -31,7 +31,7 @@ describe('openDatabase', () => {
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
     expect(tableNames(db)).toEqual([
-      'aliases', 'api_tokens', 'audit_log', 'auth_state', 'customers', 'model_groups', 'provider_keys', 'providers',
+      'aliases', 'api_tokens', 'audit_log', 'auth_state', 'customers', 'mcp_oauth_tokens', 'mcp_servers', 'mcp_tool_calls', 'model_groups', 'provider_keys', 'providers',
       'rate_limit_counters', 'request_logs', 'sessions', 'settings', 'spend', 'stored_response_items', 'stored_responses', 'teams', 'users', 'virtual_keys',
     ]);
   });
@@ -105,6 +105,7 @@ describe('openDatabase', () => {
     expect(() => migrate(db!, [{ version: 2, name: 'two', up: 'SELECT 1' }, { version: 2, name: 'again', up: 'SELECT 1' }])).toThrow(
       'Migration "again" is number 2; expected a number above 2.',
     );
+    expect(migrate(db!, [{ version: 1, name: 'one', up: 'SELECT 1' }, { version: 3, name: 'three', up: 'SELECT 1' }])).toBe(3);
   });
 
   it('opens an in-memory database without touching the disk', () => {

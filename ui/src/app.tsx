@@ -25,6 +25,7 @@ import {
   SettingsIcon,
   SunIcon,
   TeamIcon,
+  ToolIcon,
   UsageIcon,
 } from './components/icons.js';
 import { Toasts } from './components/toast.js';
@@ -41,6 +42,7 @@ import { UsersPage } from './pages/users.js';
 import { AccessProvider, useCan } from './lib/access.js';
 import { LogDetailPage } from './pages/log-detail.js';
 import { LogsPage } from './pages/logs.js';
+import { McpPage } from './pages/mcp.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { OverviewPage } from './pages/overview.js';
 import { PluginsPage } from './pages/plugins.js';
@@ -69,6 +71,7 @@ const NAV: NavItem[] = [
   { to: '/providers', label: 'Providers', icon: ProvidersIcon, section: 'Configure', needs: 'GET /api/providers' },
   { to: '/routing', label: 'Routing', icon: RoutingIcon, needs: 'GET /api/routing' },
   { to: '/pricing', label: 'Pricing', icon: PriceIcon, needs: 'GET /api/pricing' },
+  { to: '/mcp-servers', label: 'MCP servers', icon: ToolIcon, needs: 'GET /api/mcp/servers' },
   { to: '/keys', label: 'Virtual keys', icon: KeyIcon, section: 'Access', needs: 'GET /api/virtual-keys' },
   { to: '/teams', label: 'Teams', icon: TeamIcon, needs: 'GET /api/teams' },
   { to: '/customers', label: 'Customers', icon: CustomerIcon, needs: 'GET /api/customers' },
@@ -90,6 +93,7 @@ function pageFor(path: string): ReactNode {
   if (clean === '/pricing') return <PricingPage />;
   if (clean === '/providers') return <ProvidersPage />;
   if (clean === '/routing') return <RoutingPage />;
+  if (clean === '/mcp-servers') return <McpPage />;
   if (clean === '/keys') return <VirtualKeysPage />;
   if (clean === '/teams') return <TeamsPage />;
   if (clean === '/customers') return <CustomersPage />;

@@ -26,6 +26,7 @@ import { registerSettingsRoutes } from './settings.js';
 import { registerCacheRoutes } from '../../cache/admin-routes.js';
 import { registerPluginRoutes } from './plugins.js';
 import { registerClusterRoutes } from './cluster.js';
+import { registerMcpAdminRoutes } from '../../mcp/admin-routes.js';
 
 /** The areas of the management API, each registering its routes on the /api-scoped instance. */
 function registerAreas(api: FastifyInstance): void {
@@ -38,6 +39,7 @@ function registerAreas(api: FastifyInstance): void {
   registerCacheRoutes(api);
   registerPluginRoutes(api);
   registerClusterRoutes(api);
+  registerMcpAdminRoutes(api);
 }
 
 function auditOf(request: FastifyRequest): { userId: string | null; address: string | null } {

@@ -25,8 +25,10 @@ const common = {
   status: z.enum(['active', 'disabled']).optional(),
 };
 
-const teamCreate = z.strictObject({ ...common, customer_id: z.string().min(1).nullable().optional() });
-const teamPatch = z.strictObject({ ...common, name: entityName.optional(), customer_id: z.string().min(1).nullable().optional() });
+const mcpPatterns = z.array(z.string().min(1).max(200)).max(200).nullable().optional();
+const teamOnly = { customer_id: z.string().min(1).nullable().optional(), allowed_mcp_servers: mcpPatterns, allowed_mcp_tools: mcpPatterns };
+const teamCreate = z.strictObject({ ...common, ...teamOnly });
+const teamPatch = z.strictObject({ ...common, name: entityName.optional(), ...teamOnly });
 const customerCreate = z.strictObject(common);
 const customerPatch = z.strictObject({ ...common, name: entityName.optional() });
 

@@ -40,6 +40,8 @@ const keyFields = {
   customer_id: z.string().min(1).nullable().optional(),
   allowed_providers: patterns.nullable().optional(),
   allowed_models: patterns.nullable().optional(),
+  allowed_mcp_servers: patterns.nullable().optional(),
+  allowed_mcp_tools: patterns.nullable().optional(),
   budget: budgetSchema.nullable().optional(),
   rate_limits: z.array(rateLimitSchema).max(32).nullable().optional(),
   metadata: z.record(z.string(), z.unknown()).nullable().optional(),

@@ -90,6 +90,7 @@ export const InboxIcon = icon(<path d="M22 12h-6l-2 3h-4l-2-3H2M5.5 5.1 2 12v6a2
 export const PlayIcon = icon(<path d="m6 4 14 8-14 8z" />);
 export const PauseIcon = icon(<path d="M7 4h3v16H7zM14 4h3v16h-3z" />);
 export const LogoutIcon = icon(<path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9" />);
+export const ToolIcon = icon(<path d="M14.7 6.3a4 4 0 0 0-5.4 5.4L3 18l3 3 6.3-6.3a4 4 0 0 0 5.4-5.4l-2.5 2.5-2.4-.6-.6-2.4z" />);
 export const BoltIcon = icon(<path d="M13 2 3 14h9l-1 8 10-12h-9z" />);
 export const ChevronIcon = icon(<path d="m9 18 6-6-6-6" />);
 export const TrashIcon = icon(<path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6" />);
