@@ -16,10 +16,11 @@ import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { abandonStream, pumpStream } from '../gateway/stream-pump.js';
 import { redactText } from '../telemetry/logger.js';
 import { writeRawError } from './raw-error.js';
+import { sendRawOutcome } from './raw-reply.js';
 
 /** Starts a request's context and ties the client's disconnect to the upstream call. */
-export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface): RequestContext {
-  const ctx = new RequestContext(request.id, surface, request.routeOptions.url ?? request.url, request.method);
+export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface, route?: string): RequestContext {
+  const ctx = new RequestContext(request.id, surface, route ?? request.routeOptions.url ?? request.url, request.method);
   gateway.begin();
   for (const hooks of gateway.hooks) hooks.begin?.(ctx, request.raw, request.body, reply.raw);
   const raw = reply.raw;
@@ -116,6 +117,7 @@ export async function sendOutcome(
     raw?(raw: Buffer): Buffer;
   },
 ): Promise<void> {
+  if (outcome.kind === 'raw') return sendRawOutcome(reply, ctx, outcome);
   const headers = gatewayHeaders(ctx);
   if (outcome.kind === 'json') {
     ctx.status = 200;

@@ -28,6 +28,7 @@ import { decideRetry, isRetryable } from './retry-policy.js';
 import { filterPlan, planRequest, specialFallbackPlan, type Plan, type Target } from './router.js';
 import type { StreamBody, UpstreamResponse } from './upstream.js';
 import { UpstreamFailure } from './upstream-failure.js';
+import type { RawCall, RawOutcome } from './raw-attempt.js';
 
 export type UpstreamOperation = Exclude<Operation, 'models'>;
 
@@ -48,6 +49,8 @@ export interface PipelineInput {
   maxOutputTokens?: number;
   /** The caller's request headers: a provider of the caller's format gets its protocol headers (forward-headers.ts). */
   clientHeaders?: IncomingHttpHeaders;
+  /** A call forwarded as bytes, its answer streamed back as bytes (raw-attempt.ts). */
+  raw?: RawCall;
 }
 
 interface OutcomeBase {
@@ -75,7 +78,7 @@ export interface StreamOutcome extends OutcomeBase {
   finish(): void;
 }
 
-export type Outcome = JsonOutcome | StreamOutcome;
+export type Outcome = JsonOutcome | StreamOutcome | RawOutcome;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -118,9 +121,20 @@ export class Pipeline {
     const state = this.gateway.state;
     ctx.requestedModel = input.model;
     ctx.stream = input.stream;
-    const plan = planRequest(state, input.model, input.fallbacks, input.operation);
+    // A native route names its provider: its one target is the plan.
+    const pinned = input.raw?.targets;
+    const plan = pinned !== undefined ? { targets: pinned, tierStarts: [0, pinned.length], name: input.model } : planRequest(state, input.model, input.fallbacks, input.operation);
+    // A raw call may name more models than it is sent to (a batch's requests): the hooks see them all.
+    const named = input.raw?.alsoNamed;
+    const admitted = named === undefined ? plan.targets : [...plan.targets, ...named];
     for (const hooks of this.gateway.hooks) {
-      if (hooks.admit !== undefined) await hooks.admit(ctx, input, plan.targets);
+      if (hooks.admit !== undefined) await hooks.admit(ctx, input, admitted);
+    }
+    if (named !== undefined && ctx.targetFilter !== undefined) {
+      const refused = named.find((target) => !ctx.targetFilter!(target));
+      if (refused !== undefined) {
+        throw new GatewayError('HD_ERR_AUTH_FORBIDDEN', `The virtual key may not use the model "${refused.label}" that the request names.`, { param: 'model' });
+      }
     }
     // A hook (governance) may refuse some targets: they are never attempted, fallback plans included.
     return this.run(ctx, input, state, ctx.targetFilter === undefined ? plan : filterPlan(plan, ctx.targetFilter));
@@ -184,7 +198,7 @@ export class Pipeline {
             untriedOnly = true; // another key at once; none left: the next tier
             continue;
           }
-          const named = namedFallback(state, input, plan, target, error, switched);
+          const named = input.raw?.targets === undefined ? namedFallback(state, input, plan, target, error, switched) : undefined;
           if (named !== undefined) {
             switched |= named.flag;
             plan = ctx.targetFilter === undefined ? named.plan : filterPlan(named.plan, ctx.targetFilter);

@@ -129,7 +129,7 @@ function signerFor(credentials: AwsCredentials, region: string): SignatureV4 {
  * `x-amz-security-token` added. `signingDate` is for tests.
  */
 export async function signBedrockRequest(
-  call: { method: string; url: string; headers: Record<string, string>; body: string },
+  call: { method: string; url: string; headers: Record<string, string>; body: string | Uint8Array },
   credentials: AwsCredentials,
   region: string,
   signingDate?: Date,

@@ -47,7 +47,8 @@ export type Authorizer = (call: {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body: string;
+  /** Bytes on a raw call (native pass-through, a multipart upload). */
+  body: string | Uint8Array;
   context: EndpointContext;
 }) => Promise<Record<string, string>> | Record<string, string>;
 
