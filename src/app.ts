@@ -7,6 +7,7 @@ import { registerAdminApi } from './api/admin/index.js';
 import { registerAnthropicRoutes } from './api/anthropic.js';
 import { registerDashboardRoutes } from './api/dashboard.js';
 import { registerGenAIRoutes } from './api/genai.js';
+import { registerMediaRoutes } from './api/media.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerOpenAIRoutes } from './api/openai.js';
 import { registerResponsesRoutes } from './api/responses.js';
@@ -203,6 +204,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   registerResponsesWebSocket(app, gateway, serveResponses, config.server.websocket, config.server.shutdownTimeoutMs);
   registerAnthropicRoutes(app, gateway);
   registerGenAIRoutes(app, gateway);
+  registerMediaRoutes(app, gateway);
   registerDashboardRoutes(app);
   registerAdminApi(app);
 

@@ -24,32 +24,65 @@ function dispositionOf(head: string): { name: string; file: boolean } | undefine
   return undefined;
 }
 
-/** Every text field (not a file) of the body, by name; a repeated name keeps its values in order. */
-export function multipartTextFields(body: Buffer, boundary: string): Map<string, string[]> {
-  const fields = new Map<string, string[]>();
+/** One part of a body: its field name, whether it is a file, and where its value lies. */
+interface Part {
+  name: string;
+  file: boolean;
+  valueStart: number;
+  valueEnd: number;
+}
+
+/** Each part of the body in order, until `visit` returns true or the closing delimiter. */
+function findPart(body: Buffer, boundary: string, visit: (part: Part) => boolean): Part | undefined {
   const delimiter = Buffer.from(`--${boundary}`);
   let at = body.indexOf(delimiter);
   while (at !== -1) {
     const start = at + delimiter.length;
     // `--` after a delimiter closes the body.
-    if (body[start] === 45 && body[start + 1] === 45) break;
+    if (body[start] === 45 && body[start + 1] === 45) return undefined;
     const next = body.indexOf(delimiter, start);
-    if (next === -1) break;
-    const part = body.subarray(start, next);
-    const split = part.indexOf('\r\n\r\n');
-    if (split !== -1) {
-      const disposition = dispositionOf(part.toString('latin1', 0, split));
-      if (disposition !== undefined && !disposition.file) {
-        // The value ends before the CRLF that precedes the next delimiter.
-        let end = part.length;
-        if (part[end - 2] === 13 && part[end - 1] === 10) end -= 2;
-        const value = part.toString('utf8', split + 4, end);
-        const list = fields.get(disposition.name);
-        if (list === undefined) fields.set(disposition.name, [value]);
-        else list.push(value);
+    if (next === -1) return undefined;
+    const split = body.indexOf('\r\n\r\n', start);
+    if (split !== -1 && split < next) {
+      const disposition = dispositionOf(body.toString('latin1', start, split));
+      // The value ends before the CRLF that precedes the next delimiter.
+      const valueEnd = body[next - 2] === 13 && body[next - 1] === 10 ? next - 2 : next;
+      if (disposition !== undefined) {
+        const part = { name: disposition.name, file: disposition.file, valueStart: split + 4, valueEnd };
+        if (visit(part)) return part;
       }
     }
     at = next;
   }
+  return undefined;
+}
+
+/** Every text field (not a file) of the body, by name; a repeated name keeps its values in order. */
+export function multipartTextFields(body: Buffer, boundary: string): Map<string, string[]> {
+  const fields = new Map<string, string[]>();
+  findPart(body, boundary, (part) => {
+    if (part.file) return false;
+    const value = body.toString('utf8', part.valueStart, part.valueEnd);
+    const list = fields.get(part.name);
+    if (list === undefined) fields.set(part.name, [value]);
+    else list.push(value);
+    return false;
+  });
   return fields;
+}
+
+/**
+ * The body with the first text field `name` set to `value` (the model a target calls, in an upload
+ * routed to another provider); the bytes of every other part are kept as they are. Unchanged when
+ * there is no such field.
+ */
+export function replaceTextField(body: Buffer, boundary: string, name: string, value: string): Buffer {
+  const part = findPart(body, boundary, (candidate) => !candidate.file && candidate.name === name);
+  if (part === undefined) return body;
+  return Buffer.concat([body.subarray(0, part.valueStart), Buffer.from(value, 'utf8'), body.subarray(part.valueEnd)]);
+}
+
+/** True when the body has a file part named one of `names` (`image`, `image[]`, `file`). */
+export function hasFilePart(body: Buffer, boundary: string, names: readonly string[]): boolean {
+  return findPart(body, boundary, (part) => part.file && names.includes(part.name)) !== undefined;
 }

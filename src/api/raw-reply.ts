@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import type { Usage } from '../formats/openai/types.js';
 import type { RawOutcome } from '../gateway/raw-attempt.js';
 import { RawUsageReader } from '../gateway/raw-usage.js';
 import type { RequestContext } from '../gateway/request-context.js';
@@ -43,6 +44,12 @@ export function rawHeaders(ctx: RequestContext, upstream: RawOutcome['headers'])
     if (value !== undefined) headers[name] = value;
   }
   return Object.assign(headers, gatewayHeaders(ctx));
+}
+
+/** The answer's usage with the units it did not report (a unit it did report wins). */
+function withUnits(usage: Usage | undefined, units: Partial<Usage>): Usage {
+  const merged: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, ...units, ...usage };
+  return merged;
 }
 
 /** Pipes one raw answer body to the caller and settles the request when it is over. */
@@ -130,12 +137,17 @@ class RawPump implements StreamSink {
 }
 
 /** Sends a raw outcome; resolves when the answer has ended (or was cut). */
-export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome: RawOutcome): Promise<void> {
+export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome: RawOutcome, units?: Partial<Usage>): Promise<void> {
   ctx.status = outcome.status;
+  // What the answer does not report itself (images asked for, characters spoken), once it succeeded.
+  const settleUnits = (): void => {
+    if (units !== undefined && ctx.status < 400) ctx.usage = withUnits(ctx.usage, units);
+  };
   const headers = rawHeaders(ctx, outcome.headers);
   const body = outcome.body;
   if (Buffer.isBuffer(body)) {
     // A provider error forwarded as it is: read whole already, a configured key masked.
+    settleUnits();
     reply.code(outcome.status).headers(headers).send(maskSecretsInBody(body));
     ctx.respondedAt = performance.now();
     return Promise.resolve();
@@ -150,6 +162,9 @@ export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome
     throw error;
   }
   return new Promise<void>((resolve) => {
-    body.pipe(new RawPump(ctx, { ...outcome, body }, res, resolve));
+    body.pipe(new RawPump(ctx, { ...outcome, body }, res, () => {
+      settleUnits();
+      resolve();
+    }));
   });
 }

@@ -26,6 +26,9 @@ import type { Target } from './router.js';
 import { readBody, type HttpMethod, type StreamBody, type UpstreamResponse } from './upstream.js';
 import { UpstreamFailure } from './upstream-failure.js';
 import { httpFailure } from './upstream-call.js';
+import type { Usage } from '../formats/openai/types.js';
+
+const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
 
 /** The upstream request of a raw call, for one target and key. */
 export interface RawRequestParts {
@@ -34,6 +37,11 @@ export interface RawRequestParts {
   headers: Record<string, string>;
   /** Bytes (a retry sends them again) or a stream (sent once: an upload read as it arrives). */
   body: Buffer | Readable | undefined;
+  /**
+   * A translated call (formats/images): the provider's whole answer -> the caller's JSON and its
+   * usage. Throws when the answer cannot be read (the provider's fault: 502, a fallback may serve).
+   */
+  decode?(answer: Buffer): { body: Buffer; usage?: Usage };
 }
 
 export interface RawCall {
@@ -110,6 +118,20 @@ export async function runRawAttempt(gateway: Gateway, routing: Routing, ctx: Req
       attempt.record.error = failure.message;
       attempt.end(response.status, undefined, performance.now());
       return { kind: 'raw', target, passthrough: true, status: response.status, headers: response.headers, body: bytes, finish: noop };
+    }
+    if (parts.decode !== undefined) {
+      const answer = await readBody(response.body, attempt);
+      let decoded: { body: Buffer; usage?: Usage };
+      try {
+        decoded = parts.decode(answer);
+      } catch (error) {
+        throw new UpstreamFailure('bad_response', `the answer could not be read: ${(error as Error).message}`);
+      }
+      if (decoded.usage !== undefined) ctx.usage = decoded.usage;
+      const endedAt = performance.now();
+      attempt.judge(undefined, endedAt - attempt.startedAt);
+      attempt.end(response.status, undefined, endedAt);
+      return { kind: 'raw', target, passthrough: true, status: response.status, headers: JSON_HEADERS, body: decoded.body, finish: noop };
     }
     attempt.response = response;
     attempt.judge(undefined, performance.now() - attempt.startedAt);

@@ -11,6 +11,7 @@
  * | `usage.inputTokens` | Bedrock Converse |
  * | `usageMetadata` | Gemini, Vertex |
  * | `x-amzn-bedrock-input-token-count` header | Bedrock InvokeModel |
+ * | `usage: {type: "duration", seconds}`, or `duration` of verbose_json | transcriptions priced by the second |
  *
  * A JSON answer up to JSON_WHOLE_BYTES is parsed whole at its end; a larger one (base64 images)
  * keeps only its last TAIL_BYTES, where every provider writes its usage. An SSE answer is read
@@ -36,6 +37,8 @@ function isRecord(value: unknown): value is Json {
 /** One usage object in any provider's shape -> canonical usage. */
 function canonicalOf(usage: Json): Usage | undefined {
   if (typeof usage.prompt_tokens === 'number') return usage as Usage;
+  // A transcription billed by duration (whisper-1): `{type: "duration", seconds}`.
+  if (usage.type === 'duration' && typeof usage.seconds === 'number') return { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, audio_seconds: usage.seconds };
   if (typeof usage.inputTokens === 'number' || typeof usage.outputTokens === 'number') return usageFromBedrock(usage as never);
   if ('cache_read_input_tokens' in usage || 'cache_creation_input_tokens' in usage || 'server_tool_use' in usage || 'service_tier' in usage) {
     return usageFromAnthropic(usage as never);
@@ -51,6 +54,8 @@ export function usageOfJson(value: unknown): Usage | undefined {
   if (isRecord(value.usageMetadata)) return usageFromGemini(value.usageMetadata as never);
   if (isRecord(value.response) && isRecord(value.response.usage)) return canonicalOf(value.response.usage);
   if (isRecord(value.message) && isRecord(value.message.usage)) return canonicalOf(value.message.usage);
+  // A verbose_json transcription without usage (Groq, older servers) still says how long the audio was.
+  if (typeof value.duration === 'number' && typeof value.text === 'string') return { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, audio_seconds: value.duration };
   return undefined;
 }
 

@@ -1,0 +1,179 @@
+/**
+ * The OpenAI media routes: images and audio, routed by model like chat (plans,
+ * fallbacks, retries, governance, logs, metrics, traces: the pipeline), with
+ * answers that are files streamed back as they arrive (raw-attempt.ts).
+ *
+ * | route | body | providers |
+ * | --- | --- | --- |
+ * | `POST /v1/images/generations` | JSON | OpenAI-format (OpenAI, Azure, xAI, Together, servers); Gemini and Vertex (Imagen, Gemini image models: translated, formats/images) |
+ * | `POST /v1/images/edits` | multipart | OpenAI, Azure, servers |
+ * | `POST /v1/audio/speech` | JSON | OpenAI, Azure, Groq, servers (audio streamed out) |
+ * | `POST /v1/audio/transcriptions`, `/v1/audio/translations` | multipart | OpenAI, Azure, Groq, servers |
+ *
+ * To an OpenAI-format provider the caller's body goes as it is with only `model` rewritten (in a
+ * JSON body or in the upload's `model` field). What the gateway reads: `model` (routing, access),
+ * `fallbacks`, and what prices the call: `n` images, the characters of `input` spoken; the seconds
+ * of audio and the tokens come from the provider's answer (raw-usage.ts).
+ * @see https://platform.openai.com/docs/api-reference/images
+ * @see https://platform.openai.com/docs/api-reference/audio
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError, invalidField } from '../errors/gateway-error.js';
+import { decodeGeminiImageResponse, decodeImagenResponse, encodeGeminiImageRequest, encodeImagenRequest, type ImageRequest } from '../formats/images/google.js';
+import type { Usage } from '../formats/openai/types.js';
+import { refuseWarnings } from '../formats/warnings.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { KeyRuntime } from '../gateway/provider-runtime.js';
+import type { RawCall, RawRequestParts } from '../gateway/raw-attempt.js';
+import type { RequestContext } from '../gateway/request-context.js';
+import type { Target } from '../gateway/router.js';
+import { isImagenModel } from '../providers/gemini.js';
+import type { MediaOperation } from '../providers/types.js';
+import { hasFilePart, multipartBoundary, multipartTextFields, replaceTextField } from './multipart-fields.js';
+import { editPassthroughBody } from './passthrough-body.js';
+import { sendRawOutcome } from './raw-reply.js';
+import { sendFailure, startContext } from './respond.js';
+import { checkJsonContentType, parseJsonBody, readFallbacks, type JsonObject } from './validate.js';
+
+/** One media call as the gateway read it. */
+interface MediaRequest {
+  model: string;
+  fallbacks: string[] | undefined;
+  /** The caller's bytes. */
+  body: Buffer;
+  contentType: string;
+  /** A JSON body, parsed (undefined for an upload). */
+  json: JsonObject | undefined;
+  /** An upload's boundary. */
+  boundary: string | undefined;
+  /** Units the answer will not report itself (images asked for, characters spoken). */
+  units: Partial<Usage> | undefined;
+}
+
+/** The upload's file field per operation (`image[]` is the SDK's form for several images). */
+const FILE_FIELDS: Partial<Record<MediaOperation, readonly string[]>> = {
+  image_edits: ['image', 'image[]'],
+  transcriptions: ['file'],
+  translations: ['file'],
+};
+
+function positiveInteger(value: unknown): number | undefined {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  return typeof number === 'number' && Number.isInteger(number) && number > 0 ? number : undefined;
+}
+
+function readJson(request: FastifyRequest, operation: MediaOperation): MediaRequest {
+  checkJsonContentType(request.headers['content-type']);
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const json = parseJsonBody(body);
+  const model = json.model;
+  if (typeof model !== 'string' || model === '') throw invalidField('model', "Missing required parameter: 'model' (Heimdall routes media calls by model).");
+  const fallbacks = readFallbacks(json);
+  let units: Partial<Usage> | undefined;
+  if (operation === 'images') units = { images: positiveInteger(json.n) ?? 1 };
+  if (operation === 'speech' && typeof json.input === 'string') units = { characters: [...json.input].length };
+  return { model, fallbacks, body, contentType: 'application/json', json, boundary: undefined, units };
+}
+
+function readUpload(request: FastifyRequest, operation: MediaOperation): MediaRequest {
+  const contentType = request.headers['content-type'];
+  const boundary = multipartBoundary(contentType);
+  if (boundary === undefined) {
+    throw new GatewayError('HD_ERR_REQUEST_CONTENT_TYPE', `This route takes a multipart/form-data upload, got ${contentType === undefined ? 'no Content-Type' : `"${contentType}"`}.`);
+  }
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  const fields = multipartTextFields(body, boundary);
+  const model = fields.get('model')?.[0];
+  if (model === undefined || model === '') throw invalidField('model', "Missing required parameter: 'model'.");
+  const files = FILE_FIELDS[operation] ?? [];
+  if (files.length > 0 && !hasFilePart(body, boundary, files)) {
+    throw invalidField(files[0], `Missing required parameter: '${files[0]}' (a file part of the upload).`);
+  }
+  const units = operation === 'image_edits' ? { images: positiveInteger(fields.get('n')?.[0]) ?? 1 } : undefined;
+  // Fallbacks are read from JSON bodies only: an upload's fields go to the provider as they are.
+  return { model, fallbacks: undefined, body, contentType: contentType!, json: undefined, boundary, units };
+}
+
+/** The request to a provider of the OpenAI format: the caller's bytes, `model` rewritten. */
+function openAIParts(media: MediaRequest, operation: MediaOperation, target: Target, key: KeyRuntime, request: FastifyRequest): RawRequestParts {
+  const endpoint = target.provider.endpoint(operation, key, target.model, false, request.headers);
+  const headers = { ...endpoint.headers, 'content-type': media.contentType };
+  if (media.boundary !== undefined) {
+    return { url: endpoint.url, headers, body: replaceTextField(media.body, media.boundary, 'model', target.model) };
+  }
+  const text = media.body.toString('utf8');
+  const edited = editPassthroughBody(text, { model: target.model, dropFallbacks: media.fallbacks !== undefined, addUsage: false })
+    ?? JSON.stringify({ ...media.json, model: target.model, fallbacks: undefined });
+  return { url: endpoint.url, headers, body: Buffer.from(edited, 'utf8') };
+}
+
+/** Image generation translated for Gemini or Vertex (Imagen, or a Gemini image model). */
+function googleImageParts(gateway: Gateway, ctx: RequestContext, media: MediaRequest, target: Target, key: KeyRuntime): RawRequestParts {
+  const json = media.json!;
+  if (typeof json.prompt !== 'string' || json.prompt === '') throw invalidField('prompt', "Missing required parameter: 'prompt'.");
+  const imagen = isImagenModel(target.model);
+  const request = { ...json, n: positiveInteger(json.n) } as ImageRequest;
+  if (imagen && (request.n ?? 1) > 4) throw invalidField('n', `Imagen makes at most 4 images per call; n=${request.n}.`);
+  const encoded = imagen ? encodeImagenRequest(request) : encodeGeminiImageRequest(request);
+  if (gateway.state.routing.strictParams) refuseWarnings(encoded.warnings);
+  ctx.addWarnings(encoded.warnings);
+  const endpoint = target.provider.endpoint('images', key, target.model, false);
+  const created = Math.floor(ctx.time / 1000);
+  return {
+    url: endpoint.url,
+    headers: { ...endpoint.headers },
+    body: Buffer.from(JSON.stringify(encoded.body), 'utf8'),
+    decode(answer: Buffer) {
+      const parsed = JSON.parse(answer.toString('utf8')) as unknown;
+      const decoded = imagen ? decodeImagenResponse(parsed, created) : decodeGeminiImageResponse(parsed, created);
+      return { body: Buffer.from(JSON.stringify(decoded.body), 'utf8'), usage: decoded.usage };
+    },
+  };
+}
+
+function mediaHandler(gateway: Gateway, operation: MediaOperation, read: (request: FastifyRequest, operation: MediaOperation) => MediaRequest) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const ctx = startContext(gateway, request, reply, 'openai');
+    try {
+      for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
+      const media = read(request, operation);
+      const raw: RawCall = {
+        method: 'POST',
+        forwardErrors: false,
+        prepare(target: Target, key: KeyRuntime): RawRequestParts {
+          const format = target.provider.definition.format;
+          if (format === 'openai') return openAIParts(media, operation, target, key, request);
+          if (format === 'gemini' && operation === 'images') return googleImageParts(gateway, ctx, media, target, key);
+          throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve ${operation.replace('_', ' ')} through Heimdall.`, { param: 'model' });
+        },
+      };
+      const outcome = await gateway.pipeline.execute(ctx, {
+        operation,
+        model: media.model,
+        fallbacks: media.fallbacks,
+        stream: false,
+        nativeFormat: 'openai',
+        maxOutputTokens: 0,
+        passthroughBody: () => media.body.toString('utf8'),
+        canonical: () => {
+          throw new GatewayError('HD_ERR_INTERNAL', 'A media call has no canonical request.');
+        },
+        clientHeaders: request.headers,
+        raw,
+      });
+      if (outcome.kind !== 'raw') throw new GatewayError('HD_ERR_INTERNAL', 'A media call answered in another form.');
+      await sendRawOutcome(reply, ctx, outcome, media.units);
+    } catch (error) {
+      sendFailure(reply, ctx, error, 'openai');
+    }
+  };
+}
+
+export function registerMediaRoutes(app: FastifyInstance, gateway: Gateway): void {
+  const config = { surface: 'openai' as const };
+  app.post('/v1/images/generations', { config }, mediaHandler(gateway, 'images', readJson));
+  app.post('/v1/images/edits', { config }, mediaHandler(gateway, 'image_edits', readUpload));
+  app.post('/v1/audio/speech', { config }, mediaHandler(gateway, 'speech', readJson));
+  app.post('/v1/audio/transcriptions', { config }, mediaHandler(gateway, 'transcriptions', readUpload));
+  app.post('/v1/audio/translations', { config }, mediaHandler(gateway, 'translations', readUpload));
+}
