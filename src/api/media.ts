@@ -17,6 +17,7 @@
  * @see https://platform.openai.com/docs/api-reference/images
  * @see https://platform.openai.com/docs/api-reference/audio
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, invalidField } from '../errors/gateway-error.js';
 import { decodeGeminiImageResponse, decodeImagenResponse, encodeGeminiImageRequest, encodeImagenRequest, type ImageRequest } from '../formats/images/google.js';
@@ -33,6 +34,7 @@ import { hasFilePart, multipartBoundary, multipartTextFields, replaceTextField }
 import { editPassthroughBody } from './passthrough-body.js';
 import { sendRawOutcome } from './raw-reply.js';
 import { sendFailure, startContext } from './respond.js';
+import { StreamedUpload } from './upload-stream.js';
 import { checkJsonContentType, parseJsonBody, readFallbacks, type JsonObject } from './validate.js';
 
 /** One media call as the gateway read it. */
@@ -48,6 +50,8 @@ interface MediaRequest {
   boundary: string | undefined;
   /** Units the answer will not report itself (images asked for, characters spoken). */
   units: Partial<Usage> | undefined;
+  /** An audio upload read as it arrives (upload-stream.ts): `body` is then empty. */
+  upload?: StreamedUpload;
 }
 
 /** The upload's file field per operation (`image[]` is the SDK's form for several images). */
@@ -94,10 +98,32 @@ function readUpload(request: FastifyRequest, operation: MediaOperation): MediaRe
   return { model, fallbacks: undefined, body, contentType: contentType!, json: undefined, boundary, units };
 }
 
+/**
+ * An audio upload, read only as far as its `model` field: the rest streams to the provider as it
+ * arrives. The body limit (limits.max_body_bytes) counts it as it streams (413 past it).
+ */
+async function readStreamedUpload(request: FastifyRequest): Promise<MediaRequest> {
+  const contentType = request.headers['content-type'];
+  const boundary = multipartBoundary(contentType);
+  // Another content type was read whole by the app's parser: refused the same way as a buffered upload.
+  if (boundary === undefined || !(request.body instanceof Readable)) return readUpload(request, 'transcriptions');
+  const length = Number(request.headers['content-length']);
+  const upload = new StreamedUpload(request.body, boundary, Number.isFinite(length) ? length : undefined);
+  await upload.readHead();
+  const model = upload.fields.get('model')?.[0];
+  if (model === undefined || model === '') throw invalidField('model', "Missing required parameter: 'model'.");
+  return { model, fallbacks: undefined, body: Buffer.alloc(0), contentType: contentType!, json: undefined, boundary, units: undefined, upload };
+}
+
 /** The request to a provider of the OpenAI format: the caller's bytes, `model` rewritten. */
 function openAIParts(media: MediaRequest, operation: MediaOperation, target: Target, key: KeyRuntime, request: FastifyRequest): RawRequestParts {
   const endpoint = target.provider.endpoint(operation, key, target.model, false, request.headers);
-  const headers = { ...endpoint.headers, 'content-type': media.contentType };
+  const headers: Record<string, string> = { ...endpoint.headers, 'content-type': media.contentType };
+  if (media.upload !== undefined) {
+    const { stream, length } = media.upload.body(target.model);
+    if (length !== undefined) headers['content-length'] = String(length);
+    return { url: endpoint.url, headers, body: stream };
+  }
   if (media.boundary !== undefined) {
     return { url: endpoint.url, headers, body: replaceTextField(media.body, media.boundary, 'model', target.model) };
   }
@@ -131,19 +157,23 @@ function googleImageParts(gateway: Gateway, ctx: RequestContext, media: MediaReq
   };
 }
 
-function mediaHandler(gateway: Gateway, operation: MediaOperation, read: (request: FastifyRequest, operation: MediaOperation) => MediaRequest) {
+type Reader = (request: FastifyRequest, operation: MediaOperation) => MediaRequest | Promise<MediaRequest>;
+
+function mediaHandler(gateway: Gateway, operation: MediaOperation, read: Reader) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, 'openai');
+    let media: MediaRequest | undefined;
     try {
       for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
-      const media = read(request, operation);
+      media = await read(request, operation);
+      const call = media;
       const raw: RawCall = {
         method: 'POST',
         forwardErrors: false,
         prepare(target: Target, key: KeyRuntime): RawRequestParts {
           const format = target.provider.definition.format;
-          if (format === 'openai') return openAIParts(media, operation, target, key, request);
-          if (format === 'gemini' && operation === 'images') return googleImageParts(gateway, ctx, media, target, key);
+          if (format === 'openai') return openAIParts(call, operation, target, key, request);
+          if (format === 'gemini' && operation === 'images') return googleImageParts(gateway, ctx, call, target, key);
           throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve ${operation.replace('_', ' ')} through Heimdall.`, { param: 'model' });
         },
       };
@@ -154,7 +184,7 @@ function mediaHandler(gateway: Gateway, operation: MediaOperation, read: (reques
         stream: false,
         nativeFormat: 'openai',
         maxOutputTokens: 0,
-        passthroughBody: () => media.body.toString('utf8'),
+        passthroughBody: () => call.body.toString('utf8'),
         canonical: () => {
           throw new GatewayError('HD_ERR_INTERNAL', 'A media call has no canonical request.');
         },
@@ -162,9 +192,12 @@ function mediaHandler(gateway: Gateway, operation: MediaOperation, read: (reques
         raw,
       });
       if (outcome.kind !== 'raw') throw new GatewayError('HD_ERR_INTERNAL', 'A media call answered in another form.');
-      await sendRawOutcome(reply, ctx, outcome, media.units);
+      await sendRawOutcome(reply, ctx, outcome, call.units);
     } catch (error) {
-      sendFailure(reply, ctx, error, 'openai');
+      // An upload cut by the body limit while it streamed: the caller's 413, whatever the provider saw.
+      const failure = media?.upload?.failure ?? error;
+      if (media?.upload !== undefined && !(request.body as Readable).readableEnded) (request.body as Readable).resume();
+      sendFailure(reply, ctx, failure, 'openai');
     }
   };
 }
@@ -174,6 +207,10 @@ export function registerMediaRoutes(app: FastifyInstance, gateway: Gateway): voi
   app.post('/v1/images/generations', { config }, mediaHandler(gateway, 'images', readJson));
   app.post('/v1/images/edits', { config }, mediaHandler(gateway, 'image_edits', readUpload));
   app.post('/v1/audio/speech', { config }, mediaHandler(gateway, 'speech', readJson));
-  app.post('/v1/audio/transcriptions', { config }, mediaHandler(gateway, 'transcriptions', readUpload));
-  app.post('/v1/audio/translations', { config }, mediaHandler(gateway, 'translations', readUpload));
+  // Audio uploads reach their handler unread: a scope of their own takes multipart bodies as streams.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('multipart/form-data', (_request, payload, done) => done(null, payload));
+    scope.post('/v1/audio/transcriptions', { config }, mediaHandler(gateway, 'transcriptions', readStreamedUpload));
+    scope.post('/v1/audio/translations', { config }, mediaHandler(gateway, 'translations', readStreamedUpload));
+  });
 }

@@ -106,7 +106,7 @@ export async function runRawAttempt(gateway: Gateway, routing: Routing, ctx: Req
     const failure = error as UpstreamFailure;
     attempt.judge(failure, undefined);
     attempt.end(undefined, failure, performance.now());
-    throw failure;
+    throw sentOnce(parts, failure, provider.name);
   }
   try {
     if (response.status >= 400) {
@@ -140,6 +140,15 @@ export async function runRawAttempt(gateway: Gateway, routing: Routing, ctx: Req
     attempt.judge(error instanceof UpstreamFailure ? error : undefined, undefined);
     attempt.end(response.status, error as Error, performance.now());
     response.body.destroy();
-    throw error;
+    throw sentOnce(parts, error, provider.name);
   }
+}
+
+/**
+ * A streamed upload was consumed by this attempt: nothing can send it again, so its failure is the
+ * caller's answer now (a GatewayError: the pipeline does not retry it or fall back).
+ */
+function sentOnce(parts: RawRequestParts, error: unknown, provider: string): unknown {
+  if (parts.body === undefined || Buffer.isBuffer(parts.body) || !(error instanceof UpstreamFailure)) return error;
+  return error.toGatewayError(provider);
 }
