@@ -9,6 +9,8 @@
  * | `POST /v1/images/edits` | multipart | OpenAI, Azure, servers |
  * | `POST /v1/audio/speech` | JSON | OpenAI, Azure, Groq, servers (audio streamed out) |
  * | `POST /v1/audio/transcriptions`, `/v1/audio/translations` | multipart | OpenAI, Azure, Groq, servers |
+ * | `POST /v1/rerank` (Cohere's shape) | JSON | Cohere, Jina, servers (as sent); Voyage, Bedrock (translated, formats/rerank) |
+ * | `POST /v1/moderations` | JSON | OpenAI (default model `openai/omni-moderation-latest`) |
  *
  * To an OpenAI-format provider the caller's body goes as it is with only `model` rewritten (in a
  * JSON body or in the upload's `model` field). What the gateway reads: `model` (routing, access),
@@ -28,6 +30,7 @@ import type { KeyRuntime } from '../gateway/provider-runtime.js';
 import type { RawCall, RawRequestParts } from '../gateway/raw-attempt.js';
 import type { RequestContext } from '../gateway/request-context.js';
 import type { Target } from '../gateway/router.js';
+import { decodeBedrockRerank, decodeVoyageRerank, encodeBedrockRerank, encodeVoyageRerank, type RerankRequest } from '../formats/rerank/index.js';
 import { isImagenModel } from '../providers/gemini.js';
 import type { MediaOperation } from '../providers/types.js';
 import { hasFilePart, multipartBoundary, multipartTextFields, replaceTextField } from './multipart-fields.js';
@@ -61,6 +64,8 @@ const FILE_FIELDS: Partial<Record<MediaOperation, readonly string[]>> = {
   translations: ['file'],
 };
 
+const DEFAULT_MODERATION_MODEL = 'openai/omni-moderation-latest';
+
 function positiveInteger(value: unknown): number | undefined {
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   return typeof number === 'number' && Number.isInteger(number) && number > 0 ? number : undefined;
@@ -70,6 +75,8 @@ function readJson(request: FastifyRequest, operation: MediaOperation): MediaRequ
   checkJsonContentType(request.headers['content-type']);
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   const json = parseJsonBody(body);
+  // OpenAI's moderations default model, named the gateway's way.
+  if (operation === 'moderations' && json.model === undefined) json.model = DEFAULT_MODERATION_MODEL;
   const model = json.model;
   if (typeof model !== 'string' || model === '') throw invalidField('model', "Missing required parameter: 'model' (Heimdall routes media calls by model).");
   const fallbacks = readFallbacks(json);
@@ -159,6 +166,37 @@ function googleImageParts(gateway: Gateway, ctx: RequestContext, media: MediaReq
 
 type Reader = (request: FastifyRequest, operation: MediaOperation) => MediaRequest | Promise<MediaRequest>;
 
+/** The rerank request, checked where a translation reads it. */
+function rerankRequest(media: MediaRequest): RerankRequest {
+  const json = media.json!;
+  if (typeof json.query !== 'string') throw invalidField('query', "Missing required parameter: 'query'.");
+  const documents = json.documents;
+  if (!Array.isArray(documents) || documents.some((d) => typeof d !== 'string' && (typeof d !== 'object' || d === null || typeof (d as JsonObject).text !== 'string'))) {
+    throw invalidField('documents', "Invalid 'documents': expected an array of strings or {text} objects.");
+  }
+  return json as unknown as RerankRequest;
+}
+
+/** Rerank translated for Voyage (its own shape) or Bedrock (Cohere and Amazon rerank models, InvokeModel). */
+function rerankParts(gateway: Gateway, ctx: RequestContext, media: MediaRequest, target: Target, key: KeyRuntime): RawRequestParts {
+  const request = rerankRequest(media);
+  const voyage = target.provider.definition.format !== 'bedrock';
+  const encoded = voyage ? encodeVoyageRerank(request, target.model) : encodeBedrockRerank(request, target.model);
+  if (gateway.state.routing.strictParams) refuseWarnings(encoded.warnings);
+  ctx.addWarnings(encoded.warnings);
+  const endpoint = target.provider.endpoint('rerank', key, target.model, false);
+  return {
+    url: endpoint.url,
+    headers: { ...endpoint.headers },
+    body: Buffer.from(JSON.stringify(encoded.body), 'utf8'),
+    decode(answer: Buffer) {
+      const parsed = JSON.parse(answer.toString('utf8')) as unknown;
+      const decoded = voyage ? decodeVoyageRerank(parsed, request, ctx.id) : decodeBedrockRerank(parsed, request, ctx.id);
+      return { body: Buffer.from(JSON.stringify(decoded.body), 'utf8'), usage: decoded.usage };
+    },
+  };
+}
+
 function mediaHandler(gateway: Gateway, operation: MediaOperation, read: Reader) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx = startContext(gateway, request, reply, 'openai');
@@ -172,7 +210,8 @@ function mediaHandler(gateway: Gateway, operation: MediaOperation, read: Reader)
         forwardErrors: false,
         prepare(target: Target, key: KeyRuntime): RawRequestParts {
           const format = target.provider.definition.format;
-          if (format === 'openai') return openAIParts(call, operation, target, key, request);
+          if (operation === 'rerank' && (target.provider.definition.id === 'voyage' || format === 'bedrock')) return rerankParts(gateway, ctx, call, target, key);
+          if (format === 'openai' || (format === 'cohere' && operation === 'rerank')) return openAIParts(call, operation, target, key, request);
           if (format === 'gemini' && operation === 'images') return googleImageParts(gateway, ctx, call, target, key);
           throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve ${operation.replace('_', ' ')} through Heimdall.`, { param: 'model' });
         },
@@ -207,6 +246,8 @@ export function registerMediaRoutes(app: FastifyInstance, gateway: Gateway): voi
   app.post('/v1/images/generations', { config }, mediaHandler(gateway, 'images', readJson));
   app.post('/v1/images/edits', { config }, mediaHandler(gateway, 'image_edits', readUpload));
   app.post('/v1/audio/speech', { config }, mediaHandler(gateway, 'speech', readJson));
+  app.post('/v1/rerank', { config }, mediaHandler(gateway, 'rerank', readJson));
+  app.post('/v1/moderations', { config }, mediaHandler(gateway, 'moderations', readJson));
   // Audio uploads reach their handler unread: a scope of their own takes multipart bodies as streams.
   void app.register(async (scope) => {
     scope.addContentTypeParser('multipart/form-data', (_request, payload, done) => done(null, payload));

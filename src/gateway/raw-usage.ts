@@ -44,6 +44,8 @@ function canonicalOf(usage: Json): Usage | undefined {
     return usageFromAnthropic(usage as never);
   }
   if (typeof usage.input_tokens === 'number' || typeof usage.output_tokens === 'number') return canonicalUsage(usage);
+  // Embedding and rerank services that count input only (Jina, Voyage): `{total_tokens}`.
+  if (typeof usage.total_tokens === 'number') return { prompt_tokens: usage.total_tokens, completion_tokens: 0, total_tokens: usage.total_tokens };
   return undefined;
 }
 

@@ -53,6 +53,8 @@ const OPERATION_NAMES: Record<Operation, string> = {
   speech: 'text to speech',
   transcriptions: 'audio transcriptions',
   translations: 'audio translations',
+  rerank: 'reranking',
+  moderations: 'moderations',
 };
 
 /** A record entry that is the record's own (never Object.prototype's "constructor"). */

@@ -25,6 +25,8 @@ const PATHS: Record<Operation, string> = {
   speech: '/audio/speech',
   transcriptions: '/audio/transcriptions',
   translations: '/audio/translations',
+  rerank: '/rerank',
+  moderations: '/moderations',
 };
 
 /** Azure has no fixed catalogue: the deployment map says what an entry serves. */

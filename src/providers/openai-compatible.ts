@@ -15,6 +15,8 @@ interface CompatibleRow {
   /** Appended to a host-root base URL (env, config or dashboard) as the SDK does. */
   baseUrlEnvPath?: string;
   keyRequired?: boolean;
+  /** False for a provider without chat (Jina, Voyage: embeddings and rerank). */
+  chat?: boolean;
   /** OPENAI_BASE_URL without OPENAI_API_KEY: a keyless local OpenAI-compatible server. */
   keylessWithBaseUrlEnv?: boolean;
   embeddings?: boolean;
@@ -27,6 +29,9 @@ interface CompatibleRow {
   speech?: boolean;
   transcriptions?: boolean;
   translations?: boolean;
+  /** Reranking at /rerank (Cohere's request shape, or Voyage's: formats/rerank). */
+  rerank?: boolean;
+  moderations?: boolean;
   models: readonly string[];
   embeddingModels?: readonly string[];
   docs: string;
@@ -43,6 +48,8 @@ const PATHS: Record<Operation, string> = {
   speech: '/audio/speech',
   transcriptions: '/audio/transcriptions',
   translations: '/audio/translations',
+  rerank: '/rerank',
+  moderations: '/moderations',
 };
 
 function compatibleEndpoint(operation: Operation, context: EndpointContext): Endpoint {
@@ -57,7 +64,7 @@ const ROWS: readonly CompatibleRow[] = [
     id: 'openai', name: 'OpenAI', baseUrl: 'https://api.openai.com/v1',
     apiKeyEnv: ['OPENAI_API_KEY'], baseUrlEnv: 'OPENAI_BASE_URL', keylessWithBaseUrlEnv: true,
     embeddings: true, completions: true, responses: true,
-    images: true, imageEdits: true, speech: true, transcriptions: true, translations: true,
+    images: true, imageEdits: true, speech: true, transcriptions: true, translations: true, moderations: true,
     models: ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini', 'o3-mini', 'gpt-3.5-turbo-instruct'],
     embeddingModels: ['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002'],
     docs: 'https://platform.openai.com/docs/api-reference',
@@ -163,6 +170,22 @@ const ROWS: readonly CompatibleRow[] = [
     docs: 'https://huggingface.co/docs/inference-providers/index',
   },
   {
+    id: 'jina', name: 'Jina AI', baseUrl: 'https://api.jina.ai/v1',
+    apiKeyEnv: ['JINA_API_KEY'], baseUrlEnv: 'JINA_BASE_URL',
+    chat: false, embeddings: true, rerank: true,
+    models: [],
+    embeddingModels: ['jina-embeddings-v3', 'jina-embeddings-v4'],
+    docs: 'https://jina.ai/reranker/',
+  },
+  {
+    id: 'voyage', name: 'Voyage AI', baseUrl: 'https://api.voyageai.com/v1',
+    apiKeyEnv: ['VOYAGE_API_KEY'], baseUrlEnv: 'VOYAGE_BASE_URL',
+    chat: false, embeddings: true, rerank: true,
+    models: [],
+    embeddingModels: ['voyage-3.5', 'voyage-3.5-lite', 'voyage-3-large'],
+    docs: 'https://docs.voyageai.com/reference/reranker-api',
+  },
+  {
     id: 'ollama', name: 'Ollama', baseUrl: 'http://127.0.0.1:11434/v1',
     apiKeyEnv: [], baseUrlEnv: 'OLLAMA_HOST', baseUrlEnvPath: '/v1', keyRequired: false,
     embeddings: true, completions: true,
@@ -174,7 +197,7 @@ const ROWS: readonly CompatibleRow[] = [
     id: 'openai-compatible', name: 'OpenAI-compatible server', baseUrl: 'http://127.0.0.1:8000/v1',
     apiKeyEnv: [], keyRequired: false,
     embeddings: true, completions: true, responses: true,
-    images: true, imageEdits: true, speech: true, transcriptions: true, translations: true,
+    images: true, imageEdits: true, speech: true, transcriptions: true, translations: true, rerank: true,
     models: [],
     docs: 'https://platform.openai.com/docs/api-reference/chat',
   },
@@ -192,7 +215,7 @@ function toDefinition(row: CompatibleRow): ProviderDefinition {
     keyRequired: row.keyRequired ?? true,
     keylessWithBaseUrlEnv: row.keylessWithBaseUrlEnv,
     operations: {
-      chat: true,
+      chat: row.chat ?? true,
       models: true,
       embeddings: row.embeddings ?? false,
       completions: row.completions ?? false,
@@ -202,6 +225,8 @@ function toDefinition(row: CompatibleRow): ProviderDefinition {
       speech: row.speech ?? false,
       transcriptions: row.transcriptions ?? false,
       translations: row.translations ?? false,
+      rerank: row.rerank ?? false,
+      moderations: row.moderations ?? false,
     },
     models: row.models,
     embeddingModels: row.embeddingModels,

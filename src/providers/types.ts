@@ -3,7 +3,7 @@ import type { WireFormat } from '../formats/types.js';
 export type Operation = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models' | MediaOperation;
 
 /** The operations whose answers the gateway forwards as bytes or translates whole (src/api/media.ts). */
-export type MediaOperation = 'images' | 'image_edits' | 'speech' | 'transcriptions' | 'translations';
+export type MediaOperation = 'images' | 'image_edits' | 'speech' | 'transcriptions' | 'translations' | 'rerank' | 'moderations';
 
 /** What a provider definition needs to address one upstream call. */
 export interface EndpointContext {

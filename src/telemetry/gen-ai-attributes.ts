@@ -53,6 +53,8 @@ export const OPERATION_NAME: Readonly<Record<Exclude<Operation, 'models'>, strin
   speech: 'generate_content',
   transcriptions: 'generate_content',
   translations: 'generate_content',
+  rerank: 'rerank',
+  moderations: 'moderations',
 };
 
 /**

@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import OpenAI, { toFile } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -153,7 +154,7 @@ describe('POST /v1/audio/transcriptions and translations', () => {
     const response = await request(`${gateway.url}/v1/audio/transcriptions`, {
       method: 'POST',
       headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, authorization: `Bearer ${SPEAKER}` },
-      body: body(),
+      body: Readable.from(body()),
     });
     const json = (await response.body.json()) as { text: string };
     expect(response.statusCode).toBe(200);
@@ -176,7 +177,7 @@ describe('POST /v1/audio/transcriptions and translations', () => {
     const streamed = await request(`${gateway.url}/v1/audio/transcriptions`, {
       method: 'POST',
       headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, authorization: `Bearer ${SPEAKER}` },
-      body: tooLong(),
+      body: Readable.from(tooLong()),
     });
     expect(streamed.statusCode).toBe(413);
     expect(await streamed.body.json()).toMatchObject({ error: { code: 'request_too_large' } });
