@@ -24,6 +24,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, invalidField } from '../errors/gateway-error.js';
 import { decodeGeminiImageResponse, decodeImagenResponse, encodeGeminiImageRequest, encodeImagenRequest, type ImageRequest } from '../formats/images/google.js';
 import type { Usage } from '../formats/openai/types.js';
+import type { CodecWarning } from '../formats/types.js';
 import { refuseWarnings } from '../formats/warnings.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { KeyRuntime } from '../gateway/provider-runtime.js';
@@ -148,17 +149,29 @@ function googleImageParts(gateway: Gateway, ctx: RequestContext, media: MediaReq
   const request = { ...json, n: positiveInteger(json.n) } as ImageRequest;
   if (imagen && (request.n ?? 1) > 4) throw invalidField('n', `Imagen makes at most 4 images per call; n=${request.n}.`);
   const encoded = imagen ? encodeImagenRequest(request) : encodeGeminiImageRequest(request);
+  const created = Math.floor(ctx.time / 1000);
+  return translatedParts(gateway, ctx, target, key, 'images', encoded, (answer) => (imagen ? decodeImagenResponse(answer, created) : decodeGeminiImageResponse(answer, created)));
+}
+
+/** A call translated for its provider: the encoded body (its warnings noted), and the answer decoded back. */
+function translatedParts(
+  gateway: Gateway,
+  ctx: RequestContext,
+  target: Target,
+  key: KeyRuntime,
+  operation: MediaOperation,
+  encoded: { body: unknown; warnings: CodecWarning[] },
+  decode: (answer: unknown) => { body: unknown; usage: Usage | undefined },
+): RawRequestParts {
   if (gateway.state.routing.strictParams) refuseWarnings(encoded.warnings);
   ctx.addWarnings(encoded.warnings);
-  const endpoint = target.provider.endpoint('images', key, target.model, false);
-  const created = Math.floor(ctx.time / 1000);
+  const endpoint = target.provider.endpoint(operation, key, target.model, false);
   return {
     url: endpoint.url,
     headers: { ...endpoint.headers },
     body: Buffer.from(JSON.stringify(encoded.body), 'utf8'),
     decode(answer: Buffer) {
-      const parsed = JSON.parse(answer.toString('utf8')) as unknown;
-      const decoded = imagen ? decodeImagenResponse(parsed, created) : decodeGeminiImageResponse(parsed, created);
+      const decoded = decode(JSON.parse(answer.toString('utf8')) as unknown);
       return { body: Buffer.from(JSON.stringify(decoded.body), 'utf8'), usage: decoded.usage };
     },
   };
@@ -182,19 +195,7 @@ function rerankParts(gateway: Gateway, ctx: RequestContext, media: MediaRequest,
   const request = rerankRequest(media);
   const voyage = target.provider.definition.format !== 'bedrock';
   const encoded = voyage ? encodeVoyageRerank(request, target.model) : encodeBedrockRerank(request, target.model);
-  if (gateway.state.routing.strictParams) refuseWarnings(encoded.warnings);
-  ctx.addWarnings(encoded.warnings);
-  const endpoint = target.provider.endpoint('rerank', key, target.model, false);
-  return {
-    url: endpoint.url,
-    headers: { ...endpoint.headers },
-    body: Buffer.from(JSON.stringify(encoded.body), 'utf8'),
-    decode(answer: Buffer) {
-      const parsed = JSON.parse(answer.toString('utf8')) as unknown;
-      const decoded = voyage ? decodeVoyageRerank(parsed, request, ctx.id) : decodeBedrockRerank(parsed, request, ctx.id);
-      return { body: Buffer.from(JSON.stringify(decoded.body), 'utf8'), usage: decoded.usage };
-    },
-  };
+  return translatedParts(gateway, ctx, target, key, 'rerank', encoded, (answer) => (voyage ? decodeVoyageRerank(answer, request, ctx.id) : decodeBedrockRerank(answer, request, ctx.id)));
 }
 
 function mediaHandler(gateway: Gateway, operation: MediaOperation, read: Reader) {
