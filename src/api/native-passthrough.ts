@@ -8,6 +8,7 @@
  * | `/anthropic/v1/{path}` (beyond messages and count_tokens) | `anthropic` | its base URL + `/v1/{path}` |
  * | `/genai/{version}/{path}`, `/genai/upload/...` (beyond generateContent and countTokens) | `gemini` | its host + the same path |
  * | `/bedrock/{path}` | `bedrock` (SigV4 re-signed, or its API key) | its runtime endpoint + `/{path}` |
+ * | `/v1/files[/...]`, `/v1/batches[/...]` | as `/openai/v1/...` | the same |
  *
  * The method, path, query (but a `key` parameter) and body go upstream unchanged; the caller's
  * credentials and cookies never do (forward-headers.ts `isNeverForwarded`, and the caller's own
@@ -214,7 +215,8 @@ function targetOf(provider: ProviderRuntime, model: string, tier: number): Targe
   return { provider, model, label: `${provider.name}/${model}`, weight: 1, keyWeight: provider.keyWeightFor(model), tier };
 }
 
-function nativeHandler(gateway: Gateway, family: Family) {
+/** `prefix`: what the route adds before the provider's own path (`/openai`; none for the `/v1/files` aliases). */
+function nativeHandler(gateway: Gateway, family: Family, prefix = FAMILIES[family].prefix) {
   const spec = FAMILIES[family];
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const url = request.url;
@@ -222,7 +224,7 @@ function nativeHandler(gateway: Gateway, family: Family) {
     const ctx = startContext(gateway, request, reply, spec.surface, path);
     try {
       for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
-      const rest = path.slice(spec.prefix.length);
+      const rest = path.slice(prefix.length);
       const provider = providerFor(gateway, spec, request.headers);
       const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? request.body : undefined;
       const contentType = request.headers['content-type'];
@@ -280,4 +282,9 @@ export function registerNativePassthrough(app: FastifyInstance, gateway: Gateway
   }
   // POST /genai/{version}/* is the Gemini surface's (genai.ts), which hands it the methods it does not serve.
   app.route({ method: METHODS, url: '/genai/*', config: { surface: 'gemini' }, handler: genai });
+  // OpenAI's files and batches at the SDK's default paths: OpenAI's own, through the same pass-through.
+  const openai = nativeHandler(gateway, 'openai', '');
+  for (const url of ['/v1/files', '/v1/files/*', '/v1/batches', '/v1/batches/*']) {
+    app.route({ method: METHODS, url, config: { surface: 'openai' }, handler: openai });
+  }
 }

@@ -119,6 +119,28 @@ describe('/openai/* pass-through', () => {
   });
 });
 
+describe('/v1/files and /v1/batches (OpenAI\'s, through the pass-through)', () => {
+  it('the SDK uploads a batch file and creates a batch; a key limited to some models may not', async () => {
+    const lines = [
+      { custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] } },
+      { custom_id: 'b', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'yo' }] } },
+    ].map((line) => JSON.stringify(line)).join('\n');
+    const sdk = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: FULL, maxRetries: 0 });
+    const file = await sdk.files.create({ file: await toFile(Buffer.from(lines), 'batch.jsonl'), purpose: 'batch' });
+    expect(file).toMatchObject({ object: 'file', purpose: 'batch', filename: 'batch.jsonl', bytes: lines.length });
+    expect(mock.requests[0].headers.authorization).toBe('Bearer sk-mock-openai');
+    const batch = await sdk.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    expect(batch).toMatchObject({ object: 'batch', status: 'validating', request_counts: { total: 2 } });
+    expect((await sdk.batches.retrieve(batch.id)).status).toBe('completed');
+    expect(requestLines().at(-1)).toMatchObject({ route: `/v1/batches/${batch.id}`, provider: 'openai', status: 200 });
+    // The file names gpt-4o, which MINI may not use: a call that names no model needs openai/*.
+    const mini = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: MINI, maxRetries: 0 });
+    await expect(mini.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).rejects.toMatchObject({ status: 403 });
+    await expect(mini.files.create({ file: await toFile(Buffer.from(lines), 'batch.jsonl'), purpose: 'batch' })).rejects.toMatchObject({ status: 403 });
+    expect(mock.requests).toHaveLength(3);
+  });
+});
+
 describe('/anthropic/* pass-through', () => {
   it('a message batch needs every model it names to be allowed', async () => {
     const params = (model: string) => ({ model, max_tokens: 32, messages: [{ role: 'user' as const, content: 'batch me' }] });
