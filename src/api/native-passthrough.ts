@@ -55,6 +55,8 @@ interface FamilySpec {
   /** The provider type a route of this family reaches (definition id), and its wire format. */
   type: string;
   format: ProviderRuntime['definition']['format'];
+  /** The paths of the provider's API (anything else under the prefix is no route: 404). */
+  paths: RegExp;
   /** The upstream URL of the path after the prefix (query excluded). */
   url(provider: ProviderRuntime, rest: string): string;
   /** The provider's credentials and defaults for one key. */
@@ -95,11 +97,9 @@ const FAMILIES: Record<Family, FamilySpec> = {
     surface: 'openai',
     type: 'openai',
     format: 'openai',
+    paths: /^\/v1\/./,
     // The SDK's base URL already names the version: `/openai/v1/x` is `<base_url>/x`.
-    url: (provider, rest) => {
-      if (!rest.startsWith('/v1/') && rest !== '/v1') throw new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `No route for "/openai${rest}": OpenAI pass-through paths start with /openai/v1/.`);
-      return provider.baseUrl + rest.slice(3);
-    },
+    url: (provider, rest) => provider.baseUrl + rest.slice(3),
     auth: (_provider, key) => credential('authorization', key.secret === undefined ? undefined : `Bearer ${key.secret}`),
     // A model's own page (`/v1/models/{id}`) reads about it; it does not use it.
     pathModels: () => [],
@@ -109,6 +109,7 @@ const FAMILIES: Record<Family, FamilySpec> = {
     surface: 'anthropic',
     type: 'anthropic',
     format: 'anthropic',
+    paths: /^\/v1\/./,
     url: (provider, rest) => provider.baseUrl + rest,
     auth: (provider, key) => anthropicHeaders({ baseUrl: provider.baseUrl, apiKey: key.secret, model: '', stream: false, options: provider.options }, false),
     pathModels: () => [],
@@ -118,6 +119,7 @@ const FAMILIES: Record<Family, FamilySpec> = {
     surface: 'gemini',
     type: 'gemini',
     format: 'gemini',
+    paths: /^\/(?:v\d+(?:alpha|beta)?\d*|upload\/v\d+(?:alpha|beta)?\d*)\/./,
     url: (provider, rest) => geminiHost(provider.baseUrl) + rest,
     auth: (_provider, key) => credential('x-goog-api-key', key.secret),
     pathModels: genaiPathModels,
@@ -127,6 +129,7 @@ const FAMILIES: Record<Family, FamilySpec> = {
     surface: 'openai',
     type: 'bedrock',
     format: 'bedrock',
+    paths: /^\/./,
     url: (provider, rest) => bedrockBaseUrl({ baseUrl: provider.baseUrl, options: provider.options }) + rest,
     // SigV4 is added by the provider's authorizer once the body is known; an API key is a bearer token.
     auth: (provider, key) => credential('authorization', key.secret !== undefined && bedrockAuthMode(key.secret, provider.options) === 'bearer' ? `Bearer ${key.secret}` : undefined),
@@ -225,6 +228,9 @@ function nativeHandler(gateway: Gateway, family: Family, prefix = FAMILIES[famil
     try {
       for (const hooks of gateway.hooks) hooks.authenticate?.(ctx, request.headers);
       const rest = path.slice(prefix.length);
+      if (prefix !== '' && !spec.paths.test(rest)) {
+        throw new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `No route for ${request.method} ${path}: ${spec.prefix}/ forwards the paths of the provider's own API only.`);
+      }
       const provider = providerFor(gateway, spec, request.headers);
       const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? request.body : undefined;
       const contentType = request.headers['content-type'];
