@@ -214,6 +214,25 @@ function providerFor(gateway: Gateway, spec: FamilySpec, headers: IncomingHttpHe
   throw new GatewayError('HD_ERR_PROVIDER_NOT_CONFIGURED', `No ${spec.type} provider is configured for ${spec.prefix}/ (set its API key, or add it to the config file).`);
 }
 
+/** Anthropic's batch objects (create, retrieve, list, cancel): their `results_url` names the provider. */
+const BATCH_OBJECT = /^\/v1\/messages\/batches(?:\/[^/]+(?:\/cancel)?)?$/;
+
+/** The gateway's own base for the family, as the caller reached it. */
+function gatewayBase(request: FastifyRequest, prefix: string): string {
+  return `${request.protocol}://${request.headers.host ?? 'localhost'}${prefix}`;
+}
+
+/**
+ * A batch's `results_url` points at the provider, where the caller's virtual key means nothing:
+ * it is rewritten to the gateway, so the SDK's `batches.results()` fetches them through it.
+ */
+function gatewayResultsUrl(answer: Buffer, providerBase: string, gateway: string): Buffer {
+  const text = answer.toString('utf8');
+  const from = JSON.stringify(providerBase).slice(1, -1);
+  const rewritten = text.split(`"results_url":"${from}`).join(`"results_url":"${JSON.stringify(gateway).slice(1, -1)}`);
+  return rewritten === text ? answer : Buffer.from(rewritten, 'utf8');
+}
+
 function targetOf(provider: ProviderRuntime, model: string, tier: number): Target {
   return { provider, model, label: `${provider.name}/${model}`, weight: 1, keyWeight: provider.keyWeightFor(model), tier };
 }
@@ -250,7 +269,9 @@ function nativeHandler(gateway: Gateway, family: Family, prefix = FAMILIES[famil
           // The caller's credential headers were never taken (isNeverForwarded): its protocol headers win over the defaults.
           const headers = { ...spec.auth(target.provider, key), ...caller };
           target.provider.finishHeaders(headers, undefined);
-          return { url: upstreamUrl, headers, body };
+          const parts: RawRequestParts = { url: upstreamUrl, headers, body };
+          if (family === 'anthropic' && BATCH_OBJECT.test(rest)) parts.decode = (answer) => ({ body: gatewayResultsUrl(answer, target.provider.baseUrl, gatewayBase(request, spec.prefix)) });
+          return parts;
         },
       };
       ctx.requestedModel = primary.label;

@@ -153,6 +153,12 @@ describe('/anthropic/* pass-through', () => {
     expect(mock.requests[0].headers['anthropic-version']).toBeDefined();
     const again = await anthropic(FULL).messages.batches.retrieve(batch.id);
     expect(again.processing_status).toBe('ended');
+    // The results are fetched through the gateway: their URL is rewritten to it.
+    expect(again.results_url).toBe(`${gateway.url}/anthropic/v1/messages/batches/${batch.id}/results`);
+    const results = [];
+    for await (const result of await anthropic(FULL).messages.batches.results(batch.id)) results.push(result);
+    expect(results).toMatchObject([{ custom_id: 'a', result: { type: 'succeeded', message: { content: [{ type: 'text', text: 'echo: batch me' }] } } }]);
+    expect(mock.requests.at(-1)).toMatchObject({ path: `/v1/messages/batches/${batch.id}/results`, headers: { 'x-api-key': 'sk-ant-mock' } });
   });
 
   it('an Anthropic refusal is forwarded in Anthropic\'s words; a body that names no model needs anthropic/*', async () => {
