@@ -101,8 +101,8 @@ describe('price book', () => {
   it('is dated and prices a current model of every provider with a public price list', () => {
     expect(CATALOG_DATE).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     // Providers without a list price in the catalog: router-of-routers (huggingface), free tiers (nvidia),
-    // DeepInfra and SambaNova (not in @pydantic/genai-prices), and the generic openai-compatible server.
-    const unpriced = new Set(['huggingface', 'nvidia', 'openai-compatible', 'deepinfra', 'sambanova']);
+    // DeepInfra, SambaNova, Jina and Voyage (not in @pydantic/genai-prices), and the generic openai-compatible server.
+    const unpriced = new Set(['huggingface', 'nvidia', 'openai-compatible', 'deepinfra', 'sambanova', 'jina', 'voyage']);
     for (const definition of providerDefinitions()) {
       if (unpriced.has(definition.id)) continue;
       expect(book.catalog.pricedProviders.includes(definition.id) || definition.id === 'ollama', definition.id).toBe(true);
@@ -120,7 +120,7 @@ describe('price book', () => {
     const book = new PriceBook();
     const missing: string[] = [];
     for (const definition of providerDefinitions()) {
-      if (['huggingface', 'nvidia', 'deepinfra', 'sambanova'].includes(definition.id)) continue;
+      if (['huggingface', 'nvidia', 'deepinfra', 'sambanova', 'jina', 'voyage'].includes(definition.id)) continue;
       for (const model of [...definition.models, ...(definition.embeddingModels ?? [])]) {
         if (KNOWN_GAPS.has(`${definition.id}/${model}`)) continue;
         if (book.lookup({ provider: definition.id, type: definition.id, model }) === undefined) missing.push(`${definition.id}/${model}`);
