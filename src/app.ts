@@ -7,6 +7,7 @@ import { registerAdminApi } from './api/admin/index.js';
 import { registerAnthropicRoutes } from './api/anthropic.js';
 import { registerDashboardRoutes } from './api/dashboard.js';
 import { registerGenAIRoutes } from './api/genai.js';
+import { registerMediaRoutes } from './api/media.js';
 import { registerHealthRoutes } from './api/health.js';
 import { registerOpenAIRoutes } from './api/openai.js';
 import { registerResponsesRoutes } from './api/responses.js';
@@ -219,6 +220,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   registerAnthropicRoutes(app, gateway);
   registerGenAIRoutes(app, gateway);
   registerMcp(app, config, logger);
+  registerMediaRoutes(app, gateway);
   registerDashboardRoutes(app);
   registerAdminApi(app);
 

@@ -40,6 +40,8 @@ export default function responseMock(options = {}) {
     beforeRouting(request) {
       if (header !== undefined && request.headers[header] === undefined) return;
       const body = request.canonical();
+      // Native pass-through and media routes forward bytes: nothing to mock there.
+      if (body === undefined) return;
       const model = options.model ?? request.model ?? 'mock';
       const created = Math.floor(Date.now() / 1000);
       if (request.operation === 'embeddings') {

@@ -16,10 +16,14 @@ import type { RequestContext } from '../gateway/request-context.js';
 import { translating } from '../formats/malformed.js';
 import { refuseWarnings } from '../formats/warnings.js';
 import { countTokensHandler } from './count-tokens.js';
+import { genaiPassthrough, registerNativePassthrough } from './native-passthrough.js';
 import { surfaceHandler, type PreparedRequest } from './surface-handler.js';
 import { decodePathPart, parseJsonBody, readFallbacks } from './validate.js';
 
 const config = { surface: 'gemini' as const };
+
+/** The methods the Gemini surface serves itself, from any provider (after the path's last `:`, `%3A` too). */
+const SURFACE_METHOD = /(?::|%3A)(?:generateContent|streamGenerateContent)$/i;
 
 /**
  * The API versions the Gemini SDKs call: `v1beta` by default, `v1` and `v1alpha` by option;
@@ -143,8 +147,14 @@ export function registerGenAIRoutes(app: FastifyInstance, gateway: Gateway): voi
       };
     },
   });
-  const route = (request: FastifyRequest, reply: FastifyReply): Promise<void> =>
-    (request.params as { '*': string })['*'].endsWith(':countTokens') ? count(request, reply) : handler(request, reply);
+  // Any other method (embedContent, predict, files, cachedContents...) goes to Gemini as it is (native-passthrough.ts).
+  const native = genaiPassthrough(gateway);
+  const route = (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const path = (request.params as { '*': string })['*'];
+    if (path.endsWith(':countTokens')) return count(request, reply);
+    return SURFACE_METHOD.test(path) ? handler(request, reply) : native(request, reply);
+  };
   // `models/{model}:...` and the bare `{provider}/{model}:...` form alike (parseModelAction).
   for (const version of GENAI_VERSIONS) app.post(`/genai/${version}/*`, { config }, route);
+  registerNativePassthrough(app, gateway, native);
 }

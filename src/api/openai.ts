@@ -29,11 +29,10 @@ import {
   type JsonObject,
 } from './validate.js';
 
-const CHECKS: Record<UpstreamOperation, ((body: JsonObject) => void) | undefined> = {
+const CHECKS: Partial<Record<UpstreamOperation, (body: JsonObject) => void>> = {
   chat: checkChatBody,
   completions: checkCompletionsBody,
   embeddings: checkEmbeddingsBody,
-  responses: undefined,
 };
 
 /**

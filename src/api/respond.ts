@@ -22,10 +22,11 @@ import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { abandonStream, pumpStream } from '../gateway/stream-pump.js';
 import { redactText, safeLine } from '../telemetry/logger.js';
 import { writeRawError } from './raw-error.js';
+import { sendRawOutcome } from './raw-reply.js';
 
 /** Starts a request's context and ties the client's disconnect to the upstream call. */
-export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface): RequestContext {
-  const ctx = new RequestContext(request.id, surface, request.routeOptions.url ?? request.url.split('?')[0], request.method);
+export function startContext(gateway: Gateway, request: FastifyRequest, reply: FastifyReply, surface: Surface, route?: string): RequestContext {
+  const ctx = new RequestContext(request.id, surface, route ?? request.routeOptions.url ?? request.url.split('?')[0], request.method);
   ctx.headers = request.headers;
   gateway.begin();
   const lifecycle = gateway.lifecycle;
@@ -122,6 +123,7 @@ export interface OutcomeEncoders {
 
 /** Sends a successful outcome: bytes as they came (pass-through), the surface's encoding, or a plugin's early answer. */
 export async function sendOutcome(reply: FastifyReply, ctx: RequestContext, outcome: Outcome, encode: OutcomeEncoders, lifecycle: Lifecycle): Promise<void> {
+  if (outcome.kind === 'raw') return sendRawOutcome(reply, ctx, outcome);
   if (outcome.kind === 'answer') return sendEarlyAnswer(reply, ctx, outcome.answer, encode, lifecycle);
   if (outcome.kind === 'json') {
     ctx.status = 200;

@@ -159,7 +159,7 @@ function identityOf(app: FastifyInstance, ctx: RequestContext): CacheIdentity {
 
 /** Only chat answers are cached: OpenAI chat, Anthropic Messages, Gemini generateContent (not the Responses API). */
 function cacheable(ctx: RequestContext, input: PipelineInput | undefined): input is PipelineInput {
-  return input !== undefined && input.operation === 'chat' && !ctx.route.startsWith('/v1/responses');
+  return input !== undefined && input.operation === 'chat' && input.raw === undefined && !ctx.route.startsWith('/v1/responses');
 }
 
 /** A stored answer replayed as a stream: a few words per chunk, usage last (replay.ts). */

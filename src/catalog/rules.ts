@@ -24,6 +24,24 @@ export interface ModelRule {
 const OPENAI = ['openai', 'azure'];
 const CLAUDE = ['anthropic', 'vertex-anthropic', 'bedrock'];
 
+/**
+ * Models priced per unit, not per token (the catalog's data has per-token prices only):
+ * [family, providers, models, price].
+ */
+const OPENAI_PRICING = 'https://platform.openai.com/docs/pricing#transcription-and-speech';
+const GOOGLE_PRICING = 'https://ai.google.dev/gemini-api/docs/pricing#imagen-4';
+const UNIT_PRICED: readonly ModelRule[] = ([
+  ['openai-whisper', OPENAI, /^whisper-1$/, { audio_second: 0.006 / 60 }, OPENAI_PRICING],
+  ['openai-tts', OPENAI, /^tts-1$/, { characters: 15 }, OPENAI_PRICING],
+  ['openai-tts-hd', OPENAI, /^tts-1-hd$/, { characters: 30 }, OPENAI_PRICING],
+  ['groq-whisper', ['groq'], /^whisper-large-v3$/, { audio_second: 0.111 / 3600 }, 'https://groq.com/pricing'],
+  ['groq-whisper-turbo', ['groq'], /^whisper-large-v3-turbo$/, { audio_second: 0.04 / 3600 }, 'https://groq.com/pricing'],
+  ['imagen-4', ['gemini', 'vertex'], /^imagen-4\.0-generate/, { image: 0.04 }, GOOGLE_PRICING],
+  ['imagen-4-fast', ['gemini', 'vertex'], /^imagen-4\.0-fast-generate/, { image: 0.02 }, GOOGLE_PRICING],
+  ['imagen-4-ultra', ['gemini', 'vertex'], /^imagen-4\.0-ultra-generate/, { image: 0.06 }, GOOGLE_PRICING],
+  ['imagen-3', ['gemini', 'vertex'], /^imagen-3\.0-generate/, { image: 0.03 }, 'https://ai.google.dev/gemini-api/docs/pricing#imagen-3'],
+] as const).map(([family, providers, models, price, see]) => ({ family, providers, models, price, see }));
+
 export const MODEL_RULES: readonly ModelRule[] = [
   {
     // o1, o3, o4-mini, gpt-5 and later (not the gpt-5 "chat" models): reasoning models.
@@ -83,6 +101,7 @@ export const MODEL_RULES: readonly ModelRule[] = [
     reasoning: false,
     see: 'https://ai.google.dev/gemini-api/docs/thinking#supported-models',
   },
+  ...UNIT_PRICED,
   {
     // Models run on the caller's own machine: no per-token price.
     family: 'local',

@@ -13,6 +13,12 @@ export interface PriceTier {
 }
 
 export interface ModelPrice extends PriceTier {
+  /** USD per image generated (models priced per image rather than per token: Imagen). */
+  image?: number;
+  /** USD per second of audio transcribed or translated (Whisper). */
+  audio_second?: number;
+  /** USD per million characters of text spoken (text-to-speech models priced per character). */
+  characters?: number;
   /** Prices of a request whose prompt is above `threshold` tokens. */
   long_context?: PriceTier & { threshold: number };
 }

@@ -32,6 +32,7 @@ import { canonicalUsage, responsesProviderCodec } from '../formats/responses/ind
 import { sendParts } from './send-parts.js';
 import { httpFailure } from './upstream-call.js';
 import { AttemptStageImpl } from '../plugins/stages.js';
+import { runRawAttempt } from './raw-attempt.js';
 
 type Routing = ResolvedConfig['routing'];
 
@@ -286,7 +287,7 @@ export class UpstreamAttempt implements StreamOutcome {
 }
 
 /** Takes a concurrency slot, waiting in the provider's queue when needed (the wait is not overhead). */
-async function takeSlot(ctx: RequestContext, target: Target): Promise<void> {
+export async function takeSlot(ctx: RequestContext, target: Target): Promise<void> {
   const limiter = target.provider.limiter;
   if (limiter.tryAcquire()) return;
   const waitStart = performance.now();
@@ -307,6 +308,8 @@ async function takeSlot(ctx: RequestContext, target: Target): Promise<void> {
  * (queue full/timeout, a request the target cannot take).
  */
 export async function runAttempt(gateway: Gateway, routing: Routing, ctx: RequestContext, input: PipelineInput, target: Target, key: KeyRuntime): Promise<Outcome> {
+  // A call forwarded as bytes (native pass-through, images, audio): raw-attempt.ts.
+  if (input.raw !== undefined) return runRawAttempt(gateway, routing, ctx, input.raw, target, key);
   const provider = target.provider;
   const format = provider.definition.format;
   // A Responses request to a provider without the Responses API is bridged through its chat endpoint.

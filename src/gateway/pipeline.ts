@@ -29,7 +29,8 @@ import { filterPlan, planRequest, specialFallbackPlan, type Plan, type Target } 
 import type { StreamBody, UpstreamResponse } from './upstream.js';
 import { UpstreamFailure } from './upstream-failure.js';
 import type { EarlyAnswer } from '../plugins/types.js';
-import { RoutingStageImpl } from '../plugins/stages.js';
+import { planInput, RoutingStageImpl } from '../plugins/stages.js';
+import type { RawCall, RawOutcome } from './raw-attempt.js';
 
 export type UpstreamOperation = Exclude<Operation, 'models'>;
 
@@ -54,6 +55,8 @@ export interface PipelineInput {
   rewritten?: boolean;
   /** The body's `heimdall_cache` field (cache controls for SDKs without headers), taken out of the body. */
   cacheControl?: unknown;
+  /** A call forwarded as bytes, its answer streamed back as bytes (raw-attempt.ts). */
+  raw?: RawCall;
 }
 
 interface OutcomeBase {
@@ -87,7 +90,7 @@ export interface AnswerOutcome {
   answer: EarlyAnswer;
 }
 
-export type Outcome = JsonOutcome | StreamOutcome | AnswerOutcome;
+export type Outcome = JsonOutcome | StreamOutcome | AnswerOutcome | RawOutcome;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -140,7 +143,16 @@ export class Pipeline {
       const answer = ran instanceof Promise ? await ran : ran;
       if (answer !== undefined) return earlyAnswer(answer, ctx);
       plan = stage.plan();
-    } else plan = planRequest(state, input.model, input.fallbacks, input.operation);
+    } else plan = planInput(state, input);
+    // A raw call may name more models than it is sent to (a batch's requests): governance saw them all
+    // (plugins/governance.ts), and every one must be allowed.
+    const named = input.raw?.alsoNamed;
+    if (named !== undefined && ctx.targetFilter !== undefined) {
+      const refused = named.find((target) => !ctx.targetFilter!(target));
+      if (refused !== undefined) {
+        throw new GatewayError('HD_ERR_AUTH_FORBIDDEN', `The virtual key may not use the model "${refused.label}" that the request names.`, { param: 'model' });
+      }
+    }
     // A plugin (governance) may refuse some targets: they are never attempted, fallback plans included.
     return this.run(ctx, input, state, ctx.targetFilter === undefined ? plan : filterPlan(plan, ctx.targetFilter));
   }
@@ -203,7 +215,7 @@ export class Pipeline {
             untriedOnly = true; // another key at once; none left: the next tier
             continue;
           }
-          const named = namedFallback(state, input, plan, target, error, switched);
+          const named = input.raw?.targets === undefined ? namedFallback(state, input, plan, target, error, switched) : undefined;
           if (named !== undefined) {
             switched |= named.flag;
             plan = ctx.targetFilter === undefined ? named.plan : filterPlan(named.plan, ctx.targetFilter);

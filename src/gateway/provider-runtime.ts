@@ -163,7 +163,10 @@ export class GatewayState {
   readonly routing: ResolvedConfig['routing'];
   readonly limits: ResolvedConfig['limits'];
   /** Plans of requests without request-level fallbacks, by operation and requested model (router.ts). */
-  readonly plans: Readonly<Record<Operation, Map<string, Plan>>> = { chat: new Map(), completions: new Map(), embeddings: new Map(), responses: new Map(), models: new Map() };
+  readonly plans: Readonly<Record<Operation, Map<string, Plan>>> = {
+    chat: new Map(), completions: new Map(), embeddings: new Map(), responses: new Map(), models: new Map(),
+    images: new Map(), image_edits: new Map(), speech: new Map(), transcriptions: new Map(), translations: new Map(), rerank: new Map(), moderations: new Map(),
+  };
   /** Model facts (limits, parameter rules, prices) with the config file's overrides (src/catalog/). */
   readonly catalog: ModelCatalog;
 

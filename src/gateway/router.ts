@@ -48,6 +48,13 @@ const OPERATION_NAMES: Record<Operation, string> = {
   embeddings: 'embeddings',
   responses: 'the Responses API',
   models: 'model listing',
+  images: 'image generation',
+  image_edits: 'image edits',
+  speech: 'text to speech',
+  transcriptions: 'audio transcriptions',
+  translations: 'audio translations',
+  rerank: 'reranking',
+  moderations: 'moderations',
 };
 
 /** A record entry that is the record's own (never Object.prototype's "constructor"). */

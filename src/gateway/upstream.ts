@@ -2,15 +2,17 @@
  * Every upstream HTTP call goes through here: one undici Pool per origin
  * (keep-alive), timeouts, and transport errors classified once.
  */
+import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { ResolvedTimeouts } from '../config/load.js';
 import { classifyTransportError, type UpstreamFailure } from './upstream-failure.js';
 
 export interface UpstreamRequest {
   url: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: HttpMethod;
   headers: Record<string, string>;
-  body?: string | Buffer;
+  /** A Readable is sent as it is read (a streamed upload): such a call cannot be sent twice. */
+  body?: string | Buffer | Readable;
   timeouts: ResolvedTimeouts;
   /** Aborts the call (client went away, total timeout). One of `signal` and `link`. */
   signal?: AbortSignal;
@@ -29,6 +31,8 @@ export interface UpstreamRequest {
    */
   stream?: boolean;
 }
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export type UpstreamBody = Dispatcher.ResponseData['body'];
 

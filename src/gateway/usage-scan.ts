@@ -37,9 +37,14 @@ export function chunkMentionsUsage(bytes: Buffer): boolean {
  * `"usage": null` or none; undefined when it could not be read this way (the caller parses the body).
  */
 export function scanUsage(raw: Buffer): Record<string, unknown> | null | undefined {
-  const at = raw.lastIndexOf(USAGE_KEY);
+  return scanLastObject(raw, USAGE_KEY);
+}
+
+/** The last `<key>: {...}` object of JSON bytes (`key` quoted, as `"usage"`), as scanUsage reads it. */
+export function scanLastObject(raw: Buffer, key: Buffer): Record<string, unknown> | null | undefined {
+  const at = raw.lastIndexOf(key);
   if (at === -1) return null;
-  let i = at + USAGE_KEY.length;
+  let i = at + key.length;
   while (i < raw.length && isSpace(raw[i])) i++;
   if (raw[i] !== 58 /* : */) return undefined;
   i++;

@@ -28,12 +28,15 @@ const priceTier = {
 export const modelPriceSchema = z
   .strictObject({
     ...priceTier,
+    image: price.optional().describe('USD per image generated, for models priced per image (Imagen, DALL-E).'),
+    audio_second: price.optional().describe('USD per second of audio transcribed or translated, for models priced by duration (Whisper).'),
+    characters: price.optional().describe('USD per million characters spoken, for text-to-speech models priced by characters.'),
     long_context: z
       .strictObject({ threshold: z.number().int().positive().describe('Prompt size in tokens above which these prices apply.'), ...priceTier })
       .optional()
       .describe('Prices of a request whose prompt is larger than threshold tokens.'),
   })
-  .describe('Prices of one model, USD per million tokens.');
+  .describe('Prices of one model: USD per million tokens, and per image, second of audio or million characters where a model is priced so.');
 
 export const budgetSchema = z
   .strictObject({

@@ -16,6 +16,10 @@ export interface TokenCounts {
   /** Every output token, reasoning included. */
   output: number;
   reasoning: number;
+  /** Media units (images generated, seconds of audio, characters spoken), for per-unit prices. */
+  images: number;
+  audioSeconds: number;
+  characters: number;
 }
 
 function count(value: unknown): number {
@@ -26,9 +30,22 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-/** Reads either usage shape; undefined when there is none. */
+function withUnits(tokens: Omit<TokenCounts, 'images' | 'audioSeconds' | 'characters'>, usage: Record<string, unknown>): TokenCounts {
+  return { ...tokens, images: count(usage.images), audioSeconds: count(usage.audio_seconds), characters: count(usage.characters) };
+}
+
+/** Reads either usage shape (and a media call's units); undefined when there is none. */
 export function tokenCounts(usage: unknown): TokenCounts | undefined {
   if (!isObject(usage)) return undefined;
+  const tokens = tokenCountsOnly(usage);
+  if (tokens !== undefined) return withUnits(tokens, usage);
+  if (usage.images !== undefined || usage.audio_seconds !== undefined || usage.characters !== undefined) {
+    return withUnits({ input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 }, usage);
+  }
+  return undefined;
+}
+
+function tokenCountsOnly(usage: Record<string, unknown>): Omit<TokenCounts, 'images' | 'audioSeconds' | 'characters'> | undefined {
   if (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number') {
     const prompt = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
     const completion = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
@@ -95,7 +112,20 @@ export function costOf(price: ModelPrice, tokens: TokenCounts, embeddings: boole
     && add(written, tier.cache_write ?? tier.input)
     && add(visible, tier.output)
     && add(reasoning, tier.reasoning ?? tier.output);
-  return known ? roundUsd(micro / 1e6) : null;
+  if (!known) return null;
+  // Media units: priced when the model has a unit price (Imagen, Whisper, TTS); a model billed by
+  // tokens (gpt-image-1) reports both, and its tokens carry the cost. Units alone without a price: unknown.
+  let unpricedUnits = false;
+  const unit = (amount: number, rate: number | undefined): void => {
+    if (amount === 0) return;
+    if (rate === undefined) unpricedUnits = true;
+    else micro += amount * rate;
+  };
+  unit(tokens.images, price.image === undefined ? undefined : price.image * 1e6);
+  unit(tokens.audioSeconds, price.audio_second === undefined ? undefined : price.audio_second * 1e6);
+  unit(tokens.characters, price.characters);
+  if (unpricedUnits && tokens.input + tokens.output === 0) return null;
+  return roundUsd(micro / 1e6);
 }
 
 /** Upper-bound cost of a request before it runs. */

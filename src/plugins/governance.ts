@@ -26,7 +26,10 @@ export function governancePlugin(governance: GovernanceLike): BuiltinPlugin {
     },
     beforeRouting(request, routing) {
       const stage = routing as RoutingStageImpl;
-      return hooks.admit?.(contextOf(request), stage.input, stage.plan().targets);
+      const targets = stage.plan().targets;
+      // A raw call may name more models than it is sent to (a batch's requests): each is admitted too.
+      const named = stage.input.raw?.alsoNamed;
+      return hooks.admit?.(contextOf(request), stage.input, named === undefined ? targets : [...targets, ...named]);
     },
     afterResponse(request, completed) {
       const finished: FinishedRequest = { ctx: contextOf(request), totalMs: completed.timings.totalMs, overheadMs: completed.timings.overheadMs };

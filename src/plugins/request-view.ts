@@ -56,7 +56,10 @@ export class RequestView implements PluginRequest {
   }
 
   canonical(): ChatRequest | EmbeddingRequest | undefined {
-    return this.context.input?.canonical();
+    const input = this.context.input;
+    // A native pass-through or media call forwards the caller's bytes: it has no canonical request.
+    if (input === undefined || input.raw !== undefined) return undefined;
+    return input.canonical();
   }
 
   get state(): Map<string, unknown> {

@@ -14,6 +14,13 @@ export function pluginTarget(target: Target): PluginTarget {
   return { provider: target.provider.name, model: target.model, label: target.label };
 }
 
+/** The router's plan for a request; a native route names its provider, and its one target is the plan. */
+export function planInput(state: GatewayState, input: PipelineInput): Plan {
+  const pinned = input.raw?.targets;
+  if (pinned !== undefined) return { targets: pinned, tierStarts: [0, pinned.length], name: input.model };
+  return planRequest(state, input.model, input.fallbacks, input.operation);
+}
+
 /** `beforeRouting`: the model and request may change; the plan is made on first need, for the model as it is then. */
 export class RoutingStageImpl implements RoutingStage {
   private planned: Plan | undefined;
@@ -42,7 +49,7 @@ export class RoutingStageImpl implements RoutingStage {
   plan(): Plan {
     const model = this.input.model;
     if (this.planned === undefined || this.plannedFor !== model) {
-      this.planned = planRequest(this.state, model, this.input.fallbacks, this.input.operation);
+      this.planned = planInput(this.state, this.input);
       this.plannedFor = model;
     }
     return this.planned;

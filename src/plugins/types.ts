@@ -25,8 +25,10 @@ export type Stage = (typeof STAGES)[number];
 
 /** The caller's API: which format it speaks (its answers and errors are rendered in it). */
 export type PluginSurface = 'openai' | 'anthropic' | 'gemini';
-/** What the caller asked for. */
-export type PluginOperation = 'chat' | 'completions' | 'embeddings' | 'responses';
+/** What the caller asked for (the media operations' bodies are forwarded as bytes: `canonical()` has none). */
+export type PluginOperation =
+  | 'chat' | 'completions' | 'embeddings' | 'responses'
+  | 'images' | 'image_edits' | 'speech' | 'transcriptions' | 'translations' | 'rerank' | 'moderations';
 
 /** The provider, model and key name serving a request (never the key's secret). */
 export interface PluginTarget {
@@ -66,7 +68,8 @@ export interface PluginRequest {
   readonly attempts: number;
   /**
    * The request in canonical form (OpenAI chat or embeddings), decoded on first call (a
-   * pass-through is not decoded otherwise); undefined before `beforeRouting`. Change it with
+   * pass-through is not decoded otherwise); undefined before `beforeRouting`, and on native
+   * pass-through and media routes, which forward the caller's bytes. Change it with
    * `routing.setRequest()`.
    */
   canonical(): ChatRequest | EmbeddingRequest | undefined;

@@ -20,6 +20,13 @@ const PATHS: Record<Operation, string> = {
   embeddings: '/embeddings',
   responses: '/responses',
   models: '/models',
+  images: '/images/generations',
+  image_edits: '/images/edits',
+  speech: '/audio/speech',
+  transcriptions: '/audio/transcriptions',
+  translations: '/audio/translations',
+  rerank: '/rerank',
+  moderations: '/moderations',
 };
 
 /** Azure has no fixed catalogue: the deployment map says what an entry serves. */
@@ -62,7 +69,7 @@ export const azureProvider: ProviderDefinition = {
   apiKeyEnv: ['AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_AD_TOKEN'],
   baseUrlEnv: 'AZURE_OPENAI_ENDPOINT',
   keyRequired: true,
-  operations: { chat: true, completions: true, embeddings: true, responses: true, models: true },
+  operations: { chat: true, completions: true, embeddings: true, responses: true, models: true, images: true, image_edits: true, speech: true, transcriptions: true, translations: true },
   models: [],
   modelsFromOptions: modelsFromDeployments,
   endpoint: azureEndpoint,

@@ -79,6 +79,7 @@ function bedrockEndpoint(operation: Operation, context: EndpointContext): Endpoi
       headers.accept = 'application/vnd.amazon.eventstream';
       return { url: `${base}/converse-stream`, headers, streamFraming: 'aws-eventstream' };
     case 'embeddings':
+    case 'rerank':
       return { url: `${base}/invoke`, headers };
     default:
       throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Bedrock does not offer the ${operation} operation through Heimdall.`);
@@ -129,7 +130,7 @@ function signerFor(credentials: AwsCredentials, region: string): SignatureV4 {
  * `x-amz-security-token` added. `signingDate` is for tests.
  */
 export async function signBedrockRequest(
-  call: { method: string; url: string; headers: Record<string, string>; body: string },
+  call: { method: string; url: string; headers: Record<string, string>; body: string | Uint8Array },
   credentials: AwsCredentials,
   region: string,
   signingDate?: Date,
@@ -171,7 +172,7 @@ export const bedrockProvider: ProviderDefinition = {
   apiKeyEnv: ['AWS_BEARER_TOKEN_BEDROCK', 'AWS_ACCESS_KEY_ID'],
   baseUrlEnv: 'BEDROCK_BASE_URL',
   keyRequired: true,
-  operations: { chat: true, embeddings: true },
+  operations: { chat: true, embeddings: true, rerank: true },
   // Base model ids. Newer models (Claude 4.x, Llama 4, DeepSeek) are served on demand
   // only through a cross-region inference profile: prefix the id with us., eu., apac.
   // or global. (`bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0`).

@@ -15,6 +15,8 @@ function cohereEndpoint(operation: Operation, context: EndpointContext): Endpoin
       return { url: `${context.baseUrl}/v2/chat`, headers, streamFraming: 'sse' };
     case 'embeddings':
       return { url: `${context.baseUrl}/v2/embed`, headers };
+    case 'rerank':
+      return { url: `${context.baseUrl}/v2/rerank`, headers };
     default:
       throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Cohere does not offer the ${operation} operation through Heimdall.`);
   }
@@ -28,7 +30,7 @@ export const cohereProvider: ProviderDefinition = {
   apiKeyEnv: ['CO_API_KEY', 'COHERE_API_KEY'],
   baseUrlEnv: 'CO_API_URL',
   keyRequired: true,
-  operations: { chat: true, embeddings: true },
+  operations: { chat: true, embeddings: true, rerank: true },
   // @see https://docs.cohere.com/v2/docs/models
   models: ['command-a-03-2025', 'command-a-reasoning-08-2025', 'command-a-vision-07-2025', 'command-r-plus-08-2024', 'command-r-08-2024', 'command-r7b-12-2024'],
   embeddingModels: ['embed-v4.0', 'embed-english-v3.0', 'embed-multilingual-v3.0'],

@@ -58,6 +58,11 @@ export function geminiModelPath(model: string): string {
   return `${collection?.[1] ?? 'models'}/${encodeURIComponent(id).replace(/%40/g, '@')}`;
 }
 
+/** Imagen (`imagen-4.0-generate-001`...) takes `:predict`; every other image model is a Gemini model. */
+export function isImagenModel(model: string): boolean {
+  return /(^|\/)imagen-/.test(model);
+}
+
 function headers(context: EndpointContext, withBody: boolean): Record<string, string> {
   const result: Record<string, string> = {};
   if (context.apiKey !== undefined) result['x-goog-api-key'] = context.apiKey;
@@ -73,7 +78,7 @@ export const geminiProvider: ProviderDefinition = {
   apiKeyEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
   baseUrlEnv: 'GEMINI_BASE_URL',
   keyRequired: true,
-  operations: { chat: true, embeddings: true, models: true },
+  operations: { chat: true, embeddings: true, models: true, images: true },
   models: GEMINI_MODELS,
   embeddingModels: GEMINI_EMBEDDING_MODELS,
   docs: 'https://ai.google.dev/api/generate-content',
@@ -91,6 +96,9 @@ export const geminiProvider: ProviderDefinition = {
         return { url: `${root}/${geminiModelPath(context.model)}:batchEmbedContents`, headers: headers(context, true) };
       case 'models':
         return { url: `${root}/models`, headers: headers(context, false) };
+      case 'images':
+        // Imagen models predict; Gemini's own image models answer generateContent with image parts (formats/images).
+        return { url: `${root}/${geminiModelPath(context.model)}:${isImagenModel(context.model) ? 'predict' : 'generateContent'}`, headers: headers(context, true) };
       default:
         throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Gemini does not offer the '${operation}' operation.`);
     }

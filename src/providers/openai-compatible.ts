@@ -15,11 +15,23 @@ interface CompatibleRow {
   /** Appended to a host-root base URL (env, config or dashboard) as the SDK does. */
   baseUrlEnvPath?: string;
   keyRequired?: boolean;
+  /** False for a provider without chat (Jina, Voyage: embeddings and rerank). */
+  chat?: boolean;
   /** OPENAI_BASE_URL without OPENAI_API_KEY: a keyless local OpenAI-compatible server. */
   keylessWithBaseUrlEnv?: boolean;
   embeddings?: boolean;
   completions?: boolean;
   responses?: boolean;
+  /** Image generation (and, with `imageEdits`, edits) at /images/*. */
+  images?: boolean;
+  imageEdits?: boolean;
+  /** Text to speech at /audio/speech; transcriptions and translations at /audio/*. */
+  speech?: boolean;
+  transcriptions?: boolean;
+  translations?: boolean;
+  /** Reranking at /rerank (Cohere's request shape, or Voyage's: formats/rerank). */
+  rerank?: boolean;
+  moderations?: boolean;
   models: readonly string[];
   embeddingModels?: readonly string[];
   docs: string;
@@ -31,6 +43,13 @@ const PATHS: Record<Operation, string> = {
   embeddings: '/embeddings',
   responses: '/responses',
   models: '/models',
+  images: '/images/generations',
+  image_edits: '/images/edits',
+  speech: '/audio/speech',
+  transcriptions: '/audio/transcriptions',
+  translations: '/audio/translations',
+  rerank: '/rerank',
+  moderations: '/moderations',
 };
 
 function compatibleEndpoint(operation: Operation, context: EndpointContext): Endpoint {
@@ -45,6 +64,7 @@ const ROWS: readonly CompatibleRow[] = [
     id: 'openai', name: 'OpenAI', baseUrl: 'https://api.openai.com/v1',
     apiKeyEnv: ['OPENAI_API_KEY'], baseUrlEnv: 'OPENAI_BASE_URL', keylessWithBaseUrlEnv: true,
     embeddings: true, completions: true, responses: true,
+    images: true, imageEdits: true, speech: true, transcriptions: true, translations: true, moderations: true,
     models: ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini', 'o3-mini', 'gpt-3.5-turbo-instruct'],
     embeddingModels: ['text-embedding-3-small', 'text-embedding-3-large', 'text-embedding-ada-002'],
     docs: 'https://platform.openai.com/docs/api-reference',
@@ -52,6 +72,8 @@ const ROWS: readonly CompatibleRow[] = [
   {
     id: 'groq', name: 'Groq', baseUrl: 'https://api.groq.com/openai/v1',
     apiKeyEnv: ['GROQ_API_KEY'], baseUrlEnv: 'GROQ_BASE_URL', baseUrlEnvPath: '/openai/v1',
+    // @see https://console.groq.com/docs/speech-to-text and https://console.groq.com/docs/text-to-speech
+    speech: true, transcriptions: true, translations: true,
     models: ['llama-3.3-70b-versatile', 'llama-3.1-8b-instant', 'openai/gpt-oss-120b', 'openai/gpt-oss-20b', 'moonshotai/kimi-k2-instruct', 'qwen/qwen3-32b'],
     docs: 'https://console.groq.com/docs/openai',
   },
@@ -74,6 +96,8 @@ const ROWS: readonly CompatibleRow[] = [
     id: 'xai', name: 'xAI', baseUrl: 'https://api.x.ai/v1',
     apiKeyEnv: ['XAI_API_KEY'], baseUrlEnv: 'XAI_BASE_URL',
     responses: true,
+    // @see https://docs.x.ai/docs/guides/image-generations
+    images: true,
     models: ['grok-4', 'grok-4-fast-reasoning', 'grok-4-fast-non-reasoning', 'grok-3', 'grok-3-mini', 'grok-code-fast-1'],
     docs: 'https://docs.x.ai/docs/api-reference',
   },
@@ -90,6 +114,8 @@ const ROWS: readonly CompatibleRow[] = [
     id: 'together', name: 'Together AI', baseUrl: 'https://api.together.xyz/v1',
     apiKeyEnv: ['TOGETHER_API_KEY'], baseUrlEnv: 'TOGETHER_BASE_URL',
     embeddings: true, completions: true,
+    // @see https://docs.together.ai/reference/post-images-generations
+    images: true,
     models: ['meta-llama/Llama-3.3-70B-Instruct-Turbo', 'deepseek-ai/DeepSeek-V3', 'Qwen/Qwen2.5-72B-Instruct-Turbo', 'openai/gpt-oss-120b'],
     embeddingModels: ['BAAI/bge-large-en-v1.5', 'togethercomputer/m2-bert-80M-8k-retrieval'],
     docs: 'https://docs.together.ai/reference/chat-completions-1',
@@ -144,6 +170,22 @@ const ROWS: readonly CompatibleRow[] = [
     docs: 'https://huggingface.co/docs/inference-providers/index',
   },
   {
+    id: 'jina', name: 'Jina AI', baseUrl: 'https://api.jina.ai/v1',
+    apiKeyEnv: ['JINA_API_KEY'], baseUrlEnv: 'JINA_BASE_URL',
+    chat: false, embeddings: true, rerank: true,
+    models: [],
+    embeddingModels: ['jina-embeddings-v3', 'jina-embeddings-v4'],
+    docs: 'https://jina.ai/reranker/',
+  },
+  {
+    id: 'voyage', name: 'Voyage AI', baseUrl: 'https://api.voyageai.com/v1',
+    apiKeyEnv: ['VOYAGE_API_KEY'], baseUrlEnv: 'VOYAGE_BASE_URL',
+    chat: false, embeddings: true, rerank: true,
+    models: [],
+    embeddingModels: ['voyage-3.5', 'voyage-3.5-lite', 'voyage-3-large'],
+    docs: 'https://docs.voyageai.com/reference/reranker-api',
+  },
+  {
     id: 'ollama', name: 'Ollama', baseUrl: 'http://127.0.0.1:11434/v1',
     apiKeyEnv: [], baseUrlEnv: 'OLLAMA_HOST', baseUrlEnvPath: '/v1', keyRequired: false,
     embeddings: true, completions: true,
@@ -155,6 +197,7 @@ const ROWS: readonly CompatibleRow[] = [
     id: 'openai-compatible', name: 'OpenAI-compatible server', baseUrl: 'http://127.0.0.1:8000/v1',
     apiKeyEnv: [], keyRequired: false,
     embeddings: true, completions: true, responses: true,
+    images: true, imageEdits: true, speech: true, transcriptions: true, translations: true, rerank: true,
     models: [],
     docs: 'https://platform.openai.com/docs/api-reference/chat',
   },
@@ -172,11 +215,18 @@ function toDefinition(row: CompatibleRow): ProviderDefinition {
     keyRequired: row.keyRequired ?? true,
     keylessWithBaseUrlEnv: row.keylessWithBaseUrlEnv,
     operations: {
-      chat: true,
+      chat: row.chat ?? true,
       models: true,
       embeddings: row.embeddings ?? false,
       completions: row.completions ?? false,
       responses: row.responses ?? false,
+      images: row.images ?? false,
+      image_edits: row.imageEdits ?? false,
+      speech: row.speech ?? false,
+      transcriptions: row.transcriptions ?? false,
+      translations: row.translations ?? false,
+      rerank: row.rerank ?? false,
+      moderations: row.moderations ?? false,
     },
     models: row.models,
     embeddingModels: row.embeddingModels,

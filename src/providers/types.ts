@@ -1,6 +1,9 @@
 import type { WireFormat } from '../formats/types.js';
 
-export type Operation = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models';
+export type Operation = 'chat' | 'completions' | 'embeddings' | 'responses' | 'models' | MediaOperation;
+
+/** The operations whose answers the gateway forwards as bytes or translates whole (src/api/media.ts). */
+export type MediaOperation = 'images' | 'image_edits' | 'speech' | 'transcriptions' | 'translations' | 'rerank' | 'moderations';
 
 /** What a provider definition needs to address one upstream call. */
 export interface EndpointContext {
@@ -47,7 +50,8 @@ export type Authorizer = (call: {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body: string;
+  /** Bytes on a raw call (native pass-through, a multipart upload). */
+  body: string | Uint8Array;
   context: EndpointContext;
 }) => Promise<Record<string, string>> | Record<string, string>;
 

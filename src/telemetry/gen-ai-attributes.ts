@@ -47,6 +47,14 @@ export const OPERATION_NAME: Readonly<Record<Exclude<Operation, 'models'>, strin
   completions: 'text_completion',
   embeddings: 'embeddings',
   responses: 'chat',
+  // Media operations have no name of their own in the conventions: they generate content.
+  images: 'generate_content',
+  image_edits: 'generate_content',
+  speech: 'generate_content',
+  transcriptions: 'generate_content',
+  translations: 'generate_content',
+  rerank: 'rerank',
+  moderations: 'moderations',
 };
 
 /**

@@ -101,8 +101,8 @@ describe('price book', () => {
   it('is dated and prices a current model of every provider with a public price list', () => {
     expect(CATALOG_DATE).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     // Providers without a list price in the catalog: router-of-routers (huggingface), free tiers (nvidia),
-    // DeepInfra and SambaNova (not in @pydantic/genai-prices), and the generic openai-compatible server.
-    const unpriced = new Set(['huggingface', 'nvidia', 'openai-compatible', 'deepinfra', 'sambanova']);
+    // DeepInfra, SambaNova, Jina and Voyage (not in @pydantic/genai-prices), and the generic openai-compatible server.
+    const unpriced = new Set(['huggingface', 'nvidia', 'openai-compatible', 'deepinfra', 'sambanova', 'jina', 'voyage']);
     for (const definition of providerDefinitions()) {
       if (unpriced.has(definition.id)) continue;
       expect(book.catalog.pricedProviders.includes(definition.id) || definition.id === 'ollama', definition.id).toBe(true);
@@ -120,7 +120,7 @@ describe('price book', () => {
     const book = new PriceBook();
     const missing: string[] = [];
     for (const definition of providerDefinitions()) {
-      if (['huggingface', 'nvidia', 'deepinfra', 'sambanova'].includes(definition.id)) continue;
+      if (['huggingface', 'nvidia', 'deepinfra', 'sambanova', 'jina', 'voyage'].includes(definition.id)) continue;
       for (const model of [...definition.models, ...(definition.embeddingModels ?? [])]) {
         if (KNOWN_GAPS.has(`${definition.id}/${model}`)) continue;
         if (book.lookup({ provider: definition.id, type: definition.id, model }) === undefined) missing.push(`${definition.id}/${model}`);
@@ -159,7 +159,7 @@ describe('cost', () => {
 
   it('reads Responses API usage and prices the long-context tier', () => {
     const tokens = tokenCounts({ input_tokens: 300_000, output_tokens: 1000, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 10 } })!;
-    expect(tokens).toEqual({ input: 300_000, cachedInput: 0, cacheWrite: 0, output: 1000, reasoning: 10 });
+    expect(tokens).toEqual({ input: 300_000, cachedInput: 0, cacheWrite: 0, output: 1000, reasoning: 10, images: 0, audioSeconds: 0, characters: 0 });
     const price = { input: 1.25, output: 10, long_context: { threshold: 200_000, input: 2.5, output: 15 } };
     expect(costOf(price, tokens, false)).toBeCloseTo(0.75 + 0.015, 10);
   });
@@ -265,5 +265,17 @@ describe('stream usage strip', () => {
     expect(withoutAddedUsage({ data: '{"id":"c","choices":[], "usage": null, "x": {"usage":null}}' })).toBe('data: {"id":"c","choices":[],"x":{"usage":null}}\n\n');
     expect(withoutAddedUsage({ data: '[DONE]' })).toBe('data: [DONE]\n\n');
     expect(withoutAddedUsage({ data: '{"content":"the word \\"usage\\" in text"}' })).toBe('data: {"content":"the word \\"usage\\" in text"}\n\n');
+  });
+});
+
+describe('cost of media units', () => {
+  it('prices images, seconds of audio and characters; tokens carry the cost when the model is priced by tokens', () => {
+    expect(costOf({ image: 0.04 }, tokenCounts({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, images: 3 })!, false)).toBeCloseTo(0.12, 12);
+    expect(costOf({ audio_second: 0.0001 }, tokenCounts({ audio_seconds: 90, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 })!, false)).toBeCloseTo(0.009, 12);
+    expect(costOf({ characters: 15 }, tokenCounts({ characters: 1000, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 })!, false)).toBeCloseTo(0.015, 12);
+    // gpt-image-1 reports tokens and the gateway counts images: the token prices apply.
+    expect(costOf({ input: 5, output: 40 }, tokenCounts({ input_tokens: 10, output_tokens: 1000, images: 1 })!, false)).toBeCloseTo(0.04005, 12);
+    // Images of a model with no per-image price and no tokens: unknown, never 0.
+    expect(costOf({ input: 5, output: 40 }, tokenCounts({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, images: 2 })!, false)).toBeNull();
   });
 });

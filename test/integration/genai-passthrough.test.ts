@@ -113,13 +113,21 @@ describe('raw paths the SDK does not produce', () => {
     expect(mock.requests.map((r) => r.path)).toEqual(['/v1beta/models/gemini-2.5-flash:countTokens', '/v1beta/models/gemini-2.5-flash:countTokens']);
   });
 
-  it('no model, an unknown method or an unknown API version: 404 in Gemini form, nothing sent', async () => {
-    for (const path of ['/genai/v1beta/models/:generateContent', `/genai/v1beta/${NATIVE_MODELS.openai}:embedEverything`, '/genai/v1beta/models/openai', `/genai/v2/models/${NATIVE_MODELS.openai}:generateContent`]) {
+  it('generateContent naming no model: 404 in Gemini form, nothing sent', async () => {
+    const reply = await post(`${gateway.url}/genai/v1beta/models/:generateContent`, { contents });
+    expect(reply.status).toBe(404);
+    expect(reply.json).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('an unknown method or API version goes to Gemini as it is (native pass-through), and its answer comes back', async () => {
+    const paths = [`/genai/v1beta/${NATIVE_MODELS.openai}:embedEverything`, '/genai/v1beta/models/openai', `/genai/v2/models/${NATIVE_MODELS.openai}:generateContent`];
+    for (const path of paths) {
       const reply = await post(`${gateway.url}${path}`, { contents });
       expect(reply.status, path).toBe(404);
-      expect(reply.json, path).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
+      expect(reply.headers['x-heimdall-provider'], path).toBe('gemini');
     }
-    expect(mock.requests).toHaveLength(0);
+    expect(mock.requests.map((r) => r.path)).toEqual(paths.map((path) => path.slice('/genai'.length)));
   });
 });
 

@@ -178,8 +178,9 @@ describe('requests refused before the gateway took them up', () => {
   it('404 for an unknown route and 413 for a body over the limit count on their surface; other paths do not', async () => {
     const before = await scrape(gateway.url);
     expect((await send('/v1/chat/completion', { model: 'openai/gpt-4o-mini', messages })).status).toBe(404);
-    expect((await send('/anthropic/v1/message', { model: 'x', messages })).status).toBe(404);
     const big = { model: 'openai/gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(5000) }] };
+    // Any other /anthropic/* path is Anthropic's own (native pass-through): a refusal there is a body over the limit.
+    expect((await send('/anthropic/v1/messages', big)).status).toBe(413);
     expect((await send('/v1/chat/completions', big)).status).toBe(413);
     // The same body sent in chunks (no Content-Length) is cut at the limit too.
     const chunked = await request(`${gateway.url}/genai/v1beta/models/x:generateContent`, {
@@ -189,7 +190,7 @@ describe('requests refused before the gateway took them up', () => {
     expect(chunked.statusCode).toBe(413);
     expect((await post(`${gateway.url}/api/no-such-route`, {})).status).toBe(404);
     expect((await request(`${gateway.url}/metrics/nope`)).statusCode).toBe(404);
-    await waitFor(() => gateway.logs().filter((l) => l.msg === 'request' && l.status === 413).length >= 2, 5000, 'the 413 log lines');
+    await waitFor(() => gateway.logs().filter((l) => l.msg === 'request' && l.status === 413).length >= 3, 5000, 'the 413 log lines');
     const after = await scrape(gateway.url);
     const refused = { provider: 'none', model: 'none', cache: 'none', virtual_key: 'none' };
     expect(delta(before, after, 'heimdall_requests_total', { ...refused, surface: 'openai', status_class: '4xx' })).toBe(2);

@@ -145,6 +145,10 @@ export interface Usage {
   completion_tokens_details?: { reasoning_tokens?: number; [extra: string]: unknown };
   /** Tokens written to a provider's prompt cache (Anthropic cache_creation_input_tokens). */
   cache_creation_input_tokens?: number;
+  /** What a media call produced or read, for models priced by it (Heimdall's own fields, never sent to a client). */
+  images?: number;
+  audio_seconds?: number;
+  characters?: number;
   [extra: string]: unknown;
 }
 

@@ -30,6 +30,7 @@
  *     (stop_reason, usage.output_tokens), message_stop. Stream errors: `event: error`.
  *   - `thinking` on: a signed thinking block first, checked when sent back (conversation-rules.ts).
  * POST /v1/messages/count_tokens: `{input_tokens}` (same count, no max_tokens needed).
+ * /v1/messages/batches: anthropic-batches.ts.
  * Errors: `{type:'error', error:{type, message}}` (anthropicErrorBody).
  *
  * @see https://docs.anthropic.com/en/api/messages
@@ -37,6 +38,7 @@
  * @see https://docs.anthropic.com/en/api/errors
  */
 import { refuseByModelRules } from './model-rules.js';
+import { registerAnthropicBatchRoutes } from './anthropic-batches.js';
 import { formatSse } from '../../../src/gateway/sse.js';
 import type { MockContext } from './context.js';
 import { argumentPieces, planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
@@ -279,4 +281,10 @@ async function countTokens(context: MockContext): Promise<void> {
 export function registerAnthropicRoutes(target: RouteTarget): void {
   target.route('POST', /^\/v1\/messages$/, messages);
   target.route('POST', /^\/v1\/messages\/count_tokens$/, countTokens);
+  registerAnthropicBatchRoutes(target, {
+    errorBody: anthropicErrorBody,
+    checkHeaders,
+    invalidParams: (params) => invalidMessagesField(params, { requireModel: true, requireMaxTokens: true }) ?? extraInputError(params, {}),
+    echoRequest: anthropicEchoRequest,
+  });
 }

@@ -17,6 +17,7 @@
  * @see https://learn.microsoft.com/azure/ai-foundry/openai/reference
  * @see https://learn.microsoft.com/azure/ai-foundry/openai/concepts/content-filter
  */
+import { azureMediaHandlers } from './openai-media.js';
 import { formatSse } from '../../../src/gateway/sse.js';
 import type { MockContext } from './context.js';
 import type { RouteHandler } from './index.js';
@@ -101,6 +102,13 @@ export function registerAzureRoutes(target: RouteTarget, options: AzureMockOptio
     const body = context.request.body;
     if (isRecord(body) && typeof body.model !== 'string') body.model = model;
     return handlers[context.match[2]](azureContext(context, model));
+  });
+  // Images and audio under a deployment (openai-media.ts); the deployment names the model.
+  target.route('POST', /^\/openai\/deployments\/([^/]+)\/(images\/generations|images\/edits|audio\/speech|audio\/transcriptions|audio\/translations)$/, (context) => {
+    const refused = refuse(context, options.deployments);
+    if (refused) return refused;
+    const deployment = decodeURIComponent(context.match[1]);
+    return azureMediaHandlers[context.match[2]](context, options.deployments?.[deployment] ?? deployment);
   });
   // The v1 API's Responses route: no api-version, the deployment named in the body's model.
   target.route('POST', /^\/openai\/v1\/responses$/, (context) => {

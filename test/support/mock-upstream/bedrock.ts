@@ -30,6 +30,7 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html
  */
+import { bedrockRerank } from './rerank.js';
 import { createHash } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -195,6 +196,8 @@ function converse(context: MockContext, body: Json, stream: boolean): Promise<vo
 }
 
 function invoke(context: MockContext, model: string, body: Json): Promise<void> {
+  const reranked = bedrockRerank(context, model, body, (message) => bedrockError(context, 400, 'ValidationException', message));
+  if (reranked !== undefined) return reranked;
   if (model.startsWith('amazon.titan-embed-text')) {
     const allowed = model.includes('-v1') ? ['inputText'] : ['inputText', 'dimensions', 'normalize', 'embeddingTypes'];
     const extra = Object.keys(body).find((key) => !allowed.includes(key));

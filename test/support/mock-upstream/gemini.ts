@@ -33,6 +33,7 @@
  * @see https://ai.google.dev/api/embeddings
  * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
  */
+import { googleImageAction } from './google-images.js';
 import type { MockContext } from './context.js';
 import { planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
 import type { RouteHandler } from './index.js';
@@ -242,6 +243,8 @@ async function modelAction(context: MockContext): Promise<void> {
   const method = context.match[3];
   const body = context.request.body;
   if (!isRecord(body)) return context.json(400, googleErrorBody(400, 'Invalid JSON payload received.'));
+  const image = googleImageAction(context, body, model, method);
+  if (image !== undefined) return image;
   switch (method) {
     case 'generateContent':
     case 'streamGenerateContent': {

@@ -12,6 +12,7 @@
  * | Bedrock           | /model/{id}/{converse,converse-stream,invoke}                 | bedrock.ts   |
  * | Azure OpenAI      | /openai/deployments/{deployment}/...?api-version=             | azure.ts     |
  * | Cohere v2         | /v2/chat, /v2/embed                                           | cohere.ts    |
+ * | Rerank, moderation| /v2/rerank, /v1/rerank, /jina/v1/rerank, /voyage/v1/rerank, /v1/moderations | rerank.ts |
  *
  * Every format answers by the same rules (echo-plan.ts), so one expectation
  * holds whichever provider answers; provider-env.ts points every provider of
@@ -37,6 +38,7 @@ import { registerAnthropicRoutes } from './anthropic.js';
 import { registerAzureRoutes, type AzureMockOptions } from './azure.js';
 import { registerBedrockRoutes, type BedrockMockOptions } from './bedrock.js';
 import { registerCohereRoutes } from './cohere.js';
+import { registerRerankRoutes } from './rerank.js';
 import { registerGeminiRoutes } from './gemini.js';
 import { registerVertexRoutes, type VertexMockOptions } from './vertex.js';
 
@@ -292,6 +294,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
   registerBedrockRoutes(mock, options.bedrock);
   registerAzureRoutes(mock, options.azure);
   registerCohereRoutes(mock);
+  registerRerankRoutes(mock);
   return mock;
 }
 

@@ -42,6 +42,9 @@
  *   response.content_part.added, response.output_text.delta (one per word), response.output_text.done,
  *   response.content_part.done, response.output_item.done, response.completed (no [DONE]);
  *   stream errors: `event: error` {type:'error', code, message, param, sequence_number}.
+ * POST /v1/images/generations, /v1/images/edits, /v1/audio/speech, /v1/audio/transcriptions,
+ *   /v1/audio/translations (also under /openai/v1, Groq's path): openai-media.ts.
+ * /v1/files, /v1/batches: openai-files.ts.
  * Anything else: 404 {"error":{"message":"Invalid URL (<METHOD> <path>)","type":"invalid_request_error",...}}.
  *
  * @see https://platform.openai.com/docs/api-reference
@@ -52,6 +55,8 @@ import { chatCompletions, legacyCompletions } from './openai-chat.js';
 import { embeddings } from './openai-embeddings.js';
 import { openaiErrorBody } from './openai-errors.js';
 import { responses, storedResponseRoutes } from './openai-responses.js';
+import { registerOpenAIMediaRoutes } from './openai-media.js';
+import { registerOpenAIFileRoutes } from './openai-files.js';
 
 export { MOCK_CREATED } from './openai-common.js';
 
@@ -83,6 +88,8 @@ export function registerOpenAIRoutes(target: RouteTarget, models: readonly strin
   target.route('POST', /^\/v1\/completions$/, withAuth(legacyCompletions));
   target.route('POST', /^\/v1\/embeddings$/, withAuth(embeddings));
   target.route('POST', /^\/v1\/responses$/, withAuth(responses));
+  registerOpenAIMediaRoutes(target, withAuth);
+  registerOpenAIFileRoutes(target, withAuth);
   for (const route of storedResponseRoutes) target.route(route.method, route.path, withAuth(route.handler));
   target.route('GET', /^\/v1\/models$/, withAuth((context) => context.json(200, { object: 'list', data: models.map(modelObject) })));
   target.route(

@@ -30,6 +30,7 @@
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/count-tokens
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
  */
+import { googleImageAction } from './google-images.js';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { anthropicEchoRequest, anthropicErrorBody, anthropicReply, invalidMessagesField } from './anthropic.js';
 import { geminiModelRuleError, refuseByModelRules } from './model-rules.js';
@@ -139,6 +140,8 @@ export function registerVertexRoutes(target: RouteTarget, options: VertexMockOpt
 
 function google(context: MockContext, body: unknown, model: string, method: string): Promise<void> {
   if (!isRecord(body)) return context.json(400, googleErrorBody(400, 'Invalid JSON payload received.'));
+  const image = googleImageAction(context, body, model, method);
+  if (image !== undefined) return image;
   switch (method) {
     case 'generateContent':
     case 'streamGenerateContent': {
