@@ -64,6 +64,17 @@ describe('the first admin', () => {
     expect((await inject(gw.app, 'GET', '/api/providers', { bearer: ADMIN_TOKEN })).status).toBe(200);
   });
 
+  it('two requests creating the same user at once: one is made (201), the other is a conflict (409), never a 500', async () => {
+    const gw = await gateway({ env: { HEIMDALL_ADMIN_TOKEN: ADMIN_TOKEN } });
+    const body = { username: 'twin', role: 'viewer', password: PASSWORD };
+    // Both pass the name check while their passwords are hashed; the second insert meets the first.
+    const answers = await Promise.all([1, 2].map(() => inject(gw.app, 'POST', '/api/users', { bearer: ADMIN_TOKEN, body })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409]);
+    const refused = answers.find((answer) => answer.status === 409)!;
+    expect(refused.json).toMatchObject({ error: { param: 'username' } });
+    expect(((await inject(gw.app, 'GET', '/api/users', { bearer: ADMIN_TOKEN })).json as { data: Array<{ username: string }> }).data.filter((user) => user.username === 'twin')).toHaveLength(1);
+  });
+
   it('users declared in the config file are created at start, and changed only there', async () => {
     const gw = await gateway({
       env: { ALICE_PASSWORD: PASSWORD },

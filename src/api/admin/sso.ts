@@ -230,15 +230,23 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
       return updated!;
     }
     if (mapped.role === null) throw new SsoRefusal('no group of this account maps to a role here, and there is no default role');
-    const user = store.createUser({
-      username: pickUsername(identity.username, (name) => store.getUserByName(name) !== undefined),
-      role: mapped.role,
-      team_id: teamId,
-      email: identity.email ?? null,
-      display_name: identity.displayName ?? null,
-      source: provider,
-      external_id: identity.externalId,
-    });
+    let user: UserRecord;
+    try {
+      user = store.createUser({
+        username: pickUsername(identity.username, (name) => store.getUserByName(name) !== undefined),
+        role: mapped.role,
+        team_id: teamId,
+        email: identity.email ?? null,
+        display_name: identity.displayName ?? null,
+        source: provider,
+        external_id: identity.externalId,
+      });
+    } catch (error) {
+      // A first sign-in of the same account in another worker process made it a moment ago.
+      const made = (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE' ? store.getUserByExternalId(identity.externalId) : undefined;
+      if (made === undefined) throw error;
+      return made;
+    }
     audit('user.create', user, { role: user.role, team_id: user.team_id, from: provider });
     return user;
   }

@@ -63,15 +63,23 @@ export function registerUserRoutes(api: FastifyInstance, auth: AdminAuth, hooks:
     checkPassword(body.password);
     if (store.getUserByName(body.username) !== undefined) throw conflict(`A user named "${body.username}" exists already.`, 'username');
     const teamId = teamOf(body.role, body.team_id === undefined && body.role === 'member' ? null : body.team_id);
-    const user = store.createUser({
-      username: body.username,
-      role: body.role,
-      team_id: teamId ?? null,
-      view_bodies: body.view_bodies,
-      display_name: body.display_name ?? null,
-      email: body.email ?? null,
-      password_hash: body.password === undefined ? null : await hashPassword(body.password),
-    });
+    const passwordHash = body.password === undefined ? null : await hashPassword(body.password);
+    let user;
+    try {
+      user = store.createUser({
+        username: body.username,
+        role: body.role,
+        team_id: teamId ?? null,
+        view_bodies: body.view_bodies,
+        display_name: body.display_name ?? null,
+        email: body.email ?? null,
+        password_hash: passwordHash,
+      });
+    } catch (error) {
+      // Another request made the same user while the password was being hashed.
+      if (isUniqueViolation(error)) throw conflict(`A user named "${body.username}" exists already.`, 'username');
+      throw error;
+    }
     hooks.audit(request, 'user.create', { target: user.username, after: { role: user.role, team_id: user.team_id, view_bodies: user.view_bodies } });
     reply.code(201);
     return userView(user, auth.now);
@@ -144,4 +152,9 @@ export function registerUserRoutes(api: FastifyInstance, auth: AdminAuth, hooks:
     hooks.audit(request, 'api_token.revoke', { target: `${store.getUser(token.user_id)?.username ?? token.user_id}/${token.name}` });
     return { deleted: true, id: token.id };
   });
+}
+
+/** SQLite refused a row because a UNIQUE column already holds its value. */
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
