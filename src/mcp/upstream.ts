@@ -62,6 +62,40 @@ export interface UpstreamHealth {
 
 const STDERR_LINES = 20;
 
+/**
+ * A stdio transport that remembers its process id: the SDK forgets it as soon as it starts
+ * closing, and its close waits with unref'd timers (stdin end, 2 s, SIGTERM), which a process
+ * that exits meanwhile never finishes. stop() ends the ones still alive itself.
+ */
+class TrackedStdioTransport extends StdioClientTransport {
+  spawnedPid: number | null = null;
+
+  override start(): Promise<void> {
+    const started = super.start();
+    this.spawnedPid = this.pid;
+    return started;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone already
+  }
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 export class UpstreamServer {
   status: UpstreamStatus = 'connecting';
   tools: Tool[] = [];
@@ -79,6 +113,8 @@ export class UpstreamServer {
   private stopped = false;
   private attempt = 0;
   private readonly stderr: string[] = [];
+  /** Every server process this server started that may still run (stdio). */
+  private readonly processes = new Set<TrackedStdioTransport>();
 
   constructor(
     readonly config: McpServerConfig,
@@ -117,7 +153,10 @@ export class UpstreamServer {
   private buildTransport(): Transport {
     const config = this.config;
     if (config.transport === 'stdio') {
-      const transport = new StdioClientTransport({
+      for (const old of this.processes) {
+        if (old.spawnedPid === null || !alive(old.spawnedPid)) this.processes.delete(old);
+      }
+      const transport = new TrackedStdioTransport({
         command: config.command!,
         args: config.args,
         env: { ...getDefaultEnvironment(), ...config.env },
@@ -125,6 +164,7 @@ export class UpstreamServer {
         stderr: 'pipe',
       });
       transport.stderr?.on('data', (chunk: Buffer) => this.noteStderr(chunk.toString('utf8')));
+      this.processes.add(transport);
       return transport;
     }
     const url = new URL(config.url!);
@@ -310,10 +350,19 @@ export class UpstreamServer {
     this.status = 'stopped';
     const client = this.client;
     this.client = undefined;
-    if (client !== undefined) {
-      client.onclose = undefined;
-      await client.close().catch(() => undefined);
+    const closed = client === undefined ? Promise.resolve() : (client.onclose = undefined, client.close().catch(() => undefined));
+    // Every process still running (the current one, and any an earlier failure is still closing)
+    // gets a short while to exit on its closed stdin, then SIGTERM, then SIGKILL.
+    const pids = [...this.processes].map((transport) => transport.spawnedPid).filter((pid): pid is number => pid !== null);
+    this.processes.clear();
+    await Promise.race([closed, pause(500)]);
+    let running = pids.filter(alive);
+    for (const pid of running) signal(pid, 'SIGTERM');
+    for (let waited = 0; running.length > 0 && waited < 2000; waited += 50) {
+      await pause(50);
+      running = running.filter(alive);
     }
+    for (const pid of running) signal(pid, 'SIGKILL');
   }
 }
 

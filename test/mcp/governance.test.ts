@@ -3,7 +3,7 @@
  * and a small flaky stdio server of our own. Per-key and per-team allow-lists, tool-call rate
  * limits, prices charged to budgets, and upstream servers that crash or hang.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,24 @@ const keys = {
   budgeted: 'hk-mcp-gov-budgeted-00000001',
 };
 
+/** The processes whose command line holds `tag` (read from /proc). */
+function processesTagged(tag: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(tag)) found.push(Number(entry));
+    } catch {
+      // ended while we looked
+    }
+  }
+  return found;
+}
+
 describe('MCP allow-lists, limits, prices and failing servers', () => {
+  // Names the mute server's processes (node ignores arguments after the -e script).
+  const muteTag = `heimdall-mute-${process.pid}-${Date.now()}`;
+  let closed = false;
   let gw: TestGateway;
   let folder: string;
   let marker: string;
@@ -53,7 +70,7 @@ describe('MCP allow-lists, limits, prices and failing servers', () => {
           servers: {
             filesystem: stdioServer(FILESYSTEM, [folder]),
             flaky: stdioServer(FLAKY, [], { env: { FLAKY_MARKER: marker }, tool_timeout_ms: 1500, price_per_call: 0.02, tool_prices: { fail: 0 } }),
-            mute: { transport: 'stdio', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] },
+            mute: { transport: 'stdio', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)', muteTag] },
           },
         },
       },
@@ -63,7 +80,7 @@ describe('MCP allow-lists, limits, prices and failing servers', () => {
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close()));
-    await gw?.close();
+    if (!closed) await gw?.close();
     rmSync(folder, { recursive: true, force: true });
   });
 
@@ -153,5 +170,13 @@ describe('MCP allow-lists, limits, prices and failing servers', () => {
     expect(health.error).toMatch(/timed out|timeout/i);
     const client = await connect(keys.full);
     expect((await client.listTools()).tools.some((tool) => tool.name.startsWith('mute__'))).toBe(false);
+  });
+
+  it('closing the gateway ends every server process it started, one that ignores its closed stdin included', async () => {
+    expect(processesTagged(muteTag).length).toBeGreaterThan(0);
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+    closed = true;
+    await gw.close();
+    expect(processesTagged(muteTag)).toEqual([]);
   });
 });
