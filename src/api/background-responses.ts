@@ -26,6 +26,7 @@ import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, invalidField } from '../errors/gateway-error.js';
 import type { Gateway } from '../gateway/gateway.js';
+import { isAlive } from '../store/data-dir-lock.js';
 import type { BuiltinPlugin } from '../plugins/lifecycle.js';
 import { contextOf } from '../plugins/request-view.js';
 import type { AttemptStageImpl } from '../plugins/stages.js';
@@ -55,13 +56,7 @@ function runnerAlive(runner: string | null): boolean {
   if (runner === null) return false;
   if (LIVE_RUNNERS.has(runner)) return true;
   const pid = Number(runner.split('/', 1)[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return pid !== process.pid && isAlive(pid);
 }
 
 export class BackgroundResponses implements JobHost {

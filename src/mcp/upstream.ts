@@ -10,6 +10,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { isAlive } from '../store/data-dir-lock.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
@@ -74,15 +75,6 @@ class TrackedStdioTransport extends StdioClientTransport {
     const started = super.start();
     this.spawnedPid = this.pid;
     return started;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -154,7 +146,7 @@ export class UpstreamServer {
     const config = this.config;
     if (config.transport === 'stdio') {
       for (const old of this.processes) {
-        if (old.spawnedPid === null || !alive(old.spawnedPid)) this.processes.delete(old);
+        if (old.spawnedPid === null || !isAlive(old.spawnedPid)) this.processes.delete(old);
       }
       const transport = new TrackedStdioTransport({
         command: config.command!,
@@ -356,11 +348,11 @@ export class UpstreamServer {
     const pids = [...this.processes].map((transport) => transport.spawnedPid).filter((pid): pid is number => pid !== null);
     this.processes.clear();
     await Promise.race([closed, pause(500)]);
-    let running = pids.filter(alive);
+    let running = pids.filter(isAlive);
     for (const pid of running) signal(pid, 'SIGTERM');
     for (let waited = 0; running.length > 0 && waited < 2000; waited += 50) {
       await pause(50);
-      running = running.filter(alive);
+      running = running.filter(isAlive);
     }
     for (const pid of running) signal(pid, 'SIGKILL');
   }

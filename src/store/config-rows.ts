@@ -41,6 +41,11 @@ export function modelGroupFromRow(row: Row): ModelGroupRecord {
   };
 }
 
+/** SQLite refused a row because a UNIQUE column already holds its value. */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
 /** Turns UNIQUE / FOREIGN KEY failures into errors that name the field at fault. */
 export function constraint<T>(write: () => T, unique: [field: string, message: string], foreign?: [string, string]): T {
   try {

@@ -42,7 +42,7 @@ export class DataDirLockedError extends Error {
 const held = new Map<string, number>();
 
 /** True when a process with this PID runs (EPERM: it runs, under another user). */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { hashPassword, isPasswordHash, verifyPassword } from '../../auth/password.js';
 import type { AuthStore } from '../../store/auth-store.js';
 import { resolveTeam } from './users.js';
+import { isUniqueViolation } from '../../store/config-rows.js';
 
 export async function seedFileUsers(app: FastifyInstance, store: AuthStore): Promise<void> {
   const declared = app.configService.config.auth?.users ?? [];
@@ -42,7 +43,7 @@ export async function seedFileUsers(app: FastifyInstance, store: AuthStore): Pro
         store.createUser({ username: entry.username, source: 'file', ...fields });
       } catch (error) {
         // Another worker process (--workers) seeding the same file created it first.
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') continue;
+        if (isUniqueViolation(error)) continue;
         throw error;
       }
       app.store.config.appendAudit({ actor: 'config-file', action: 'user.create', target: entry.username, after: { role: entry.role } });

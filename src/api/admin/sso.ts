@@ -20,6 +20,7 @@ import type { UserRecord } from '../../store/auth-store.js';
 import { isLoopbackAddress, readCookie, sessionCookie, type AdminAuth } from './auth.js';
 import type { AuthRouteHooks, SsoNames } from './auth-routes.js';
 import { resolveTeam } from './users.js';
+import { isUniqueViolation } from '../../store/config-rows.js';
 
 const FLOW_COOKIE = 'heimdall_sso';
 const FLOW_TTL_MS = 10 * 60 * 1000;
@@ -243,7 +244,7 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
       });
     } catch (error) {
       // A first sign-in of the same account in another worker process made it a moment ago.
-      const made = (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE' ? store.getUserByExternalId(identity.externalId) : undefined;
+      const made = isUniqueViolation(error) ? store.getUserByExternalId(identity.externalId) : undefined;
       if (made === undefined) throw error;
       return made;
     }

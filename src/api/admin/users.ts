@@ -13,6 +13,7 @@ import { ROLES, type Role, type UserRecord } from '../../store/auth-store.js';
 import type { AdminAuth } from './auth.js';
 import { sessionView, tokenView, usernameSchema, userView, type AuthRouteHooks } from './auth-routes.js';
 import { conflict, notFound, parseBody } from './http.js';
+import { isUniqueViolation } from '../../store/config-rows.js';
 
 const roleSchema = z.enum(ROLES as [Role, ...Role[]]);
 const fields = {
@@ -152,9 +153,4 @@ export function registerUserRoutes(api: FastifyInstance, auth: AdminAuth, hooks:
     hooks.audit(request, 'api_token.revoke', { target: `${store.getUser(token.user_id)?.username ?? token.user_id}/${token.name}` });
     return { deleted: true, id: token.id };
   });
-}
-
-/** SQLite refused a row because a UNIQUE column already holds its value. */
-function isUniqueViolation(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
