@@ -86,3 +86,16 @@ export function replaceTextField(body: Buffer, boundary: string, name: string, v
 export function hasFilePart(body: Buffer, boundary: string, names: readonly string[]): boolean {
   return findPart(body, boundary, (part) => part.file && names.includes(part.name)) !== undefined;
 }
+
+/** The bytes of the first file part named `name` (a batch's input file, held in memory), or undefined. */
+export function multipartFile(body: Buffer, boundary: string, name: string): Buffer | undefined {
+  const part = findPart(body, boundary, (candidate) => candidate.file && candidate.name === name);
+  return part === undefined ? undefined : body.subarray(part.valueStart, part.valueEnd);
+}
+
+/** The body with the first file part named `name` holding `bytes` instead (its headers kept). */
+export function replaceFilePart(body: Buffer, boundary: string, name: string, bytes: Buffer): Buffer {
+  const part = findPart(body, boundary, (candidate) => candidate.file && candidate.name === name);
+  if (part === undefined) return body;
+  return Buffer.concat([body.subarray(0, part.valueStart), bytes, body.subarray(part.valueEnd)]);
+}

@@ -37,6 +37,8 @@ import type { HttpMethod } from '../gateway/upstream.js';
 import { anthropicHeaders } from '../providers/anthropic.js';
 import { bedrockAuthMode, bedrockBaseUrl } from '../providers/bedrock.js';
 import { isNeverForwarded } from '../providers/forward-headers.js';
+import { PriceBook } from '../governance/pricing.js';
+import { BatchJobs } from './batch-jobs.js';
 import { multipartBoundary, multipartTextFields } from './multipart-fields.js';
 import { sendRawOutcome } from './raw-reply.js';
 import { sendFailure, startContext } from './respond.js';
@@ -237,8 +239,11 @@ function targetOf(provider: ProviderRuntime, model: string, tier: number): Targe
   return { provider, model, label: `${provider.name}/${model}`, weight: 1, keyWeight: provider.keyWeightFor(model), tier };
 }
 
-/** `prefix`: what the route adds before the provider's own path (`/openai`; none for the `/v1/files` aliases). */
-function nativeHandler(gateway: Gateway, family: Family, prefix = FAMILIES[family].prefix) {
+/**
+ * `prefix`: what the route adds before the provider's own path (`/openai`; none for the `/v1/files` aliases).
+ * `batches`: files and batches (batch-jobs.ts): their provider, models, records and results' cost.
+ */
+function nativeHandler(gateway: Gateway, family: Family, batches: BatchJobs | undefined, prefix = FAMILIES[family].prefix) {
   const spec = FAMILIES[family];
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const url = request.url;
@@ -252,16 +257,19 @@ function nativeHandler(gateway: Gateway, family: Family, prefix = FAMILIES[famil
       if (prefix !== '' && !spec.paths.test(rest)) {
         throw new GatewayError('HD_ERR_ROUTE_NOT_FOUND', `No route for ${request.method} ${path}: ${spec.prefix}/ forwards the paths of the provider's own API only.`);
       }
-      const provider = providerFor(gateway, spec, request.headers);
-      const body = Buffer.isBuffer(request.body) && request.body.length > 0 ? request.body : undefined;
+      const sent = Buffer.isBuffer(request.body) && request.body.length > 0 ? request.body : undefined;
       const contentType = request.headers['content-type'];
-      const models = [...new Set([...spec.pathModels(rest), ...bodyModels(family, body, contentType)])];
+      const method = request.method as HttpMethod;
+      const named = (): ProviderRuntime => providerFor(gateway, spec, request.headers);
+      const batch = family === 'openai' || family === 'anthropic' ? batches?.plan({ family, method, rest, body: sent, contentType, ctx, named }) : undefined;
+      const provider = batch?.provider ?? named();
+      const body = batch?.body ?? sent;
+      const models = [...new Set([...spec.pathModels(rest), ...(batch?.models ?? bodyModels(family, sent, contentType))])];
       models.forEach((model, i) => checkModelName(model, i === 0 ? 'model' : `model (${model})`));
       const primary = targetOf(provider, models[0] ?? ANY_MODEL, 0);
       const others = models.slice(1).map((model) => targetOf(provider, model, 1));
-      const upstreamUrl = spec.url(provider, rest) + forwardedQuery(url);
+      const upstreamUrl = batch?.url?.(forwardedQuery(url)) ?? spec.url(provider, rest) + forwardedQuery(url);
       const caller = forwardedHeaders(request.headers);
-      const method = request.method as HttpMethod;
       const raw: RawCall = {
         method,
         targets: [primary],
@@ -269,10 +277,17 @@ function nativeHandler(gateway: Gateway, family: Family, prefix = FAMILIES[famil
         forwardErrors: true,
         prepare(target: Target, key: KeyRuntime): RawRequestParts {
           // The caller's credential headers were never taken (isNeverForwarded): its protocol headers win over the defaults.
-          const headers = { ...spec.auth(target.provider, key), ...caller };
+          const headers = { ...(batch?.auth ?? ((k: KeyRuntime) => spec.auth(target.provider, k)))(key), ...caller };
           target.provider.finishHeaders(headers, undefined);
           const parts: RawRequestParts = { url: upstreamUrl, headers, body };
-          if (family === 'anthropic' && BATCH_OBJECT.test(rest)) parts.decode = (answer) => ({ body: gatewayResultsUrl(answer, target.provider.baseUrl, gatewayBase(request, spec.prefix)) });
+          const rewrite = family === 'anthropic' && BATCH_OBJECT.test(rest);
+          const observe = batch?.observe;
+          if (rewrite || observe !== undefined) {
+            parts.decode = (answer) => {
+              observe?.(answer);
+              return { body: rewrite ? gatewayResultsUrl(answer, target.provider.baseUrl, gatewayBase(request, spec.prefix)) : answer };
+            };
+          }
           return parts;
         },
       };
@@ -292,7 +307,7 @@ function nativeHandler(gateway: Gateway, family: Family, prefix = FAMILIES[famil
         raw,
       });
       if (outcome.kind !== 'raw') throw new GatewayError('HD_ERR_INTERNAL', 'A native pass-through answered in another form.');
-      await sendRawOutcome(reply, ctx, outcome);
+      await sendRawOutcome(reply, ctx, outcome, undefined, batch?.tap);
     } catch (error) {
       sendFailure(reply, ctx, error, spec.surface);
     }
@@ -301,18 +316,22 @@ function nativeHandler(gateway: Gateway, family: Family, prefix = FAMILIES[famil
 
 /** The native pass-through handler of `/genai/*` POSTs that the Gemini surface does not serve itself (genai.ts). */
 export function genaiPassthrough(gateway: Gateway): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  return nativeHandler(gateway, 'genai');
+  return nativeHandler(gateway, 'genai', undefined);
 }
 
 export function registerNativePassthrough(app: FastifyInstance, gateway: Gateway, genai: (request: FastifyRequest, reply: FastifyReply) => Promise<void>): void {
+  // Files and batch jobs are recorded in the store, and results priced from the governance's price book.
+  const batches = app.hasDecorator('store')
+    ? new BatchJobs(() => gateway.state.providers, app.store.batches, () => (app.hasDecorator('governance') ? app.governance.prices : new PriceBook({}, gateway.state.catalog)))
+    : undefined;
   for (const family of ['openai', 'anthropic', 'bedrock'] as const) {
     const spec = FAMILIES[family];
-    app.route({ method: METHODS, url: `${spec.prefix}/*`, config: { surface: spec.surface }, handler: nativeHandler(gateway, family) });
+    app.route({ method: METHODS, url: `${spec.prefix}/*`, config: { surface: spec.surface }, handler: nativeHandler(gateway, family, batches) });
   }
   // POST /genai/{version}/* is the Gemini surface's (genai.ts), which hands it the methods it does not serve.
   app.route({ method: METHODS, url: '/genai/*', config: { surface: 'gemini' }, handler: genai });
   // OpenAI's files and batches at the SDK's default paths: OpenAI's own, through the same pass-through.
-  const openai = nativeHandler(gateway, 'openai', '');
+  const openai = nativeHandler(gateway, 'openai', batches, '');
   for (const url of ['/v1/files', '/v1/files/*', '/v1/batches', '/v1/batches/*']) {
     app.route({ method: METHODS, url, config: { surface: 'openai' }, handler: openai });
   }

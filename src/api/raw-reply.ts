@@ -52,6 +52,15 @@ function withUnits(usage: Usage | undefined, units: Partial<Usage>): Usage {
   return merged;
 }
 
+/**
+ * Reads a raw answer's bytes on the side as they pass (a batch's results: its cost). `end` runs once,
+ * before the request settles; `complete` is false when the answer was cut.
+ */
+export interface BodyTap {
+  push(chunk: Buffer): void;
+  end(complete: boolean): void;
+}
+
 /** Pipes one raw answer body to the caller and settles the request when it is over. */
 class RawPump implements StreamSink {
   private readonly usage: RawUsageReader;
@@ -65,6 +74,7 @@ class RawPump implements StreamSink {
     private readonly outcome: RawOutcome & { body: Exclude<RawOutcome['body'], Buffer> },
     private readonly res: ServerResponse,
     private readonly resolve: () => void,
+    private readonly tap: BodyTap | undefined,
   ) {
     const type = first(outcome.headers['content-type']);
     this.usage = new RawUsageReader(type, outcome.headers);
@@ -75,6 +85,7 @@ class RawPump implements StreamSink {
   data(chunk: Buffer): boolean {
     if (this.done) return false;
     this.usage.push(chunk);
+    this.tap?.push(chunk);
     const out = this.guard === undefined ? chunk : this.guard.push(chunk);
     if (out !== undefined) this.write(out);
     return !this.waitingDrain;
@@ -126,6 +137,7 @@ class RawPump implements StreamSink {
     if (this.waitingDrain) this.res.off('drain', this.onDrain);
     const usage = this.usage.end();
     if (usage !== undefined) this.ctx.usage = usage;
+    this.tap?.end(this.ctx.status < 400);
     this.outcome.finish();
     this.outcome.body.destroy();
     if (!this.res.destroyed && this.ctx.status < 500) {
@@ -137,7 +149,7 @@ class RawPump implements StreamSink {
 }
 
 /** Sends a raw outcome; resolves when the answer has ended (or was cut). */
-export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome: RawOutcome, units?: Partial<Usage>): Promise<void> {
+export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome: RawOutcome, units?: Partial<Usage>, tap?: BodyTap): Promise<void> {
   ctx.status = outcome.status;
   // What the answer does not report itself (images asked for, characters spoken), once it succeeded.
   const settleUnits = (): void => {
@@ -165,6 +177,6 @@ export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome
     body.pipe(new RawPump(ctx, { ...outcome, body }, res, () => {
       settleUnits();
       resolve();
-    }));
+    }, tap));
   });
 }

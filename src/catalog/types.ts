@@ -21,6 +21,8 @@ export interface ModelPrice extends PriceTier {
   characters?: number;
   /** Prices of a request whose prompt is above `threshold` tokens. */
   long_context?: PriceTier & { threshold: number };
+  /** The model's own prices in a provider's batch API (else the provider's documented discount: batch-price.ts). */
+  batch?: PriceTier;
 }
 
 /** A sampling parameter a model refuses; `allowed` is the one value it accepts (o-series temperature 1). */

@@ -35,6 +35,10 @@ export const modelPriceSchema = z
       .strictObject({ threshold: z.number().int().positive().describe('Prompt size in tokens above which these prices apply.'), ...priceTier })
       .optional()
       .describe('Prices of a request whose prompt is larger than threshold tokens.'),
+    batch: z
+      .strictObject(priceTier)
+      .optional()
+      .describe("Prices of the model's requests in a provider's batch API (default: the provider's documented batch discount, see docs/catalog.md)."),
   })
   .describe('Prices of one model: USD per million tokens, and per image, second of audio or million characters where a model is priced so.');
 

@@ -39,21 +39,34 @@ function modelsFromDeployments(options: Readonly<Record<string, unknown>>): { mo
   return { models: names.filter((name) => !embedding(name)), embeddingModels: names.filter(embedding) };
 }
 
-function deploymentFor(model: string, options: Readonly<Record<string, unknown>>): string {
+/** The deployment that serves a model (options.deployments), else the model's own name. */
+export function deploymentFor(model: string, options: Readonly<Record<string, unknown>>): string {
   const deployments = options.deployments as Record<string, string> | undefined;
   return deployments?.[model] ?? model;
 }
 
+/** The api-version a call sends: options.api_version, else AZURE_DEFAULT_API_VERSION. */
+export function azureApiVersion(options: Readonly<Record<string, unknown>>): string {
+  // The environment reaches here through optionsEnv (resolved with the config), never process.env directly.
+  return typeof options.api_version === 'string' && options.api_version !== '' ? options.api_version : AZURE_DEFAULT_API_VERSION;
+}
+
+/** The key as `api-key`, or an Entra ID token as `Authorization: Bearer` (options.auth = "entra"). */
+export function azureAuthHeaders(apiKey: string | undefined, options: Readonly<Record<string, unknown>>): Record<string, string> {
+  if (apiKey === undefined) return {};
+  return options.auth === 'entra' ? { authorization: `Bearer ${apiKey}` } : { 'api-key': apiKey };
+}
+
+/** The resource's root (`https://{resource}.openai.azure.com`), whether or not the base URL ends in `/openai`. */
+export function azureResourceUrl(baseUrl: string): string {
+  return baseUrl.replace(/\/+$/, '').replace(/\/openai$/, '');
+}
+
 function azureEndpoint(operation: Operation, context: EndpointContext): Endpoint {
   const options = context.options;
-  // The environment reaches here through optionsEnv (resolved with the config), never process.env directly.
-  const apiVersion = typeof options.api_version === 'string' && options.api_version !== '' ? options.api_version : AZURE_DEFAULT_API_VERSION;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (context.apiKey !== undefined) {
-    if (options.auth === 'entra') headers.authorization = `Bearer ${context.apiKey}`;
-    else headers['api-key'] = context.apiKey;
-  }
-  const base = context.baseUrl.replace(/\/openai$/, '');
+  const apiVersion = azureApiVersion(options);
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...azureAuthHeaders(context.apiKey, options) };
+  const base = azureResourceUrl(context.baseUrl);
   if (operation === 'models') return { url: `${base}/openai/models?api-version=${encodeURIComponent(apiVersion)}`, headers };
   if (operation === 'responses') return { url: `${base}/openai/v1/responses`, headers };
   const deployment = encodeURIComponent(deploymentFor(context.model, options));

@@ -383,6 +383,53 @@ ALTER TABLE teams ADD COLUMN allowed_mcp_servers TEXT CHECK (allowed_mcp_servers
 ALTER TABLE teams ADD COLUMN allowed_mcp_tools TEXT CHECK (allowed_mcp_tools IS NULL OR json_valid(allowed_mcp_tools));
 `;
 
+/**
+ * Files and batch jobs made through the gateway (docs/native-passthrough.md#batch-jobs). `batch_files`:
+ * an uploaded file, the provider it went to and the models its lines name (governance of a batch made
+ * from it; the provider of later calls on it). `batch_jobs`: one row per batch job created, updated
+ * with the status each retrieve, list or cancel answers; `charged_at` is set once, by the results
+ * fetch that charged the batch's cost. Portable SQL: a Postgres store keeps the same columns.
+ */
+const BATCHES = `
+CREATE TABLE batch_files (
+  id              TEXT PRIMARY KEY,                   -- the provider's file id
+  provider        TEXT NOT NULL,                      -- configured provider name
+  virtual_key_id  TEXT,
+  purpose         TEXT,
+  filename        TEXT,
+  bytes           INTEGER,
+  models          TEXT,                               -- JSON array of provider/model named by the lines
+  created_at      INTEGER NOT NULL
+);
+
+CREATE TABLE batch_jobs (
+  id                 TEXT PRIMARY KEY,                -- the provider's batch id
+  provider           TEXT NOT NULL,                   -- configured provider name
+  api                TEXT NOT NULL,                   -- openai (OpenAI and Azure batches) | anthropic (message batches)
+  virtual_key_id     TEXT,
+  models             TEXT,                            -- JSON array of provider/model
+  endpoint           TEXT,
+  status             TEXT NOT NULL,                   -- as last seen from the provider
+  input_file_id      TEXT,
+  output_file_id     TEXT,
+  error_file_id      TEXT,
+  request_total      INTEGER NOT NULL DEFAULT 0,
+  request_completed  INTEGER NOT NULL DEFAULT 0,
+  request_failed     INTEGER NOT NULL DEFAULT 0,
+  created_at         INTEGER NOT NULL,
+  completed_at       INTEGER,
+  updated_at         INTEGER NOT NULL,
+  request_id         TEXT,                            -- the request that created it (request log)
+  input_tokens       INTEGER,
+  output_tokens      INTEGER,
+  cost_usd           REAL,                            -- charged when its results were fetched
+  charged_at         INTEGER,
+  charged_request_id TEXT
+);
+CREATE INDEX batch_jobs_created ON batch_jobs (created_at);
+CREATE INDEX batch_jobs_output ON batch_jobs (output_file_id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE },
   { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE },
@@ -391,6 +438,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'responses: background responses and stored items by id', up: RESPONSE_ITEMS_AND_BACKGROUND },
   { version: 6, name: 'auth: users, sessions, personal API tokens, audit actor and address', up: AUTH },
   { version: 7, name: 'mcp: upstream servers, OAuth tokens, tool call log, key and team allow-lists', up: MCP },
+  { version: 8, name: 'batches: files and batch jobs made through the gateway', up: BATCHES },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

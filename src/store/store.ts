@@ -10,6 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { AuthStore } from './auth-store.js';
+import { BatchStore } from './batch-store.js';
 import { ConfigRepo } from './config-repo.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { LogSequence } from './spend-watermark.js';
@@ -53,6 +54,8 @@ export class Store {
   readonly auth: AuthStore;
   /** Stored responses of the Responses API (written on the request path: see response-store.ts). */
   readonly responses: ResponseStore;
+  /** Files and batch jobs made through the gateway (written on the request path: see batch-store.ts). */
+  readonly batches: BatchStore;
   readonly secrets: SecretBox;
   /** Where the encryption key came from (env, env-passphrase, file, generated, ephemeral). */
   readonly encryptionKeySource: MasterKeySource;
@@ -76,6 +79,7 @@ export class Store {
     this.auth = new AuthStore(db, { now });
     this.logQueries = new LogQueries(db, { now });
     this.responses = new ResponseStore(db);
+    this.batches = new BatchStore(db, { now });
     const { thread = true, ...logOptions } = options.logs ?? {};
     this.logs = thread && !db.memory
       ? new ThreadedLogWriter(db, { ...logOptions, logger })

@@ -10,6 +10,8 @@
  *   - replies as openai.ts, with `model` set to the deployment's model and Azure's content-filter
  *     annotations: `prompt_filter_results` on the reply, `content_filter_results` on each choice, and
  *     in a stream a first chunk with `choices: []` and `prompt_filter_results` (as Azure sends it).
+ * /openai/files[/...] and /openai/batches[/...]?api-version=...: Azure's Files and Batch APIs (openai-files.ts),
+ *   refused as above without api-version or key; a batch's lines name deployments (model_not_found otherwise).
  * POST /openai/v1/responses (the v1 API: no api-version): `api-key` or Bearer as above, then the
  *   Responses replies of openai-responses.ts.
  * Errors: `{error:{code, message}}` (azureErrorBody).
@@ -24,6 +26,7 @@ import type { RouteHandler } from './index.js';
 import { chatCompletions, legacyCompletions } from './openai-chat.js';
 import { isRecord } from './openai-common.js';
 import { embeddings } from './openai-embeddings.js';
+import { azureFiles, registerFileRoutes } from './openai-files.js';
 import { responses } from './openai-responses.js';
 
 interface RouteTarget {
@@ -69,7 +72,8 @@ function azureContext(context: MockContext, model: string): MockContext {
   };
 }
 
-function refuse(context: MockContext, deployments: AzureMockOptions['deployments']): Promise<void> | undefined {
+/** What Azure refuses of any dated-API call: no api-version, no key (or a bad one). */
+function refuseCall(context: MockContext): Promise<void> | undefined {
   const headers = context.request.headers;
   if (!context.request.query.get('api-version')) {
     return context.json(400, azureErrorBody('MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.'));
@@ -80,6 +84,12 @@ function refuse(context: MockContext, deployments: AzureMockOptions['deployments
     const message = 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.';
     return context.json(401, azureErrorBody('401', message));
   }
+  return undefined;
+}
+
+function refuse(context: MockContext, deployments: AzureMockOptions['deployments']): Promise<void> | undefined {
+  const refused = refuseCall(context);
+  if (refused) return refused;
   const deployment = decodeURIComponent(context.match[1]);
   if (deployments !== undefined && deployments[deployment] === undefined) {
     return context.json(404, azureErrorBody('DeploymentNotFound', 'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.'));
@@ -110,6 +120,8 @@ export function registerAzureRoutes(target: RouteTarget, options: AzureMockOptio
     const deployment = decodeURIComponent(context.match[1]);
     return azureMediaHandlers[context.match[2]](context, options.deployments?.[deployment] ?? deployment);
   });
+  // Files and batches (openai-files.ts): no deployment in the path; a batch's lines name deployments.
+  registerFileRoutes(target, (handler) => (context) => refuseCall(context) ?? handler(context), azureFiles(options.deployments, azureErrorBody));
   // The v1 API's Responses route: no api-version, the deployment named in the body's model.
   target.route('POST', /^\/openai\/v1\/responses$/, (context) => {
     const key = context.request.headers['api-key'];
