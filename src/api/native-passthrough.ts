@@ -292,6 +292,8 @@ function nativeHandler(gateway: Gateway, family: Family, batches: BatchJobs | un
         },
       };
       ctx.requestedModel = primary.label;
+      // Uploads, batch objects and listings are free: a batch is charged when its results are read (the tap).
+      if (batch !== undefined && batch.tap === undefined) ctx.costUsd = 0;
       const outcome = await gateway.pipeline.execute(ctx, {
         operation: 'chat',
         model: primary.label,
@@ -299,7 +301,7 @@ function nativeHandler(gateway: Gateway, family: Family, batches: BatchJobs | un
         stream: false,
         nativeFormat: spec.format,
         // A GET or DELETE writes nothing; a generation's output is estimated as any call's.
-        maxOutputTokens: method === 'GET' || method === 'DELETE' ? 0 : undefined,
+        maxOutputTokens: method === 'GET' || method === 'DELETE' || batch !== undefined ? 0 : undefined,
         passthroughBody: () => body?.toString('utf8') ?? '',
         canonical: () => {
           throw new GatewayError('HD_ERR_INTERNAL', 'A native pass-through has no canonical request.');

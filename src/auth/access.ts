@@ -87,6 +87,8 @@ export const ACCESS_TABLE: Readonly<Record<string, readonly [AccessLevel, Access
   'GET /api/logs/stats': ['read+team', 'logs'],
   'GET /api/logs/:id': ['read+team', 'logs'],
   'GET /api/audit': ['read', 'audit'],
+  // Batch jobs made through the gateway: ids, status, counts and cost (no bodies).
+  'GET /api/batches': ['read', 'logs'],
 
   'GET /api/virtual-keys': ['read+team', 'keys'],
   'POST /api/virtual-keys': ['operate+team', 'keys'],

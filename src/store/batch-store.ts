@@ -100,8 +100,8 @@ interface FileRow {
 
 export interface BatchListQuery {
   limit?: number;
-  /** Rows created before this time (ms): the next page. */
-  before?: number;
+  /** The next page: rows after this one in the list's order (its created_at and id). */
+  after?: { createdAt: number; id: string };
   provider?: string;
   virtualKeyId?: string;
   status?: string;
@@ -162,7 +162,7 @@ export class BatchStore {
         input_tokens = @input_tokens, output_tokens = @output_tokens, updated_at = @now
       WHERE id = @id AND charged_at IS NULL`);
     this.#list = db.prepare(`SELECT * FROM batch_jobs
-      WHERE (@before IS NULL OR created_at < @before) AND (@provider IS NULL OR provider = @provider)
+      WHERE (@after_time IS NULL OR created_at < @after_time OR (created_at = @after_time AND id < @after_id)) AND (@provider IS NULL OR provider = @provider)
         AND (@virtual_key_id IS NULL OR virtual_key_id = @virtual_key_id) AND (@status IS NULL OR status = @status)
       ORDER BY created_at DESC, id DESC LIMIT @limit`);
   }
@@ -221,7 +221,7 @@ export class BatchStore {
 
   list(query: BatchListQuery = {}): BatchJob[] {
     const rows = this.#list.all({
-      limit: Math.min(Math.max(query.limit ?? 50, 1), 500), before: query.before ?? null, provider: query.provider ?? null,
+      limit: Math.min(Math.max(query.limit ?? 50, 1), 500), after_time: query.after?.createdAt ?? null, after_id: query.after?.id ?? null, provider: query.provider ?? null,
       virtual_key_id: query.virtualKeyId ?? null, status: query.status ?? null,
     }) as JobRow[];
     return rows.map(jobOf);

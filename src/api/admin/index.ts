@@ -27,6 +27,7 @@ import { registerCacheRoutes } from '../../cache/admin-routes.js';
 import { registerPluginRoutes } from './plugins.js';
 import { registerClusterRoutes } from './cluster.js';
 import { registerMcpAdminRoutes } from '../../mcp/admin-routes.js';
+import { registerBatchRoutes } from './batches.js';
 
 /** The areas of the management API, each registering its routes on the /api-scoped instance. */
 function registerAreas(api: FastifyInstance): void {
@@ -40,6 +41,7 @@ function registerAreas(api: FastifyInstance): void {
   registerPluginRoutes(api);
   registerClusterRoutes(api);
   registerMcpAdminRoutes(api);
+  registerBatchRoutes(api);
 }
 
 function auditOf(request: FastifyRequest): { userId: string | null; address: string | null } {
