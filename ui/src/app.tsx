@@ -12,6 +12,7 @@ import {
   CacheIcon,
   CustomerIcon,
   FilterIcon,
+  InboxIcon,
   KeyIcon,
   LogoutIcon,
   LogsIcon,
@@ -43,6 +44,7 @@ import { AccessProvider, useCan } from './lib/access.js';
 import { LogDetailPage } from './pages/log-detail.js';
 import { LogsPage } from './pages/logs.js';
 import { McpPage } from './pages/mcp.js';
+import { BatchesPage } from './pages/batches.js';
 import { NotFoundPage } from './pages/not-found.js';
 import { OverviewPage } from './pages/overview.js';
 import { PluginsPage } from './pages/plugins.js';
@@ -68,6 +70,7 @@ const NAV: NavItem[] = [
   { to: '/logs', label: 'Logs', icon: LogsIcon, needs: 'GET /api/logs' },
   { to: '/usage', label: 'Usage', icon: UsageIcon, needs: 'GET /api/usage' },
   { to: '/cache', label: 'Cache', icon: CacheIcon, needs: 'GET /api/cache/stats' },
+  { to: '/batches', label: 'Batches', icon: InboxIcon, needs: 'GET /api/batches' },
   { to: '/providers', label: 'Providers', icon: ProvidersIcon, section: 'Configure', needs: 'GET /api/providers' },
   { to: '/routing', label: 'Routing', icon: RoutingIcon, needs: 'GET /api/routing' },
   { to: '/pricing', label: 'Pricing', icon: PriceIcon, needs: 'GET /api/pricing' },
@@ -90,6 +93,7 @@ function pageFor(path: string): ReactNode {
   if (clean.startsWith('/logs/')) return <LogDetailPage id={decodeURIComponent(clean.slice('/logs/'.length))} />;
   if (clean === '/usage') return <UsagePage />;
   if (clean === '/cache') return <CachePage />;
+  if (clean === '/batches') return <BatchesPage />;
   if (clean === '/pricing') return <PricingPage />;
   if (clean === '/providers') return <ProvidersPage />;
   if (clean === '/routing') return <RoutingPage />;

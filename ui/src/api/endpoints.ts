@@ -149,6 +149,33 @@ export const audit = {
   list: (query: Query, signal?: AbortSignal) => api.get<ListResponse<AuditEntry>>('/api/audit', query, signal),
 };
 
+/** A batch job made through the gateway (GET /api/batches). */
+export interface BatchJob {
+  id: string;
+  provider: string;
+  api: 'openai' | 'anthropic';
+  virtual_key_id: string | null;
+  models: string[];
+  endpoint: string | null;
+  status: string;
+  input_file_id: string | null;
+  output_file_id: string | null;
+  request_counts: { total: number; completed: number; failed: number };
+  created_at: number;
+  completed_at: number | null;
+  updated_at: number;
+  request_id: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+  charged_at: number | null;
+  charged_request_id: string | null;
+}
+
+export const batches = {
+  list: (query: Query, signal?: AbortSignal) => api.get<ListResponse<BatchJob>>('/api/batches', query, signal),
+};
+
 export interface UsageQuery {
   period: UsagePeriod;
   group_by: UsageGroup;
