@@ -62,30 +62,13 @@ export interface BatchJob {
   charged_request_id: string | null;
 }
 
-interface JobRow {
-  id: string;
-  provider: string;
-  api: BatchApi;
-  virtual_key_id: string | null;
+/** A row as stored: the models as JSON, the counts in columns. */
+type JobRow = Omit<BatchJob, 'models' | 'request_counts'> & {
   models: string | null;
-  endpoint: string | null;
-  status: string;
-  input_file_id: string | null;
-  output_file_id: string | null;
-  error_file_id: string | null;
   request_total: number;
   request_completed: number;
   request_failed: number;
-  created_at: number;
-  completed_at: number | null;
-  updated_at: number;
-  request_id: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cost_usd: number | null;
-  charged_at: number | null;
-  charged_request_id: string | null;
-}
+};
 
 interface FileRow {
   id: string;

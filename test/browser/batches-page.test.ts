@@ -5,6 +5,7 @@
  */
 import type { Browser } from 'playwright-core';
 import OpenAI, { toFile } from 'openai';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
@@ -67,6 +68,19 @@ describe.skipIf(!hasChromium)('Batches page', { timeout: 90_000 }, () => {
     await page.goBack();
     await expect.poll(() => table.textContent(), POLL).toContain(batchId);
     await screenshot(page, 'batches');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the audit log, paged the same way, still lists a change', async () => {
+    const changed = await request(`${gw.url}/api/settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ logging: { max_body_bytes: 4096 } }) });
+    expect(changed.statusCode).toBe(200);
+    await changed.body.dump();
+    const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: 'light', timezoneId: 'UTC' });
+    const page = await context.newPage();
+    const errors = collectConsoleErrors(page);
+    await page.goto(`${gw.url}/audit`);
+    await expect.poll(() => page.locator('table').textContent(), POLL).toContain('settings.update');
     expect(errors).toEqual([]);
     await context.close();
   });

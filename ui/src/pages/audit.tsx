@@ -4,9 +4,11 @@ import { audit, users as usersApi } from '../api/endpoints.js';
 import { useCan } from '../lib/access.js';
 import type { AuditEntry } from '../api/types.js';
 import { ChevronIcon } from '../components/icons.js';
-import { Button, CodeBlock, EmptyState, ErrorState, Field, Loading, PageHeader, errorMessage } from '../components/ui.js';
+import { CodeBlock, EmptyState, Field, PageHeader } from '../components/ui.js';
 import { formatDateTime } from '../lib/format.js';
 import { setSearch, useLocation, useTitle } from '../lib/router.js';
+import { usePagedList } from '../lib/use-paged-list.js';
+import { PagedListCard } from '../components/paged-list.js';
 import { useResource } from '../lib/use-resource.js';
 
 /** The name inside a before/after value, so a target id ("vk_…") reads as what it is. */
@@ -34,23 +36,13 @@ export function AuditPage() {
     return () => window.clearTimeout(timer);
   }, [actionText, actorText]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const first = useResource((signal) => audit.list({ action, actor, user_id: userId, limit: 50 }, signal), [action, actor, userId], { pollMs: 15_000 });
-  const [more, setMore] = useState<{ rows: AuditEntry[]; cursor: string | null; busy: boolean; error?: unknown }>({ rows: [], cursor: null, busy: false });
-  useEffect(() => setMore({ rows: [], cursor: null, busy: false }), [action, actor, userId]);
+  const list = usePagedList<AuditEntry>(
+    (cursor, signal) => audit.list({ action, actor, user_id: userId, limit: 50, cursor }, signal),
+    [action, actor, userId],
+    { pollMs: 15_000 },
+  );
   const [open, setOpen] = useState<Set<string>>(new Set());
 
-  const rows = [...(first.data?.data ?? []), ...more.rows.filter((row) => !(first.data?.data ?? []).some((item) => item.id === row.id))];
-  const cursor = more.rows.length === 0 ? (first.data?.next_cursor ?? null) : more.cursor;
-  const loadMore = async (): Promise<void> => {
-    if (cursor === null) return;
-    setMore((state) => ({ ...state, busy: true }));
-    try {
-      const page = await audit.list({ action, actor, user_id: userId, limit: 50, cursor });
-      setMore((state) => ({ rows: [...state.rows, ...page.data], cursor: page.next_cursor ?? null, busy: false }));
-    } catch (error) {
-      setMore((state) => ({ ...state, busy: false, error }));
-    }
-  };
   const toggle = (id: string): void =>
     setOpen((current) => {
       const next = new Set(current);
@@ -84,18 +76,16 @@ export function AuditPage() {
           )}
         </form>
       </div>
-      <div className="card flush">
-        {first.data === undefined && first.error !== undefined ? (
-          <div style={{ padding: 16 }}>
-            <ErrorState error={first.error} onRetry={first.reload} title="Could not load the audit log" />
-          </div>
-        ) : first.data === undefined ? (
-          <div style={{ padding: 16 }}>
-            <Loading rows={5} />
-          </div>
-        ) : rows.length === 0 ? (
+      <PagedListCard
+        list={list}
+        errorTitle="Could not load the audit log"
+        loadingRows={5}
+        moreLabel="Load older entries"
+        empty={
           <EmptyState title={action || actor ? 'No entry matches' : 'No change recorded yet'}>Changes made in the dashboard or through /api appear here.</EmptyState>
-        ) : (
+        }
+      >
+        {(rows) => (
           <div className="table-wrap">
             <table className="table">
               <thead>
@@ -153,15 +143,7 @@ export function AuditPage() {
             </table>
           </div>
         )}
-        {cursor === null ? null : (
-          <div className="row" style={{ justifyContent: 'center', padding: 12 }}>
-            <Button onClick={() => void loadMore()} busy={more.busy}>
-              Load older entries
-            </Button>
-            {more.error === undefined ? null : <span className="field-error">{errorMessage(more.error)}</span>}
-          </div>
-        )}
-      </div>
+      </PagedListCard>
     </>
   );
 }

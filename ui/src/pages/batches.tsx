@@ -5,10 +5,12 @@
  */
 import { useEffect, useState } from 'react';
 import { batches, virtualKeys, type BatchJob } from '../api/endpoints.js';
-import { Badge, Button, EmptyState, ErrorState, Field, Loading, PageHeader } from '../components/ui.js';
+import { Badge, EmptyState, Field, PageHeader } from '../components/ui.js';
 import { useCan } from '../lib/access.js';
 import { formatDateTime, formatInteger, formatUsd } from '../lib/format.js';
 import { Link, setSearch, useLocation, useTitle } from '../lib/router.js';
+import { usePagedList } from '../lib/use-paged-list.js';
+import { PagedListCard } from '../components/paged-list.js';
 import { useResource } from '../lib/use-resource.js';
 
 const PAGE = 50;
@@ -53,23 +55,11 @@ export function BatchesPage() {
     return () => window.clearTimeout(timer);
   }, [providerText]); // eslint-disable-line react-hooks/exhaustive-deps
 
-  const query = { provider: provider || undefined, status: status || undefined, limit: PAGE };
-  const first = useResource((signal) => batches.list(query, signal), [provider, status], { pollMs: 15_000 });
-  const [more, setMore] = useState<{ rows: BatchJob[]; cursor: string | null; busy: boolean }>({ rows: [], cursor: null, busy: false });
-  useEffect(() => setMore({ rows: [], cursor: null, busy: false }), [provider, status]);
-  const firstRows = first.data?.data ?? [];
-  const rows = [...firstRows, ...more.rows.filter((row) => !firstRows.some((item) => item.id === row.id))];
-  const cursor = more.rows.length === 0 ? (first.data?.next_cursor ?? null) : more.cursor;
-  const loadMore = async (): Promise<void> => {
-    if (cursor === null) return;
-    setMore((state) => ({ ...state, busy: true }));
-    try {
-      const page = await batches.list({ ...query, cursor });
-      setMore((state) => ({ rows: [...state.rows, ...page.data], cursor: page.next_cursor ?? null, busy: false }));
-    } catch {
-      setMore((state) => ({ ...state, busy: false }));
-    }
-  };
+  const list = usePagedList<BatchJob>(
+    (cursor, signal) => batches.list({ provider: provider || undefined, status: status || undefined, limit: PAGE, cursor }, signal),
+    [provider, status],
+    { pollMs: 15_000 },
+  );
 
   return (
     <>
@@ -94,20 +84,18 @@ export function BatchesPage() {
           </Field>
         </form>
       </div>
-      <div className="card flush">
-        {first.data === undefined && first.error !== undefined ? (
-          <div style={{ padding: 16 }}>
-            <ErrorState error={first.error} onRetry={first.reload} title="Could not load the batches" />
-          </div>
-        ) : first.data === undefined ? (
-          <div style={{ padding: 16 }}>
-            <Loading rows={4} />
-          </div>
-        ) : rows.length === 0 ? (
+      <PagedListCard
+        list={list}
+        errorTitle="Could not load the batches"
+        loadingRows={4}
+        moreLabel="Load older batches"
+        empty={
           <EmptyState title={provider || status ? 'No batch matches' : 'No batch yet'}>
             Batches created through <code>/v1/batches</code> or <code>/anthropic/v1/messages/batches</code> appear here.
           </EmptyState>
-        ) : (
+        }
+      >
+        {(rows) => (
           <div className="table-wrap">
             <table className="table" aria-label="Batch jobs">
               <thead>
@@ -163,14 +151,7 @@ export function BatchesPage() {
             </table>
           </div>
         )}
-        {cursor === null || rows.length === 0 ? null : (
-          <div style={{ padding: 12, textAlign: 'center' }}>
-            <Button variant="secondary" onClick={() => void loadMore()} disabled={more.busy}>
-              {more.busy ? 'Loading…' : 'Load more'}
-            </Button>
-          </div>
-        )}
-      </div>
+      </PagedListCard>
     </>
   );
 }
