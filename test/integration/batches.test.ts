@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { batchPriceOf } from '../../src/catalog/batch-price.js';
 import { ModelCatalog } from '../../src/catalog/catalog.js';
 import type { ModelPrice } from '../../src/catalog/types.js';
+import { docBlocks, jsonExamples, shapeDiff } from '../api/doc-examples.js';
 import { call, startAdminGateway, type AdminGateway } from '../api/helpers.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { MOCK_AZURE_API_VERSION, startMockProviders } from '../support/mock-upstream/provider-env.js';
@@ -238,7 +239,10 @@ describe('batch prices', () => {
 describe('GET /api/batches', () => {
   it('pages newest first with a cursor, filters, and refuses a bad cursor', async () => {
     // (The mock numbers its ids from 1 again after each test's reset: a reused id is one job again.)
-    const all = (await call(gw.url, 'GET', '/api/batches?limit=500')).json.data as Array<Record<string, unknown>>;
+    const page = (await call(gw.url, 'GET', '/api/batches?limit=500')).json;
+    // The answer has the fields docs/native-passthrough.md shows, and no others.
+    expect(shapeDiff(jsonExamples(docBlocks('native-passthrough.md'), 'Batch jobs')[0], page)).toEqual([]);
+    const all = page.data as Array<Record<string, unknown>>;
     expect(all.length).toBeGreaterThanOrEqual(2);
     expect(all.map((job) => job.provider)).toEqual(expect.arrayContaining(['azure', 'anthropic']));
     const first = await call(gw.url, 'GET', '/api/batches?limit=1');
