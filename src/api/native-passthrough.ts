@@ -8,7 +8,7 @@
  * | `/anthropic/v1/{path}` (beyond messages and count_tokens) | `anthropic` | its base URL + `/v1/{path}` |
  * | `/genai/{version}/{path}`, `/genai/upload/...` (beyond generateContent and countTokens) | `gemini` | its host + the same path |
  * | `/bedrock/{path}` | `bedrock` (SigV4 re-signed, or its API key) | its runtime endpoint + `/{path}` |
- * | `/v1/files[/...]`, `/v1/batches[/...]` | as `/openai/v1/...` | the same |
+ * | `/v1/files[/...]`, `/v1/batches[/...]` | as `/openai/v1/...`, or Azure OpenAI (batch-jobs.ts) | the same; Azure: `{resource}/openai/files...` |
  *
  * The method, path, query (but a `key` parameter) and body go upstream unchanged; the caller's
  * credentials and cookies never do (forward-headers.ts `isNeverForwarded`, and the caller's own
@@ -20,9 +20,10 @@
  * Governance cannot be stepped around here: the model a call uses is read where the provider reads
  * it (the body's `model`, a multipart upload's `model` field, the path's `models/{m}` or
  * `model/{id}`, every `requests[].params.model` of an Anthropic batch, every `requests[].model` of
- * a Gemini batch) and each must be allowed. A call that names no model (files, batches, listings)
- * is checked as the model `*` of the provider: only a key allowed every model of that provider
- * (`openai/*`) may make it, since such a call can use any of them (a batch file names its models).
+ * a Gemini batch, every line's `body.model` of an OpenAI batch input file, the input models of a
+ * batch or file the gateway made: batch-jobs.ts) and each must be allowed. A call that names no
+ * model (listings, objects made elsewhere) is checked as the model `*` of the provider: only a key
+ * allowed every model of that provider (`openai/*`) may make it, since such a call can use any of them.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
