@@ -196,6 +196,10 @@ describe('Azure OpenAI files and batches', () => {
     expect(direct.json.error.code).toBe('MissingApiVersionParameter');
     const noKey = await call(mock.url, 'GET', `/openai/batches/${batch.id}?api-version=${MOCK_AZURE_API_VERSION}`);
     expect(noKey.status).toBe(401);
+    // Azure's dated API names the endpoint without /v1 (the gateway sends it so).
+    const v1 = await call(mock.url, 'POST', `/openai/batches?api-version=${MOCK_AZURE_API_VERSION}`, { input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }, { 'api-key': 'azure-mock-key' });
+    expect(v1.status).toBe(400);
+    expect(v1.json.error).toMatchObject({ code: 'invalid_value', message: expect.stringContaining("'/chat/completions'") });
   });
 });
 
