@@ -125,15 +125,23 @@ export class BatchStore {
 
   constructor(db: SqliteDatabase, options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
-    this.#insertFile = db.prepare(`INSERT OR REPLACE INTO batch_files (id, provider, virtual_key_id, purpose, filename, bytes, models, created_at)
-      VALUES (@id, @provider, @virtual_key_id, @purpose, @filename, @bytes, @models, @created_at)`);
+    // Upserts as Postgres writes them too (ON CONFLICT ... DO UPDATE, `excluded`): an id seen again is the provider's same object.
+    this.#insertFile = db.prepare(`INSERT INTO batch_files (id, provider, virtual_key_id, purpose, filename, bytes, models, created_at)
+      VALUES (@id, @provider, @virtual_key_id, @purpose, @filename, @bytes, @models, @created_at)
+      ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, virtual_key_id = excluded.virtual_key_id, purpose = excluded.purpose,
+        filename = excluded.filename, bytes = excluded.bytes, models = excluded.models, created_at = excluded.created_at`);
     this.#selectFile = db.prepare('SELECT * FROM batch_files WHERE id = @id');
-    this.#insertJob = db.prepare(`INSERT OR REPLACE INTO batch_jobs (id, provider, api, virtual_key_id, models, endpoint, status, input_file_id, output_file_id,
+    this.#insertJob = db.prepare(`INSERT INTO batch_jobs (id, provider, api, virtual_key_id, models, endpoint, status, input_file_id, output_file_id,
         error_file_id, request_total, request_completed, request_failed, created_at, completed_at, updated_at, request_id, input_tokens, output_tokens,
         cost_usd, charged_at, charged_request_id)
       VALUES (@id, @provider, @api, @virtual_key_id, @models, @endpoint, @status, @input_file_id, @output_file_id, @error_file_id, @request_total,
         @request_completed, @request_failed, @created_at, @completed_at, @updated_at, @request_id, @input_tokens, @output_tokens, @cost_usd, @charged_at,
-        @charged_request_id)`);
+        @charged_request_id)
+      ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, api = excluded.api, virtual_key_id = excluded.virtual_key_id, models = excluded.models,
+        endpoint = excluded.endpoint, status = excluded.status, input_file_id = excluded.input_file_id, output_file_id = excluded.output_file_id,
+        error_file_id = excluded.error_file_id, request_total = excluded.request_total, request_completed = excluded.request_completed,
+        request_failed = excluded.request_failed, created_at = excluded.created_at, completed_at = excluded.completed_at, updated_at = excluded.updated_at,
+        request_id = excluded.request_id, input_tokens = NULL, output_tokens = NULL, cost_usd = NULL, charged_at = NULL, charged_request_id = NULL`);
     this.#update = db.prepare(`UPDATE batch_jobs SET status = @status,
         output_file_id = COALESCE(@output_file_id, output_file_id), error_file_id = COALESCE(@error_file_id, error_file_id),
         request_total = @request_total, request_completed = @request_completed, request_failed = @request_failed,
