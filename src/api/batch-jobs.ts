@@ -5,7 +5,7 @@
  *
  * | call | provider | models checked | recorded |
  * | --- | --- | --- | --- |
- * | `POST /v1/files` (a batch input file) | `x-heimdall-provider`, else the provider the lines' models name (`azure/gpt-4o-mini`), else `openai` | every line's `body.model` | the file: provider, key, models |
+ * | `POST /v1/files` (a batch input file) | the provider the lines' models name (`azure/gpt-4o-mini`), else `x-heimdall-provider`, else `openai` | every line's `body.model` | the file: provider, key, models |
  * | `POST /v1/batches` | its input file's | the file's | a new job |
  * | `GET /v1/batches/{id}`, `.../cancel`, `GET /v1/files/{id}[/content]` | the job's or file's | the job's or file's | the status answered |
  * | `GET /v1/files/{output_file_id}/content` | the job's | the job's | the results' cost, charged once |
