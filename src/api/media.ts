@@ -5,7 +5,7 @@
  *
  * | route | body | providers |
  * | --- | --- | --- |
- * | `POST /v1/images/generations` | JSON | OpenAI-format (OpenAI, Azure, xAI, Together, servers); Gemini and Vertex (Imagen, Gemini image models: translated, formats/images) |
+ * | `POST /v1/images/generations` | JSON | OpenAI-format (OpenAI, Azure, xAI, Together, servers); Gemini and Vertex (Imagen, Gemini image models); Bedrock (Titan, Nova Canvas, Stability): translated, formats/images |
  * | `POST /v1/images/edits` | multipart | OpenAI, Azure, servers |
  * | `POST /v1/audio/speech` | JSON | OpenAI, Azure, Groq, servers (audio streamed out) |
  * | `POST /v1/audio/transcriptions`, `/v1/audio/translations` | multipart | OpenAI, Azure, Groq, servers |
@@ -22,6 +22,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, invalidField } from '../errors/gateway-error.js';
+import { bedrockImageFamily, decodeBedrockImageResponse, encodeBedrockImageRequest } from '../formats/images/bedrock.js';
 import { decodeGeminiImageResponse, decodeImagenResponse, encodeGeminiImageRequest, encodeImagenRequest, type ImageRequest } from '../formats/images/google.js';
 import type { Usage } from '../formats/openai/types.js';
 import type { CodecWarning } from '../formats/types.js';
@@ -153,6 +154,26 @@ function googleImageParts(gateway: Gateway, ctx: RequestContext, media: MediaReq
   return translatedParts(gateway, ctx, target, key, 'images', encoded, (answer) => (imagen ? decodeImagenResponse(answer, created) : decodeGeminiImageResponse(answer, created)));
 }
 
+/** Image generation translated for Bedrock's image models (Titan, Nova Canvas, Stability: InvokeModel). */
+function bedrockImageParts(gateway: Gateway, ctx: RequestContext, media: MediaRequest, target: Target, key: KeyRuntime): RawRequestParts {
+  const json = media.json!;
+  if (typeof json.prompt !== 'string' || json.prompt === '') throw invalidField('prompt', "Missing required parameter: 'prompt'.");
+  const family = bedrockImageFamily(target.model);
+  if (family === undefined) {
+    throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Bedrock model "${target.model}" is not an image model Heimdall can call (Titan Image Generator, Nova Canvas, Stability).`, { param: 'model' });
+  }
+  const request = { ...json, n: positiveInteger(json.n) } as ImageRequest;
+  let encoded: ReturnType<typeof encodeBedrockImageRequest>;
+  try {
+    encoded = encodeBedrockImageRequest(request, family);
+  } catch (error) {
+    throw invalidField('n', (error as Error).message);
+  }
+  const created = Math.floor(ctx.time / 1000);
+  const format = (encoded.body as { output_format?: string }).output_format;
+  return translatedParts(gateway, ctx, target, key, 'images', encoded, (answer) => decodeBedrockImageResponse(answer, created, format));
+}
+
 /** A call translated for its provider: the encoded body (its warnings noted), and the answer decoded back. */
 function translatedParts(
   gateway: Gateway,
@@ -216,6 +237,7 @@ function mediaHandler(gateway: Gateway, operation: MediaOperation, read: Reader)
           if (operation === 'rerank' && (target.provider.definition.id === 'voyage' || format === 'bedrock')) return rerankParts(gateway, ctx, call, target, key);
           if (format === 'openai' || (format === 'cohere' && operation === 'rerank')) return openAIParts(call, operation, target, key, request);
           if (format === 'gemini' && operation === 'images') return googleImageParts(gateway, ctx, call, target, key);
+          if (format === 'bedrock' && operation === 'images') return bedrockImageParts(gateway, ctx, call, target, key);
           throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve ${operation.replace('_', ' ')} through Heimdall.`, { param: 'model' });
         },
       };
