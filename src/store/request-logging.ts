@@ -111,11 +111,12 @@ export function toLogRecord(finished: FinishedRequest): RequestLogRecord {
     return logged;
   });
   let metadata: Record<string, unknown> | null = null;
-  if (ctx.warnings !== undefined || ctx.traceId !== undefined || ctx.cacheFacts !== undefined) {
+  if (ctx.warnings !== undefined || ctx.traceId !== undefined || ctx.cacheFacts !== undefined || ctx.mediaFacts !== undefined) {
     metadata = {};
     if (ctx.traceId !== undefined) metadata.trace_id = ctx.traceId;
     if (ctx.warnings !== undefined) metadata.warnings = ctx.warnings;
     if (ctx.cacheFacts !== undefined) metadata.cache = ctx.cacheFacts;
+    if (ctx.mediaFacts !== undefined) metadata.media = ctx.mediaFacts;
   }
   const record: RequestLogRecord = {
     id: ctx.id,
