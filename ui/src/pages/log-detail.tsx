@@ -1,10 +1,11 @@
-/** One request in full: summary, timings (total, upstream, overhead, first token), tokens and cost, every attempt, bodies. */
+/** One request in full: summary, timings (total, upstream, overhead, first token), tokens and cost, a media preview, every attempt, bodies. */
 import { customers, logs, teams, virtualKeys } from '../api/endpoints.js';
 import type { LogDetail } from '../api/types.js';
 import { Async, Badge, Card, CodeBlock, CopyButton, PageHeader } from '../components/ui.js';
 import { DASH, formatDateTime, formatInteger, formatMs, formatUs, formatUsd, prettyJson, statusClass } from '../lib/format.js';
 import { Link, useTitle } from '../lib/router.js';
 import { useResource } from '../lib/use-resource.js';
+import { MediaPreview } from './media-preview.js';
 
 export function LogDetailPage({ id }: { id: string }) {
   useTitle(`Request ${id}`);
@@ -165,6 +166,8 @@ function Detail({ log }: { log: LogDetail }) {
           </Card>
         </div>
       </div>
+
+      <MediaPreview log={log} />
 
       <Card title={`Attempts (${log.attempts.length})`} className="flush">
         {log.attempts.length === 0 ? (
