@@ -61,7 +61,7 @@ describe.skipIf(!hasChromium)('media previews in the request log', { timeout: 60
     expect(await thumbnails.count()).toBe(2);
     expect(await thumbnails.first().getAttribute('src')).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
     // The image decoded: a 1x1 PNG.
-    await expect.poll(() => thumbnails.first().evaluate((image: HTMLImageElement) => image.naturalWidth)).toBe(1);
+    await expect.poll(() => thumbnails.first().evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth)).toBe(1);
     expect(await fact(page, 'Images')).toBe('2 made (2 asked)');
     expect(await fact(page, 'Size')).toBe('1024x1024');
     await screenshot(page, 'log-media-image');
@@ -85,6 +85,8 @@ describe.skipIf(!hasChromium)('media previews in the request log', { timeout: 60
     const { page, errors } = await detail('media-stt-1');
     expect(await fact(page, 'File')).toBe('standup.wav (audio/wav)');
     expect(await page.getByTestId('media-transcript').innerText()).toBe(`heard ${audio.length} bytes of audio/wav`);
+    // The upload streamed through: not held for the log, and said so.
+    expect(await page.getByText('The upload streamed through the gateway').count()).toBe(1);
     await screenshot(page, 'log-media-transcription');
     expect(errors).toEqual([]);
   });

@@ -208,7 +208,13 @@ function Detail({ log }: { log: LogDetail }) {
 
       <div className="grid grid-2">
         <Card title="Request body">
-          {log.request_body === null ? <BodyMissing hidden={log.bodies_hidden === true} /> : <CodeBlock code={prettyJson(log.request_body)} label="request" maxHeight={480} />}
+          {log.request_body !== null ? (
+            <CodeBlock code={prettyJson(log.request_body)} label="request" maxHeight={480} />
+          ) : log.response_body !== null && typeof log.metadata?.media === 'object' ? (
+            <p className="muted">The upload streamed through the gateway and was not held: its files are listed above.</p>
+          ) : (
+            <BodyMissing hidden={log.bodies_hidden === true} />
+          )}
         </Card>
         <Card title="Response body">
           {log.response_body === null ? <BodyMissing hidden={log.bodies_hidden === true} /> : <CodeBlock code={prettyJson(log.response_body)} label="response" maxHeight={480} />}
