@@ -112,3 +112,23 @@ describe('POST /v1/images/generations to Bedrock', () => {
     expect(mock.requests).toHaveLength(0);
   });
 });
+
+describe('the Bedrock mock refuses what Bedrock refuses', () => {
+  async function invoke(model: string, body: unknown): Promise<{ status: number; type: string | null; message: string }> {
+    const response = await fetch(`${mock.url}/model/${encodeURIComponent(model)}/invoke`, {
+      method: 'POST', headers: { authorization: 'Bearer mock-bedrock-api-key', 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return { status: response.status, type: response.headers.get('x-amzn-errortype'), message: ((await response.json()) as { message: string }).message };
+  }
+
+  it('a missing taskType, a size Titan does not make, too many images, an unknown Stability field: 400 ValidationException', async () => {
+    const missing = await invoke('amazon.titan-image-generator-v2:0', { textToImageParams: { text: 'x' } });
+    expect(missing).toMatchObject({ status: 400, type: expect.stringMatching(/^ValidationException:/), message: expect.stringContaining('required key [taskType] not found') });
+    const size = await invoke('amazon.titan-image-generator-v2:0', { taskType: 'TEXT_IMAGE', textToImageParams: { text: 'x' }, imageGenerationConfig: { width: 1792, height: 1024 } });
+    expect(size).toMatchObject({ status: 400, message: expect.stringContaining('(1792x1024) are not supported') });
+    const many = await invoke('amazon.nova-canvas-v1:0', { taskType: 'TEXT_IMAGE', textToImageParams: { text: 'x' }, imageGenerationConfig: { numberOfImages: 6 } });
+    expect(many).toMatchObject({ status: 400, message: expect.stringContaining('numberOfImages') });
+    const extra = await invoke('stability.sd3-5-large-v1:0', { prompt: 'x', n: 2 });
+    expect(extra).toMatchObject({ status: 400, message: expect.stringContaining('extraneous key [n]') });
+  });
+});
