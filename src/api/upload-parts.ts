@@ -23,21 +23,30 @@ export class UploadPartScan {
   private last = -1;
 
   push(chunk: Buffer): void {
-    const window = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
-    const windowStart = this.bytes - this.carry.length;
+    const start = this.bytes;
     this.bytes += chunk.length;
-    for (let at = window.indexOf(FILENAME); at !== -1; at = window.indexOf(FILENAME, at + FILENAME.length)) {
-      if (windowStart + at <= this.last) continue;
-      if (this.note(window, at)) this.last = windowStart + at;
-    }
-    this.carry = window.subarray(Math.max(0, window.length - CARRY_BYTES));
+    // Headers cut at the previous chunk's end: the carried bytes and the start of this chunk (a small copy).
+    if (this.carry.length > 0) this.search(Buffer.concat([this.carry, chunk.subarray(0, CARRY_BYTES)]), start - this.carry.length);
+    this.search(chunk, start);
+    const tail = chunk.length >= CARRY_BYTES ? chunk.subarray(chunk.length - CARRY_BYTES) : Buffer.concat([this.carry, chunk]);
+    this.carry = Buffer.from(tail.subarray(Math.max(0, tail.length - CARRY_BYTES)));
   }
 
-  /** Reads the header line around `at`; false when the line (and the next) are not complete yet. */
+  /** Notes the headers found in `bytes`, which start at `offset` of the upload. */
+  private search(bytes: Buffer, offset: number): void {
+    for (let at = bytes.indexOf(FILENAME); at !== -1; at = bytes.indexOf(FILENAME, at + FILENAME.length)) {
+      if (offset + at <= this.last) continue;
+      if (this.note(bytes, at)) this.last = offset + at;
+    }
+  }
+
+  /** Reads the header line around `at`; false when the line (and the next) are not whole in `window`. */
   private note(window: Buffer, at: number): boolean {
-    const lineStart = window.lastIndexOf('\n', at) + 1;
+    // A line whose start or end is not in these bytes is read where it is whole (the carried window).
+    const newline = window.lastIndexOf('\n', at);
     const lineEnd = window.indexOf('\r\n', at);
-    if (lineEnd === -1) return false;
+    if (newline === -1 || lineEnd === -1) return false;
+    const lineStart = newline + 1;
     const line = window.toString('latin1', lineStart, lineEnd);
     if (!/^content-disposition\s*:/i.test(line)) return true;
     const nextEnd = window.indexOf('\r\n', lineEnd + 2);

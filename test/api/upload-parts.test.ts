@@ -28,4 +28,13 @@ describe('UploadPartScan', () => {
       ]);
     }
   });
+
+  it('chunks of mixed sizes (a large one, then small ones) find the same files', () => {
+    const bytes = upload();
+    for (const sizes of [[60, 2000, 3, 700], [5000, 5, 1], [190, 191, 5000]]) {
+      const scan = new UploadPartScan();
+      for (let at = 0, i = 0; at < bytes.length; at += sizes[i % sizes.length], i += 1) scan.push(bytes.subarray(at, at + sizes[i % sizes.length]));
+      expect(scan.files.map((file) => file.filename), String(sizes)).toEqual(['réunion.wav', 'b.png']);
+    }
+  });
 });
