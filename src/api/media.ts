@@ -7,8 +7,8 @@
  * | --- | --- | --- |
  * | `POST /v1/images/generations` | JSON | OpenAI-format (OpenAI, Azure, xAI, Together, servers); Gemini and Vertex (Imagen, Gemini image models); Bedrock (Titan, Nova Canvas, Stability): translated, formats/images |
  * | `POST /v1/images/edits` | multipart | OpenAI, Azure, servers |
- * | `POST /v1/audio/speech` | JSON | OpenAI, Azure, Groq, servers (audio streamed out) |
- * | `POST /v1/audio/transcriptions`, `/v1/audio/translations` | multipart | OpenAI, Azure, Groq, servers |
+ * | `POST /v1/audio/speech` | JSON | OpenAI, Azure, Groq, servers (audio streamed out); Gemini and Vertex TTS models (translated, gemini-audio.ts) |
+ * | `POST /v1/audio/transcriptions`, `/v1/audio/translations` | multipart | OpenAI, Azure, Groq, servers; Gemini and Vertex (translated, gemini-audio.ts) |
  * | `POST /v1/rerank` (Cohere's shape) | JSON | Cohere, Jina, servers (as sent); Voyage, Bedrock (translated, formats/rerank) |
  * | `POST /v1/moderations` | JSON | OpenAI (default model `openai/omni-moderation-latest`) |
  *

@@ -39,7 +39,7 @@ export interface RawRequestParts {
   /** Bytes (a retry sends them again) or a stream (sent once: an upload read as it arrives). */
   body: Buffer | Readable | undefined;
   /**
-   * A translated call (formats/images): the provider's whole answer -> the caller's JSON and its
+   * A translated call (formats/images, formats/audio, formats/rerank): the provider's whole answer -> the caller's body and its
    * usage. Throws when the answer cannot be read (the provider's fault: 502, a fallback may serve).
    */
   decode?(answer: Buffer): DecodedAnswer;
