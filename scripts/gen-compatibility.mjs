@@ -78,6 +78,8 @@ export function renderCompatibility(results) {
     '(only the model is rewritten) and the gateway only observes them. The other cells are translated',
     'through the canonical (OpenAI Chat Completions) format.',
     '',
+    'Images, audio, rerank and moderations, per provider: [media.md](media.md#which-provider-serves-what).',
+    '',
     '## Summary',
     '',
   );

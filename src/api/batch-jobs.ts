@@ -288,7 +288,7 @@ function uploadOf(call: BatchCall): Upload | undefined {
   const boundary = multipartBoundary(call.contentType);
   if (call.body === undefined || boundary === undefined) return undefined;
   if (multipartTextFields(call.body, boundary).get('purpose')?.[0] !== 'batch') return undefined;
-  const file = multipartFile(call.body, boundary, 'file');
+  const file = multipartFile(call.body, boundary, ['file'])?.bytes;
   return file === undefined ? undefined : { boundary, file, lines: batchInputLines(file) };
 }
 

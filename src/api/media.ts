@@ -5,10 +5,10 @@
  *
  * | route | body | providers |
  * | --- | --- | --- |
- * | `POST /v1/images/generations` | JSON | OpenAI-format (OpenAI, Azure, xAI, Together, servers); Gemini and Vertex (Imagen, Gemini image models: translated, formats/images) |
+ * | `POST /v1/images/generations` | JSON | OpenAI-format (OpenAI, Azure, xAI, Together, servers); Gemini and Vertex (Imagen, Gemini image models); Bedrock (Titan, Nova Canvas, Stability): translated, formats/images |
  * | `POST /v1/images/edits` | multipart | OpenAI, Azure, servers |
- * | `POST /v1/audio/speech` | JSON | OpenAI, Azure, Groq, servers (audio streamed out) |
- * | `POST /v1/audio/transcriptions`, `/v1/audio/translations` | multipart | OpenAI, Azure, Groq, servers |
+ * | `POST /v1/audio/speech` | JSON | OpenAI, Azure, Groq, servers (audio streamed out); Gemini and Vertex TTS models (translated, gemini-audio.ts) |
+ * | `POST /v1/audio/transcriptions`, `/v1/audio/translations` | multipart | OpenAI, Azure, Groq, servers; Gemini and Vertex (translated, gemini-audio.ts) |
  * | `POST /v1/rerank` (Cohere's shape) | JSON | Cohere, Jina, servers (as sent); Voyage, Bedrock (translated, formats/rerank) |
  * | `POST /v1/moderations` | JSON | OpenAI (default model `openai/omni-moderation-latest`) |
  *
@@ -22,10 +22,9 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, invalidField } from '../errors/gateway-error.js';
+import { bedrockImageFamily, decodeBedrockImageResponse, encodeBedrockImageRequest } from '../formats/images/bedrock.js';
 import { decodeGeminiImageResponse, decodeImagenResponse, encodeGeminiImageRequest, encodeImagenRequest, type ImageRequest } from '../formats/images/google.js';
 import type { Usage } from '../formats/openai/types.js';
-import type { CodecWarning } from '../formats/types.js';
-import { refuseWarnings } from '../formats/warnings.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { KeyRuntime } from '../gateway/provider-runtime.js';
 import type { RawCall, RawRequestParts } from '../gateway/raw-attempt.js';
@@ -34,10 +33,14 @@ import type { Target } from '../gateway/router.js';
 import { decodeBedrockRerank, decodeVoyageRerank, encodeBedrockRerank, encodeVoyageRerank, type RerankRequest } from '../formats/rerank/index.js';
 import { isImagenModel } from '../providers/gemini.js';
 import type { MediaOperation } from '../providers/types.js';
+import { geminiSpeechParts, geminiTranscriptionParts } from './gemini-audio.js';
+import { answerFacts, noteMedia, requestFacts, uploadFacts } from './media-facts.js';
 import { hasFilePart, multipartBoundary, multipartTextFields, replaceTextField } from './multipart-fields.js';
 import { editPassthroughBody } from './passthrough-body.js';
 import { sendRawOutcome } from './raw-reply.js';
 import { sendFailure, startContext } from './respond.js';
+import { translatedParts } from './translated-parts.js';
+import { UploadPartScan } from './upload-parts.js';
 import { StreamedUpload } from './upload-stream.js';
 import { checkJsonContentType, parseJsonBody, readFallbacks, type JsonObject } from './validate.js';
 
@@ -56,6 +59,8 @@ interface MediaRequest {
   units: Partial<Usage> | undefined;
   /** An audio upload read as it arrives (upload-stream.ts): `body` is then empty. */
   upload?: StreamedUpload;
+  /** An upload's text fields (the request log's preview). */
+  fields?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The upload's file field per operation (`image[]` is the SDK's form for several images). */
@@ -103,7 +108,7 @@ function readUpload(request: FastifyRequest, operation: MediaOperation): MediaRe
   }
   const units = operation === 'image_edits' ? { images: positiveInteger(fields.get('n')?.[0]) ?? 1 } : undefined;
   // Fallbacks are read from JSON bodies only: an upload's fields go to the provider as they are.
-  return { model, fallbacks: undefined, body, contentType: contentType!, json: undefined, boundary, units };
+  return { model, fallbacks: undefined, body, contentType: contentType!, json: undefined, boundary, units, fields };
 }
 
 /**
@@ -120,7 +125,7 @@ async function readStreamedUpload(request: FastifyRequest): Promise<MediaRequest
   await upload.readHead();
   const model = upload.fields.get('model')?.[0];
   if (model === undefined || model === '') throw invalidField('model', "Missing required parameter: 'model'.");
-  return { model, fallbacks: undefined, body: Buffer.alloc(0), contentType: contentType!, json: undefined, boundary, units: undefined, upload };
+  return { model, fallbacks: undefined, body: Buffer.alloc(0), contentType: contentType!, json: undefined, boundary, units: undefined, upload, fields: upload.fields };
 }
 
 /** The request to a provider of the OpenAI format: the caller's bytes, `model` rewritten. */
@@ -153,28 +158,24 @@ function googleImageParts(gateway: Gateway, ctx: RequestContext, media: MediaReq
   return translatedParts(gateway, ctx, target, key, 'images', encoded, (answer) => (imagen ? decodeImagenResponse(answer, created) : decodeGeminiImageResponse(answer, created)));
 }
 
-/** A call translated for its provider: the encoded body (its warnings noted), and the answer decoded back. */
-function translatedParts(
-  gateway: Gateway,
-  ctx: RequestContext,
-  target: Target,
-  key: KeyRuntime,
-  operation: MediaOperation,
-  encoded: { body: unknown; warnings: CodecWarning[] },
-  decode: (answer: unknown) => { body: unknown; usage: Usage | undefined },
-): RawRequestParts {
-  if (gateway.state.routing.strictParams) refuseWarnings(encoded.warnings);
-  ctx.addWarnings(encoded.warnings);
-  const endpoint = target.provider.endpoint(operation, key, target.model, false);
-  return {
-    url: endpoint.url,
-    headers: { ...endpoint.headers },
-    body: Buffer.from(JSON.stringify(encoded.body), 'utf8'),
-    decode(answer: Buffer) {
-      const decoded = decode(JSON.parse(answer.toString('utf8')) as unknown);
-      return { body: Buffer.from(JSON.stringify(decoded.body), 'utf8'), usage: decoded.usage };
-    },
-  };
+/** Image generation translated for Bedrock's image models (Titan, Nova Canvas, Stability: InvokeModel). */
+function bedrockImageParts(gateway: Gateway, ctx: RequestContext, media: MediaRequest, target: Target, key: KeyRuntime): RawRequestParts {
+  const json = media.json!;
+  if (typeof json.prompt !== 'string' || json.prompt === '') throw invalidField('prompt', "Missing required parameter: 'prompt'.");
+  const family = bedrockImageFamily(target.model);
+  if (family === undefined) {
+    throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Bedrock model "${target.model}" is not an image model Heimdall can call (Titan Image Generator, Nova Canvas, Stability).`, { param: 'model' });
+  }
+  const request = { ...json, n: positiveInteger(json.n) } as ImageRequest;
+  let encoded: ReturnType<typeof encodeBedrockImageRequest>;
+  try {
+    encoded = encodeBedrockImageRequest(request, family);
+  } catch (error) {
+    throw invalidField('n', (error as Error).message);
+  }
+  const created = Math.floor(ctx.time / 1000);
+  const format = (encoded.body as { output_format?: string }).output_format;
+  return translatedParts(gateway, ctx, target, key, 'images', encoded, (answer) => decodeBedrockImageResponse(answer, created, format));
 }
 
 type Reader = (request: FastifyRequest, operation: MediaOperation) => MediaRequest | Promise<MediaRequest>;
@@ -208,14 +209,26 @@ function mediaHandler(gateway: Gateway, operation: MediaOperation, read: Reader)
       if (received !== undefined) await received;
       media = await read(request, operation);
       const call = media;
+      noteMedia(ctx, requestFacts(operation, call.json, call.fields));
+      if (call.upload === undefined && call.boundary !== undefined) {
+        const scan = new UploadPartScan();
+        scan.push(call.body);
+        noteMedia(ctx, uploadFacts(scan));
+      }
       const raw: RawCall = {
         method: 'POST',
         forwardErrors: false,
-        prepare(target: Target, key: KeyRuntime): RawRequestParts {
+        prepare(target: Target, key: KeyRuntime): RawRequestParts | Promise<RawRequestParts> {
           const format = target.provider.definition.format;
+          if (format === 'gemini' && operation === 'speech') return geminiSpeechParts(gateway, ctx, call.json!, target, key, (audio) => noteMedia(ctx, audio));
+          if (format === 'gemini' && (operation === 'transcriptions' || operation === 'translations')) {
+            const task = operation === 'translations' ? 'translate' : 'transcribe';
+            return geminiTranscriptionParts(gateway, ctx, call.upload ?? call.body, call.boundary!, task, target, key);
+          }
           if (operation === 'rerank' && (target.provider.definition.id === 'voyage' || format === 'bedrock')) return rerankParts(gateway, ctx, call, target, key);
           if (format === 'openai' || (format === 'cohere' && operation === 'rerank')) return openAIParts(call, operation, target, key, request);
           if (format === 'gemini' && operation === 'images') return googleImageParts(gateway, ctx, call, target, key);
+          if (format === 'bedrock' && operation === 'images') return bedrockImageParts(gateway, ctx, call, target, key);
           throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Provider "${target.provider.name}" cannot serve ${operation.replace('_', ' ')} through Heimdall.`, { param: 'model' });
         },
       };
@@ -234,12 +247,16 @@ function mediaHandler(gateway: Gateway, operation: MediaOperation, read: Reader)
         raw,
       });
       if (outcome.kind !== 'raw') throw new GatewayError('HD_ERR_INTERNAL', 'A media call answered in another form.');
-      await sendRawOutcome(reply, ctx, outcome, call.units);
+      const sent = { bytes: 0 };
+      await sendRawOutcome(reply, ctx, outcome, call.units, { sent });
+      noteMedia(ctx, answerFacts(ctx, operation, sent.bytes));
     } catch (error) {
       // An upload cut by the body limit while it streamed: the caller's 413, whatever the provider saw.
       const failure = media?.upload?.failure ?? error;
       if (media?.upload !== undefined && !(request.body as Readable).readableEnded) (request.body as Readable).resume();
       sendFailure(reply, ctx, failure, 'openai');
+    } finally {
+      if (media?.upload !== undefined) noteMedia(ctx, uploadFacts(media.upload.scan));
     }
   };
 }

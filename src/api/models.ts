@@ -1,11 +1,12 @@
 /**
  * GET /v1/models: the union of the enabled providers' models, ids
  * `provider/model`, in the OpenAI shape with the model catalog's facts added
- * (context window, output limit, reasoning, modalities, prices): extra fields
- * that OpenAI clients ignore.
+ * (context window, output limit, reasoning, modalities, prices) and the
+ * operations each serves (`capabilities`): extra fields that OpenAI clients ignore.
  */
 import type { ModelFacts, PriceTier } from '../catalog/types.js';
 import type { GatewayState, ProviderRuntime } from '../gateway/provider-runtime.js';
+import { modelCapabilities, type Capability } from './model-capabilities.js';
 
 /** USD per million tokens, from the catalog (or its config overrides). */
 type ModelPricing = PriceTier;
@@ -21,6 +22,8 @@ export interface ModelObject {
   responses_only?: boolean;
   modalities?: { input: readonly string[]; output: readonly string[] };
   pricing?: ModelPricing & { currency: 'USD'; unit: 'per 1M tokens' };
+  /** The operations the model serves through the gateway (model-capabilities.ts). */
+  capabilities?: Capability[];
 }
 
 const PRICE_FIELDS = ['input', 'cached_input', 'cache_write', 'output', 'reasoning', 'embedding'] as const;
@@ -44,7 +47,9 @@ function catalogFields(facts: ModelFacts): Partial<ModelObject> {
 
 function providerModel(state: GatewayState, provider: ProviderRuntime, model: string): ModelObject {
   const facts = state.catalog.facts({ provider: provider.name, type: provider.definition.id, model });
-  return { id: `${provider.name}/${model}`, object: 'model', created: 0, owned_by: provider.name, ...catalogFields(facts) };
+  const embedding = provider.embeddingModels.has(model) && !provider.models.has(model);
+  const capabilities = modelCapabilities(provider, model, facts, embedding);
+  return { id: `${provider.name}/${model}`, object: 'model', created: 0, owned_by: provider.name, ...catalogFields(facts), capabilities };
 }
 
 export function listModels(state: GatewayState): { object: 'list'; data: ModelObject[] } {

@@ -30,6 +30,8 @@ interface Part {
   file: boolean;
   valueStart: number;
   valueEnd: number;
+  /** The part's header lines. */
+  head: string;
 }
 
 /** Each part of the body in order, until `visit` returns true or the closing delimiter. */
@@ -44,11 +46,12 @@ function findPart(body: Buffer, boundary: string, visit: (part: Part) => boolean
     if (next === -1) return undefined;
     const split = body.indexOf('\r\n\r\n', start);
     if (split !== -1 && split < next) {
-      const disposition = dispositionOf(body.toString('latin1', start, split));
+      const head = body.toString('latin1', start, split);
+      const disposition = dispositionOf(head);
       // The value ends before the CRLF that precedes the next delimiter.
       const valueEnd = body[next - 2] === 13 && body[next - 1] === 10 ? next - 2 : next;
       if (disposition !== undefined) {
-        const part = { name: disposition.name, file: disposition.file, valueStart: split + 4, valueEnd };
+        const part = { name: disposition.name, file: disposition.file, valueStart: split + 4, valueEnd, head };
         if (visit(part)) return part;
       }
     }
@@ -87,10 +90,21 @@ export function hasFilePart(body: Buffer, boundary: string, names: readonly stri
   return findPart(body, boundary, (part) => part.file && names.includes(part.name)) !== undefined;
 }
 
-/** The bytes of the first file part named `name` (a batch's input file, held in memory), or undefined. */
-export function multipartFile(body: Buffer, boundary: string, name: string): Buffer | undefined {
-  const part = findPart(body, boundary, (candidate) => candidate.file && candidate.name === name);
-  return part === undefined ? undefined : body.subarray(part.valueStart, part.valueEnd);
+/** A file part of an upload: its field, file name, declared type and bytes. */
+export interface UploadedFile {
+  name: string;
+  filename: string;
+  contentType: string | undefined;
+  bytes: Buffer;
+}
+
+/** The first file part named one of `names`, or undefined. */
+export function multipartFile(body: Buffer, boundary: string, names: readonly string[]): UploadedFile | undefined {
+  const part = findPart(body, boundary, (candidate) => candidate.file && names.includes(candidate.name));
+  if (part === undefined) return undefined;
+  const filename = /;\s*filename="([^"]*)"/i.exec(part.head)?.[1] ?? /;\s*filename=([^;\s]+)/i.exec(part.head)?.[1] ?? '';
+  const contentType = /^content-type\s*:\s*(.+)$/im.exec(part.head)?.[1]?.trim();
+  return { name: part.name, filename: Buffer.from(filename, 'latin1').toString('utf8'), contentType, bytes: body.subarray(part.valueStart, part.valueEnd) };
 }
 
 /** The body with the first file part named `name` holding `bytes` instead (its headers kept). */

@@ -310,7 +310,7 @@ function nativeHandler(gateway: Gateway, family: Family, batches: BatchJobs | un
         raw,
       });
       if (outcome.kind !== 'raw') throw new GatewayError('HD_ERR_INTERNAL', 'A native pass-through answered in another form.');
-      await sendRawOutcome(reply, ctx, outcome, undefined, batch?.tap);
+      await sendRawOutcome(reply, ctx, outcome, undefined, { tap: batch?.tap });
     } catch (error) {
       sendFailure(reply, ctx, error, spec.surface);
     }

@@ -75,6 +75,7 @@ class RawPump implements StreamSink {
     private readonly res: ServerResponse,
     private readonly resolve: () => void,
     private readonly tap: BodyTap | undefined,
+    private readonly sent: { bytes: number } | undefined,
   ) {
     const type = first(outcome.headers['content-type']);
     this.usage = new RawUsageReader(type, outcome.headers);
@@ -116,6 +117,7 @@ class RawPump implements StreamSink {
   private write(chunk: Buffer): void {
     const res = this.res;
     if (chunk.length === 0 || res.destroyed) return;
+    if (this.sent !== undefined) this.sent.bytes += chunk.length;
     if (!this.sentFirst) {
       this.sentFirst = true;
       this.ctx.ttftMs = this.ctx.elapsedMs();
@@ -148,8 +150,12 @@ class RawPump implements StreamSink {
   }
 }
 
-/** Sends a raw outcome; resolves when the answer has ended (or was cut). */
-export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome: RawOutcome, units?: Partial<Usage>, tap?: BodyTap): Promise<void> {
+/**
+ * Sends a raw outcome; resolves when the answer has ended (or was cut). `sent.bytes` counts the
+ * body's bytes written (a media call's log preview); `tap` sees the body as it passes (batch results).
+ */
+export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome: RawOutcome, units?: Partial<Usage>, extras: { tap?: BodyTap; sent?: { bytes: number } } = {}): Promise<void> {
+  const { tap, sent } = extras;
   ctx.status = outcome.status;
   // What the answer does not report itself (images asked for, characters spoken), once it succeeded.
   const settleUnits = (): void => {
@@ -160,6 +166,7 @@ export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome
   if (Buffer.isBuffer(body)) {
     // A provider error forwarded as it is: read whole already, a configured key masked.
     settleUnits();
+    if (sent !== undefined) sent.bytes += body.length;
     reply.code(outcome.status).headers(headers).send(maskSecretsInBody(body));
     ctx.respondedAt = performance.now();
     return Promise.resolve();
@@ -177,6 +184,6 @@ export function sendRawOutcome(reply: FastifyReply, ctx: RequestContext, outcome
     body.pipe(new RawPump(ctx, { ...outcome, body }, res, () => {
       settleUnits();
       resolve();
-    }, tap));
+    }, tap, sent));
   });
 }

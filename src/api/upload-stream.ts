@@ -10,6 +10,7 @@
 import { Readable } from 'node:stream';
 import { GatewayError } from '../errors/gateway-error.js';
 import { multipartTextFields, replaceTextField } from './multipart-fields.js';
+import { UploadPartScan } from './upload-parts.js';
 
 const MODEL_HEADER = Buffer.from('name="model"');
 
@@ -20,6 +21,8 @@ export class StreamedUpload {
   /** The body went over the limit (or the caller went away) while it streamed. */
   failure: Error | undefined;
   fields: Map<string, string[]> = new Map();
+  /** The upload's file parts and size, noted as its bytes pass (the request log's preview). */
+  readonly scan = new UploadPartScan();
 
   constructor(
     private readonly payload: Readable,
@@ -45,6 +48,7 @@ export class StreamedUpload {
       }
       if (next.done === true) break;
       const chunk = next.value as Buffer;
+      this.scan.push(chunk);
       chunks.push(chunk);
       size += chunk.length;
       // The field's header may be cut across chunks: the last bytes of the previous one are searched too.
@@ -70,6 +74,7 @@ export class StreamedUpload {
     const head = replaceTextField(this.head, this.boundary, 'model', model);
     const length = this.length === undefined ? undefined : this.length + head.length - this.head.length;
     const payload = this.payload;
+    const scan = this.scan;
     const onFailure = (error: unknown): Error => {
       this.failure = toGatewayError(error);
       return this.failure;
@@ -77,7 +82,10 @@ export class StreamedUpload {
     async function* chunks(): AsyncGenerator<Buffer> {
       yield head;
       try {
-        for await (const chunk of payload) yield chunk as Buffer;
+        for await (const chunk of payload) {
+          scan.push(chunk as Buffer);
+          yield chunk as Buffer;
+        }
       } catch (error) {
         throw onFailure(error);
       }

@@ -7,7 +7,7 @@
 
 const DATE_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8})$/;
 const REGION_PREFIX = /^(us|eu|apac|global|us-gov|jp|au)\./;
-const BEDROCK_VENDOR = /^(anthropic|amazon|meta|mistral|cohere|deepseek|ai21|openai|qwen|writer)\./;
+const BEDROCK_VENDOR = /^(anthropic|amazon|meta|mistral|cohere|deepseek|ai21|openai|qwen|writer|stability)\./;
 const BEDROCK_VERSION = /-v\d+(:\d+)?$/;
 
 export interface ModelNames {

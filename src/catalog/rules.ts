@@ -30,6 +30,7 @@ const CLAUDE = ['anthropic', 'vertex-anthropic', 'bedrock'];
  */
 const OPENAI_PRICING = 'https://platform.openai.com/docs/pricing#transcription-and-speech';
 const GOOGLE_PRICING = 'https://ai.google.dev/gemini-api/docs/pricing#imagen-4';
+const BEDROCK_PRICING = 'https://aws.amazon.com/bedrock/pricing/';
 const UNIT_PRICED: readonly ModelRule[] = ([
   ['openai-whisper', OPENAI, /^whisper-1$/, { audio_second: 0.006 / 60 }, OPENAI_PRICING],
   ['openai-tts', OPENAI, /^tts-1$/, { characters: 15 }, OPENAI_PRICING],
@@ -40,6 +41,13 @@ const UNIT_PRICED: readonly ModelRule[] = ([
   ['imagen-4-fast', ['gemini', 'vertex'], /^imagen-4\.0-fast-generate/, { image: 0.02 }, GOOGLE_PRICING],
   ['imagen-4-ultra', ['gemini', 'vertex'], /^imagen-4\.0-ultra-generate/, { image: 0.06 }, GOOGLE_PRICING],
   ['imagen-3', ['gemini', 'vertex'], /^imagen-3\.0-generate/, { image: 0.03 }, 'https://ai.google.dev/gemini-api/docs/pricing#imagen-3'],
+  // Bedrock's image models at their standard quality and 1024x1024 (premium and larger sizes cost more:
+  // catalog.overrides prices them).
+  ['bedrock-titan-image', ['bedrock'], /^titan-image-generator$/, { image: 0.01 }, BEDROCK_PRICING],
+  ['bedrock-nova-canvas', ['bedrock'], /^nova-canvas$/, { image: 0.04 }, BEDROCK_PRICING],
+  ['bedrock-stability-large', ['bedrock'], /^sd3(-5)?-large$/, { image: 0.08 }, BEDROCK_PRICING],
+  ['bedrock-stable-image-core', ['bedrock'], /^stable-image-core$/, { image: 0.04 }, BEDROCK_PRICING],
+  ['bedrock-stable-image-ultra', ['bedrock'], /^stable-image-ultra$/, { image: 0.14 }, BEDROCK_PRICING],
 ] as const).map(([family, providers, models, price, see]) => ({ family, providers, models, price, see }));
 
 export const MODEL_RULES: readonly ModelRule[] = [

@@ -39,16 +39,23 @@ export interface RawRequestParts {
   /** Bytes (a retry sends them again) or a stream (sent once: an upload read as it arrives). */
   body: Buffer | Readable | undefined;
   /**
-   * A translated call (formats/images): the provider's whole answer -> the caller's JSON and its
+   * A translated call (formats/images, formats/audio, formats/rerank): the provider's whole answer -> the caller's body and its
    * usage. Throws when the answer cannot be read (the provider's fault: 502, a fallback may serve).
    */
-  decode?(answer: Buffer): { body: Buffer; usage?: Usage };
+  decode?(answer: Buffer): DecodedAnswer;
+}
+
+/** A translated answer: the caller's bytes (JSON unless `contentType` says otherwise) and its usage. */
+export interface DecodedAnswer {
+  body: Buffer;
+  usage?: Usage;
+  contentType?: string;
 }
 
 export interface RawCall {
   method: HttpMethod;
   /** The request for one (target, key); throws a GatewayError when the target cannot take it. */
-  prepare(target: Target, key: KeyRuntime): RawRequestParts;
+  prepare(target: Target, key: KeyRuntime): RawRequestParts | Promise<RawRequestParts>;
   /** The only targets (a native route names its provider); undefined: the model is routed as usual. */
   targets?: readonly Target[];
   /**
@@ -84,7 +91,7 @@ export async function runRawAttempt(gateway: Gateway, routing: Routing, ctx: Req
   try {
     await takeSlot(ctx, target);
     slot = true;
-    parts = call.prepare(target, key);
+    parts = await call.prepare(target, key);
     if (provider.definition.authorize !== undefined) {
       const context = { baseUrl: provider.baseUrl, apiKey: key.secret, model: target.model, stream: false, options: provider.options };
       // A stream is signed as an unsigned payload would be: the SigV4 signer reads bytes only.
@@ -127,7 +134,7 @@ export async function runRawAttempt(gateway: Gateway, routing: Routing, ctx: Req
     }
     if (parts.decode !== undefined) {
       const answer = await readBody(response.body, attempt);
-      let decoded: { body: Buffer; usage?: Usage };
+      let decoded: DecodedAnswer;
       try {
         decoded = parts.decode(answer);
       } catch (error) {
@@ -137,7 +144,8 @@ export async function runRawAttempt(gateway: Gateway, routing: Routing, ctx: Req
       const endedAt = performance.now();
       attempt.judge(undefined, endedAt - attempt.startedAt);
       attempt.end(response.status, undefined, endedAt);
-      return { kind: 'raw', target, passthrough: true, status: response.status, headers: JSON_HEADERS, body: decoded.body, finish: noop };
+      const headers = decoded.contentType === undefined ? JSON_HEADERS : { 'content-type': decoded.contentType };
+      return { kind: 'raw', target, passthrough: true, status: response.status, headers, body: decoded.body, finish: noop };
     }
     attempt.response = response;
     attempt.judge(undefined, performance.now() - attempt.startedAt);

@@ -77,6 +77,8 @@ export class RequestContext {
   cache: 'hit' | 'miss' | 'none' = 'none';
   /** The response cache's details for the request log (result, entry, similarity, cost saved). */
   cacheFacts: Record<string, unknown> | undefined;
+  /** What a media call's log preview shows (images, audio, uploaded files: src/api/media-facts.ts). */
+  mediaFacts: Record<string, unknown> | undefined;
   /** The W3C trace id, when tracing is on (log line, request log). */
   traceId: string | undefined;
   /** The model the provider says answered, and the finish reasons (trace attributes). */

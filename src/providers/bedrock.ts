@@ -1,5 +1,5 @@
 /**
- * Amazon Bedrock: Converse / ConverseStream for chat, InvokeModel for embeddings.
+ * Amazon Bedrock: Converse / ConverseStream for chat, InvokeModel for embeddings, rerank and images.
  *
  * Base URL: `https://bedrock-runtime.{region}.amazonaws.com`. BEDROCK_BASE_URL
  * (or a config base_url) replaces it; with neither, the AWS SDK's own
@@ -80,6 +80,7 @@ function bedrockEndpoint(operation: Operation, context: EndpointContext): Endpoi
       return { url: `${base}/converse-stream`, headers, streamFraming: 'aws-eventstream' };
     case 'embeddings':
     case 'rerank':
+    case 'images':
       return { url: `${base}/invoke`, headers };
     default:
       throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Bedrock does not offer the ${operation} operation through Heimdall.`);
@@ -172,7 +173,7 @@ export const bedrockProvider: ProviderDefinition = {
   apiKeyEnv: ['AWS_BEARER_TOKEN_BEDROCK', 'AWS_ACCESS_KEY_ID'],
   baseUrlEnv: 'BEDROCK_BASE_URL',
   keyRequired: true,
-  operations: { chat: true, embeddings: true, rerank: true },
+  operations: { chat: true, embeddings: true, rerank: true, images: true },
   // Base model ids. Newer models (Claude 4.x, Llama 4, DeepSeek) are served on demand
   // only through a cross-region inference profile: prefix the id with us., eu., apac.
   // or global. (`bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0`).

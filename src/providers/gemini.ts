@@ -1,6 +1,7 @@
 /**
  * Google Gemini API (AI Studio): generateContent / streamGenerateContent for
- * chat, batchEmbedContents for embeddings. The model is part of the URL.
+ * chat (and for speech and transcription, translated: formats/audio), batchEmbedContents for
+ * embeddings, predict for Imagen. The model is part of the URL.
  *
  * GEMINI_BASE_URL has the official SDK's meaning, the host root
  * (`https://generativelanguage.googleapis.com`); a base that already ends in
@@ -78,7 +79,7 @@ export const geminiProvider: ProviderDefinition = {
   apiKeyEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
   baseUrlEnv: 'GEMINI_BASE_URL',
   keyRequired: true,
-  operations: { chat: true, embeddings: true, models: true, images: true },
+  operations: { chat: true, embeddings: true, models: true, images: true, speech: true, transcriptions: true, translations: true },
   models: GEMINI_MODELS,
   embeddingModels: GEMINI_EMBEDDING_MODELS,
   docs: 'https://ai.google.dev/api/generate-content',
@@ -99,6 +100,11 @@ export const geminiProvider: ProviderDefinition = {
       case 'images':
         // Imagen models predict; Gemini's own image models answer generateContent with image parts (formats/images).
         return { url: `${root}/${geminiModelPath(context.model)}:${isImagenModel(context.model) ? 'predict' : 'generateContent'}`, headers: headers(context, true) };
+      case 'speech':
+      case 'transcriptions':
+      case 'translations':
+        // TTS models answer audio parts; every Gemini model hears audio (formats/audio/gemini.ts).
+        return { url: `${root}/${geminiModelPath(context.model)}:generateContent`, headers: headers(context, true) };
       default:
         throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Gemini does not offer the '${operation}' operation.`);
     }

@@ -141,7 +141,7 @@ export const vertexProvider: ProviderDefinition = {
   apiKeyEnv: ['GOOGLE_APPLICATION_CREDENTIALS'],
   baseUrlEnv: 'VERTEX_BASE_URL',
   keyRequired: true,
-  operations: { chat: true, embeddings: true, images: true },
+  operations: { chat: true, embeddings: true, images: true, speech: true, transcriptions: true, translations: true },
   models: VERTEX_GEMINI_MODELS,
   embeddingModels: VERTEX_EMBEDDING_MODELS,
   docs: 'https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference',
@@ -151,6 +151,7 @@ export const vertexProvider: ProviderDefinition = {
   endpoint(operation: Operation, context: EndpointContext): Endpoint {
     if (operation === 'embeddings') return { url: `${vertexModelUrl(context, 'google')}:predict`, headers: { ...JSON_HEADERS } };
     if (operation === 'images') return { url: `${vertexModelUrl(context, 'google')}:${isImagenModel(context.model) ? 'predict' : 'generateContent'}`, headers: { ...JSON_HEADERS } };
+    if (operation === 'speech' || operation === 'transcriptions' || operation === 'translations') return { url: `${vertexModelUrl(context, 'google')}:generateContent`, headers: { ...JSON_HEADERS } };
     if (operation !== 'chat') {
       throw new GatewayError('HD_ERR_PROVIDER_UNSUPPORTED_OPERATION', `Heimdall's Vertex AI provider does not offer the '${operation}' operation.`);
     }

@@ -10,6 +10,7 @@
  * of each body; redaction and the final cut happen at flush time.
  */
 import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { FinishedRequest, Gateway } from '../gateway/gateway.js';
 import { requestLogPlugin } from '../plugins/request-log.js';
 import type { RequestContext } from '../gateway/request-context.js';
@@ -86,7 +87,8 @@ function tapResponse(response: ServerResponse, tap: BodyTap): void {
 export function startCapture(ctx: RequestContext, body: unknown, response: ServerResponse, maxBytes: number): void {
   const limit = maxBytes + SLACK_BYTES;
   const capture: BodyCapture = { request: new BodyTap(limit), response: new BodyTap(limit) };
-  if (body !== undefined && body !== null) capture.request.take(Buffer.isBuffer(body) ? body : String(body));
+  // A body still streaming (an audio upload read as it arrives) is not held for the log: its files are in metadata.media.
+  if (body !== undefined && body !== null && !(body instanceof Readable)) capture.request.take(Buffer.isBuffer(body) ? body : String(body));
   tapResponse(response, capture.response);
   ctx.hookState.set(CAPTURE_KEY, capture);
 }
@@ -111,11 +113,12 @@ export function toLogRecord(finished: FinishedRequest): RequestLogRecord {
     return logged;
   });
   let metadata: Record<string, unknown> | null = null;
-  if (ctx.warnings !== undefined || ctx.traceId !== undefined || ctx.cacheFacts !== undefined) {
+  if (ctx.warnings !== undefined || ctx.traceId !== undefined || ctx.cacheFacts !== undefined || ctx.mediaFacts !== undefined) {
     metadata = {};
     if (ctx.traceId !== undefined) metadata.trace_id = ctx.traceId;
     if (ctx.warnings !== undefined) metadata.warnings = ctx.warnings;
     if (ctx.cacheFacts !== undefined) metadata.cache = ctx.cacheFacts;
+    if (ctx.mediaFacts !== undefined) metadata.media = ctx.mediaFacts;
   }
   const record: RequestLogRecord = {
     id: ctx.id,

@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import OpenAI, { toFile } from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { wavHeader } from '../../src/formats/audio/gemini.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { MOCK_AUDIO } from '../support/mock-upstream/openai-media.js';
@@ -30,21 +31,7 @@ const sinkSeen: { firstAt?: number; endAt?: number; bytes: number } = { bytes: 0
 
 /** A WAV file: 44-byte header, 16 kHz 16-bit mono, `seconds` of silence. */
 function wav(seconds: number): Buffer {
-  const data = Buffer.alloc(32000 * seconds);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16000, 24);
-  header.writeUInt32LE(32000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
+  return Buffer.concat([wavHeader(32000 * seconds, 16000), Buffer.alloc(32000 * seconds)]);
 }
 
 function textPart(name: string, value: string): Buffer {

@@ -144,7 +144,7 @@ describe('GET /v1/models', () => {
     expect(raw.status).toBe(200);
     expect(raw.json).toEqual({
       id: 'openai/text-embedding-3-small', object: 'model', created: 0, owned_by: 'openai', context_window: 8192, reasoning: false,
-      pricing: { input: 0.02, currency: 'USD', unit: 'per 1M tokens' },
+      pricing: { input: 0.02, currency: 'USD', unit: 'per 1M tokens' }, capabilities: ['embeddings', 'batches'],
     });
     expect(raw.headers['x-request-id']).toMatch(UUID);
     const alias = await client.models.retrieve('fast');

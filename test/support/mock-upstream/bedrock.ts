@@ -25,11 +25,13 @@
  * POST /model/{id}/invoke (embeddings): amazon.titan-embed-text-v2 `{inputText, dimensions?, normalize?}`
  *   (v1: `{inputText}` only) -> `{embedding, inputTextTokenCount}`; cohere.embed-* `{texts, input_type}`
  *   -> `{id, embeddings, texts, response_type:'embeddings_floats'}`. 8 dimensions by default.
+ *   Rerank models: rerank.ts; image models (Titan Image Generator, Nova Canvas, Stability): bedrock-images.ts.
  *
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-titan-embed-text.html
  */
+import { bedrockImageInvoke } from './bedrock-images.js';
 import { bedrockRerank } from './rerank.js';
 import { createHash } from 'node:crypto';
 import { Hash } from '@smithy/hash-node';
@@ -198,6 +200,8 @@ function converse(context: MockContext, body: Json, stream: boolean): Promise<vo
 function invoke(context: MockContext, model: string, body: Json): Promise<void> {
   const reranked = bedrockRerank(context, model, body, (message) => bedrockError(context, 400, 'ValidationException', message));
   if (reranked !== undefined) return reranked;
+  const image = bedrockImageInvoke(context, model, body, (message) => bedrockError(context, 400, 'ValidationException', message));
+  if (image !== undefined) return image;
   if (model.startsWith('amazon.titan-embed-text')) {
     const allowed = model.includes('-v1') ? ['inputText'] : ['inputText', 'dimensions', 'normalize', 'embeddingTypes'];
     const extra = Object.keys(body).find((key) => !allowed.includes(key));

@@ -25,6 +25,7 @@
  * POST ...:embedContent `{content}` -> `{embedding:{values}}`; ...:batchEmbedContents
  *   `{requests:[{model:'models/<model>', content, outputDimensionality?}]}` -> `{embeddings:[{values}]}`
  *   (mockEmbedding, 8 dimensions by default; a request naming another model -> 400).
+ *   - speech (TTS models) and audio parts (transcription): google-audio.ts; image models: google-images.ts.
  * POST ...:countTokens -> `{totalTokens}`.
  * GET /v1beta/models -> `{models:[{name:'models/<id>', displayName, supportedGenerationMethods}]}` (GEMINI_MOCK_MODELS).
  * Errors: google.rpc.Status `{error:{code, message, status, details?}}` (googleErrorBody).
@@ -33,6 +34,7 @@
  * @see https://ai.google.dev/api/embeddings
  * @see https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
  */
+import { googleAudioAction } from './google-audio.js';
 import { googleImageAction } from './google-images.js';
 import type { MockContext } from './context.js';
 import { planEcho, textPieces, type EchoPlan, type EchoRequest, type EchoToolChoice } from './echo-plan.js';
@@ -250,6 +252,8 @@ async function modelAction(context: MockContext): Promise<void> {
     case 'streamGenerateContent': {
       const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model) ?? geminiModelRuleError(body, model, 'gemini');
       if (invalid !== undefined) return context.json(400, googleErrorBody(400, invalid));
+      const audio = googleAudioAction(context, body, model, method);
+      if (audio !== undefined) return audio;
       const stream = method === 'streamGenerateContent';
       return geminiReply(context, body, { model, stream, sse: context.request.query.get('alt') === 'sse' });
     }

@@ -30,6 +30,7 @@
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/partner-models/claude/count-tokens
  * @see https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api
  */
+import { googleAudioAction } from './google-audio.js';
 import { googleImageAction } from './google-images.js';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { anthropicEchoRequest, anthropicErrorBody, anthropicReply, invalidMessagesField } from './anthropic.js';
@@ -147,6 +148,8 @@ function google(context: MockContext, body: unknown, model: string, method: stri
     case 'streamGenerateContent': {
       const invalid = invalidGenerateBody(body) ?? geminiConversationError(body, model) ?? geminiModelRuleError(body, model, 'vertex');
       if (invalid !== undefined) return context.json(400, googleErrorBody(400, invalid));
+      const audio = googleAudioAction(context, body, model, method);
+      if (audio !== undefined) return audio;
       const stream = method === 'streamGenerateContent';
       return geminiReply(context, body, { model, stream, sse: context.request.query.get('alt') === 'sse', idPrefix: 'vertex-resp-' });
     }

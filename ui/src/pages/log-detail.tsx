@@ -1,10 +1,11 @@
-/** One request in full: summary, timings (total, upstream, overhead, first token), tokens and cost, every attempt, bodies. */
+/** One request in full: summary, timings (total, upstream, overhead, first token), tokens and cost, a media preview, every attempt, bodies. */
 import { customers, logs, teams, virtualKeys } from '../api/endpoints.js';
 import type { LogDetail } from '../api/types.js';
 import { Async, Badge, Card, CodeBlock, CopyButton, PageHeader } from '../components/ui.js';
 import { DASH, formatDateTime, formatInteger, formatMs, formatUs, formatUsd, prettyJson, statusClass } from '../lib/format.js';
 import { Link, useTitle } from '../lib/router.js';
 import { useResource } from '../lib/use-resource.js';
+import { MediaPreview } from './media-preview.js';
 
 export function LogDetailPage({ id }: { id: string }) {
   useTitle(`Request ${id}`);
@@ -166,6 +167,8 @@ function Detail({ log }: { log: LogDetail }) {
         </div>
       </div>
 
+      <MediaPreview log={log} />
+
       <Card title={`Attempts (${log.attempts.length})`} className="flush">
         {log.attempts.length === 0 ? (
           <p className="muted" style={{ padding: '0 16px 16px' }}>
@@ -205,7 +208,13 @@ function Detail({ log }: { log: LogDetail }) {
 
       <div className="grid grid-2">
         <Card title="Request body">
-          {log.request_body === null ? <BodyMissing hidden={log.bodies_hidden === true} /> : <CodeBlock code={prettyJson(log.request_body)} label="request" maxHeight={480} />}
+          {log.request_body !== null ? (
+            <CodeBlock code={prettyJson(log.request_body)} label="request" maxHeight={480} />
+          ) : log.response_body !== null && typeof log.metadata?.media === 'object' ? (
+            <p className="muted">The upload streamed through the gateway and was not held: its files are listed above.</p>
+          ) : (
+            <BodyMissing hidden={log.bodies_hidden === true} />
+          )}
         </Card>
         <Card title="Response body">
           {log.response_body === null ? <BodyMissing hidden={log.bodies_hidden === true} /> : <CodeBlock code={prettyJson(log.response_body)} label="response" maxHeight={480} />}
