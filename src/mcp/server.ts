@@ -20,6 +20,7 @@ import {
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
@@ -214,6 +215,9 @@ export class McpEndpoint {
     });
     server.setRequestHandler(ListResourcesRequestSchema, async () => ({
       resources: hub.resources().filter((entry) => mayUseServer(session.key, entry.server.name)).map((entry) => ({ ...entry.resource, uri: entry.uri })),
+    }));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+      resourceTemplates: hub.resourceTemplates().filter((entry) => mayUseServer(session.key, entry.server.name)).map((entry) => ({ ...entry.template, uriTemplate: entry.uriTemplate })),
     }));
     server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
       const target = hub.resource(request.params.uri);

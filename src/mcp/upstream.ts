@@ -1,7 +1,7 @@
 /**
  * One upstream MCP server, kept connected: the SDK's client over streamable
- * HTTP, SSE or stdio (a child process Heimdall starts), its tools, prompts and
- * resources listed at connect and on every `list_changed` notification, and a
+ * HTTP, SSE or stdio (a child process Heimdall starts), its tools, prompts,
+ * resources and resource templates listed at connect and on every `list_changed` notification, and a
  * supervisor that reconnects (restarts the process) after a failure with
  * exponential backoff. A periodic ping notices a server that went away between
  * calls. stop() closes the session; a stdio process gets its stdin closed,
@@ -22,13 +22,13 @@ import {
   type Prompt,
   type ReadResourceResult,
   type Resource,
+  type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { redactText } from '../telemetry/secrets.js';
 import { VERSION } from '../version.js';
 import type { McpServerConfig } from './config.js';
-import type { OAuthTokenStore } from './oauth.js';
-import { clientCredentialsProvider } from './oauth.js';
+import { oauthProvider, type OAuthTokenStore } from './oauth.js';
 
 export type UpstreamStatus = 'connecting' | 'ready' | 'failed' | 'stopped' | 'disabled';
 
@@ -93,6 +93,7 @@ export class UpstreamServer {
   tools: Tool[] = [];
   prompts: Prompt[] = [];
   resources: Resource[] = [];
+  resourceTemplates: ResourceTemplate[] = [];
   private client: Client | undefined;
   private transport: Transport | undefined;
   private error: string | null = null;
@@ -161,7 +162,7 @@ export class UpstreamServer {
     }
     const url = new URL(config.url!);
     const requestInit = { headers: config.headers };
-    const authProvider = config.oauth === undefined ? undefined : clientCredentialsProvider(config, this.tokens);
+    const authProvider = oauthProvider(config, this.tokens, this.events);
     return config.transport === 'http'
       ? new StreamableHTTPClientTransport(url, { requestInit, authProvider })
       : new SSEClientTransport(url, { requestInit, authProvider, eventSourceInit: { fetch: (input, init) => fetch(input, { ...init, headers: { ...config.headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) } });
@@ -216,14 +217,16 @@ export class UpstreamServer {
   private async refresh(client: Client): Promise<void> {
     const capabilities = client.getServerCapabilities() ?? {};
     const options = { timeout: this.settings.connectTimeoutMs };
-    const [tools, prompts, resources] = await Promise.all([
+    const [tools, prompts, resources, resourceTemplates] = await Promise.all([
       capabilities.tools === undefined ? [] : listAll((cursor) => client.listTools(cursor, options), (page) => page.tools),
       capabilities.prompts === undefined ? [] : listAll((cursor) => client.listPrompts(cursor, options), (page) => page.prompts),
       capabilities.resources === undefined ? [] : listAll((cursor) => client.listResources(cursor, options), (page) => page.resources),
+      capabilities.resources === undefined ? [] : listAll((cursor) => client.listResourceTemplates(cursor, options), (page) => page.resourceTemplates),
     ]);
     this.tools = tools;
     this.prompts = prompts;
     this.resources = resources;
+    this.resourceTemplates = resourceTemplates;
   }
 
   private refreshQuietly(client: Client, attempt: number): void {
