@@ -15,6 +15,7 @@ import { startAuthorizationServer, type TestAuthorizationServer } from './oauth-
 import { connectClient, textOf, waitFor, waitForStatus } from './support.js';
 
 const KEY = 'hk-mcp-oauth-code-test-key-01';
+const STATIC_SECRET = 'static-client-secret-for-the-oauth-code-test';
 
 /** A browser's cookies: by host (not port, as browsers do) and path prefix. */
 class Browser {
@@ -93,6 +94,8 @@ describe('an upstream MCP server connected with OAuth authorization code and PKC
           servers: {
             secured: { transport: 'http', url: as.mcpUrl, oauth: { grant: 'authorization_code', scope: 'mcp:tools' } },
             plain: { transport: 'http', url: as.mcpUrl },
+            // A client registered beforehand (confidential): no dynamic registration.
+            confidential: { transport: 'http', url: as.mcpUrl, oauth: { grant: 'authorization_code', client_id: 'heimdall-static', client_secret: STATIC_SECRET, issuer: as.base } },
           },
         },
       },
@@ -214,6 +217,31 @@ describe('an upstream MCP server connected with OAuth authorization code and PKC
     expect(reused.searchParams.get('oauth_error')).toMatch(/not started here/);
     expect(stored('secured')).toBe(tokensBefore);
     expect(as.provider.verifiers).toHaveLength(1);
+  });
+
+  it('uses a configured client id and secret instead of registering', async () => {
+    as.provider.clients.set('heimdall-static', {
+      client_id: 'heimdall-static', client_secret: STATIC_SECRET, redirect_uris: [`${gw.url}/api/mcp/oauth/callback`],
+      token_endpoint_auth_method: 'client_secret_post', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+    });
+    const registrations = as.provider.registrations;
+    const browser = new Browser();
+    const started = await authorize(browser, 'confidential');
+    expect(started.status).toBe(200);
+    const url = new URL(String(started.body.authorization_url));
+    expect(url.searchParams.get('client_id')).toBe('heimdall-static');
+    const landed = await browser.follow(url.href, '/mcp-servers');
+    expect(landed.searchParams.get('oauth_connected')).toBe('confidential');
+    expect(as.provider.registrations).toBe(registrations);
+    await waitForStatus(gw.app, 'confidential', 'ready');
+    const client = await connectClient(gw.url, KEY);
+    const text = textOf(await client.callTool({ name: 'confidential__whoami', arguments: {} }));
+    await client.close();
+    expect(as.provider.access.get(text.replace(/^token /, ''))?.clientId).toBe('heimdall-static');
+    const view = await (await fetch(`${gw.url}/api/mcp/servers/confidential`)).text();
+    expect(JSON.parse(view).oauth).toMatchObject({ client_id: 'heimdall-static', client_registered: false, connected: true });
+    expect(view).not.toContain(STATIC_SECRET);
+    expect(gw.logText()).not.toContain(STATIC_SECRET);
   });
 
   it('disconnects: the tokens are gone and the server waits for an operator again', async () => {
