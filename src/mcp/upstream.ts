@@ -28,7 +28,8 @@ import {
 import { redactText } from '../telemetry/secrets.js';
 import { VERSION } from '../version.js';
 import type { McpServerConfig } from './config.js';
-import { oauthProvider, type OAuthTokenStore } from './oauth.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { AuthorizationRequiredError, oauthProvider, type OAuthTokenStore } from './oauth.js';
 
 export type UpstreamStatus = 'connecting' | 'ready' | 'failed' | 'stopped' | 'disabled';
 
@@ -316,7 +317,7 @@ export class UpstreamServer {
     } catch (error) {
       // A timeout may be a slow tool or a hung server: a ping tells them apart. A broken transport fails at once.
       if (codeOf(error) === REQUEST_TIMEOUT) this.checkAlive(client);
-      else if (isTransportFailure(error)) this.fail(error);
+      else if (isTransportFailure(error) || isAuthorizationFailure(error)) this.fail(error);
       throw error;
     }
   }
@@ -392,6 +393,11 @@ const CONNECTION_CLOSED = -32000;
 
 function codeOf(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+/** The server refuses Heimdall's credentials and no new token could be had: it waits for an operator (or a new secret). */
+function isAuthorizationFailure(error: unknown): boolean {
+  return error instanceof AuthorizationRequiredError || error instanceof UnauthorizedError;
 }
 
 function isTransportFailure(error: unknown): boolean {

@@ -244,6 +244,21 @@ describe('an upstream MCP server connected with OAuth authorization code and PKC
     expect(gw.logText()).not.toContain(STATIC_SECRET);
   });
 
+  it('waits for an operator again when the authorization server refuses the refresh token', async () => {
+    as.provider.expireAccessTokens();
+    as.provider.refresh.clear();
+    const client = await connectClient(gw.url, KEY);
+    const result = await client.callTool({ name: 'confidential__whoami', arguments: {} });
+    await client.close();
+    expect(result.isError).toBe(true);
+    await waitFor('the server to wait for an operator', () => {
+      const health = gw.app.mcp.hub.server('confidential')!.health();
+      // The refused refresh first, then (after a reconnect attempt) the missing tokens.
+      return health.status === 'failed' && /(no longer accepts Heimdall's tokens|has not been authorized yet).*connect the MCP server "confidential"/.test(health.error ?? '') ? true : undefined;
+    });
+    expect(gw.app.mcp.store!.record('confidential')?.tokens).toBeUndefined();
+  });
+
   it('disconnects: the tokens are gone and the server waits for an operator again', async () => {
     const response = await fetch(`${gw.url}/api/mcp/servers/secured/oauth`, { method: 'DELETE' });
     expect(response.status).toBe(204);
