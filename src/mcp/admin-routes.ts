@@ -33,7 +33,7 @@ function withoutSecrets(entry: JsonObject): JsonObject {
   for (const field of ['headers', 'env'] as const) {
     if (isObject(out[field])) out[field] = Object.fromEntries(Object.keys(out[field] as JsonObject).map((name) => [name, REDACTED]));
   }
-  if (isObject(out.oauth)) out.oauth = { ...(out.oauth as JsonObject), client_secret: REDACTED };
+  if (isObject(out.oauth) && (out.oauth as JsonObject).client_secret !== undefined) out.oauth = { ...(out.oauth as JsonObject), client_secret: REDACTED };
   return out;
 }
 

@@ -18,6 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readCookie } from '../api/admin/auth.js';
 import { conflict } from '../api/admin/http.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { redactText } from '../telemetry/secrets.js';
 import type { McpServerConfig } from './config.js';
 import { beginAuthorization, finishAuthorization } from './oauth.js';
 import type { McpRuntime } from './plugin.js';
@@ -82,8 +83,9 @@ export function registerMcpOAuthRoutes(api: FastifyInstance, runtime: McpRuntime
     try {
       started = await beginAuthorization(config, store, redirectUri, state);
     } catch (error) {
-      request.log.warn({ mcp_server: config.name, err: (error as Error).message }, 'mcp: an OAuth authorization could not start');
-      throw new GatewayError('HD_ERR_MCP_OAUTH_FAILED', `The authorization of the MCP server "${config.name}" could not start: ${(error as Error).message}`);
+      const message = redactText((error as Error).message).slice(0, 500);
+      request.log.warn({ mcp_server: config.name, err: message }, 'mcp: an OAuth authorization could not start');
+      throw new GatewayError('HD_ERR_MCP_OAUTH_FAILED', `The authorization of the MCP server "${config.name}" could not start: ${message}`);
     }
     const flow: StoredFlow = {
       server: config.name,
@@ -123,7 +125,7 @@ export function registerMcpOAuthRoutes(api: FastifyInstance, runtime: McpRuntime
       authorizationCodeServer(config);
       await finishAuthorization(config, store, flow.redirectUri, query.code, box.decrypt(flow.verifier));
     } catch (error) {
-      const reason = `the code could not be exchanged for tokens (${(error as Error).message.slice(0, 200)})`;
+      const reason = `the code could not be exchanged for tokens (${redactText((error as Error).message).slice(0, 200)})`;
       request.log.warn({ mcp_server: flow.server, reason }, 'mcp: OAuth authorization failed');
       return back(reply, { oauth_error: reason, server: flow.server });
     }

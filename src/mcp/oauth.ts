@@ -16,6 +16,7 @@
 import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { auth, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { redactText } from '../telemetry/secrets.js';
 import type { McpServerConfig } from './config.js';
 
 /** What the store keeps of a server (sealed). */
@@ -166,7 +167,7 @@ class AuthorizationCodeProvider implements OAuthClientProvider {
         this.events?.log('info', { mcp_server: this.name }, 'mcp: OAuth access token refreshed');
       } catch (error) {
         // The old token is used; a 401 on it tries again, and a refused refresh asks for an operator.
-        this.events?.log('warn', { mcp_server: this.name, err: (error as Error).message }, 'mcp: refreshing the OAuth access token failed');
+        this.events?.log('warn', { mcp_server: this.name, err: redactText((error as Error).message).slice(0, 500) }, 'mcp: refreshing the OAuth access token failed');
       } finally {
         this.inRefresh = false;
         this.refreshing = undefined;
