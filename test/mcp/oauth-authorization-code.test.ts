@@ -174,9 +174,9 @@ describe('an upstream MCP server connected with OAuth authorization code and PKC
 
   it('refreshes the token after a 401, and before it expires', async () => {
     const before = gw.app.mcp.store!.record('secured')!.tokens!.access_token;
-    // The authorization server ends every access token; the next ones live 61 s.
+    // The authorization server ends every access token; the next ones live 63 s.
     as.provider.expireAccessTokens();
-    as.provider.accessTtl = 61;
+    as.provider.accessTtl = 63;
     const refusedBefore = as.refused;
     const client = await connectClient(gw.url, KEY);
     const text = textOf(await client.callTool({ name: 'secured__whoami', arguments: {} }));
@@ -186,8 +186,8 @@ describe('an upstream MCP server connected with OAuth authorization code and PKC
     expect(after).not.toBe(before);
     expect(text).toBe(`token ${after}`);
 
-    // 61 s tokens are within a minute of expiring after a second: the next call refreshes first, without a 401.
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // 63 s tokens are within a minute of expiring after three seconds: the next call refreshes first, without a 401.
+    await new Promise((resolve) => setTimeout(resolve, 3200));
     const refusedNow = as.refused;
     const again = textOf(await client.callTool({ name: 'secured__whoami', arguments: {} }));
     await client.close();
