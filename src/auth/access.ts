@@ -130,6 +130,9 @@ export const ACCESS_TABLE: Readonly<Record<string, readonly [AccessLevel, Access
   'PATCH /api/mcp/servers/:name': ['operate', 'mcp'],
   'DELETE /api/mcp/servers/:name': ['operate', 'mcp'],
   'POST /api/mcp/servers/:name/restart': ['operate', 'mcp'],
+  'POST /api/mcp/servers/:name/oauth/authorize': ['operate', 'mcp'],
+  'DELETE /api/mcp/servers/:name/oauth': ['operate', 'mcp'],
+  'GET /api/mcp/oauth/callback': ['operate', 'mcp'],
   'GET /api/mcp/calls': ['read', 'mcp'],
 };
 

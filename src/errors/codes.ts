@@ -289,6 +289,10 @@ export const ERROR_CODES = {
     status: 502, type: 'api_error', code: 'mcp_upstream_error',
     description: 'The upstream MCP server answered the call with a protocol error; its message is carried through.',
   },
+  HD_ERR_MCP_OAUTH_FAILED: {
+    status: 502, type: 'api_error', code: 'mcp_oauth_failed',
+    description: 'The OAuth authorization of an upstream MCP server could not start: its authorization server could not be discovered, refused the client registration, or offers no authorization code flow.',
+  },
   HD_ERR_MCP_TOOL_LOOP_LIMIT: {
     status: 504, type: 'timeout_error', code: 'mcp_tool_loop_limit',
     description: 'The server-side tool loop used its turns (`mcp.tool_loop.max_turns`) or its time (`mcp.tool_loop.timeout_ms`) without a final answer.',

@@ -1,6 +1,6 @@
 /**
  * /api/mcp: the upstream MCP servers (list with health and tools, add, change,
- * remove, reconnect) and the tool-call log. Servers of the config file are
+ * remove, reconnect, connect with OAuth: oauth-routes.ts) and the tool-call log. Servers of the config file are
  * listed and can be reconnected but are changed in the file. Header values,
  * environment values and OAuth secrets are write-only: answers and the audit
  * log carry their names only.
@@ -12,6 +12,7 @@ import { applyNullablePatch, isObject, type JsonObject } from '../config/store-p
 import { REDACTED } from '../store/redact.js';
 import { mcpServerName, mcpServerSchema } from './config-schema.js';
 import type { McpServerConfig } from './config.js';
+import { registerMcpOAuthRoutes } from './oauth-routes.js';
 import type { McpRuntime } from './plugin.js';
 
 type Params = { name: string };
@@ -32,8 +33,25 @@ function withoutSecrets(entry: JsonObject): JsonObject {
   for (const field of ['headers', 'env'] as const) {
     if (isObject(out[field])) out[field] = Object.fromEntries(Object.keys(out[field] as JsonObject).map((name) => [name, REDACTED]));
   }
-  if (isObject(out.oauth)) out.oauth = { ...(out.oauth as JsonObject), client_secret: REDACTED };
+  if (isObject(out.oauth) && (out.oauth as JsonObject).client_secret !== undefined) out.oauth = { ...(out.oauth as JsonObject), client_secret: REDACTED };
   return out;
+}
+
+/** The OAuth settings and connection state (never a token or a secret). */
+function oauthView(runtime: McpRuntime, config: McpServerConfig) {
+  const oauth = config.oauth;
+  if (oauth === undefined) return null;
+  const record = runtime.store?.record(config.name);
+  return {
+    grant: oauth.grant,
+    client_id: oauth.clientId ?? (typeof record?.client?.client_id === 'string' ? record.client.client_id : null),
+    client_registered: oauth.clientId === undefined && record?.client !== undefined,
+    scope: oauth.scope ?? null,
+    issuer: oauth.issuer ?? null,
+    connected: record?.tokens !== undefined,
+    expires_at: record?.expiresAt ?? null,
+    refreshable: record?.tokens?.refresh_token !== undefined,
+  };
 }
 
 function serverView(runtime: McpRuntime, config: McpServerConfig) {
@@ -51,7 +69,7 @@ function serverView(runtime: McpRuntime, config: McpServerConfig) {
     cwd: config.cwd ?? null,
     header_names: Object.keys(config.headers),
     env_names: Object.keys(config.env),
-    oauth: config.oauth === undefined ? null : { client_id: config.oauth.clientId, scope: config.oauth.scope ?? null },
+    oauth: oauthView(runtime, config),
     tool_filter: config.tools ?? null,
     price_per_call: config.pricePerCall,
     tool_prices: config.toolPrices,
@@ -60,6 +78,7 @@ function serverView(runtime: McpRuntime, config: McpServerConfig) {
     tools: tools.map((tool) => ({ name: tool.name, namespaced: `${config.name}__${tool.name}`, title: tool.title ?? null, description: tool.description ?? null, input_schema: tool.inputSchema })),
     prompts: server?.prompts.map((prompt) => ({ name: prompt.name, description: prompt.description ?? null })) ?? [],
     resources: server?.resources.map((resource) => ({ uri: resource.uri, name: resource.name, mime_type: resource.mimeType ?? null })) ?? [],
+    resource_templates: server?.resourceTemplates.map((template) => ({ uri_template: template.uriTemplate, name: template.name, mime_type: template.mimeType ?? null })) ?? [],
   };
 }
 
@@ -146,6 +165,8 @@ export function registerMcpAdminRoutes(api: FastifyInstance): void {
     audit(request.adminActor, 'mcp_server.restart', config.name, undefined, undefined);
     return serverView(runtime, config);
   });
+
+  registerMcpOAuthRoutes(api, runtime, { find, audit: (actor, action, target) => audit(actor, action, target, undefined, undefined) });
 
   api.get('/mcp/calls', async (request) => {
     const query = parseQuery(callsQuery, request.query);

@@ -15,14 +15,24 @@ export const mcpServerName = z
 
 const secretValue = z.string().describe('A value, written inline or as "env.NAME" to read it from the environment variable NAME.');
 
-export const oauthClientCredentialsSchema = z
+export const oauthSchema = z
   .strictObject({
-    client_id: z.string().min(1).describe('OAuth client id.'),
-    client_secret: secretValue.min(1).describe('OAuth client secret (or "env.NAME").'),
+    grant: z.enum(['client_credentials', 'authorization_code']).default('client_credentials')
+      .describe('"client_credentials": Heimdall gets tokens with its own client id and secret; "authorization_code": an operator connects the server once from the dashboard or the API (OAuth 2.1 with PKCE) and Heimdall keeps and refreshes the tokens.'),
+    client_id: z.string().min(1).optional().describe('OAuth client id (authorization_code: optional, Heimdall registers itself when the authorization server supports dynamic client registration).'),
+    client_secret: secretValue.min(1).optional().describe('OAuth client secret (or "env.NAME"); authorization_code: only for a confidential client.'),
     scope: z.string().min(1).optional().describe('Scopes to ask for, space-separated.'),
     issuer: z.string().url().optional().describe('The authorization server\'s issuer URL: the client secret is sent to it only, whatever the MCP server names (recommended).'),
   })
-  .describe('OAuth 2.1 client credentials grant: Heimdall discovers the authorization server from the MCP server, gets a token and keeps it encrypted in the store.');
+  .superRefine((oauth, ctx) => {
+    if (oauth.grant === 'client_credentials') {
+      if (oauth.client_id === undefined) ctx.addIssue({ code: 'custom', path: ['client_id'], message: 'required for the client_credentials grant' });
+      if (oauth.client_secret === undefined) ctx.addIssue({ code: 'custom', path: ['client_secret'], message: 'required for the client_credentials grant' });
+    } else if (oauth.client_secret !== undefined && oauth.client_id === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['client_id'], message: 'a client secret needs its client id' });
+    }
+  })
+  .describe('OAuth 2.1 for an http/sse server: Heimdall discovers the authorization server from the MCP server\'s protected-resource metadata and keeps the tokens encrypted in the store.');
 
 export const mcpServerSchema = z
   .strictObject({
@@ -31,7 +41,7 @@ export const mcpServerSchema = z
     description: z.string().max(1000).optional().describe('Shown in the dashboard.'),
     url: z.string().url().optional().describe('http/sse: the server\'s endpoint URL.'),
     headers: z.record(z.string().min(1), secretValue).optional().describe('http/sse: headers sent with every request (values may be "env.NAME").'),
-    oauth: oauthClientCredentialsSchema.optional(),
+    oauth: oauthSchema.optional(),
     command: z.string().min(1).optional().describe('stdio: the program to start.'),
     args: z.array(z.string()).optional().describe('stdio: its arguments.'),
     env: z.record(z.string().min(1), secretValue).optional().describe('stdio: environment variables added to PATH/HOME/... (values may be "env.NAME").'),
@@ -63,6 +73,7 @@ export const mcpSchema = z
     restart_max_ms: z.number().int().positive().default(60_000).describe('Longest wait between two reconnection attempts.'),
     session_idle_ms: z.number().int().positive().default(30 * 60_000).describe('An /mcp session unused this long is closed.'),
     max_sessions: z.number().int().positive().default(1000).describe('Open /mcp sessions at most; the idlest is closed past it.'),
+    oauth_redirect_url: z.string().url().optional().describe('The URL of Heimdall\'s OAuth callback (…/api/mcp/oauth/callback) as browsers reach it, when a proxy changes it; default: from the request that starts the authorization.'),
     tool_loop: z
       .strictObject({
         max_turns: z.number().int().min(1).max(50).default(8).describe('Model calls per request at most.'),

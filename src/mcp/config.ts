@@ -3,6 +3,15 @@ import type { McpFile, McpServerFile } from './config-schema.js';
 
 export type McpTransport = 'http' | 'sse' | 'stdio';
 
+export interface McpOAuthConfig {
+  grant: 'client_credentials' | 'authorization_code';
+  /** Always set for client_credentials; authorization_code without one registers dynamically. */
+  clientId?: string;
+  clientSecret?: string;
+  scope?: string;
+  issuer?: string;
+}
+
 export interface McpServerConfig {
   name: string;
   transport: McpTransport;
@@ -10,7 +19,7 @@ export interface McpServerConfig {
   description: string | null;
   url?: string;
   headers: Record<string, string>;
-  oauth?: { clientId: string; clientSecret: string; scope?: string; issuer?: string };
+  oauth?: McpOAuthConfig;
   command?: string;
   args: string[];
   env: Record<string, string>;
@@ -34,6 +43,8 @@ export interface McpConfig {
   restartMaxMs: number;
   sessionIdleMs: number;
   maxSessions: number;
+  /** The public URL of the OAuth callback, when set. */
+  oauthRedirectUrl?: string;
   toolLoop: { maxTurns: number; timeoutMs: number };
 }
 
@@ -55,8 +66,9 @@ export function resolveMcpServer(name: string, entry: McpServerFile, path: strin
     url: entry.url,
     headers: resolveRecord(entry.headers, `${path}.headers`, env, resolve),
     oauth: entry.oauth === undefined ? undefined : {
+      grant: entry.oauth.grant,
       clientId: entry.oauth.client_id,
-      clientSecret: resolve(entry.oauth.client_secret, `${path}.oauth.client_secret`, env),
+      clientSecret: entry.oauth.client_secret === undefined ? undefined : resolve(entry.oauth.client_secret, `${path}.oauth.client_secret`, env),
       scope: entry.oauth.scope,
       issuer: entry.oauth.issuer,
     },
@@ -83,6 +95,7 @@ export function resolveMcp(file: McpFile, env: NodeJS.ProcessEnv, resolve: Resol
     restartMaxMs: file.restart_max_ms,
     sessionIdleMs: file.session_idle_ms,
     maxSessions: file.max_sessions,
+    oauthRedirectUrl: file.oauth_redirect_url,
     toolLoop: { maxTurns: file.tool_loop.max_turns, timeoutMs: file.tool_loop.timeout_ms },
   };
 }

@@ -2,10 +2,10 @@
  * Every upstream MCP server Heimdall knows (the config file's and the
  * store's), kept connected, and their tools, prompts and resources under
  * namespaced names: tool and prompt `github__create_issue`, resource
- * `github+repo://x/y` (the server name and "+" before the upstream URI).
+ * `github+repo://x/y`, resource template `github+repo://{owner}/{name}` (the server name and "+" before the upstream URI).
  * A new configuration restarts only the servers whose definition changed.
  */
-import type { Prompt, Resource, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { compilePatterns, type PatternSet } from '../governance/patterns.js';
 import { registerSecrets } from '../telemetry/secrets.js';
 import type { McpConfig, McpServerConfig } from './config.js';
@@ -32,6 +32,12 @@ export interface NamespacedResource {
   server: UpstreamServer;
   uri: string;
   resource: Resource;
+}
+
+export interface NamespacedResourceTemplate {
+  server: UpstreamServer;
+  uriTemplate: string;
+  template: ResourceTemplate;
 }
 
 export interface HubLogger {
@@ -164,6 +170,16 @@ export class McpHub {
     for (const { server } of this.entries.values()) {
       if (server.status !== 'ready') continue;
       for (const resource of server.resources) out.push({ server, uri: `${server.name}${RESOURCE_SEPARATOR}${resource.uri}`, resource });
+    }
+    return out;
+  }
+
+  /** Templates as `<server>+<template>`: a URI expanded from one reads through resource(). */
+  resourceTemplates(): NamespacedResourceTemplate[] {
+    const out: NamespacedResourceTemplate[] = [];
+    for (const { server } of this.entries.values()) {
+      if (server.status !== 'ready') continue;
+      for (const template of server.resourceTemplates) out.push({ server, uriTemplate: `${server.name}${RESOURCE_SEPARATOR}${template.uriTemplate}`, template });
     }
     return out;
   }

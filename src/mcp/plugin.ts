@@ -5,6 +5,7 @@
  * governed tool calls, the /mcp endpoint, and the stop of every server
  * (stdio processes included) on shutdown.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ResolvedConfig } from '../config/load.js';
 import { mcpServerSchema } from './config-schema.js';
@@ -12,7 +13,7 @@ import { resolveMcpServer, type McpConfig, type McpServerConfig } from './config
 import { McpHub } from './hub.js';
 import { McpMetrics } from './metrics.js';
 import { ModelTools } from './model-tools.js';
-import { McpEndpoint } from './server.js';
+import { McpEndpoint, type SessionDirectory, type SharedSession } from './server.js';
 import { McpStore } from './store.js';
 import { ToolCalls } from './tool-calls.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -45,6 +46,17 @@ function resolveStored(env: NodeJS.ProcessEnv) {
   };
 }
 
+/** /mcp sessions in the store's short-lived state, shared by every process on the data dir (ids kept as digests). */
+function sessionDirectory(app: FastifyInstance): SessionDirectory {
+  const states = app.store.auth;
+  const keyOf = (id: string): string => `mcp-session:${createHash('sha256').update(id).digest('hex')}`;
+  return {
+    put: (id, record, expiresAt) => states.putState(keyOf(id), record, expiresAt),
+    get: (id) => states.getState<SharedSession>(keyOf(id)),
+    delete: (id) => states.deleteState(keyOf(id)),
+  };
+}
+
 export interface McpWiringOptions {
   /** Time between two pings of each connected server (tests shorten it). */
   pingIntervalMs?: number;
@@ -60,7 +72,7 @@ export function registerMcp(app: FastifyInstance, config: ResolvedConfig, logger
   const governance = app.hasDecorator('governance') ? app.governance : undefined;
   const metrics = new McpMetrics(app.gateway.metrics.registry, hub);
   const calls = new ToolCalls({ hub, governance, store, metrics, logger: log });
-  const endpoint = new McpEndpoint({ hub, calls, governance, logger: log });
+  const endpoint = new McpEndpoint({ hub, calls, governance, logger: log, directory: app.hasDecorator('store') ? sessionDirectory(app) : undefined });
 
   const storedServers = (): McpServerConfig[] => {
     if (store === undefined) return [];

@@ -5,6 +5,10 @@
  * resources of the upstream servers its virtual key may use, under namespaced
  * names; tool calls go through ToolCalls (limits, budgets, log, metrics).
  *
+ * With `--workers N` (or after a restart) a request for a session this process
+ * does not hold is served if the store's session directory knows it for the
+ * same key: any process takes up any session.
+ *
  * Every HTTP request presents the virtual key again (as every model call
  * does): a revoked key stops its sessions at once, and a session belongs to
  * the key that opened it (another key gets 404 for it, as an unknown session).
@@ -20,6 +24,7 @@ import {
   GetPromptRequestSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
@@ -43,6 +48,23 @@ interface Session {
   key: KeyState | undefined;
   lastUsed: number;
   initialized: boolean;
+  /** When the directory's entry expires (refreshed as the session is used). */
+  sharedUntil: number;
+}
+
+/**
+ * Sessions known to every process on the data dir (the store's short-lived state): a session
+ * opened by one worker of `--workers N` is taken up by another that gets a request for it.
+ */
+export interface SessionDirectory {
+  put(id: string, record: SharedSession, expiresAt: number): void;
+  get(id: string): SharedSession | undefined;
+  delete(id: string): void;
+}
+
+export interface SharedSession {
+  /** The key that opened it ('' without one). */
+  keyId: string;
 }
 
 export interface McpEndpointDeps {
@@ -50,6 +72,13 @@ export interface McpEndpointDeps {
   calls: ToolCalls;
   governance: Governance | undefined;
   logger: { warn(object: object, message: string): void };
+  directory?: SessionDirectory;
+}
+
+/** The SDK's transport keeps its session state in its web-standard core; a taken-up session sets it. */
+interface TransportCore {
+  sessionId?: string;
+  _initialized?: boolean;
 }
 
 /** JSON-RPC error codes of HTTP-level refusals (the SDK's own use -32000 for "bad request"). */
@@ -128,8 +157,8 @@ export class McpEndpoint {
     const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
     let session: Session | undefined;
     if (sessionId !== undefined) {
-      session = this.sessions.get(sessionId);
-      if (session === undefined || session.keyId !== (key?.record.id ?? '')) {
+      session = this.sessions.get(sessionId) ?? this.takeUp(sessionId, key);
+      if (session === undefined || session.keyId !== (key?.record.id ?? '') || !this.stillShared(session)) {
         jsonRpcError(response, 404, 'Session not found: it expired or was closed; initialize a new one.');
         return;
       }
@@ -150,7 +179,46 @@ export class McpEndpoint {
     }
   }
 
-  private open(key: KeyState | undefined): Session {
+  /**
+   * A session another process opened (or this one before a restart): served here from now on, if
+   * the directory knows it and it belongs to this key. Its `initialize` happened elsewhere, so the
+   * transport is marked initialized with the session's id.
+   */
+  private takeUp(id: string, key: KeyState | undefined): Session | undefined {
+    const shared = this.deps.directory?.get(id);
+    if (shared === undefined || shared.keyId !== (key?.record.id ?? '')) return undefined;
+    const session = this.open(key, id);
+    const core = (session.transport as unknown as { _webStandardTransport?: TransportCore })._webStandardTransport;
+    if (core === undefined) {
+      void session.server.close().catch(() => undefined);
+      return undefined;
+    }
+    core.sessionId = id;
+    core._initialized = true;
+    session.id = id;
+    session.initialized = true;
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  /** A session closed by its client through another process is closed here too; the entry is refreshed while in use. */
+  private stillShared(session: Session): boolean {
+    const directory = this.deps.directory;
+    if (directory === undefined || session.id === '') return true;
+    const now = Date.now();
+    const idle = this.deps.hub.settings.sessionIdleMs;
+    if (directory.get(session.id) === undefined) {
+      void this.closeSession(session);
+      return false;
+    }
+    if (session.sharedUntil - now < idle / 2) {
+      session.sharedUntil = now + idle;
+      directory.put(session.id, { keyId: session.keyId }, session.sharedUntil);
+    }
+    return true;
+  }
+
+  private open(key: KeyState | undefined, takenUpId?: string): Session {
     const max = this.deps.hub.settings.maxSessions;
     if (this.sessions.size >= max) {
       const idlest = [...this.sessions.values()].sort((a, b) => a.lastUsed - b.lastUsed)[0];
@@ -163,15 +231,22 @@ export class McpEndpoint {
         instructions: 'Tools of the MCP servers behind this Heimdall gateway, named "<server>__<tool>".',
       },
     );
-    const session: Session = { id: '', transport: undefined as unknown as StreamableHTTPServerTransport, server, keyId: key?.record.id ?? '', key, lastUsed: Date.now(), initialized: false };
+    const idle = this.deps.hub.settings.sessionIdleMs;
+    const session: Session = {
+      id: '', transport: undefined as unknown as StreamableHTTPServerTransport, server, keyId: key?.record.id ?? '', key, lastUsed: Date.now(), initialized: false,
+      sharedUntil: Date.now() + idle,
+    };
     const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => takenUpId ?? randomUUID(),
       onsessioninitialized: (id) => {
         session.id = id;
         this.sessions.set(id, session);
+        this.deps.directory?.put(id, { keyId: session.keyId }, session.sharedUntil);
       },
       onsessionclosed: (id) => {
+        // The client ended it (DELETE /mcp): no process serves it any more.
         this.sessions.delete(id);
+        this.deps.directory?.delete(id);
       },
     });
     session.transport = transport;
@@ -214,6 +289,9 @@ export class McpEndpoint {
     });
     server.setRequestHandler(ListResourcesRequestSchema, async () => ({
       resources: hub.resources().filter((entry) => mayUseServer(session.key, entry.server.name)).map((entry) => ({ ...entry.resource, uri: entry.uri })),
+    }));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+      resourceTemplates: hub.resourceTemplates().filter((entry) => mayUseServer(session.key, entry.server.name)).map((entry) => ({ ...entry.template, uriTemplate: entry.uriTemplate })),
     }));
     server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
       const target = hub.resource(request.params.uri);

@@ -8,7 +8,7 @@ import type { Statement } from 'better-sqlite3';
 import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { SqliteDatabase } from '../store/database.js';
 import type { SecretBox } from '../store/secret-box.js';
-import type { OAuthTokenStore } from './oauth.js';
+import type { OAuthRecord, OAuthTokenStore } from './oauth.js';
 
 export interface StoredServer {
   name: string;
@@ -53,6 +53,7 @@ export class McpStore implements OAuthTokenStore {
   private readonly deleteServerStatement: Statement;
   private readonly getTokens: Statement;
   private readonly putTokens: Statement;
+  private readonly deleteTokens: Statement;
   private readonly insertCall: Statement;
   private readonly writeCalls: (records: readonly ToolCallRecord[]) => void;
   private queue: ToolCallRecord[] = [];
@@ -73,6 +74,7 @@ export class McpStore implements OAuthTokenStore {
     this.getTokens = db.prepare('SELECT tokens FROM mcp_oauth_tokens WHERE server = ?');
     this.putTokens = db.prepare(`INSERT INTO mcp_oauth_tokens (server, tokens, updated_at) VALUES (?, ?, ?)
       ON CONFLICT (server) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at`);
+    this.deleteTokens = db.prepare('DELETE FROM mcp_oauth_tokens WHERE server = ?');
     this.insertCall = db.prepare(`INSERT INTO mcp_tool_calls (time, server, tool, origin, session_id, request_id, virtual_key_id, team_id,
       arguments, duration_ms, result_bytes, is_error, error, cost_usd)
       VALUES (@time, @server, @tool, @origin, @session_id, @request_id, @virtual_key_id, @team_id,
@@ -111,20 +113,35 @@ export class McpStore implements OAuthTokenStore {
 
   // ── OAuth tokens ───────────────────────────────────────────────────────────
 
-  get(server: string): OAuthTokens | undefined {
+  /** A server's OAuth state: tokens, their expiry, a dynamically registered client. */
+  record(server: string): OAuthRecord | undefined {
     const row = this.getTokens.get(server) as { tokens: string } | undefined;
     if (row === undefined) return undefined;
     try {
-      return JSON.parse(this.box.decrypt(row.tokens)) as OAuthTokens;
+      const value = JSON.parse(this.box.decrypt(row.tokens)) as OAuthRecord & { access_token?: string };
+      // A row of the first format held the tokens alone.
+      return typeof value.access_token === 'string' ? { tokens: value as OAuthTokens } : value;
     } catch (error) {
-      // A changed encryption key: a new token is fetched.
+      // A changed encryption key: a new token is fetched (or the server connected again).
       this.onError(error);
       return undefined;
     }
   }
 
+  putRecord(server: string, record: OAuthRecord): void {
+    this.putTokens.run(server, this.box.encrypt(JSON.stringify(record)), Date.now());
+  }
+
+  removeRecord(server: string): boolean {
+    return this.deleteTokens.run(server).changes > 0;
+  }
+
+  get(server: string): OAuthTokens | undefined {
+    return this.record(server)?.tokens;
+  }
+
   save(server: string, tokens: OAuthTokens): void {
-    this.putTokens.run(server, this.box.encrypt(JSON.stringify(tokens)), Date.now());
+    this.putRecord(server, { ...this.record(server), tokens });
   }
 
   // ── tool-call log ──────────────────────────────────────────────────────────

@@ -6,8 +6,9 @@
  * results back, until the model answers without tool calls. Bounded by
  * `mcp.tool_loop.max_turns` and `timeout_ms`. A call to a tool the caller
  * declared itself ends the loop: that answer goes back to the caller, who runs
- * it. A streaming caller gets progress as SSE comments (one per tool call),
- * then the final answer as the route's own stream events.
+ * it. A streaming caller gets every turn's tokens as they come, in the route's
+ * own stream events (tool-loop-turns.ts), with a progress line per tool call
+ * (an SSE comment) in between.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -16,7 +17,8 @@ import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
 import { renderError } from '../errors/render.js';
 import type { KeyState } from '../governance/registry.js';
 import type { McpRuntime } from './plugin.js';
-import { finalChatEvents, finalResponsesEvents, sseComment, sseData } from './tool-loop-stream.js';
+import { formatSse, SseParser } from '../gateway/sse.js';
+import { ChatTurnStreamer, ResponsesTurnStreamer, sseComment, type TurnStreamer } from './tool-loop-turns.js';
 
 export type LoopRoute = 'chat' | 'responses';
 type JsonObject = Record<string, unknown>;
@@ -158,6 +160,8 @@ export async function runToolLoop(loop: LoopRequest): Promise<void> {
   for (const [name, value] of Object.entries(request.headers)) if (!DROPPED.has(name) && value !== undefined) headers[name] = value;
   headers['content-type'] = 'application/json';
   const progress = new Progress(raw, streaming, request.id);
+  // A streaming caller gets every turn's tokens as they come.
+  const streamer: TurnStreamer | undefined = !streaming ? undefined : route === 'chat' ? new ChatTurnStreamer() : new ResponsesTurnStreamer();
   const conversation = initialConversation(route, body);
   let usage: JsonObject | undefined;
   let calls = 0;
@@ -167,25 +171,17 @@ export async function runToolLoop(loop: LoopRequest): Promise<void> {
       if (turn > settings.maxTurns || Date.now() >= deadline) {
         throw new GatewayError('HD_ERR_MCP_TOOL_LOOP_LIMIT', `The tool loop made ${turn - 1} model calls and ${calls} tool calls in ${Math.round((Date.now() - (deadline - settings.timeoutMs)) / 1000)} s without a final answer (mcp.tool_loop.max_turns ${settings.maxTurns}, timeout_ms ${settings.timeoutMs}).`);
       }
-      const payload: JsonObject = { ...body, stream: false, [route === 'chat' ? 'messages' : 'input']: conversation };
-      delete payload.stream_options;
-      const inner = await app.inject({ method: 'POST', url: PATHS[route], headers: headers as Record<string, string>, payload: JSON.stringify(payload) });
-      for (const name of KEPT) {
-        const value = inner.headers[name];
-        if (typeof value === 'string') kept[name] = value;
-      }
-      if (inner.statusCode >= 400) {
-        sendInnerError(raw, progress, inner.statusCode, inner.headers, inner.body);
-        return;
-      }
-      const answer = JSON.parse(inner.body) as JsonObject;
+      const answer = streamer === undefined
+        ? await modelTurn(app, route, headers, { ...body, stream: false, [route === 'chat' ? 'messages' : 'input']: conversation }, kept, raw, progress)
+        : await streamedTurn(app, route, headers, { ...body, [route === 'chat' ? 'messages' : 'input']: conversation }, kept, raw, progress, streamer, abort.signal);
+      if (answer === undefined) return;
       usage = addUsage(usage, answer.usage);
       const asks = toolAsks(route, answer);
       progress.start({ ...kept });
       // No call, or a call of a tool the caller declared itself: the answer is the caller's.
       if (asks.length === 0 || asks.some((ask) => !tools.has(ask.name))) {
         if (usage !== undefined) answer.usage = usage;
-        finish(raw, progress, route, answer, { ...kept, 'x-heimdall-mcp-turns': String(turn), 'x-heimdall-mcp-tool-calls': String(calls), 'x-request-id': request.id }, includeUsage);
+        finish(raw, streamer, answer, usage, { ...kept, 'x-heimdall-mcp-turns': String(turn), 'x-heimdall-mcp-tool-calls': String(calls), 'x-request-id': request.id }, includeUsage);
         return;
       }
       const results: Array<{ ask: ToolCallAsk; text: string }> = [];
@@ -200,6 +196,56 @@ export async function runToolLoop(loop: LoopRequest): Promise<void> {
     if (coded.code === 'HD_ERR_INTERNAL') request.log.error({ err: error }, 'mcp: tool loop failed');
     const rendered = renderError(coded, 'openai');
     sendInnerError(raw, progress, rendered.status, { 'content-type': 'application/json', ...(coded.retryAfter === undefined ? {} : { 'retry-after': String(Math.ceil(coded.retryAfter)) }) }, JSON.stringify(rendered.body));
+  }
+}
+
+/** One model call, not streamed: its answer, or undefined once its error went to the caller. */
+async function modelTurn(app: FastifyInstance, route: LoopRoute, headers: IncomingHttpHeaders, payload: JsonObject, kept: Record<string, string>, raw: ServerResponse, progress: Progress): Promise<JsonObject | undefined> {
+  delete payload.stream_options;
+  const inner = await app.inject({ method: 'POST', url: PATHS[route], headers: headers as Record<string, string>, payload: JSON.stringify(payload) });
+  keep(kept, inner.headers);
+  if (inner.statusCode >= 400) {
+    sendInnerError(raw, progress, inner.statusCode, inner.headers, inner.body);
+    return undefined;
+  }
+  return JSON.parse(inner.body) as JsonObject;
+}
+
+/**
+ * One model call, streamed: its events go to the caller as they come (TurnStreamer), and its
+ * answer is rebuilt for the loop; undefined once an error went to the caller.
+ */
+async function streamedTurn(
+  app: FastifyInstance, route: LoopRoute, headers: IncomingHttpHeaders, payload: JsonObject, kept: Record<string, string>,
+  raw: ServerResponse, progress: Progress, streamer: TurnStreamer, signal: AbortSignal,
+): Promise<JsonObject | undefined> {
+  payload.stream = true;
+  if (route === 'chat') payload.stream_options = { include_usage: true };
+  const inner = await app.inject({ method: 'POST', url: PATHS[route], headers: headers as Record<string, string>, payload: JSON.stringify(payload), payloadAsStream: true, signal });
+  keep(kept, inner.headers);
+  const stream = inner.stream();
+  if (inner.statusCode >= 400) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    sendInnerError(raw, progress, inner.statusCode, inner.headers, Buffer.concat(chunks).toString('utf8'));
+    return undefined;
+  }
+  progress.start({ ...kept });
+  const parser = new SseParser();
+  for await (const chunk of stream) {
+    for (const event of parser.push(chunk as Buffer)) {
+      for (const out of streamer.onEvent(event)) if (!raw.destroyed) raw.write(out);
+    }
+  }
+  const answer = streamer.endTurn();
+  if (answer === undefined && !raw.destroyed) raw.end();
+  return answer;
+}
+
+function keep(kept: Record<string, string>, headers: Record<string, unknown>): void {
+  for (const name of KEPT) {
+    const value = headers[name];
+    if (typeof value === 'string') kept[name] = value;
   }
 }
 
@@ -220,24 +266,23 @@ async function runOne(runtime: McpRuntime, key: KeyState | undefined, requestId:
   }
 }
 
-function finish(raw: ServerResponse, progress: Progress, route: LoopRoute, answer: JsonObject, headers: Record<string, string>, includeUsage: boolean): void {
+function finish(raw: ServerResponse, streamer: TurnStreamer | undefined, answer: JsonObject, usage: JsonObject | undefined, headers: Record<string, string>, includeUsage: boolean): void {
   if (raw.destroyed) return;
-  if (!progress.isStreaming) {
-    const text = JSON.stringify(answer);
-    raw.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-    raw.end(text);
+  if (streamer !== undefined) {
+    for (const event of streamer.finish(answer, usage, includeUsage)) raw.write(event);
+    raw.end();
     return;
   }
-  const events = route === 'chat' ? finalChatEvents(answer, includeUsage) : finalResponsesEvents(answer);
-  for (const event of events) raw.write(event);
-  raw.end();
+  const text = JSON.stringify(answer);
+  raw.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  raw.end(text);
 }
 
 /** A model call's (or the loop's) error: as it is, or as the stream's error event once streaming. */
 function sendInnerError(raw: ServerResponse, progress: Progress, status: number, headers: Record<string, unknown>, body: string): void {
   if (raw.destroyed) return;
   if (progress.isStreaming) {
-    raw.write(sseData(body));
+    raw.write(formatSse(body));
     raw.end();
     return;
   }

@@ -1,7 +1,7 @@
 /**
  * One upstream MCP server, kept connected: the SDK's client over streamable
- * HTTP, SSE or stdio (a child process Heimdall starts), its tools, prompts and
- * resources listed at connect and on every `list_changed` notification, and a
+ * HTTP, SSE or stdio (a child process Heimdall starts), its tools, prompts,
+ * resources and resource templates listed at connect and on every `list_changed` notification, and a
  * supervisor that reconnects (restarts the process) after a failure with
  * exponential backoff. A periodic ping notices a server that went away between
  * calls. stop() closes the session; a stdio process gets its stdin closed,
@@ -22,13 +22,14 @@ import {
   type Prompt,
   type ReadResourceResult,
   type Resource,
+  type ResourceTemplate,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { redactText } from '../telemetry/secrets.js';
 import { VERSION } from '../version.js';
 import type { McpServerConfig } from './config.js';
-import type { OAuthTokenStore } from './oauth.js';
-import { clientCredentialsProvider } from './oauth.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { AuthorizationRequiredError, oauthProvider, type OAuthTokenStore } from './oauth.js';
 
 export type UpstreamStatus = 'connecting' | 'ready' | 'failed' | 'stopped' | 'disabled';
 
@@ -93,6 +94,7 @@ export class UpstreamServer {
   tools: Tool[] = [];
   prompts: Prompt[] = [];
   resources: Resource[] = [];
+  resourceTemplates: ResourceTemplate[] = [];
   private client: Client | undefined;
   private transport: Transport | undefined;
   private error: string | null = null;
@@ -161,7 +163,7 @@ export class UpstreamServer {
     }
     const url = new URL(config.url!);
     const requestInit = { headers: config.headers };
-    const authProvider = config.oauth === undefined ? undefined : clientCredentialsProvider(config, this.tokens);
+    const authProvider = oauthProvider(config, this.tokens, this.events);
     return config.transport === 'http'
       ? new StreamableHTTPClientTransport(url, { requestInit, authProvider })
       : new SSEClientTransport(url, { requestInit, authProvider, eventSourceInit: { fetch: (input, init) => fetch(input, { ...init, headers: { ...config.headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) } });
@@ -216,14 +218,16 @@ export class UpstreamServer {
   private async refresh(client: Client): Promise<void> {
     const capabilities = client.getServerCapabilities() ?? {};
     const options = { timeout: this.settings.connectTimeoutMs };
-    const [tools, prompts, resources] = await Promise.all([
+    const [tools, prompts, resources, resourceTemplates] = await Promise.all([
       capabilities.tools === undefined ? [] : listAll((cursor) => client.listTools(cursor, options), (page) => page.tools),
       capabilities.prompts === undefined ? [] : listAll((cursor) => client.listPrompts(cursor, options), (page) => page.prompts),
       capabilities.resources === undefined ? [] : listAll((cursor) => client.listResources(cursor, options), (page) => page.resources),
+      capabilities.resources === undefined ? [] : listAll((cursor) => client.listResourceTemplates(cursor, options), (page) => page.resourceTemplates),
     ]);
     this.tools = tools;
     this.prompts = prompts;
     this.resources = resources;
+    this.resourceTemplates = resourceTemplates;
   }
 
   private refreshQuietly(client: Client, attempt: number): void {
@@ -313,7 +317,7 @@ export class UpstreamServer {
     } catch (error) {
       // A timeout may be a slow tool or a hung server: a ping tells them apart. A broken transport fails at once.
       if (codeOf(error) === REQUEST_TIMEOUT) this.checkAlive(client);
-      else if (isTransportFailure(error)) this.fail(error);
+      else if (isTransportFailure(error) || isAuthorizationFailure(error)) this.fail(error);
       throw error;
     }
   }
@@ -389,6 +393,11 @@ const CONNECTION_CLOSED = -32000;
 
 function codeOf(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+/** The server refuses Heimdall's credentials and no new token could be had: it waits for an operator (or a new secret). */
+function isAuthorizationFailure(error: unknown): boolean {
+  return error instanceof AuthorizationRequiredError || error instanceof UnauthorizedError;
 }
 
 function isTransportFailure(error: unknown): boolean {

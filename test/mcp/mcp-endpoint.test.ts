@@ -9,6 +9,7 @@ import { startGateway, type TestGateway } from '../support/gateway.js';
 import { connectClient, EVERYTHING, startEverythingHttp, stdioServer, textOf, waitForStatus } from './support.js';
 
 const KEY = 'hk-mcp-endpoint-test-key-0001';
+const REMOTE_ONLY = 'hk-mcp-endpoint-test-key-0002';
 
 describe('/mcp aggregates server-everything over stdio, HTTP and SSE', () => {
   let gw: TestGateway;
@@ -20,7 +21,7 @@ describe('/mcp aggregates server-everything over stdio, HTTP and SSE', () => {
     [http, sse] = await Promise.all([startEverythingHttp('streamableHttp'), startEverythingHttp('sse')]);
     gw = await startGateway({
       config: {
-        governance: { virtual_keys: { dev: { key: KEY } } },
+        governance: { virtual_keys: { dev: { key: KEY }, 'remote-only': { key: REMOTE_ONLY, allowed_mcp_servers: ['remote'] } } },
         mcp: {
           servers: {
             everything: stdioServer(EVERYTHING, ['stdio']),
@@ -74,6 +75,25 @@ describe('/mcp aggregates server-everything over stdio, HTTP and SSE', () => {
     expect(first).toBeDefined();
     const read = await client.readResource({ uri: first.uri });
     expect(read.contents[0].uri).toBe(first.uri);
+  });
+
+  it('serves resource templates under namespaced URI templates, and reads a URI expanded from one', async () => {
+    const { resourceTemplates } = await client.listResourceTemplates();
+    const templates = resourceTemplates.map((template) => template.uriTemplate);
+    for (const server of ['everything', 'remote', 'legacy']) expect(templates).toContain(`${server}+demo://resource/dynamic/text/{resourceId}`);
+    const text = resourceTemplates.find((template) => template.uriTemplate === 'everything+demo://resource/dynamic/text/{resourceId}')!;
+    expect(text.name).toBe('Dynamic Text Resource');
+    expect(text.mimeType).toBe('text/plain');
+    const read = await client.readResource({ uri: 'remote+demo://resource/dynamic/text/7' });
+    expect(read.contents[0].uri).toBe('remote+demo://resource/dynamic/text/7');
+    expect(String((read.contents[0] as { text?: string }).text)).toMatch(/\b7\b/);
+    // A key limited to one server sees that server's templates only, and cannot read the others'.
+    const limited = await connectClient(gw.url, REMOTE_ONLY);
+    const own = (await limited.listResourceTemplates()).resourceTemplates.map((template) => template.uriTemplate);
+    expect(own.length).toBeGreaterThan(0);
+    expect(own.every((uriTemplate) => uriTemplate.startsWith('remote+'))).toBe(true);
+    await expect(limited.readResource({ uri: 'everything+demo://resource/dynamic/text/7' })).rejects.toThrow(/No resource has the URI/);
+    await limited.close();
   });
 
   it('refuses an unknown tool as a protocol error', async () => {

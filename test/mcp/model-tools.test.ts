@@ -1,7 +1,8 @@
 /**
  * MCP tools on model calls (x-heimdall-mcp), against the mock upstream in each provider format and
  * server-everything over stdio: tools added for the client to run, and the server-side tool loop
- * (x-heimdall-mcp-execute) for chat and Responses, streamed and not, with the OpenAI SDK as client.
+ * (x-heimdall-mcp-execute) for chat and Responses, streamed token by token and not, with the
+ * OpenAI SDK as client.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -109,16 +110,65 @@ describe('MCP tools on model calls', () => {
     });
   }
 
-  it('streams progress and the final answer of the loop (chat)', async () => {
-    const raw = await fetch(`${gw.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-heimdall-mcp': 'everything', 'x-heimdall-mcp-execute': 'true' },
-      body: JSON.stringify({ model: NATIVE_MODELS.anthropic, messages: [{ role: 'user', content: PROMPT }], tool_choice: ECHO_CHOICE, stream: true }),
+  /** Was this upstream call a streamed one, in its provider's own way? */
+  const streamedUpstream = (index: number): boolean => {
+    const request = providers.mock.requests[index];
+    return request.path.includes('streamGenerateContent') || (request.body as { stream?: unknown }).stream === true;
+  };
+
+  /** The SSE events of a response as they arrive: comments as `:` lines, data parsed. */
+  async function events(response: Response): Promise<Array<{ comment?: string; event?: string; data?: Record<string, unknown> | '[DONE]' }>> {
+    const out: Array<{ comment?: string; event?: string; data?: Record<string, unknown> | '[DONE]' }> = [];
+    for (const block of (await response.text()).split('\n\n')) {
+      if (block.trim() === '') continue;
+      if (block.startsWith(':')) {
+        out.push({ comment: block.slice(1).trim() });
+        continue;
+      }
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1] ?? '';
+      out.push({ event, data: data === '[DONE]' ? '[DONE]' : (JSON.parse(data) as Record<string, unknown>) });
+    }
+    return out;
+  }
+
+  const loopRequest = (path: string, body: Record<string, unknown>): Promise<Response> => fetch(`${gw.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'x-heimdall-mcp': 'everything', 'x-heimdall-mcp-execute': 'true' },
+    body: JSON.stringify(body),
+  });
+
+  for (const provider of ['openai', 'anthropic', 'gemini'] as const) {
+    it(`streams every turn of the loop token by token with ${provider} (chat chunks)`, async () => {
+      const response = await loopRequest('/v1/chat/completions', {
+        model: NATIVE_MODELS[provider], messages: [{ role: 'user', content: PROMPT }], tool_choice: ECHO_CHOICE, stream: true, stream_options: { include_usage: true },
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('text/event-stream');
+      expect(response.headers.get('x-heimdall-provider')).toBe(provider);
+      const stream = await events(response);
+      // Both model calls were streamed upstream, in the provider's format.
+      expect(providers.mock.requests).toHaveLength(2);
+      expect([streamedUpstream(0), streamedUpstream(1)]).toEqual([true, true]);
+      const progress = stream.findIndex((event) => event.comment !== undefined && /^mcp everything__echo ok \d+ms$/.test(event.comment));
+      expect(progress).toBeGreaterThanOrEqual(0);
+      const chunks = stream.filter((event) => typeof event.data === 'object').map((event) => event.data as { choices: Array<{ delta: Record<string, unknown>; finish_reason: string | null }>; usage?: Record<string, number> });
+      const contentChunks = chunks.filter((chunk) => typeof chunk.choices[0]?.delta.content === 'string');
+      // The answer arrives in pieces, after the tool ran, as the model streams it.
+      expect(contentChunks.length).toBeGreaterThan(1);
+      expect(stream.indexOf(stream.find((event) => event.data === contentChunks[0])!)).toBeGreaterThan(progress);
+      expect(contentChunks.map((chunk) => chunk.choices[0].delta.content).join('')).toMatch(/^tool result: .*Echo: /);
+      // The loop's own tool calls never reach the caller; the stream ends as a chat stream does.
+      expect(chunks.some((chunk) => chunk.choices[0]?.delta.tool_calls !== undefined)).toBe(false);
+      expect(chunks.filter((chunk) => chunk.choices[0]?.finish_reason != null).map((chunk) => chunk.choices[0].finish_reason)).toEqual(['stop']);
+      expect(chunks.filter((chunk) => chunk.choices[0]?.delta.role === 'assistant')).toHaveLength(1);
+      const usage = chunks.find((chunk) => chunk.usage !== undefined)?.usage;
+      expect(usage?.total_tokens).toBeGreaterThan(0);
+      expect(stream.at(-1)!.data).toBe('[DONE]');
     });
-    expect(raw.headers.get('content-type')).toContain('text/event-stream');
-    const text = await raw.text();
-    expect(text).toMatch(/^: mcp everything__echo ok \d+ms$/m);
-    expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  }
+
+  it('streams the loop to the OpenAI SDK (chat), content then usage', async () => {
     const stream = await openai.chat.completions.create(
       { model: NATIVE_MODELS.gemini, messages: [{ role: 'user', content: PROMPT }], tool_choice: ECHO_CHOICE, stream: true, stream_options: { include_usage: true } },
       { headers: { 'x-heimdall-mcp': 'everything', 'x-heimdall-mcp-execute': 'true' } },
@@ -133,7 +183,38 @@ describe('MCP tools on model calls', () => {
     expect(usage).toMatchObject({ total_tokens: expect.any(Number) });
   });
 
-  it('runs the loop for the Responses API, streamed and not', async () => {
+  for (const provider of ['openai', 'anthropic', 'gemini'] as const) {
+    it(`streams every turn of the loop with ${provider} (Responses events)`, async () => {
+      const response = await loopRequest('/v1/responses', {
+        model: NATIVE_MODELS[provider], input: PROMPT, tool_choice: { type: 'function', name: 'everything__echo' }, stream: true,
+      });
+      expect(response.status).toBe(200);
+      const stream = await events(response);
+      expect([streamedUpstream(0), streamedUpstream(1)]).toEqual([true, true]);
+      const typed = stream.filter((event) => typeof event.data === 'object').map((event) => event.data as Record<string, unknown> & { type: string; sequence_number: number });
+      const types = typed.map((event) => event.type);
+      expect(types[0]).toBe('response.created');
+      expect(types.filter((type) => type === 'response.created')).toHaveLength(1);
+      expect(types.at(-1)).toBe('response.completed');
+      expect(typed.map((event) => event.sequence_number)).toEqual(typed.map((_, index) => index));
+      // No function call of the loop's tools reaches the caller.
+      expect(typed.some((event) => (event.item as { type?: string } | undefined)?.type === 'function_call')).toBe(false);
+      const deltas = typed.filter((event) => event.type === 'response.output_text.delta');
+      expect(deltas.length).toBeGreaterThan(1);
+      const progress = stream.findIndex((event) => event.comment?.startsWith('mcp everything__echo ok') === true);
+      expect(progress).toBeGreaterThan(0);
+      expect(stream.findIndex((event) => event.data === deltas[0])).toBeGreaterThan(progress);
+      const text = deltas.map((event) => event.delta).join('');
+      expect(text).toMatch(/^tool result: .*Echo: /);
+      const completed = typed.at(-1)!.response as { output: Array<{ type: string; content?: Array<{ text: string }> }>; usage: { total_tokens: number } };
+      expect(completed.output.map((item) => item.type)).toEqual(['message']);
+      expect(completed.output[0].content![0].text).toBe(text);
+      expect(completed.usage.total_tokens).toBeGreaterThan(0);
+      expect(typed.filter((event) => event.type === 'response.output_text.delta').every((event) => event.output_index === 0)).toBe(true);
+    });
+  }
+
+  it('runs the loop for the Responses API with the OpenAI SDK, streamed and not', async () => {
     const headers = { 'x-heimdall-mcp': 'everything', 'x-heimdall-mcp-execute': 'true' };
     for (const provider of ['openai', 'anthropic'] as const) {
       const response = await openai.responses.create({ model: NATIVE_MODELS[provider], input: PROMPT, tool_choice: { type: 'function', name: 'everything__echo' } }, { headers });

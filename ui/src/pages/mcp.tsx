@@ -2,10 +2,11 @@
  * MCP servers (GET /api/mcp/servers, at /mcp-servers: /mcp is the MCP endpoint): each upstream server with its health
  * (connected, failed and when it retries, stdio pid and restarts, stderr) and
  * the tools it exposes under their namespaced names; add a server, reconnect
- * one, remove one added here; the latest tool calls (GET /api/mcp/calls).
+ * one, remove one added here, connect one that uses OAuth authorization code
+ * (the browser goes to its authorization server and comes back) or forget its tokens; the latest tool calls (GET /api/mcp/calls).
  * @see ../../../docs/mcp.md
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '../api/client.js';
 import { toast } from '../components/toast.js';
 import { Badge, Button, Card, EmptyState, ErrorState, Field, Loading, PageHeader, errorMessage } from '../components/ui.js';
@@ -37,10 +38,20 @@ interface McpServerView {
   header_names: string[];
   env_names: string[];
   price_per_call: number;
+  oauth: McpOAuthView | null;
   health: McpHealth | null;
   tools: Array<{ name: string; namespaced: string; title: string | null; description: string | null }>;
   prompts: Array<{ name: string }>;
   resources: Array<{ uri: string }>;
+}
+
+interface McpOAuthView {
+  grant: 'client_credentials' | 'authorization_code';
+  client_id: string | null;
+  scope: string | null;
+  connected: boolean;
+  expires_at: number | null;
+  refreshable: boolean;
 }
 
 interface McpCall {
@@ -84,6 +95,19 @@ function ServerCard({ server, onChanged }: { server: McpServerView; onChanged():
       setBusy(false);
     }
   };
+  const oauth = server.oauth;
+  const path = `/api/mcp/servers/${encodeURIComponent(server.name)}`;
+  /** The browser goes to the authorization server, and comes back to this page through Heimdall's callback. */
+  const connect = async (): Promise<void> => {
+    setBusy(true);
+    try {
+      const started = await api.post<{ authorization_url: string }>(`${path}/oauth/authorize`);
+      window.location.assign(started.authorization_url);
+    } catch (error) {
+      toast(errorMessage(error), 'error');
+      setBusy(false);
+    }
+  };
   const target = server.transport === 'stdio' ? [server.command, ...server.args].join(' ') : (server.url ?? '');
   return (
     <Card
@@ -95,7 +119,13 @@ function ServerCard({ server, onChanged }: { server: McpServerView; onChanged():
       }
       actions={
         <span className="row" style={{ gap: 8 }}>
-          <Button disabled={busy || !server.enabled} onClick={() => act(() => api.post(`/api/mcp/servers/${encodeURIComponent(server.name)}/restart`), `Reconnecting ${server.name}`)}>Reconnect</Button>
+          {oauth?.grant === 'authorization_code' ? (
+            <Button variant={oauth.connected ? undefined : 'primary'} disabled={busy || !server.enabled} onClick={() => void connect()}>{oauth.connected ? 'Authorize again' : 'Connect'}</Button>
+          ) : null}
+          {oauth?.connected ? (
+            <Button disabled={busy} onClick={() => window.confirm(`Forget the OAuth tokens of "${server.name}"?`) && act(() => api.delete(`${path}/oauth`), `Disconnected ${server.name}`)}>Disconnect</Button>
+          ) : null}
+          <Button disabled={busy || !server.enabled} onClick={() => act(() => api.post(`${path}/restart`), `Reconnecting ${server.name}`)}>Reconnect</Button>
           {server.source === 'store' ? (
             <Button variant="danger" disabled={busy} onClick={() => window.confirm(`Remove the MCP server "${server.name}"?`) && act(() => api.delete(`/api/mcp/servers/${encodeURIComponent(server.name)}`), `Removed ${server.name}`)}>Remove</Button>
           ) : null}
@@ -109,6 +139,17 @@ function ServerCard({ server, onChanged }: { server: McpServerView; onChanged():
         {health?.server_info ? (<><dt>Server</dt><dd>{health.server_info.name} {health.server_info.version}</dd></>) : null}
         {health?.pid ? (<><dt>Process</dt><dd>pid {health.pid}</dd></>) : null}
         {health ? (<><dt>Restarts</dt><dd>{formatInteger(health.restarts)}{health.connected_at === null ? '' : `, connected ${formatRelative(health.connected_at)}`}</dd></>) : null}
+        {oauth === null ? null : (
+          <>
+            <dt>OAuth</dt>
+            <dd data-testid="mcp-oauth">
+              {oauth.grant === 'authorization_code' ? 'authorization code' : 'client credentials'}
+              {' · '}
+              {oauth.connected ? `authorized${oauth.expires_at === null ? '' : `, token ${oauth.expires_at > Date.now() ? 'expires' : 'expired'} ${formatRelative(oauth.expires_at)}`}${oauth.refreshable ? ', refreshable' : ''}` : 'not authorized'}
+              {oauth.client_id === null ? '' : ` · client ${oauth.client_id}`}
+            </dd>
+          </>
+        )}
         {server.header_names.length > 0 ? (<><dt>Headers</dt><dd className="mono">{server.header_names.join(', ')}</dd></>) : null}
         {server.price_per_call > 0 ? (<><dt>Price</dt><dd>{formatUsd(server.price_per_call)} per call</dd></>) : null}
         {health?.error ? (<><dt>Last error</dt><dd className="key-error small">{health.error}</dd></>) : null}
@@ -259,8 +300,22 @@ function RecentCalls() {
   );
 }
 
+/** The OAuth callback sends the browser back here with the outcome in the query: shown once, then removed. */
+function useOAuthOutcome(): void {
+  useEffect(() => {
+    const query = new URLSearchParams(window.location.search);
+    const connected = query.get('oauth_connected');
+    const failed = query.get('oauth_error');
+    if (connected === null && failed === null) return;
+    if (connected !== null) toast(`Connected ${connected}`);
+    else toast(`Authorization failed${query.get('server') === null ? '' : ` (${query.get('server')})`}: ${failed}`, 'error');
+    window.history.replaceState(null, '', window.location.pathname);
+  }, []);
+}
+
 export function McpPage() {
   useTitle('MCP servers');
+  useOAuthOutcome();
   const servers = useResource((signal) => api.get<{ data: McpServerView[] }>('/api/mcp/servers', undefined, signal), [], { pollMs: 5_000 });
   return (
     <>
