@@ -20,7 +20,7 @@ import { HeimdallError } from './heimdall-error.js';
 export type JsonObject = Record<string, unknown>;
 export type AnswerHeaders = Record<string, string | string[] | undefined>;
 
-/** Unread events past which the stream's upstream is paused (resumed below half of it). */
+/** Unread events past which the stream's upstream is paused (resumed at half of it). */
 export const HIGH_WATER_EVENTS = 256;
 
 /** What an in-process call answered: a whole JSON value, or the start of an event stream. */
@@ -140,7 +140,7 @@ export class InProcessSink extends SseSink implements AsyncIterableIterator<Json
       this.queue.length = 0;
       this.read = 0;
     }
-    if (this.paused && this.queue.length - this.read < HIGH_WATER_EVENTS / 2) {
+    if (this.paused && this.queue.length - this.read <= HIGH_WATER_EVENTS / 2) {
       this.paused = false;
       this.emit('drain');
     }
