@@ -154,7 +154,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
     // The server's timeouts (slow clients, idle keep-alive) are set by the fast lane's serverFactory.
   });
   // The gateway itself (src/library/runtime.ts): the same runtime the library calls in-process.
-  const runtime = new GatewayRuntime(config, logger, { processMetrics: options.processMetrics, management: options.management, cluster: options.cluster });
+  const runtime = new GatewayRuntime(config, logger, options);
   const { gateway, metrics } = runtime;
   liveMetrics = metrics;
   app.server.on('checkExpectation', expectationFailed);

@@ -98,8 +98,12 @@ export class InProcessSink extends SseSink implements AsyncIterableIterator<Json
   override end(data?: string | Buffer): this {
     if (this.writableEnded) return this;
     if (!this.headersSent) this.writeHead(this.statusCode);
-    if (this.streaming) return super.end(data);
-    if (data !== undefined && data.length > 0) this.write(data);
+    // The last data is taken here, not through this.write: a wrapper on write (the request log's
+    // body capture) has seen it in end already.
+    if (data !== undefined && data.length > 0 && !this.destroyed) {
+      if (this.streaming) super.write(data);
+      else this.body?.push(typeof data === 'string' ? Buffer.from(data) : data);
+    }
     super.end();
     // A body written on the raw response (an error answered there); a reply's send() answered already.
     if (this.body !== undefined) this.answered({ kind: 'json', status: this.statusCode, headers: this.head, body: parseJson(Buffer.concat(this.body).toString('utf8')) });
@@ -224,7 +228,8 @@ export class InProcessReply extends ReplyHead {
     raw.statusCode = this.status;
     raw.headersSent = true;
     this.answered({ kind: 'json', status: this.status, headers: headersOf(this.head), body: parseJson(payload.toString()) });
-    raw.end();
+    // Through the sink's end, as a ServerResponse gets it: the request log's body capture reads it there.
+    raw.end(payload);
     return this;
   }
 }

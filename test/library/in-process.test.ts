@@ -31,6 +31,7 @@ async function logOf(id: string): Promise<Record<string, unknown>> {
 
 beforeAll(async () => {
   library = await startLibrary({
+    logging: { bodies: true },
     governance: {
       enforce: true,
       virtual_keys: { app: { key: 'env.LIBRARY_TEST_KEY', allowed_models: ['openai/*', 'anthropic/*'] } },
@@ -119,11 +120,14 @@ describe('in-process calls', () => {
     expect(texts).toEqual(words.map((word) => `echo: ${word}`));
   });
 
-  it('the request id of the call is the log\'s, with the route, surface and usage', async () => {
+  it('the request id of the call is the log\'s, with the route, usage and bodies', async () => {
     await gw.responses.create({ model: 'anthropic/claude-sonnet-4-5', input: 'logged' }, { headers: { ...auth.headers, 'x-request-id': 'library-log-1' } });
     const log = await logOf('library-log-1');
     expect(log).toMatchObject({ status: 200, route: '/v1/responses', provider: 'anthropic' });
     expect(Number(log.input_tokens)).toBeGreaterThan(0);
     expect(Number(log.output_tokens)).toBeGreaterThan(0);
+    // logging.bodies: what the call sent and got, as for an HTTP request.
+    expect(String(log.request_body)).toContain('"input":"logged"');
+    expect(JSON.parse(String(log.response_body))).toMatchObject({ object: 'response', status: 'completed' });
   });
 });
