@@ -21,21 +21,17 @@ import { errorFormatOfPath } from './api/raw-error.js';
 import type { ResolvedConfig } from './config/load.js';
 import { GatewayError } from './errors/gateway-error.js';
 import type { ErrorFormat } from './errors/render.js';
-import { Gateway } from './gateway/gateway.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
-import { BODY_LIMIT_CEILING, wireStore, type WireStoreOptions } from './store/wiring.js';
-import { Metrics } from './telemetry/metrics.js';
-import { registerTelemetry } from './telemetry/telemetry.js';
-import { registerGovernance } from './governance/plugin.js';
-import { registerCache } from './cache/plugin.js';
-import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
-import { registerCorePlugins } from './plugins/builtin.js';
-import { registerPlugins } from './plugins/wiring.js';
-import { startSharedLedger } from './cluster/shared-counters.js';
 import { registerMcp } from './mcp/plugin.js';
+import type { Gateway } from './gateway/gateway.js';
+import type { Metrics } from './telemetry/metrics.js';
+import { BODY_LIMIT_CEILING } from './store/wiring.js';
+import { GatewayRuntime, type RuntimeOptions } from './library/runtime.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** The gateway runtime this server mounts its HTTP surfaces on (src/library/runtime.ts). */
+    runtime: GatewayRuntime;
     gateway: Gateway;
     /** The hot POST routes served from node:http directly (src/api/fast-lane.ts). */
     fastLane: FastLane;
@@ -45,14 +41,9 @@ declare module 'fastify' {
   }
 }
 
-export interface BuildOptions {
+/** The runtime's options (process metrics, store settings, `--workers`), and the logger. */
+export interface BuildOptions extends RuntimeOptions {
   logger?: Logger;
-  /** Collect Node process metrics (off in most tests: they register timers). */
-  processMetrics?: boolean;
-  /** Store and config-file watch settings (tests). */
-  management?: Pick<WireStoreOptions, 'store' | 'watchConfig' | 'watchDebounceMs'>;
-  /** `--workers N`: this process is a worker (shared ledger, metrics, store-change notices). */
-  cluster?: WorkerRuntime;
 }
 
 /** request.log for Fastify: the pino child is created on first use only. */
@@ -162,13 +153,13 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
     },
     // The server's timeouts (slow clients, idle keep-alive) are set by the fast lane's serverFactory.
   });
-  const metricsSettings = config.telemetry.metrics;
-  const metrics = new Metrics({ processMetrics: options.processMetrics ?? metricsSettings.processMetrics, virtualKeyLabels: metricsSettings.virtualKeyLabels });
+  // The gateway itself (src/library/runtime.ts): the same runtime the library calls in-process.
+  const runtime = new GatewayRuntime(config, logger, options);
+  const { gateway, metrics } = runtime;
   liveMetrics = metrics;
   app.server.on('checkExpectation', expectationFailed);
-  const gateway = new Gateway(config, logger, metrics);
-  registerCorePlugins(gateway); // metrics and the access log, on the request lifecycle (src/plugins/)
   liveGateway = gateway;
+  app.decorate('runtime', runtime);
   app.decorate('gateway', gateway);
   app.decorate('fastLane', fastLane);
   app.addHook('preClose', (done) => {
@@ -182,20 +173,9 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
     done();
   });
   // Overload shedding: client requests beyond limits.max_in_flight are refused before any other work.
-  registerAdmission(app, gateway, metrics);
-  // Before other hooks: tracing (when on) must see every request first.
-  await registerTelemetry(app, gateway, config, logger);
-  // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.
-  await wireStore(app, config, { gateway, logger, sequenced: options.cluster === undefined, ...options.management });
-  // Cluster mode (redis.url): every instance shares its budgets and rate limits through Redis.
-  const sharedLedger = await startSharedLedger(app, config, logger);
-  // Virtual keys, budgets, rate limits, cost (a built-in plugin; spend flushed before the store closes).
-  registerGovernance(app, config, { gateway, logger, ledger: sharedLedger ?? options.cluster?.ledger });
-  // The response cache (after governance: a hit still counts toward the key's request rate limit).
-  registerCache(app, config, gateway, logger);
-  // The configured plugins (config file, PUT /api/plugins), after Heimdall's own (src/plugins/).
-  await registerPlugins(app, config, gateway, logger);
-  if (options.cluster !== undefined) attachWorker(app, options.cluster);
+  registerAdmission(app, runtime.admission);
+  // Telemetry, the store, the shared ledger, governance, the cache and the configured plugins.
+  await runtime.wire(app, config);
 
   // Bodies are kept as bytes: each surface parses them itself so errors come in its own format,
   // and a pass-through forwards what the client sent.
@@ -223,9 +203,14 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   registerMediaRoutes(app, gateway);
   registerDashboardRoutes(app);
   registerAdminApi(app);
+  // The runtime's client surfaces, served over HTTP: a Fastify route each, the hot ones in the fast lane too.
+  for (const route of runtime.surfaceRoutes()) {
+    app.post(route.url, { config: { surface: route.surface } }, route.handler);
+    if (route.lane) fastLane.add(route.url, route.surface, route.handler);
+  }
 
   app.addHook('onClose', async () => {
-    await gateway.close();
+    await runtime.close();
   });
   await app.ready();
   return app;

@@ -13,7 +13,6 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { ErrorFormat } from '../errors/render.js';
 import type { Admission } from '../gateway/admission.js';
-import type { Gateway } from '../gateway/gateway.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { errorFormatOfPath } from './raw-error.js';
 import { sendError } from './respond.js';
@@ -81,8 +80,7 @@ export class AdmissionGate {
 }
 
 /** Every client route Fastify serves (the fast lane's are admitted in the lane) goes through the gate. */
-export function registerAdmission(app: FastifyInstance, gateway: Gateway, metrics: Metrics): AdmissionGate {
-  const gate = new AdmissionGate(gateway.admission, metrics);
+export function registerAdmission(app: FastifyInstance, gate: AdmissionGate): AdmissionGate {
   app.fastLane.admission = gate;
   app.addHook('onRequest', (request, reply, done) => {
     const url = request.url;

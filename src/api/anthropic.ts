@@ -31,7 +31,8 @@ function takeFallbacks(body: Record<string, unknown>): string[] | undefined {
 }
 
 function registerMessages(app: FastifyInstance, gateway: Gateway): void {
-  app.post('/anthropic/v1/messages', { config }, surfaceHandler(gateway, {
+  // A client surface of the runtime: mounted over HTTP, called in-process by the library.
+  app.runtime.addSurface('/anthropic/v1/messages', 'anthropic', surfaceHandler(gateway, {
     surface: 'anthropic',
     errorFormat: 'anthropic',
     prepare(request, _gateway, ctx) {

@@ -26,7 +26,8 @@ import { resolveTarget, type Target } from '../gateway/router.js';
 import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { pickAvailableKey } from '../gateway/upstream-call.js';
 import { recordedCall } from './recorded-call.js';
-import { gatewayHeaders, sendFailure, startContext } from './respond.js';
+import { startContext } from './respond.js';
+import { failRequest, sendFinalAnswer } from './surface-handler.js';
 import { FixedRoutingStage } from '../plugins/stages.js';
 import { checkJsonContentType } from './validate.js';
 
@@ -96,10 +97,9 @@ export function countTokensHandler(gateway: Gateway, spec: CountTokensSpec) {
       // The caller speaks the count's format (checked above): its protocol headers go along (forward-headers.ts).
       provider.forwarding.apply(request.headers, endpoint.headers);
       const answer = await recordedCall(gateway, ctx, target, key, { endpoint, method: 'POST', body: call.body(target.model) });
-      ctx.status = answer.status;
-      reply.code(answer.status).headers(gatewayHeaders(ctx)).type('application/json').send(maskSecretsInBody(answer.raw));
+      await sendFinalAnswer(reply, ctx, answer.status, maskSecretsInBody(answer.raw), gateway.lifecycle);
     } catch (error) {
-      sendFailure(reply, ctx, error, spec.surface);
+      await failRequest(reply, ctx, error, spec.surface, gateway.lifecycle);
     }
   };
 }

@@ -130,10 +130,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     ['/v1/embeddings', 'embeddings'],
   ];
   for (const [url, operation] of routes) {
-    const serve = handler(gateway, operation);
-    app.post(url, { config }, serve);
-    // The same handler, served from node:http without Fastify's per-request work (src/api/fast-lane.ts).
-    if (app.hasDecorator('fastLane')) app.fastLane.add(url, 'openai', serve);
+    // A client surface of the runtime: mounted over HTTP (in the fast lane too), called in-process by the library.
+    app.runtime.addSurface(url, 'openai', handler(gateway, operation), { lane: true });
   }
   app.get('/v1/models', { config }, async (request, reply) => {
     reply.header('x-request-id', request.id).type('application/json').send(JSON.stringify(listModels(gateway.state)));

@@ -31,7 +31,8 @@ import type { ResponseStore } from '../store/response-store.js';
 import { admitCount } from './count-tokens.js';
 import { readBody } from './openai.js';
 import { recordedCall } from './recorded-call.js';
-import { gatewayHeaders, sendFailure, startContext } from './respond.js';
+import { startContext } from './respond.js';
+import { failRequest, sendFinalAnswer } from './surface-handler.js';
 import { ResponseMemory } from './stored-responses.js';
 import { checkJsonContentType, type JsonObject } from './validate.js';
 
@@ -108,14 +109,13 @@ async function count(gateway: Gateway, store: ResponseStore | undefined, seal: R
   const call = countCall(target, key, body, canonical);
   const answer = await recordedCall(gateway, ctx, target, key, { endpoint: call.endpoint, method: 'POST', body: call.body });
   if (answer.failure !== undefined && call.answer !== undefined) throw answer.failure.toGatewayError(provider.name);
-  ctx.status = answer.status;
   let payload: Buffer | string = maskSecretsInBody(answer.raw);
   if (call.answer !== undefined) {
     const tokens = call.answer(JSON.parse(answer.raw.toString('utf8')) as Record<string, unknown>);
     if (tokens === undefined) throw new GatewayError('HD_ERR_UPSTREAM_BAD_RESPONSE', `Provider "${provider.name}" answered the token count without a count.`);
     payload = JSON.stringify({ object: 'response.input_tokens', input_tokens: tokens });
   }
-  reply.code(answer.status).headers(gatewayHeaders(ctx)).type('application/json').send(payload);
+  await sendFinalAnswer(reply, ctx, answer.status, payload, gateway.lifecycle);
 }
 
 export function registerInputTokensRoute(app: FastifyInstance, gateway: Gateway, store: ResponseStore | undefined, seal: ReasoningSeal): void {
@@ -124,7 +124,7 @@ export function registerInputTokensRoute(app: FastifyInstance, gateway: Gateway,
     try {
       await count(gateway, store, seal, ctx, request, reply);
     } catch (error) {
-      sendFailure(reply, ctx, error, 'openai');
+      await failRequest(reply, ctx, error, 'openai', gateway.lifecycle);
     }
   });
 }

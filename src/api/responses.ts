@@ -177,11 +177,10 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway):
       done();
     });
   }
-  app.post('/v1/responses', { config: { surface: 'openai' as const } }, create);
+  // A client surface of the runtime: mounted over HTTP (in the fast lane too), called in-process by the library.
+  app.runtime.addSurface('/v1/responses', 'openai', create, { lane: true });
   registerInputTokensRoute(app, gateway, responses, seal);
   if (responses !== undefined) registerStoredResponseRoutes(app, gateway, responses, jobs);
-  // The same handler, served from node:http without Fastify's per-request work (src/api/fast-lane.ts).
-  if (app.hasDecorator('fastLane')) app.fastLane.add('/v1/responses', 'openai', create);
   return serve;
 }
 

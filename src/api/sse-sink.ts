@@ -1,7 +1,8 @@
 /**
  * A stand-in for node's ServerResponse that takes what a surface handler writes as SSE and hands
  * each event's data on: the base of the Responses WebSocket mode's sink (websocket-sink.ts) and of
- * the background responses' (background-sink.ts). It emits 'finish' and 'close' as a ServerResponse
+ * the background responses' (background-sink.ts) and of the library's in-process calls
+ * (src/library/in-process.ts). It emits 'finish' and 'close' as a ServerResponse
  * does, so the request's context ends the usual way; destroy() is a client gone mid-response ('close'
  * without 'finish': the upstream call aborted, the request logged 499).
  */
@@ -16,8 +17,8 @@ export abstract class SseSink extends EventEmitter {
   statusCode = 200;
   private readonly parser = new SseParser();
 
-  /** One event's data (never empty, never `[DONE]`). */
-  protected abstract onEvent(data: string): void;
+  /** One event's data (never empty, never `[DONE]`), and its `event:` name when it has one. */
+  protected abstract onEvent(data: string, name: string | undefined): void;
 
   /** After a write: false asks the writer to wait for 'drain' (default: never). */
   protected accepting(): boolean {
@@ -36,14 +37,14 @@ export abstract class SseSink extends EventEmitter {
   write(data: string | Buffer): boolean {
     if (this.destroyed || this.writableEnded) return false;
     if (!this.headersSent) this.writeHead(this.statusCode);
-    for (const event of this.parser.push(data)) this.take(event.data);
+    for (const event of this.parser.push(data)) this.take(event.data, event.event);
     return this.accepting();
   }
 
   end(data?: string | Buffer): this {
     if (this.writableEnded) return this;
     if (data !== undefined && data.length > 0) this.write(data);
-    if (!this.destroyed) for (const event of this.parser.end()) this.take(event.data);
+    if (!this.destroyed) for (const event of this.parser.end()) this.take(event.data, event.event);
     this.headersSent = true;
     this.writableEnded = true;
     this.writableFinished = true;
@@ -62,8 +63,8 @@ export abstract class SseSink extends EventEmitter {
     return this;
   }
 
-  protected take(data: string): void {
+  protected take(data: string, name?: string): void {
     if (data.length === 0 || data === '[DONE]' || this.destroyed) return;
-    this.onEvent(data);
+    this.onEvent(data, name);
   }
 }

@@ -18,7 +18,6 @@
  * so a key that may no longer use a model cannot read what it made with it either.
  * @see https://platform.openai.com/docs/api-reference/responses/get
  */
-import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, invalidField } from '../errors/gateway-error.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -30,7 +29,8 @@ import { resolveTarget } from '../gateway/router.js';
 import { admitCount } from './count-tokens.js';
 import { recordedCall } from './recorded-call.js';
 import type { ResponseStore, StoredResponse } from '../store/response-store.js';
-import { gatewayHeaders, sendFailure, startContext } from './respond.js';
+import { startContext } from './respond.js';
+import { failRequest, sendFinalAnswer } from './surface-handler.js';
 import { scopeOf } from './stored-responses.js';
 import type { BackgroundResponses } from './background-responses.js';
 
@@ -126,8 +126,7 @@ async function forward(gateway: Gateway, store: ResponseStore, ctx: RequestConte
   const answer = await recordedCall(gateway, ctx, target, key, { endpoint, method, body: method === 'POST' ? '{}' : undefined });
   // Gone at the provider: the gateway's record of it goes too.
   if (action === 'delete' && (answer.status < 300 || answer.status === 404)) store.delete(found.id, found.scope);
-  ctx.status = answer.status;
-  reply.code(answer.status).headers(gatewayHeaders(ctx)).type('application/json').send(maskSecretsInBody(answer.raw));
+  await sendFinalAnswer(reply, ctx, answer.status, maskSecretsInBody(answer.raw), gateway.lifecycle);
 }
 
 /** The `admit` hooks for the stored response's model, as for a call to it (access, request rate limits; $0). */
@@ -156,12 +155,13 @@ export function registerStoredResponseRoutes(app: FastifyInstance, gateway: Gate
         return;
       }
       const body = answerStored(store, jobs, found, action, request, reply);
-      ctx.status = 200;
-      if (body === undefined) return; // streamed
-      reply.code(200).headers(gatewayHeaders(ctx)).type('application/json').send(JSON.stringify(body));
-      ctx.respondedAt = performance.now();
+      if (body === undefined) {
+        ctx.status = 200;
+        return; // streamed
+      }
+      await sendFinalAnswer(reply, ctx, 200, JSON.stringify(body), gateway.lifecycle);
     } catch (error) {
-      sendFailure(reply, ctx, error, 'openai');
+      await failRequest(reply, ctx, error, 'openai', gateway.lifecycle);
     }
   };
   const config = { surface: 'openai' as const };

@@ -2,6 +2,7 @@
  * The request handler every client surface shares: context, pipeline, reply.
  * A surface only says how to read its body and how to write its answers.
  */
+import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorFormat } from '../errors/render.js';
 import type { CodecContext, StreamEncoder } from '../formats/types.js';
@@ -10,7 +11,8 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { PipelineInput } from '../gateway/pipeline.js';
 import type { RequestContext, Surface } from '../gateway/request-context.js';
 import { requestedModelOf } from './requested-model.js';
-import { sendFailure, sendOutcome, startContext } from './respond.js';
+import { gatewayHeaders, sendFailure, sendOutcome, startContext } from './respond.js';
+import { FinalAnswerImpl } from '../plugins/stages.js';
 import { checkJsonContentType } from './validate.js';
 import { toGatewayError } from '../errors/render.js';
 import type { Lifecycle } from '../plugins/lifecycle.js';
@@ -77,15 +79,32 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
     } catch (error) {
       // Refused before the pipeline read it (a bad key, a malformed body): the model it names still counts.
       ctx.requestedModel ??= requestedModelOf(request);
-      if (lifecycle.error.length > 0 && !reply.raw.headersSent) await errorStage(lifecycle, ctx, error);
-      sendFailure(reply, ctx, error, spec.errorFormat);
+      await failRequest(reply, ctx, error, spec.errorFormat, lifecycle);
     }
   };
 }
 
-/** The error stage: plugins see the failure the caller is about to get. */
-async function errorStage(lifecycle: Lifecycle, ctx: RequestContext, error: unknown): Promise<void> {
-  const failure = toGatewayError(error);
-  const ran = lifecycle.runError(ctx, { status: failure.status, code: failure.code, message: failure.code === 'HD_ERR_INTERNAL' ? 'internal error' : redactText(failure.message) });
-  if (ran !== undefined) await ran;
+/** The error stage (plugins see the failure the caller is about to get), then the failure's answer. */
+export async function failRequest(reply: FastifyReply, ctx: RequestContext, error: unknown, format: ErrorFormat, lifecycle: Lifecycle): Promise<void> {
+  if (lifecycle.error.length > 0 && !reply.raw.headersSent) {
+    const failure = toGatewayError(error);
+    const ran = lifecycle.runError(ctx, { status: failure.status, code: failure.code, message: failure.code === 'HD_ERR_INTERNAL' ? 'internal error' : redactText(failure.message) });
+    if (ran !== undefined) await ran;
+  }
+  sendFailure(reply, ctx, error, format);
+}
+
+/**
+ * Sends an answer that is no model's (a token count, a stored response): the finalAnswer stage first
+ * (plugins see its status, headers, usage, cost and timings; it has no canonical response to read or
+ * replace, and a plugin may still refuse it), then the answer with the gateway's headers.
+ */
+export async function sendFinalAnswer(reply: FastifyReply, ctx: RequestContext, status: number, payload: string | Buffer, lifecycle: Lifecycle): Promise<void> {
+  ctx.status = status;
+  if (lifecycle.finalAnswer.length > 0) {
+    const ran = lifecycle.runFinalAnswer(ctx, new FinalAnswerImpl(ctx, false, true, gatewayHeaders(ctx), () => undefined, lifecycle.costOf));
+    if (ran !== undefined) await ran;
+  }
+  reply.code(status).headers(gatewayHeaders(ctx)).type('application/json').send(payload);
+  ctx.respondedAt = performance.now();
 }

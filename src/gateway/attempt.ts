@@ -18,7 +18,7 @@ import { refuseWarnings } from '../formats/warnings.js';
 import type { ModelCatalog } from '../catalog/catalog.js';
 import { fitRequestToModel } from '../catalog/fit-request.js';
 import { keyVerdict } from './failure-class.js';
-import type { Gateway } from './gateway.js';
+import type { AttemptDeps } from './pipeline-deps.js';
 import type { Outcome, PipelineInput, StreamOutcome } from './pipeline.js';
 import type { KeyRuntime } from './provider-runtime.js';
 import type { AttemptRecord, RequestContext } from './request-context.js';
@@ -172,7 +172,7 @@ export class UpstreamAttempt implements StreamOutcome {
   private ended = false;
 
   constructor(
-    private readonly gateway: Gateway,
+    private readonly hooks: AttemptDeps['hooks'],
     private readonly routing: Routing,
     private readonly ctx: RequestContext,
     readonly target: Target,
@@ -257,7 +257,7 @@ export class UpstreamAttempt implements StreamOutcome {
       record.failure = error instanceof UpstreamFailure ? error.kind : 'bad_response';
     }
     this.target.provider.limiter.release();
-    const lifecycle = this.gateway.lifecycle;
+    const lifecycle = this.hooks;
     if (lifecycle.afterAttempt.length > 0) lifecycle.runAfterAttempt(this.ctx, this.target, record);
   }
 
@@ -307,13 +307,13 @@ export async function takeSlot(ctx: RequestContext, target: Target): Promise<voi
  * UpstreamFailure (the pipeline decides what follows) or a GatewayError
  * (queue full/timeout, a request the target cannot take).
  */
-export async function runAttempt(gateway: Gateway, routing: Routing, ctx: RequestContext, input: PipelineInput, target: Target, key: KeyRuntime): Promise<Outcome> {
+export async function runAttempt(deps: AttemptDeps, routing: Routing, ctx: RequestContext, input: PipelineInput, target: Target, key: KeyRuntime): Promise<Outcome> {
   // A call forwarded as bytes (native pass-through, images, audio): raw-attempt.ts.
-  if (input.raw !== undefined) return runRawAttempt(gateway, routing, ctx, input.raw, target, key);
+  if (input.raw !== undefined) return runRawAttempt(deps, routing, ctx, input.raw, target, key);
   const provider = target.provider;
   const format = provider.definition.format;
   // A Responses request to a provider without the Responses API is bridged through its chat endpoint.
-  const operation = provider.wireOperation(input.operation, target.model, gateway.state.catalog);
+  const operation = provider.wireOperation(input.operation, target.model, deps.state.catalog);
   // A request a plugin replaced (routing.setRequest) is translated from its canonical form, never forwarded as it came.
   const passthrough = format === input.nativeFormat && operation === input.operation && input.rewritten !== true;
   // A call to the Responses API (a chat call to a model only it serves, a translated or observed Responses call) goes through formats/responses.
@@ -330,7 +330,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     slot = true;
     // The caller's protocol headers go along when the provider speaks the caller's format (forward-headers.ts).
     const endpoint = provider.endpoint(operation, key, target.model, input.stream, format === input.nativeFormat ? input.clientHeaders : undefined);
-    const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams, codec, gateway.state.catalog);
+    const encoded = encodeBody(ctx, input, target, passthrough, endpoint.bodyPatch, routing.strictParams, codec, deps.state.catalog);
     if (typeof encoded === 'string') body = encoded;
     else {
       [body, ...parts] = encoded;
@@ -339,7 +339,7 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     url = endpoint.url;
     framing = endpoint.streamFraming;
     headers = endpoint.headers;
-    const lifecycle = gateway.lifecycle;
+    const lifecycle = deps.hooks;
     if (lifecycle.beforeAttempt.length > 0) {
       // Plugins see the call before it is signed: a header or body they change is signed as changed.
       const stage = new AttemptStageImpl(target, key.name, ctx.attempts.length + 1, url, headers, body);
@@ -359,14 +359,14 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
     throw error;
   }
 
-  const attempt = new UpstreamAttempt(gateway, routing, ctx, target, key, passthrough);
+  const attempt = new UpstreamAttempt(deps.hooks, routing, ctx, target, key, passthrough);
   let response: UpstreamResponse | UpstreamResponse<StreamBody>;
   try {
     // One dispatch handler per call, aborted through the attempt (no AbortSignal): a non-stream
     // answer is read whole, a stream's chunks are pushed to the pump (no body stream per call).
     response = input.stream
-      ? await gateway.upstream.request({ url, method: 'POST', headers, body, timeouts: provider.timeouts, link: attempt, stream: true })
-      : await gateway.upstream.request({ url, method: 'POST', headers, body, timeouts: provider.timeouts, link: attempt, whole: true });
+      ? await deps.upstream.request({ url, method: 'POST', headers, body, timeouts: provider.timeouts, link: attempt, stream: true })
+      : await deps.upstream.request({ url, method: 'POST', headers, body, timeouts: provider.timeouts, link: attempt, whole: true });
   } catch (error) {
     const failure = error as UpstreamFailure;
     attempt.judge(failure, undefined);
@@ -386,14 +386,14 @@ export async function runAttempt(gateway: Gateway, routing: Routing, ctx: Reques
       attempt.response = streamed;
       attempt.framing = framing ?? 'sse';
       // A plugin that reads the answer (streamEvent, finalAnswer) needs canonical chunks even on a pass-through.
-      attempt.decoder = passthrough && format === 'openai' && !gateway.lifecycle.readsStreams ? undefined : codec?.createStreamDecoder(codecContext);
+      attempt.decoder = passthrough && format === 'openai' && !deps.hooks.readsStreams ? undefined : codec?.createStreamDecoder(codecContext);
       attempt.judge(undefined, performance.now() - attempt.startedAt);
       return attempt;
     }
     const raw = await readBody(response.body, attempt);
     // The request's other calls, after the first succeeded (send-parts.ts).
     const raws = parts === undefined ? undefined : [raw, ...(await sendParts({
-      gateway, provider, key, model: target.model, url, unsigned: unsigned!, headers, signal: attempt.signal,
+      upstream: deps.upstream, provider, key, model: target.model, url, unsigned: unsigned!, headers, signal: attempt.signal,
       fail: (answer, answerRaw) => httpFailure(format, answer, answerRaw),
     }, parts))];
     const endedAt = performance.now();

@@ -79,7 +79,15 @@ export class Gateway {
     this.state = new GatewayState(config, this.health, this.concurrency);
     this.lifecycle = new Lifecycle(logger, metrics);
     this.admission = new Admission(config.limits.overload);
-    this.pipeline = new Pipeline(this);
+    // The pipeline gets what it uses, not the gateway: the live state, the upstream, the lifecycle's stages.
+    const gateway = this;
+    this.pipeline = new Pipeline({
+      get state() {
+        return gateway.state;
+      },
+      upstream: this.upstream,
+      hooks: this.lifecycle,
+    });
     this.healthChecks = new HealthChecker(this);
     this.healthChecks.sync(this.state);
     metrics.sources.inFlight = () => this.admission.inFlight;

@@ -20,7 +20,7 @@ import type { CodecContext, StreamDecoder, WireFormat } from '../formats/types.j
 import type { Operation } from '../providers/types.js';
 import { codecContextFor, runAttempt } from './attempt.js';
 import { isContentPolicyError, isContextWindowError, isKeyRejected } from './failure-class.js';
-import type { Gateway } from './gateway.js';
+import type { PipelineDeps } from './pipeline-deps.js';
 import { Picker, Tried } from './picker.js';
 import type { GatewayState } from './provider-runtime.js';
 import type { RequestContext } from './request-context.js';
@@ -122,7 +122,7 @@ interface Blocked {
 export class Pipeline {
   private readonly picker = new Picker();
 
-  constructor(private readonly gateway: Gateway) {}
+  constructor(private readonly deps: PipelineDeps) {}
 
   codecContext(ctx: RequestContext, model: string): CodecContext {
     return codecContextFor(ctx, model);
@@ -130,11 +130,11 @@ export class Pipeline {
 
   /** Runs the request: returns the first successful outcome or throws the final GatewayError. */
   async execute(ctx: RequestContext, input: PipelineInput): Promise<Outcome> {
-    const state = this.gateway.state;
+    const state = this.deps.state;
     ctx.requestedModel = input.model;
     ctx.stream = input.stream;
     ctx.input = input;
-    const lifecycle = this.gateway.lifecycle;
+    const lifecycle = this.deps.hooks;
     let plan: Plan;
     if (lifecycle.beforeRouting.length > 0) {
       // Plugins in their order: governance admits (over the planned targets), others may reroute or answer.
@@ -197,7 +197,7 @@ export class Pipeline {
         key.health.breaker.onPick(now);
         if (firstAt === 0) firstAt = now;
         try {
-          const outcome = await runAttempt(this.gateway, routing, ctx, input, target, key);
+          const outcome = await runAttempt(this.deps, routing, ctx, input, target, key);
           ctx.target = target;
           return outcome;
         } catch (error) {

@@ -19,7 +19,7 @@ import type { Readable } from 'node:stream';
 import type { ResolvedConfig } from '../config/load.js';
 import { takeSlot, UpstreamAttempt } from './attempt.js';
 import { isKeyRejected } from './failure-class.js';
-import type { Gateway } from './gateway.js';
+import type { AttemptDeps } from './pipeline-deps.js';
 import type { KeyRuntime } from './provider-runtime.js';
 import type { RequestContext } from './request-context.js';
 import { isRetryable } from './retry-policy.js';
@@ -84,7 +84,7 @@ type Routing = ResolvedConfig['routing'];
 
 function noop(): void {}
 
-export async function runRawAttempt(gateway: Gateway, routing: Routing, ctx: RequestContext, call: RawCall, target: Target, key: KeyRuntime): Promise<RawOutcome> {
+export async function runRawAttempt(deps: AttemptDeps, routing: Routing, ctx: RequestContext, call: RawCall, target: Target, key: KeyRuntime): Promise<RawOutcome> {
   const provider = target.provider;
   let parts: RawRequestParts;
   let slot = false;
@@ -99,7 +99,7 @@ export async function runRawAttempt(gateway: Gateway, routing: Routing, ctx: Req
       parts.headers = { ...parts.headers, ...(await provider.definition.authorize({ method: call.method, url: parts.url, headers: parts.headers, body, context })) };
     }
     parts.headers['x-request-id'] ??= ctx.id;
-    const lifecycle = gateway.lifecycle;
+    const lifecycle = deps.hooks;
     if (lifecycle.beforeAttempt.length > 0) {
       // Plugins see the outgoing headers (trace propagation); the body is the caller's bytes, not theirs to change.
       const ran = lifecycle.runBeforeAttempt(ctx, new AttemptStageImpl(target, key.name, ctx.attempts.length + 1, parts.url, parts.headers, ''));
@@ -111,10 +111,10 @@ export async function runRawAttempt(gateway: Gateway, routing: Routing, ctx: Req
     throw error;
   }
 
-  const attempt = new UpstreamAttempt(gateway, routing, ctx, target, key, true);
+  const attempt = new UpstreamAttempt(deps.hooks, routing, ctx, target, key, true);
   let response: UpstreamResponse<StreamBody>;
   try {
-    response = await gateway.upstream.request({ url: parts.url, method: call.method, headers: parts.headers, body: parts.body, timeouts: provider.timeouts, link: attempt, stream: true });
+    response = await deps.upstream.request({ url: parts.url, method: call.method, headers: parts.headers, body: parts.body, timeouts: provider.timeouts, link: attempt, stream: true });
   } catch (error) {
     const failure = error as UpstreamFailure;
     attempt.judge(failure, undefined);

@@ -8,14 +8,14 @@
  * fails with it as one upstream failure (retried or reported as usual).
  */
 import type { KeyRuntime, ProviderRuntime } from './provider-runtime.js';
-import type { Gateway } from './gateway.js';
+import type { UpstreamCaller } from './pipeline-deps.js';
 import { readBody, type UpstreamResponse } from './upstream.js';
 
 /** Calls in flight at once for one request: enough to overlap latency, few enough not to burst a quota. */
 export const PART_CONCURRENCY = 4;
 
 export interface PartsCall {
-  gateway: Gateway;
+  upstream: UpstreamCaller;
   provider: ProviderRuntime;
   key: KeyRuntime;
   /** The provider's own model id. */
@@ -32,7 +32,7 @@ export interface PartsCall {
 
 /** Sends `bodies` (the parts after the first) and resolves with their answers' bodies, in order. */
 export async function sendParts(call: PartsCall, bodies: readonly string[]): Promise<Buffer[]> {
-  const { gateway, provider, signal } = call;
+  const { upstream, provider, signal } = call;
   const authorize = provider.definition.authorize;
   const context = { baseUrl: provider.baseUrl, apiKey: call.key.secret, model: call.model, stream: false, options: provider.options };
   const answers: Buffer[] = new Array<Buffer>(bodies.length);
@@ -46,7 +46,7 @@ export async function sendParts(call: PartsCall, bodies: readonly string[]): Pro
         const headers = authorize === undefined
           ? call.headers
           : { ...call.headers, ...(await authorize({ method: 'POST', url: call.url, headers: call.unsigned, body, context })) };
-        const response = await gateway.upstream.request({ url: call.url, method: 'POST', headers, body, timeouts: provider.timeouts, signal });
+        const response = await upstream.request({ url: call.url, method: 'POST', headers, body, timeouts: provider.timeouts, signal });
         const raw = await readBody(response.body, signal);
         if (response.status >= 400) throw call.fail(response, raw);
         answers[index] = raw;

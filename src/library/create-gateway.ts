@@ -5,23 +5,25 @@
  * answering in its API's own format (an async iterable of events with
  * `stream: true`), and `await gw.close()`.
  *
- * It is the same application as the server (buildApp): the same routing,
- * fallbacks, retries, governance, plugins, request log and metrics. Calls run
- * the server's route handlers in-process through Fastify's `inject` (no
- * socket, no port); the management API and GET /metrics are reachable the
- * same way through `gw.app`.
+ * It is the gateway runtime the server is built on (runtime.ts): the same
+ * routing, fallbacks, retries, governance, plugins, request log and metrics.
+ * Each call runs the surface's handler in-process (in-process.ts): no socket,
+ * no HTTP, the answer as values. The management API and GET /metrics are
+ * reachable through `gw.app.inject`.
  */
-import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import { buildApp } from '../app.js';
 import { loadConfig } from '../config/load.js';
 import type { ConfigFileInput } from '../config/schema.js';
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingResponse } from '../formats/openai/types.js';
-import { SseParser } from '../gateway/sse.js';
 import type { Plugin } from '../plugins/types.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
+import { HeimdallError } from './heimdall-error.js';
+import type { JsonObject } from './in-process.js';
 
-export type JsonObject = Record<string, unknown>;
+export { HeimdallError };
+export type { JsonObject };
 
 export interface CreateGatewayOptions {
   /** Where the request log and the store live (default: the config's `server.data_dir`, else ~/.heimdall). */
@@ -43,29 +45,6 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** A call that failed: the status and the error body in the API's own format. */
-export class HeimdallError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: unknown,
-    readonly headers: Record<string, string | string[] | undefined>,
-  ) {
-    super(HeimdallError.messageOf(status, body));
-    this.name = 'HeimdallError';
-  }
-
-  /** The error's code (OpenAI `error.code`, Anthropic `error.type`), when the body has one. */
-  get code(): string | undefined {
-    const error = (this.body as { error?: { code?: unknown; type?: unknown } } | undefined)?.error;
-    return typeof error?.code === 'string' ? error.code : typeof error?.type === 'string' ? error.type : undefined;
-  }
-
-  private static messageOf(status: number, body: unknown): string {
-    const message = (body as { error?: { message?: unknown } } | undefined)?.error?.message;
-    return typeof message === 'string' ? `${status}: ${message}` : `${status}: request failed`;
-  }
-}
-
 type Streamed<T extends { stream?: boolean | null }, Whole, Event> = T extends { stream: true } ? AsyncIterable<Event> : Whole;
 
 export interface HeimdallGateway {
@@ -83,37 +62,6 @@ export interface HeimdallGateway {
   close(): Promise<void>;
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return { error: { message: text } };
-  }
-}
-
-async function readAll(stream: Readable): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
-  return text;
-}
-
-/** The events of an SSE body, parsed; an error event (a failure after the stream began) throws. */
-async function* events(stream: Readable, status: number, headers: Record<string, string | string[] | undefined>): AsyncGenerator<JsonObject> {
-  const parser = new SseParser();
-  const parse = function* (batch: ReturnType<SseParser['push']>): Generator<JsonObject> {
-    for (const event of batch) {
-      if (event.data === '[DONE]' || event.data === '') continue;
-      const data = parseJson(event.data) as JsonObject;
-      if (event.event === 'error' || (typeof data.error === 'object' && data.error !== null && data.object !== 'response')) {
-        throw new HeimdallError(status === 200 ? 502 : status, data, headers);
-      }
-      yield data;
-    }
-  };
-  for await (const chunk of stream) yield* parse(parser.push(chunk as Buffer));
-  yield* parse(parser.end());
-}
-
 export async function createGateway(config: ConfigFileInput | JsonObject = {}, options: CreateGatewayOptions = {}): Promise<HeimdallGateway> {
   const resolved = loadConfig({
     config: options.configPath === undefined ? config : undefined,
@@ -123,28 +71,23 @@ export async function createGateway(config: ConfigFileInput | JsonObject = {}, o
   });
   const logger = options.logger ?? createLogger({ level: resolved.server.logLevel, format: resolved.telemetry.logFormat });
   const app = await buildApp(resolved, { logger, processMetrics: false });
+
+  const runtime = app.runtime;
   let closed = false;
 
   async function call(url: string, body: JsonObject, callOptions: CallOptions | undefined): Promise<unknown> {
     if (closed) throw new Error('The gateway is closed.');
     if (typeof body !== 'object' || body === null) throw new TypeError('The request body must be an object.');
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const payload = Buffer.from(JSON.stringify(body));
+    const headers: IncomingHttpHeaders = { 'content-type': 'application/json', 'content-length': String(payload.length) };
     if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
-    Object.assign(headers, callOptions?.headers);
-    const stream = body.stream === true;
-    const response = await app.inject({ method: 'POST', url, headers, payload: JSON.stringify(body), payloadAsStream: stream });
-    const responseHeaders = response.headers as Record<string, string | string[] | undefined>;
-    if (!stream) {
-      const parsed = parseJson(response.body);
-      if (response.statusCode >= 400) throw new HeimdallError(response.statusCode, parsed, responseHeaders);
-      return parsed;
-    }
-    const readable = response.stream() as Readable;
-    const type = String(responseHeaders['content-type'] ?? '');
-    if (response.statusCode >= 400 || !type.startsWith('text/event-stream')) {
-      throw new HeimdallError(response.statusCode >= 400 ? response.statusCode : 502, parseJson(await readAll(readable)), responseHeaders);
-    }
-    return events(readable, response.statusCode, responseHeaders);
+    if (callOptions?.headers !== undefined) for (const name in callOptions.headers) headers[name.toLowerCase()] = callOptions.headers[name];
+    const answer = await runtime.call(url, payload, headers);
+    if (answer.status >= 400) throw new HeimdallError(answer.status, answer.kind === 'json' ? answer.body : undefined, answer.headers);
+    if (answer.kind === 'stream') return answer.events;
+    // A caller that asked for a stream gets one: an answer the gateway could not stream is a failure.
+    if (body.stream === true) throw new HeimdallError(502, { error: { message: 'The answer was not a stream.', type: 'api_error' } }, answer.headers);
+    return answer.body;
   }
 
   return {

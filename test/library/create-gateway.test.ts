@@ -3,31 +3,24 @@
  * API's format, streamed and not, errors as HeimdallError, fallbacks, plugins
  * from the config, metrics and the request log, then close.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway, HeimdallError, type HeimdallGateway } from '../../src/index.js';
-import { startMockProviders } from '../support/mock-upstream/provider-env.js';
+import { HeimdallError, type HeimdallGateway } from '../../src/index.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
+import { startLibrary, type LibraryUnderTest } from './helpers.js';
 
+let library: LibraryUnderTest | undefined;
 let mock: MockUpstream;
 let gw: HeimdallGateway;
-let dataDir: string;
 
 beforeAll(async () => {
-  const providers = await startMockProviders();
-  mock = providers.mock;
-  dataDir = mkdtempSync(join(tmpdir(), 'heimdall-library-'));
-  gw = await createGateway({
-    ...providers.config,
+  library = await startLibrary({
     plugins: [{ path: resolve(import.meta.dirname, '../../examples/plugins/response-mock.mjs'), options: { reply: 'mocked', only_with_header: 'x-mock' } }],
-  }, { env: providers.env, dataDir });
+  });
+  ({ gw, mock } = library);
 });
 afterAll(async () => {
-  await gw?.close();
-  await mock?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await library?.close();
 });
 
 describe('createGateway', () => {
