@@ -25,8 +25,9 @@ import { readControls } from './controls.js';
 import { CacheMetrics } from './cache-metrics.js';
 import { CacheJournal } from './journal.js';
 import { LocalCacheStore } from './local-store.js';
-import { replayChunks } from './replay.js';
-import { ResponseCache, type CacheIdentity, type Lookup } from './response-cache.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { legacyCompletionOf, replayChunks, replayLegacyChunks, type LegacyCompletion } from './replay.js';
+import { ResponseCache, type CacheIdentity, type CachedAnswer, type Lookup } from './response-cache.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,6 +42,7 @@ const INTERNAL = 'cache.internal';
 
 interface RequestState {
   lookup: Lookup;
+  operation: string;
 }
 
 export interface CacheLogger {
@@ -126,7 +128,7 @@ export function registerCache(app: FastifyInstance, config: ResolvedConfig, gate
   const plugin: CachePlugin = { cache, store, journal, metrics, config: running };
   app.decorate('responseCache', plugin);
   // On the lifecycle only while some key may use it: a finalAnswer plugin makes every stream decode.
-  const stages = cachePlugin(app, plugin, logger);
+  const stages = cachePlugin(app, gateway, plugin, logger);
   let registered = false;
   const place = (next: CacheConfig): void => {
     const wanted = next.enabled || Object.values(next.virtualKeys).some((override) => override.enabled === true);
@@ -157,21 +159,61 @@ function identityOf(app: FastifyInstance, ctx: RequestContext): CacheIdentity {
   return { virtualKeyId: id, virtualKeyName: name, teamId: ctx.teamId, customerId: ctx.customerId };
 }
 
-/** Only chat answers are cached: OpenAI chat, Anthropic Messages, Gemini generateContent (not the Responses API). */
+/**
+ * What is cached: chat answers (OpenAI chat, Anthropic Messages, Gemini generateContent), Responses API
+ * answers, legacy completions and embeddings; not media, nor native pass-through (raw) calls, nor the
+ * Responses API's token counts (a chat call on a /v1/responses route).
+ */
 function cacheable(ctx: RequestContext, input: PipelineInput | undefined): input is PipelineInput {
-  return input !== undefined && input.operation === 'chat' && input.raw === undefined && !ctx.route.startsWith('/v1/responses');
+  if (input === undefined || input.raw !== undefined) return false;
+  switch (input.operation) {
+    case 'chat':
+      return !ctx.route.startsWith('/v1/responses');
+    case 'responses':
+    case 'completions':
+    case 'embeddings':
+      return true;
+    default:
+      return false;
+  }
 }
 
-/** A stored answer replayed as a stream: a few words per chunk, usage last (replay.ts). */
-async function* replay(answer: ChatCompletion): AsyncIterable<ChatCompletionChunk> {
-  yield* replayChunks(answer);
+/** Operations whose conversation can be matched semantically (the others use the exact cache only). */
+const SEMANTIC_OPERATIONS = new Set(['chat', 'responses']);
+
+/**
+ * Why a Responses request depends on state stored outside it (and so is never cached), or undefined:
+ * a previous response or a conversation it continues, items it references by id, a stored prompt
+ * without a fixed version, or a background run (its answer is polled, not returned).
+ */
+export function responsesStateDependence(body: Readonly<Record<string, unknown>>): string | undefined {
+  if (body.previous_response_id !== undefined && body.previous_response_id !== null) return 'previous_response_id';
+  if (body.conversation !== undefined && body.conversation !== null) return 'conversation';
+  if (body.background === true) return 'background';
+  const prompt = body.prompt as { version?: unknown } | null | undefined;
+  if (typeof prompt === 'object' && prompt !== null && (prompt.version === undefined || prompt.version === null)) return 'prompt_without_version';
+  const items = body.input;
+  if (Array.isArray(items) && items.some((item) => typeof item === 'object' && item !== null && (item as { type?: unknown }).type === 'item_reference')) return 'item_reference';
+  return undefined;
+}
+
+/** A stored answer replayed as a stream in the canonical form (replay.ts); a legacy completion in its own chunks. */
+async function* replay(answer: CachedAnswer, operation: string): AsyncIterable<ChatCompletionChunk> {
+  if (operation === 'completions') yield* replayLegacyChunks(legacyCompletionOf(answer as ChatCompletion | LegacyCompletion));
+  else yield* replayChunks(answer as ChatCompletion);
+}
+
+/** The answer as the cache keeps it: a legacy completion in its own shape, even when it was streamed. */
+function storedAnswer(answer: ChatCompletion | EmbeddingResponse | undefined, operation: string): CachedAnswer | undefined {
+  if (answer === undefined || operation !== 'completions') return answer;
+  return legacyCompletionOf(answer as ChatCompletion | LegacyCompletion) as unknown as CachedAnswer;
 }
 
 /**
  * The request in canonical form for the key. A provider that speaks the caller's format gets the
  * caller's own bytes, so what decoding it would drop (warnings) is not dropped: those warnings go.
  */
-function canonicalRequest(ctx: RequestContext, request: PluginRequest, routing: RoutingStage, input: PipelineInput): ChatRequest | undefined {
+function canonicalRequest(gateway: Gateway, ctx: RequestContext, request: PluginRequest, routing: RoutingStage, input: PipelineInput): ChatRequest | undefined {
   const before = ctx.warnings?.length ?? 0;
   let canonical: ChatRequest;
   try {
@@ -181,14 +223,16 @@ function canonicalRequest(ctx: RequestContext, request: PluginRequest, routing: 
   }
   const added = (ctx.warnings?.length ?? 0) - before;
   const primary = (routing as RoutingStageImpl).plan().targets[0];
-  if (added > 0 && primary !== undefined && primary.provider.definition.format === input.nativeFormat && !input.rewritten) {
+  const passthrough = primary !== undefined && primary.provider.definition.format === input.nativeFormat && !input.rewritten
+    && primary.provider.wireOperation(input.operation, primary.model, gateway.state.catalog) === input.operation;
+  if (added > 0 && passthrough) {
     ctx.warnings!.splice(before, added);
     if (ctx.warnings!.length === 0) ctx.warnings = undefined;
   }
   return canonical;
 }
 
-function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLogger): BuiltinPlugin {
+function cachePlugin(app: FastifyInstance, gateway: Gateway, plugin: CachePlugin, logger: CacheLogger): BuiltinPlugin {
   const { cache, metrics } = plugin;
   const builtin: BuiltinPlugin = {
     name: 'cache',
@@ -208,7 +252,7 @@ function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLog
       if (state === undefined || answer.source === 'plugin' || state.lookup.answer !== undefined) return;
       try {
         const complete = answer.status === 200 && answer.completed && ctx.error === undefined && ctx.errorMessage === undefined;
-        const response = complete ? (answer.response() as ChatCompletion | undefined) : undefined;
+        const response = complete ? storedAnswer(answer.response(), state.operation) : undefined;
         const target = request.target;
         cache.complete(state.lookup, response, answer.costUsd, { requestId: ctx.id, provider: target?.provider ?? null, model: target?.model ?? null });
       } catch (error) {
@@ -221,15 +265,24 @@ function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLog
   /** The lookup; a hit is the request's early answer. */
   async function lookUp(request: PluginRequest, routing: RoutingStage, ctx: RequestContext, input: PipelineInput, identity: CacheIdentity): Promise<EarlyAnswer | void> {
     const controls = readControls(request.headers, input.cacheControl);
-    const canonical = canonicalRequest(ctx, request, routing, input);
-    if (canonical === undefined) {
+    const operation = input.operation;
+    const bypass = (reason: string): void => {
+      if (controls.mode === 'only') throw new GatewayError('HD_ERR_CACHE_MISS', `x-heimdall-cache: only was asked, but this request is not cached (${reason}).`);
       metrics.counted('bypass');
       request.setResponseHeader('x-heimdall-cache', 'bypass');
-      ctx.cacheFacts = { result: 'bypass', reason: 'not_translatable' };
-      return;
+      ctx.cacheFacts = { result: 'bypass', reason };
+    };
+    const keyBody = operation === 'responses' ? input.requestBody : undefined;
+    if (operation === 'responses') {
+      const stateful = keyBody === undefined ? 'not_translatable' : responsesStateDependence(keyBody);
+      if (stateful !== undefined) return bypass(stateful);
     }
-    const lookup = await cache.lookup({ requestId: ctx.id, operation: input.operation, model: input.model, request: canonical, controls, identity });
-    ctx.hookState.set(STATE, { lookup } satisfies RequestState);
+    // Embeddings and legacy completions are OpenAI's own shapes: their body is their canonical form.
+    const canonical = SEMANTIC_OPERATIONS.has(operation) ? canonicalRequest(gateway, ctx, request, routing, input) : (request.canonical() as ChatRequest);
+    if (canonical === undefined) return bypass('not_translatable');
+    const semantic = SEMANTIC_OPERATIONS.has(operation);
+    const lookup = await cache.lookup({ requestId: ctx.id, operation, model: input.model, request: canonical, keyBody, semantic, controls, identity });
+    ctx.hookState.set(STATE, { lookup, operation } satisfies RequestState);
     metrics.counted(lookup.verdict);
     request.setResponseHeader('x-heimdall-cache', lookup.verdict);
     const facts: Record<string, unknown> = { result: lookup.verdict };
@@ -251,7 +304,7 @@ function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLog
     Object.assign(facts, { entry_id: entry.id, age_s: ageSeconds, similarity: lookup.similarity === undefined ? undefined : round(lookup.similarity), saved_usd: entry.costUsd });
     request.cache = 'hit';
     metrics.saved(entry.costUsd ?? 0, entry.inputTokens ?? 0, entry.outputTokens ?? 0);
-    return request.stream ? { stream: replay(answer) } : { response: answer };
+    return request.stream ? { stream: replay(answer, operation) } : { response: answer };
   }
 }
 
