@@ -27,7 +27,7 @@ import { CacheJournal } from './journal.js';
 import { LocalCacheStore } from './local-store.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { legacyCompletionOf, replayChunks, replayLegacyChunks, type LegacyCompletion } from './replay.js';
-import { ResponseCache, type CacheIdentity, type CachedAnswer, type Lookup } from './response-cache.js';
+import { ResponseCache, type CacheIdentity, type CachedAnswer, type Embedding, type EmbeddingCharge, type Lookup } from './response-cache.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -70,10 +70,13 @@ function vectorOf(embedding: number[] | string | undefined): Float32Array | unde
   return undefined;
 }
 
-/** One embedding through Heimdall's own routing (its keys, fallbacks, retries and breakers). */
+/**
+ * One embedding through Heimdall's own routing (its keys, fallbacks, retries and breakers), priced
+ * like an embeddings request (governance's prices): the caller is charged for it with its request.
+ */
 function embedder(gateway: Gateway, logger: CacheLogger) {
   let calls = 0;
-  return async (text: string, model: string, dimensions: number | undefined, identity: CacheIdentity): Promise<Float32Array | undefined> => {
+  return async (text: string, model: string, dimensions: number | undefined, identity: CacheIdentity): Promise<Embedding> => {
     const ctx = new RequestContext(`cache-embedding-${++calls}`, 'openai', '/v1/embeddings');
     ctx.hookState.set(INTERNAL, true);
     ctx.virtualKeyId = identity.virtualKeyId;
@@ -90,14 +93,23 @@ function embedder(gateway: Gateway, logger: CacheLogger) {
     };
     try {
       const outcome = await gateway.pipeline.execute(ctx, input);
-      if (outcome.kind !== 'json') return undefined;
+      if (outcome.kind !== 'json') return { vector: undefined };
+      const charge = chargeOf(gateway, ctx, outcome.target.provider.name, outcome.target.model);
       const response = (outcome.result ?? JSON.parse(outcome.raw!.toString('utf8'))) as EmbeddingResponse;
-      return vectorOf(response.data?.[0]?.embedding);
+      return { vector: vectorOf(response.data?.[0]?.embedding), charge };
     } catch (error) {
       logger.warn({ err: error, embedding_model: model }, 'cache: the embedding call failed; the request goes on without a semantic lookup');
-      return undefined;
+      return { vector: undefined };
     }
   };
+}
+
+/** What an answered embedding call costs: its tokens, priced as an embeddings request (null: no known price). */
+function chargeOf(gateway: Gateway, ctx: RequestContext, provider: string, model: string): EmbeddingCharge {
+  const usage = ctx.usage as { prompt_tokens?: number; total_tokens?: number } | undefined;
+  const tokens = usage?.total_tokens ?? usage?.prompt_tokens ?? 0;
+  const costOf = gateway.lifecycle.costOf;
+  return { provider, model, tokens, costUsd: costOf === undefined ? null : costOf(ctx) };
 }
 
 export function registerCache(app: FastifyInstance, config: ResolvedConfig, gateway: Gateway, logger: CacheLogger): CachePlugin {
@@ -288,6 +300,12 @@ function cachePlugin(app: FastifyInstance, gateway: Gateway, plugin: CachePlugin
     const facts: Record<string, unknown> = { result: lookup.verdict };
     ctx.cacheFacts = facts;
     if (lookup.reason !== undefined) facts.reason = lookup.reason;
+    const charge = lookup.embedding;
+    if (charge !== undefined) {
+      // The embedding call is the caller's: its cost and tokens are settled with the request (governance).
+      ctx.sideCharge = { costUsd: charge.costUsd, tokens: charge.tokens };
+      facts.embedding = { provider: charge.provider, model: charge.model, tokens: charge.tokens, cost_usd: charge.costUsd };
+    }
     if (lookup.shadow !== undefined) {
       facts.shadow = { entry_id: lookup.shadow.entry.id, similarity: round(lookup.shadow.similarity), guard: lookup.shadow.guard ?? null };
     }

@@ -80,6 +80,8 @@ export interface Lookup {
   semantic?: NonNullable<CacheEntry['semantic']>;
   /** Shadow mode: the match that would have been served (or refused by a guard). */
   shadow?: ShadowMatch;
+  /** The semantic lookup's embedding call, charged to the caller. */
+  embedding?: EmbeddingCharge;
   /** The answer is stored when it comes. */
   store: boolean;
   ttlMs: number;
@@ -87,8 +89,24 @@ export interface Lookup {
   lookupMs: number;
 }
 
-/** Embeds one text with the configured model; undefined when it failed (the lookup goes on without it). */
-export type Embedder = (text: string, model: string, dimensions: number | undefined, identity: CacheIdentity) => Promise<Float32Array | undefined>;
+/** What the embedding call of a lookup cost the caller: charged to its virtual key with the request. */
+export interface EmbeddingCharge {
+  /** The provider and model that embedded it. */
+  provider: string;
+  model: string;
+  tokens: number;
+  /** USD; null when the embedding model has no known price. */
+  costUsd: number | null;
+}
+
+export interface Embedding {
+  vector: Float32Array | undefined;
+  /** Undefined when the call was not made or not answered. */
+  charge?: EmbeddingCharge;
+}
+
+/** Embeds one text with the configured model; no vector when it failed (the lookup goes on without it). */
+export type Embedder = (text: string, model: string, dimensions: number | undefined, identity: CacheIdentity) => Promise<Embedding>;
 
 export interface CacheEvents {
   lookedUp?(lookup: Lookup, kind: 'exact' | 'semantic', seconds: number): void;
@@ -223,7 +241,9 @@ export class ResponseCache {
       return;
     }
     const text = embeddingText(facts, semantic.history)!;
-    const vector = await this.options.embed(text, semantic.embeddingModel, semantic.dimensions, input.identity);
+    const embedded = await this.options.embed(text, semantic.embeddingModel, semantic.dimensions, input.identity);
+    lookup.embedding = embedded.charge;
+    const vector = embedded.vector;
     if (vector === undefined || !normalise(vector)) {
       lookup.reason = 'embedding_failed';
       events?.embedFailed?.();

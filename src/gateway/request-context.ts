@@ -77,6 +77,11 @@ export class RequestContext {
   cache: 'hit' | 'miss' | 'none' = 'none';
   /** The response cache's details for the request log (result, entry, similarity, cost saved). */
   cacheFacts: Record<string, unknown> | undefined;
+  /**
+   * Upstream calls made on the request's behalf besides its answer (the semantic cache's embedding
+   * call): their cost (null: unpriced) and tokens are charged to the caller with the request's own.
+   */
+  sideCharge: { costUsd: number | null; tokens: number } | undefined;
   /** The W3C trace id, when tracing is on (log line, request log). */
   traceId: string | undefined;
   /** The model the provider says answered, and the finish reasons (trace attributes). */

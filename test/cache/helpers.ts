@@ -4,7 +4,7 @@
  */
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { startMockProviders } from '../support/mock-upstream/provider-env.js';
-import { startGov, type GovGateway } from '../governance/helpers.js';
+import { call, startGov, type GovGateway } from '../governance/helpers.js';
 
 export { call, chat } from '../governance/helpers.js';
 
@@ -45,4 +45,14 @@ export function sseData(text: string): any[] {
     .map((block) => block.split(/\r?\n/).filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trimStart()).join('\n'))
     .filter((data) => data !== '' && data !== '[DONE]')
     .map((data) => JSON.parse(data));
+}
+
+/** The request log row of request `id` (written behind: polled until it is there). */
+export async function logRow(gatewayUrl: string, id: string): Promise<Record<string, any>> {
+  for (let i = 0; i < 100; i++) {
+    const reply = await call('GET', `${gatewayUrl}/api/logs/${id}`);
+    if (reply.status === 200) return reply.json;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no log row for ${id}`);
 }
