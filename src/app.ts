@@ -28,6 +28,7 @@ import { Metrics } from './telemetry/metrics.js';
 import { registerTelemetry } from './telemetry/telemetry.js';
 import { registerGovernance } from './governance/plugin.js';
 import { registerCache } from './cache/plugin.js';
+import type { CacheStore } from './cache/types.js';
 import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
 import { registerCorePlugins } from './plugins/builtin.js';
 import { registerPlugins } from './plugins/wiring.js';
@@ -53,6 +54,8 @@ export interface BuildOptions {
   management?: Pick<WireStoreOptions, 'store' | 'watchConfig' | 'watchDebounceMs'>;
   /** `--workers N`: this process is a worker (shared ledger, metrics, store-change notices). */
   cluster?: WorkerRuntime;
+  /** A response cache store shared by the gateways of a cluster (src/cache/postgres-store.ts); default: the embedded one. Closed with the app. */
+  cacheStore?: CacheStore;
 }
 
 /** request.log for Fastify: the pino child is created on first use only. */
@@ -192,7 +195,7 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   // Virtual keys, budgets, rate limits, cost (a built-in plugin; spend flushed before the store closes).
   registerGovernance(app, config, { gateway, logger, ledger: sharedLedger ?? options.cluster?.ledger });
   // The response cache (after governance: a hit still counts toward the key's request rate limit).
-  registerCache(app, config, gateway, logger);
+  registerCache(app, config, gateway, logger, options.cacheStore);
   // The configured plugins (config file, PUT /api/plugins), after Heimdall's own (src/plugins/).
   await registerPlugins(app, config, gateway, logger);
   if (options.cluster !== undefined) attachWorker(app, options.cluster);

@@ -24,7 +24,8 @@ import type { CacheConfig } from './config-schema.js';
 import { readControls } from './controls.js';
 import { CacheMetrics } from './cache-metrics.js';
 import { CacheJournal } from './journal.js';
-import { LocalCacheStore } from './local-store.js';
+import { LocalCacheStore, openCacheDatabase } from './local-store.js';
+import type { CacheStore } from './types.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { legacyCompletionOf, replayChunks, replayLegacyChunks, type LegacyCompletion } from './replay.js';
 import { ResponseCache, type CacheIdentity, type CachedAnswer, type Embedding, type EmbeddingCharge, type Lookup } from './response-cache.js';
@@ -52,7 +53,7 @@ export interface CacheLogger {
 
 export interface CachePlugin {
   cache: ResponseCache;
-  store: LocalCacheStore;
+  store: CacheStore;
   journal: CacheJournal;
   metrics: CacheMetrics;
   config(): CacheConfig;
@@ -112,17 +113,22 @@ function chargeOf(gateway: Gateway, ctx: RequestContext, provider: string, model
   return { provider, model, tokens, costUsd: costOf === undefined ? null : costOf(ctx) };
 }
 
-export function registerCache(app: FastifyInstance, config: ResolvedConfig, gateway: Gateway, logger: CacheLogger): CachePlugin {
+/**
+ * `shared`: a store shared by the gateways of a cluster (postgres-store.ts), opened by the caller;
+ * without it, the embedded store in the data dir. The savings and shadow-mode journal stay in the
+ * instance's own cache.db either way.
+ */
+export function registerCache(app: FastifyInstance, config: ResolvedConfig, gateway: Gateway, logger: CacheLogger, shared?: CacheStore): CachePlugin {
   const running = app.hasDecorator('configService') ? () => app.configService.config.cache : () => config.cache;
   const memory = app.hasDecorator('store') && app.store.db.memory;
+  const dataDir = memory ? undefined : config.server.dataDir;
   const initial = running();
-  const store = new LocalCacheStore({
-    dataDir: memory ? undefined : config.server.dataDir,
-    maxEntries: initial.maxEntries,
-    maxBytes: initial.maxBytes,
-    onError: (error) => logger.error({ err: error }, 'cache: writing entries failed'),
-  });
-  const journal = new CacheJournal(store.db);
+  const local = shared === undefined
+    ? new LocalCacheStore({ dataDir, maxEntries: initial.maxEntries, maxBytes: initial.maxBytes, onError: (error) => logger.error({ err: error }, 'cache: writing entries failed') })
+    : undefined;
+  const store: CacheStore = local ?? shared!;
+  const journalDb = local?.db ?? openCacheDatabase(dataDir);
+  const journal = new CacheJournal(journalDb);
   const metrics = new CacheMetrics(gateway.metrics.registry, () => store.stats());
   const cache = new ResponseCache({
     config: running,
@@ -135,6 +141,7 @@ export function registerCache(app: FastifyInstance, config: ResolvedConfig, gate
       semanticMatch: (mode, guard) => metrics.matches.with(mode, guard).inc(),
       ineligible: (reason) => metrics.skipped.with(reason).inc(),
       embedFailed: () => metrics.skipped.with('embedding_failed').inc(),
+      storeFailed: (error) => logger.error({ err: error }, 'cache: storing an entry failed'),
     },
   });
   const plugin: CachePlugin = { cache, store, journal, metrics, config: running };
@@ -159,7 +166,8 @@ export function registerCache(app: FastifyInstance, config: ResolvedConfig, gate
     try {
       journal.flush();
     } finally {
-      store.close();
+      await store.close();
+      if (local === undefined) journalDb.close();
     }
   });
   return plugin;

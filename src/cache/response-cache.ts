@@ -115,6 +115,8 @@ export interface CacheEvents {
   ineligible?(reason: Ineligible): void;
   embedFailed?(): void;
   stored?(entry: CacheEntry): void;
+  /** Writing an entry to the store failed (a shared store's database): the answer was served, not stored. */
+  storeFailed?(error: unknown): void;
 }
 
 export interface ResponseCacheOptions {
@@ -312,7 +314,10 @@ export class ResponseCache {
       costUsd: typeof costUsd === 'number' ? costUsd : null,
       semantic: lookup.semantic,
     };
-    void Promise.resolve(this.store.put(entry, now)).then(() => this.options.events?.stored?.(entry), () => undefined);
+    const events = this.options.events;
+    void Promise.resolve()
+      .then(() => this.store.put(entry, now))
+      .then(() => events?.stored?.(entry), (error: unknown) => events?.storeFailed?.(error));
   }
 
   private recordShadow(lookup: Lookup, answer: CachedAnswer | undefined, requestId: string, now: number): void {

@@ -2,6 +2,7 @@
  * Helpers of the cache tests: the gateway with every native provider pointed at one mock
  * (on a chosen data dir, for restarts), SSE reading, counting the calls that reached the mock.
  */
+import type { CacheStore } from '../../src/cache/types.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { startMockProviders } from '../support/mock-upstream/provider-env.js';
 import { call, startGov, type GovGateway } from '../governance/helpers.js';
@@ -18,7 +19,7 @@ export interface CacheSuite {
 /** USD per million tokens of openai/gpt-4o-mini here: a prompt word costs $1, an answer word $2. */
 export const PRICE = { input: 1_000_000, output: 2_000_000 };
 
-export async function startCacheSuite(cache: Record<string, unknown>, extra: Record<string, unknown> = {}, dataDir?: string): Promise<CacheSuite> {
+export async function startCacheSuite(cache: Record<string, unknown>, extra: Record<string, unknown> = {}, dataDir?: string, cacheStore?: CacheStore): Promise<CacheSuite> {
   const providers = await startMockProviders();
   const baseConfig = {
     ...providers.config,
@@ -26,7 +27,7 @@ export async function startCacheSuite(cache: Record<string, unknown>, extra: Rec
     cache,
     ...extra,
   };
-  const gw = await startGov({ env: providers.env, config: baseConfig, dataDir });
+  const gw = await startGov({ env: providers.env, config: baseConfig, dataDir, build: { cacheStore } });
   return { mock: providers.mock, gw, env: providers.env, baseConfig };
 }
 
