@@ -74,6 +74,7 @@ export function buildInput(gateway: Gateway, operation: UpstreamOperation, body:
     },
     maxOutputTokens: outputCap(body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens),
     cacheControl,
+    requestBody: body,
   };
 }
 

@@ -21,8 +21,8 @@ import Database from 'better-sqlite3';
 import { migrate, type SqliteDatabase } from '../store/database.js';
 import type { Migration } from '../store/migrations.js';
 import type { SemanticFacts } from './guards.js';
-import { VectorIndex } from './vector-index.js';
-import { summarise, type CacheEntry, type CacheFilter, type CacheStore, type EntrySummary, type NearMatch, type StoreStats } from './types.js';
+import { MemoryBackedStore } from './entry-memory.js';
+import { matchesFilter, type CacheEntry, type CacheFilter, type CacheStore } from './types.js';
 
 export const CACHE_DATABASE_FILE = 'cache.db';
 
@@ -101,7 +101,7 @@ export function openCacheDatabase(dataDir: string | undefined): SqliteDatabase {
   return db;
 }
 
-interface EntryRow {
+export interface EntryRow {
   id: string;
   scope: string;
   cache_key: string;
@@ -122,7 +122,7 @@ interface EntryRow {
   facts: string | null;
 }
 
-function toRow(entry: CacheEntry): EntryRow {
+export function toRow(entry: CacheEntry): EntryRow {
   const semantic = entry.semantic;
   return {
     id: entry.id,
@@ -146,7 +146,7 @@ function toRow(entry: CacheEntry): EntryRow {
   };
 }
 
-function fromRow(row: EntryRow): CacheEntry {
+export function fromRow(row: EntryRow): CacheEntry {
   const entry: CacheEntry = {
     id: row.id,
     scope: row.scope,
@@ -193,15 +193,8 @@ export interface LocalStoreOptions {
 
 const SWEEP_MS = 60_000;
 
-export class LocalCacheStore implements CacheStore {
+export class LocalCacheStore extends MemoryBackedStore implements CacheStore {
   readonly db: SqliteDatabase;
-  /** Live entries, least recently used first (Map order: a touch re-inserts). */
-  private readonly entries = new Map<string, CacheEntry>();
-  private readonly indexes = new Map<string, VectorIndex>();
-  private bytes = 0;
-  private semanticCount = 0;
-  private evictions = 0;
-  private expirations = 0;
   private maxEntries: number;
   private maxBytes: number;
   private readonly pendingPuts = new Map<string, CacheEntry>();
@@ -220,6 +213,7 @@ export class LocalCacheStore implements CacheStore {
   };
 
   constructor(private readonly options: LocalStoreOptions) {
+    super();
     this.now = options.now ?? Date.now;
     this.maxEntries = options.maxEntries;
     this.maxBytes = options.maxBytes;
@@ -243,16 +237,16 @@ export class LocalCacheStore implements CacheStore {
     const now = this.now();
     this.db.prepare('DELETE FROM cache_entries WHERE expires_at <= ?').run(now);
     const rows = this.db.prepare('SELECT * FROM cache_entries ORDER BY used_at ASC').all() as EntryRow[];
-    for (const row of rows) this.insert(fromRow(row));
+    for (const row of rows) this.memory.insert(fromRow(row));
     this.evict();
     this.flush();
   }
 
   get(id: string, now: number): CacheEntry | undefined {
-    const entry = this.entries.get(id);
+    const entry = this.memory.peek(id);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
-      this.expirations++;
+      this.memory.expirations++;
       this.drop(entry);
       return undefined;
     }
@@ -260,43 +254,20 @@ export class LocalCacheStore implements CacheStore {
   }
 
   put(entry: CacheEntry, _now: number): void {
-    const previous = this.entries.get(entry.id);
-    if (previous !== undefined) this.unlink(previous);
-    this.insert(entry);
+    this.memory.insert(entry);
     this.pendingDeletes.delete(entry.id);
     this.pendingPuts.set(entry.id, entry);
     this.evict();
   }
 
   touch(entry: CacheEntry, now: number): void {
-    if (this.entries.get(entry.id) !== entry) return;
-    entry.usedAt = now;
-    entry.hits++;
-    this.entries.delete(entry.id);
-    this.entries.set(entry.id, entry);
-    if (!this.pendingPuts.has(entry.id)) this.pendingTouches.set(entry.id, entry);
-  }
-
-  nearest(partition: string, vector: Float32Array, k: number, floor: number, now: number): NearMatch[] {
-    const index = this.indexes.get(partition);
-    if (index === undefined || index.dimensions !== vector.length) return [];
-    const matches: NearMatch[] = [];
-    // A few extra rows: some of the nearest may have expired.
-    for (const neighbour of index.search(vector, k + 2, floor)) {
-      const entry = this.get(neighbour.id, now);
-      if (entry !== undefined) matches.push({ entry, similarity: neighbour.similarity });
-      if (matches.length === k) break;
-    }
-    return matches;
+    if (this.memory.touch(entry, now) && !this.pendingPuts.has(entry.id)) this.pendingTouches.set(entry.id, entry);
   }
 
   delete(filter: CacheFilter): number {
     if (filter.id === undefined && filter.scope === undefined && filter.model === undefined) {
-      const count = this.entries.size;
-      this.entries.clear();
-      this.indexes.clear();
-      this.bytes = 0;
-      this.semanticCount = 0;
+      const count = this.memory.size;
+      this.memory.clear();
       this.pendingPuts.clear();
       this.pendingTouches.clear();
       this.pendingDeletes.clear();
@@ -304,27 +275,12 @@ export class LocalCacheStore implements CacheStore {
       return count;
     }
     let count = 0;
-    for (const entry of [...this.entries.values()]) {
-      if (filter.id !== undefined && entry.id !== filter.id) continue;
-      if (filter.scope !== undefined && entry.scope !== filter.scope) continue;
-      if (filter.model !== undefined && entry.model !== filter.model) continue;
+    for (const entry of this.memory.values()) {
+      if (!matchesFilter(entry, filter)) continue;
       this.drop(entry);
       count++;
     }
     return count;
-  }
-
-  stats(): StoreStats {
-    return { entries: this.entries.size, bytes: this.bytes, semantic_entries: this.semanticCount, evictions: this.evictions, expirations: this.expirations };
-  }
-
-  largest(limit: number): EntrySummary[] {
-    return [...this.entries.values()].sort((a, b) => b.bytes - a.bytes).slice(0, limit).map(summarise);
-  }
-
-  /** Every live entry, most recently used first (the management API lists a page of them). */
-  list(): CacheEntry[] {
-    return [...this.entries.values()].reverse();
   }
 
   setBounds(maxEntries: number, maxBytes: number): void {
@@ -378,43 +334,16 @@ export class LocalCacheStore implements CacheStore {
     const now = this.now();
     if (now - this.lastSweep < SWEEP_MS) return;
     this.lastSweep = now;
-    for (const entry of [...this.entries.values()]) {
+    for (const entry of this.memory.values()) {
       if (entry.expiresAt <= now) {
-        this.expirations++;
+        this.memory.expirations++;
         this.drop(entry);
       }
     }
   }
 
-  private insert(entry: CacheEntry): void {
-    this.entries.set(entry.id, entry);
-    this.bytes += entry.bytes;
-    const semantic = entry.semantic;
-    if (semantic !== undefined) {
-      let index = this.indexes.get(semantic.partition);
-      if (index === undefined || index.dimensions !== semantic.vector.length) {
-        index = new VectorIndex(semantic.vector.length);
-        this.indexes.set(semantic.partition, index);
-      }
-      index.add(entry.id, semantic.vector);
-      this.semanticCount++;
-    }
-  }
-
-  /** Takes an entry out of memory (not out of the file). */
-  private unlink(entry: CacheEntry): void {
-    if (!this.entries.delete(entry.id)) return;
-    this.bytes -= entry.bytes;
-    const semantic = entry.semantic;
-    if (semantic !== undefined) {
-      const index = this.indexes.get(semantic.partition);
-      if (index?.remove(entry.id)) this.semanticCount--;
-      if (index !== undefined && index.size === 0) this.indexes.delete(semantic.partition);
-    }
-  }
-
   private drop(entry: CacheEntry): void {
-    this.unlink(entry);
+    this.memory.unlink(entry);
     this.pendingPuts.delete(entry.id);
     this.pendingTouches.delete(entry.id);
     this.pendingDeletes.add(entry.id);
@@ -422,10 +351,9 @@ export class LocalCacheStore implements CacheStore {
 
   /** Least recently used first, until both bounds hold. */
   private evict(): void {
-    while (this.entries.size > this.maxEntries || (this.bytes > this.maxBytes && this.entries.size > 0)) {
-      const oldest = this.entries.values().next().value as CacheEntry;
-      this.evictions++;
-      this.drop(oldest);
+    while (this.memory.over(this.maxEntries, this.maxBytes)) {
+      this.memory.evictions++;
+      this.drop(this.memory.oldest()!);
     }
   }
 }

@@ -24,9 +24,11 @@ import type { CacheConfig } from './config-schema.js';
 import { readControls } from './controls.js';
 import { CacheMetrics } from './cache-metrics.js';
 import { CacheJournal } from './journal.js';
-import { LocalCacheStore } from './local-store.js';
-import { replayChunks } from './replay.js';
-import { ResponseCache, type CacheIdentity, type Lookup } from './response-cache.js';
+import { LocalCacheStore, openCacheDatabase } from './local-store.js';
+import type { CacheStore } from './types.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { legacyCompletionOf, replayChunks, replayLegacyChunks, type LegacyCompletion } from './replay.js';
+import { ResponseCache, type CacheIdentity, type CachedAnswer, type Embedding, type EmbeddingCharge, type Lookup } from './response-cache.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,6 +43,7 @@ const INTERNAL = 'cache.internal';
 
 interface RequestState {
   lookup: Lookup;
+  operation: string;
 }
 
 export interface CacheLogger {
@@ -50,7 +53,7 @@ export interface CacheLogger {
 
 export interface CachePlugin {
   cache: ResponseCache;
-  store: LocalCacheStore;
+  store: CacheStore;
   journal: CacheJournal;
   metrics: CacheMetrics;
   config(): CacheConfig;
@@ -68,10 +71,13 @@ function vectorOf(embedding: number[] | string | undefined): Float32Array | unde
   return undefined;
 }
 
-/** One embedding through Heimdall's own routing (its keys, fallbacks, retries and breakers). */
+/**
+ * One embedding through Heimdall's own routing (its keys, fallbacks, retries and breakers), priced
+ * like an embeddings request (governance's prices): the caller is charged for it with its request.
+ */
 function embedder(gateway: Gateway, logger: CacheLogger) {
   let calls = 0;
-  return async (text: string, model: string, dimensions: number | undefined, identity: CacheIdentity): Promise<Float32Array | undefined> => {
+  return async (text: string, model: string, dimensions: number | undefined, identity: CacheIdentity): Promise<Embedding> => {
     const ctx = new RequestContext(`cache-embedding-${++calls}`, 'openai', '/v1/embeddings');
     ctx.hookState.set(INTERNAL, true);
     ctx.virtualKeyId = identity.virtualKeyId;
@@ -88,27 +94,41 @@ function embedder(gateway: Gateway, logger: CacheLogger) {
     };
     try {
       const outcome = await gateway.pipeline.execute(ctx, input);
-      if (outcome.kind !== 'json') return undefined;
+      if (outcome.kind !== 'json') return { vector: undefined };
+      const charge = chargeOf(gateway, ctx, outcome.target.provider.name, outcome.target.model);
       const response = (outcome.result ?? JSON.parse(outcome.raw!.toString('utf8'))) as EmbeddingResponse;
-      return vectorOf(response.data?.[0]?.embedding);
+      return { vector: vectorOf(response.data?.[0]?.embedding), charge };
     } catch (error) {
       logger.warn({ err: error, embedding_model: model }, 'cache: the embedding call failed; the request goes on without a semantic lookup');
-      return undefined;
+      return { vector: undefined };
     }
   };
 }
 
-export function registerCache(app: FastifyInstance, config: ResolvedConfig, gateway: Gateway, logger: CacheLogger): CachePlugin {
+/** What an answered embedding call costs: its tokens, priced as an embeddings request (null: no known price). */
+function chargeOf(gateway: Gateway, ctx: RequestContext, provider: string, model: string): EmbeddingCharge {
+  const usage = ctx.usage as { prompt_tokens?: number; total_tokens?: number } | undefined;
+  const tokens = usage?.total_tokens ?? usage?.prompt_tokens ?? 0;
+  const costOf = gateway.lifecycle.costOf;
+  return { provider, model, tokens, costUsd: costOf === undefined ? null : costOf(ctx) };
+}
+
+/**
+ * `shared`: a store shared by the gateways of a cluster (postgres-store.ts), opened by the caller;
+ * without it, the embedded store in the data dir. The savings and shadow-mode journal stay in the
+ * instance's own cache.db either way.
+ */
+export function registerCache(app: FastifyInstance, config: ResolvedConfig, gateway: Gateway, logger: CacheLogger, shared?: CacheStore): CachePlugin {
   const running = app.hasDecorator('configService') ? () => app.configService.config.cache : () => config.cache;
   const memory = app.hasDecorator('store') && app.store.db.memory;
+  const dataDir = memory ? undefined : config.server.dataDir;
   const initial = running();
-  const store = new LocalCacheStore({
-    dataDir: memory ? undefined : config.server.dataDir,
-    maxEntries: initial.maxEntries,
-    maxBytes: initial.maxBytes,
-    onError: (error) => logger.error({ err: error }, 'cache: writing entries failed'),
-  });
-  const journal = new CacheJournal(store.db);
+  const local = shared === undefined
+    ? new LocalCacheStore({ dataDir, maxEntries: initial.maxEntries, maxBytes: initial.maxBytes, onError: (error) => logger.error({ err: error }, 'cache: writing entries failed') })
+    : undefined;
+  const store: CacheStore = local ?? shared!;
+  const journalDb = local?.db ?? openCacheDatabase(dataDir);
+  const journal = new CacheJournal(journalDb);
   const metrics = new CacheMetrics(gateway.metrics.registry, () => store.stats());
   const cache = new ResponseCache({
     config: running,
@@ -121,12 +141,13 @@ export function registerCache(app: FastifyInstance, config: ResolvedConfig, gate
       semanticMatch: (mode, guard) => metrics.matches.with(mode, guard).inc(),
       ineligible: (reason) => metrics.skipped.with(reason).inc(),
       embedFailed: () => metrics.skipped.with('embedding_failed').inc(),
+      storeFailed: (error) => logger.error({ err: error }, 'cache: storing an entry failed'),
     },
   });
   const plugin: CachePlugin = { cache, store, journal, metrics, config: running };
   app.decorate('responseCache', plugin);
   // On the lifecycle only while some key may use it: a finalAnswer plugin makes every stream decode.
-  const stages = cachePlugin(app, plugin, logger);
+  const stages = cachePlugin(app, gateway, plugin, logger);
   let registered = false;
   const place = (next: CacheConfig): void => {
     const wanted = next.enabled || Object.values(next.virtualKeys).some((override) => override.enabled === true);
@@ -145,7 +166,8 @@ export function registerCache(app: FastifyInstance, config: ResolvedConfig, gate
     try {
       journal.flush();
     } finally {
-      store.close();
+      await store.close();
+      if (local === undefined) journalDb.close();
     }
   });
   return plugin;
@@ -157,21 +179,61 @@ function identityOf(app: FastifyInstance, ctx: RequestContext): CacheIdentity {
   return { virtualKeyId: id, virtualKeyName: name, teamId: ctx.teamId, customerId: ctx.customerId };
 }
 
-/** Only chat answers are cached: OpenAI chat, Anthropic Messages, Gemini generateContent (not the Responses API). */
+/**
+ * What is cached: chat answers (OpenAI chat, Anthropic Messages, Gemini generateContent), Responses API
+ * answers, legacy completions and embeddings; not media, nor native pass-through (raw) calls, nor the
+ * Responses API's token counts (a chat call on a /v1/responses route).
+ */
 function cacheable(ctx: RequestContext, input: PipelineInput | undefined): input is PipelineInput {
-  return input !== undefined && input.operation === 'chat' && input.raw === undefined && !ctx.route.startsWith('/v1/responses');
+  if (input === undefined || input.raw !== undefined) return false;
+  switch (input.operation) {
+    case 'chat':
+      return !ctx.route.startsWith('/v1/responses');
+    case 'responses':
+    case 'completions':
+    case 'embeddings':
+      return true;
+    default:
+      return false;
+  }
 }
 
-/** A stored answer replayed as a stream: a few words per chunk, usage last (replay.ts). */
-async function* replay(answer: ChatCompletion): AsyncIterable<ChatCompletionChunk> {
-  yield* replayChunks(answer);
+/** Operations whose conversation can be matched semantically (the others use the exact cache only). */
+const SEMANTIC_OPERATIONS = new Set(['chat', 'responses']);
+
+/**
+ * Why a Responses request depends on state stored outside it (and so is never cached), or undefined:
+ * a previous response or a conversation it continues, items it references by id, a stored prompt
+ * without a fixed version, or a background run (its answer is polled, not returned).
+ */
+export function responsesStateDependence(body: Readonly<Record<string, unknown>>): string | undefined {
+  if (body.previous_response_id !== undefined && body.previous_response_id !== null) return 'previous_response_id';
+  if (body.conversation !== undefined && body.conversation !== null) return 'conversation';
+  if (body.background === true) return 'background';
+  const prompt = body.prompt as { version?: unknown } | null | undefined;
+  if (typeof prompt === 'object' && prompt !== null && (prompt.version === undefined || prompt.version === null)) return 'prompt_without_version';
+  const items = body.input;
+  if (Array.isArray(items) && items.some((item) => typeof item === 'object' && item !== null && (item as { type?: unknown }).type === 'item_reference')) return 'item_reference';
+  return undefined;
+}
+
+/** A stored answer replayed as a stream in the canonical form (replay.ts); a legacy completion in its own chunks. */
+async function* replay(answer: CachedAnswer, operation: string): AsyncIterable<ChatCompletionChunk> {
+  if (operation === 'completions') yield* replayLegacyChunks(legacyCompletionOf(answer as ChatCompletion | LegacyCompletion));
+  else yield* replayChunks(answer as ChatCompletion);
+}
+
+/** The answer as the cache keeps it: a legacy completion in its own shape, even when it was streamed. */
+function storedAnswer(answer: ChatCompletion | EmbeddingResponse | undefined, operation: string): CachedAnswer | undefined {
+  if (answer === undefined || operation !== 'completions') return answer;
+  return legacyCompletionOf(answer as ChatCompletion | LegacyCompletion) as unknown as CachedAnswer;
 }
 
 /**
  * The request in canonical form for the key. A provider that speaks the caller's format gets the
  * caller's own bytes, so what decoding it would drop (warnings) is not dropped: those warnings go.
  */
-function canonicalRequest(ctx: RequestContext, request: PluginRequest, routing: RoutingStage, input: PipelineInput): ChatRequest | undefined {
+function canonicalRequest(gateway: Gateway, ctx: RequestContext, request: PluginRequest, routing: RoutingStage, input: PipelineInput): ChatRequest | undefined {
   const before = ctx.warnings?.length ?? 0;
   let canonical: ChatRequest;
   try {
@@ -181,14 +243,16 @@ function canonicalRequest(ctx: RequestContext, request: PluginRequest, routing: 
   }
   const added = (ctx.warnings?.length ?? 0) - before;
   const primary = (routing as RoutingStageImpl).plan().targets[0];
-  if (added > 0 && primary !== undefined && primary.provider.definition.format === input.nativeFormat && !input.rewritten) {
+  const passthrough = primary !== undefined && primary.provider.definition.format === input.nativeFormat && !input.rewritten
+    && primary.provider.wireOperation(input.operation, primary.model, gateway.state.catalog) === input.operation;
+  if (added > 0 && passthrough) {
     ctx.warnings!.splice(before, added);
     if (ctx.warnings!.length === 0) ctx.warnings = undefined;
   }
   return canonical;
 }
 
-function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLogger): BuiltinPlugin {
+function cachePlugin(app: FastifyInstance, gateway: Gateway, plugin: CachePlugin, logger: CacheLogger): BuiltinPlugin {
   const { cache, metrics } = plugin;
   const builtin: BuiltinPlugin = {
     name: 'cache',
@@ -208,7 +272,7 @@ function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLog
       if (state === undefined || answer.source === 'plugin' || state.lookup.answer !== undefined) return;
       try {
         const complete = answer.status === 200 && answer.completed && ctx.error === undefined && ctx.errorMessage === undefined;
-        const response = complete ? (answer.response() as ChatCompletion | undefined) : undefined;
+        const response = complete ? storedAnswer(answer.response(), state.operation) : undefined;
         const target = request.target;
         cache.complete(state.lookup, response, answer.costUsd, { requestId: ctx.id, provider: target?.provider ?? null, model: target?.model ?? null });
       } catch (error) {
@@ -221,20 +285,35 @@ function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLog
   /** The lookup; a hit is the request's early answer. */
   async function lookUp(request: PluginRequest, routing: RoutingStage, ctx: RequestContext, input: PipelineInput, identity: CacheIdentity): Promise<EarlyAnswer | void> {
     const controls = readControls(request.headers, input.cacheControl);
-    const canonical = canonicalRequest(ctx, request, routing, input);
-    if (canonical === undefined) {
+    const operation = input.operation;
+    const bypass = (reason: string): void => {
+      if (controls.mode === 'only') throw new GatewayError('HD_ERR_CACHE_MISS', `x-heimdall-cache: only was asked, but this request is not cached (${reason}).`);
       metrics.counted('bypass');
       request.setResponseHeader('x-heimdall-cache', 'bypass');
-      ctx.cacheFacts = { result: 'bypass', reason: 'not_translatable' };
-      return;
+      ctx.cacheFacts = { result: 'bypass', reason };
+    };
+    const keyBody = operation === 'responses' ? input.requestBody : undefined;
+    if (operation === 'responses') {
+      const stateful = keyBody === undefined ? 'not_translatable' : responsesStateDependence(keyBody);
+      if (stateful !== undefined) return bypass(stateful);
     }
-    const lookup = await cache.lookup({ requestId: ctx.id, operation: input.operation, model: input.model, request: canonical, controls, identity });
-    ctx.hookState.set(STATE, { lookup } satisfies RequestState);
+    // Embeddings and legacy completions are OpenAI's own shapes: their body is their canonical form.
+    const canonical = SEMANTIC_OPERATIONS.has(operation) ? canonicalRequest(gateway, ctx, request, routing, input) : (request.canonical() as ChatRequest);
+    if (canonical === undefined) return bypass('not_translatable');
+    const semantic = SEMANTIC_OPERATIONS.has(operation);
+    const lookup = await cache.lookup({ requestId: ctx.id, operation, model: input.model, request: canonical, keyBody, semantic, controls, identity });
+    ctx.hookState.set(STATE, { lookup, operation } satisfies RequestState);
     metrics.counted(lookup.verdict);
     request.setResponseHeader('x-heimdall-cache', lookup.verdict);
     const facts: Record<string, unknown> = { result: lookup.verdict };
     ctx.cacheFacts = facts;
     if (lookup.reason !== undefined) facts.reason = lookup.reason;
+    const charge = lookup.embedding;
+    if (charge !== undefined) {
+      // The embedding call is the caller's: its cost and tokens are settled with the request (governance).
+      ctx.sideCharge = { costUsd: charge.costUsd, tokens: charge.tokens };
+      facts.embedding = { provider: charge.provider, model: charge.model, tokens: charge.tokens, cost_usd: charge.costUsd };
+    }
     if (lookup.shadow !== undefined) {
       facts.shadow = { entry_id: lookup.shadow.entry.id, similarity: round(lookup.shadow.similarity), guard: lookup.shadow.guard ?? null };
     }
@@ -251,7 +330,7 @@ function cachePlugin(app: FastifyInstance, plugin: CachePlugin, logger: CacheLog
     Object.assign(facts, { entry_id: entry.id, age_s: ageSeconds, similarity: lookup.similarity === undefined ? undefined : round(lookup.similarity), saved_usd: entry.costUsd });
     request.cache = 'hit';
     metrics.saved(entry.costUsd ?? 0, entry.inputTokens ?? 0, entry.outputTokens ?? 0);
-    return request.stream ? { stream: replay(answer) } : { response: answer };
+    return request.stream ? { stream: replay(answer, operation) } : { response: answer };
   }
 }
 

@@ -69,3 +69,49 @@ export function replayChunks(answer: ChatCompletion): ChatCompletionChunk[] {
   if (answer.usage !== undefined) out.push(chunk(answer, [], answer.usage));
   return out;
 }
+
+/** A legacy completion (`POST /v1/completions`), as OpenAI returns it. @see https://platform.openai.com/docs/api-reference/completions/object */
+export interface LegacyCompletion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: Array<{ index: number; text: string; logprobs: unknown; finish_reason: string | null }>;
+  usage?: Usage;
+  system_fingerprint?: string;
+}
+
+/**
+ * A legacy completion as stored: the provider's own JSON, or (a streamed answer, collected by the
+ * gateway in the chat shape) rebuilt from the collected text.
+ */
+export function legacyCompletionOf(answer: ChatCompletion | LegacyCompletion): LegacyCompletion {
+  if (answer.object === 'text_completion') return answer as LegacyCompletion;
+  const chat = answer as ChatCompletion;
+  const out: LegacyCompletion = {
+    id: chat.id,
+    object: 'text_completion',
+    created: chat.created,
+    model: chat.model,
+    choices: chat.choices.map((choice) => ({ index: choice.index, text: contentText(choice.message.content), logprobs: null, finish_reason: choice.finish_reason ?? null })),
+  };
+  if (chat.usage !== undefined) out.usage = chat.usage;
+  return out;
+}
+
+/**
+ * The chunks of one stored legacy completion, in stream order: its text in pieces, an empty
+ * text with the finish reason, and the usage last (sent to a caller that asked for it).
+ * @see https://platform.openai.com/docs/api-reference/completions/create#completions-create-stream
+ */
+export function replayLegacyChunks(answer: LegacyCompletion): ChatCompletionChunk[] {
+  const base = { id: answer.id, object: 'text_completion', created: answer.created, model: answer.model };
+  const out: unknown[] = [];
+  for (const choice of answer.choices) {
+    for (const piece of pieces(choice.text ?? '')) out.push({ ...base, choices: [{ index: choice.index, text: piece, logprobs: null, finish_reason: null }] });
+    out.push({ ...base, choices: [{ index: choice.index, text: '', logprobs: null, finish_reason: choice.finish_reason ?? 'stop' }] });
+  }
+  if (answer.usage !== undefined) out.push({ ...base, choices: [], usage: answer.usage });
+  // The OpenAI stream encoder writes each chunk as it is: these keep the legacy shape.
+  return out as ChatCompletionChunk[];
+}

@@ -75,14 +75,30 @@ function isSystem(message: ChatMessage): boolean {
   return message.role === 'system' || message.role === 'developer';
 }
 
+/** What a request body holds that may change its answer: every field but those that only label the call. */
+function keyedFields(body: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const keyed: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (value !== undefined && !NOT_IN_KEY.has(name)) keyed[name] = value;
+  }
+  return keyed;
+}
+
+/**
+ * The exact key of a request body asked as `model` through `operation`: an embeddings request's
+ * input, dimensions and encoding format, a legacy completion's prompt and parameters, a Responses
+ * request's input, instructions, tools and parameters (as the caller wrote them).
+ */
+export function exactKeyOf(operation: string, model: string, body: Readonly<Record<string, unknown>>): string {
+  return digest(`${operation}\u0000${model}\u0000${stableJson(keyedFields(body))}`);
+}
+
 /** Facts of a canonical chat request asked as `model` through `operation`. */
 export function requestFacts(operation: string, model: string, request: ChatRequest): RequestFacts {
-  const keyed: Record<string, unknown> = {};
+  const keyed = keyedFields(request as unknown as Record<string, unknown>);
   const shape: Record<string, unknown> = {};
   const params: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(request)) {
-    if (value === undefined || NOT_IN_KEY.has(name)) continue;
-    keyed[name] = value;
+  for (const [name, value] of Object.entries(keyed)) {
     if (name === 'messages') continue;
     if (SHAPE.has(name)) shape[name] = value;
     else if (!SAMPLING.has(name)) params[name] = value;

@@ -13,13 +13,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { ChatCompletion, ChatRequest } from '../formats/openai/types.js';
+import type { ChatCompletion, ChatRequest, EmbeddingResponse } from '../formats/openai/types.js';
 import type { CacheConfig, CacheKeyOverride } from './config-schema.js';
 import type { CacheControls } from './controls.js';
 import { embeddingText, failedGuard, ineligible, semanticFacts, type Guard, type Ineligible, type SemanticFacts } from './guards.js';
 import type { CacheJournal } from './journal.js';
 import { entryBytes } from './local-store.js';
-import { digest, requestFacts, type RequestFacts } from './request-key.js';
+import { digest, exactKeyOf, requestFacts, type RequestFacts } from './request-key.js';
 import type { CacheEntry, CacheStore } from './types.js';
 import { normalise } from './vector-index.js';
 
@@ -37,9 +37,25 @@ export interface LookupInput {
   requestId: string;
   operation: string;
   model: string;
+  /** The request in canonical chat form (its facts feed the semantic lookup), or the body of an embeddings or completions request. */
   request: ChatRequest;
+  /** The exact key is computed from this body instead of `request` (a Responses request, keyed as the caller wrote it). */
+  keyBody?: Readonly<Record<string, unknown>>;
+  /** False: the exact cache only (embeddings, legacy completions). Default true. */
+  semantic?: boolean;
   controls: CacheControls;
   identity: CacheIdentity;
+}
+
+/** What an entry holds: a chat completion (chat, Messages, Gemini, Responses), a legacy completion, or an embeddings list. */
+export type CachedAnswer = ChatCompletion | EmbeddingResponse;
+
+/** Complete: every choice finished, or (embeddings) every vector there. */
+export function isComplete(answer: CachedAnswer): boolean {
+  const choices = (answer as { choices?: unknown }).choices;
+  if (Array.isArray(choices)) return choices.length > 0 && choices.every((choice: { finish_reason?: unknown }) => choice.finish_reason !== null && choice.finish_reason !== undefined);
+  const data = (answer as { data?: unknown }).data;
+  return Array.isArray(data) && data.length > 0;
 }
 
 export interface ShadowMatch {
@@ -58,12 +74,14 @@ export interface Lookup {
   facts?: RequestFacts;
   /** Served: the entry and its answer. */
   entry?: CacheEntry;
-  answer?: ChatCompletion;
+  answer?: CachedAnswer;
   similarity?: number;
   /** The request's own semantic facts and vector: stored with its answer. */
   semantic?: NonNullable<CacheEntry['semantic']>;
   /** Shadow mode: the match that would have been served (or refused by a guard). */
   shadow?: ShadowMatch;
+  /** The semantic lookup's embedding call, charged to the caller. */
+  embedding?: EmbeddingCharge;
   /** The answer is stored when it comes. */
   store: boolean;
   ttlMs: number;
@@ -71,8 +89,24 @@ export interface Lookup {
   lookupMs: number;
 }
 
-/** Embeds one text with the configured model; undefined when it failed (the lookup goes on without it). */
-export type Embedder = (text: string, model: string, dimensions: number | undefined, identity: CacheIdentity) => Promise<Float32Array | undefined>;
+/** What the embedding call of a lookup cost the caller: charged to its virtual key with the request. */
+export interface EmbeddingCharge {
+  /** The provider and model that embedded it. */
+  provider: string;
+  model: string;
+  tokens: number;
+  /** USD; null when the embedding model has no known price. */
+  costUsd: number | null;
+}
+
+export interface Embedding {
+  vector: Float32Array | undefined;
+  /** Undefined when the call was not made or not answered. */
+  charge?: EmbeddingCharge;
+}
+
+/** Embeds one text with the configured model; no vector when it failed (the lookup goes on without it). */
+export type Embedder = (text: string, model: string, dimensions: number | undefined, identity: CacheIdentity) => Promise<Embedding>;
 
 export interface CacheEvents {
   lookedUp?(lookup: Lookup, kind: 'exact' | 'semantic', seconds: number): void;
@@ -81,6 +115,8 @@ export interface CacheEvents {
   ineligible?(reason: Ineligible): void;
   embedFailed?(): void;
   stored?(entry: CacheEntry): void;
+  /** Writing an entry to the store failed (a shared store's database): the answer was served, not stored. */
+  storeFailed?(error: unknown): void;
 }
 
 export interface ResponseCacheOptions {
@@ -154,6 +190,7 @@ export class ResponseCache {
     const request = input.request;
     if (typeof request.n === 'number' && request.n > 1) return this.bypass(lookup, 'n');
     const facts = requestFacts(input.operation, input.model, request);
+    if (input.keyBody !== undefined) facts.exactKey = exactKeyOf(input.operation, input.model, input.keyBody);
     lookup.facts = facts;
     const now = this.now();
     if (controls.mode !== 'refresh') {
@@ -165,7 +202,7 @@ export class ResponseCache {
       }
     }
     const semantic = config.semantic;
-    if (semantic.enabled) await this.semanticLookup(lookup, input, facts, override, now);
+    if (semantic.enabled && input.semantic !== false) await this.semanticLookup(lookup, input, facts, override, now);
     this.finishLookup(lookup, lookup.verdict === 'semantic-hit' || lookup.semantic !== undefined ? 'semantic' : 'exact');
     if (controls.mode === 'only' && lookup.answer === undefined) {
       throw new GatewayError('HD_ERR_CACHE_MISS', 'x-heimdall-cache: only was asked, and the cache holds no answer to this request.');
@@ -189,7 +226,7 @@ export class ResponseCache {
   private serve(lookup: Lookup, entry: CacheEntry, verdict: 'hit' | 'semantic-hit', now: number, similarity?: number): void {
     lookup.verdict = verdict;
     lookup.entry = entry;
-    lookup.answer = JSON.parse(entry.response) as ChatCompletion;
+    lookup.answer = JSON.parse(entry.response) as CachedAnswer;
     lookup.similarity = similarity;
     lookup.store = false;
     this.store.touch(entry, now);
@@ -206,7 +243,9 @@ export class ResponseCache {
       return;
     }
     const text = embeddingText(facts, semantic.history)!;
-    const vector = await this.options.embed(text, semantic.embeddingModel, semantic.dimensions, input.identity);
+    const embedded = await this.options.embed(text, semantic.embeddingModel, semantic.dimensions, input.identity);
+    lookup.embedding = embedded.charge;
+    const vector = embedded.vector;
     if (vector === undefined || !normalise(vector)) {
       lookup.reason = 'embedding_failed';
       events?.embedFailed?.();
@@ -247,12 +286,12 @@ export class ResponseCache {
    * The answer the caller got (on a miss or a refresh): stored when it is complete; in shadow mode
    * the real answer goes beside the match that would have been served. `costUsd`: what it cost.
    */
-  complete(lookup: Lookup, answer: ChatCompletion | undefined, costUsd: number | null | undefined, served: { requestId: string; provider: string | null; model: string | null }): void {
+  complete(lookup: Lookup, answer: CachedAnswer | undefined, costUsd: number | null | undefined, served: { requestId: string; provider: string | null; model: string | null }): void {
     const now = this.now();
     if (lookup.verdict === 'miss') this.options.journal?.count(now, 'miss', 0, 0);
     if (lookup.shadow !== undefined) this.recordShadow(lookup, answer, served.requestId, now);
     if (!lookup.store || answer === undefined || lookup.facts === undefined) return;
-    if (!answer.choices.every((choice) => choice.finish_reason !== null && choice.finish_reason !== undefined)) return;
+    if (!isComplete(answer)) return;
     const config = this.config;
     const response = JSON.stringify(answer);
     const bytes = entryBytes(response, lookup.semantic);
@@ -271,14 +310,17 @@ export class ResponseCache {
       usedAt: now,
       hits: 0,
       inputTokens: answer.usage?.prompt_tokens ?? null,
-      outputTokens: answer.usage?.completion_tokens ?? null,
+      outputTokens: (answer.usage as { completion_tokens?: number } | undefined)?.completion_tokens ?? null,
       costUsd: typeof costUsd === 'number' ? costUsd : null,
       semantic: lookup.semantic,
     };
-    void Promise.resolve(this.store.put(entry, now)).then(() => this.options.events?.stored?.(entry), () => undefined);
+    const events = this.options.events;
+    void Promise.resolve()
+      .then(() => this.store.put(entry, now))
+      .then(() => events?.stored?.(entry), (error: unknown) => events?.storeFailed?.(error));
   }
 
-  private recordShadow(lookup: Lookup, answer: ChatCompletion | undefined, requestId: string, now: number): void {
+  private recordShadow(lookup: Lookup, answer: CachedAnswer | undefined, requestId: string, now: number): void {
     const shadow = lookup.shadow!;
     const cached = shadow.entry;
     this.options.journal?.shadow({
@@ -293,7 +335,7 @@ export class ResponseCache {
       question: lookup.semantic?.facts.text ?? '',
       cached_question: cached.semantic?.facts.text ?? '',
       cached_answer: answerText(JSON.parse(cached.response) as ChatCompletion),
-      real_answer: answer === undefined ? null : answerText(answer),
+      real_answer: answer === undefined ? null : answerText(answer as ChatCompletion),
     });
   }
 }
@@ -305,7 +347,7 @@ export function entryId(scope: string, exactKey: string): string {
 
 /** An answer's text for the review (first choice: content, else its tool calls). */
 export function answerText(answer: ChatCompletion): string {
-  const message = answer.choices[0]?.message;
+  const message = answer.choices?.[0]?.message;
   if (message === undefined) return '';
   if (typeof message.content === 'string' && message.content !== '') return message.content;
   if (message.tool_calls !== undefined) return message.tool_calls.map((call) => `${call.function.name}(${call.function.arguments})`).join('\n');

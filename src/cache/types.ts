@@ -94,8 +94,14 @@ export interface CacheStore {
   /** New bounds (a configuration change); evicts at once when they shrink. */
   setBounds(maxEntries: number, maxBytes: number): void;
   /** Writes what is pending. */
-  flush(): void;
-  close(): void;
+  flush(): void | Promise<void>;
+  /** Writes what is pending and lets go of the store's resources (not of a pool it was given). */
+  close(): void | Promise<void>;
+}
+
+/** Whether an entry matches a deletion filter (an empty filter matches every entry). */
+export function matchesFilter(entry: CacheEntry, filter: CacheFilter): boolean {
+  return (filter.id === undefined || entry.id === filter.id) && (filter.scope === undefined || entry.scope === filter.scope) && (filter.model === undefined || entry.model === filter.model);
 }
 
 export function summarise(entry: CacheEntry): EntrySummary {

@@ -55,6 +55,8 @@ export interface PipelineInput {
   rewritten?: boolean;
   /** The body's `heimdall_cache` field (cache controls for SDKs without headers), taken out of the body. */
   cacheControl?: unknown;
+  /** The caller's JSON body as read (OpenAI surfaces; `model` is rewritten per attempt): the cache keys a Responses request on it. */
+  requestBody?: Readonly<Record<string, unknown>>;
   /** A call forwarded as bytes, its answer streamed back as bytes (raw-attempt.ts). */
   raw?: RawCall;
 }

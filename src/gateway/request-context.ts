@@ -79,6 +79,11 @@ export class RequestContext {
   cacheFacts: Record<string, unknown> | undefined;
   /** What a media call's log preview shows (images, audio, uploaded files: src/api/media-facts.ts). */
   mediaFacts: Record<string, unknown> | undefined;
+  /**
+   * Upstream calls made on the request's behalf besides its answer (the semantic cache's embedding
+   * call): their cost (null: unpriced) and tokens are charged to the caller with the request's own.
+   */
+  sideCharge: { costUsd: number | null; tokens: number } | undefined;
   /** The W3C trace id, when tracing is on (log line, request log). */
   traceId: string | undefined;
   /** The model the provider says answered, and the finish reasons (trace attributes). */

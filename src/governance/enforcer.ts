@@ -365,7 +365,11 @@ export class Enforcer {
 
   private settle(finished: FinishedRequest): void {
     const ctx = finished.ctx;
-    const cost = ctx.costUsd !== undefined ? ctx.costUsd : this.cost(ctx);
+    const own = ctx.costUsd !== undefined ? ctx.costUsd : this.cost(ctx);
+    // Calls made on the request's behalf (the semantic cache's embedding call) are part of its cost.
+    const side = ctx.sideCharge;
+    const sideUsd = side?.costUsd ?? 0;
+    const cost = own === null ? null : own + sideUsd;
     ctx.costUsd = cost;
     const tokens = tokenCounts(ctx.usage);
     // Every completion teaches the typical output of its model, with or without a virtual key.
@@ -376,12 +380,9 @@ export class Enforcer {
     const ticket = state?.ticket;
     if (ticket === undefined) return;
     // Billed but not measurable (a stream cut before its usage): charge the reservation, an upper bound.
-    const charged = cost ?? (ctx.target !== undefined ? ticket.reservedUsd : 0);
-    this.deps.ledger.settle(ticket, {
-      now: this.deps.now(),
-      costUsd: charged,
-      // A cache hit sent no tokens upstream: it counts as a request, not as tokens.
-      tokens: ctx.cache === 'hit' ? 0 : tokens === undefined ? (ctx.target === undefined ? 0 : ticket.reservedTokens) : totalTokens(tokens),
-    });
+    const charged = cost ?? (ctx.target !== undefined ? ticket.reservedUsd : 0) + sideUsd;
+    // A cache hit sent no tokens upstream: it counts as a request, not as tokens.
+    const ownTokens = ctx.cache === 'hit' ? 0 : tokens === undefined ? (ctx.target === undefined ? 0 : ticket.reservedTokens) : totalTokens(tokens);
+    this.deps.ledger.settle(ticket, { now: this.deps.now(), costUsd: charged, tokens: ownTokens + (side?.tokens ?? 0) });
   }
 }

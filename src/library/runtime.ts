@@ -17,6 +17,7 @@ import { AdmissionGate } from '../api/admission-gate.js';
 import { requestIdOf, type LaneHandler } from '../api/fast-lane.js';
 import { sendError, sendFailure } from '../api/respond.js';
 import { registerCache } from '../cache/plugin.js';
+import type { CacheStore } from '../cache/types.js';
 import { startSharedLedger } from '../cluster/shared-counters.js';
 import { attachWorker, type WorkerRuntime } from '../cluster/worker.js';
 import type { ResolvedConfig } from '../config/load.js';
@@ -48,6 +49,8 @@ export interface RuntimeOptions {
   management?: Pick<WireStoreOptions, 'store' | 'watchConfig' | 'watchDebounceMs'>;
   /** `--workers N`: this process is a worker (shared ledger, metrics, store-change notices). */
   cluster?: WorkerRuntime;
+  /** A response cache store shared by the gateways of a cluster (src/cache/postgres-store.ts); default: the embedded one. Closed with the app. */
+  cacheStore?: CacheStore;
 }
 
 export class GatewayRuntime {
@@ -84,7 +87,7 @@ export class GatewayRuntime {
     // Virtual keys, budgets, rate limits, cost (a built-in plugin; spend flushed before the store closes).
     registerGovernance(app, config, { gateway, logger, ledger: sharedLedger ?? options.cluster?.ledger });
     // The response cache (after governance: a hit still counts toward the key's request rate limit).
-    registerCache(app, config, gateway, logger);
+    registerCache(app, config, gateway, logger, options.cacheStore);
     // The configured plugins (config file, PUT /api/plugins), after Heimdall's own (src/plugins/).
     await registerPlugins(app, config, gateway, logger);
     if (options.cluster !== undefined) attachWorker(app, options.cluster);

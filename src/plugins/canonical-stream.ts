@@ -64,7 +64,10 @@ export class ChunkCollector {
         state = { content: undefined, reasoning: undefined, refusal: undefined, tools: [], finish: null };
         this.choices.set(choice.index, state);
       }
-      const delta = choice.delta;
+      // A legacy completion's chunk (POST /v1/completions) carries `text` where a chat chunk has a delta.
+      const delta = choice.delta ?? {};
+      const text = (choice as { text?: unknown }).text;
+      if (typeof text === 'string') state.content = (state.content ?? '') + text;
       if (typeof delta.content === 'string') state.content = (state.content ?? '') + delta.content;
       if (typeof delta.reasoning_content === 'string') state.reasoning = (state.reasoning ?? '') + delta.reasoning_content;
       if (typeof delta.refusal === 'string') state.refusal = (state.refusal ?? '') + delta.refusal;

@@ -2,9 +2,10 @@
  * Helpers of the cache tests: the gateway with every native provider pointed at one mock
  * (on a chosen data dir, for restarts), SSE reading, counting the calls that reached the mock.
  */
+import type { CacheStore } from '../../src/cache/types.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { startMockProviders } from '../support/mock-upstream/provider-env.js';
-import { startGov, type GovGateway } from '../governance/helpers.js';
+import { call, startGov, type GovGateway } from '../governance/helpers.js';
 
 export { call, chat } from '../governance/helpers.js';
 
@@ -18,7 +19,7 @@ export interface CacheSuite {
 /** USD per million tokens of openai/gpt-4o-mini here: a prompt word costs $1, an answer word $2. */
 export const PRICE = { input: 1_000_000, output: 2_000_000 };
 
-export async function startCacheSuite(cache: Record<string, unknown>, extra: Record<string, unknown> = {}, dataDir?: string): Promise<CacheSuite> {
+export async function startCacheSuite(cache: Record<string, unknown>, extra: Record<string, unknown> = {}, dataDir?: string, cacheStore?: CacheStore): Promise<CacheSuite> {
   const providers = await startMockProviders();
   const baseConfig = {
     ...providers.config,
@@ -26,7 +27,7 @@ export async function startCacheSuite(cache: Record<string, unknown>, extra: Rec
     cache,
     ...extra,
   };
-  const gw = await startGov({ env: providers.env, config: baseConfig, dataDir });
+  const gw = await startGov({ env: providers.env, config: baseConfig, dataDir, build: { cacheStore } });
   return { mock: providers.mock, gw, env: providers.env, baseConfig };
 }
 
@@ -45,4 +46,14 @@ export function sseData(text: string): any[] {
     .map((block) => block.split(/\r?\n/).filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trimStart()).join('\n'))
     .filter((data) => data !== '' && data !== '[DONE]')
     .map((data) => JSON.parse(data));
+}
+
+/** The request log row of request `id` (written behind: polled until it is there). */
+export async function logRow(gatewayUrl: string, id: string): Promise<Record<string, any>> {
+  for (let i = 0; i < 100; i++) {
+    const reply = await call('GET', `${gatewayUrl}/api/logs/${id}`);
+    if (reply.status === 200) return reply.json;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no log row for ${id}`);
 }

@@ -7,7 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { call, chat, CHAT_PATHS, sseData, startCacheSuite, upstreamCalls, type CacheSuite } from './helpers.js';
+import { call, chat, CHAT_PATHS, sseData, startCacheSuite, upstreamCalls, logRow, type CacheSuite } from './helpers.js';
 
 let suite: CacheSuite;
 
@@ -22,14 +22,7 @@ beforeEach(() => suite.mock.reset());
 
 const chats = (): number => upstreamCalls(suite.mock, CHAT_PATHS);
 
-async function logOf(id: string): Promise<Record<string, any>> {
-  for (let i = 0; i < 100; i++) {
-    const reply = await call('GET', `${suite.gw.url}/api/logs/${id}`);
-    if (reply.status === 200) return reply.json;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no log row for ${id}`);
-}
+const logOf = (id: string): Promise<Record<string, any>> => logRow(suite.gw.url, id);
 
 describe('OpenAI chat', () => {
   it('a miss goes upstream and is stored; the same request is then a hit, with no upstream call', async () => {

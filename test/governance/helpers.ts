@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { GovernanceConfig } from '../../src/governance/config.js';
 import { createLogger } from '../../src/telemetry/logger.js';
@@ -35,7 +35,7 @@ export interface GovGateway {
   close(removeData?: boolean): Promise<void>;
 }
 
-export async function startGov(options: { config?: Record<string, unknown>; env?: Record<string, string>; dataDir?: string } = {}): Promise<GovGateway> {
+export async function startGov(options: { config?: Record<string, unknown>; env?: Record<string, string>; dataDir?: string; build?: Pick<BuildOptions, 'cacheStore'> } = {}): Promise<GovGateway> {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
     env: { ...options.env },
@@ -50,7 +50,7 @@ export async function startGov(options: { config?: Record<string, unknown>; env?
     },
   });
   const logger = createLogger({ level: 'warn', destination });
-  const app = await buildApp(config, { logger, processMetrics: false, management: { store: { retention: false }, watchConfig: false } });
+  const app = await buildApp(config, { ...options.build, logger, processMetrics: false, management: { store: { retention: false }, watchConfig: false } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
