@@ -32,6 +32,7 @@ import { attachWorker, type WorkerRuntime } from './cluster/worker.js';
 import { registerCorePlugins } from './plugins/builtin.js';
 import { registerPlugins } from './plugins/wiring.js';
 import { startSharedLedger } from './cluster/shared-counters.js';
+import { attachConfigSync } from './store/pg/wiring.js';
 import { registerMcp } from './mcp/plugin.js';
 
 declare module 'fastify' {
@@ -196,6 +197,8 @@ export async function buildApp(config: ResolvedConfig, options: BuildOptions = {
   // The configured plugins (config file, PUT /api/plugins), after Heimdall's own (src/plugins/).
   await registerPlugins(app, config, gateway, logger);
   if (options.cluster !== undefined) attachWorker(app, options.cluster);
+  // Cluster mode (database.url): changes other instances write to Postgres reload this one.
+  if (app.configSync !== undefined) attachConfigSync(app, app.configSync);
 
   // Bodies are kept as bytes: each surface parses them itself so errors come in its own format,
   // and a pass-through forwards what the client sent.

@@ -7,11 +7,16 @@
  * json_valid(); booleans are 0/1 integers.
  */
 import type { SqliteDatabase } from './database.js';
+import { PG_AUTH, PG_CONFIG_SYNC, PG_CORE, PG_GOVERNANCE, PG_MCP, PG_RATE_LIMIT_COUNTERS, PG_RESPONSE_ITEMS_AND_BACKGROUND, PG_STORED_RESPONSES } from './pg/pg-migrations.js';
+import { createConfigOutbox } from './pg/sqlite-outbox.js';
 
 export interface Migration {
   version: number;
   name: string;
+  /** SQLite. */
   up: string | ((db: SqliteDatabase) => void);
+  /** The same change in Postgres (src/store/pg/); a Postgres store refuses to migrate past a migration without one. */
+  pg?: string;
 }
 
 /** Configuration (providers, keys, routing, settings), request logs and audit log. */
@@ -384,13 +389,15 @@ ALTER TABLE teams ADD COLUMN allowed_mcp_tools TEXT CHECK (allowed_mcp_tools IS 
 `;
 
 export const MIGRATIONS: readonly Migration[] = [
-  { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE },
-  { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE },
-  { version: 3, name: 'governance: rate-limit counters', up: RATE_LIMIT_COUNTERS },
-  { version: 4, name: 'responses: stored responses and pass-through response ids', up: STORED_RESPONSES },
-  { version: 5, name: 'responses: background responses and stored items by id', up: RESPONSE_ITEMS_AND_BACKGROUND },
-  { version: 6, name: 'auth: users, sessions, personal API tokens, audit actor and address', up: AUTH },
-  { version: 7, name: 'mcp: upstream servers, OAuth tokens, tool call log, key and team allow-lists', up: MCP },
+  { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE, pg: PG_CORE },
+  { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE, pg: PG_GOVERNANCE },
+  { version: 3, name: 'governance: rate-limit counters', up: RATE_LIMIT_COUNTERS, pg: PG_RATE_LIMIT_COUNTERS },
+  { version: 4, name: 'responses: stored responses and pass-through response ids', up: STORED_RESPONSES, pg: PG_STORED_RESPONSES },
+  { version: 5, name: 'responses: background responses and stored items by id', up: RESPONSE_ITEMS_AND_BACKGROUND, pg: PG_RESPONSE_ITEMS_AND_BACKGROUND },
+  { version: 6, name: 'auth: users, sessions, personal API tokens, audit actor and address', up: AUTH, pg: PG_AUTH },
+  { version: 7, name: 'mcp: upstream servers, OAuth tokens, tool call log, key and team allow-lists', up: MCP, pg: PG_MCP },
+  // Configuration shared through Postgres (docs/cluster.md): SQLite records local changes, Postgres numbers them.
+  { version: 11, name: 'cluster: configuration outbox and change log', up: createConfigOutbox, pg: PG_CONFIG_SYNC },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

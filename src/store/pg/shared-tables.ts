@@ -1,0 +1,51 @@
+/**
+ * The configuration every instance of a cluster shares through Postgres (docs/cluster.md), in the
+ * order their foreign keys allow (a table after those it references). Spend, rate-limit counters,
+ * request logs and stored responses are not in it: counters are Redis's, logs are written apart.
+ */
+export interface SharedTable {
+  name: string;
+  /** The primary key's columns. */
+  key: readonly string[];
+  /**
+   * Columns each instance keeps for itself (written on every use: shared they would turn each
+   * request into a cluster-wide change): a local write of only these is not pushed, and a row
+   * that arrives from Postgres leaves the local values as they are.
+   */
+  local?: readonly string[];
+}
+
+export const SHARED_TABLES: readonly SharedTable[] = [
+  { name: 'providers', key: ['id'] },
+  { name: 'provider_keys', key: ['id'] },
+  { name: 'model_groups', key: ['id'] },
+  { name: 'aliases', key: ['alias'] },
+  { name: 'settings', key: ['key'] },
+  { name: 'customers', key: ['id'] },
+  { name: 'teams', key: ['id'] },
+  { name: 'virtual_keys', key: ['id'], local: ['last_used_at'] },
+  { name: 'users', key: ['id'] },
+  { name: 'sessions', key: ['id'], local: ['last_seen_at'] },
+  { name: 'api_tokens', key: ['id'], local: ['last_used_at'] },
+  { name: 'auth_state', key: ['key'] },
+  { name: 'mcp_servers', key: ['name'] },
+  { name: 'mcp_oauth_tokens', key: ['server'] },
+];
+
+/**
+ * Append-only tables: each instance's new rows are added to Postgres (numbered there), never read
+ * back into the replica. Postgres holds the whole cluster's audit log; each instance's own view
+ * shows what was done through it.
+ */
+export const APPENDED_TABLES: readonly string[] = ['audit_log'];
+
+const byName = new Map(SHARED_TABLES.map((table) => [table.name, table]));
+
+export function sharedTable(name: string): SharedTable {
+  const table = byName.get(name);
+  if (table === undefined) throw new Error(`${name} is not a shared configuration table`);
+  return table;
+}
+
+/** A table or column name from the list above, quoted for SQL (both dialects). */
+export const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
