@@ -177,3 +177,46 @@ describe.skipIf(url === undefined)('configuration shared through Postgres by thr
     expect((await admin.query('SELECT 1 FROM virtual_keys WHERE id = $1', [created.id])).rowCount).toBe(1);
   }, 30_000);
 });
+
+describe.skipIf(url === undefined)('moving from one node to Postgres', () => {
+  it('the instance that holds the configuration seeds an empty Postgres; a new instance then serves it', async () => {
+    const upstream = await startMockUpstream();
+    const fresh = await freshSchema(url!);
+    const single = tempDir();
+    const joining = tempDir();
+    const env = { HEIMDALL_ENCRYPTION_KEY: ENCRYPTION_KEY };
+    const config = { providers: { openai: { api_key: 'sk-upstream-0000', base_url: upstream.openaiBaseUrl, max_retries: 0 } } };
+    const started: GovGateway[] = [];
+    try {
+      const alone = await startGov({ dataDir: single, env, config });
+      started.push(alone);
+      const key = await createKey(alone, 'from-one-node');
+      expect((await call('POST', `${alone.url}/api/providers`, { name: 'moved', type: 'openai-compatible', base_url: upstream.openaiBaseUrl, keys: [{ name: 'main', api_key: UPSTREAM_SECRET }] })).status).toBe(201);
+      await alone.close(false);
+
+      const clustered = { ...env, HEIMDALL_DATABASE_URL: fresh.url };
+      const first = await startGov({ dataDir: single, env: clustered, config });
+      started.push(first);
+      const seeded = new pg.Pool({ connectionString: fresh.url, max: 1 });
+      try {
+        expect((await seeded.query(`SELECT name FROM providers`)).rows).toEqual([{ name: 'moved' }]);
+        expect((await seeded.query(`SELECT name FROM virtual_keys`)).rows).toEqual([{ name: 'from-one-node' }]);
+        // The single node's audit log went with it.
+        expect((await seeded.query(`SELECT count(*)::int AS n FROM audit_log WHERE action LIKE 'provider%'`)).rows[0].n).toBeGreaterThan(0);
+      } finally {
+        await seeded.end();
+      }
+      const second = await startGov({ dataDir: joining, env: clustered, config });
+      started.push(second);
+      expect(await chat(second, key.key)).toBe(200);
+      expect(await chat(second, key.key, 'moved/m1')).toBe(200);
+      expect(upstream.requests.at(-1)!.headers.authorization).toBe(`Bearer ${UPSTREAM_SECRET}`);
+    } finally {
+      for (const instance of started) await instance.close(false).catch(() => undefined);
+      await fresh.drop();
+      await upstream.close();
+      removeDir(single);
+      removeDir(joining);
+    }
+  }, 60_000);
+});
