@@ -9,8 +9,8 @@
  *   - two instances creating a provider of the same name at once: every instance ends with the same one;
  *   - an instance restarted picks up what was changed while it was down, before it serves;
  *   - an instance whose encryption key cannot open the cluster's secrets refuses to start;
- *   - Postgres unreachable: every instance keeps serving, a key created meanwhile reaches the
- *     others once it is back.
+ *   - Postgres unreachable: every instance keeps serving (one restarted meanwhile starts from its
+ *     replica), a key created meanwhile reaches the others once it is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -172,8 +172,14 @@ describe.skipIf(url === undefined)('configuration shared through Postgres by thr
     expect(await chat(b, created.key)).toBe(401);
     for (const instance of instances) expect(await chat(instance, mainKey)).toBe(200);
     expect(a.logText()).toContain('Postgres is unreachable');
+    // An instance restarted meanwhile starts from its replica.
+    await c.close(false);
+    const restarted = await startInstance(dirs[2]);
+    instances[2] = restarted;
+    expect(await chat(restarted, mainKey)).toBe(200);
+    expect(restarted.logText()).toContain('Postgres is unreachable');
     await proxy.restore();
-    await until(async () => (await chat(b, created.key)) === 200 && (await chat(c, created.key)) === 200, 10_000, 50);
+    await until(async () => (await chat(b, created.key)) === 200 && (await chat(restarted, created.key)) === 200, 10_000, 50);
     expect((await admin.query('SELECT 1 FROM virtual_keys WHERE id = $1', [created.id])).rowCount).toBe(1);
   }, 30_000);
 });
