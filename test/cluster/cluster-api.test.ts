@@ -28,6 +28,7 @@ describe('GET /api/cluster', () => {
     expect(status).toBe(200);
     expect(json.mode).toBe('single');
     expect(json.shared_counters).toBeNull();
+    expect(json.shared_config).toBeNull();
     expect(json.data).toHaveLength(1);
     const [self] = json.data;
     expect(self.id).toBe(json.self);

@@ -39,44 +39,67 @@ function upsertSql(name: string, columns: readonly string[]): string {
 const keyWhere = (key: readonly string[], from = 1): string => key.map((column, index) => `${quote(column)} = $${index + from}`).join(' AND ');
 
 /**
- * Writes changes in one transaction, each under a savepoint: one that Postgres refuses (another
- * instance's row holds the same unique value) is rolled back alone and returned as rejected; the
- * others are numbered and written. Waits for the config_state row's lock, so that versions commit
- * in order across instances. Notifies `channel` with the last version.
+ * Writes changes in one transaction and numbers them in config_changes under the config_state
+ * row's lock, taken last and held for one statement: pushers of every instance queue there, so
+ * versions commit in order; `channel` is notified with the last version. A change Postgres refuses
+ * (another instance's row holds the same unique value) makes the batch run again with a savepoint
+ * per change, so that only the refused ones are left out (returned as rejected).
  */
 export async function pushChanges(pool: pg.Pool, changes: readonly LocalChange[], origin: string, channel: string): Promise<PushResult> {
   const client = await pool.connect();
-  const rejected: Rejected[] = [];
-  let version: number | undefined;
   try {
-    await client.query('BEGIN');
     try {
-      for (const change of changes) {
-        await client.query('SAVEPOINT change');
-        try {
-          const written = await writeChange(client, change);
-          if (written !== undefined) {
-            version = Number((await client.query<{ version: number }>('UPDATE config_state SET version = version + 1 WHERE id = 1 RETURNING version')).rows[0].version);
-            await client.query(
-              'INSERT INTO config_changes (version, time, table_name, pk, row_data, origin) VALUES ($1, $2, $3, $4, $5, $6)',
-              [version, Date.now(), change.table, JSON.stringify(change.pk), written.row === null ? null : JSON.stringify(written.row), origin],
-            );
-          }
-          await client.query('RELEASE SAVEPOINT change');
-        } catch (error) {
-          if (!isRejection(error)) throw error;
-          await client.query('ROLLBACK TO SAVEPOINT change');
-          rejected.push({ change, error: error as Error });
-        }
-      }
-      if (version !== undefined) await client.query('SELECT pg_notify($1, $2)', [channel, String(version)]);
-      await client.query('COMMIT');
+      return await pushOnce(client, changes, origin, channel, false);
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      if (!isRejection(error)) throw error;
+      return await pushOnce(client, changes, origin, channel, true);
     }
   } finally {
     client.release();
+  }
+}
+
+async function pushOnce(client: pg.PoolClient, changes: readonly LocalChange[], origin: string, channel: string, savepoints: boolean): Promise<PushResult> {
+  const rejected: Rejected[] = [];
+  const written: Array<{ change: LocalChange; row: Row | null }> = [];
+  let version: number | undefined;
+  await client.query('BEGIN');
+  try {
+    for (const change of changes) {
+      if (savepoints) await client.query('SAVEPOINT change');
+      try {
+        const result = await writeChange(client, change);
+        if (result !== undefined) written.push({ change, row: result.row });
+        if (savepoints) await client.query('RELEASE SAVEPOINT change');
+      } catch (error) {
+        if (!savepoints || !isRejection(error)) throw error;
+        await client.query('ROLLBACK TO SAVEPOINT change');
+        rejected.push({ change, error: error as Error });
+      }
+    }
+    if (written.length > 0) {
+      const numbered = await client.query<{ version: number }>(
+        `WITH next AS (UPDATE config_state SET version = version + $1 WHERE id = 1 RETURNING version),
+         logged AS (
+           INSERT INTO config_changes (version, time, table_name, pk, row_data, origin)
+           SELECT next.version - $1 + u.n, $2, u.t, u.k, u.r, $3
+           FROM next, unnest($4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(t, k, r, n)
+         )
+         SELECT version, pg_notify($7, version::text) FROM next`,
+        [
+          written.length, Date.now(), origin,
+          written.map((entry) => entry.change.table),
+          written.map((entry) => JSON.stringify(entry.change.pk)),
+          written.map((entry) => (entry.row === null ? null : JSON.stringify(entry.row))),
+          channel,
+        ],
+      );
+      version = Number(numbered.rows[0].version);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   }
   return { version, rejected };
 }

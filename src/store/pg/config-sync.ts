@@ -273,7 +273,7 @@ export class ConfigSync {
       this.#again = true;
       return;
     }
-    if (!this.#connected && Date.now() < this.#retryAt) return;
+    if (Date.now() < this.#retryAt) return;
     this.#pumping = this.#pump().finally(() => {
       this.#pumping = undefined;
     });
@@ -294,8 +294,11 @@ export class ConfigSync {
           await pruneChanges(this.#pool, Date.now() - (this.#options.changeRetentionMs ?? 7 * 24 * 3_600_000));
         }
       } catch (error) {
-        if (!isUnreachable(error)) this.#logger.error({ error: (error as Error).message }, 'configuration sharing: a sync step failed; retrying');
-        this.#offline(error as Error);
+        if (isUnreachable(error)) this.#offline(error as Error);
+        else {
+          this.#retryAt = Date.now() + (this.#options.retryMs ?? 1_000);
+          this.#logger.error({ error: (error as Error).message }, 'configuration sharing: a sync step failed; retrying');
+        }
         return;
       }
     } while (this.#again && !this.#closed);

@@ -4,7 +4,7 @@
  * Postgres is not pushed back. Synchronous, like every repository on the request path.
  */
 import type { SqliteDatabase } from '../database.js';
-import { quote, SHARED_TABLES, sharedTable } from './shared-tables.js';
+import { isSharedRow, quote, SHARED_TABLES, sharedRowSql, sharedTable } from './shared-tables.js';
 
 export type Row = Record<string, unknown>;
 
@@ -103,13 +103,15 @@ export class Replica {
     return this.#sql(`SELECT * FROM ${quote(table)} WHERE ${where}`).get(...pk) as Row | undefined;
   }
 
+  /** A table's rows; of a shared table, only the shared ones. */
   rows(table: string): Row[] {
-    return this.#sql(`SELECT * FROM ${quote(table)}`).all() as Row[];
+    const spec = SHARED_TABLES.find((shared) => shared.name === table);
+    return this.#sql(`SELECT * FROM ${quote(table)} WHERE ${spec === undefined ? 'TRUE' : sharedRowSql(spec)}`).all() as Row[];
   }
 
   /** Any shared configuration at all (moving from one node: Postgres is seeded from it). */
   hasConfiguration(): boolean {
-    return SHARED_TABLES.some((table) => this.#sql(`SELECT 1 FROM ${quote(table.name)} LIMIT 1`).get() !== undefined);
+    return SHARED_TABLES.some((table) => this.#sql(`SELECT 1 FROM ${quote(table.name)} WHERE ${sharedRowSql(table)} LIMIT 1`).get() !== undefined);
   }
 
   /**
@@ -142,9 +144,9 @@ export class Replica {
   replaceAll(tables: ReadonlyMap<string, Row[]>, version: number): void {
     this.#applying(() => {
       this.#db.pragma('defer_foreign_keys = ON');
-      for (const table of [...SHARED_TABLES].reverse()) this.#sql(`DELETE FROM ${quote(table.name)}`).run();
+      for (const table of [...SHARED_TABLES].reverse()) this.#sql(`DELETE FROM ${quote(table.name)} WHERE ${sharedRowSql(table)}`).run();
       for (const table of SHARED_TABLES) {
-        for (const row of tables.get(table.name) ?? []) this.#insert(table.name, row);
+        for (const row of tables.get(table.name) ?? []) if (isSharedRow(table, row[table.key[0]])) this.#insert(table.name, row);
       }
       this.#sql('UPDATE config_sync SET version = ? WHERE id = 1').run(version);
     });
@@ -161,6 +163,7 @@ export class Replica {
 
   #put(change: RowChange): void {
     const table = sharedTable(change.table);
+    if (!isSharedRow(table, change.pk[0])) return;
     if (change.row === null) {
       const where = table.key.map((column) => `${quote(column)} = ?`).join(' AND ');
       this.#sql(`DELETE FROM ${quote(table.name)} WHERE ${where}`).run(...change.pk);

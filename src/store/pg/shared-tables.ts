@@ -3,6 +3,8 @@
  * order their foreign keys allow (a table after those it references). Spend, rate-limit counters,
  * request logs and stored responses are not in it: counters are Redis's, logs are written apart.
  */
+import { SPEND_WATERMARK_SETTING } from '../spend-watermark.js';
+
 export interface SharedTable {
   name: string;
   /** The primary key's columns. */
@@ -13,6 +15,8 @@ export interface SharedTable {
    * that arrives from Postgres leaves the local values as they are.
    */
   local?: readonly string[];
+  /** Rows that belong to each instance (by their first key column's value): never pushed, pulled or replaced. */
+  localRows?: readonly string[];
 }
 
 export const SHARED_TABLES: readonly SharedTable[] = [
@@ -20,7 +24,8 @@ export const SHARED_TABLES: readonly SharedTable[] = [
   { name: 'provider_keys', key: ['id'] },
   { name: 'model_groups', key: ['id'] },
   { name: 'aliases', key: ['alias'] },
-  { name: 'settings', key: ['key'] },
+  // The spend watermark numbers this instance's own request log (spend-watermark.ts).
+  { name: 'settings', key: ['key'], localRows: [SPEND_WATERMARK_SETTING] },
   { name: 'customers', key: ['id'] },
   { name: 'teams', key: ['id'] },
   { name: 'virtual_keys', key: ['id'], local: ['last_used_at'] },
@@ -45,6 +50,18 @@ export function sharedTable(name: string): SharedTable {
   const table = byName.get(name);
   if (table === undefined) throw new Error(`${name} is not a shared configuration table`);
   return table;
+}
+
+/** Whether a row is shared (not one of the table's per-instance rows). */
+export function isSharedRow(table: SharedTable, firstKey: unknown): boolean {
+  return table.localRows === undefined || !table.localRows.includes(String(firstKey));
+}
+
+/** SQL: the row (NEW or OLD in a trigger, nothing for a plain statement) is shared; 'TRUE' for a table without per-instance rows. */
+export function sharedRowSql(table: SharedTable, row?: 'NEW' | 'OLD'): string {
+  if (table.localRows === undefined) return 'TRUE';
+  const column = `${row === undefined ? '' : `${row}.`}"${table.key[0]}"`;
+  return `${column} NOT IN (${table.localRows.map((value) => `'${value.replaceAll("'", "''")}'`).join(', ')})`;
 }
 
 /** A table or column name from the list above, quoted for SQL (both dialects). */

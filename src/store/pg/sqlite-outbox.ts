@@ -6,7 +6,7 @@
  * and the Postgres version the replica holds. Without a database URL nothing is recorded.
  */
 import type { SqliteDatabase } from '../database.js';
-import { APPENDED_TABLES, quote, SHARED_TABLES, type SharedTable } from './shared-tables.js';
+import { APPENDED_TABLES, quote, SHARED_TABLES, sharedRowSql, type SharedTable } from './shared-tables.js';
 
 const RECORDING = '(SELECT enabled = 1 AND applying = 0 FROM config_sync WHERE id = 1)';
 
@@ -24,15 +24,16 @@ export function outboxTriggers(db: SqliteDatabase, table: SharedTable): string {
   const columns = (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(name) as Array<{ name: string }>).map((column) => column.name);
   const watched = table.local === undefined ? '' : ` OF ${columns.filter((column) => !table.local!.includes(column)).map(quote).join(', ')}`;
   const keyChanged = table.key.map((column) => `OLD.${quote(column)} IS NOT NEW.${quote(column)}`).join(' OR ');
+  const when = (row: 'NEW' | 'OLD'): string => `${RECORDING} AND ${sharedRowSql(table, row)}`;
   return `
-CREATE TRIGGER config_outbox_${name}_insert AFTER INSERT ON ${quote(name)} WHEN ${RECORDING} BEGIN
+CREATE TRIGGER config_outbox_${name}_insert AFTER INSERT ON ${quote(name)} WHEN ${when('NEW')} BEGIN
   ${record(name, keyArray(table, 'NEW'))}
 END;
-CREATE TRIGGER config_outbox_${name}_update AFTER UPDATE${watched} ON ${quote(name)} WHEN ${RECORDING} BEGIN
+CREATE TRIGGER config_outbox_${name}_update AFTER UPDATE${watched} ON ${quote(name)} WHEN ${when('NEW')} BEGIN
   ${record(name, keyArray(table, 'NEW'))}
   INSERT INTO config_outbox (table_name, pk) SELECT '${name}', ${keyArray(table, 'OLD')} WHERE ${keyChanged};
 END;
-CREATE TRIGGER config_outbox_${name}_delete AFTER DELETE ON ${quote(name)} WHEN ${RECORDING} BEGIN
+CREATE TRIGGER config_outbox_${name}_delete AFTER DELETE ON ${quote(name)} WHEN ${when('OLD')} BEGIN
   ${record(name, keyArray(table, 'OLD'))}
 END;`;
 }
