@@ -95,5 +95,13 @@ describe.skipIf(url === undefined)('configuration sync between two replicas', ()
     await a.sync.flush();
     a.db.prepare(`UPDATE virtual_keys SET last_used_at = 5 WHERE id = 'vk_1'`).run();
     expect(outbox(a.db)).toBe(0);
+    // Nor is the spend watermark (each instance numbers its own request log), which a snapshot leaves alone.
+    a.db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES ('governance.spend_log_watermark', '42', 1)`).run();
+    expect(outbox(a.db)).toBe(0);
+    a.db.prepare(`INSERT INTO settings (key, value, updated_at) VALUES ('routing', '{}', 1)`).run();
+    expect(outbox(a.db)).toBe(1);
+    await a.sync.flush();
+    a.sync.replica.replaceAll(new Map(), a.sync.status.version);
+    expect(a.db.prepare('SELECT key, value FROM settings').all()).toEqual([{ key: 'governance.spend_log_watermark', value: '42' }]);
   });
 });

@@ -39,8 +39,17 @@ export async function startConfigSync(store: Store, config: ResolvedConfig, logg
   return sync;
 }
 
-/** A change from another instance: rebuild as after another worker's change (src/cluster/worker.ts). */
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * A change from another instance: rebuild as after another worker's change (src/cluster/worker.ts).
+ * A management API write is pushed at once rather than at the next look at the outbox.
+ */
 export function attachConfigSync(app: FastifyInstance, sync: ConfigSync): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    if (MUTATING.has(request.method) && request.url.startsWith('/api/') && reply.statusCode < 400) sync.kick();
+    done();
+  });
   sync.onChange(() => {
     if (app.hasDecorator('configService')) app.configService.reloadFromStore();
     if (app.hasDecorator('governance')) app.governance.reloadEntities();
