@@ -52,7 +52,7 @@ export const STORE_CLOSE_BUDGET_MS = 5_000;
 
 export async function wireStore(app: FastifyInstance, config: ResolvedConfig, options: WireStoreOptions): Promise<WiredStore> {
   const { gateway, logger } = options;
-  const store = Store.open({ ...options.store, dataDir: config.server.dataDir, logger, env: config.input.env });
+  const store = Store.open({ ...options.store, dataDir: config.server.dataDir, logger, env: config.input.env, deferSecretCheck: config.database !== undefined });
   let configService: ConfigService;
   // Cluster mode (database.url): the store is the local replica of the configuration in Postgres.
   let configSync: ConfigSync | undefined;

@@ -8,7 +8,8 @@
  *   - a provider (with an encrypted key) added through the management API on one serves on another;
  *   - two instances creating a provider of the same name at once: every instance ends with the same one;
  *   - an instance restarted picks up what was changed while it was down, before it serves;
- *   - an instance whose encryption key cannot open the cluster's secrets refuses to start;
+ *   - an instance whose encryption key cannot open the cluster's secrets refuses to start; a key
+ *     rotation made by one instance reaches the others;
  *   - Postgres unreachable: every instance keeps serving (one restarted meanwhile starts from its
  *     replica), a key created meanwhile reaches the others once it is back.
  */
@@ -90,8 +91,12 @@ describe.skipIf(url === undefined)('configuration shared through Postgres by thr
     const [a, b, c] = instances;
     const created = await createKey(a, 'travelling');
     expect(await chat(a, created.key)).toBe(200);
-    const acceptedMs = await until(async () => (await chat(b, created.key)) === 200 && (await chat(c, created.key)) === 200);
-    expect(acceptedMs).toBeLessThan(1_000);
+    const acceptedMs = await until(async () => (await chat(c, created.key)) === 200, 5_000, 20);
+    process.stderr.write(`a key created on one instance accepted by another after ${acceptedMs.toFixed(0)} ms\n`);
+    // The three instances share this test's one event loop (each reload blocks the others): on a
+    // loaded machine the first change after start has been seen to take up to 1.5 s here.
+    expect(acceptedMs).toBeLessThan(2_000);
+    expect(await chat(b, created.key)).toBe(200);
 
     const revoked = await call('POST', `${b.url}/api/virtual-keys/${created.id}/revoke`);
     expect(revoked.status).toBe(200);
@@ -228,6 +233,20 @@ describe.skipIf(url === undefined)('moving from one node to Postgres', () => {
       started.push(second);
       expect(await chat(second, key.key)).toBe(200);
       expect(await chat(second, key.key, 'moved/m1')).toBe(200);
+      expect(upstream.requests.at(-1)!.headers.authorization).toBe(`Bearer ${UPSTREAM_SECRET}`);
+
+      // Key rotation across the cluster: one instance restarted with the new key (and the old one as
+      // previous) re-encrypts what Postgres holds; another, whose replica still holds the old
+      // ciphertext, then starts with the new key alone and serves the provider key.
+      await first.close(false);
+      await second.close(false);
+      const NEW_KEY = 'cluster-rotated-encryption-key-for-tests-0002';
+      const rotated = await startGov({ dataDir: single, env: { ...clustered, HEIMDALL_ENCRYPTION_KEY: NEW_KEY, HEIMDALL_ENCRYPTION_KEY_PREVIOUS: ENCRYPTION_KEY }, config });
+      started.push(rotated);
+      await rotated.app.configSync!.flush();
+      const after = await startGov({ dataDir: joining, env: { ...clustered, HEIMDALL_ENCRYPTION_KEY: NEW_KEY }, config });
+      started.push(after);
+      expect(await chat(after, key.key, 'moved/m1')).toBe(200);
       expect(upstream.requests.at(-1)!.headers.authorization).toBe(`Bearer ${UPSTREAM_SECRET}`);
     } finally {
       for (const instance of started) await instance.close(false).catch(() => undefined);
