@@ -3,7 +3,8 @@
 // compile: the gateway starts in about two thirds of the time (bench/README.md, cold start).
 // dist/app.js and the rest stay as tsc emitted them (the package's `main`, for embedding).
 // Native and optional pieces stay external: better-sqlite3 (a native addon), OpenTelemetry (loaded only
-// when tracing or OTLP metrics are configured), pino-pretty (loaded only for a terminal).
+// when tracing or OTLP metrics are configured), pino-pretty (loaded only for a terminal), pg-native
+// (node-postgres's optional native binding, never loaded).
 import { build } from 'esbuild';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ await build({
   // Identifiers stay readable in stack traces; whitespace and syntax are minified (less to parse).
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['better-sqlite3', '@opentelemetry/*', 'pino-pretty'],
+  external: ['better-sqlite3', '@opentelemetry/*', 'pino-pretty', 'pg-native'],
   // CommonJS dependencies inside an ESM bundle call require() for Node's built-ins.
   banner: { js: "import { createRequire as __heimdallCreateRequire } from 'node:module'; const require = __heimdallCreateRequire(import.meta.url);" },
   logLevel: 'warning',

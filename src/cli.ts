@@ -105,7 +105,7 @@ program
   .name('heimdall')
   .description('Heimdall: an LLM gateway speaking the OpenAI, Anthropic and Gemini APIs to 15+ providers.')
   .version(VERSION, '-v, --version', 'print the version')
-  .argument('[command]', '"start" (the default): start the gateway; "users": manage users (heimdall users --help)')
+  .argument('[command]', '"start" (the default): start the gateway; "users": manage users (heimdall users --help); "migrate": apply schema migrations and exit')
   .option('-p, --port <port>', 'port to listen on (env PORT, default 8080)', parsePort)
   .option('-H, --host <host>', 'address to bind (env HOST, default 127.0.0.1; 0.0.0.0 for all interfaces)')
   .option('-c, --config <file>', 'JSON config file (env HEIMDALL_CONFIG; optional, see config.example.json)')
@@ -125,15 +125,17 @@ Examples:
   )
   .action(async (command: string | undefined, flags: StartFlags) => {
     if (command !== undefined && command !== 'start') {
-      program.error(`heimdall: unknown command "${command}" (the commands are "start" and "users"; see --help)`);
+      program.error(`heimdall: unknown command "${command}" (the commands are "start", "users" and "migrate"; see --help)`);
     }
     await start(flags);
   });
 
-// `heimdall users ...` has its own commands (src/auth/users-cli.ts); anything else starts the gateway.
+// `heimdall users ...` and `heimdall migrate` have their own commands (src/auth/users-cli.ts, src/store/pg/migrate-cli.ts); anything else starts the gateway.
 const run = process.argv[2] === 'users'
   ? import('./auth/users-cli.js').then(({ runUsersCommand }) => runUsersCommand(process.argv))
-  : program.parseAsync(process.argv);
+  : process.argv[2] === 'migrate'
+    ? import('./store/pg/migrate-cli.js').then(({ runMigrateCommand }) => runMigrateCommand(process.argv))
+    : program.parseAsync(process.argv);
 run.catch((error: unknown) => {
   process.stderr.write(`heimdall: ${(error as Error).message}\n`);
   process.exit(1);

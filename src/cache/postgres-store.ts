@@ -22,9 +22,13 @@
  *
  *   const store = await openPostgresCacheStore(pool, { maxEntries, maxBytes });
  *   buildApp(config, { cacheStore: store })
+ *
+ * With `database.url` set, the gateway opens it itself (openSharedCacheStore).
  */
 import crypto from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import type { ResolvedConfig } from '../config/load.js';
+import { createPool, databaseTarget } from '../store/pg/pool.js';
 import { MemoryBackedStore } from './entry-memory.js';
 import { fromRow, toRow, type EntryRow } from './local-store.js';
 import type { CacheEntry, CacheFilter, CacheStore } from './types.js';
@@ -404,5 +408,32 @@ export class PostgresCacheStore extends MemoryBackedStore implements CacheStore 
         listener.release(true);
       }
     }
+  }
+}
+
+/**
+ * Cluster mode (database.url): the cache store every instance shares, on a pool of its own (closed
+ * with the store). Undefined without a database URL, or (logged) when Postgres cannot be reached at
+ * start: the instance then caches in its own data dir.
+ */
+export async function openSharedCacheStore(
+  config: ResolvedConfig,
+  logger: { error(object: unknown, message: string): void; warn(object: unknown, message: string): void },
+): Promise<CacheStore | undefined> {
+  if (config.database === undefined) return undefined;
+  const pool = createPool({ url: config.database.url, max: 4 });
+  try {
+    const store = await openPostgresCacheStore(pool, {
+      maxEntries: config.cache.maxEntries,
+      maxBytes: config.cache.maxBytes,
+      onError: (error) => logger.error({ err: error }, 'cache: the shared Postgres store failed'),
+    });
+    const close = store.close.bind(store);
+    store.close = () => close().finally(() => pool.end().catch(() => undefined));
+    return store;
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    logger.warn({ err: error, database: databaseTarget(config.database.url) }, 'cache: the shared Postgres store could not be opened; caching in this instance only');
+    return undefined;
   }
 }

@@ -105,10 +105,3 @@ export function redisView(config: RedisConfig | undefined): Record<string, unkno
     max_pending_settlements: config.maxPendingSettlements,
   };
 }
-
-/** Cluster settings this version does not act on, said at start rather than ignored in silence. */
-export function clusterWarnings(env: NodeJS.ProcessEnv): string[] {
-  const database = env.HEIMDALL_DATABASE_URL;
-  if (database === undefined || database === '') return [];
-  return ['HEIMDALL_DATABASE_URL is set, but this version keeps its store in SQLite in the data dir (Postgres as the store is not supported yet); only HEIMDALL_REDIS_URL is shared between instances (docs/cluster.md)'];
-}

@@ -22,7 +22,8 @@ import { resolveCache, type CacheConfig } from '../cache/config-schema.js';
 import type { PluginEntry } from '../plugins/config-schema.js';
 import type { OverloadSettings } from '../gateway/admission.js';
 import { resolveOverload } from '../gateway/admission-schema.js';
-import { clusterWarnings, resolveRedis, type RedisConfig } from '../cluster/redis-config.js';
+import { resolveRedis, type RedisConfig } from '../cluster/redis-config.js';
+import { resolveDatabase, type DatabaseConfig } from '../store/pg/database-config.js';
 import { resolveMcp, type McpConfig } from '../mcp/config.js';
 
 export class ConfigError extends Error {
@@ -185,6 +186,8 @@ export interface ResolvedConfig {
   plugins: readonly PluginEntry[];
   /** Cluster mode's shared counters (HEIMDALL_REDIS_URL / redis.url); undefined: the embedded ledger. */
   redis: RedisConfig | undefined;
+  /** Cluster mode's shared configuration store (HEIMDALL_DATABASE_URL / database.url); undefined: SQLite only. */
+  database: DatabaseConfig | undefined;
   /** Upstream MCP servers and the /mcp endpoint (docs/mcp.md). */
   mcp: McpConfig;
 }
@@ -519,7 +522,6 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   if (routing.default_provider !== undefined && !providers.some((p) => p.name === routing.default_provider)) {
     warnings.push(`routing.default_provider "${routing.default_provider}" is not a configured provider`);
   }
-  warnings.push(...clusterWarnings(env));
 
   return {
     server: {
@@ -594,6 +596,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     cache: resolveCache(file.cache),
     plugins: file.plugins,
     redis: resolveRedis(file.redis, env, resolveSecret),
+    database: resolveDatabase(file.database, env, resolveSecret),
     mcp: resolveMcp(file.mcp, env, resolveSecret),
   };
 }

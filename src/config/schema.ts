@@ -12,6 +12,7 @@ import { cacheSchema } from '../cache/config-schema.js';
 import { pluginsSchema } from '../plugins/config-schema.js';
 import { overloadLimitsShape } from '../gateway/admission-schema.js';
 import { redisSchema } from '../cluster/redis-config.js';
+import { databaseSchema } from '../store/pg/database-config.js';
 import { authSchema } from '../auth/config-schema.js';
 import { mcpSchema } from '../mcp/config-schema.js';
 
@@ -339,6 +340,7 @@ export const configSchema = z
     cache: cacheSchema.prefault({}),
     plugins: pluginsSchema,
     redis: redisSchema.prefault({}),
+    database: databaseSchema.prefault({}),
     auth: authSchema.prefault({}),
     mcp: mcpSchema.prefault({}),
   })

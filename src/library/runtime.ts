@@ -17,7 +17,9 @@ import { AdmissionGate } from '../api/admission-gate.js';
 import { requestIdOf, type LaneHandler } from '../api/fast-lane.js';
 import { sendError, sendFailure } from '../api/respond.js';
 import { registerCache } from '../cache/plugin.js';
+import { attachConfigSync } from '../store/pg/wiring.js';
 import type { CacheStore } from '../cache/types.js';
+import { openSharedCacheStore } from '../cache/postgres-store.js';
 import { startSharedLedger } from '../cluster/shared-counters.js';
 import { attachWorker, type WorkerRuntime } from '../cluster/worker.js';
 import type { ResolvedConfig } from '../config/load.js';
@@ -87,10 +89,12 @@ export class GatewayRuntime {
     // Virtual keys, budgets, rate limits, cost (a built-in plugin; spend flushed before the store closes).
     registerGovernance(app, config, { gateway, logger, ledger: sharedLedger ?? options.cluster?.ledger });
     // The response cache (after governance: a hit still counts toward the key's request rate limit).
-    registerCache(app, config, gateway, logger, options.cacheStore);
+    registerCache(app, config, gateway, logger, options.cacheStore ?? (await openSharedCacheStore(config, logger)));
     // The configured plugins (config file, PUT /api/plugins), after Heimdall's own (src/plugins/).
     await registerPlugins(app, config, gateway, logger);
     if (options.cluster !== undefined) attachWorker(app, options.cluster);
+    // Cluster mode (database.url): changes other instances write to Postgres reload this one.
+    if (app.configSync !== undefined) attachConfigSync(app, app.configSync);
   }
 
   /** Adds a client surface: mounted over HTTP by the server, called in-process by the library. */

@@ -7,11 +7,16 @@
  * json_valid(); booleans are 0/1 integers.
  */
 import type { SqliteDatabase } from './database.js';
+import { PG_AUTH, PG_BATCHES, PG_CONFIG_SYNC, PG_CORE, PG_GOVERNANCE, PG_MCP, PG_RATE_LIMIT_COUNTERS, PG_RESPONSE_ITEMS_AND_BACKGROUND, PG_STORED_RESPONSES } from './pg/pg-migrations.js';
+import { createConfigOutbox } from './pg/sqlite-outbox.js';
 
 export interface Migration {
   version: number;
   name: string;
+  /** SQLite. */
   up: string | ((db: SqliteDatabase) => void);
+  /** The same change in Postgres (src/store/pg/); a Postgres store refuses to migrate past a migration without one. */
+  pg?: string;
 }
 
 /** Configuration (providers, keys, routing, settings), request logs and audit log. */
@@ -388,7 +393,7 @@ ALTER TABLE teams ADD COLUMN allowed_mcp_tools TEXT CHECK (allowed_mcp_tools IS 
  * an uploaded file, the provider it went to and the models its lines name (governance of a batch made
  * from it; the provider of later calls on it). `batch_jobs`: one row per batch job created, updated
  * with the status each retrieve, list or cancel answers; `charged_at` is set once, by the results
- * fetch that charged the batch's cost. Portable SQL: a Postgres store keeps the same columns.
+ * fetch that charged the batch's cost. Postgres: PG_BATCHES, the same columns.
  */
 const BATCHES = `
 CREATE TABLE batch_files (
@@ -431,14 +436,16 @@ CREATE INDEX batch_jobs_output ON batch_jobs (output_file_id);
 `;
 
 export const MIGRATIONS: readonly Migration[] = [
-  { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE },
-  { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE },
-  { version: 3, name: 'governance: rate-limit counters', up: RATE_LIMIT_COUNTERS },
-  { version: 4, name: 'responses: stored responses and pass-through response ids', up: STORED_RESPONSES },
-  { version: 5, name: 'responses: background responses and stored items by id', up: RESPONSE_ITEMS_AND_BACKGROUND },
-  { version: 6, name: 'auth: users, sessions, personal API tokens, audit actor and address', up: AUTH },
-  { version: 7, name: 'mcp: upstream servers, OAuth tokens, tool call log, key and team allow-lists', up: MCP },
-  { version: 8, name: 'batches: files and batch jobs made through the gateway', up: BATCHES },
+  { version: 1, name: 'core: providers, keys, routing, settings, request logs, audit log', up: CORE, pg: PG_CORE },
+  { version: 2, name: 'governance: customers, teams, virtual keys, spend', up: GOVERNANCE, pg: PG_GOVERNANCE },
+  { version: 3, name: 'governance: rate-limit counters', up: RATE_LIMIT_COUNTERS, pg: PG_RATE_LIMIT_COUNTERS },
+  { version: 4, name: 'responses: stored responses and pass-through response ids', up: STORED_RESPONSES, pg: PG_STORED_RESPONSES },
+  { version: 5, name: 'responses: background responses and stored items by id', up: RESPONSE_ITEMS_AND_BACKGROUND, pg: PG_RESPONSE_ITEMS_AND_BACKGROUND },
+  { version: 6, name: 'auth: users, sessions, personal API tokens, audit actor and address', up: AUTH, pg: PG_AUTH },
+  { version: 7, name: 'mcp: upstream servers, OAuth tokens, tool call log, key and team allow-lists', up: MCP, pg: PG_MCP },
+  { version: 8, name: 'batches: files and batch jobs made through the gateway', up: BATCHES, pg: PG_BATCHES },
+  // Configuration shared through Postgres (docs/cluster.md): SQLite records local changes, Postgres numbers them.
+  { version: 11, name: 'cluster: configuration outbox and change log', up: createConfigOutbox, pg: PG_CONFIG_SYNC },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

@@ -41,6 +41,11 @@ export interface StoreOptions {
   logs?: Omit<ThreadedLogWriterOptions, 'logger'> & { thread?: boolean };
   /** false: no background retention (tests); otherwise started on open. */
   retention?: Omit<RetentionOptions, 'logger' | 'now'> | false;
+  /**
+   * Cluster mode (database.url): the stored secrets are checked (and rotated) by the caller once the
+   * store is brought up to date from Postgres (src/store/pg/wiring.ts), not at open.
+   */
+  deferSecretCheck?: boolean;
 }
 
 export class Store {
@@ -121,7 +126,7 @@ export class Store {
       db = openDatabase(dataDir, { memory });
       const box = new SecretBox(master.key);
       // Refuses to start when stored secrets do not open with this key (key-rotation.ts); rotates from the previous key.
-      const checked = checkStoredSecrets(db, box, master.source, options.env ?? process.env);
+      const checked = options.deferSecretCheck === true ? { rotated: 0 } : checkStoredSecrets(db, box, master.source, options.env ?? process.env);
       if (checked.rotated > 0) (options.logger ?? silentLogger).info({ secrets: checked.rotated }, 'stored secrets re-encrypted with the new encryption key (HEIMDALL_ENCRYPTION_KEY_PREVIOUS opened them)');
       const store = new Store(db, options, box, master.source);
       store.#lock = lock;

@@ -13,6 +13,8 @@ import type { Gateway } from '../gateway/gateway.js';
 import { attachRequestLogging } from './request-logging.js';
 import { LogSequence } from './spend-watermark.js';
 import { Store, type StoreOptions } from './store.js';
+import type { ConfigSync } from './pg/config-sync.js';
+import { startConfigSync } from './pg/wiring.js';
 import type { StoreLogger } from './store-logger.js';
 
 declare module 'fastify' {
@@ -50,14 +52,19 @@ export const STORE_CLOSE_BUDGET_MS = 5_000;
 
 export async function wireStore(app: FastifyInstance, config: ResolvedConfig, options: WireStoreOptions): Promise<WiredStore> {
   const { gateway, logger } = options;
-  const store = Store.open({ ...options.store, dataDir: config.server.dataDir, logger, env: config.input.env });
+  const store = Store.open({ ...options.store, dataDir: config.server.dataDir, logger, env: config.input.env, deferSecretCheck: config.database !== undefined });
   let configService: ConfigService;
+  // Cluster mode (database.url): the store is the local replica of the configuration in Postgres.
+  let configSync: ConfigSync | undefined;
   try {
+    configSync = await startConfigSync(store, config, logger);
     configService = new ConfigService(config, { store, gateway, logger });
   } catch (error) {
+    await configSync?.close();
     store.close();
     throw error;
   }
+  if (configSync !== undefined) app.decorate('configSync', configSync);
   app.decorate('store', store);
   app.decorate('configService', configService);
   if (options.sequenced !== false) store.logSequence = new LogSequence(store.db);
@@ -79,6 +86,7 @@ export async function wireStore(app: FastifyInstance, config: ResolvedConfig, op
 
   app.addHook('onClose', async () => {
     watcher?.close();
+    await configSync?.close();
     // Bounded whatever the store does (a failing disk, a removed data dir): see Store.closeProblems.
     store.close(STORE_CLOSE_BUDGET_MS);
   });

@@ -1,6 +1,6 @@
 /**
  * GET /api/cluster: the instances serving this gateway and the shared
- * counters' state. In cluster mode (Redis) every instance with a recent
+ * counters' and the shared configuration's state. In cluster mode (Redis) every instance with a recent
  * heartbeat, whichever instance is asked; otherwise this instance alone.
  * See docs/cluster.md.
  */
@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { InstanceHeartbeat } from '../../cluster/instance-registry.js';
 import { HEARTBEAT_MS, HEARTBEAT_TTL_MS } from '../../cluster/instance-registry.js';
 import type { RedisLedgerStatus } from '../../cluster/redis-ledger.js';
+import type { ConfigSyncStatus } from '../../store/pg/config-sync.js';
 
 export interface ClusterResponse {
   mode: 'cluster' | 'single';
@@ -17,6 +18,8 @@ export interface ClusterResponse {
   heartbeat_ttl_ms: number;
   /** The shared counters (cluster mode only): Redis reachable, decisions made without it, settlements waiting. */
   shared_counters: RedisLedgerStatus | null;
+  /** The configuration shared through Postgres (database.url): reachable, the version this replica holds, changes waiting to be pushed. */
+  shared_config: ConfigSyncStatus | null;
   data: InstanceHeartbeat[];
 }
 
@@ -37,6 +40,7 @@ export function registerClusterRoutes(api: FastifyInstance): void {
       heartbeat_interval_ms: HEARTBEAT_MS,
       heartbeat_ttl_ms: HEARTBEAT_TTL_MS,
       shared_counters: ledger?.status() ?? null,
+      shared_config: api.configSync?.status ?? null,
       data,
     };
   });

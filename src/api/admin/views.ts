@@ -5,6 +5,7 @@
  * hold a credential is masked here, once, for every route and the audit log.
  */
 import { redisView } from '../../cluster/redis-config.js';
+import { databaseView } from '../../store/pg/database-config.js';
 import type { ConfigSnapshot } from '../../config/effective.js';
 import type { ResolvedConfig, ResolvedProvider, Source } from '../../config/load.js';
 import { isObject, settingsSections } from '../../config/store-patch.js';
@@ -235,6 +236,7 @@ export function configView(snapshot: ConfigSnapshot): Record<string, unknown> {
     routing: routingView(snapshot),
     admin: { token: config.admin.token === undefined ? null : REDACTED, session_ttl_hours: config.admin.sessionTtlHours },
     redis: redisView(config.redis),
+    database: databaseView(config.database),
     telemetry: {
       ...(redactDeep(file.telemetry) as Record<string, unknown>),
       otlp: isObject(file.telemetry) && isObject(file.telemetry.otlp)
