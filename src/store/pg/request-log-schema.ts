@@ -5,6 +5,9 @@
  * rows. A unique key of a partitioned table must hold the partition key: the primary key is
  * (id, time), and a batch written twice after a lost commit is absorbed by ON CONFLICT DO NOTHING.
  *
+ * Text is compared byte by byte (COLLATE "C"), as SQLite does: the same order of ids for the list's
+ * keyset cursor, the same order of groups.
+ *
  * Indexes follow the queries that run at volume (log-queries.ts, usage-queries.ts): the list by time
  * (keyset on (time, id)), its filters by key, team, provider and model, errors first, the sorts by
  * latency and cost, the usage API's key / team / customer filters, and the look-up of one id.
@@ -12,17 +15,17 @@
  */
 export const PG_REQUEST_LOGS = `
 CREATE TABLE IF NOT EXISTS request_logs (
-  id                text NOT NULL,
+  id                text COLLATE "C" NOT NULL,
   time              bigint NOT NULL,
-  surface           text NOT NULL,
-  route             text NOT NULL,
-  method            text NOT NULL,
-  virtual_key_id    text,
-  team_id           text,
-  customer_id       text,
-  provider          text,
-  model             text,
-  requested_model   text,
+  surface           text COLLATE "C" NOT NULL,
+  route             text COLLATE "C" NOT NULL,
+  method            text COLLATE "C" NOT NULL,
+  virtual_key_id    text COLLATE "C",
+  team_id           text COLLATE "C",
+  customer_id       text COLLATE "C",
+  provider          text COLLATE "C",
+  model             text COLLATE "C",
+  requested_model   text COLLATE "C",
   status            integer NOT NULL,
   latency_ms        double precision NOT NULL,
   upstream_ms       double precision,
@@ -35,13 +38,13 @@ CREATE TABLE IF NOT EXISTS request_logs (
   cost_usd          double precision,
   cost_known        smallint NOT NULL DEFAULT 0 CHECK (cost_known IN (0, 1)),
   stream            smallint NOT NULL DEFAULT 0 CHECK (stream IN (0, 1)),
-  cache             text,
-  attempts          text NOT NULL DEFAULT '[]',
-  error_code        text,
-  error_message     text,
-  metadata          text,
-  request_body      text,
-  response_body     text,
+  cache             text COLLATE "C",
+  attempts          text COLLATE "C" NOT NULL DEFAULT '[]',
+  error_code        text COLLATE "C",
+  error_message     text COLLATE "C",
+  metadata          text COLLATE "C",
+  request_body      text COLLATE "C",
+  response_body     text COLLATE "C",
   PRIMARY KEY (id, time)
 ) PARTITION BY RANGE (time);
 CREATE INDEX IF NOT EXISTS request_logs_time ON request_logs (time, id);
