@@ -100,6 +100,13 @@ export interface LogStats {
   top_keys: Array<LogStatsTop & { virtual_key_id: string }>;
 }
 
+/** The read side of the request log, from SQLite (LogQueries) or, in cluster mode, Postgres (pg/log-queries.ts). */
+export interface LogReader {
+  getLog(id: string): StoredRequestLog | undefined | Promise<StoredRequestLog | undefined>;
+  listLogs(params?: ListLogsParams): LogPage | Promise<LogPage>;
+  logStats(params?: LogStatsParams): LogStats | Promise<LogStats>;
+}
+
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 const MAX_BUCKETS = 1000;
@@ -275,7 +282,7 @@ export function fillBuckets(
   return buckets;
 }
 
-export class LogQueries {
+export class LogQueries implements LogReader {
   readonly #db: SqliteDatabase;
   readonly #statements = new Map<string, Statement>();
   readonly #now: () => number;

@@ -60,7 +60,8 @@ export async function wireStore(app: FastifyInstance, config: ResolvedConfig, op
   }
   app.decorate('store', store);
   app.decorate('configService', configService);
-  if (options.sequenced !== false) store.logSequence = new LogSequence(store.db);
+  // Cluster mode: the request log is in Postgres, shared; spend is not rebuilt from it (see spend-watermark.ts).
+  if (options.sequenced !== false && store.shared === undefined) store.logSequence = new LogSequence(store.db);
   attachRequestLogging(gateway, store.logs, store.logSequence);
   // heimdall_log_queue_depth and heimdall_log_dropped_total read the writer's counts at scrape time.
   gateway.metrics.sources.logWriter = () => (store.closed ? undefined : store.logs.stats);
@@ -79,6 +80,8 @@ export async function wireStore(app: FastifyInstance, config: ResolvedConfig, op
 
   app.addHook('onClose', async () => {
     watcher?.close();
+    // Cluster mode: the stored responses still queued for Postgres go first (the request log's thread flushes in close).
+    await store.shared?.flush(STORE_CLOSE_BUDGET_MS);
     // Bounded whatever the store does (a failing disk, a removed data dir): see Store.closeProblems.
     store.close(STORE_CLOSE_BUDGET_MS);
   });
