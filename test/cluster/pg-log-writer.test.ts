@@ -34,7 +34,8 @@ describe.skipIf(url === undefined)('Postgres request-log writer', () => {
   });
 
   const make = (options: Partial<PgLogWriterOptions> = {}) => {
-    const writer = new PgLogWriter({ connection: schema.settings(), flushIntervalMs: 20, ...options });
+    // a loaded machine may take seconds to start the thread and connect: flush() waits for it here
+    const writer = new PgLogWriter({ connection: schema.settings(), flushIntervalMs: 20, flushTimeoutMs: 20_000, ...options });
     writers.push(writer);
     return writer;
   };

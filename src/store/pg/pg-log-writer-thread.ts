@@ -15,7 +15,7 @@ import { toRow, type LogBodyOptions } from '../log-sink.js';
 import type { RequestLogRecord } from '../log-types.js';
 import { registerSecrets } from '../../telemetry/secrets.js';
 import { createPgClient } from './connection.js';
-import { RowBuffer, insertLogsSql, isDataError, isMissingPartition, rowValues, type RowValues } from './log-batch.js';
+import { INSERT_LOGS_SQL, RowBuffer, insertLogsParams, isDataError, isMissingPartition, rowValues, type RowValues } from './log-batch.js';
 import {
   CONTROL_ACKED, CONTROL_CLOSED, COUNTER_AVAILABLE, COUNTER_BATCHES, COUNTER_BUFFERED, COUNTER_BUFFERED_BYTES,
   COUNTER_DROPPED, COUNTER_FAILED_BATCHES, COUNTER_UNWRITTEN, COUNTER_WRITTEN,
@@ -103,16 +103,15 @@ function dropConnection(): void {
 }
 
 async function insert(db: pg.Client, rows: RowValues[]): Promise<void> {
-  const params: Array<string | number | null> = [];
-  for (const row of rows) for (const value of row) params.push(value);
+  const params = insertLogsParams(rows);
   try {
-    await db.query(insertLogsSql(rows.length), params);
+    await db.query(INSERT_LOGS_SQL, params);
   } catch (error) {
     if (!isMissingPartition(error)) throw error;
     const days = new Set(rows.map((row) => Math.floor(Number(row[1]) / DAY_MS) * DAY_MS));
     const created = await ensurePartitions(db, days);
     if (created.length > 0) log('info', { partitions: created }, 'request log: partitions created');
-    await db.query(insertLogsSql(rows.length), params);
+    await db.query(INSERT_LOGS_SQL, params);
   }
 }
 
