@@ -25,7 +25,9 @@ export const COUNTER_BUFFERED_BYTES = 5;
 export const COUNTER_AVAILABLE = 6;
 /** Records given up at close. */
 export const COUNTER_UNWRITTEN = 7;
-const COUNTER_SLOTS = 8;
+/** Records received from the event loop's thread (those posted and not received yet are on their way). */
+export const COUNTER_RECEIVED = 8;
+const COUNTER_SLOTS = 9;
 
 export function pgSharedMemory(): SharedArrayBuffer {
   return sharedMemory(COUNTER_SLOTS);

@@ -28,7 +28,7 @@ import type { PgConnectionSettings } from './connection.js';
 import { MAX_BATCH_ROWS } from './log-batch.js';
 import {
   CONTROL_ACKED, CONTROL_CLOSED, COUNTER_AVAILABLE, COUNTER_BATCHES, COUNTER_BUFFERED, COUNTER_DROPPED,
-  COUNTER_FAILED_BATCHES, COUNTER_UNWRITTEN, COUNTER_WRITTEN,
+  COUNTER_FAILED_BATCHES, COUNTER_RECEIVED, COUNTER_UNWRITTEN, COUNTER_WRITTEN,
   pgSharedMemory, sharedViews, type PgBufferBound, type PgThreadData, type PgThreadMessage,
 } from './log-protocol.js';
 
@@ -63,6 +63,8 @@ export class PgLogWriter implements RequestLogWriter {
   #restartAt = 0;
   #secretsSent = -1;
   #seq = 0;
+  /** Records posted to the current thread (those it has not received yet are counted as queued). */
+  #posted = 0;
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   #closed = false;
@@ -106,7 +108,7 @@ export class PgLogWriter implements RequestLogWriter {
   get stats(): LogWriterStats {
     const { counters } = this.#shared;
     return {
-      queued: this.#queue.length + counters[COUNTER_BUFFERED],
+      queued: this.#queue.length + Math.max(0, this.#posted - counters[COUNTER_RECEIVED]) + counters[COUNTER_BUFFERED],
       written: this.#past.written + counters[COUNTER_WRITTEN],
       droppedBodies: this.#queue.droppedBodies,
       droppedRecords: this.#queue.droppedRecords + this.#dropped + this.#past.dropped + counters[COUNTER_DROPPED],
@@ -166,7 +168,7 @@ export class PgLogWriter implements RequestLogWriter {
       this.unwritten += this.#shared.counters[COUNTER_UNWRITTEN];
     } else {
       this.#logger.warn({ budget_ms: budgetMs }, 'request log: the Postgres writer thread did not close in time');
-      this.unwritten += this.#shared.counters[COUNTER_BUFFERED];
+      this.unwritten += this.#shared.counters[COUNTER_BUFFERED] + Math.max(0, this.#posted - this.#shared.counters[COUNTER_RECEIVED]);
       void thread.terminate();
     }
     this.#thread = undefined;
@@ -196,6 +198,7 @@ export class PgLogWriter implements RequestLogWriter {
       if (generation !== this.#secretsSent) message.secrets = knownSecrets();
       try {
         thread.postMessage(message);
+        this.#posted += records.length;
         this.#secretsSent = generation;
       } catch (error) {
         // e.g. a function in a record's metadata: the chunk is lost, counted
@@ -241,7 +244,8 @@ export class PgLogWriter implements RequestLogWriter {
     void thread.terminate();
     const { counters, control } = this.#shared;
     this.#past.written += counters[COUNTER_WRITTEN];
-    this.#past.dropped += counters[COUNTER_DROPPED] + counters[COUNTER_BUFFERED];
+    this.#past.dropped += counters[COUNTER_DROPPED] + counters[COUNTER_BUFFERED] + Math.max(0, this.#posted - counters[COUNTER_RECEIVED]);
+    this.#posted = 0;
     this.#past.batches += counters[COUNTER_BATCHES];
     this.#past.failedBatches += counters[COUNTER_FAILED_BATCHES];
     counters.fill(0);

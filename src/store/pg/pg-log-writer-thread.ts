@@ -18,7 +18,7 @@ import { createPgClient } from './connection.js';
 import { INSERT_LOGS_SQL, RowBuffer, insertLogsParams, isDataError, isMissingPartition, rowValues, type RowValues } from './log-batch.js';
 import {
   CONTROL_ACKED, CONTROL_CLOSED, COUNTER_AVAILABLE, COUNTER_BATCHES, COUNTER_BUFFERED, COUNTER_BUFFERED_BYTES,
-  COUNTER_DROPPED, COUNTER_FAILED_BATCHES, COUNTER_UNWRITTEN, COUNTER_WRITTEN,
+  COUNTER_DROPPED, COUNTER_FAILED_BATCHES, COUNTER_RECEIVED, COUNTER_UNWRITTEN, COUNTER_WRITTEN,
   sharedViews, type PgThreadData, type PgThreadMessage, type ThreadLogMessage,
 } from './log-protocol.js';
 import { DAY_MS, daysAhead, ensurePartitions } from './partitions.js';
@@ -137,11 +137,7 @@ async function writeHeld(deadline = Infinity): Promise<void> {
     const rows = buffer.peek(data.batchSize);
     try {
       const db = await connection();
-      if (Date.now() >= partitionsAt) {
-        const created = await ensurePartitions(db, daysAhead(Date.now()));
-        if (created.length > 0) log('info', { partitions: created }, 'request log: partitions created');
-        partitionsAt = Date.now() + PARTITIONS_EVERY_MS;
-      }
+      await ensureAhead(db);
       let written = rows.length;
       try {
         await insert(db, rows);
@@ -183,20 +179,26 @@ function write(deadline?: number): Promise<void> {
   return writing;
 }
 
-const timer = setInterval(() => {
-  if (buffer.length > 0 || Date.now() >= partitionsAt) void write();
-}, data.flushIntervalMs);
+/** Today's and the next days' partitions, when due (at start, then every hour), whether or not there is anything to write. */
+async function ensureAhead(db: pg.Client): Promise<void> {
+  if (Date.now() < partitionsAt) return;
+  const created = await ensurePartitions(db, daysAhead(Date.now()));
+  if (created.length > 0) log('info', { partitions: created }, 'request log: partitions created');
+  partitionsAt = Date.now() + PARTITIONS_EVERY_MS;
+}
 
-// Partitions ahead, at start (before the first batch needs them).
-void (async () => {
-  try {
-    const db = await connection();
-    await ensurePartitions(db, daysAhead(Date.now()));
-    partitionsAt = Date.now() + PARTITIONS_EVERY_MS;
-  } catch (error) {
-    log('warn', { err: error }, 'request log: could not create the partitions ahead at start (retried with the first batch)');
+const timer = setInterval(() => {
+  if (buffer.length > 0) {
+    void write();
+  } else if (Date.now() >= partitionsAt && Date.now() >= retryAt && writing === undefined) {
+    writing = connection().then(ensureAhead).catch((error: unknown) => {
+      retryAt = Date.now() + data.retryMaxMs;
+      log('warn', { err: error }, 'request log: could not create the partitions ahead (tried again later, and with the next batch)');
+    }).finally(() => {
+      writing = undefined;
+    });
   }
-})();
+}, data.flushIntervalMs);
 
 port.on('message', (message: PgThreadMessage) => {
   if (message.type === 'records') {
@@ -214,6 +216,7 @@ port.on('message', (message: PgThreadMessage) => {
     }
     countDropped(dropped, 'the buffer is full (Postgres has not taken them)');
     publish();
+    counters[COUNTER_RECEIVED] += message.records.length;
     if (buffer.length >= data.batchSize && Date.now() >= retryAt) void write();
     return;
   }
