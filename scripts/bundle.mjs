@@ -22,7 +22,12 @@ await build({
   absWorkingDir: root,
   // The request-log writer thread is its own entry: ThreadedLogWriter starts ./log-writer-thread.js
   // next to the code that runs it (dist/ here, dist/store/ in tsc's per-file output).
-  entryPoints: ['src/cli.ts', { in: 'src/store/log-writer-thread.ts', out: 'log-writer-thread' }],
+  // The same for the Postgres request-log writer thread (cluster mode, src/store/pg/).
+  entryPoints: [
+    'src/cli.ts',
+    { in: 'src/store/log-writer-thread.ts', out: 'log-writer-thread' },
+    { in: 'src/store/pg/pg-log-writer-thread.ts', out: 'pg-log-writer-thread' },
+  ],
   outdir: 'dist',
   entryNames: '[name]',
   chunkNames: '[name]-[hash]', // at dist/ like cli.js: their import.meta.url paths (../package.json) hold
@@ -35,6 +40,7 @@ await build({
   // Identifiers stay readable in stack traces; whitespace and syntax are minified (less to parse).
   minifyWhitespace: true,
   minifySyntax: true,
+  // pg-native: pg's optional native binding, required only by `pg.native`, which Heimdall never uses.
   external: ['better-sqlite3', '@opentelemetry/*', 'pino-pretty', 'pg-native'],
   // CommonJS dependencies inside an ESM bundle call require() for Node's built-ins.
   banner: { js: "import { createRequire as __heimdallCreateRequire } from 'node:module'; const require = __heimdallCreateRequire(import.meta.url);" },

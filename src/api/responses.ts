@@ -33,6 +33,7 @@ import { registerStoredResponseRoutes } from './stored-response-routes.js';
 import { ResponseMemory, responseIdOfBody, type BackgroundMark } from './stored-responses.js';
 import { BackgroundResponses } from './background-responses.js';
 import { sendError } from './respond.js';
+import { withSharedResponses } from './shared-responses.js';
 import type { Logger } from '../telemetry/logger.js';
 import { surfaceHandler } from './surface-handler.js';
 import type { JsonObject } from './validate.js';
@@ -163,7 +164,9 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway):
     },
   });
   const jobs = responses === undefined ? undefined : new BackgroundResponses(gateway, responses, serve, app.log as unknown as Logger);
-  const create = jobs === undefined ? serve : withBackground(serve, jobs);
+  const local = jobs === undefined ? serve : withBackground(serve, jobs);
+  // Cluster mode: a previous response stored through another instance is read from Postgres first.
+  const create = responses !== undefined && app.store.shared !== undefined ? withSharedResponses(local, responses) : local;
   if (jobs !== undefined) {
     gateway.lifecycle.use(jobs.plugin);
     // Background responses have no connection to close: they may run for the shutdown's drain time, then

@@ -147,6 +147,7 @@ export function registerStoredResponseRoutes(app: FastifyInstance, gateway: Gate
       const received = gateway.lifecycle.runReceived(ctx);
       if (received !== undefined) await received;
       const id = (request.params as { id: string }).id;
+      await store.hydrate({ responses: [id] }); // cluster mode: stored through another instance (nothing to wait for otherwise)
       const found = store.get(id, scopeOf(ctx));
       if (found === undefined) throw notFound(id);
       await admitStored(gateway, ctx, found);

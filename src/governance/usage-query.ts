@@ -80,13 +80,43 @@ const SUMS = `COUNT(*) AS requests,
   COALESCE(SUM(cost_usd), 0) AS cost_usd,
   COALESCE(SUM(CASE WHEN cost_known = 0 AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL) THEN 1 ELSE 0 END), 0) AS unknown_cost_requests`;
 
+// The casts say the parameters' type to Postgres (cluster mode: src/store/pg/usage-queries.ts); SQLite ignores them.
 const WHERE = `time >= @from AND time < @to
-  AND (@key IS NULL OR virtual_key_id = @key)
-  AND (@team IS NULL OR team_id = @team)
-  AND (@customer IS NULL OR customer_id = @customer)`;
+  AND (CAST(@key AS TEXT) IS NULL OR virtual_key_id = @key)
+  AND (CAST(@team AS TEXT) IS NULL OR team_id = @team)
+  AND (CAST(@customer AS TEXT) IS NULL OR customer_id = @customer)`;
 
 function finish<T extends Omit<UsageRow, 'group' | 'tokens'>>(row: T): T & { tokens: number } {
   return { ...row, cost_usd: Math.round(row.cost_usd * 1e8) / 1e8, tokens: row.input_tokens + row.output_tokens };
+}
+
+/** The statements of a report, with named parameters; `day` is the dialect's "YYYY-MM-DD" of `time` (UTC). */
+export function usageStatements(day: string = GROUP_SQL.day): { grouped: Record<UsageGroup, string>; totals: string } {
+  const expressions: Record<UsageGroup, string> = { ...GROUP_SQL, day };
+  // Groups without a value (null) first on ties, as SQLite orders them.
+  const build = (group: UsageGroup): string => `SELECT ${expressions[group]} AS "group", ${SUMS} FROM request_logs WHERE ${WHERE}
+        GROUP BY 1 ORDER BY ${group === 'day' ? '1' : 'cost_usd DESC, requests DESC, 1 NULLS FIRST'} LIMIT @limit`;
+  const grouped = Object.fromEntries((Object.keys(GROUP_SQL) as UsageGroup[]).map((group) => [group, build(group)])) as Record<UsageGroup, string>;
+  return { grouped, totals: `SELECT ${SUMS} FROM request_logs WHERE ${WHERE}` };
+}
+
+/** The named parameters of a report's statements (the grouped one also takes `limit`). */
+export function usageValues(params: UsageParams): { from: number; to: number; key: string | null; team: string | null; customer: string | null } {
+  const from = periodStart(params.period, params.now);
+  return { from, to: params.now + 1, key: params.key ?? null, team: params.team ?? null, customer: params.customer ?? null };
+}
+
+/** The report from the grouped rows (at most `limit` + 1) and the totals row. */
+export function usageReport(params: UsageParams, grouped: UsageRow[], totals: Omit<UsageRow, 'group'>): UsageReport {
+  const limit = usageLimit(params);
+  const rows = grouped.map((row) => finish(row));
+  const truncated = rows.length > limit;
+  if (truncated) rows.length = limit;
+  return { period: params.period, group_by: params.group_by, from: periodStart(params.period, params.now), to: params.now, data: rows, truncated, totals: finish(totals) };
+}
+
+export function usageLimit(params: UsageParams): number {
+  return params.limit ?? 1000;
 }
 
 export class UsageQueries {
@@ -96,11 +126,9 @@ export class UsageQueries {
   private readonly inSnapshot: (params: UsageParams) => UsageReport;
 
   constructor(db: SqliteDatabase) {
-    const build = (group: UsageGroup): Statement =>
-      db.prepare(`SELECT ${GROUP_SQL[group]} AS "group", ${SUMS} FROM request_logs WHERE ${WHERE}
-        GROUP BY 1 ORDER BY ${group === 'day' ? '1' : 'cost_usd DESC, requests DESC, 1'} LIMIT @limit`);
-    this.grouped = Object.fromEntries((Object.keys(GROUP_SQL) as UsageGroup[]).map((group) => [group, build(group)])) as Record<UsageGroup, Statement>;
-    this.totals = db.prepare(`SELECT ${SUMS} FROM request_logs WHERE ${WHERE}`);
+    const statements = usageStatements();
+    this.grouped = Object.fromEntries(Object.entries(statements.grouped).map(([group, sql]) => [group, db.prepare(sql)])) as Record<UsageGroup, Statement>;
+    this.totals = db.prepare(statements.totals);
     this.inSnapshot = db.transaction((params: UsageParams) => this.read(params));
   }
 
@@ -109,13 +137,8 @@ export class UsageQueries {
   }
 
   private read(params: UsageParams): UsageReport {
-    const from = periodStart(params.period, params.now);
-    const values = { from, to: params.now + 1, key: params.key ?? null, team: params.team ?? null, customer: params.customer ?? null };
-    const limit = params.limit ?? 1000;
-    const rows = (this.grouped[params.group_by].all({ ...values, limit: limit + 1 }) as UsageRow[]).map((row) => finish(row));
-    const truncated = rows.length > limit;
-    if (truncated) rows.length = limit;
-    const totals = finish(this.totals.get(values) as Omit<UsageRow, 'group'>);
-    return { period: params.period, group_by: params.group_by, from, to: params.now, data: rows, truncated, totals };
+    const values = usageValues(params);
+    const rows = this.grouped[params.group_by].all({ ...values, limit: usageLimit(params) + 1 }) as UsageRow[];
+    return usageReport(params, rows, this.totals.get(values) as Omit<UsageRow, 'group'>);
   }
 }

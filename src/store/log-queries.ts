@@ -100,6 +100,13 @@ export interface LogStats {
   top_keys: Array<LogStatsTop & { virtual_key_id: string }>;
 }
 
+/** The read side of the request log, from SQLite (LogQueries) or, in cluster mode, Postgres (pg/log-queries.ts). */
+export interface LogReader {
+  getLog(id: string): StoredRequestLog | undefined | Promise<StoredRequestLog | undefined>;
+  listLogs(params?: ListLogsParams): LogPage | Promise<LogPage>;
+  logStats(params?: LogStatsParams): LogStats | Promise<LogStats>;
+}
+
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 const MAX_BUCKETS = 1000;
@@ -112,18 +119,16 @@ const SORT_EXPRESSIONS: Record<LogSort, string> = {
   cost: 'COALESCE(cost_usd, -1)',
 };
 
-const SUMMARY_SELECT = `SELECT ${SUMMARY_COLUMNS.join(', ')}, json_array_length(attempts) AS attempt_count`;
-const RANGE = 'time >= CAST(@from AS INTEGER) AND time < CAST(@to AS INTEGER)';
 const TOP_FIELDS = `count(*) AS requests, coalesce(sum(status >= 400), 0) AS errors,
   coalesce(sum(input_tokens), 0) + coalesce(sum(output_tokens), 0) AS tokens, total(cost_usd) AS cost_usd`;
 
 type Cursor = [sort: LogSort, order: SortOrder, value: number, id: string];
 
-function encodeCursor(cursor: Cursor): string {
+export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
-function decodeCursor(text: string, sort: LogSort, order: SortOrder): Cursor {
+export function decodeCursor(text: string, sort: LogSort, order: SortOrder): Cursor {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
@@ -141,11 +146,143 @@ function decodeCursor(text: string, sort: LogSort, order: SortOrder): Cursor {
   return parsed as Cursor;
 }
 
-function escapeLike(text: string): string {
+export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
 
-export class LogQueries {
+/** What differs between SQLite and Postgres in the statements both build from these fragments. */
+export interface LogSqlDialect {
+  /** The integer type a millisecond time is cast to. */
+  integer: string;
+  /** Case-insensitive (ASCII) LIKE. */
+  like: string;
+  /** The number of attempts of a row. */
+  attemptCount: string;
+}
+
+const SQLITE: LogSqlDialect = { integer: 'INTEGER', like: 'LIKE', attemptCount: 'json_array_length(attempts)' };
+
+export interface ListQuery {
+  /** With named parameters (@name). */
+  sql: string;
+  values: Record<string, string | number>;
+  sort: LogSort;
+  order: SortOrder;
+  limit: number;
+}
+
+/** The list's statement: filters, keyset cursor, sort; one row more than the page, to tell if there is a next. */
+export function listQuery(params: ListLogsParams, dialect: LogSqlDialect): ListQuery {
+  const sort: LogSort = params.sort ?? 'time';
+  const order: SortOrder = params.order ?? 'desc';
+  if (!(sort in SORT_EXPRESSIONS)) throw invalidField('sort', 'sort must be one of time, latency, cost.');
+  if (order !== 'asc' && order !== 'desc') throw invalidField('order', 'order must be asc or desc.');
+  const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(params.limit ?? DEFAULT_LIMIT)));
+  const expression = SORT_EXPRESSIONS[sort];
+  const { integer, like } = dialect;
+
+  const where: string[] = [];
+  const values: Record<string, string | number> = { limit: limit + 1 };
+  if (params.from !== undefined) {
+    where.push(`time >= CAST(@from AS ${integer})`);
+    values.from = params.from;
+  }
+  if (params.to !== undefined) {
+    where.push(`time < CAST(@to AS ${integer})`);
+    values.to = params.to;
+  }
+  for (const column of ['provider', 'model', 'virtual_key_id', 'team_id'] as const) {
+    const value = params[column];
+    if (value === undefined) continue;
+    where.push(`${column} = @${column}`);
+    values[column] = value;
+  }
+  if (params.status_class !== undefined) {
+    const base = /^([2-5])xx$/.exec(params.status_class);
+    if (!base) throw invalidField('status_class', 'status_class must be one of 2xx, 3xx, 4xx, 5xx.');
+    where.push('status >= @status_min AND status < @status_min + 100');
+    values.status_min = Number(base[1]) * 100;
+  }
+  if (params.q !== undefined && params.q !== '') {
+    where.push(`(id = @q OR error_message ${like} @q_like ESCAPE '\\' OR error_code ${like} @q_like ESCAPE '\\'
+        OR model ${like} @q_like ESCAPE '\\' OR requested_model ${like} @q_like ESCAPE '\\')`);
+    values.q = params.q;
+    values.q_like = `%${escapeLike(params.q)}%`;
+  }
+  if (params.cursor) {
+    const [, , value, id] = decodeCursor(params.cursor, sort, order);
+    where.push(`(${expression}, id) ${order === 'desc' ? '<' : '>'} (@cursor_value, @cursor_id)`);
+    values.cursor_value = value;
+    values.cursor_id = id;
+  }
+
+  const sql = `SELECT ${SUMMARY_COLUMNS.join(', ')}, ${dialect.attemptCount} AS attempt_count FROM request_logs
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ${expression} ${order}, id ${order} LIMIT @limit`;
+  return { sql, values, sort, order, limit };
+}
+
+/** The page of `rows` (one more than the page when there is a next). */
+export function toPage(rows: Array<Record<string, unknown>>, query: ListQuery): LogPage {
+  const more = rows.length > query.limit;
+  const items = (more ? rows.slice(0, query.limit) : rows).map(rowToSummary);
+  const last = items[items.length - 1];
+  const next_cursor =
+    more && last ? encodeCursor([query.sort, query.order, sortValue(query.sort, last), last.id]) : null;
+  return { items, next_cursor };
+}
+
+export interface StatsRange {
+  from: number;
+  to: number;
+  bucket: number;
+  top: number;
+  /** Named parameters of `inRange`. */
+  range: Record<string, string | number>;
+  inRange: string;
+}
+
+/** The stats' range, bucket width and top size, checked, and the WHERE of the rows they count. */
+export function statsRange(params: LogStatsParams, now: number, dialect: LogSqlDialect): StatsRange {
+  const to = Math.floor(params.to ?? now);
+  const from = Math.floor(params.from ?? to - DAY_MS);
+  if (!(from < to)) throw invalidField('from', 'from must be before to.');
+  const span = to - from;
+  let bucket = Math.floor(params.bucket_ms ?? Math.max(1000, Math.ceil(span / 60)));
+  if (!(bucket >= 1)) throw invalidField('bucket_ms', 'bucket_ms must be a positive number of milliseconds.');
+  bucket = Math.max(bucket, Math.ceil(span / MAX_BUCKETS));
+  const top = Math.min(100, Math.max(1, Math.floor(params.top ?? 10)));
+  const range: Record<string, string | number> = { from, to };
+  let inRange = `time >= CAST(@from AS ${dialect.integer}) AND time < CAST(@to AS ${dialect.integer})`;
+  if (params.team_id !== undefined) {
+    inRange = `${inRange} AND team_id = @team_id`;
+    range.team_id = params.team_id;
+  }
+  return { from, to, bucket, top, range, inRange };
+}
+
+/** Every bucket of the range, empty ones included, from the rows of the non-empty ones. */
+export function fillBuckets(
+  from: number, to: number, bucket: number, rows: Array<Omit<LogStatsBucket, 'start'> & { bucket: number }>,
+): LogStatsBucket[] {
+  const byIndex = new Map(rows.map((row) => [row.bucket, row]));
+  const buckets: LogStatsBucket[] = [];
+  for (let index = 0; from + index * bucket < to; index++) {
+    const row = byIndex.get(index);
+    buckets.push({
+      start: from + index * bucket,
+      requests: row?.requests ?? 0,
+      errors: row?.errors ?? 0,
+      p50_ms: row?.p50_ms ?? null,
+      p95_ms: row?.p95_ms ?? null,
+      tokens: row?.tokens ?? 0,
+      cost_usd: row?.cost_usd ?? 0,
+    });
+  }
+  return buckets;
+}
+
+export class LogQueries implements LogReader {
   readonly #db: SqliteDatabase;
   readonly #statements = new Map<string, Statement>();
   readonly #now: () => number;
@@ -168,68 +305,9 @@ export class LogQueries {
   }
 
   listLogs(params: ListLogsParams = {}): LogPage {
-    const sort: LogSort = params.sort ?? 'time';
-    const order: SortOrder = params.order ?? 'desc';
-    if (!(sort in SORT_EXPRESSIONS)) throw invalidField('sort', 'sort must be one of time, latency, cost.');
-    if (order !== 'asc' && order !== 'desc') throw invalidField('order', 'order must be asc or desc.');
-    const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(params.limit ?? DEFAULT_LIMIT)));
-    const expression = SORT_EXPRESSIONS[sort];
-
-    const where: string[] = [];
-    const values: Record<string, string | number> = { limit: limit + 1 };
-    if (params.from !== undefined) {
-      where.push('time >= CAST(@from AS INTEGER)');
-      values.from = params.from;
-    }
-    if (params.to !== undefined) {
-      where.push('time < CAST(@to AS INTEGER)');
-      values.to = params.to;
-    }
-    if (params.provider !== undefined) {
-      where.push('provider = @provider');
-      values.provider = params.provider;
-    }
-    if (params.model !== undefined) {
-      where.push('model = @model');
-      values.model = params.model;
-    }
-    if (params.virtual_key_id !== undefined) {
-      where.push('virtual_key_id = @virtual_key_id');
-      values.virtual_key_id = params.virtual_key_id;
-    }
-    if (params.team_id !== undefined) {
-      where.push('team_id = @team_id');
-      values.team_id = params.team_id;
-    }
-    if (params.status_class !== undefined) {
-      const base = /^([2-5])xx$/.exec(params.status_class);
-      if (!base) throw invalidField('status_class', 'status_class must be one of 2xx, 3xx, 4xx, 5xx.');
-      where.push('status >= @status_min AND status < @status_min + 100');
-      values.status_min = Number(base[1]) * 100;
-    }
-    if (params.q !== undefined && params.q !== '') {
-      where.push(`(id = @q OR error_message LIKE @q_like ESCAPE '\\' OR error_code LIKE @q_like ESCAPE '\\'
-        OR model LIKE @q_like ESCAPE '\\' OR requested_model LIKE @q_like ESCAPE '\\')`);
-      values.q = params.q;
-      values.q_like = `%${escapeLike(params.q)}%`;
-    }
-    if (params.cursor) {
-      const [, , value, id] = decodeCursor(params.cursor, sort, order);
-      where.push(`(${expression}, id) ${order === 'desc' ? '<' : '>'} (@cursor_value, @cursor_id)`);
-      values.cursor_value = value;
-      values.cursor_id = id;
-    }
-
-    const sql = `${SUMMARY_SELECT} FROM request_logs
-      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY ${expression} ${order}, id ${order} LIMIT @limit`;
-    const rows = this.#statement(sql).all(values) as Array<Record<string, unknown>>;
-    const more = rows.length > limit;
-    const items = (more ? rows.slice(0, limit) : rows).map(rowToSummary);
-    const last = items[items.length - 1];
-    const next_cursor =
-      more && last ? encodeCursor([sort, order, sortValue(sort, last), last.id]) : null;
-    return { items, next_cursor };
+    const query = listQuery(params, SQLITE);
+    const rows = this.#statement(query.sql).all(query.values) as Array<Record<string, unknown>>;
+    return toPage(rows, query);
   }
 
   /**
@@ -241,21 +319,7 @@ export class LogQueries {
   }
 
   #stats(params: LogStatsParams): LogStats {
-    const to = Math.floor(params.to ?? this.#now());
-    const from = Math.floor(params.from ?? to - DAY_MS);
-    if (!(from < to)) throw invalidField('from', 'from must be before to.');
-    const span = to - from;
-    let bucket = Math.floor(params.bucket_ms ?? Math.max(1000, Math.ceil(span / 60)));
-    if (!(bucket >= 1)) throw invalidField('bucket_ms', 'bucket_ms must be a positive number of milliseconds.');
-    bucket = Math.max(bucket, Math.ceil(span / MAX_BUCKETS));
-    const top = Math.min(100, Math.max(1, Math.floor(params.top ?? 10)));
-    const range: Record<string, string | number> = { from, to };
-    let inRange = RANGE;
-    if (params.team_id !== undefined) {
-      inRange = `${RANGE} AND team_id = @team_id`;
-      range.team_id = params.team_id;
-    }
-
+    const { from, to, bucket, top, range, inRange } = statsRange(params, this.#now(), SQLITE);
     const totals = this.#statement(`SELECT count(*) AS requests, coalesce(sum(status >= 400), 0) AS errors,
         coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
         coalesce(sum(cached_tokens), 0) AS cached_tokens, total(cost_usd) AS cost_usd,
@@ -271,20 +335,7 @@ export class LogQueries {
       FROM request_logs WHERE ${inRange} GROUP BY bucket ORDER BY bucket`).all({ ...range, bucket }) as Array<
       Omit<LogStatsBucket, 'start'> & { bucket: number }
     >;
-    const byIndex = new Map(rows.map((row) => [row.bucket, row]));
-    const buckets: LogStatsBucket[] = [];
-    for (let index = 0; from + index * bucket < to; index++) {
-      const row = byIndex.get(index);
-      buckets.push({
-        start: from + index * bucket,
-        requests: row?.requests ?? 0,
-        errors: row?.errors ?? 0,
-        p50_ms: row?.p50_ms ?? null,
-        p95_ms: row?.p95_ms ?? null,
-        tokens: row?.tokens ?? 0,
-        cost_usd: row?.cost_usd ?? 0,
-      });
-    }
+    const buckets = fillBuckets(from, to, bucket, rows);
 
     const topOf = (columns: string, notNull: string) =>
       this.#statement(`SELECT ${columns}, ${TOP_FIELDS} FROM request_logs
@@ -313,7 +364,7 @@ export class LogQueries {
   }
 }
 
-function sortValue(sort: LogSort, item: RequestLogSummary): number {
+export function sortValue(sort: LogSort, item: RequestLogSummary): number {
   if (sort === 'latency') return item.latency_ms;
   if (sort === 'cost') return item.cost_usd ?? -1;
   return item.time;

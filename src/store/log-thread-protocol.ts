@@ -26,14 +26,15 @@ export interface SharedViews {
   counters: Float64Array;
 }
 
-export function sharedMemory(): SharedArrayBuffer {
-  return new SharedArrayBuffer(CONTROL_BYTES + COUNTER_SLOTS * 8);
+/** The control slots and `counterSlots` counters (the Postgres writer thread has more: pg/log-protocol.ts). */
+export function sharedMemory(counterSlots = COUNTER_SLOTS): SharedArrayBuffer {
+  return new SharedArrayBuffer(CONTROL_BYTES + counterSlots * 8);
 }
 
 export function sharedViews(memory: SharedArrayBuffer): SharedViews {
   return {
     control: new Int32Array(memory, 0, CONTROL_SLOTS),
-    counters: new Float64Array(memory, CONTROL_BYTES, COUNTER_SLOTS),
+    counters: new Float64Array(memory, CONTROL_BYTES),
   };
 }
 

@@ -53,7 +53,8 @@ export interface StoredResponse {
   background?: BackgroundRow;
 }
 
-interface Row {
+/** A row of stored_responses (SQLite, and Postgres in cluster mode). */
+export interface StoredResponseRow {
   id: string;
   scope: string;
   mode: StoredResponseMode;
@@ -67,13 +68,19 @@ interface Row {
   runner: string | null;
 }
 
+/** Ids a request is about to read: responses (previous_response_id, a retrieve) and items (item_reference). */
+export interface StoredResponseIds {
+  responses: string[];
+  items?: string[];
+}
+
 /** The items a stored response adds: looked up by id for `item_reference` (same scope only). */
 type Item = Record<string, unknown>;
 
 const RUNNING = "status IN ('queued', 'in_progress')";
 
 export class ResponseStore {
-  readonly #insert: Statement<Row>;
+  readonly #insert: Statement<StoredResponseRow>;
   readonly #select: Statement<{ id: string; scope: string }>;
   readonly #delete: Statement<{ id: string; scope: string }>;
   readonly #insertItem: Statement<{ scope: string; item_id: string; response_id: string; item: string }>;
@@ -164,7 +171,7 @@ export class ResponseStore {
     return failed;
   }
 
-  #row(entry: StoredResponse): Row {
+  #row(entry: StoredResponse): StoredResponseRow {
     return {
       id: entry.id,
       scope: entry.scope,
@@ -180,26 +187,37 @@ export class ResponseStore {
     };
   }
 
+  /**
+   * Makes these ids readable here before a request reads them. Nothing to do for one store (undefined);
+   * in cluster mode, copies what another instance stored (pg/response-store.ts).
+   */
+  hydrate(_ids: StoredResponseIds): Promise<void> | undefined {
+    return undefined;
+  }
+
   /** The response, when it exists in this scope (another key's response is not found). */
   get(id: string, scope: string): StoredResponse | undefined {
-    const row = this.#select.get({ id, scope }) as Row | undefined;
-    if (row === undefined) return undefined;
-    return {
-      id: row.id,
-      scope: row.scope,
-      mode: row.mode,
-      provider: row.provider,
-      model: row.model,
-      keyId: row.key_id,
-      createdAt: row.created_at,
-      response: row.response === null ? null : (JSON.parse(row.response) as Record<string, unknown>),
-      inputItems: row.input_items === null ? null : (JSON.parse(row.input_items) as Array<Record<string, unknown>>),
-      background: row.status === null ? undefined : { status: row.status, runner: row.runner },
-    };
+    const row = this.#select.get({ id, scope }) as StoredResponseRow | undefined;
+    return row === undefined ? undefined : rowToStoredResponse(row);
   }
 
   /** True when a response of this scope was deleted. */
   delete(id: string, scope: string): boolean {
     return this.#delete.run({ id, scope }).changes > 0;
   }
+}
+
+export function rowToStoredResponse(row: StoredResponseRow): StoredResponse {
+  return {
+    id: row.id,
+    scope: row.scope,
+    mode: row.mode,
+    provider: row.provider,
+    model: row.model,
+    keyId: row.key_id,
+    createdAt: Number(row.created_at),
+    response: row.response === null ? null : (JSON.parse(row.response) as Record<string, unknown>),
+    inputItems: row.input_items === null ? null : (JSON.parse(row.input_items) as Array<Record<string, unknown>>),
+    background: row.status === null ? undefined : { status: row.status, runner: row.runner },
+  };
 }

@@ -15,7 +15,7 @@ import { ConfigRepo } from './config-repo.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import type { LogSequence } from './spend-watermark.js';
 import { openDatabase, schemaVersion, type SqliteDatabase } from './database.js';
-import { LogQueries } from './log-queries.js';
+import { LogQueries, type LogReader } from './log-queries.js';
 import { LogWriter, type RequestLogWriter } from './log-writer.js';
 import { LogRetention, type RetentionOptions } from './retention.js';
 import { ResponseStore } from './response-store.js';
@@ -23,6 +23,7 @@ import { SecretBox, loadMasterKey, type MasterKeySource } from './secret-box.js'
 import { checkStoredSecrets } from './key-rotation.js';
 import { ThreadedLogWriter, type ThreadedLogWriterOptions } from './threaded-log-writer.js';
 import { silentLogger, type StoreLogger } from './store-logger.js';
+import { sharedStores, type SharedStores, type PostgresStoreOptions } from './pg/shared-stores.js';
 
 export interface StoreOptions {
   /** Holds heimdall.db and encryption.key; created with mode 0700. Required unless memory. */
@@ -46,13 +47,21 @@ export interface StoreOptions {
    * store is brought up to date from Postgres (src/store/pg/wiring.ts), not at open.
    */
   deferSecretCheck?: boolean;
+  /**
+   * Cluster mode: the request log (writes, queries, retention) and stored responses in Postgres,
+   * shared by every instance (src/store/pg/). Configuration stays in this store.
+   */
+  postgres?: PostgresStoreOptions;
 }
 
 export class Store {
   readonly db: SqliteDatabase;
   /** Batched request-log writer: the only part the request path touches. */
   readonly logs: RequestLogWriter;
+  /** The request log's queries on this database. */
   readonly logQueries: LogQueries;
+  /** What the management API reads the request log with: logQueries, or in cluster mode Postgres (promises). */
+  readonly logReader: LogReader;
   readonly retention: LogRetention;
   readonly config: ConfigRepo;
   /** Users, sessions, personal API tokens (the management API's accounts). */
@@ -71,6 +80,8 @@ export class Store {
   /** This process's hold on the data dir (none in memory). */
   #lock: DataDirLock | undefined;
   readonly #logger: StoreLogger;
+  /** Cluster mode: what lives in Postgres (see pg/shared-stores.ts); undefined with SQLite alone. */
+  readonly shared: SharedStores | undefined;
 
   private constructor(db: SqliteDatabase, options: StoreOptions, secrets: SecretBox, keySource: MasterKeySource) {
     const logger = options.logger ?? silentLogger;
@@ -82,14 +93,25 @@ export class Store {
     this.schemaVersion = schemaVersion(db);
     this.config = new ConfigRepo(db, secrets, { now });
     this.auth = new AuthStore(db, { now });
-    this.logQueries = new LogQueries(db, { now });
-    this.responses = new ResponseStore(db);
     this.batches = new BatchStore(db, { now });
     const { thread = true, ...logOptions } = options.logs ?? {};
-    this.logs = thread && !db.memory
-      ? new ThreadedLogWriter(db, { ...logOptions, logger })
-      : new LogWriter(db, { ...logOptions, logger });
     this.retention = new LogRetention(db, { ...(options.retention || {}), logger, now });
+    this.logQueries = new LogQueries(db, { now });
+    if (options.postgres === undefined) {
+      this.logReader = this.logQueries;
+      this.responses = new ResponseStore(db);
+      this.logs = thread && !db.memory
+        ? new ThreadedLogWriter(db, { ...logOptions, logger })
+        : new LogWriter(db, { ...logOptions, logger });
+    } else {
+      // Cluster mode: the same retention limits (live settings) apply to Postgres.
+      const retention = this.retention;
+      this.shared = sharedStores(db, options.postgres, { logs: logOptions, logger, now, limits: () => retention.limits });
+      this.logReader = this.shared.logQueries;
+      this.responses = this.shared.responses;
+      this.logs = this.shared.logs;
+      if (options.retention !== false) this.shared.retention.start();
+    }
     if (options.retention !== false) this.retention.start();
     this.#checkEncryptionKey(logger);
   }
@@ -156,9 +178,11 @@ export class Store {
     if (this.#closed) return;
     this.#closed = true;
     this.retention.stop();
+    this.shared?.retention.stop();
     try {
       this.logs.close(budgetMs);
     } finally {
+      this.shared?.end();
       const unwritten = this.logs.unwritten;
       if (unwritten > 0) this.closeProblems.push(`${unwritten} request log record${unwritten === 1 ? '' : 's'} could not be written`);
       // A data dir removed under the running process: SQLite wrote into a file nobody can open again.

@@ -27,9 +27,9 @@ import { LogQueue, recordBodyChars } from './log-queue.js';
 import type { LogBodyOptions } from './log-sink.js';
 import {
   CONTROL_ACKED, CONTROL_CLOSED, COUNTER_BATCHES, COUNTER_DROPPED, COUNTER_FAILED_BATCHES, COUNTER_WRITTEN,
-  sharedMemory, sharedViews, type SharedViews, type ThreadData, type ThreadLogMessage, type ThreadMessage,
+  sharedMemory, sharedViews, type SharedViews, type ThreadData, type ThreadMessage,
 } from './log-thread-protocol.js';
-import { logThreadScript } from './log-thread-script.js';
+import { logThreadScript, superviseThread } from './log-thread-script.js';
 import type { RequestLogRecord } from './log-types.js';
 import {
   LogWriter, dropBodiesUnlessEnabled, resolveBodyOptions,
@@ -371,20 +371,7 @@ export class ThreadedLogWriter implements RequestLogWriter {
       const thread = new Worker(this.#options.threadScript ?? logThreadScript(), {
         workerData, resourceLimits: THREAD_LIMITS, name: 'heimdall-request-log',
       });
-      thread.unref();
-      thread.on('message', (message: ThreadLogMessage) => {
-        if (message?.type === 'log') this.#logger[message.level](message.obj, message.msg);
-      });
-      thread.on('error', (error) => {
-        this.#logger.error({ err: error }, 'request log writer thread failed');
-        this.#threadLost(thread);
-      });
-      thread.on('exit', (code) => {
-        if (this.#thread === thread) {
-          this.#logger.error({ code }, 'request log writer thread exited');
-          this.#threadLost(thread);
-        }
-      });
+      superviseThread(thread, this.#logger, 'request log writer thread', () => this.#thread === thread, () => this.#threadLost(thread));
       this.#thread = thread;
       this.#secretsSent = -1;
       // The thread checkpoints the WAL after its commits; this connection's writes are few.

@@ -52,7 +52,9 @@ export const STORE_CLOSE_BUDGET_MS = 5_000;
 
 export async function wireStore(app: FastifyInstance, config: ResolvedConfig, options: WireStoreOptions): Promise<WiredStore> {
   const { gateway, logger } = options;
-  const store = Store.open({ ...options.store, dataDir: config.server.dataDir, logger, env: config.input.env, deferSecretCheck: config.database !== undefined });
+  // Cluster mode (database.url): the request log and stored responses are written to Postgres too.
+  const postgres = options.store?.postgres ?? (config.database === undefined ? undefined : { connection: { connectionString: config.database.url } });
+  const store = Store.open({ ...options.store, postgres, dataDir: config.server.dataDir, logger, env: config.input.env, deferSecretCheck: config.database !== undefined });
   let configService: ConfigService;
   // Cluster mode (database.url): the store is the local replica of the configuration in Postgres.
   let configSync: ConfigSync | undefined;
@@ -67,7 +69,8 @@ export async function wireStore(app: FastifyInstance, config: ResolvedConfig, op
   if (configSync !== undefined) app.decorate('configSync', configSync);
   app.decorate('store', store);
   app.decorate('configService', configService);
-  if (options.sequenced !== false) store.logSequence = new LogSequence(store.db);
+  // Cluster mode: the request log is in Postgres, shared; spend is not rebuilt from it (see spend-watermark.ts).
+  if (options.sequenced !== false && store.shared === undefined) store.logSequence = new LogSequence(store.db);
   attachRequestLogging(gateway, store.logs, store.logSequence);
   // heimdall_log_queue_depth and heimdall_log_dropped_total read the writer's counts at scrape time.
   gateway.metrics.sources.logWriter = () => (store.closed ? undefined : store.logs.stats);
@@ -87,6 +90,8 @@ export async function wireStore(app: FastifyInstance, config: ResolvedConfig, op
   app.addHook('onClose', async () => {
     watcher?.close();
     await configSync?.close();
+    // Cluster mode: the stored responses still queued for Postgres go first (the request log's thread flushes in close).
+    await store.shared?.flush(STORE_CLOSE_BUDGET_MS);
     // Bounded whatever the store does (a failing disk, a removed data dir): see Store.closeProblems.
     store.close(STORE_CLOSE_BUDGET_MS);
   });

@@ -12,6 +12,9 @@ import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { GovernanceConfig } from '../../src/governance/config.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import type { WireStoreOptions } from '../../src/store/wiring.js';
+
+type StoreOptions = NonNullable<WireStoreOptions['store']>;
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'heimdall-gov-'));
@@ -35,7 +38,7 @@ export interface GovGateway {
   close(removeData?: boolean): Promise<void>;
 }
 
-export async function startGov(options: { config?: Record<string, unknown>; env?: Record<string, string>; dataDir?: string; build?: Pick<BuildOptions, 'cacheStore'> } = {}): Promise<GovGateway> {
+export async function startGov(options: { config?: Record<string, unknown>; env?: Record<string, string>; dataDir?: string; build?: Pick<BuildOptions, 'cacheStore'>; store?: StoreOptions } = {}): Promise<GovGateway> {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
     env: { ...options.env },
@@ -50,7 +53,7 @@ export async function startGov(options: { config?: Record<string, unknown>; env?
     },
   });
   const logger = createLogger({ level: 'warn', destination });
-  const app = await buildApp(config, { ...options.build, logger, processMetrics: false, management: { store: { retention: false }, watchConfig: false } });
+  const app = await buildApp(config, { ...options.build, logger, processMetrics: false, management: { store: { retention: false, ...options.store }, watchConfig: false } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;

@@ -2,7 +2,8 @@
  * /api/logs (filtered, sorted, cursor-paginated), /api/logs/stats (totals,
  * latency percentiles, tokens and cost in time buckets), /api/logs/{id}
  * (one request in full), and /api/audit (configuration changes, newest first).
- * Reads flush the log queue first, so a request that just finished is listed.
+ * Reads flush the log queue first, so a request that just finished is listed. In cluster mode the
+ * queries read Postgres (every instance's requests) and return promises; SQLite's return values.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -58,19 +59,19 @@ export function registerLogRoutes(api: FastifyInstance): void {
   api.get('/logs', async (request) => {
     const query = parseQuery(listQuery, request.query);
     store.logs.flush();
-    const page = store.logQueries.listLogs({ ...query, team_id: scopedTeam(request, undefined, 'team_id') ?? undefined });
+    const page = await store.logReader.listLogs({ ...query, team_id: scopedTeam(request, undefined, 'team_id') ?? undefined });
     return { data: page.items, next_cursor: page.next_cursor };
   });
 
   api.get('/logs/stats', async (request) => {
     const query = parseQuery(statsQuery, request.query);
     store.logs.flush();
-    return store.logQueries.logStats({ ...query, team_id: scopedTeam(request, undefined, 'team_id') ?? undefined });
+    return await store.logReader.logStats({ ...query, team_id: scopedTeam(request, undefined, 'team_id') ?? undefined });
   });
 
   api.get<{ Params: { id: string } }>('/logs/:id', async (request) => {
     store.logs.flush();
-    const log = store.logQueries.getLog(request.params.id);
+    const log = await store.logReader.getLog(request.params.id);
     if (log === undefined) throw notFound(`No request log has id "${request.params.id}" (it may have expired).`, 'id');
     requireOwnTeam(request, log.team_id, `request log with id "${request.params.id}"`);
     // Bodies are for admins, operators and users granted view_bodies.

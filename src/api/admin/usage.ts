@@ -39,9 +39,10 @@ export function registerUsageRoutes(api: FastifyInstance): void {
   api.get('/usage', async (request) => {
     const query = parseQuery(usageQuery, request.query);
     const governance: Governance = api.governance;
-    const usage = governance.usage;
+    // Cluster mode: every instance's requests, from Postgres.
+    const usage = (api.hasDecorator('store') ? api.store.shared?.usage : undefined) ?? governance.usage;
     if (usage === undefined) throw new GatewayError('HD_ERR_INTERNAL', 'Usage needs the store.');
-    const report = usage.report({
+    const report = await usage.report({
       key: query.key,
       team: scopedTeam(request, idOf(governance.registry.teams, query.team), 'team') ?? undefined,
       customer: idOf(governance.registry.customers, query.customer),
