@@ -51,6 +51,7 @@ CREATE INDEX IF NOT EXISTS request_logs_time ON request_logs (time, id);
 CREATE INDEX IF NOT EXISTS request_logs_provider ON request_logs (provider, time, id);
 CREATE INDEX IF NOT EXISTS request_logs_model ON request_logs (model, time, id);
 CREATE INDEX IF NOT EXISTS request_logs_errors ON request_logs (time, id) WHERE status >= 400;
+CREATE INDEX IF NOT EXISTS request_logs_status ON request_logs (status, time);
 CREATE INDEX IF NOT EXISTS request_logs_virtual_key ON request_logs (virtual_key_id, time, id) WHERE virtual_key_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS request_logs_team ON request_logs (team_id, time, id) WHERE team_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS request_logs_customer ON request_logs (customer_id, time) WHERE customer_id IS NOT NULL;
