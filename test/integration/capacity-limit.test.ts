@@ -7,9 +7,8 @@
  * carries thousands of logprobs entries the gateway parses to translate), and
  * an open-loop burst from this process far beyond what it serves. Every
  * request gets an answer: some 200, the rest 503 with Retry-After in the
- * Anthropic format, refused before reaching the upstream and answered faster
- * than the admitted ones; the shed count and the limit show in /metrics, and
- * once the burst is over the limit is lifted.
+ * Anthropic format, refused before reaching the upstream; the shed count and
+ * the limit show in /metrics, and once the burst is over the limit is lifted.
  *
  * Slow upstream: hundreds of requests held by the provider are in flight at
  * once, which costs no CPU: none is refused and no limit is set.
@@ -122,13 +121,8 @@ async function waitForNoLimit(url: string): Promise<void> {
   expect(limited, 'no capacity limit (the loop keeps up)').toBe(false);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 describe('CPU overload: the real CLI, a burst far beyond what it serves', () => {
-  it('admitted requests are answered, the rest get a fast 503 with Retry-After that never reaches the upstream; then the limit lifts', async () => {
+  it('admitted requests are answered, the rest get a 503 with Retry-After, refused before any upstream work; then the limit lifts', async () => {
     const configDir = mkdtempSync(join(tmpdir(), 'heimdall-capacity-'));
     dirs.push(configDir);
     const configPath = join(configDir, 'capacity.json');
@@ -171,8 +165,9 @@ describe('CPU overload: the real CLI, a burst far beyond what it serves', () => 
     // Refused before any work: only the admitted reached the upstream.
     expect(heavyCalls - upstreamBefore).toBeGreaterThanOrEqual(ok.length);
     expect(heavyCalls - upstreamBefore).toBeLessThanOrEqual(ok.length + others.length);
-    // Refused at once: a refusal is answered in the turn its request is read, an admitted one needs several.
-    expect(median(refused.map((a) => a.ms))).toBeLessThan(median(ok.map((a) => a.ms)));
+    // How fast a refusal comes back is not asserted here: on a shared machine the requests of a burst wait
+    // in the kernel before the process reads them, whichever answer they get (bench/run.mjs --mode
+    // overload measures it). What makes it fast is asserted: refused before any upstream work.
 
     const after = await scrape(gateway.url);
     expect(value(after, 'heimdall_requests_shed_total', { surface: 'anthropic', reason: 'capacity' })
