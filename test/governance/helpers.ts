@@ -12,6 +12,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { GovernanceConfig } from '../../src/governance/config.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { withoutCapacityLimit } from '../support/gateway.js';
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'heimdall-gov-'));
@@ -39,7 +40,7 @@ export async function startGov(options: { config?: Record<string, unknown>; env?
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
     env: { ...options.env },
-    config: options.config ?? {},
+    config: withoutCapacityLimit(options.config ?? {}),
     overrides: { port: 0, host: '127.0.0.1', dataDir, logLevel: 'warn' },
   });
   let text = '';

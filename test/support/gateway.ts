@@ -38,7 +38,7 @@ export interface TestGatewayOptions {
  * test carries every gateway, mock upstream and client of the file (and a busy machine's other tests):
  * its delay is not one gateway's load, so the limit is off unless the test's config sets it.
  */
-function withoutCapacityLimit(config: unknown): unknown {
+export function withoutCapacityLimit(config: unknown): unknown {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
   const limits = (config as { limits?: Record<string, unknown> }).limits ?? {};
   if ('capacity_target_delay_ms' in limits) return config;
