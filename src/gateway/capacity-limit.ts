@@ -21,7 +21,8 @@
  *   (at least the minimum rate; one late window is a burst or a
  *   garbage-collection pause, a start-up is not requests): the limit
  *   starts at 90% of the rate the process has been admitting or completing
- *   requests at, whichever is higher (what it serves now).
+ *   requests at (averaged, or in the last window), whichever is higher (what
+ *   it serves now).
  * - Late, limited: the limit falls by 10%, at most every other window (the
  *   backlog in the socket buffers takes a moment to drain).
  * - On time and the limit refused something: it rises, by 20% (+1) while the
@@ -78,6 +79,8 @@ export class CapacityLimit {
   private admitted = 0;
   private refused = 0;
   private admittedRate = 0;
+  /** The higher of the admitted and completed rates of the last window (the averages start at 0). */
+  private lastWindowRate = 0;
   private lateWindows = 0;
   private holdUntil = 0;
   private calm = 0;
@@ -142,6 +145,7 @@ export class CapacityLimit {
 
   private closeWindow(now: number): void {
     const elapsed = now - this.windowStart;
+    this.lastWindowRate = (Math.max(this.served, this.admitted) * 1000) / elapsed;
     this.servedRate = average(this.servedRate, (this.served * 1000) / elapsed);
     this.admittedRate = average(this.admittedRate, (this.admitted * 1000) / elapsed);
     const delay = this.lateCount > 0 ? this.lateSum / this.lateCount : 0;
@@ -177,7 +181,7 @@ export class CapacityLimit {
 
   private decrease(now: number, minRate: number): void {
     if (this.rate === Infinity) {
-      this.rate = Math.max(minRate, Math.max(this.servedRate, this.admittedRate) * 0.9);
+      this.rate = Math.max(minRate, Math.max(this.servedRate, this.admittedRate, this.lastWindowRate) * 0.9);
       this.tokens = 0;
       this.refilledAt = now;
     } else {

@@ -195,3 +195,13 @@ describe('capacity limit, with the loop idle part of the time', () => {
     expect(limit.rate).toBeCloseTo(900, -1);
   });
 });
+
+describe('capacity limit, soon after a start', () => {
+  it('starts at the last window\'s rate when the averages have not caught up yet (a cold process late from its first requests)', () => {
+    const limit = new CapacityLimit(settings, 0);
+    const sim = new Simulation(limit);
+    sim.run(2 * WINDOW_MS, 1000, 50); // late from the first window on
+    expect(limit.rate).toBeGreaterThan(850);
+    expect(limit.rate).toBeLessThan(1000);
+  });
+});
