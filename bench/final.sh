@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every mode of the benchmark, one after another, on one machine state: the run bench/README.md's
-# Results section comes from. ~55 minutes. Markdown goes to bench/results/final-<time>.md.
+# Results section comes from. ~60 minutes. Markdown goes to bench/results/final-<time>.md.
 #   npm run build && PEER_DIR=/path/to/portkey bash bench/final.sh
 # PEER_DIR: a directory with @portkey-ai/gateway installed by the recipe in bench/README.md (optional).
 set -euo pipefail
@@ -24,6 +24,7 @@ run --rates 500,1000,2000,5000 --duration 10 --stream --chunks 10 --chunk-delay-
 run --rates 1000,2000,5000 --duration 10 --targets direct,gateway --workers 2
 run --mode ceiling --p99-ms 50 --duration 5 "${peer[@]}"
 run --mode ceiling --p99-ms 50 --duration 5 --targets gateway --workers 2
+run --mode overload --overload-factor 2 --p99-ms 50 --duration 10 --targets proxy,gateway --after-s 60
 if [ ${#peer[@]} -gt 0 ]; then run --mode peer --rates 500,1000 --duration 10 --targets direct,gateway "${peer[@]}"; fi
 run --mode soak --rate 2000 --minutes 10 --interval-s 60 --targets gateway
 run --mode soak --rate 5000 --minutes 10 --interval-s 60 --targets gateway --workers 2

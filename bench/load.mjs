@@ -119,6 +119,8 @@ class LoadRun {
     };
     this.latency = newHistogram();
     this.ttfb = newHistogram();
+    /** Latency of the 503 answers (an overloaded target's refusals): how fast a refused caller learns it. */
+    this.refusedLatency = newHistogram();
     this.sendLag = newHistogram();
     this.sent = 0;
     this.completed = 0;
@@ -152,6 +154,7 @@ class LoadRun {
       else this.countError(code);
     } else if (handler.status < 200 || handler.status >= 300) {
       this.countError(`http_${handler.status}`);
+      if (handler.status === 503) this.refusedLatency.recordValue(Math.max(1, Math.round((end - handler.intended) * 1000)));
     } else if (handler.bytes === 0) {
       this.countError('empty_body');
     } else if (this.stream && !handler.sawDone()) {
@@ -252,6 +255,7 @@ export async function runLoad(options) {
     generatorCpuPercent: ((cpu.user + cpu.system) / 1000 / (elapsedS * 1000)) * 100,
     latency: summarize(run.latency),
     ttfb: summarize(run.ttfb),
+    refused: summarize(run.refusedLatency),
     sendLag: summarize(run.sendLag),
   };
 }

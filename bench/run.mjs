@@ -10,16 +10,19 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuPercent, sampleSystem, sleep, stopAll } from './lib/proc.mjs';
-import { ceilingTable, fixedRateTables, soakTable } from './lib/report.mjs';
-import { runCeiling, runFixed, runSoak } from './lib/modes.mjs';
+import { ceilingTable, fixedRateTables, overloadTable, soakTable } from './lib/report.mjs';
+import { runCeiling, runFixed, runOverload, runSoak } from './lib/modes.mjs';
 import { GATEWAY_CLI, PROFILES, REPO_DIR, directTarget, gatewayProfile, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
 
 const HELP = `node bench/run.mjs [options]
 
-  --mode fixed|ceiling|soak|peer   what to run (default fixed)
+  --mode fixed|ceiling|soak|peer|overload
+                                   what to run (default fixed)
   --targets direct,proxy,gateway,gateway-lean
                                    targets, measured in this order (--peer-cmd appends the peer);
-                                   gateway-lean is a second gateway with the lean profile
+                                   gateway-lean is a second gateway with the lean profile; gateway-base is
+                                   a second gateway of another build (--base-cli), same profile and options:
+                                   before/after pairs in one run
   --rates 500,1000,2000,5000       fixed/peer: rates in req/s
   --duration 10                    seconds measured per step
   --warmup 2                       seconds of discarded load before each step
@@ -33,6 +36,10 @@ const HELP = `node bench/run.mjs [options]
                                    than this % of a core during it; the quietest attempt is kept
   ceiling: --p99-ms 50 --start-rate 1000 --max-rate 50000 --max-steps 8 --precision 0.05
   soak:    --rate 1000 --minutes 10 --interval-s 60 (targets default: gateway, else proxy)
+  overload: --overload-factor 2 [--ceiling-rate N] [--after-s 0] (targets default: proxy,gateway)
+           each target at factor × its ceiling (--ceiling-rate, else a ceiling search first), after a warm-up
+           at the ceiling; answered p50/p99, 503s and their latency, timeouts, the gateway's shed counts;
+           --after-s: RSS again that many seconds after
   peer:    (any mode) --peer-cmd '<command>' --peer-url http://127.0.0.1:PORT/v1/chat/completions
            [--peer-header 'name: value']... [--peer-model gpt-4o-mini] [--peer-name peer] [--peer-ready-url URL]
            ({port} = a free port, {mockPort}, {mockUrl} are filled in the command, URL and headers)
@@ -71,6 +78,9 @@ function parseOptions() {
       rate: { type: 'string', default: '1000' },
       minutes: { type: 'string', default: '10' },
       'interval-s': { type: 'string', default: '60' },
+      'overload-factor': { type: 'string', default: '2' },
+      'ceiling-rate': { type: 'string' },
+      'after-s': { type: 'string', default: '0' },
       'peer-cmd': { type: 'string' },
       'peer-url': { type: 'string' },
       'peer-header': { type: 'string', multiple: true, default: [] },
@@ -78,6 +88,7 @@ function parseOptions() {
       'peer-name': { type: 'string', default: 'peer' },
       'peer-ready-url': { type: 'string' },
       'gateway-cli': { type: 'string', default: GATEWAY_CLI },
+      'base-cli': { type: 'string' },
       profile: { type: 'string', default: 'production' },
       workers: { type: 'string', default: '1' },
       'gateway-arg': { type: 'string', multiple: true, default: [] },
@@ -92,9 +103,9 @@ function parseOptions() {
     process.exit(0);
   }
   const mode = values.mode;
-  if (!['fixed', 'ceiling', 'soak', 'peer'].includes(mode)) throw new Error(`unknown --mode ${mode}`);
+  if (!['fixed', 'ceiling', 'soak', 'peer', 'overload'].includes(mode)) throw new Error(`unknown --mode ${mode}`);
   if (mode === 'peer' && (!values['peer-cmd'] || !values['peer-url'])) throw new Error('--mode peer needs --peer-cmd and --peer-url');
-  const defaultTargets = mode === 'soak' ? 'gateway' : 'direct,proxy,gateway,gateway-lean';
+  const defaultTargets = mode === 'soak' ? 'gateway' : mode === 'overload' ? 'proxy,gateway' : 'direct,proxy,gateway,gateway-lean';
   const targets = (values.targets ?? defaultTargets).split(',').map((name) => name.trim()).filter(Boolean);
   // A peer joins any mode when its command is given; peer mode is the fixed rates with a peer.
   if (values['peer-cmd'] && !targets.includes('peer')) targets.push('peer');
@@ -126,6 +137,9 @@ function parseOptions() {
     rate: Number(values.rate),
     minutes: Number(values.minutes),
     intervalS: Number(values['interval-s']),
+    overloadFactor: Number(values['overload-factor']),
+    ceilingRate: values['ceiling-rate'] ? Number(values['ceiling-rate']) : undefined,
+    afterS: Number(values['after-s']),
     peer: {
       command: values['peer-cmd'],
       url: values['peer-url'],
@@ -135,6 +149,7 @@ function parseOptions() {
       readyUrl: values['peer-ready-url'],
     },
     gateway: gatewayOptions(values),
+    baseCli: values['base-cli'],
     out: values.out,
   };
 }
@@ -182,9 +197,10 @@ async function startTargets(options, mock, notes, failures) {
   for (const name of options.targets) {
     if (name === 'direct') targets.push(directTarget(mock, auth));
     else if (name === 'proxy') targets.push(await startProxy(mock, auth));
-    else if (name === 'gateway' || name === 'gateway-lean') {
+    else if (name === 'gateway' || name === 'gateway-lean' || name === 'gateway-base') {
+      if (name === 'gateway-base' && !options.baseCli) throw new Error('the gateway-base target needs --base-cli');
       try {
-        const settings = name === 'gateway' ? options.gateway : leanGatewayOptions(options.gateway);
+        const settings = name === 'gateway' ? options.gateway : name === 'gateway-base' ? { ...options.gateway, cli: options.baseCli } : leanGatewayOptions(options.gateway);
         const gateway = await startGateway(mock, { ...settings, name, headers: { ...auth, ...settings.headers } });
         if (gateway) {
           const info = /** @type {any} */ (gateway.info);
@@ -208,7 +224,7 @@ async function startTargets(options, mock, notes, failures) {
         failures.push(`peer failed to start: ${error.message}`);
         log(`error: peer failed to start, skipping it: ${error.message}`);
       }
-    } else throw new Error(`unknown target ${name} (direct, proxy, gateway, gateway-lean, peer)`);
+    } else throw new Error(`unknown target ${name} (direct, proxy, gateway, gateway-lean, gateway-base, peer)`);
   }
   return targets;
 }
@@ -225,7 +241,9 @@ function header(options) {
   const plan =
     options.mode === 'soak'
       ? `${options.rate} req/s for ${options.minutes} min in ${options.intervalS} s intervals after ${options.warmupS} s warm-up`
-      : `${options.durationS} s per step after ${options.warmupS} s warm-up` +
+      : options.mode === 'overload'
+        ? `${options.overloadFactor}× each target's ceiling${options.ceilingRate ? ` (given: ${options.ceilingRate} req/s)` : ' (searched first, p99 ≤ ' + options.p99BoundMs + ' ms)'} for ${options.durationS} s after ${options.warmupS} s of warm-up at the ceiling, --timeout-ms ${options.timeoutMs}`
+        : `${options.durationS} s per step after ${options.warmupS} s warm-up` +
         (options.mode === 'ceiling' ? `, pass = 100% success and p99 ≤ ${options.p99BoundMs} ms` : '');
   return (
     `## Heimdall benchmark — ${options.mode} mode, ${new Date().toISOString()}\n\n` +
@@ -267,6 +285,12 @@ async function main() {
     const ceilings = await runCeiling(targets, runOptions);
     Object.assign(results, { ceilings });
     sections.push(ceilingTable(ceilings, options.p99BoundMs));
+  } else if (options.mode === 'overload') {
+    const overloads = await runOverload(targets, runOptions);
+    Object.assign(results, { overloads });
+    const searched = overloads.filter((entry) => entry.search).map((entry) => entry.search);
+    if (searched.length > 0) sections.push(ceilingTable(searched, options.p99BoundMs));
+    sections.push(`Overload at ${options.overloadFactor}× the ceiling:\n\n${overloadTable(overloads)}`);
   } else {
     const soaks = [];
     for (const target of targets) {

@@ -1,6 +1,7 @@
 // The benchmark's modes: fixed rates (also used by peer mode), ceiling search, and soak.
 import { chatRequestBody, createPool, runLoad } from '../load.mjs';
-import { cpuPercent, sampleProcess, sampleSystem } from './proc.mjs';
+import { cpuPercent, httpGet, sampleProcess, sampleSystem } from './proc.mjs';
+import { parsePrometheusText } from './prom.mjs';
 import { autoConnections, measureStep } from './step.mjs';
 
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -150,4 +151,66 @@ export async function runSoak(target, options) {
         }
       : null;
   return { target: target.name, rate, minutes: options.minutes, intervalS: options.intervalS, intervals, drift };
+}
+
+/** The gateway's shed counters by reason (`heimdall_requests_shed_total`), summed over surfaces. */
+async function scrapeShed(target) {
+  if (!target.metricsUrl) return null;
+  const reply = await httpGet(target.metricsUrl, 5_000);
+  if (!reply || reply.status !== 200) return null;
+  /** @type {Record<string, number>} */
+  const byReason = {};
+  for (const sample of parsePrometheusText(reply.body)) {
+    if (sample.name !== 'heimdall_requests_shed_total') continue;
+    byReason[sample.labels.reason] = (byReason[sample.labels.reason] ?? 0) + sample.value;
+  }
+  return byReason;
+}
+
+function shedDelta(before, after) {
+  if (!after) return null;
+  /** @type {Record<string, number>} */
+  const delta = {};
+  for (const [reason, count] of Object.entries(after)) {
+    const added = count - (before?.[reason] ?? 0);
+    if (added > 0) delta[reason] = added;
+  }
+  return delta;
+}
+
+/**
+ * Overload: each target at `overloadFactor` × its ceiling (`--ceiling-rate`, else found by a ceiling search
+ * first), open loop, bounded like every step. Warm-up at the ceiling (discarded), then the overloaded step:
+ * how many were answered and their latency, how many were refused (503) and how fast, how many timed out,
+ * and the gateway's own shed counts by reason. With `afterS`, RSS again that long after the overload.
+ */
+export async function runOverload(targets, options) {
+  const results = [];
+  for (const target of targets) {
+    let ceiling = options.ceilingRate;
+    let search = null;
+    if (!(ceiling > 0)) {
+      [search] = await runCeiling([target], { ...options });
+      ceiling = search.best?.rate;
+      if (!ceiling) {
+        log(`overload ${target.name}: no passing ceiling step, skipped`);
+        results.push({ target: target.name, ceiling: null, search });
+        continue;
+      }
+    }
+    const rate = Math.round(ceiling * options.overloadFactor);
+    if (options.warmupS > 0) await measureStep(target, { ...stepOptions(options, ceiling), durationS: options.warmupS, warmupS: 0, maxRequests: undefined });
+    const shedBefore = await scrapeShed(target);
+    const step = await measureStep(target, { ...stepOptions(options, rate), warmupS: 0 });
+    const shed = shedDelta(shedBefore, await scrapeShed(target));
+    log(`overload ${describe(step)}; 503 p99 ${fmt(step.result.refused.p99)} ms; shed ${JSON.stringify(shed ?? {})}`);
+    let rssAfterMb = null;
+    const pid = target.proc && !target.proc.exited ? target.proc.pid : 0;
+    if (options.afterS > 0 && pid) {
+      await new Promise((resolve) => setTimeout(resolve, options.afterS * 1000));
+      rssAfterMb = sampleProcess(pid).rssMb;
+    }
+    results.push({ target: target.name, ceiling, rate, step, shed, rssAfterMb, search });
+  }
+  return results;
 }

@@ -144,3 +144,28 @@ export function soakTable(soak) {
     : 'Drift: n/a (fewer than two intervals)';
   return `${table(['interval', 'p50 ms', 'p99 ms', 'success %', 'CPU %', 'RSS MB', 'other CPU %'], rows)}\n\n${summary}`;
 }
+
+/** Overload: per target, the offered rate against its ceiling, what was answered, refused and lost. */
+export function overloadTable(results) {
+  const rows = results.map((entry) => {
+    if (!entry.step) return [entry.target, 'no ceiling found', '–', '–', '–', '–', '–', '–', '–', '–', '–', '–'];
+    const { result } = entry.step;
+    const refused = result.errorKinds.http_503 ?? 0;
+    const otherErrors = result.errors - refused;
+    const shed = entry.shed ? Object.entries(entry.shed).map(([reason, count]) => `${reason} ${count}`).join(', ') || '0' : '–';
+    return [
+      entry.target,
+      `${entry.rate} (${(entry.rate / entry.ceiling).toFixed(1)}× ${entry.ceiling})`,
+      String(result.sent),
+      `${result.success} (${percent(result.successRate * 100)}%)`,
+      `${ms(result.latency.p50)} / ${ms(result.latency.p99)}`,
+      `${refused}${otherErrors > 0 ? ` (+${otherErrors} other errors)` : ''}`,
+      refused > 0 ? `${ms(result.refused.p50)} / ${ms(result.refused.p99)}` : '–',
+      String(result.timeouts),
+      shed,
+      ...processCells(entry.step),
+      entry.rssAfterMb === null || entry.rssAfterMb === undefined ? '–' : entry.rssAfterMb.toFixed(0),
+    ];
+  });
+  return table(['target', 'offered req/s (× ceiling)', 'sent', 'answered 2xx (%)', 'answered p50 / p99 ms', '503', '503 p50 / p99 ms', 'timeouts', 'shed by the gateway (reason)', 'CPU %', 'RSS MB peak', 'RSS MB after'], rows);
+}

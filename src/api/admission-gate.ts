@@ -1,9 +1,10 @@
 /**
  * Where overload shedding (src/gateway/admission.ts) meets the server: every
- * request to a client surface takes an in-flight slot before its body is read
- * and gives it back when its response closes (last byte sent, or the client
- * gone). Without a free slot it waits in the queue (limits.max_queue) or is
- * answered at once: 503, Retry-After, the error in the caller's format, one
+ * request to a client surface passes the capacity limit (src/gateway/capacity-limit.ts:
+ * over the rate a saturated CPU serves, it is refused at once, never queued),
+ * takes an in-flight slot before its body is read and gives it back when its
+ * response closes (last byte sent, or the client gone). Without a free slot it
+ * waits in the queue (limits.max_queue) or is answered at once: 503, Retry-After, the error in the caller's format, one
  * log line and `heimdall_requests_shed_total`. The fast lane and the
  * Responses WebSocket call `tryEnter()` (then `waitOrShed()`) for their
  * requests; the Fastify hook here covers every other client route.
@@ -42,7 +43,8 @@ export class AdmissionGate {
   /** Takes a slot for the exchange of `response` (an HTTP response or a WebSocket message's sink) if one is free (given back when it closes); allocates nothing. */
   tryEnter(response: Exchange): boolean {
     const admission = this.admission;
-    if (admission.lagging || !admission.tryAcquire()) return false;
+    if (admission.lagging || !admission.hasCapacity() || !admission.tryAcquire()) return false;
+    admission.capacity.take();
     response.once('close', admission.releaseOne);
     return true;
   }
@@ -57,7 +59,12 @@ export class AdmissionGate {
     if (admission.lagging) {
       this.metrics.requestShed(path, 'event_loop_delay');
       refuse(admission.loopDelayError());
+    } else if (!admission.hasCapacity()) {
+      admission.capacity.refuse();
+      this.metrics.requestShed(path, 'capacity');
+      refuse(admission.capacityError());
     } else if (admission.tryAcquire()) {
+      admission.capacity.take();
       response.once('close', admission.releaseOne);
       proceed();
     } else if (admission.full()) {
@@ -69,6 +76,7 @@ export class AdmissionGate {
           admission.release();
           return;
         }
+        admission.capacity.take();
         response.once('close', admission.releaseOne);
         proceed();
       }, (error: GatewayError) => {

@@ -10,6 +10,13 @@ import { z } from 'zod';
 import type { OverloadSettings } from './admission.js';
 
 export const DEFAULT_MAX_IN_FLIGHT = 4096;
+/**
+ * A healthy process's loop runs well under 1 ms late on average (a 100 ms window's mean; a
+ * garbage-collection pause of 50 ms in one window moves it by 5 ms). At 10 ms a loop turn lasts
+ * about 20 ms, and a short call, which needs two or three turns, keeps a latency of tens of ms.
+ */
+export const DEFAULT_CAPACITY_TARGET_DELAY_MS = 10;
+export const DEFAULT_CAPACITY_MIN_RATE = 10;
 
 export const overloadLimitsShape = {
   max_in_flight: z
@@ -36,8 +43,32 @@ export const overloadLimitsShape = {
     .min(0)
     .default(0)
     .describe('Refuse new client requests with 503 while the event loop runs later than this (ms, the worst of the last second): the CPU is saturated and requests queue before they are read. 0: off.'),
+  capacity_target_delay_ms: z
+    .number()
+    .min(0)
+    .default(DEFAULT_CAPACITY_TARGET_DELAY_MS)
+    .describe('Capacity limit: while the event loop runs later than this on average (ms, over 100 ms), the rate of new client requests this process admits is lowered to what it serves (then raised again as it keeps up); requests over it get 503 with Retry-After at once. The delay is the process\'s own CPU load, never the wait for a provider. 0: off.'),
+  capacity_min_rate: z
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_CAPACITY_MIN_RATE)
+    .describe('The capacity limit never admits fewer new requests a second than this.'),
 };
 
-export function resolveOverload(limits: { max_in_flight: number; max_queue: number; queue_timeout_ms: number; max_event_loop_delay_ms: number }): OverloadSettings {
-  return { maxInFlight: limits.max_in_flight, maxQueue: limits.max_queue, queueTimeoutMs: limits.queue_timeout_ms, maxEventLoopDelayMs: limits.max_event_loop_delay_ms };
+export function resolveOverload(limits: {
+  max_in_flight: number;
+  max_queue: number;
+  queue_timeout_ms: number;
+  max_event_loop_delay_ms: number;
+  capacity_target_delay_ms: number;
+  capacity_min_rate: number;
+}): OverloadSettings {
+  return {
+    maxInFlight: limits.max_in_flight,
+    maxQueue: limits.max_queue,
+    queueTimeoutMs: limits.queue_timeout_ms,
+    maxEventLoopDelayMs: limits.max_event_loop_delay_ms,
+    capacity: { targetDelayMs: limits.capacity_target_delay_ms, minRate: limits.capacity_min_rate },
+  };
 }

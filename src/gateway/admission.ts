@@ -14,6 +14,7 @@
  * never counted nor refused (src/api/admission-gate.ts decides what is).
  */
 import { GatewayError } from '../errors/gateway-error.js';
+import { CapacityLimit, LoopDelaySampler, eventLoopUtilization, type CapacitySettings } from './capacity-limit.js';
 import { ConcurrencyLimiter, type ConcurrencySettings } from './concurrency.js';
 
 export interface OverloadSettings {
@@ -23,6 +24,8 @@ export interface OverloadSettings {
   queueTimeoutMs: number;
   /** Refuse new requests while the event loop runs this late (ms); 0: off. */
   maxEventLoopDelayMs: number;
+  /** The capacity limit (capacity-limit.ts): a rate of new requests that keeps the loop's delay near a target. */
+  capacity: CapacitySettings;
 }
 
 /** How often the event loop's delay is sampled while the delay limit is on. */
@@ -83,9 +86,16 @@ export class Admission extends ConcurrencyLimiter {
   readonly releaseOne = (): void => this.release();
   private readonly loop = new LoopDelay();
   private maxEventLoopDelayMs = 0;
+  /** The rate of new requests this process serves now (limits.capacity_target_delay_ms). */
+  readonly capacity: CapacityLimit;
+  private readonly sampler: LoopDelaySampler;
+  private capacityRefusal: { rate: number; error: GatewayError } | undefined;
+  private limitRefusal: { settings: ConcurrencySettings; error: GatewayError } | undefined;
 
   constructor(settings: OverloadSettings) {
     super('gateway', limiterSettings(settings));
+    this.capacity = new CapacityLimit(settings.capacity, performance.now(), eventLoopUtilization());
+    this.sampler = new LoopDelaySampler(this.capacity);
     this.configure(settings);
   }
 
@@ -94,6 +104,20 @@ export class Admission extends ConcurrencyLimiter {
     this.maxEventLoopDelayMs = settings.maxEventLoopDelayMs;
     if (settings.maxEventLoopDelayMs > 0) this.loop.start();
     else this.loop.stop();
+    this.capacity.configure(settings.capacity);
+    if (this.capacity.enabled) this.sampler.start();
+    else this.sampler.stop();
+  }
+
+  /** A new request may enter under the capacity limit (takes nothing). */
+  hasCapacity(): boolean {
+    return this.capacity.hasCapacity(performance.now());
+  }
+
+  /** Gives a slot back; the capacity limit counts the request as served. */
+  override release(): void {
+    this.capacity.complete();
+    super.release();
   }
 
   /** The event loop runs later than limits.max_event_loop_delay_ms: new requests are refused. */
@@ -103,6 +127,25 @@ export class Admission extends ConcurrencyLimiter {
 
   close(): void {
     this.loop.stop();
+    this.sampler.stop();
+  }
+
+  /**
+   * The refusal of the capacity limit: one error per limit value (the limit changes at most every
+   * 100 ms), not one per refused request: under overload refusals are most of the work, and an
+   * Error's stack trace is much of a refusal's cost.
+   */
+  capacityError(): GatewayError {
+    const rate = Math.round(this.capacity.rate);
+    if (this.capacityRefusal?.rate !== rate) {
+      const error = new GatewayError(
+        'HD_ERR_OVERLOADED',
+        `The gateway is overloaded: its CPU is saturated and it admits about ${rate} new requests a second now (limits.capacity_target_delay_ms). Retry after ${SHED_RETRY_AFTER_S} s.`,
+        { retryAfter: SHED_RETRY_AFTER_S },
+      );
+      this.capacityRefusal = { rate, error };
+    }
+    return this.capacityRefusal.error;
   }
 
   loopDelayError(): GatewayError {
@@ -118,7 +161,13 @@ export class Admission extends ConcurrencyLimiter {
     return Number.isFinite(this.settings.maxInFlight) ? this.settings.maxInFlight : undefined;
   }
 
+  /** The refusal at the in-flight limit, one per configuration (see capacityError). */
   override queueFullError(): GatewayError {
+    if (this.limitRefusal?.settings !== this.settings) this.limitRefusal = { settings: this.settings, error: this.newQueueFullError() };
+    return this.limitRefusal.error;
+  }
+
+  private newQueueFullError(): GatewayError {
     const queue = this.settings.maxQueue > 0 ? ` and ${this.settings.maxQueue} waiting (limits.max_queue)` : '';
     return new GatewayError(
       'HD_ERR_OVERLOADED',

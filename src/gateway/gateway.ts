@@ -91,7 +91,7 @@ export class Gateway {
     this.healthChecks = new HealthChecker(this);
     this.healthChecks.sync(this.state);
     metrics.sources.inFlight = () => this.admission.inFlight;
-    metrics.sources.admission = () => ({ queued: this.admission.queued, limit: this.admission.limit });
+    metrics.sources.admission = () => ({ queued: this.admission.queued, limit: this.admission.limit, capacityRate: this.admission.capacity.rate, capacityDelayMs: this.admission.capacity.delayMs });
     metrics.sources.providers = () => this.concurrency.snapshot().map((p) => ({ provider: p.provider, inFlight: p.in_flight, queued: p.queued }));
     metrics.sources.breakers = () => this.health.snapshot(this.state.routing.breaker, this.state.routing.adaptive).map((k) => ({ provider: k.provider, key: k.key_name, state: k.state }));
   }

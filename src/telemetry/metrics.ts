@@ -104,7 +104,7 @@ export interface MetricSources {
   breakers?(): Iterable<KeyBreaker>;
   logWriter?(): LogWriterCounts | undefined;
   /** Overload admission: requests waiting for a slot, and the in-flight limit (undefined: none). */
-  admission?(): { queued: number; limit: number | undefined };
+  admission?(): { queued: number; limit: number | undefined; capacityRate: number; capacityDelayMs: number };
 }
 
 export interface MetricsOptions {
@@ -234,7 +234,7 @@ export class Metrics {
       'Request-log records (what="records") or their bodies (what="bodies") dropped because the write queue was full or a write failed.',
       ['what']);
     this.shed = new CounterFamily(registry, 'heimdall_requests_shed_total',
-      'Client requests refused with 503 because the gateway was overloaded (limits.max_in_flight), by surface and reason: limit (no slot and no room in the queue), queue_timeout, event_loop_delay (limits.max_event_loop_delay_ms).',
+      'Client requests refused with 503 because the gateway was overloaded (limits.max_in_flight), by surface and reason: limit (no slot and no room in the queue), queue_timeout, event_loop_delay (limits.max_event_loop_delay_ms), capacity (the capacity limit, limits.capacity_target_delay_ms).',
       ['surface', 'reason']);
     this.logDropped.collect = () => {
       const counts = this.sources.logWriter?.();
@@ -262,6 +262,17 @@ export class Metrics {
         const limit = sources.admission?.().limit;
         if (limit !== undefined) this.set(limit);
       },
+    });
+    new Gauge({
+      name: 'heimdall_capacity_limit_requests_per_second', help: 'The capacity limit: new client requests a second this process admits now (limits.capacity_target_delay_ms); 0 while there is none (the event loop keeps up).', registers,
+      collect() {
+        const rate = sources.admission?.().capacityRate;
+        this.set(rate !== undefined && Number.isFinite(rate) ? rate : 0);
+      },
+    });
+    new Gauge({
+      name: 'heimdall_capacity_loop_delay_seconds', help: 'The event loop\'s mean delay over the last 100 ms, the capacity limit\'s signal (seconds); with --workers, the latest worker\'s.', registers, aggregator: 'max',
+      collect() { this.set((sources.admission?.().capacityDelayMs ?? 0) / 1000); },
     });
     new Gauge({
       name: 'heimdall_admission_queue_depth', help: 'Client requests waiting for an in-flight slot (limits.max_queue).', registers,
@@ -320,7 +331,7 @@ export class Metrics {
   }
 
   /** A client request refused with 503 by overload shedding; also counted in heimdall_requests_total. */
-  requestShed(path: string, reason: 'limit' | 'queue_timeout' | 'event_loop_delay'): void {
+  requestShed(path: string, reason: 'limit' | 'queue_timeout' | 'event_loop_delay' | 'capacity'): void {
     const surface = surfaceOfPath(path) ?? 'openai';
     this.shed.inc([surface, reason]);
     this.observeRefusal(path, 503);

@@ -45,6 +45,7 @@ async function startWorker(index: number): Promise<Worker> {
   const config = loadConfig({
     env: { CLUSTER_TEST_KEY: KEY_SECRET },
     config: {
+      limits: { capacity_target_delay_ms: 0 }, // this process's loop carries both workers, the mock and the clients
       providers: { openai: { api_key: 'sk-upstream-0000', base_url: mock.openaiBaseUrl, max_retries: 0 } },
       governance: {
         flush_interval_ms: 50,

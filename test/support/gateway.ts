@@ -33,11 +33,23 @@ export interface TestGatewayOptions {
   logLevel?: string;
 }
 
+/**
+ * The capacity limit (limits.capacity_target_delay_ms) watches this process's event loop, which in a
+ * test carries every gateway, mock upstream and client of the file (and a busy machine's other tests):
+ * its delay is not one gateway's load, so the limit is off unless the test's config sets it.
+ */
+export function withoutCapacityLimit(config: unknown): unknown {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
+  const limits = (config as { limits?: Record<string, unknown> }).limits ?? {};
+  if ('capacity_target_delay_ms' in limits) return config;
+  return { ...config, limits: { ...limits, capacity_target_delay_ms: 0 } };
+}
+
 export async function startGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'heimdall-test-'));
   const config = loadConfig({
     env: { ...options.env },
-    config: options.config ?? {},
+    config: withoutCapacityLimit(options.config ?? {}),
     overrides: { port: 0, host: '127.0.0.1', dataDir, logLevel: options.logLevel ?? 'info' },
   });
   let text = '';
