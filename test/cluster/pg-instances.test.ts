@@ -12,9 +12,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { call, chat, startGov, type GovGateway } from '../governance/helpers.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { startMockProviders } from '../support/mock-upstream/provider-env.js';
-import { freshSchema, tcpProxy, testDatabaseUrlOrSkip, type TcpProxy, type TestSchema } from '../support/pg-test-schema.js';
+import { freshSchema, tcpProxy, testDatabaseUrl, type TcpProxy, type TestSchema } from '../support/pg-schema.js';
 
-const url = testDatabaseUrlOrSkip('test/cluster/pg-instances.test.ts');
+const url = testDatabaseUrl('test/cluster/pg-instances.test.ts');
 
 describe.skipIf(url === undefined)('two instances, one Postgres', () => {
   let mock: MockUpstream;
@@ -26,11 +26,11 @@ describe.skipIf(url === undefined)('two instances, one Postgres', () => {
   beforeAll(async () => {
     const providers = await startMockProviders();
     mock = providers.mock;
-    schema = await freshSchema(url!);
-    proxy = await tcpProxy(url!);
+    schema = await freshSchema(url!, { migrate: true });
+    proxy = await tcpProxy(new URL(url!).hostname, Number(new URL(url!).port || 5432));
     const store = {
       postgres: {
-        connection: { ...schema.settings(proxy.url), connectionTimeoutMillis: 1000 },
+        connection: { ...schema.settings(proxy.via(url!)), connectionTimeoutMillis: 1000 },
         logs: { flushIntervalMs: 50, retryMinMs: 20, retryMaxMs: 200 },
         responses: { retryMinMs: 20, retryMaxMs: 200 },
       },

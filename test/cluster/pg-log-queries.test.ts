@@ -14,10 +14,10 @@ import { PgLogWriter } from '../../src/store/pg/log-writer.js';
 import { PgUsageQueries } from '../../src/store/pg/usage-queries.js';
 import { UsageQueries, type UsageGroup, type UsagePeriod } from '../../src/governance/usage-query.js';
 import { logRecord } from '../store/helpers.js';
-import { freshSchema, testDatabaseUrlOrSkip, type TestSchema } from '../support/pg-test-schema.js';
+import { freshSchema, testDatabaseUrl, type TestSchema } from '../support/pg-schema.js';
 import type pg from 'pg';
 
-const url = testDatabaseUrlOrSkip('test/cluster/pg-log-queries.test.ts');
+const url = testDatabaseUrl('test/cluster/pg-log-queries.test.ts');
 
 const NOW = Date.UTC(2026, 10, 20, 15, 30);
 const HOUR = 3_600_000;
@@ -64,7 +64,7 @@ describe.skipIf(url === undefined)('Postgres log queries answer as the SQLite on
   let postgres: PgLogQueries;
 
   beforeAll(async () => {
-    schema = await freshSchema(url!);
+    schema = await freshSchema(url!, { migrate: true });
     db = openDatabase('', { memory: true });
     const local = new LogWriter(db, { autoFlush: false, bodies: { enabled: true } });
     const remote = new PgLogWriter({ connection: schema.settings(), autoFlush: false, bodies: { enabled: true } });

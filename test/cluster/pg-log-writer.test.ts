@@ -9,10 +9,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PgLogWriter, type PgLogWriterOptions } from '../../src/store/pg/log-writer.js';
 import { DAY_MS, dayStart, ensurePartitions, listPartitions, partitionName } from '../../src/store/pg/partitions.js';
 import { logRecord } from '../store/helpers.js';
-import { freshSchema, tcpProxy, testDatabaseUrlOrSkip, type TcpProxy, type TestSchema } from '../support/pg-test-schema.js';
+import { freshSchema, tcpProxy, testDatabaseUrl, type TcpProxy, type TestSchema } from '../support/pg-schema.js';
 import pg from 'pg';
 
-const url = testDatabaseUrlOrSkip('test/cluster/pg-log-writer.test.ts');
+const url = testDatabaseUrl('test/cluster/pg-log-writer.test.ts');
 
 async function count(schema: TestSchema): Promise<number> {
   return Number((await schema.pool.query('SELECT count(*) AS n FROM request_logs')).rows[0].n);
@@ -24,7 +24,7 @@ describe.skipIf(url === undefined)('Postgres request-log writer', () => {
   const writers: PgLogWriter[] = [];
 
   beforeEach(async () => {
-    schema = await freshSchema(url!);
+    schema = await freshSchema(url!, { migrate: true });
   });
   afterEach(async () => {
     for (const writer of writers.splice(0)) writer.close(2000);
@@ -71,7 +71,7 @@ describe.skipIf(url === undefined)('Postgres request-log writer', () => {
     expect(names).not.toContain('request_logs_p20240116');
 
     const clients = await Promise.all(Array.from({ length: 4 }, async () => {
-      const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema.name}` });
+      const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema.schema}` });
       await client.connect();
       return client;
     }));
@@ -96,8 +96,8 @@ describe.skipIf(url === undefined)('Postgres request-log writer', () => {
   });
 
   it('Postgres cut: records are held and written when it is back, none lost within the bound; flush never waits for the outage', async () => {
-    proxy = await tcpProxy(url!);
-    const writer = make({ connection: schema.settings(proxy.url), retryMinMs: 20, retryMaxMs: 200 });
+    proxy = await tcpProxy(new URL(url!).hostname, Number(new URL(url!).port || 5432));
+    const writer = make({ connection: schema.settings(proxy.via(url!)), retryMinMs: 20, retryMaxMs: 200 });
     for (let index = 0; index < 100; index++) writer.enqueue(logRecord({ id: `before-${index}`, time: Date.now() }));
     await vi.waitFor(async () => expect(await count(schema)).toBe(100), { timeout: 10_000, interval: 50 });
 
@@ -118,9 +118,9 @@ describe.skipIf(url === undefined)('Postgres request-log writer', () => {
   });
 
   it('past the bound the oldest records are dropped and counted; the newest are written', async () => {
-    proxy = await tcpProxy(url!);
+    proxy = await tcpProxy(new URL(url!).hostname, Number(new URL(url!).port || 5432));
     await proxy.cut();
-    const writer = make({ connection: schema.settings(proxy.url), retryMinMs: 20, retryMaxMs: 100, buffer: { maxRecords: 500 } });
+    const writer = make({ connection: schema.settings(proxy.via(url!)), retryMinMs: 20, retryMaxMs: 100, buffer: { maxRecords: 500 } });
     for (let index = 0; index < 800; index++) writer.enqueue(logRecord({ id: `r-${String(index).padStart(4, '0')}`, time: Date.now() }));
     await vi.waitFor(() => expect(writer.stats.droppedRecords).toBe(300), { timeout: 10_000, interval: 20 });
     expect(writer.stats.queued).toBe(500);

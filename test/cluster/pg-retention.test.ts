@@ -10,10 +10,10 @@ import { DAY_MS, dayStart, listPartitions, partitionName } from '../../src/store
 import { PgRetention } from '../../src/store/pg/retention.js';
 import type { RetentionLimits } from '../../src/store/retention.js';
 import { logRecord } from '../store/helpers.js';
-import { freshSchema, testDatabaseUrlOrSkip, type TestSchema } from '../support/pg-test-schema.js';
+import { freshSchema, testDatabaseUrl, type TestSchema } from '../support/pg-schema.js';
 import type pg from 'pg';
 
-const url = testDatabaseUrlOrSkip('test/cluster/pg-retention.test.ts');
+const url = testDatabaseUrl('test/cluster/pg-retention.test.ts');
 const NOW = Date.now();
 const TODAY = dayStart(NOW);
 
@@ -22,7 +22,7 @@ describe.skipIf(url === undefined)('Postgres request log retention', () => {
   let pool: pg.Pool;
 
   beforeEach(async () => {
-    schema = await freshSchema(url!);
+    schema = await freshSchema(url!, { migrate: true });
     pool = createPgPool(schema.settings());
     // 100 logs on each of the last 10 days (today included)
     const writer = new PgLogWriter({ connection: schema.settings(), autoFlush: false });

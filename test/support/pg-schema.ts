@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import pg from 'pg';
+import { migratePostgres } from '../../src/store/pg/migrate.js';
+import type { PgConnectionSettings } from '../../src/store/pg/connection.js';
 
 /** The shared Postgres for tests, or undefined (after a loud note on stderr). */
 export function testDatabaseUrl(suite: string): string | undefined {
@@ -21,6 +23,10 @@ export interface TestSchema {
   schema: string;
   /** The server URL with search_path set to the schema (what an instance is given). */
   url: string;
+  /** A pool on the schema (ended by drop()). */
+  pool: pg.Pool;
+  /** Connection settings (src/store/pg/connection.ts) whose search_path is the schema, on `server` (default: the test server). */
+  settings(server?: string): PgConnectionSettings;
   drop(): Promise<void>;
 }
 
@@ -31,7 +37,8 @@ export function withSchema(url: string, schema: string): string {
   return parsed.toString();
 }
 
-export async function freshSchema(url: string): Promise<TestSchema> {
+/** A new, empty schema; `migrate`: with every table of the current migrations. */
+export async function freshSchema(url: string, options: { migrate?: boolean } = {}): Promise<TestSchema> {
   const schema = `hd_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -40,10 +47,17 @@ export async function freshSchema(url: string): Promise<TestSchema> {
   } finally {
     await admin.end();
   }
+  const searchPath = `-c search_path=${schema}`;
+  const pool = new pg.Pool({ connectionString: url, options: searchPath, max: 4 });
+  pool.on('error', () => undefined);
+  if (options.migrate === true) await migratePostgres(pool);
   return {
     schema,
     url: withSchema(url, schema),
+    pool,
+    settings: (server = url) => ({ connectionString: server, options: searchPath }),
     async drop() {
+      await pool.end().catch(() => undefined);
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
