@@ -29,7 +29,7 @@ export const ROUTING_SETTING = 'routing';
 export const PLUGINS_SETTING = 'plugins';
 
 /** Sections that are not live settings: start-only, or managed through their own endpoints. */
-const NOT_SETTINGS = new Set(['$schema', 'server', 'providers', 'routing', 'admin', 'telemetry', 'redis', 'auth', 'mcp', PLUGINS_SETTING]);
+const NOT_SETTINGS = new Set(['$schema', 'server', 'providers', 'routing', 'admin', 'telemetry', 'redis', 'database', 'auth', 'mcp', PLUGINS_SETTING]);
 
 /** Top-level config sections PATCH /api/settings may write: logging, limits, timeouts, and any later one. */
 export function settingsSections(): string[] {

@@ -62,9 +62,20 @@ export interface HeimdallGateway {
   close(): Promise<void>;
 }
 
+/**
+ * The capacity limit (limits.capacity_target_delay_ms) reads the event loop's delay, which in a program
+ * that embeds the gateway measures the program's own work too: off unless the config sets it.
+ */
+export function withoutCapacityLimit<T>(config: T): T {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
+  const limits = (config as { limits?: Record<string, unknown> }).limits ?? {};
+  if ('capacity_target_delay_ms' in limits) return config;
+  return { ...config, limits: { ...limits, capacity_target_delay_ms: 0 } };
+}
+
 export async function createGateway(config: ConfigFileInput | JsonObject = {}, options: CreateGatewayOptions = {}): Promise<HeimdallGateway> {
   const resolved = loadConfig({
-    config: options.configPath === undefined ? config : undefined,
+    config: options.configPath === undefined ? withoutCapacityLimit(config) : undefined,
     configPath: options.configPath,
     env: options.env ?? process.env,
     overrides: { dataDir: options.dataDir, logLevel: options.logLevel ?? 'warn' },

@@ -1,6 +1,6 @@
 /**
- * The capacity limit over real sockets (limits.capacity_target_delay_ms, on
- * by default).
+ * The capacity limit over real sockets (limits.capacity_target_delay_ms set
+ * to 10, the setting for a gateway with its cores to itself; off by default).
  *
  * CPU overload: the real CLI in its own process, each request made expensive
  * for it (an Anthropic request to an OpenAI-format upstream whose answer
@@ -127,6 +127,7 @@ describe('CPU overload: the real CLI, a burst far beyond what it serves', () => 
     dirs.push(configDir);
     const configPath = join(configDir, 'capacity.json');
     writeFileSync(configPath, JSON.stringify({
+      limits: { capacity_target_delay_ms: 10 },
       providers: { heavy: { type: 'openai-compatible', base_url: `${mock.url}/heavy/v1`, models: ['m'], api_key: KEY, max_retries: 0 } },
     }));
     const gateway = await startCli({}, { logLevel: 'warn', args: ['--config', configPath] });

@@ -34,16 +34,12 @@ export interface TestGatewayOptions {
 }
 
 /**
- * The capacity limit (limits.capacity_target_delay_ms) watches this process's event loop, which in a
- * test carries every gateway, mock upstream and client of the file (and a busy machine's other tests):
- * its delay is not one gateway's load, so the limit is off unless the test's config sets it.
+ * The capacity limit is off in tests unless a test's config sets it: this process's event loop carries
+ * every gateway, mock upstream and client of the file, so its delay is not one gateway's load.
  */
-export function withoutCapacityLimit(config: unknown): unknown {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
-  const limits = (config as { limits?: Record<string, unknown> }).limits ?? {};
-  if ('capacity_target_delay_ms' in limits) return config;
-  return { ...config, limits: { ...limits, capacity_target_delay_ms: 0 } };
-}
+import { withoutCapacityLimit } from '../../src/library/create-gateway.js';
+
+export { withoutCapacityLimit };
 
 export async function startGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'heimdall-test-'));

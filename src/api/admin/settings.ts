@@ -18,6 +18,7 @@ const ELSEWHERE: Record<string, string> = {
   routing: 'routing is managed at /api/routing',
   admin: 'the admin token is set by HEIMDALL_ADMIN_TOKEN or admin.token in the config file',
   plugins: 'plugins are managed at /api/plugins',
+  database: 'the cluster database is set by HEIMDALL_DATABASE_URL or database.url in the config file, at start',
   telemetry: 'telemetry settings come from the config file and the OTEL_* environment: telemetry.tracing.sample_ratio applies when the file changes, the rest at the next start',
 };
 
