@@ -92,9 +92,10 @@ describe.skipIf(!hasChromium)('dashboard in a browser', { timeout: 60_000 }, () 
     await page.getByRole('link', { name: 'Add a provider' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
-    const type = dialog.getByLabel('Provider type');
-    if ((await type.evaluate((element) => element.tagName)) === 'SELECT') await type.selectOption('openai');
-    else await type.fill('openai');
+    // The type is a text field while the list of types loads, then a list to choose from.
+    const type = dialog.locator('select#p-type');
+    await type.waitFor();
+    await type.selectOption('openai');
     await dialog.getByLabel('Name').fill('mockai');
     await dialog.getByLabel('Base URL').fill(mock.openaiBaseUrl);
     await dialog.getByLabel('API key').fill('sk-added-in-the-ui');
