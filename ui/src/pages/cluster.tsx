@@ -46,6 +46,7 @@ function InstanceRow({ instance, view, versions }: { instance: InstanceHeartbeat
       </td>
       <td title={`started ${new Date(instance.started_at).toISOString()}`}>{formatUptime(instance.uptime_s)}</td>
       <td>{formatInteger(load.in_flight)}</td>
+      {/* An instance of an older version (a rollout in progress) sends no requests_per_s. */}
       <td>{load.requests_per_s === undefined ? DASH : load.requests_per_s.toFixed(1)}</td>
       <td>{`${load.cpu_percent.toFixed(1)}%`}</td>
       <td>{formatBytes(load.rss_bytes)}</td>
