@@ -12,32 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import type { InstanceHeartbeat, InstanceLoad } from './cluster-view.js';
 
 export const HEARTBEAT_MS = 5_000;
 export const HEARTBEAT_TTL_MS = 15_000;
-
-export interface InstanceLoad {
-  /** Requests being served now. */
-  in_flight: number;
-  /** Share of one core this process used since the last heartbeat, in %. */
-  cpu_percent: number;
-  rss_bytes: number;
-  /** Event-loop delay p99 since the last heartbeat, ms. */
-  event_loop_delay_p99_ms: number;
-}
-
-export interface InstanceHeartbeat {
-  id: string;
-  /** Where the instance listens (HEIMDALL_ADVERTISE_URL, else host:port as it bound). */
-  address: string;
-  hostname: string;
-  pid: number;
-  version: string;
-  started_at: number;
-  uptime_s: number;
-  load: InstanceLoad;
-  last_heartbeat_at: number;
-}
 
 export interface InstanceRegistryOptions {
   /** Cluster mode's Redis; without it the list is this instance alone. */
@@ -46,6 +24,8 @@ export interface InstanceRegistryOptions {
   version: string;
   /** Requests in flight on this instance. */
   inFlight(): number;
+  /** Requests finished on this instance since start. */
+  finished(): number;
   now?: () => number;
 }
 
@@ -56,6 +36,7 @@ export class InstanceRegistry {
   private timer: NodeJS.Timeout | undefined;
   private lastCpu = process.cpuUsage();
   private lastAt: number;
+  private lastFinished = 0;
   private readonly loop = monitorEventLoopDelay({ resolution: 20 });
   private readonly now: () => number;
 
@@ -88,10 +69,14 @@ export class InstanceRegistry {
     const elapsedMs = Math.max(1, now - this.lastAt);
     this.lastCpu = process.cpuUsage();
     this.lastAt = now;
+    const finished = this.options.finished();
+    const rate = ((finished - this.lastFinished) * 1000) / elapsedMs;
+    this.lastFinished = finished;
     const p99 = this.loop.count > 0 ? this.loop.percentile(99) / 1e6 : 0;
     this.loop.reset();
     return {
       in_flight: this.options.inFlight(),
+      requests_per_s: Math.round(rate * 10) / 10,
       cpu_percent: Math.round(((cpu.user + cpu.system) / 1000 / elapsedMs) * 1000) / 10,
       rss_bytes: process.memoryUsage.rss(),
       event_loop_delay_p99_ms: Math.round(p99 * 10) / 10,

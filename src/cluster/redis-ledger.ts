@@ -28,6 +28,7 @@ import type { RedisConfig } from './redis-config.js';
 import { redisTarget } from './redis-config.js';
 import { admitCall, amountText, reservationKeys, settleCall, spendExpiry, spendKey, type AdmitCall } from './redis-keys.js';
 import { ADMIT_SCRIPT, READ_SCRIPT, SEED_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
+import type { RedisLedgerStatus } from './cluster-view.js';
 
 export interface RedisLedgerLogger {
   info(object: object, message?: string): void;
@@ -76,21 +77,6 @@ interface Mirror {
   held: number;
   updatedAt: number;
   dirty: boolean;
-}
-
-/** The shared counters' state, as GET /api/cluster shows it (snake_case). */
-export interface RedisLedgerStatus {
-  /** The Redis URL without user and password. */
-  target: string;
-  connected: boolean;
-  /** Requests decided by the local fallback (fail-open) since start, admitted or not. */
-  fallback_admissions: number;
-  /** Requests refused with 503 (fail-closed) since start. */
-  refused_unavailable: number;
-  /** Settlements waiting for Redis. */
-  pending_settlements: number;
-  /** Settlements dropped past redis.max_pending_settlements since start. */
-  dropped_settlements: number;
 }
 
 /** A budget level as the registry has it, and the hash tag of its requests (redis-keys.ts). */

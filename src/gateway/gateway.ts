@@ -63,6 +63,8 @@ export class Gateway {
   readonly healthChecks: HealthChecker;
   readonly pipeline: Pipeline;
   inFlight = 0;
+  /** Requests finished since start (the cluster view's requests per second). */
+  finished = 0;
   /** The plugins (Heimdall's own and the configured ones) and the stages they run at (src/plugins/). */
   readonly lifecycle: Lifecycle;
   /** Run by the client surfaces before they read a request (src/api/surface-handler.ts). */
@@ -117,6 +119,7 @@ export class Gateway {
     if (ctx.finished) return;
     ctx.finished = true;
     this.inFlight--;
+    this.finished++;
     if (ctx.target === undefined && ctx.attempts.length === 0 && ctx.requestedModel !== undefined) {
       // Refused or failed before routing: counted under what the caller asked for.
       ctx.attributed = attributeModel(this.state, ctx.requestedModel);

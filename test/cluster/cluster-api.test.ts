@@ -37,6 +37,8 @@ describe('GET /api/cluster', () => {
     expect(self.pid).toBe(process.pid);
     expect(self.uptime_s).toBeGreaterThanOrEqual(0);
     expect(self.load.in_flight).toBe(0);
+    expect(self.load.requests_per_s).toBe(0);
+    expect(Math.abs(json.now - Date.now())).toBeLessThan(5_000);
     expect(self.load.rss_bytes).toBeGreaterThan(10_000_000);
     expect(typeof self.load.cpu_percent).toBe('number');
     expect(self.last_heartbeat_at).toBeGreaterThan(Date.now() - 60_000);

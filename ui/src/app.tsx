@@ -23,6 +23,7 @@ import {
   PriceIcon,
   ProvidersIcon,
   RoutingIcon,
+  ServerIcon,
   SettingsIcon,
   SunIcon,
   TeamIcon,
@@ -36,6 +37,7 @@ import { useTheme } from './lib/theme.js';
 import { AuditPage } from './pages/audit.js';
 import { BlockedPage } from './pages/blocked.js';
 import { CachePage } from './pages/cache.js';
+import { ClusterPage } from './pages/cluster.js';
 import { CustomersPage, TeamsPage } from './pages/groups.js';
 import { LoginPage, SetupPage } from './pages/login.js';
 import { AccountPage } from './pages/account.js';
@@ -82,6 +84,7 @@ const NAV: NavItem[] = [
   { to: '/settings', label: 'Settings', icon: SettingsIcon, section: 'Admin', needs: 'GET /api/settings' },
   { to: '/plugins', label: 'Plugins', icon: FilterIcon, needs: 'GET /api/plugins' },
   { to: '/audit', label: 'Audit log', icon: AuditIcon, needs: 'GET /api/audit' },
+  { to: '/cluster', label: 'Cluster', icon: ServerIcon, needs: 'GET /api/cluster' },
   { to: '/account', label: 'Account', icon: KeyIcon, needs: 'GET /api/auth/me' },
   { to: '/quickstart', label: 'Connect an app', icon: BoltIcon },
 ];
@@ -103,6 +106,7 @@ function pageFor(path: string): ReactNode {
   if (clean === '/customers') return <CustomersPage />;
   if (clean === '/settings') return <SettingsPage />;
   if (clean === '/audit') return <AuditPage />;
+  if (clean === '/cluster') return <ClusterPage />;
   if (clean === '/plugins') return <PluginsPage />;
   if (clean === '/users') return <UsersPage />;
   if (clean === '/account') return <AccountPage />;

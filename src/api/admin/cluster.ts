@@ -5,23 +5,8 @@
  * See docs/cluster.md.
  */
 import type { FastifyInstance } from 'fastify';
-import type { InstanceHeartbeat } from '../../cluster/instance-registry.js';
+import type { ClusterResponse, InstanceHeartbeat } from '../../cluster/cluster-view.js';
 import { HEARTBEAT_MS, HEARTBEAT_TTL_MS } from '../../cluster/instance-registry.js';
-import type { RedisLedgerStatus } from '../../cluster/redis-ledger.js';
-import type { ConfigSyncStatus } from '../../store/pg/config-sync.js';
-
-export interface ClusterResponse {
-  mode: 'cluster' | 'single';
-  /** The id of the instance that answered. */
-  self: string;
-  heartbeat_interval_ms: number;
-  heartbeat_ttl_ms: number;
-  /** The shared counters (cluster mode only): Redis reachable, decisions made without it, settlements waiting. */
-  shared_counters: RedisLedgerStatus | null;
-  /** The configuration shared through Postgres (database.url): reachable, the version this replica holds, changes waiting to be pushed. */
-  shared_config: ConfigSyncStatus | null;
-  data: InstanceHeartbeat[];
-}
 
 export function registerClusterRoutes(api: FastifyInstance): void {
   api.get('/cluster', async (): Promise<ClusterResponse> => {
@@ -37,6 +22,7 @@ export function registerClusterRoutes(api: FastifyInstance): void {
     return {
       mode: ledger === undefined ? 'single' : 'cluster',
       self: instances.id,
+      now: Date.now(),
       heartbeat_interval_ms: HEARTBEAT_MS,
       heartbeat_ttl_ms: HEARTBEAT_TTL_MS,
       shared_counters: ledger?.status() ?? null,

@@ -22,6 +22,7 @@ import { migratePostgres } from './migrate.js';
 import { clientConfig, createPool, databaseTarget, isUnreachable, type PoolSettings } from './pool.js';
 import { Replica } from './replica.js';
 import { APPENDED_TABLES, quote, SHARED_TABLES } from './shared-tables.js';
+import type { ConfigSyncStatus } from '../../cluster/cluster-view.js';
 
 export interface ConfigSyncOptions extends PoolSettings {
   db: SqliteDatabase;
@@ -34,14 +35,6 @@ export interface ConfigSyncOptions extends PoolSettings {
   retryMs?: number;
   /** How long config_changes keeps a change (a replica further behind takes a snapshot). Default 7 days. */
   changeRetentionMs?: number;
-}
-
-export interface ConfigSyncStatus {
-  target: string;
-  connected: boolean;
-  version: number;
-  pending: number;
-  rejected: number;
 }
 
 const BATCH = 500;

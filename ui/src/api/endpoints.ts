@@ -38,11 +38,16 @@ import type {
   VirtualKeyCreated,
   VirtualKeyDetail,
 } from './types.js';
+import type { ClusterView } from './cluster-types.js';
 
 export const cache = {
   stats: (signal?: AbortSignal) => api.get<CacheStats>('/api/cache/stats', undefined, signal),
   shadow: (limit: number, signal?: AbortSignal) => api.get<{ data: CacheShadowMatch[] }>('/api/cache/shadow', { limit }, signal),
   invalidate: (filter: { virtual_key?: string; model?: string; id?: string }) => api.delete<{ deleted: number }>(withQuery('/api/cache', filter)),
+};
+
+export const cluster = {
+  view: (signal?: AbortSignal) => api.get<ClusterView>('/api/cluster', undefined, signal),
 };
 
 export const auth = {

@@ -116,3 +116,11 @@ export const PriceIcon = icon(
   </>,
 );
 export const FilterIcon = icon(<path d="M3 5h18l-7 8.5V19l-4 2v-7.5z" />);
+/** Two servers stacked: the instances of a cluster. */
+export const ServerIcon = icon(
+  <>
+    <rect x="3" y="4" width="18" height="7" rx="2" />
+    <rect x="3" y="13" width="18" height="7" rx="2" />
+    <path d="M7 7.5h.01M7 16.5h.01" />
+  </>,
+);
