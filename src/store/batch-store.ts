@@ -10,7 +10,9 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
-export type BatchApi = 'openai' | 'anthropic';
+import type { BatchApi, BatchJob } from './batch-view.js';
+
+export type { BatchApi, BatchJob };
 
 export interface BatchFileRecord {
   id: string;
@@ -39,28 +41,6 @@ export interface BatchState {
   completedAt?: number | null;
 }
 
-export interface BatchJob {
-  id: string;
-  provider: string;
-  api: BatchApi;
-  virtual_key_id: string | null;
-  models: string[];
-  endpoint: string | null;
-  status: string;
-  input_file_id: string | null;
-  output_file_id: string | null;
-  error_file_id: string | null;
-  request_counts: { total: number; completed: number; failed: number };
-  created_at: number;
-  completed_at: number | null;
-  updated_at: number;
-  request_id: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cost_usd: number | null;
-  charged_at: number | null;
-  charged_request_id: string | null;
-}
 
 /** A row as stored: the models as JSON, the counts in columns. */
 type JobRow = Omit<BatchJob, 'models' | 'request_counts'> & {

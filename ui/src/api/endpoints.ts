@@ -155,27 +155,9 @@ export const audit = {
 };
 
 /** A batch job made through the gateway (GET /api/batches). */
-export interface BatchJob {
-  id: string;
-  provider: string;
-  api: 'openai' | 'anthropic';
-  virtual_key_id: string | null;
-  models: string[];
-  endpoint: string | null;
-  status: string;
-  input_file_id: string | null;
-  output_file_id: string | null;
-  request_counts: { total: number; completed: number; failed: number };
-  created_at: number;
-  completed_at: number | null;
-  updated_at: number;
-  request_id: string | null;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cost_usd: number | null;
-  charged_at: number | null;
-  charged_request_id: string | null;
-}
+/** GET /api/batches rows: the server's declaration (types only). */
+export type { BatchJob } from '../../../src/store/batch-view.js';
+import type { BatchJob } from '../../../src/store/batch-view.js';
 
 export const batches = {
   list: (query: Query, signal?: AbortSignal) => api.get<ListResponse<BatchJob>>('/api/batches', query, signal),
