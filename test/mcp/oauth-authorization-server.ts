@@ -113,7 +113,10 @@ export interface TestAuthorizationServer {
   base: string;
   mcpUrl: string;
   provider: TestProvider;
-  /** Requests /mcp refused with 401. */
+  /**
+   * Requests to /mcp that carried a bearer token and were refused with 401. Requests without one
+   * (the gateway's reconnect attempts for a server with no OAuth set up) are not counted.
+   */
   refused: number;
   /** Access tokens /mcp accepted, in order. */
   accepted: string[];
@@ -146,7 +149,7 @@ export async function startAuthorizationServer(): Promise<TestAuthorizationServe
   const bearer = requireBearerAuth({ verifier: provider, resourceMetadataUrl: getOAuthProtectedResourceMetadataUrl(new URL(mcpUrl)) });
   app.all('/mcp', (request: IncomingMessage, response: ServerResponse, next: () => void) => {
     response.on('finish', () => {
-      if (response.statusCode === 401) state.refused++;
+      if (response.statusCode === 401 && request.headers.authorization !== undefined) state.refused++;
     });
     bearer(request as never, response as never, next);
   }, async (request: IncomingMessage & { auth?: AuthInfo; body?: unknown }, response: ServerResponse) => {
