@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { IdleMemoryRelease } from './idle-memory-release.js';
 import { STORE_CLOSE_BUDGET_MS } from './store/wiring.js';
 import type { WorkerRuntime } from './cluster/worker.js';
 import type { ResolvedConfig } from './config/load.js';
@@ -73,10 +74,13 @@ export async function startServer(config: ResolvedConfig, options: { logger?: Lo
   const setupToken = !options.quiet && app.adminAuth.setupPending ? app.adminAuth.issueSetupToken() : undefined;
   if (!options.quiet) process.stderr.write(`${banner(app.configService.config, url, { users: app.store.auth.countUsers(), setupToken })}\n`);
   app.log.info({ url, version: VERSION, providers: config.providers.filter((p) => p.enabled).map((p) => p.name) }, 'heimdall started');
+  // The heap goes back to its size at rest once a burst of traffic is over (see idle-memory-release.ts).
+  const memoryRelease = new IdleMemoryRelease();
 
   let closing: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
+      memoryRelease.stop();
       const timeoutMs = config.server.shutdownTimeoutMs;
       app.log.info({ in_flight: app.gateway.inFlight, timeout_ms: timeoutMs }, 'shutting down: draining in-flight requests');
       const closed = app.close();
