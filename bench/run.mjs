@@ -45,6 +45,8 @@ const HELP = `node bench/run.mjs [options]
            ({port} = a free port, {mockPort}, {mockUrl} are filled in the command, URL and headers)
   gateway: [--profile production|lean|default] [--workers 1] [--gateway-cli dist/cli.js] [--gateway-arg ARG]...
            [--gateway-header 'name: value']... [--gateway-env NAME=VALUE]...
+           [--gateway-node-arg ARG]... (Node's own options for the gateway target only, not gateway-base:
+           e.g. --gateway-node-arg=--max-semi-space-size=4 against the same build as gateway-base)
            production (the default): \`heimdall start\` as installed (log level info, a JSON line per request
            on stdout, written to a file; request logs in SQLite, bodies off as shipped; metrics) with
            bench/production.json, a virtual key with a budget and rate limits that every request is checked
@@ -94,6 +96,7 @@ function parseOptions() {
       'gateway-arg': { type: 'string', multiple: true, default: [] },
       'gateway-header': { type: 'string', multiple: true, default: [] },
       'gateway-env': { type: 'string', multiple: true, default: [] },
+      'gateway-node-arg': { type: 'string', multiple: true, default: [] },
       out: { type: 'string', default: join(REPO_DIR, 'bench', 'results') },
       help: { type: 'boolean', default: false },
     },
@@ -166,7 +169,7 @@ function gatewayOptions(values) {
   extraArgs.unshift(...chosen.extraArgs);
   Object.assign(extraEnv, chosen.extraEnv);
   if (workers > 1) extraArgs.push('--workers', String(workers));
-  return { cli: values['gateway-cli'], profile, workers, extraArgs, extraEnv, headers: { ...chosen.headers, ...parseHeaders(values['gateway-header']) } };
+  return { cli: values['gateway-cli'], profile, workers, extraArgs, extraEnv, nodeArgs: values['gateway-node-arg'], headers: { ...chosen.headers, ...parseHeaders(values['gateway-header']) } };
 }
 
 /** The second gateway target: the lean profile, with the same workers, CLI and extra options. */
@@ -200,7 +203,7 @@ async function startTargets(options, mock, notes, failures) {
     else if (name === 'gateway' || name === 'gateway-lean' || name === 'gateway-base') {
       if (name === 'gateway-base' && !options.baseCli) throw new Error('the gateway-base target needs --base-cli');
       try {
-        const settings = name === 'gateway' ? options.gateway : name === 'gateway-base' ? { ...options.gateway, cli: options.baseCli } : leanGatewayOptions(options.gateway);
+        const settings = name === 'gateway' ? options.gateway : name === 'gateway-base' ? { ...options.gateway, cli: options.baseCli, nodeArgs: [] } : leanGatewayOptions(options.gateway);
         const gateway = await startGateway(mock, { ...settings, name, headers: { ...auth, ...settings.headers } });
         if (gateway) {
           const info = /** @type {any} */ (gateway.info);
