@@ -187,6 +187,22 @@ describe('rate-limit counters', () => {
     expect(counter.state(T0 + 60_000)).toEqual({ limit: 3, remaining: 1, resetMs: 2 });
   });
 
+  it('sliding: amounts of the same millisecond are one entry, and leave the window together', () => {
+    const counter = new LimitCounter(4, 1000, 'sliding', T0);
+    counter.add(T0, 1);
+    counter.add(T0 + 5, 1);
+    counter.add(T0 + 5, 1);
+    counter.add(T0 + 5, 1);
+    expect(counter.snapshot(T0 + 6)).toEqual({ algorithm: 'sliding', entries: [[T0, 1], [T0 + 5, 3]] });
+    expect(counter.waitMs(T0 + 6)).toBe(1000 - 6);
+    expect(counter.state(T0 + 1000)).toMatchObject({ remaining: 1 });
+    expect(counter.waitMs(T0 + 1000)).toBe(0);
+    // The first entry has left: a new one at the same time as the (consumed) head is not merged into it.
+    counter.add(T0 + 1000, 1);
+    expect(counter.state(T0 + 1004)).toEqual({ limit: 4, remaining: 0, resetMs: 1000 - 4 });
+    expect(counter.state(T0 + 1005)).toEqual({ limit: 4, remaining: 3, resetMs: 995 });
+  });
+
   it('sliding tokens: in-flight estimates count until settled', () => {
     const counter = new LimitCounter(100, 1000, 'sliding', T0);
     counter.inFlight += 60;
