@@ -72,6 +72,8 @@ export interface IdleMemoryReleaseOptions {
   heapBytes?: () => number;
   /** Default: fullCollection(), taken at the first release. */
   collect?: () => void;
+  /** After each collection: the heap before and after (bytes) and how long the collection took (ms). */
+  onCollect?: (info: { heapBefore: number; heapAfter: number; ms: number }) => void;
 }
 
 /** Samples on an unref'd timer; `stop()` at shutdown. `collections` counts the full collections it ran. */
@@ -82,11 +84,13 @@ export class IdleMemoryRelease {
   readonly #heapBytes: () => number;
   #collect: (() => void) | undefined;
   readonly #timer: NodeJS.Timeout;
+  readonly #onCollect: IdleMemoryReleaseOptions['onCollect'];
 
   constructor(options: IdleMemoryReleaseOptions = {}) {
     this.#utilization = options.utilization ?? eventLoopUtilization();
     this.#heapBytes = options.heapBytes ?? (() => getHeapStatistics().total_heap_size);
     this.#collect = options.collect;
+    this.#onCollect = options.onCollect;
     this.#state = { baselineBytes: this.#heapBytes(), secondDue: false };
     this.#timer = setInterval(() => this.tick(), options.sampleMs ?? SAMPLE_MS);
     this.#timer.unref();
@@ -100,9 +104,14 @@ export class IdleMemoryRelease {
     // Taken at the first release, not at start: a process that is never loaded never creates the context.
     this.#collect ??= fullCollection();
     if (this.#collect === undefined) return this.stop();
+    const heapBefore = this.#heapBytes();
+    const start = performance.now();
     this.#collect();
+    const ms = performance.now() - start;
     this.collections++;
-    if (!this.#state.secondDue) this.#state = { baselineBytes: this.#heapBytes(), secondDue: false };
+    const heapAfter = this.#heapBytes();
+    if (!this.#state.secondDue) this.#state = { baselineBytes: heapAfter, secondDue: false };
+    this.#onCollect?.({ heapBefore, heapAfter, ms });
   }
 
   stop(): void {

@@ -40,7 +40,9 @@ describe('IdleMemoryRelease', () => {
     let utilization = 0.8;
     let heap = 60 * MB;
     const collected: number[] = [];
+    const reported: Array<[number, number]> = [];
     release = new IdleMemoryRelease({
+      onCollect: ({ heapBefore, heapAfter, ms }) => { reported.push([heapBefore, heapAfter]); expect(ms).toBeGreaterThanOrEqual(0); },
       sampleMs: 3_600_000, utilization: () => utilization, heapBytes: () => heap,
       collect: () => { collected.push(heap); heap = Math.max(36 * MB, heap / 2); },
     });
@@ -53,6 +55,7 @@ describe('IdleMemoryRelease', () => {
     release.tick();
     expect(collected).toEqual([200 * MB, 100 * MB]);
     expect(release.collections).toBe(2);
+    expect(reported).toEqual([[200 * MB, 100 * MB], [100 * MB, 50 * MB]]);
     // The baseline is now 50 MB: growth to 60 MB is not enough, to 50 + 16 MB is.
     heap = 60 * MB;
     release.tick();
