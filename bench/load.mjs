@@ -19,7 +19,14 @@ import { build } from 'hdr-histogram-js';
 import { Pool } from 'undici';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-const DONE_MARKER = Buffer.from('data: [DONE]');
+/**
+ * The client formats the benchmark speaks: where the chat request goes and what a complete stream ends
+ * with (OpenAI's `data: [DONE]`, Anthropic's `message_stop` event).
+ */
+export const CLIENT_FORMATS = {
+  openai: { path: '/v1/chat/completions', streamEnd: Buffer.from('data: [DONE]') },
+  anthropic: { path: '/v1/messages', streamEnd: Buffer.from('event: message_stop') },
+};
 
 /** A histogram of microseconds, 1 µs to 120 s at 3 significant digits. */
 export function newHistogram() {
@@ -56,7 +63,19 @@ export function createPool(url, { connections = 128, timeoutMs = 10_000 } = {}) 
 }
 
 /** The benchmark's chat request: small, fixed, so the upstream's and the target's work are constant. */
-export function chatRequestBody({ model = 'gpt-4o-mini', stream = false } = {}) {
+export function chatRequestBody({ model = 'gpt-4o-mini', stream = false, format = 'openai' } = {}) {
+  if (format === 'anthropic') {
+    return Buffer.from(
+      JSON.stringify({
+        model,
+        system: 'You are a helpful assistant.',
+        messages: [{ role: 'user', content: 'Say hello in one short sentence.' }],
+        max_tokens: 32,
+        temperature: 0,
+        ...(stream ? { stream: true } : {}),
+      }),
+    );
+  }
   const request = {
     model,
     messages: [
@@ -102,7 +121,7 @@ class RequestHandler {
   sawDone() {
     if (!this.last) return false;
     const tail = this.previous ? Buffer.concat([this.previous, this.last]) : this.last;
-    return tail.includes(DONE_MARKER);
+    return tail.includes(this.run.streamEnd);
   }
 }
 
@@ -111,6 +130,7 @@ class LoadRun {
     const url = new URL(options.url);
     this.pool = options.pool;
     this.stream = options.stream;
+    this.streamEnd = CLIENT_FORMATS[options.format ?? 'openai'].streamEnd;
     this.dispatchOptions = {
       path: url.pathname + url.search,
       method: 'POST',
@@ -178,7 +198,7 @@ class LoadRun {
  * `timeoutMs` for the last replies. Requests still outstanding then are counted as timeouts
  * (`abandoned`); the caller should destroy a pool it passed in when that happens.
  * @param {{ url: string, rate: number, durationS: number, body: Buffer, pool?: import('undici').Pool,
- *   headers?: Record<string, string>, stream?: boolean, maxRequests?: number, timeoutMs?: number,
+ *   headers?: Record<string, string>, stream?: boolean, format?: 'openai' | 'anthropic', maxRequests?: number, timeoutMs?: number,
  *   tickMs?: number, connections?: number }} options
  */
 export async function runLoad(options) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// A fast OpenAI-format mock upstream for the benchmark: node:http, pre-serialised bodies, no JSON parsing.
+// A fast mock upstream for the benchmark: node:http, pre-serialised bodies, no JSON parsing. OpenAI's chat
+// completions (POST /v1/chat/completions) and Anthropic's messages (POST /v1/messages), non-stream and stream.
 //   node bench/mock-upstream.mjs [--port 0] [--latency-ms 0] [--chunks 10] [--chunk-delay-ms 0]
 // Environment equivalents: MOCK_PORT, MOCK_LATENCY_MS, MOCK_CHUNKS, MOCK_CHUNK_DELAY_MS.
 // --latency-ms delays the response headers (and, for a stream, the first chunk); --chunk-delay-ms spaces the
@@ -79,6 +80,41 @@ const streamHeaders = {
   'x-request-id': 'req_bench',
 };
 
+/**
+ * Anthropic's messages API, the same answer: message_start and content_block_start leave with the first
+ * delta, then N text deltas, content_block_stop, message_delta (stop reason and output tokens), message_stop:
+ * as many writes as the OpenAI stream with usage.
+ * @see https://docs.anthropic.com/en/api/messages-streaming
+ */
+const ANTHROPIC_MODEL = 'claude-3-5-haiku-20241022';
+const anthropicEvent = (payload) => Buffer.from(`event: ${payload.type}\ndata: ${JSON.stringify(payload)}\n\n`);
+const anthropicStreamEvents = [
+  Buffer.concat([
+    anthropicEvent({
+      type: 'message_start',
+      message: { id: 'msg_bench', type: 'message', role: 'assistant', model: ANTHROPIC_MODEL, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: USAGE.prompt_tokens, output_tokens: 1 } },
+    }),
+    anthropicEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+  ]),
+  ...Array.from({ length: chunkCount }, (_, index) => anthropicEvent({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: CONTENT_WORDS[index % CONTENT_WORDS.length] } })),
+  anthropicEvent({ type: 'content_block_stop', index: 0 }),
+  anthropicEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: USAGE.completion_tokens } }),
+  anthropicEvent({ type: 'message_stop' }),
+];
+const anthropicBody = Buffer.from(
+  JSON.stringify({
+    id: 'msg_bench',
+    type: 'message',
+    role: 'assistant',
+    model: ANTHROPIC_MODEL,
+    content: [{ type: 'text', text: 'Hello! How can I help you today?' }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: USAGE.prompt_tokens, output_tokens: USAGE.completion_tokens },
+  }),
+);
+const anthropicHeaders = { 'content-type': 'application/json', 'content-length': String(anthropicBody.length), 'request-id': 'req_bench' };
+
 const modelsBody = Buffer.from(
   JSON.stringify({
     object: 'list',
@@ -102,9 +138,8 @@ function sendJson(response, status, body) {
   response.end(body);
 }
 
-function writeStream(response, withUsage) {
+function writeStream(response, events) {
   response.writeHead(200, streamHeaders);
-  const events = withUsage ? [...streamEventsWithUsage, usageEvent, doneEvent] : [...streamEvents, doneEvent];
   if (chunkDelayMs <= 0) {
     for (let index = 0; index < events.length - 1; index += 1) response.write(events[index]);
     response.end(events[events.length - 1]);
@@ -126,16 +161,18 @@ function writeStream(response, withUsage) {
   next();
 }
 
-function handleChat(request, response) {
+const openaiStream = (withUsage) => (withUsage ? [...streamEventsWithUsage, usageEvent, doneEvent] : [...streamEvents, doneEvent]);
+
+function handleChat(request, response, anthropic) {
   const parts = [];
   request.on('data', (part) => parts.push(part));
   request.on('end', () => {
     const text = parts.length === 1 ? parts[0].toString('latin1') : Buffer.concat(parts).toString('latin1');
     const respond = STREAM_TRUE.test(text)
-      ? () => writeStream(response, INCLUDE_USAGE.test(text))
+      ? () => writeStream(response, anthropic ? anthropicStreamEvents : openaiStream(INCLUDE_USAGE.test(text)))
       : () => {
-          response.writeHead(200, completionHeaders);
-          response.end(completionBody);
+          response.writeHead(200, anthropic ? anthropicHeaders : completionHeaders);
+          response.end(anthropic ? anthropicBody : completionBody);
         };
     if (latencyMs > 0) setTimeout(respond, latencyMs);
     else respond();
@@ -144,7 +181,8 @@ function handleChat(request, response) {
 
 const server = http.createServer((request, response) => {
   const url = request.url ?? '/';
-  if (request.method === 'POST' && url.startsWith('/v1/chat/completions')) return handleChat(request, response);
+  if (request.method === 'POST' && url.startsWith('/v1/chat/completions')) return handleChat(request, response, false);
+  if (request.method === 'POST' && url.startsWith('/v1/messages')) return handleChat(request, response, true);
   request.resume();
   if (url.startsWith('/v1/models')) return sendJson(response, 200, modelsBody);
   if (request.method === 'POST' && url.startsWith('/v1/embeddings')) return sendJson(response, 200, embeddingBody);

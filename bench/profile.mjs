@@ -4,6 +4,7 @@
 // `perf` samples every thread of the target while it runs, node's --perf-basic-prof names the JIT frames,
 // and lib/perf-attr.mjs charges each sample of the main thread to the innermost JavaScript frame's owner.
 //   npm run build && node bench/profile.mjs [--target gateway|proxy] [--rate 3000] [--duration 10] [--stream]
+//       [--upstream openai|anthropic] (as in run.mjs: anthropic measures the gateway's translated path)
 // Needs `perf` (Debian: linux-perf) and permission to use it (root, or kernel.perf_event_paranoid <= 1).
 // perf.data stays in bench/results/profile-<target>-<rate>[-stream]/ for `perf report` (--tail: ...-tail/).
 //   --tail (no perf needed) looks at the latency tail instead: the target's event-loop gaps above 10 ms
@@ -17,7 +18,7 @@ import Database from 'better-sqlite3';
 import { attribute, stacksOf, tables } from './lib/perf-attr.mjs';
 import { sleep, stopAll } from './lib/proc.mjs';
 import { measureStep } from './lib/step.mjs';
-import { gatewayProfile, BENCH_DIR, REPO_DIR, startGateway, startMock, startProxy } from './lib/targets.mjs';
+import { gatewayProfile, BENCH_DIR, REPO_DIR, UPSTREAMS, startGateway, startMock, startProxy } from './lib/targets.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     stream: { type: 'boolean', default: false },
     top: { type: 'string', default: '30' },
     tail: { type: 'boolean', default: false },
+    upstream: { type: 'string', default: 'openai' },
   },
 });
 const rate = Number(values.rate);
@@ -44,7 +46,9 @@ if (!values.tail) {
   }
 }
 
-const out = join(REPO_DIR, 'bench', 'results', `profile-${values.target}-${rate}${values.stream ? '-stream' : ''}${values.tail ? '-tail' : ''}`);
+const upstream = values.upstream;
+if (!(upstream in UPSTREAMS)) throw new Error(`--upstream is ${Object.keys(UPSTREAMS).join(' or ')}`);
+const out = join(REPO_DIR, 'bench', 'results', `profile-${values.target}-${rate}${values.stream ? '-stream' : ''}${upstream === 'openai' ? '' : `-${upstream}`}${values.tail ? '-tail' : ''}`);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const gapsFile = join(out, 'loop-gaps.txt');
@@ -55,8 +59,8 @@ const nodeArgs = values.tail ? ['--require', join(BENCH_DIR, 'lib', 'loop-gaps.c
 try {
   const mock = await startMock({ latencyMs: 0, chunks: 10, chunkDelayMs: values.stream ? 1 : 0 });
   const target = values.target === 'gateway'
-    ? await startGateway(mock, { ...gatewayProfile(values.profile), nodeArgs })
-    : await startProxy(mock, {}, { nodeArgs });
+    ? await startGateway(mock, { ...gatewayProfile(values.profile), nodeArgs, upstream })
+    : await startProxy(mock, {}, { nodeArgs, upstream });
   if (target === null) throw new Error('the gateway is not built (npm run build)');
   const pid = /** @type {import('./lib/proc.mjs').Managed} */ (target.proc).pid;
   // perf records the measured part of the step, less its first and last second.

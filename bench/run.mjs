@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { cpuPercent, sampleSystem, sleep, stopAll } from './lib/proc.mjs';
 import { ceilingTable, fixedRateTables, overloadTable, soakTable } from './lib/report.mjs';
 import { runCeiling, runFixed, runOverload, runSoak } from './lib/modes.mjs';
-import { GATEWAY_CLI, PROFILES, REPO_DIR, directTarget, gatewayProfile, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
+import { GATEWAY_CLI, PROFILES, REPO_DIR, UPSTREAMS, directTarget, gatewayProfile, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
 
 const HELP = `node bench/run.mjs [options]
 
@@ -29,6 +29,9 @@ const HELP = `node bench/run.mjs [options]
   --latency-ms 0                   mock upstream latency before the response headers
   --stream                         streaming chat requests (also reports time to first byte)
   --chunks 10 --chunk-delay-ms 0   mock stream shape
+  --upstream openai|anthropic      the mock's format (default openai); with anthropic, direct and proxy are
+                                   sent Anthropic messages requests and the gateway OpenAI chat requests for
+                                   an anthropic/ model: the translated path (OpenAI client → Anthropic)
   --timeout-ms 10000               per request; also the bounded drain after a step's last send
   --connections auto               generator connections per target (auto: 2x expected in flight)
   --max-requests N                 cap per step (default rate x duration)
@@ -67,6 +70,7 @@ function parseOptions() {
       stream: { type: 'boolean', default: false },
       chunks: { type: 'string', default: '10' },
       'chunk-delay-ms': { type: 'string', default: '0' },
+      upstream: { type: 'string', default: 'openai' },
       'timeout-ms': { type: 'string', default: '10000' },
       connections: { type: 'string', default: 'auto' },
       'max-requests': { type: 'string' },
@@ -113,6 +117,7 @@ function parseOptions() {
   // A peer joins any mode when its command is given; peer mode is the fixed rates with a peer.
   if (values['peer-cmd'] && !targets.includes('peer')) targets.push('peer');
   if (targets.includes('peer') && (!values['peer-cmd'] || !values['peer-url'])) throw new Error('the peer target needs --peer-cmd and --peer-url');
+  if (!(values.upstream in UPSTREAMS)) throw new Error(`unknown --upstream ${values.upstream} (${Object.keys(UPSTREAMS).join(', ')})`);
   const latencyMs = Number(values['latency-ms']);
   const chunks = Number(values.chunks);
   const chunkDelayMs = Number(values['chunk-delay-ms']);
@@ -126,6 +131,7 @@ function parseOptions() {
     stream: values.stream,
     chunks,
     chunkDelayMs,
+    upstream: values.upstream,
     expectedLatencyMs: latencyMs + (values.stream ? chunks * chunkDelayMs : 0),
     timeoutMs: Number(values['timeout-ms']),
     connections: values.connections === 'auto' ? 0 : Number(values.connections),
@@ -198,13 +204,13 @@ async function startTargets(options, mock, notes, failures) {
   const soakFallback = options.mode === 'soak' && wanted.has('gateway');
   const targets = [];
   for (const name of options.targets) {
-    if (name === 'direct') targets.push(directTarget(mock, auth));
-    else if (name === 'proxy') targets.push(await startProxy(mock, auth));
+    if (name === 'direct') targets.push(directTarget(mock, auth, options.upstream));
+    else if (name === 'proxy') targets.push(await startProxy(mock, auth, { upstream: options.upstream }));
     else if (name === 'gateway' || name === 'gateway-lean' || name === 'gateway-base') {
       if (name === 'gateway-base' && !options.baseCli) throw new Error('the gateway-base target needs --base-cli');
       try {
         const settings = name === 'gateway' ? options.gateway : name === 'gateway-base' ? { ...options.gateway, cli: options.baseCli, nodeArgs: [] } : leanGatewayOptions(options.gateway);
-        const gateway = await startGateway(mock, { ...settings, name, headers: { ...auth, ...settings.headers } });
+        const gateway = await startGateway(mock, { ...settings, name, upstream: options.upstream, headers: { ...auth, ...settings.headers } });
         if (gateway) {
           const info = /** @type {any} */ (gateway.info);
           notes.push(`${name} (${settings.profile} profile) cold start: /health after ${info.coldStartHealthMs.toFixed(0)} ms, first chat completion served ${info.coldStartFirstRequestMs.toFixed(0)} ms after spawn.`);
@@ -212,7 +218,7 @@ async function startTargets(options, mock, notes, failures) {
         } else {
           notes.push(`Gateway skipped: ${options.gateway.cli} does not exist (run \`npm run build\` first).`);
           log(`note: ${options.gateway.cli} not found; skipping the gateway target (run \`npm run build\`)`);
-          if (soakFallback && !wanted.has('proxy')) targets.push(await startProxy(mock, auth));
+          if (soakFallback && !wanted.has('proxy')) targets.push(await startProxy(mock, auth, { upstream: options.upstream }));
         }
       } catch (error) {
         failures.push(`gateway failed to start: ${error.message}`);
@@ -240,7 +246,9 @@ const PROFILE_SUMMARY = {
 
 function header(options) {
   const cpu = cpus();
-  const shape = options.stream ? `stream (${options.chunks} chunks, ${options.chunkDelayMs} ms apart)` : 'non-stream';
+  const shape =
+    (options.stream ? `stream (${options.chunks} chunks, ${options.chunkDelayMs} ms apart)` : 'non-stream') +
+    (options.upstream === 'anthropic' ? ', Anthropic upstream (the gateway translates OpenAI chat ↔ Anthropic messages; direct and proxy relay Anthropic messages)' : '');
   const plan =
     options.mode === 'soak'
       ? `${options.rate} req/s for ${options.minutes} min in ${options.intervalS} s intervals after ${options.warmupS} s warm-up`

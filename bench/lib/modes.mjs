@@ -105,7 +105,7 @@ export async function runCeiling(targets, options) {
 export async function runSoak(target, options) {
   const { rate, timeoutMs } = options;
   const connections = connectionsFor(options, rate);
-  const load = { url: target.url, rate, stream: options.stream, timeoutMs, headers: target.headers, body: chatRequestBody({ model: target.model, stream: options.stream }) };
+  const load = { url: target.url, rate, stream: options.stream, timeoutMs, headers: target.headers, format: target.format, body: chatRequestBody({ model: target.model, stream: options.stream, format: target.format }) };
   let pool = createPool(target.url, { connections, timeoutMs });
   const pid = target.proc && !target.proc.exited ? target.proc.pid : 0;
   const intervals = [];

@@ -32,6 +32,15 @@ function processCells(step) {
   return step.process ? [step.process.cpuPercent.toFixed(0), step.process.rssPeakMb.toFixed(0)] : ['–', '–'];
 }
 
+/** The process's CPU per request sent (µs: % of a core over the measured part ÷ the rate), and its ratio to the proxy's. */
+function cpuPerRequestCell(step, steps) {
+  if (!step.process) return '–';
+  const perRequest = (one) => (one.process.cpuPercent * 10_000) / one.rate;
+  const own = perRequest(step);
+  const proxy = steps.find((other) => other.rate === step.rate && other.target === 'proxy' && other.process);
+  return proxy && step.target !== 'proxy' ? `${us(own)} (${ratio(own / perRequest(proxy))})` : us(own);
+}
+
 function selfOverheadCell(step) {
   if (!step.selfOverhead) return '–';
   if (step.selfOverhead.count === 0) return 'no samples';
@@ -57,11 +66,12 @@ export function fixedRateTables(steps, { stream }) {
       over && step.target !== 'proxy' ? `${ratio(over.ratioP50)} / ${ratio(over.ratioP99)}` : '–',
       selfOverheadCell(step),
       ...processCells(step),
+      cpuPerRequestCell(step, steps),
     ];
   });
   sections.push(
     table(
-      ['req/s', 'target', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'success %', 'overhead p50 µs', 'overhead p99 µs', 'overhead ÷ proxy (p50 / p99)', 'self-reported overhead p50 / p99 µs', 'CPU %', 'RSS MB'],
+      ['req/s', 'target', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'success %', 'overhead p50 µs', 'overhead p99 µs', 'overhead ÷ proxy (p50 / p99)', 'self-reported overhead p50 / p99 µs', 'CPU %', 'RSS MB', 'CPU µs per request (÷ proxy)'],
       rows,
     ),
   );

@@ -52,7 +52,8 @@ export async function measureStep(target, options) {
     stream,
     timeoutMs,
     headers: target.headers,
-    body: chatRequestBody({ model: target.model, stream }),
+    format: target.format,
+    body: chatRequestBody({ model: target.model, stream, format: target.format }),
   };
   let pool = createPool(target.url, { connections: options.connections, timeoutMs });
   try {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { CLIENT_FORMATS } from '../load.mjs';
 import { freePort, removeAtExit, startProcess, waitForHttp, waitForPort, waitForReadyLine } from './proc.mjs';
 
 export const BENCH_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -14,9 +15,20 @@ export const GATEWAY_CLI = join(REPO_DIR, 'dist', 'cli.js');
 const CHILD_ENV = { BENCH_EXIT_WITH_PARENT: '1' };
 
 /**
- * @typedef {{ name: string, url: string, model: string, headers: Record<string, string>,
+ * `format` is the client format the target is sent (the OpenAI chat surface unless said otherwise).
+ * @typedef {{ name: string, url: string, model: string, headers: Record<string, string>, format?: 'openai' | 'anthropic',
  *   proc?: import('./proc.mjs').Managed, metricsUrl?: string, info?: Record<string, unknown> }} Target
  */
+
+/**
+ * The upstream the mock plays: OpenAI (chat completions) or Anthropic (messages). direct and proxy are sent
+ * the upstream's own format; the gateway is always sent OpenAI's chat format, so with `anthropic` it
+ * translates (OpenAI client → Anthropic provider), and the proxy relays the Anthropic stream it would read.
+ */
+export const UPSTREAMS = {
+  openai: { format: 'openai', clientModel: 'gpt-4o-mini', gatewayModel: 'openai/gpt-4o-mini' },
+  anthropic: { format: 'anthropic', clientModel: 'claude-3-5-haiku-latest', gatewayModel: 'anthropic/claude-3-5-haiku-latest' },
+};
 
 export async function startMock({ latencyMs, chunks, chunkDelayMs }) {
   const proc = startProcess(
@@ -52,19 +64,21 @@ export function productionProfile() {
 }
 
 /** @returns {Target} */
-export function directTarget(mock, headers) {
-  return { name: 'direct', url: `${mock.origin}/v1/chat/completions`, model: 'gpt-4o-mini', headers };
+export function directTarget(mock, headers, upstream = 'openai') {
+  const { format, clientModel } = UPSTREAMS[upstream];
+  return { name: 'direct', url: `${mock.origin}${CLIENT_FORMATS[format].path}`, model: clientModel, headers, format };
 }
 
 /** @returns {Promise<Target>} */
-export async function startProxy(mock, headers, { nodeArgs = [] } = {}) {
+export async function startProxy(mock, headers, { nodeArgs = [], upstream = 'openai' } = {}) {
   const proc = startProcess(
     'bare-proxy',
     [process.execPath, ...nodeArgs, join(BENCH_DIR, 'bare-proxy.mjs'), '--upstream', mock.origin, '--port', '0', '--connections', '1024'],
     { env: CHILD_ENV },
   );
   const port = await waitForReadyLine(proc);
-  return { name: 'proxy', url: `http://127.0.0.1:${port}/v1/chat/completions`, model: 'gpt-4o-mini', headers, proc };
+  const { format, clientModel } = UPSTREAMS[upstream];
+  return { name: 'proxy', url: `http://127.0.0.1:${port}${CLIENT_FORMATS[format].path}`, model: clientModel, headers, format, proc };
 }
 
 /**
@@ -72,7 +86,7 @@ export async function startProxy(mock, headers, { nodeArgs = [] } = {}) {
  * Measures cold start: spawn → /health 200 → first chat completion served.
  * @returns {Promise<Target | null>}
  */
-export async function startGateway(mock, { name = 'gateway', headers, cli = GATEWAY_CLI, extraArgs = [], extraEnv = {}, nodeArgs = [] }) {
+export async function startGateway(mock, { name = 'gateway', headers, cli = GATEWAY_CLI, extraArgs = [], extraEnv = {}, nodeArgs = [], upstream = 'openai' }) {
   if (!existsSync(cli)) return null;
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'heimdall-bench-'));
@@ -86,14 +100,19 @@ export async function startGateway(mock, { name = 'gateway', headers, cli = GATE
     {
       cwd: REPO_DIR,
       // The log level is the profile's: info as shipped unless it says otherwise.
-      env: { OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${mock.origin}/v1`, ...extraEnv },
+      env: {
+        OPENAI_API_KEY: 'bench-key',
+        OPENAI_BASE_URL: `${mock.origin}/v1`,
+        ...(upstream === 'anthropic' ? { ANTHROPIC_API_KEY: 'bench-key', ANTHROPIC_BASE_URL: mock.origin } : {}),
+        ...extraEnv,
+      },
       stdoutFile: logFile,
     },
   );
   await waitForHttp(`${origin}/health`, proc, { timeoutMs: 30_000 });
   const healthyMs = performance.now() - spawnedAt;
   /** @type {Target} */
-  const target = { name, url: `${origin}/v1/chat/completions`, model: 'openai/gpt-4o-mini', headers, proc, metricsUrl: `${origin}/metrics` };
+  const target = { name, url: `${origin}/v1/chat/completions`, model: UPSTREAMS[upstream].gatewayModel, headers, format: 'openai', proc, metricsUrl: `${origin}/metrics` };
   const first = await firstChat(target);
   target.info = { port, dataDir, logFile, coldStartHealthMs: healthyMs, coldStartFirstRequestMs: performance.now() - spawnedAt, firstStatus: first.status };
   if (first.status !== 200) throw new Error(`gateway: first chat completion answered ${first.status}: ${first.body.slice(0, 500)}`);

@@ -17,7 +17,13 @@ export interface SseEvent {
  * sequence, a CRLF, a field name); it returns the events completed so far.
  */
 export class SseParser {
-  private readonly decoder = new TextDecoder('utf-8');
+  /**
+   * Made only when a chunk ends inside a character (or the stream starts with a byte-order mark):
+   * until then each chunk is whole UTF-8 text and is read with one toString, and a stream costs no
+   * decoder. Once made, it reads every later chunk (it may hold the start of a character).
+   */
+  private decoder: InstanceType<typeof TextDecoder> | undefined;
+  private sawBytes = false;
   private buffer = '';
   private data: string[] = [];
   private eventName: string | undefined;
@@ -26,11 +32,23 @@ export class SseParser {
   private pendingCR = false;
 
   push(chunk: Uint8Array | string): SseEvent[] {
-    let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    let text = typeof chunk === 'string' ? chunk : this.decode(chunk);
     if (this.pendingCR && text.startsWith('\n')) text = text.slice(1);
     this.pendingCR = false;
     this.buffer += text;
     return this.drain();
+  }
+
+  private decode(chunk: Uint8Array): string {
+    const n = chunk.length;
+    if (this.decoder === undefined && n > 0 && chunk[n - 1] < 0x80 && (this.sawBytes || chunk[0] !== 0xef) && Buffer.isBuffer(chunk)) {
+      this.sawBytes = true;
+      return chunk.toString('utf8');
+    }
+    // A byte-order mark is stripped at the start of the stream only, as the SSE spec asks.
+    this.decoder ??= new TextDecoder('utf-8', { ignoreBOM: this.sawBytes });
+    if (n > 0) this.sawBytes = true;
+    return this.decoder.decode(chunk, { stream: true });
   }
 
   /** True between events: nothing held (no partial line, no data lines, no half line break). */
@@ -40,7 +58,7 @@ export class SseParser {
 
   /** Flushes what is left when the stream ends (a last event without its blank line). */
   end(): SseEvent[] {
-    this.buffer += this.decoder.decode();
+    if (this.decoder !== undefined) this.buffer += this.decoder.decode();
     const events = this.drain();
     if (this.buffer.length > 0) {
       this.processLine(this.buffer, events);

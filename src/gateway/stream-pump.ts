@@ -89,6 +89,12 @@ class StreamPump implements StreamSink {
   /** Plugins read the final answer: the chunks add up to it. */
   private readonly collector: ChunkCollector | undefined;
   private sentFirst = false;
+  /**
+   * The text encoded from one upstream chunk (a translated stream, or events re-emitted without added
+   * usage), written as one piece when the chunk has been handled: one write per upstream chunk instead
+   * of one per event, in the same tick (nothing waits for a later chunk). The last piece goes with the end.
+   */
+  private pending = '';
   private waitingDrain = false;
   private done = false;
   private failed = false;
@@ -129,6 +135,7 @@ class StreamPump implements StreamSink {
         const events = this.framer.push(chunk);
         for (let i = 0; i < events.length; i++) this.onEvent(events[i], false);
       }
+      if (this.pending.length > 0) this.flush();
     } catch (error) {
       this.fail(error);
       return false;
@@ -218,8 +225,24 @@ class StreamPump implements StreamSink {
   }
 
   private write(data: string | Buffer): void {
+    if (data.length === 0) return;
+    if (typeof data === 'string') {
+      this.pending += data;
+      return;
+    }
+    if (this.pending.length > 0) this.flush();
+    this.send(data);
+  }
+
+  private flush(): void {
+    const text = this.pending;
+    this.pending = '';
+    this.send(text);
+  }
+
+  private send(data: string | Buffer): void {
     const res = this.res;
-    if (data.length === 0 || res.destroyed) return;
+    if (res.destroyed) return;
     if (!res.write(data) && !this.waitingDrain) {
       this.waitingDrain = true;
       res.once('drain', this.onDrain);
@@ -270,7 +293,10 @@ class StreamPump implements StreamSink {
     this.outcome.response.body.destroy();
     const res = this.res;
     if (!res.destroyed) {
-      res.end();
+      const text = this.pending;
+      this.pending = '';
+      if (text.length > 0) res.end(text);
+      else res.end();
       this.ctx.respondedAt = performance.now();
     }
     const collector = this.collector;

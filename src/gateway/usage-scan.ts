@@ -27,9 +27,21 @@ export function mentionsUsage(text: string): boolean {
   return false;
 }
 
-/** mentionsUsage of raw bytes; only bytes that hold the key are read as text (latin1: one char a byte). */
+/**
+ * mentionsUsage of raw bytes, read in place: an OpenAI stream chunk with include_usage holds
+ * `"usage":null`, so every chunk of such a stream is looked at here, and none is turned into a string.
+ */
 export function chunkMentionsUsage(bytes: Buffer): boolean {
-  return bytes.indexOf(USAGE_KEY) !== -1 && mentionsUsage(bytes.toString('latin1'));
+  for (let at = bytes.indexOf(USAGE_KEY); at !== -1; at = bytes.indexOf(USAGE_KEY, at + 7)) {
+    let i = at + 7;
+    while (isSpace(bytes[i])) i++;
+    if (bytes[i] !== 58 /* : */) return true;
+    i++;
+    while (isSpace(bytes[i])) i++;
+    // n u l l
+    if (bytes[i] !== 110 || bytes[i + 1] !== 117 || bytes[i + 2] !== 108 || bytes[i + 3] !== 108) return true;
+  }
+  return false;
 }
 
 /**

@@ -42,6 +42,19 @@ describe('SseParser', () => {
     expect(parseInPieces(cr, [])).toEqual(EXPECTED);
   });
 
+  it('strips a byte-order mark at the start of the stream only, however the bytes are cut', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const bytes = Buffer.concat([bom, Buffer.from('data: a\n\ndata: '), bom, Buffer.from('b€\n\n')]);
+    const expected = [{ data: 'a' }, { data: '\ufeffb€' }];
+    for (let cut = 0; cut <= bytes.length; cut++) expect(parseInPieces(bytes, [cut])).toEqual(expected);
+    for (let cut = 3; cut < bytes.length; cut++) expect(parseInPieces(bytes, [3, cut])).toEqual(expected);
+    // No mark at the start: one later in the stream is text, also when it begins a piece cut inside a character.
+    const plain = bytes.subarray(3);
+    for (let first = 1; first < plain.length; first++) {
+      for (let second = first; second <= plain.length; second++) expect(parseInPieces(plain, [first, second])).toEqual(expected);
+    }
+  });
+
   it('flushes a last event that has no blank line', () => {
     const parser = new SseParser();
     expect(parser.push('data: tail')).toEqual([]);
