@@ -3,14 +3,17 @@
 // request limit and a token limit checked and reserved; then the settlement) against the embedded
 // LocalLedger, at a fixed rate, alternated in one run. Needs dist/ (npx tsc -p tsconfig.build.json).
 //
-//   node bench/cluster-ledger.mjs --redis redis://127.0.0.1:6379 [--rate 1000] [--duration 5] [--pairs 3]
+//   node bench/cluster-ledger.mjs --redis redis://127.0.0.1:6379 [--rate 1000] [--duration 5] [--pairs 3] [--base DIR]
 //
+// --base DIR: also the Redis ledger of DIR/dist (an earlier build), in the same rounds ("redis-base").
 // Keys are written under a prefix of this run's own and deleted at the end.
+import { resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { LocalLedger } from '../dist/governance/ledger.js';
 import { RedisLedger } from '../dist/cluster/redis-ledger.js';
-import { clusterBenchOptions, dropKeys, fmt, median, runPrefix } from './lib/cluster.mjs';
+import { clusterBenchOptions, dropKeys, fmt, median, roundOrder, runPrefix } from './lib/cluster.mjs';
 
 const values = clusterBenchOptions('cluster-ledger.mjs', { duration: '5' });
 const prefix = runPrefix();
@@ -58,35 +61,41 @@ async function step(name, ledger, stats) {
   await Promise.all(pending);
   loop.disable();
   latencies.sort((a, b) => a - b);
-  const inRedis = name === 'redis' ? (await scriptMicros(stats) - before) / sent : Number.NaN;
+  const inRedis = name !== 'embedded' ? (await scriptMicros(stats) - before) / sent : Number.NaN;
   return { name, sent, failed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), loopP99Ms: loop.percentile(99) / 1e6, inRedis };
 }
 
 const config = {
   url: values.redis, keyPrefix: prefix, timeoutMs: 1_000, connectTimeoutMs: 2_000, reservationTtlMs: 900_000,
-  failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 100_000,
+  failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 100_000, settleBatchMs: 5,
 };
 const shared = new RedisLedger(config, quiet);
 await shared.start();
+const ledgers = { redis: shared };
+if (values.base !== undefined) {
+  const { RedisLedger: BaseLedger } = await import(pathToFileURL(resolve(values.base, 'dist/cluster/redis-ledger.js')).href);
+  ledgers['redis-base'] = new BaseLedger({ ...config, keyPrefix: `${prefix}base:` }, quiet);
+  await ledgers['redis-base'].start();
+}
 const stats = new Redis(values.redis);
 const rows = [];
 try {
   for (let pair = 0; pair < Number(values.pairs); pair++) {
-    const order = pair % 2 === 0 ? ['embedded', 'redis'] : ['redis', 'embedded'];
-    for (const name of order) rows.push(await step(name, name === 'redis' ? shared : new LocalLedger(), stats));
+    for (const name of roundOrder(pair, values.base !== undefined)) rows.push(await step(name, ledgers[name] ?? new LocalLedger(), stats));
   }
 } finally {
-  await shared.close();
+  for (const ledger of Object.values(ledgers)) await ledger.close();
   stats.disconnect();
   await dropKeys(values.redis, prefix);
 }
 process.stdout.write([
-  `${rate} admissions/s (each settled), ${values.duration} s per step, ${values.pairs} alternated pairs; a budget, a sliding request limit and a token bucket per admission`,
+  `${rate} admissions/s (each settled), ${values.duration} s per step, ${values.pairs} rounds, each in another order; a budget, a sliding request limit and a token bucket per admission`,
   '',
   '| # | ledger | admissions | refused or failed | admit p50 µs | admit p99 µs | event-loop delay p99 ms | Redis script time per admission + settlement µs |',
   '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map((row, i) => `| ${i + 1} | ${row.name} | ${row.sent} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.loopP99Ms.toFixed(1)} | ${fmt(row.inRedis)} |`),
   '',
-  `Median admit p50: embedded ${fmt(median(rows.filter((r) => r.name === 'embedded').map((r) => r.p50)))} µs, Redis ${fmt(median(rows.filter((r) => r.name === 'redis').map((r) => r.p50)))} µs.`,
+  `Median admit p50: ${Object.keys({ embedded: 0, ...ledgers }).map((name) => `${name} ${fmt(median(rows.filter((r) => r.name === name).map((r) => r.p50)))} µs`).join(', ')}.`,
+  `Median Redis script time per admission + settlement: ${Object.keys(ledgers).map((name) => `${name} ${fmt(median(rows.filter((r) => r.name === name).map((r) => r.inRedis)))} µs`).join(', ')}.`,
   '',
 ].join('\n'));

@@ -229,66 +229,83 @@ return readings(out)
 `;
 
 /**
- * Settlement. KEYS: Q, D, then per account S R H, then per limit C W F G (every limit of the admission).
+ * Settlements, several in one call (one hash tag: one slot). ARGV[1]: how many; then each settlement's
+ * keys and arguments follow the previous one's.
+ * Per settlement, KEYS: Q, D, then per account S R H, then per limit C W F G (every limit of the admission).
  * ARGV: request id, mode ('r': admitted by Redis; 'l': admitted locally while Redis was away),
  * cost usd, tokens, reserved usd (string, as admitted), reserved tokens (string, as admitted), account count,
  * limit count, done-marker ttl ms, admitted at (epoch ms, mode 'l'), then per account: S expiry ('' none);
  * then per limit: kind, algorithm, limit, window ms.
- * Returns {0} when the request was settled already, else {1, spend per account...}.
+ * Returns, per settlement, {0} when the request was settled already, else {1, spend per account...}.
  */
 export const SETTLE_SCRIPT = `${COMMON}
-local id = ARGV[1]
-local mode = ARGV[2]
-local cost = tonumber(ARGV[3])
-local tokens = tonumber(ARGV[4])
-local usd = ARGV[5]
-local reserved_tokens = ARGV[6]
-local na = tonumber(ARGV[7])
-local nl = tonumber(ARGV[8])
-local done_ttl = ARGV[9]
-local admitted = tonumber(ARGV[10])
-local a0 = 10
-local l0 = a0 + na
-local c0 = 2 + na * 3
-if mode == 'r' then
-  if redis.call('ZREM', KEYS[1], id) == 0 then return {0} end
-else
-  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', done_ttl) then return {0} end
-  -- An admission that timed out here may still have run: its reservations go too.
-  redis.call('ZREM', KEYS[1], id)
-end
-local out = {1}
-for i = 1, na do
-  local s, r, h = KEYS[2 + (i - 1) * 3 + 1], KEYS[2 + (i - 1) * 3 + 2], KEYS[2 + (i - 1) * 3 + 3]
-  release(r, h, id .. '|' .. usd)
-  local spend
-  if cost > 0 then spend = redis.call('HINCRBYFLOAT', s, 'spend', ARGV[3]) else spend = redis.call('HGET', s, 'spend') or '0' end
-  if tokens > 0 then redis.call('HINCRBY', s, 'tokens', tokens) end
-  redis.call('HINCRBY', s, 'requests', 1)
-  if ARGV[a0 + i] ~= '' then redis.call('PEXPIREAT', s, ARGV[a0 + i]) end
-  out[#out + 1] = spend
-end
-for j = 1, nl do
-  local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
-  if kind == 't' then
-    release(f, g, id .. '|' .. reserved_tokens)
-    if tokens > 0 then
+local function settle(k0, p0)
+  local id = ARGV[p0 + 1]
+  local mode = ARGV[p0 + 2]
+  local cost = tonumber(ARGV[p0 + 3])
+  local tokens = tonumber(ARGV[p0 + 4])
+  local usd = ARGV[p0 + 5]
+  local reserved_tokens = ARGV[p0 + 6]
+  local na = tonumber(ARGV[p0 + 7])
+  local nl = tonumber(ARGV[p0 + 8])
+  local done_ttl = ARGV[p0 + 9]
+  local admitted = tonumber(ARGV[p0 + 10])
+  local a0 = p0 + 10
+  local l0 = a0 + na
+  local c0 = k0 + 2 + na * 3
+  if mode == 'r' then
+    if redis.call('ZREM', KEYS[k0 + 1], id) == 0 then return {0} end
+  else
+    if not redis.call('SET', KEYS[k0 + 2], '1', 'NX', 'PX', done_ttl) then return {0} end
+    -- An admission that timed out here may still have run: its reservations go too.
+    redis.call('ZREM', KEYS[k0 + 1], id)
+  end
+  local out = {1}
+  for i = 1, na do
+    local b = k0 + 2 + (i - 1) * 3
+    local s, r, h = KEYS[b + 1], KEYS[b + 2], KEYS[b + 3]
+    release(r, h, id .. '|' .. usd)
+    local spend
+    if cost > 0 then spend = redis.call('HINCRBYFLOAT', s, 'spend', ARGV[p0 + 3]) else spend = redis.call('HGET', s, 'spend') or '0' end
+    if tokens > 0 then redis.call('HINCRBY', s, 'tokens', tokens) end
+    redis.call('HINCRBY', s, 'requests', 1)
+    if ARGV[a0 + i] ~= '' then redis.call('PEXPIREAT', s, ARGV[a0 + i]) end
+    out[#out + 1] = spend
+  end
+  for j = 1, nl do
+    local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
+    if kind == 't' then
+      release(f, g, id .. '|' .. reserved_tokens)
+      if tokens > 0 then
+        if alg == 's' then
+          log_add(c, w, window, now, id .. '|' .. tokens, tokens)
+        else
+          take(c, limit, window, tokens)
+        end
+      end
+    elseif mode == 'l' and admitted > now - window then
+      -- Counted locally while Redis was away: the request joins the shared window when it admitted.
       if alg == 's' then
-        log_add(c, w, window, now, id .. '|' .. tokens, tokens)
+        log_add(c, w, window, math.min(admitted, now), id .. '|1', 1)
       else
-        take(c, limit, window, tokens)
+        take(c, limit, window, 1)
       end
     end
-  elseif mode == 'l' and admitted > now - window then
-    -- Counted locally while Redis was away: the request joins the shared window when it admitted.
-    if alg == 's' then
-      log_add(c, w, window, math.min(admitted, now), id .. '|1', 1)
-    else
-      take(c, limit, window, 1)
-    end
   end
+  return out
 end
-return out
+
+local replies = {}
+local k0 = 0
+local p0 = 1
+for n = 1, tonumber(ARGV[1]) do
+  replies[n] = settle(k0, p0)
+  local na = tonumber(ARGV[p0 + 7])
+  local nl = tonumber(ARGV[p0 + 8])
+  k0 = k0 + 2 + na * 3 + nl * 4
+  p0 = p0 + 10 + na + nl * 4
+end
+return replies
 `;
 
 /**

@@ -9,7 +9,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisLedger } from '../../src/cluster/redis-ledger.js';
 import type { RedisConfig } from '../../src/cluster/redis-config.js';
-import { admitCall, settleCall } from '../../src/cluster/redis-keys.js';
+import { admitCall, settleBatch, settleCall } from '../../src/cluster/redis-keys.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
 import type { Admission, Decision, LimitSpec, SpendAccount, Ticket } from '../../src/governance/ledger.js';
 import { dropPrefix, privateRedis, testRedisUrl, uniquePrefix } from '../support/cluster-services.js';
@@ -21,7 +21,7 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 function config(redisUrl: string, overrides: Partial<RedisConfig> = {}): RedisConfig {
   return {
     url: redisUrl, keyPrefix: prefix, timeoutMs: 1_000, connectTimeoutMs: 1_000, reservationTtlMs: 60_000,
-    failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 1_000, ...overrides,
+    failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 1_000, settleBatchMs: 5, ...overrides,
   };
 }
 
@@ -155,8 +155,9 @@ describe.skipIf(url === undefined)('RedisLedger on a real Redis', () => {
     const call = settleCall(prefix, levels, [], {
       requestId: 'never-admitted', mode: 'l', costUsd: 0.25, tokens: 5, reservedUsd: '0', reservedTokens: 0, doneTtlMs: 60_000, admittedAt: Date.now(), now: Date.now(),
     });
-    const first = await one.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args);
-    const again = await one.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args);
+    const batch = settleBatch([call]);
+    const [first] = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
+    const [again] = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
     expect(Number(first[0])).toBe(1);
     expect(Number(again[0])).toBe(0);
     const state = await one.admit(admission(levels, [], 20));
