@@ -185,15 +185,20 @@ export function settleCall(prefix: string, accounts: readonly SpendAccount[], li
 }
 
 /**
- * Several settlements of one hash tag as one script call (SETTLE_SCRIPT): their keys one after another,
- * and their arguments after the count of settlements.
+ * Several settlements of one hash tag as one script call (SETTLE_SCRIPT), or, with an admission of that
+ * tag, the admission and the settlements it takes along (ADMIT_SCRIPT): the settlements' keys one after
+ * another, then the admission's; the count of settlements, their arguments, then the admission's.
  */
-export function settleBatch(calls: readonly AdmitCall[]): AdmitCall {
+export function settleBatch(calls: readonly AdmitCall[], admission?: AdmitCall): AdmitCall {
   const keys: string[] = [];
   const args = [String(calls.length)];
   for (const call of calls) {
     for (const key of call.keys) keys.push(key);
     for (const arg of call.args) args.push(arg);
+  }
+  if (admission !== undefined) {
+    for (const key of admission.keys) keys.push(key);
+    for (const arg of admission.args) args.push(arg);
   }
   return { keys, args };
 }

@@ -54,7 +54,8 @@ const UNAVAILABLE_RETRY_S = 1;
 type ScriptReply = Array<string | number>;
 
 interface SharedCommands {
-  heimdallAdmit(numKeys: number, keys: string[], args: string[]): Promise<ScriptReply>;
+  /** An admission and the settlements it takes along (settleBatch): its reply, and one per settlement. */
+  heimdallAdmit(numKeys: number, keys: string[], args: string[]): Promise<[ScriptReply, ScriptReply[]]>;
   /** A settlement batch (settleBatch in redis-keys.ts): one reply per settlement. */
   heimdallSettle(numKeys: number, keys: string[], args: string[]): Promise<ScriptReply[]>;
   heimdallSeed(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
@@ -200,6 +201,10 @@ export class RedisLedger implements SpendLedger {
     this.logger.warn({ redis: redisTarget(this.config.url), err: { message: (error as Error)?.message } }, 'cluster: Redis unreachable; budgets and rate limits follow their fail modes until it is back');
     this.up = false;
     this.local = undefined;
+    // What waited for the next round trip waits for Redis now.
+    for (const settlements of this.queued.values()) for (const settlement of settlements) this.keep(settlement);
+    this.queued.clear();
+    this.queuedCount = 0;
     this.probe = setInterval(() => void this.check(), PROBE_MS);
     this.probe.unref();
   }
@@ -240,15 +245,36 @@ export class RedisLedger implements SpendLedger {
     const reservedTokens = Math.max(0, Math.ceil(admission.estimateTokens));
     const call = admitCall(this.config.keyPrefix, requestId, this.config.reservationTtlMs, admission.now, admission.accounts, admission.limits, reservedUsd, reservedTokens);
     const layout = layoutOf(this.config.keyPrefix, admission.accounts, admission.limits, admission.now);
-    // Settlements waiting go first, in the same write (auto-pipelining): their reservations are released before this check.
+    // Settlements waiting go first: those of this hash tag inside the admission's script call (released
+    // before its check), the others in the same write (auto-pipelining).
+    const taken = this.queuedCount > 0 ? this.take(layout.tag) : undefined;
     if (this.queuedCount > 0) this.flush();
-    return this.redis.heimdallAdmit(call.keys.length, call.keys, call.args).then(
-      (reply) => this.decide(admission, requestId, reservedUsd, reply, layout.periodStarts),
+    const sent = settleBatch(taken?.map((settlement) => settlement.call) ?? [], call);
+    const result = this.redis.heimdallAdmit(sent.keys.length, sent.keys, sent.args).then(
+      ([reply, settled]) => {
+        if (taken !== undefined) this.learn(taken, settled);
+        return this.decide(admission, requestId, reservedUsd, reply, layout.periodStarts);
+      },
       (error: unknown) => {
+        if (taken !== undefined) for (const settlement of taken) this.keep(settlement);
         this.goDown(error);
         return this.admitLocally(admission, requestId);
       },
     );
+    if (taken !== undefined) {
+      this.writing.add(result);
+      void result.finally(() => this.writing.delete(result));
+    }
+    return result;
+  }
+
+  /** Takes the settlements of one hash tag off the queue. */
+  private take(tag: string): Settlement[] | undefined {
+    const taken = this.queued.get(tag);
+    if (taken === undefined) return undefined;
+    this.queued.delete(tag);
+    this.queuedCount -= taken.length;
+    return taken;
   }
 
   private decide(admission: Admission, requestId: string, reservedUsd: string, reply: ScriptReply, periodStarts: readonly number[]): Decision {
@@ -375,7 +401,11 @@ export class RedisLedger implements SpendLedger {
   private async sendSettlements(settlements: readonly Settlement[], learn: boolean): Promise<void> {
     const batch = settleBatch(settlements.map((settlement) => settlement.call));
     const replies = await this.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
-    if (!learn) return;
+    if (learn) this.learn(settlements, replies);
+  }
+
+  /** The mirror takes the spend that the replies to settlements read back. */
+  private learn(settlements: readonly Settlement[], replies: readonly ScriptReply[]): void {
     settlements.forEach((settlement, n) => {
       const reply = replies[n];
       if (reply === undefined || Number(reply[0]) !== 1) return;

@@ -108,137 +108,8 @@ local function limit_at(c0, l0, j)
 end
 `;
 
-/**
- * Admission. KEYS: Q, then per account S R H, then per limit C W F G.
- * ARGV: request id, lease ms, reserved usd (string), reserved tokens, account count, limit count,
- * then per account: limit usd ('' none); then per limit: kind (r|t), algorithm (s|b), limit, window ms.
- * Returns {1, spends..., helds..., readings} | {2, limit index, wait ms, readings} | {3, account index, spend, held}
- * where readings are remaining and reset ms per limit.
- */
-export const ADMIT_SCRIPT = `${COMMON}
-local id = ARGV[1]
-local lease_ms = tonumber(ARGV[2])
-local usd = ARGV[3]
-local tokens = tonumber(ARGV[4])
-local na = tonumber(ARGV[5])
-local nl = tonumber(ARGV[6])
-local a0 = 6
-local l0 = a0 + na
-local c0 = 1 + na * 3
-
--- Budgets: refused when spend plus what calls in flight reserved reaches the limit.
-local spends = {}
-local helds = {}
-for i = 1, na do
-  local s, r, h = KEYS[1 + (i - 1) * 3 + 1], KEYS[1 + (i - 1) * 3 + 2], KEYS[1 + (i - 1) * 3 + 3]
-  local spend = tonumber(redis.call('HGET', s, 'spend') or '0')
-  local held_usd = held(r, h)
-  spends[i] = spend
-  helds[i] = held_usd
-  local limit = ARGV[a0 + i]
-  if limit ~= '' and spend + held_usd >= tonumber(limit) then
-    return {3, i - 1, tostring(spend), tostring(held_usd)}
-  end
-end
-
--- Rate limits: each read once; the longest wait among those that are full.
-local used = {}
-local reset = {}
-local worst = -1
-local worst_wait = 0
-for j = 1, nl do
-  local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
-  local counted
-  local newest = nil
-  if alg == 's' then
-    counted = slide(c, w, window)
-    local last = redis.call('ZRANGE', w, -1, -1, 'WITHSCORES')
-    if #last == 2 then newest = tonumber(last[2]) end
-    reset[j] = newest == nil and 0 or math.max(0, newest + window - now)
-  else
-    counted = limit - level(c, limit, window)
-    reset[j] = counted > 0 and math.ceil(counted * window / limit) or 0
-  end
-  if kind == 't' then used[j] = counted + held(f, g) else used[j] = counted end
-  if used[j] + 1 > limit then
-    local wait
-    if alg == 's' then
-      wait = window
-      local sum = used[j]
-      local entries = redis.call('ZRANGE', w, 0, 999, 'WITHSCORES')
-      for e = 1, #entries, 2 do
-        sum = sum - amount(entries[e])
-        if sum + 1 <= limit then
-          wait = math.max(1, tonumber(entries[e + 1]) + window - now)
-          break
-        end
-      end
-    else
-      wait = math.max(1, math.ceil((used[j] + 1 - limit) * window / limit))
-    end
-    if wait > worst_wait then
-      worst = j
-      worst_wait = wait
-    end
-  end
-end
-
--- Appends remaining and reset ms of every limit.
-local function readings(out)
-  for j = 1, nl do
-    local _, _, _, _, _, _, limit = limit_at(c0, l0, j)
-    out[#out + 1] = math.max(0, math.floor(limit - used[j]))
-    out[#out + 1] = math.floor(reset[j])
-  end
-  return out
-end
-
-if worst > 0 then return readings({2, worst - 1, math.floor(worst_wait)}) end
-
--- Admitted: reserve on every level.
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 86400000)
-redis.call('ZADD', KEYS[1], now, id)
-redis.call('PEXPIRE', KEYS[1], 86400000)
-local amount_usd = tonumber(usd)
-for i = 1, na do
-  if amount_usd > 0 then
-    lease(KEYS[1 + (i - 1) * 3 + 2], KEYS[1 + (i - 1) * 3 + 3], id .. '|' .. usd, amount_usd, lease_ms)
-    helds[i] = helds[i] + amount_usd
-  end
-end
-for j = 1, nl do
-  local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
-  if kind == 'r' then
-    if alg == 's' then
-      log_add(c, w, window, now, id .. '|1', 1)
-      reset[j] = window
-    else
-      take(c, limit, window, 1)
-      reset[j] = math.ceil((limit - level(c, limit, window)) * window / limit)
-    end
-    used[j] = used[j] + 1
-  elseif tokens > 0 then
-    lease(f, g, id .. '|' .. ARGV[4], tokens, lease_ms)
-    used[j] = used[j] + tokens
-  end
-end
-local out = {1}
-for i = 1, na do out[#out + 1] = tostring(spends[i]) end
-for i = 1, na do out[#out + 1] = tostring(helds[i]) end
-return readings(out)
-`;
-
-/**
- * Settlements, several in one call (one hash tag: one slot). ARGV[1]: how many; then each settlement's
- * keys and arguments follow the previous one's.
- * Per settlement, KEYS: Q, D, then per account S R H, then per limit C W F G (every limit of the admission).
- * ARGV: request id, mode ('r': admitted by Redis; 'l': admitted locally while Redis was away),
- * cost usd, tokens, reserved usd (string, as admitted), reserved tokens (string, as admitted), account count,
- * limit count, done-marker ttl ms, admitted at (epoch ms, mode 'l'), then per account: S expiry ('' none);
- * then per limit: kind, algorithm, limit, window ms.
- * Returns, per settlement, {0} when the request was settled already, else {1, spend per account...}.
- */
-export const SETTLE_SCRIPT = `${COMMON}
+/** Settling one request (settle), and the settlements a call starts with (settle_all). */
+const SETTLE = `
 local function settle(k0, p0)
   local id = ARGV[p0 + 1]
   local mode = ARGV[p0 + 2]
@@ -295,17 +166,163 @@ local function settle(k0, p0)
   return out
 end
 
-local replies = {}
-local k0 = 0
-local p0 = 1
-for n = 1, tonumber(ARGV[1]) do
-  replies[n] = settle(k0, p0)
-  local na = tonumber(ARGV[p0 + 7])
-  local nl = tonumber(ARGV[p0 + 8])
-  k0 = k0 + 2 + na * 3 + nl * 4
-  p0 = p0 + 10 + na + nl * 4
+-- The settlements at the head of KEYS and ARGV (ARGV[1]: how many): their replies, and where what follows starts.
+local function settle_all()
+  local replies = {}
+  local k0 = 0
+  local p0 = 1
+  for n = 1, tonumber(ARGV[1]) do
+    replies[n] = settle(k0, p0)
+    local na = tonumber(ARGV[p0 + 7])
+    local nl = tonumber(ARGV[p0 + 8])
+    k0 = k0 + 2 + na * 3 + nl * 4
+    p0 = p0 + 10 + na + nl * 4
+  end
+  return replies, k0, p0
 end
-return replies
+`;
+
+/**
+ * Admission, after the settlements of its hash tag that were waiting (as SETTLE_SCRIPT takes them: they
+ * release their reservations before this check, in the same round trip). Then KEYS: Q, then per account
+ * S R H, then per limit C W F G. ARGV: request id, lease ms, reserved usd (string), reserved tokens,
+ * account count, limit count, then per account: limit usd ('' none); then per limit: kind (r|t),
+ * algorithm (s|b), limit, window ms.
+ * Returns {admission, settlement replies} where admission is {1, spends..., helds..., readings} |
+ * {2, limit index, wait ms, readings} | {3, account index, spend, held}, and readings are remaining and
+ * reset ms per limit.
+ */
+export const ADMIT_SCRIPT = `${COMMON}${SETTLE}
+local settled, K, P = settle_all()
+
+local function admit()
+  local id = ARGV[P + 1]
+  local lease_ms = tonumber(ARGV[P + 2])
+  local usd = ARGV[P + 3]
+  local tokens = tonumber(ARGV[P + 4])
+  local na = tonumber(ARGV[P + 5])
+  local nl = tonumber(ARGV[P + 6])
+  local a0 = P + 6
+  local l0 = a0 + na
+  local c0 = K + 1 + na * 3
+
+  -- Budgets: refused when spend plus what calls in flight reserved reaches the limit.
+  local spends = {}
+  local helds = {}
+  for i = 1, na do
+    local s, r, h = KEYS[K + 1 + (i - 1) * 3 + 1], KEYS[K + 1 + (i - 1) * 3 + 2], KEYS[K + 1 + (i - 1) * 3 + 3]
+    local spend = tonumber(redis.call('HGET', s, 'spend') or '0')
+    local held_usd = held(r, h)
+    spends[i] = spend
+    helds[i] = held_usd
+    local limit = ARGV[a0 + i]
+    if limit ~= '' and spend + held_usd >= tonumber(limit) then
+      return {3, i - 1, tostring(spend), tostring(held_usd)}
+    end
+  end
+
+  -- Rate limits: each read once; the longest wait among those that are full.
+  local used = {}
+  local reset = {}
+  local worst = -1
+  local worst_wait = 0
+  for j = 1, nl do
+    local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
+    local counted
+    local newest = nil
+    if alg == 's' then
+      counted = slide(c, w, window)
+      local last = redis.call('ZRANGE', w, -1, -1, 'WITHSCORES')
+      if #last == 2 then newest = tonumber(last[2]) end
+      reset[j] = newest == nil and 0 or math.max(0, newest + window - now)
+    else
+      counted = limit - level(c, limit, window)
+      reset[j] = counted > 0 and math.ceil(counted * window / limit) or 0
+    end
+    if kind == 't' then used[j] = counted + held(f, g) else used[j] = counted end
+    if used[j] + 1 > limit then
+      local wait
+      if alg == 's' then
+        wait = window
+        local sum = used[j]
+        local entries = redis.call('ZRANGE', w, 0, 999, 'WITHSCORES')
+        for e = 1, #entries, 2 do
+          sum = sum - amount(entries[e])
+          if sum + 1 <= limit then
+            wait = math.max(1, tonumber(entries[e + 1]) + window - now)
+            break
+          end
+        end
+      else
+        wait = math.max(1, math.ceil((used[j] + 1 - limit) * window / limit))
+      end
+      if wait > worst_wait then
+        worst = j
+        worst_wait = wait
+      end
+    end
+  end
+
+  -- Appends remaining and reset ms of every limit.
+  local function readings(out)
+    for j = 1, nl do
+      local _, _, _, _, _, _, limit = limit_at(c0, l0, j)
+      out[#out + 1] = math.max(0, math.floor(limit - used[j]))
+      out[#out + 1] = math.floor(reset[j])
+    end
+    return out
+  end
+
+  if worst > 0 then return readings({2, worst - 1, math.floor(worst_wait)}) end
+
+  -- Admitted: reserve on every level.
+  redis.call('ZREMRANGEBYSCORE', KEYS[K + 1], '-inf', now - 86400000)
+  redis.call('ZADD', KEYS[K + 1], now, id)
+  redis.call('PEXPIRE', KEYS[K + 1], 86400000)
+  local amount_usd = tonumber(usd)
+  for i = 1, na do
+    if amount_usd > 0 then
+      lease(KEYS[K + 1 + (i - 1) * 3 + 2], KEYS[K + 1 + (i - 1) * 3 + 3], id .. '|' .. usd, amount_usd, lease_ms)
+      helds[i] = helds[i] + amount_usd
+    end
+  end
+  for j = 1, nl do
+    local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
+    if kind == 'r' then
+      if alg == 's' then
+        log_add(c, w, window, now, id .. '|1', 1)
+        reset[j] = window
+      else
+        take(c, limit, window, 1)
+        reset[j] = math.ceil((limit - level(c, limit, window)) * window / limit)
+      end
+      used[j] = used[j] + 1
+    elseif tokens > 0 then
+      lease(f, g, id .. '|' .. ARGV[P + 4], tokens, lease_ms)
+      used[j] = used[j] + tokens
+    end
+  end
+  local out = {1}
+  for i = 1, na do out[#out + 1] = tostring(spends[i]) end
+  for i = 1, na do out[#out + 1] = tostring(helds[i]) end
+  return readings(out)
+end
+
+return {admit(), settled}
+`;
+
+/**
+ * Settlements, several in one call (one hash tag: one slot). ARGV[1]: how many; then each settlement's
+ * keys and arguments follow the previous one's.
+ * Per settlement, KEYS: Q, D, then per account S R H, then per limit C W F G (every limit of the admission).
+ * ARGV: request id, mode ('r': admitted by Redis; 'l': admitted locally while Redis was away),
+ * cost usd, tokens, reserved usd (string, as admitted), reserved tokens (string, as admitted), account count,
+ * limit count, done-marker ttl ms, admitted at (epoch ms, mode 'l'), then per account: S expiry ('' none);
+ * then per limit: kind, algorithm, limit, window ms.
+ * Returns, per settlement, {0} when the request was settled already, else {1, spend per account...}.
+ */
+export const SETTLE_SCRIPT = `${COMMON}${SETTLE}
+return (settle_all())
 `;
 
 /**
