@@ -74,6 +74,13 @@ local function slide(c, w, window)
   return tonumber(redis.call('HGET', c, 'sum') or '0')
 end
 
+-- Sliding window: ms until its newest entry leaves it (0: empty).
+local function window_reset(w, window)
+  local last = redis.call('ZRANGE', w, -1, -1, 'WITHSCORES')
+  if #last < 2 then return 0 end
+  return math.max(0, tonumber(last[2]) + window - now)
+end
+
 -- Token bucket: the level now (refilled at limit per window).
 local function level(c, limit, window)
   local v = redis.call('HMGET', c, 'level', 'ts')
@@ -229,12 +236,10 @@ local function admit()
   for j = 1, nl do
     local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
     local counted
-    local newest = nil
     if alg == 's' then
       counted = slide(c, w, window)
-      local last = redis.call('ZRANGE', w, -1, -1, 'WITHSCORES')
-      if #last == 2 then newest = tonumber(last[2]) end
-      reset[j] = newest == nil and 0 or math.max(0, newest + window - now)
+      -- A request limit's reset is read only if the request is refused (admitted, it is the window).
+      if kind == 't' then reset[j] = window_reset(w, window) else reset[j] = false end
     else
       counted = limit - level(c, limit, window)
       reset[j] = counted > 0 and math.ceil(counted * window / limit) or 0
@@ -266,7 +271,8 @@ local function admit()
   -- Appends remaining and reset ms of every limit.
   local function readings(out)
     for j = 1, nl do
-      local _, _, _, _, _, _, limit = limit_at(c0, l0, j)
+      local _, w, _, _, _, _, limit, window = limit_at(c0, l0, j)
+      if reset[j] == false then reset[j] = window_reset(w, window) end
       out[#out + 1] = math.max(0, math.floor(limit - used[j]))
       out[#out + 1] = math.floor(reset[j])
     end

@@ -123,6 +123,10 @@ describe.skipIf(url === undefined)('RedisLedger on a real Redis', () => {
     const wait = refused!.ok === false && refused!.kind === 'rate' ? refused!.retryAfterMs : 0;
     expect(wait).toBeGreaterThan(50_000);
     expect(wait).toBeLessThanOrEqual(60_000);
+    // The refusal reads the window's reset too: when its newest request leaves it.
+    const reset = refused!.ok === false && refused!.kind === 'rate' ? refused!.limits[0].state.resetMs : 0;
+    expect(reset).toBeGreaterThan(50_000);
+    expect(reset).toBeLessThanOrEqual(60_000);
     const last = decisions.filter((decision) => decision.ok).map((decision) => decision.ok ? decision.limits[0].state.remaining : -1);
     expect(Math.min(...last)).toBe(0);
   });
