@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The shared counters alone: admission latency of the Redis ledger (one script round trip: a budget, a
 // request limit and a token limit checked and reserved; then the settlement) against the embedded
-// LocalLedger, at a fixed rate, alternated in one run. Needs dist/ (npx tsc -p tsconfig.build.json).
+// LocalLedger, at a fixed rate, alternated in one run; with the CPU this process spent per admission (the Redis
+// client's work: the figure that the load of other processes disturbs least). Needs dist/ (npx tsc -p tsconfig.build.json).
 //
 //   node bench/cluster-ledger.mjs --redis redis://127.0.0.1:6379 [--rate 1000] [--duration 5] [--pairs 3] [--base DIR]
 //
@@ -39,6 +40,7 @@ async function step(name, ledger, stats) {
   const latencies = [];
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   let sent = 0;
   let failed = 0;
@@ -59,10 +61,12 @@ async function step(name, ledger, stats) {
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   await Promise.all(pending);
+  const cpu = process.cpuUsage(cpuBefore);
   loop.disable();
   latencies.sort((a, b) => a - b);
   const inRedis = name !== 'embedded' ? (await scriptMicros(stats) - before) / sent : Number.NaN;
-  return { name, sent, failed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), loopP99Ms: loop.percentile(99) / 1e6, inRedis };
+  const cpuPerAdmission = (cpu.user + cpu.system) / sent;
+  return { name, sent, failed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), loopP99Ms: loop.percentile(99) / 1e6, inRedis, cpuPerAdmission };
 }
 
 const config = {
@@ -91,11 +95,12 @@ try {
 process.stdout.write([
   `${rate} admissions/s (each settled), ${values.duration} s per step, ${values.pairs} rounds, each in another order; a budget, a sliding request limit and a token bucket per admission`,
   '',
-  '| # | ledger | admissions | refused or failed | admit p50 µs | admit p99 µs | event-loop delay p99 ms | Redis script time per admission + settlement µs |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...rows.map((row, i) => `| ${i + 1} | ${row.name} | ${row.sent} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.loopP99Ms.toFixed(1)} | ${fmt(row.inRedis)} |`),
+  '| # | ledger | admissions | refused or failed | admit p50 µs | admit p99 µs | event-loop delay p99 ms | this process\'s CPU per admission + settlement µs | Redis script time per admission + settlement µs |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map((row, i) => `| ${i + 1} | ${row.name} | ${row.sent} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.loopP99Ms.toFixed(1)} | ${fmt(row.cpuPerAdmission)} | ${fmt(row.inRedis)} |`),
   '',
   `Median admit p50: ${Object.keys({ embedded: 0, ...ledgers }).map((name) => `${name} ${fmt(median(rows.filter((r) => r.name === name).map((r) => r.p50)))} µs`).join(', ')}.`,
+  `Median CPU of this process per admission + settlement: ${Object.keys({ embedded: 0, ...ledgers }).map((name) => `${name} ${fmt(median(rows.filter((r) => r.name === name).map((r) => r.cpuPerAdmission)))} µs`).join(', ')}.`,
   `Median Redis script time per admission + settlement: ${Object.keys(ledgers).map((name) => `${name} ${fmt(median(rows.filter((r) => r.name === name).map((r) => r.inRedis)))} µs`).join(', ')}.`,
   '',
 ].join('\n'));
