@@ -29,14 +29,20 @@ const limits = [
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
-/** Time Redis spent running scripts so far (INFO commandstats, µs), to tell its own work from waiting for it. */
-async function scriptMicros(redis) {
+/**
+ * Time Redis spent running scripts so far (INFO commandstats, µs), to tell its own work from waiting for it,
+ * and the commands those scripts and calls ran (every command but INFO itself; this run's alone on a quiet
+ * Redis: a count that the machine's load does not change).
+ */
+async function redisWork(redis) {
   const info = await redis.info('commandstats');
-  return [...info.matchAll(/cmdstat_(?:evalsha|eval):calls=\d+,usec=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+  const micros = [...info.matchAll(/cmdstat_(?:evalsha|eval):calls=\d+,usec=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+  const commands = [...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].filter((match) => match[1] !== 'info').reduce((sum, match) => sum + Number(match[2]), 0);
+  return { micros, commands };
 }
 
 async function step(name, ledger, stats) {
-  const before = await scriptMicros(stats);
+  const before = await redisWork(stats);
   const latencies = [];
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
@@ -64,9 +70,11 @@ async function step(name, ledger, stats) {
   const cpu = process.cpuUsage(cpuBefore);
   loop.disable();
   latencies.sort((a, b) => a - b);
-  const inRedis = name !== 'embedded' ? (await scriptMicros(stats) - before) / sent : Number.NaN;
+  const after = name !== 'embedded' ? await redisWork(stats) : undefined;
+  const inRedis = after === undefined ? Number.NaN : (after.micros - before.micros) / sent;
+  const commands = after === undefined ? Number.NaN : (after.commands - before.commands) / sent;
   const cpuPerAdmission = (cpu.user + cpu.system) / sent;
-  return { name, sent, failed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), loopP99Ms: loop.percentile(99) / 1e6, inRedis, cpuPerAdmission };
+  return { name, sent, failed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), loopP99Ms: loop.percentile(99) / 1e6, inRedis, commands, cpuPerAdmission };
 }
 
 const config = {
@@ -95,12 +103,13 @@ try {
 process.stdout.write([
   `${rate} admissions/s (each settled), ${values.duration} s per step, ${values.pairs} rounds, each in another order; a budget, a sliding request limit and a token bucket per admission`,
   '',
-  '| # | ledger | admissions | refused or failed | admit p50 µs | admit p99 µs | event-loop delay p99 ms | this process\'s CPU per admission + settlement µs | Redis script time per admission + settlement µs |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  ...rows.map((row, i) => `| ${i + 1} | ${row.name} | ${row.sent} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.loopP99Ms.toFixed(1)} | ${fmt(row.cpuPerAdmission)} | ${fmt(row.inRedis)} |`),
+  '| # | ledger | admissions | refused or failed | admit p50 µs | admit p99 µs | event-loop delay p99 ms | this process\'s CPU per admission + settlement µs | Redis script time per admission + settlement µs | Redis commands per admission + settlement |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ...rows.map((row, i) => `| ${i + 1} | ${row.name} | ${row.sent} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.loopP99Ms.toFixed(1)} | ${fmt(row.cpuPerAdmission)} | ${fmt(row.inRedis)} | ${fmt(row.commands, 1)} |`),
   '',
   `Median admit p50: ${Object.keys({ embedded: 0, ...ledgers }).map((name) => `${name} ${fmt(median(rows.filter((r) => r.name === name).map((r) => r.p50)))} µs`).join(', ')}.`,
   `Median CPU of this process per admission + settlement: ${Object.keys({ embedded: 0, ...ledgers }).map((name) => `${name} ${fmt(median(rows.filter((r) => r.name === name).map((r) => r.cpuPerAdmission)))} µs`).join(', ')}.`,
+  `Median Redis commands per admission + settlement (all clients of this Redis): ${Object.keys(ledgers).map((name) => `${name} ${fmt(median(rows.filter((r) => r.name === name).map((r) => r.commands)), 1)}`).join(', ')}.`,
   `Median Redis script time per admission + settlement: ${Object.keys(ledgers).map((name) => `${name} ${fmt(median(rows.filter((r) => r.name === name).map((r) => r.inRedis)))} µs`).join(', ')}.`,
   '',
 ].join('\n'));
