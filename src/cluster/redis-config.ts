@@ -40,6 +40,13 @@ export const redisSchema = z
       })
       .prefault({})
       .describe('What limits without their own fail_mode do while Redis is unreachable (a budget or a rate limit can set fail_mode itself).'),
+    settle_batch_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000)
+      .default(5)
+      .describe('Longest wait of a settlement (a finished request\'s real cost) before it is written: settlements travel with the next admission\'s round trip, batched, or after this many ms when none comes first (0: each at once). Until written, a finished request counts as in flight.'),
     max_pending_settlements: z
       .number()
       .int()
@@ -60,6 +67,8 @@ export interface RedisConfig {
   reservationTtlMs: number;
   failMode: { budgets: FailMode; rateLimits: FailMode };
   maxPendingSettlements: number;
+  /** Longest wait of a queued settlement (0: written at once). */
+  settleBatchMs: number;
 }
 
 /** The resolved section; undefined when no URL is set (the embedded, single-instance ledger). */
@@ -79,6 +88,7 @@ export function resolveRedis(
     reservationTtlMs: file.reservation_ttl_ms,
     failMode: { budgets: file.fail_mode.budgets, rateLimits: file.fail_mode.rate_limits },
     maxPendingSettlements: file.max_pending_settlements,
+    settleBatchMs: file.settle_batch_ms,
   };
 }
 
@@ -103,5 +113,6 @@ export function redisView(config: RedisConfig | undefined): Record<string, unkno
     reservation_ttl_ms: config.reservationTtlMs,
     fail_mode: { budgets: config.failMode.budgets, rate_limits: config.failMode.rateLimits },
     max_pending_settlements: config.maxPendingSettlements,
+    settle_batch_ms: config.settleBatchMs,
   };
 }

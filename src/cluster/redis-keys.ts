@@ -52,7 +52,7 @@ export function spendExpiry(account: SpendAccount, now: number): { periodStart: 
   return { periodStart: window.start, expireAt: Number.isFinite(window.end) ? String(window.end + KEEP_ENDED_WINDOW_MS) : '' };
 }
 
-function limitArgs(spec: LimitSpec): string[] {
+function limitArgsOf(spec: LimitSpec): string[] {
   return [spec.kind === 'requests' ? 'r' : 't', spec.algorithm === 'sliding' ? 's' : 'b', String(spec.limit), String(spec.windowMs)];
 }
 
@@ -66,22 +66,94 @@ export interface AdmitCall {
   args: string[];
 }
 
+/**
+ * What a request's script calls need of its levels and limits that does not change from one request to
+ * the next: the hash tag, the keys and the per-level arguments. Built once per accounts array and limits
+ * array (the enforcer keeps one of each per virtual key, rebuilt on every configuration change, so nothing
+ * goes stale) and budget window: a new window (a day, a month) builds it again.
+ */
+export interface Layout {
+  prefix: string;
+  tag: string;
+  /** Q, then S R H per account (S of the window the layout was built in). */
+  accountKeys: string[];
+  /** C W F G per limit. */
+  limitKeys: string[];
+  /** The admission's keys: accountKeys then limitKeys. */
+  admitKeys: string[];
+  /** Per account: its limit in USD ('' none). */
+  limitsUsd: string[];
+  /** Per account: when its S may expire ('' never). */
+  expiries: string[];
+  /** Per limit: kind, algorithm, limit, window ms. */
+  limitArgs: string[];
+  /** Per account: the start of its budget window (the mirror's periodStart). */
+  periodStarts: number[];
+  /** The layout holds while from <= now < until (the windows of every account). */
+  from: number;
+  until: number;
+}
+
+/** By limits array (the enforcer's own per key; an empty list is not always the same array, so all share one key). */
+const layouts = new WeakMap<readonly SpendAccount[], WeakMap<readonly LimitSpec[], Layout>>();
+const NO_LIMITS: readonly LimitSpec[] = [];
+
+function buildLayout(prefix: string, accounts: readonly SpendAccount[], limits: readonly LimitSpec[], now: number): Layout {
+  const tag = hashTag(accounts);
+  const accountKeys = [admittedKey(prefix, tag)];
+  const limitsUsd: string[] = [];
+  const expiries: string[] = [];
+  const periodStarts: number[] = [];
+  let from = -Infinity;
+  let until = Infinity;
+  for (const account of accounts) {
+    const window = budgetWindow(account.period, now, account.anchor);
+    const { periodStart, expireAt } = spendExpiry(account, now);
+    accountKeys.push(spendKey(prefix, tag, account, periodStart), ...reservationKeys(prefix, tag, account));
+    limitsUsd.push(account.limitUsd === undefined ? '' : String(account.limitUsd));
+    expiries.push(expireAt);
+    periodStarts.push(periodStart);
+    from = Math.max(from, window.start);
+    until = Math.min(until, window.end);
+  }
+  const limitKeys: string[] = [];
+  const limitArgs: string[] = [];
+  for (const spec of limits) {
+    limitKeys.push(...counterKeys(prefix, tag, spec));
+    limitArgs.push(...limitArgsOf(spec));
+  }
+  return { prefix, tag, accountKeys, limitKeys, admitKeys: [...accountKeys, ...limitKeys], limitsUsd, expiries, limitArgs, periodStarts, from, until };
+}
+
+/** The layout of a request's levels and limits at `now`, from the cache when its windows still hold. */
+export function layoutOf(prefix: string, accounts: readonly SpendAccount[], limits: readonly LimitSpec[], now: number): Layout {
+  let byLimits = layouts.get(accounts);
+  if (byLimits === undefined) {
+    byLimits = new WeakMap();
+    layouts.set(accounts, byLimits);
+  }
+  const limitsKey = limits.length === 0 ? NO_LIMITS : limits;
+  let layout = byLimits.get(limitsKey);
+  if (layout === undefined || now < layout.from || now >= layout.until || layout.prefix !== prefix) {
+    layout = buildLayout(prefix, accounts, limits, now);
+    byLimits.set(limitsKey, layout);
+  }
+  return layout;
+}
+
+/**
+ * Admission. KEYS: Q, S R H per account, C W F G per limit. ARGV: request id, lease ms, reserved usd,
+ * reserved tokens, account count, limit count, limit usd per account, kind/algorithm/limit/window per limit.
+ */
 export function admitCall(
   prefix: string, requestId: string, leaseMs: number, now: number,
   accounts: readonly SpendAccount[], limits: readonly LimitSpec[], reservedUsd: string, reservedTokens: number,
 ): AdmitCall {
-  const tag = hashTag(accounts);
-  const keys = [admittedKey(prefix, tag)];
+  const layout = layoutOf(prefix, accounts, limits, now);
   const args = [requestId, String(leaseMs), reservedUsd, String(reservedTokens), String(accounts.length), String(limits.length)];
-  for (const account of accounts) {
-    keys.push(spendKey(prefix, tag, account, spendExpiry(account, now).periodStart), ...reservationKeys(prefix, tag, account));
-    args.push(account.limitUsd === undefined ? '' : String(account.limitUsd));
-  }
-  for (const spec of limits) {
-    keys.push(...counterKeys(prefix, tag, spec));
-    args.push(...limitArgs(spec));
-  }
-  return { keys, args };
+  for (const limitUsd of layout.limitsUsd) args.push(limitUsd);
+  for (const arg of layout.limitArgs) args.push(arg);
+  return { keys: layout.admitKeys, args };
 }
 
 export interface SettleArgs {
@@ -97,21 +169,36 @@ export interface SettleArgs {
   now: number;
 }
 
+/** One settlement: its keys and arguments, as one item of a settlement batch (settleBatch). */
 export function settleCall(prefix: string, accounts: readonly SpendAccount[], limits: readonly LimitSpec[], settle: SettleArgs): AdmitCall {
-  const tag = hashTag(accounts);
-  const keys = [admittedKey(prefix, tag), doneKey(prefix, tag, settle.requestId)];
+  const layout = layoutOf(prefix, accounts, limits, settle.now);
+  const keys = [layout.accountKeys[0], doneKey(prefix, layout.tag, settle.requestId)];
+  for (let i = 1; i < layout.accountKeys.length; i++) keys.push(layout.accountKeys[i]);
+  for (const key of layout.limitKeys) keys.push(key);
   const args = [
     settle.requestId, settle.mode, amountText(settle.costUsd), String(Math.max(0, Math.round(settle.tokens))), settle.reservedUsd,
     String(Math.max(0, Math.ceil(settle.reservedTokens))), String(accounts.length), String(limits.length), String(settle.doneTtlMs), String(settle.admittedAt),
   ];
-  for (const account of accounts) {
-    const { periodStart, expireAt } = spendExpiry(account, settle.now);
-    keys.push(spendKey(prefix, tag, account, periodStart), ...reservationKeys(prefix, tag, account));
-    args.push(expireAt);
+  for (const expiry of layout.expiries) args.push(expiry);
+  for (const arg of layout.limitArgs) args.push(arg);
+  return { keys, args };
+}
+
+/**
+ * Several settlements of one hash tag as one script call (SETTLE_SCRIPT), or, with an admission of that
+ * tag, the admission and the settlements it takes along (ADMIT_SCRIPT): the settlements' keys one after
+ * another, then the admission's; the count of settlements, their arguments, then the admission's.
+ */
+export function settleBatch(calls: readonly AdmitCall[], admission?: AdmitCall): AdmitCall {
+  const keys: string[] = [];
+  const args = [String(calls.length)];
+  for (const call of calls) {
+    for (const key of call.keys) keys.push(key);
+    for (const arg of call.args) args.push(arg);
   }
-  for (const spec of limits) {
-    keys.push(...counterKeys(prefix, tag, spec));
-    args.push(...limitArgs(spec));
+  if (admission !== undefined) {
+    for (const key of admission.keys) keys.push(key);
+    for (const arg of admission.args) args.push(arg);
   }
   return { keys, args };
 }

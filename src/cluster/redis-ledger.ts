@@ -1,8 +1,10 @@
 /**
  * The shared ledger of cluster mode: budgets and rate limits counted in Redis,
  * the same for every instance. admit() is one script call (check and reserve
- * every level), settle() another (charge the real cost, release the
- * reservation, once per request id). See redis-scripts.ts and docs/cluster.md.
+ * every level); settle() queues the real cost, and the queue is written as one
+ * script call per hash tag (charge, release the reservation, once per request
+ * id) with the next admission's round trip, or after redis.settle_batch_ms
+ * when none comes first. See redis-scripts.ts and docs/cluster.md.
  *
  * Redis unreachable (a command failed or took longer than redis.timeout_ms):
  * the instance stops asking it and pings it every PROBE_MS; meanwhile each
@@ -26,7 +28,7 @@ import type { CounterState } from '../governance/rate-limiter.js';
 import type { EntityType } from '../governance/types.js';
 import type { RedisConfig } from './redis-config.js';
 import { redisTarget } from './redis-config.js';
-import { admitCall, amountText, reservationKeys, settleCall, spendExpiry, spendKey, type AdmitCall } from './redis-keys.js';
+import { admitCall, amountText, layoutOf, reservationKeys, settleBatch, settleCall, spendExpiry, spendKey, type AdmitCall } from './redis-keys.js';
 import { ADMIT_SCRIPT, READ_SCRIPT, SEED_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
 import type { RedisLedgerStatus } from './cluster-view.js';
 
@@ -42,6 +44,8 @@ const PROBE_MS = 500;
 const REFRESH_MS = 5_000;
 /** Settlements written per round trip when Redis is back. */
 const REPLAY_BATCH = 200;
+/** Settlements queued past this are written at once, without waiting for an admission or the timer. */
+const SETTLE_BATCH_MAX = 100;
 /** How long a locally admitted request's done marker lives (its settlement may be written twice within it). */
 const DONE_TTL_MS = 86_400_000;
 /** Retry-After of a request refused because a fail-closed limit cannot be checked. */
@@ -50,8 +54,10 @@ const UNAVAILABLE_RETRY_S = 1;
 type ScriptReply = Array<string | number>;
 
 interface SharedCommands {
-  heimdallAdmit(numKeys: number, ...keysAndArgs: string[]): Promise<ScriptReply>;
-  heimdallSettle(numKeys: number, ...keysAndArgs: string[]): Promise<ScriptReply>;
+  /** An admission and the settlements it takes along (settleBatch): its reply, and one per settlement. */
+  heimdallAdmit(numKeys: number, keys: string[], args: string[]): Promise<[ScriptReply, ScriptReply[]]>;
+  /** A settlement batch (settleBatch in redis-keys.ts): one reply per settlement. */
+  heimdallSettle(numKeys: number, keys: string[], args: string[]): Promise<ScriptReply[]>;
   heimdallSeed(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
   heimdallRead(numKeys: number, ...keysAndArgs: string[]): Promise<string[]>;
 }
@@ -79,6 +85,17 @@ interface Mirror {
   dirty: boolean;
 }
 
+/** A settlement not yet written: its script call, and what the mirror learns from the reply. */
+interface Settlement {
+  tag: string;
+  call: AdmitCall;
+  accounts: readonly SpendAccount[];
+  periodStarts: readonly number[];
+  now: number;
+  costUsd: number;
+  tokens: number;
+}
+
 /** A budget level as the registry has it, and the hash tag of its requests (redis-keys.ts). */
 export interface Root {
   account: SpendAccount;
@@ -86,6 +103,16 @@ export interface Root {
 }
 
 const mirrorKey = (type: EntityType, id: string): string => `${type}:${id}`;
+
+function byTag(settlements: readonly Settlement[]): Map<string, Settlement[]> {
+  const groups = new Map<string, Settlement[]>();
+  for (const settlement of settlements) {
+    const group = groups.get(settlement.tag);
+    if (group === undefined) groups.set(settlement.tag, [settlement]);
+    else group.push(settlement);
+  }
+  return groups;
+}
 
 export class RedisLedger implements SpendLedger {
   readonly redis: SharedRedis;
@@ -100,7 +127,12 @@ export class RedisLedger implements SpendLedger {
   private readonly tickets = new WeakMap<Ticket, TicketInfo>();
   private readonly mirror = new Map<string, Mirror>();
   private readonly readings = new Map<string, CounterState>();
-  private pending: AdmitCall[] = [];
+  /** Settlements kept while Redis is unreachable, written when it is back. */
+  private pending: Settlement[] = [];
+  /** Settlements waiting for the next round trip, by hash tag (one script call each: one slot). */
+  private queued = new Map<string, Settlement[]>();
+  private queuedCount = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
   private readonly writing = new Set<Promise<unknown>>();
   private seeds: SpendRow[] = [];
   private rootOf: ((type: EntityType, id: string) => Root | undefined) | undefined;
@@ -169,6 +201,10 @@ export class RedisLedger implements SpendLedger {
     this.logger.warn({ redis: redisTarget(this.config.url), err: { message: (error as Error)?.message } }, 'cluster: Redis unreachable; budgets and rate limits follow their fail modes until it is back');
     this.up = false;
     this.local = undefined;
+    // What waited for the next round trip waits for Redis now.
+    for (const settlements of this.queued.values()) for (const settlement of settlements) this.keep(settlement);
+    this.queued.clear();
+    this.queuedCount = 0;
     this.probe = setInterval(() => void this.check(), PROBE_MS);
     this.probe.unref();
   }
@@ -186,7 +222,7 @@ export class RedisLedger implements SpendLedger {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.slice(0, REPLAY_BATCH);
-        await Promise.all(batch.map((call) => this.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args)));
+        await Promise.all([...byTag(batch).values()].map((settlements) => this.sendSettlements(settlements, false)));
         this.pending.splice(0, batch.length);
       }
     } catch {
@@ -208,22 +244,46 @@ export class RedisLedger implements SpendLedger {
     const reservedUsd = amountText(admission.estimateUsd);
     const reservedTokens = Math.max(0, Math.ceil(admission.estimateTokens));
     const call = admitCall(this.config.keyPrefix, requestId, this.config.reservationTtlMs, admission.now, admission.accounts, admission.limits, reservedUsd, reservedTokens);
-    return this.redis.heimdallAdmit(call.keys.length, ...call.keys, ...call.args).then(
-      (reply) => this.decide(admission, requestId, reservedUsd, reply),
+    const layout = layoutOf(this.config.keyPrefix, admission.accounts, admission.limits, admission.now);
+    // Settlements waiting go first: those of this hash tag inside the admission's script call (released
+    // before its check), the others in the same write (auto-pipelining).
+    const taken = this.queuedCount > 0 ? this.take(layout.tag) : undefined;
+    if (this.queuedCount > 0) this.flush();
+    const sent = settleBatch(taken?.map((settlement) => settlement.call) ?? [], call);
+    const result = this.redis.heimdallAdmit(sent.keys.length, sent.keys, sent.args).then(
+      ([reply, settled]) => {
+        if (taken !== undefined) this.learn(taken, settled);
+        return this.decide(admission, requestId, reservedUsd, reply, layout.periodStarts);
+      },
       (error: unknown) => {
+        if (taken !== undefined) for (const settlement of taken) this.keep(settlement);
         this.goDown(error);
         return this.admitLocally(admission, requestId);
       },
     );
+    if (taken !== undefined) {
+      this.writing.add(result);
+      void result.finally(() => this.writing.delete(result));
+    }
+    return result;
   }
 
-  private decide(admission: Admission, requestId: string, reservedUsd: string, reply: ScriptReply): Decision {
+  /** Takes the settlements of one hash tag off the queue. */
+  private take(tag: string): Settlement[] | undefined {
+    const taken = this.queued.get(tag);
+    if (taken === undefined) return undefined;
+    this.queued.delete(tag);
+    this.queuedCount -= taken.length;
+    return taken;
+  }
+
+  private decide(admission: Admission, requestId: string, reservedUsd: string, reply: ScriptReply, periodStarts: readonly number[]): Decision {
     const { accounts, limits, now } = admission;
     const outcome = Number(reply[0]);
     if (outcome === 3) {
       const index = Number(reply[1]);
       const spendUsd = Number(reply[2]);
-      this.observe(accounts[index], now, spendUsd, Number(reply[3]));
+      this.observe(accounts[index], now, spendUsd, Number(reply[3]), periodStarts[index]);
       return { ok: false, kind: 'budget', account: accounts[index], spendUsd, reservedUsd: Number(reply[3]) };
     }
     const offset = outcome === 1 ? 1 + accounts.length * 2 : 3;
@@ -233,7 +293,7 @@ export class RedisLedger implements SpendLedger {
       return { spec, state };
     });
     if (outcome === 2) return { ok: false, kind: 'rate', spec: limits[Number(reply[1])], retryAfterMs: Number(reply[2]), limits: readings };
-    accounts.forEach((account, i) => this.observe(account, now, Number(reply[1 + i]), Number(reply[1 + accounts.length + i])));
+    accounts.forEach((account, i) => this.observe(account, now, Number(reply[1 + i]), Number(reply[1 + accounts.length + i]), periodStarts[i]));
     const ticket: Ticket = {
       accounts, reservedUsd: Number(reservedUsd), tokenLimits: limits.filter((spec) => spec.kind !== 'requests'),
       reservedTokens: Math.max(0, Math.ceil(admission.estimateTokens)),
@@ -290,33 +350,73 @@ export class RedisLedger implements SpendLedger {
       const entry = this.mirror.get(mirrorKey(account.type, account.id));
       if (entry !== undefined) entry.held = Math.max(0, entry.held - ticket.reservedUsd);
     }
+    const tokens = Number.isFinite(outcome.tokens) ? outcome.tokens : 0;
     const call = settleCall(this.config.keyPrefix, info.accounts, info.limits, {
-      requestId: info.requestId, mode: info.mode, costUsd: cost, tokens: Number.isFinite(outcome.tokens) ? outcome.tokens : 0,
+      requestId: info.requestId, mode: info.mode, costUsd: cost, tokens,
       reservedUsd: info.reservedUsd, reservedTokens: ticket.reservedTokens, doneTtlMs: DONE_TTL_MS, admittedAt: info.admittedAt, now: outcome.now,
     });
+    const layout = layoutOf(this.config.keyPrefix, info.accounts, info.limits, outcome.now);
+    const settlement: Settlement = {
+      tag: layout.tag, call, accounts: info.accounts, periodStarts: layout.periodStarts, now: outcome.now, costUsd: cost, tokens,
+    };
     if (!this.up) {
-      this.keep(call);
-      for (const account of info.accounts) this.add(account, outcome.now, cost, outcome.tokens);
+      this.keep(settlement);
       return;
     }
-    const write = this.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args).then(
-      (reply) => {
-        if (Number(reply[0]) !== 1) return;
-        info.accounts.forEach((account, i) => this.setSpend(account, outcome.now, Number(reply[1 + i]), cost, outcome.tokens));
-      },
-      (error: unknown) => {
-        this.keep(call);
-        for (const account of info.accounts) this.add(account, outcome.now, cost, outcome.tokens);
+    const queue = this.queued.get(settlement.tag);
+    if (queue === undefined) this.queued.set(settlement.tag, [settlement]);
+    else queue.push(settlement);
+    this.queuedCount++;
+    if (this.queuedCount >= SETTLE_BATCH_MAX || this.config.settleBatchMs === 0) this.flush();
+    else if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.flush(), this.config.settleBatchMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Writes every queued settlement: one script call per hash tag, all in one write (auto-pipelining). */
+  private flush(): void {
+    if (this.flushTimer !== undefined) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    if (this.queuedCount === 0) return;
+    const queued = this.queued;
+    this.queued = new Map();
+    this.queuedCount = 0;
+    for (const settlements of queued.values()) {
+      const write = this.sendSettlements(settlements, true).catch((error: unknown) => {
+        for (const settlement of settlements) this.keep(settlement);
         this.goDown(error);
-      },
-    );
-    this.writing.add(write);
-    void write.finally(() => this.writing.delete(write));
+      });
+      this.writing.add(write);
+      void write.finally(() => this.writing.delete(write));
+    }
+  }
+
+  /**
+   * One script call for settlements of one hash tag. `learn`: the mirror takes the spend each reply reads
+   * back (a replay does not: keep() counted those settlements in the mirror already).
+   */
+  private async sendSettlements(settlements: readonly Settlement[], learn: boolean): Promise<void> {
+    const batch = settleBatch(settlements.map((settlement) => settlement.call));
+    const replies = await this.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
+    if (learn) this.learn(settlements, replies);
+  }
+
+  /** The mirror takes the spend that the replies to settlements read back. */
+  private learn(settlements: readonly Settlement[], replies: readonly ScriptReply[]): void {
+    settlements.forEach((settlement, n) => {
+      const reply = replies[n];
+      if (reply === undefined || Number(reply[0]) !== 1) return;
+      settlement.accounts.forEach((account, i) => this.setSpend(account, settlement.now, Number(reply[1 + i]), settlement.costUsd, settlement.tokens, settlement.periodStarts[i]));
+    });
   }
 
   /** A settlement to write when Redis is back (bounded: past the cap the oldest goes, counted and logged). */
-  private keep(call: AdmitCall): void {
-    this.pending.push(call);
+  private keep(settlement: Settlement): void {
+    for (const [i, account] of settlement.accounts.entries()) this.add(account, settlement.now, settlement.costUsd, settlement.tokens, settlement.periodStarts[i]);
+    this.pending.push(settlement);
     if (this.pending.length > this.config.maxPendingSettlements) {
       this.pending.shift();
       if (this.counts.droppedSettlements++ % 1000 === 0) {
@@ -325,9 +425,8 @@ export class RedisLedger implements SpendLedger {
     }
   }
 
-  private entry(account: SpendAccount, now: number): Mirror {
+  private entry(account: SpendAccount, now: number, periodStart = budgetWindow(account.period, now, account.anchor).start): Mirror {
     const key = mirrorKey(account.type, account.id);
-    const periodStart = budgetWindow(account.period, now, account.anchor).start;
     let entry = this.mirror.get(key);
     if (entry === undefined || entry.periodStart !== periodStart) {
       entry = { account, periodStart, spend: 0, tokens: 0, requests: 0, held: entry?.held ?? 0, updatedAt: now, dirty: false };
@@ -337,14 +436,14 @@ export class RedisLedger implements SpendLedger {
     return entry;
   }
 
-  private observe(account: SpendAccount, now: number, spend: number, held: number): void {
-    const entry = this.entry(account, now);
+  private observe(account: SpendAccount, now: number, spend: number, held: number, periodStart?: number): void {
+    const entry = this.entry(account, now, periodStart);
     entry.spend = spend;
     entry.held = held;
   }
 
-  private setSpend(account: SpendAccount, now: number, spend: number, cost: number, tokens: number): void {
-    const entry = this.entry(account, now);
+  private setSpend(account: SpendAccount, now: number, spend: number, cost: number, tokens: number, periodStart?: number): void {
+    const entry = this.entry(account, now, periodStart);
     entry.spend = Math.max(entry.spend + cost, spend);
     entry.tokens += Math.max(0, tokens);
     entry.requests += 1;
@@ -352,8 +451,8 @@ export class RedisLedger implements SpendLedger {
     entry.dirty = true;
   }
 
-  private add(account: SpendAccount, now: number, cost: number, tokens: number): void {
-    this.setSpend(account, now, 0, cost, tokens);
+  private add(account: SpendAccount, now: number, cost: number, tokens: number, periodStart?: number): void {
+    this.setSpend(account, now, 0, cost, tokens, periodStart);
   }
 
   /** Reads back every budget level this instance knows, so the API shows what the whole cluster spent. */
@@ -475,6 +574,7 @@ export class RedisLedger implements SpendLedger {
   /** Waits for settlements on their way (bounded), then closes the connection. */
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.closed) return;
+    this.flush();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.writing]),

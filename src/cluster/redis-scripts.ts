@@ -74,6 +74,13 @@ local function slide(c, w, window)
   return tonumber(redis.call('HGET', c, 'sum') or '0')
 end
 
+-- Sliding window: ms until its newest entry leaves it (0: empty).
+local function window_reset(w, window)
+  local last = redis.call('ZRANGE', w, -1, -1, 'WITHSCORES')
+  if #last < 2 then return 0 end
+  return math.max(0, tonumber(last[2]) + window - now)
+end
+
 -- Token bucket: the level now (refilled at limit per window).
 local function level(c, limit, window)
   local v = redis.call('HMGET', c, 'level', 'ts')
@@ -108,187 +115,220 @@ local function limit_at(c0, l0, j)
 end
 `;
 
-/**
- * Admission. KEYS: Q, then per account S R H, then per limit C W F G.
- * ARGV: request id, lease ms, reserved usd (string), reserved tokens, account count, limit count,
- * then per account: limit usd ('' none); then per limit: kind (r|t), algorithm (s|b), limit, window ms.
- * Returns {1, spends..., helds..., readings} | {2, limit index, wait ms, readings} | {3, account index, spend, held}
- * where readings are remaining and reset ms per limit.
- */
-export const ADMIT_SCRIPT = `${COMMON}
-local id = ARGV[1]
-local lease_ms = tonumber(ARGV[2])
-local usd = ARGV[3]
-local tokens = tonumber(ARGV[4])
-local na = tonumber(ARGV[5])
-local nl = tonumber(ARGV[6])
-local a0 = 6
-local l0 = a0 + na
-local c0 = 1 + na * 3
-
--- Budgets: refused when spend plus what calls in flight reserved reaches the limit.
-local spends = {}
-local helds = {}
-for i = 1, na do
-  local s, r, h = KEYS[1 + (i - 1) * 3 + 1], KEYS[1 + (i - 1) * 3 + 2], KEYS[1 + (i - 1) * 3 + 3]
-  local spend = tonumber(redis.call('HGET', s, 'spend') or '0')
-  local held_usd = held(r, h)
-  spends[i] = spend
-  helds[i] = held_usd
-  local limit = ARGV[a0 + i]
-  if limit ~= '' and spend + held_usd >= tonumber(limit) then
-    return {3, i - 1, tostring(spend), tostring(held_usd)}
-  end
-end
-
--- Rate limits: each read once; the longest wait among those that are full.
-local used = {}
-local reset = {}
-local worst = -1
-local worst_wait = 0
-for j = 1, nl do
-  local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
-  local counted
-  local newest = nil
-  if alg == 's' then
-    counted = slide(c, w, window)
-    local last = redis.call('ZRANGE', w, -1, -1, 'WITHSCORES')
-    if #last == 2 then newest = tonumber(last[2]) end
-    reset[j] = newest == nil and 0 or math.max(0, newest + window - now)
+/** Settling one request (settle), and the settlements a call starts with (settle_all). */
+const SETTLE = `
+local function settle(k0, p0)
+  local id = ARGV[p0 + 1]
+  local mode = ARGV[p0 + 2]
+  local cost = tonumber(ARGV[p0 + 3])
+  local tokens = tonumber(ARGV[p0 + 4])
+  local usd = ARGV[p0 + 5]
+  local reserved_tokens = ARGV[p0 + 6]
+  local na = tonumber(ARGV[p0 + 7])
+  local nl = tonumber(ARGV[p0 + 8])
+  local done_ttl = ARGV[p0 + 9]
+  local admitted = tonumber(ARGV[p0 + 10])
+  local a0 = p0 + 10
+  local l0 = a0 + na
+  local c0 = k0 + 2 + na * 3
+  if mode == 'r' then
+    if redis.call('ZREM', KEYS[k0 + 1], id) == 0 then return {0} end
   else
-    counted = limit - level(c, limit, window)
-    reset[j] = counted > 0 and math.ceil(counted * window / limit) or 0
+    if not redis.call('SET', KEYS[k0 + 2], '1', 'NX', 'PX', done_ttl) then return {0} end
+    -- An admission that timed out here may still have run: its reservations go too.
+    redis.call('ZREM', KEYS[k0 + 1], id)
   end
-  if kind == 't' then used[j] = counted + held(f, g) else used[j] = counted end
-  if used[j] + 1 > limit then
-    local wait
-    if alg == 's' then
-      wait = window
-      local sum = used[j]
-      local entries = redis.call('ZRANGE', w, 0, 999, 'WITHSCORES')
-      for e = 1, #entries, 2 do
-        sum = sum - amount(entries[e])
-        if sum + 1 <= limit then
-          wait = math.max(1, tonumber(entries[e + 1]) + window - now)
-          break
+  local out = {1}
+  for i = 1, na do
+    local b = k0 + 2 + (i - 1) * 3
+    local s, r, h = KEYS[b + 1], KEYS[b + 2], KEYS[b + 3]
+    release(r, h, id .. '|' .. usd)
+    local spend
+    if cost > 0 then spend = redis.call('HINCRBYFLOAT', s, 'spend', ARGV[p0 + 3]) else spend = redis.call('HGET', s, 'spend') or '0' end
+    if tokens > 0 then redis.call('HINCRBY', s, 'tokens', tokens) end
+    redis.call('HINCRBY', s, 'requests', 1)
+    if ARGV[a0 + i] ~= '' then redis.call('PEXPIREAT', s, ARGV[a0 + i]) end
+    out[#out + 1] = spend
+  end
+  for j = 1, nl do
+    local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
+    if kind == 't' then
+      release(f, g, id .. '|' .. reserved_tokens)
+      if tokens > 0 then
+        if alg == 's' then
+          log_add(c, w, window, now, id .. '|' .. tokens, tokens)
+        else
+          take(c, limit, window, tokens)
         end
       end
-    else
-      wait = math.max(1, math.ceil((used[j] + 1 - limit) * window / limit))
+    elseif mode == 'l' and admitted > now - window then
+      -- Counted locally while Redis was away: the request joins the shared window when it admitted.
+      if alg == 's' then
+        log_add(c, w, window, math.min(admitted, now), id .. '|1', 1)
+      else
+        take(c, limit, window, 1)
+      end
     end
-    if wait > worst_wait then
-      worst = j
-      worst_wait = wait
-    end
-  end
-end
-
--- Appends remaining and reset ms of every limit.
-local function readings(out)
-  for j = 1, nl do
-    local _, _, _, _, _, _, limit = limit_at(c0, l0, j)
-    out[#out + 1] = math.max(0, math.floor(limit - used[j]))
-    out[#out + 1] = math.floor(reset[j])
   end
   return out
 end
 
-if worst > 0 then return readings({2, worst - 1, math.floor(worst_wait)}) end
-
--- Admitted: reserve on every level.
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 86400000)
-redis.call('ZADD', KEYS[1], now, id)
-redis.call('PEXPIRE', KEYS[1], 86400000)
-local amount_usd = tonumber(usd)
-for i = 1, na do
-  if amount_usd > 0 then
-    lease(KEYS[1 + (i - 1) * 3 + 2], KEYS[1 + (i - 1) * 3 + 3], id .. '|' .. usd, amount_usd, lease_ms)
-    helds[i] = helds[i] + amount_usd
+-- The settlements at the head of KEYS and ARGV (ARGV[1]: how many): their replies, and where what follows starts.
+local function settle_all()
+  local replies = {}
+  local k0 = 0
+  local p0 = 1
+  for n = 1, tonumber(ARGV[1]) do
+    replies[n] = settle(k0, p0)
+    local na = tonumber(ARGV[p0 + 7])
+    local nl = tonumber(ARGV[p0 + 8])
+    k0 = k0 + 2 + na * 3 + nl * 4
+    p0 = p0 + 10 + na + nl * 4
   end
+  return replies, k0, p0
 end
-for j = 1, nl do
-  local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
-  if kind == 'r' then
-    if alg == 's' then
-      log_add(c, w, window, now, id .. '|1', 1)
-      reset[j] = window
-    else
-      take(c, limit, window, 1)
-      reset[j] = math.ceil((limit - level(c, limit, window)) * window / limit)
-    end
-    used[j] = used[j] + 1
-  elseif tokens > 0 then
-    lease(f, g, id .. '|' .. ARGV[4], tokens, lease_ms)
-    used[j] = used[j] + tokens
-  end
-end
-local out = {1}
-for i = 1, na do out[#out + 1] = tostring(spends[i]) end
-for i = 1, na do out[#out + 1] = tostring(helds[i]) end
-return readings(out)
 `;
 
 /**
- * Settlement. KEYS: Q, D, then per account S R H, then per limit C W F G (every limit of the admission).
+ * Admission, after the settlements of its hash tag that were waiting (as SETTLE_SCRIPT takes them: they
+ * release their reservations before this check, in the same round trip). Then KEYS: Q, then per account
+ * S R H, then per limit C W F G. ARGV: request id, lease ms, reserved usd (string), reserved tokens,
+ * account count, limit count, then per account: limit usd ('' none); then per limit: kind (r|t),
+ * algorithm (s|b), limit, window ms.
+ * Returns {admission, settlement replies} where admission is {1, spends..., helds..., readings} |
+ * {2, limit index, wait ms, readings} | {3, account index, spend, held}, and readings are remaining and
+ * reset ms per limit.
+ */
+export const ADMIT_SCRIPT = `${COMMON}${SETTLE}
+local settled, K, P = settle_all()
+
+local function admit()
+  local id = ARGV[P + 1]
+  local lease_ms = tonumber(ARGV[P + 2])
+  local usd = ARGV[P + 3]
+  local tokens = tonumber(ARGV[P + 4])
+  local na = tonumber(ARGV[P + 5])
+  local nl = tonumber(ARGV[P + 6])
+  local a0 = P + 6
+  local l0 = a0 + na
+  local c0 = K + 1 + na * 3
+
+  -- Budgets: refused when spend plus what calls in flight reserved reaches the limit.
+  local spends = {}
+  local helds = {}
+  for i = 1, na do
+    local s, r, h = KEYS[K + 1 + (i - 1) * 3 + 1], KEYS[K + 1 + (i - 1) * 3 + 2], KEYS[K + 1 + (i - 1) * 3 + 3]
+    local spend = tonumber(redis.call('HGET', s, 'spend') or '0')
+    local held_usd = held(r, h)
+    spends[i] = spend
+    helds[i] = held_usd
+    local limit = ARGV[a0 + i]
+    if limit ~= '' and spend + held_usd >= tonumber(limit) then
+      return {3, i - 1, tostring(spend), tostring(held_usd)}
+    end
+  end
+
+  -- Rate limits: each read once; the longest wait among those that are full.
+  local used = {}
+  local reset = {}
+  local worst = -1
+  local worst_wait = 0
+  for j = 1, nl do
+    local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
+    local counted
+    if alg == 's' then
+      counted = slide(c, w, window)
+      -- A request limit's reset is read only if the request is refused (admitted, it is the window).
+      if kind == 't' then reset[j] = window_reset(w, window) else reset[j] = false end
+    else
+      counted = limit - level(c, limit, window)
+      reset[j] = counted > 0 and math.ceil(counted * window / limit) or 0
+    end
+    if kind == 't' then used[j] = counted + held(f, g) else used[j] = counted end
+    if used[j] + 1 > limit then
+      local wait
+      if alg == 's' then
+        wait = window
+        local sum = used[j]
+        local entries = redis.call('ZRANGE', w, 0, 999, 'WITHSCORES')
+        for e = 1, #entries, 2 do
+          sum = sum - amount(entries[e])
+          if sum + 1 <= limit then
+            wait = math.max(1, tonumber(entries[e + 1]) + window - now)
+            break
+          end
+        end
+      else
+        wait = math.max(1, math.ceil((used[j] + 1 - limit) * window / limit))
+      end
+      if wait > worst_wait then
+        worst = j
+        worst_wait = wait
+      end
+    end
+  end
+
+  -- Appends remaining and reset ms of every limit.
+  local function readings(out)
+    for j = 1, nl do
+      local _, w, _, _, _, _, limit, window = limit_at(c0, l0, j)
+      if reset[j] == false then reset[j] = window_reset(w, window) end
+      out[#out + 1] = math.max(0, math.floor(limit - used[j]))
+      out[#out + 1] = math.floor(reset[j])
+    end
+    return out
+  end
+
+  if worst > 0 then return readings({2, worst - 1, math.floor(worst_wait)}) end
+
+  -- Admitted: reserve on every level.
+  redis.call('ZREMRANGEBYSCORE', KEYS[K + 1], '-inf', now - 86400000)
+  redis.call('ZADD', KEYS[K + 1], now, id)
+  redis.call('PEXPIRE', KEYS[K + 1], 86400000)
+  local amount_usd = tonumber(usd)
+  for i = 1, na do
+    if amount_usd > 0 then
+      lease(KEYS[K + 1 + (i - 1) * 3 + 2], KEYS[K + 1 + (i - 1) * 3 + 3], id .. '|' .. usd, amount_usd, lease_ms)
+      helds[i] = helds[i] + amount_usd
+    end
+  end
+  for j = 1, nl do
+    local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
+    if kind == 'r' then
+      if alg == 's' then
+        log_add(c, w, window, now, id .. '|1', 1)
+        reset[j] = window
+      else
+        take(c, limit, window, 1)
+        reset[j] = math.ceil((limit - level(c, limit, window)) * window / limit)
+      end
+      used[j] = used[j] + 1
+    elseif tokens > 0 then
+      lease(f, g, id .. '|' .. ARGV[P + 4], tokens, lease_ms)
+      used[j] = used[j] + tokens
+    end
+  end
+  local out = {1}
+  for i = 1, na do out[#out + 1] = tostring(spends[i]) end
+  for i = 1, na do out[#out + 1] = tostring(helds[i]) end
+  return readings(out)
+end
+
+return {admit(), settled}
+`;
+
+/**
+ * Settlements, several in one call (one hash tag: one slot). ARGV[1]: how many; then each settlement's
+ * keys and arguments follow the previous one's.
+ * Per settlement, KEYS: Q, D, then per account S R H, then per limit C W F G (every limit of the admission).
  * ARGV: request id, mode ('r': admitted by Redis; 'l': admitted locally while Redis was away),
  * cost usd, tokens, reserved usd (string, as admitted), reserved tokens (string, as admitted), account count,
  * limit count, done-marker ttl ms, admitted at (epoch ms, mode 'l'), then per account: S expiry ('' none);
  * then per limit: kind, algorithm, limit, window ms.
- * Returns {0} when the request was settled already, else {1, spend per account...}.
+ * Returns, per settlement, {0} when the request was settled already, else {1, spend per account...}.
  */
-export const SETTLE_SCRIPT = `${COMMON}
-local id = ARGV[1]
-local mode = ARGV[2]
-local cost = tonumber(ARGV[3])
-local tokens = tonumber(ARGV[4])
-local usd = ARGV[5]
-local reserved_tokens = ARGV[6]
-local na = tonumber(ARGV[7])
-local nl = tonumber(ARGV[8])
-local done_ttl = ARGV[9]
-local admitted = tonumber(ARGV[10])
-local a0 = 10
-local l0 = a0 + na
-local c0 = 2 + na * 3
-if mode == 'r' then
-  if redis.call('ZREM', KEYS[1], id) == 0 then return {0} end
-else
-  if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', done_ttl) then return {0} end
-  -- An admission that timed out here may still have run: its reservations go too.
-  redis.call('ZREM', KEYS[1], id)
-end
-local out = {1}
-for i = 1, na do
-  local s, r, h = KEYS[2 + (i - 1) * 3 + 1], KEYS[2 + (i - 1) * 3 + 2], KEYS[2 + (i - 1) * 3 + 3]
-  release(r, h, id .. '|' .. usd)
-  local spend
-  if cost > 0 then spend = redis.call('HINCRBYFLOAT', s, 'spend', ARGV[3]) else spend = redis.call('HGET', s, 'spend') or '0' end
-  if tokens > 0 then redis.call('HINCRBY', s, 'tokens', tokens) end
-  redis.call('HINCRBY', s, 'requests', 1)
-  if ARGV[a0 + i] ~= '' then redis.call('PEXPIREAT', s, ARGV[a0 + i]) end
-  out[#out + 1] = spend
-end
-for j = 1, nl do
-  local c, w, f, g, kind, alg, limit, window = limit_at(c0, l0, j)
-  if kind == 't' then
-    release(f, g, id .. '|' .. reserved_tokens)
-    if tokens > 0 then
-      if alg == 's' then
-        log_add(c, w, window, now, id .. '|' .. tokens, tokens)
-      else
-        take(c, limit, window, tokens)
-      end
-    end
-  elseif mode == 'l' and admitted > now - window then
-    -- Counted locally while Redis was away: the request joins the shared window when it admitted.
-    if alg == 's' then
-      log_add(c, w, window, math.min(admitted, now), id .. '|1', 1)
-    else
-      take(c, limit, window, 1)
-    end
-  end
-end
-return out
+export const SETTLE_SCRIPT = `${COMMON}${SETTLE}
+return (settle_all())
 `;
 
 /**

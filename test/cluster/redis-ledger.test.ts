@@ -2,14 +2,16 @@
  * The shared ledger against a real Redis: several RedisLedgers (one per
  * instance, each its own connection) decide as one ledger would, a settlement
  * sent twice is charged once, one request's keys share a Redis Cluster slot,
+ * settlements written in batches add up exactly (and are written at close),
  * and with Redis gone each limit follows its fail mode without a hang, the
  * counters whole again once it is back. The outage test stops a redis-server
  * of its own, never the shared one.
  */
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisLedger } from '../../src/cluster/redis-ledger.js';
 import type { RedisConfig } from '../../src/cluster/redis-config.js';
-import { admitCall, settleCall } from '../../src/cluster/redis-keys.js';
+import { admitCall, reservationKeys, settleBatch, settleCall } from '../../src/cluster/redis-keys.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
 import type { Admission, Decision, LimitSpec, SpendAccount, Ticket } from '../../src/governance/ledger.js';
 import { dropPrefix, privateRedis, testRedisUrl, uniquePrefix } from '../support/cluster-services.js';
@@ -21,7 +23,7 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 function config(redisUrl: string, overrides: Partial<RedisConfig> = {}): RedisConfig {
   return {
     url: redisUrl, keyPrefix: prefix, timeoutMs: 1_000, connectTimeoutMs: 1_000, reservationTtlMs: 60_000,
-    failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 1_000, ...overrides,
+    failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 1_000, settleBatchMs: 5, ...overrides,
   };
 }
 
@@ -121,6 +123,10 @@ describe.skipIf(url === undefined)('RedisLedger on a real Redis', () => {
     const wait = refused!.ok === false && refused!.kind === 'rate' ? refused!.retryAfterMs : 0;
     expect(wait).toBeGreaterThan(50_000);
     expect(wait).toBeLessThanOrEqual(60_000);
+    // The refusal reads the window's reset too: when its newest request leaves it.
+    const reset = refused!.ok === false && refused!.kind === 'rate' ? refused!.limits[0].state.resetMs : 0;
+    expect(reset).toBeGreaterThan(50_000);
+    expect(reset).toBeLessThanOrEqual(60_000);
     const last = decisions.filter((decision) => decision.ok).map((decision) => decision.ok ? decision.limits[0].state.remaining : -1);
     expect(Math.min(...last)).toBe(0);
   });
@@ -155,13 +161,94 @@ describe.skipIf(url === undefined)('RedisLedger on a real Redis', () => {
     const call = settleCall(prefix, levels, [], {
       requestId: 'never-admitted', mode: 'l', costUsd: 0.25, tokens: 5, reservedUsd: '0', reservedTokens: 0, doneTtlMs: 60_000, admittedAt: Date.now(), now: Date.now(),
     });
-    const first = await one.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args);
-    const again = await one.redis.heimdallSettle(call.keys.length, ...call.keys, ...call.args);
+    const batch = settleBatch([call]);
+    const [first] = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
+    const [again] = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
     expect(Number(first[0])).toBe(1);
     expect(Number(again[0])).toBe(0);
     const state = await one.admit(admission(levels, [], 20));
     expect(state).toMatchObject({ ok: false, kind: 'budget' });
     expect(!state.ok && state.kind === 'budget' && state.spendUsd).toBeCloseTo(0.5, 9);
+  });
+});
+
+/** The spend, tokens and requests Redis holds for a key level of `accounts(...)` (a lifetime window: period start 0). */
+async function keySpend(one: RedisLedger, levels: SpendAccount[]): Promise<{ spend: number; requests: number; tokens: number }> {
+  const raw = await one.redis.hgetall(`${prefix}{team:${levels[1].id}}:s:key:${levels[0].id}:0`);
+  return { spend: Number(raw.spend ?? 0), requests: Number(raw.requests ?? 0), tokens: Number(raw.tokens ?? 0) };
+}
+
+describe.skipIf(url === undefined)('settlements in batches', () => {
+  it('three instances settle 90 requests in batches: the shared spend is exact, and closing writes what is queued', async () => {
+    // The longest wait there is: only the flush at close (or an admission) writes these batches.
+    const instances = [await ledger(url!, { settleBatchMs: 1_000 }), await ledger(url!, { settleBatchMs: 1_000 }), await ledger(url!, { settleBatchMs: 1_000 })];
+    const levels = accounts(100);
+    const tickets = await Promise.all(Array.from({ length: 90 }, async (_, i) => ({ i, ticket: okTicket(await instances[i % 3].admit(admission(levels, [], 0.5))) })));
+    // Binary-exact costs: 0.125 × 90 = 11.25 and 7 tokens each.
+    for (const { i, ticket } of tickets) instances[i % 3].settle(ticket, { now: Date.now(), costUsd: 0.125, tokens: 7 });
+    await Promise.all(instances.map((instance) => instance.close(2_000)));
+    const check = await ledger(url!);
+    expect(await keySpend(check, levels)).toEqual({ spend: 11.25, requests: 90, tokens: 630 });
+    // Every reservation released: nothing held.
+    const after = await check.admit(admission(levels, [], 0));
+    expect(after.ok).toBe(true);
+  });
+
+  it('a queued settlement is written before the next admission is checked (one round trip, settlement first)', async () => {
+    const one = await ledger(url!, { settleBatchMs: 1_000 });
+    const levels = accounts(1.0);
+    const ticket = okTicket(await one.admit(admission(levels, [], 0.25)));
+    one.settle(ticket, { now: Date.now(), costUsd: 1.0, tokens: 1 });
+    // Queued for up to a second, yet the next admission already sees the real cost, not the reservation.
+    const next = await one.admit(admission(levels, [], 0.25));
+    expect(next).toMatchObject({ ok: false, kind: 'budget', spendUsd: 1, reservedUsd: 0 });
+  });
+
+  it('a batch that carries a settlement twice, or is sent again (a retry after a timeout), charges each request once', async () => {
+    const one = await ledger(url!);
+    const levels = accounts(10);
+    const limits: LimitSpec[] = [{ id: `key:${levels[0].id}:0:tokens`, scope: 'key', kind: 'tokens', limit: 1_000, windowMs: 60_000, algorithm: 'sliding' }];
+    const calls = ['a', 'b'].map((requestId) => settleCall(prefix, levels, limits, {
+      requestId: `batch-${requestId}`, mode: 'l', costUsd: 0.5, tokens: 40, reservedUsd: '0', reservedTokens: 0, doneTtlMs: 60_000, admittedAt: Date.now(), now: Date.now(),
+    }));
+    const batch = settleBatch([calls[0], calls[1], calls[0]]);
+    const first = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
+    const again = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
+    expect(first.map((reply) => Number(reply[0]))).toEqual([1, 1, 0]);
+    expect(again.map((reply) => Number(reply[0]))).toEqual([0, 0, 0]);
+    expect(await keySpend(one, levels)).toEqual({ spend: 1, requests: 2, tokens: 80 });
+    const state = await one.admit(admission(levels, limits, 0, 1));
+    expect(state.ok && state.limits[0].state.remaining).toBe(1_000 - 80 - 1);
+  });
+
+  it('a batch that times out (Redis paused with settlements queued) is kept, sent again once Redis answers, and charged once', async () => {
+    const server = await privateRedis();
+    const admin = new Redis(server.url);
+    try {
+      const one = await ledger(server.url, { timeoutMs: 200, settleBatchMs: 1_000 });
+      const levels = accounts(100);
+      const tickets: Ticket[] = [];
+      for (let i = 0; i < 5; i++) tickets.push(okTicket(await one.admit(admission(levels, [], 0.5))));
+      for (const ticket of tickets) one.settle(ticket, { now: Date.now(), costUsd: 0.25, tokens: 3 });
+      // Redis stops answering for 1.5 s and then runs what it was sent meanwhile: the batch did run, late.
+      await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+      // The admission takes the queued batch along; both time out: the batch is kept, the admission decided locally.
+      const during = await one.admit(admission(levels, [], 0.5));
+      expect(during.ok).toBe(true);
+      expect(one.status()).toMatchObject({ connected: false, pending_settlements: 5 });
+      one.settle(okTicket(during), { now: Date.now(), costUsd: 0.25, tokens: 3 });
+
+      const deadline = Date.now() + 10_000;
+      while (!one.status().connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(one.status()).toMatchObject({ connected: true, pending_settlements: 0 });
+      // Five written late by the paused batch (their replay charged nothing), one written when Redis was back.
+      expect(await keySpend(one, levels)).toEqual({ spend: 1.5, requests: 6, tokens: 18 });
+      const [, , , held] = await one.redis.heimdallRead(3, `${prefix}{team:${levels[1].id}}:s:key:${levels[0].id}:0`, ...reservationKeys(prefix, `team:${levels[1].id}`, levels[0]));
+      expect(Number(held)).toBe(0);
+    } finally {
+      admin.disconnect();
+      await server.dispose();
+    }
   });
 });
 
@@ -209,9 +296,9 @@ describe.skipIf(url === undefined)('Redis unreachable (a private redis-server, s
       // The 7 settled during the outage were written under their request ids.
       const after = await one.admit(admission(open, [], 0.1));
       expect(after.ok).toBe(true);
-      const raw = await one.redis.hgetall(`${prefix}{team:${open[1].id}}:s:key:${open[0].id}:0`);
-      expect(Number(raw.spend)).toBeCloseTo(0.7, 9);
-      expect(Number(raw.requests)).toBe(7);
+      const raw = await keySpend(one, open);
+      expect(raw.spend).toBeCloseTo(0.7, 9);
+      expect(raw.requests).toBe(7);
     } finally {
       await server.dispose();
     }
