@@ -4,6 +4,7 @@
 //
 //   node bench/cluster-scale.mjs --redis redis://127.0.0.1:6379 --database postgres://postgres@127.0.0.1:5432/postgres
 //        [--instances 1,2,3] [--rates 400,800,1200,1600] [--duration 6] [--warmup 2] [--rounds 1] [--no-embedded]
+//        [--quiet-load 0 --quiet-wait-s 300]
 //
 // Each configuration: the mock upstream, N gateways (dist/cli.js, production profile: a virtual key with a
 // budget and rate limits, log level info, request logs) sharing one Postgres database of this run's own
@@ -12,7 +13,9 @@
 // without Redis or Postgres behind the same balancer: the reference. Each rate is one open-loop step sent
 // to the balancer; the CPU of every process is read from /proc (Redis's from INFO cpu, Postgres's from the
 // backends serving this run's database), so the table shows where the cores went. Bounded: every step
-// sends at most rate × duration requests, and every process started is stopped by its PID.
+// sends at most rate × duration requests, and every process started is stopped by its PID. With
+// --quiet-load L, each configuration first waits (at most --quiet-wait-s) for the 1-minute load average to
+// fall to L or below: on a shared machine, other work decides most of what a step shows.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -41,6 +44,8 @@ function options() {
       rounds: { type: 'string', default: '1' },
       'timeout-ms': { type: 'string', default: '10000' },
       'no-embedded': { type: 'boolean', default: false },
+      'quiet-load': { type: 'string', default: '0' },
+      'quiet-wait-s': { type: 'string', default: '300' },
     },
   });
   if (values.redis === undefined || values.database === undefined) {
@@ -51,7 +56,7 @@ function options() {
     if (new URL(url).hostname !== '127.0.0.1') throw new Error(`${url}: the benchmark only uses servers on 127.0.0.1`);
   }
   const list = (text) => text.split(',').map(Number).filter((value) => value > 0);
-  return { ...values, instances: list(values.instances), rates: list(values.rates), durationS: Number(values.duration), warmupS: Number(values.warmup), rounds: Number(values.rounds), timeoutMs: Number(values['timeout-ms']) };
+  return { ...values, instances: list(values.instances), rates: list(values.rates), durationS: Number(values.duration), warmupS: Number(values.warmup), rounds: Number(values.rounds), timeoutMs: Number(values['timeout-ms']), quietLoad: Number(values['quiet-load']), quietWaitS: Number(values['quiet-wait-s']) };
 }
 
 /** A Postgres database of this run's own (created here, dropped at the end). */
@@ -79,6 +84,32 @@ async function dropDatabase(serverUrl, name) {
   }
 }
 
+/**
+ * Interrupted (Ctrl+C, SIGTERM: bench/lib/proc.mjs stops the children and exits without running `finally`),
+ * the run's database and Redis keys are removed on the way out, synchronously, by a child process.
+ */
+function cleanUpAtExit(serverUrl, redisUrl, prefix) {
+  let database;
+  const onExit = () => {
+    const code = `import { dropKeys } from './bench/lib/cluster.mjs';
+import pg from 'pg';
+const [serverUrl, redisUrl, prefix, database] = process.argv.slice(1);
+await dropKeys(redisUrl, prefix);
+if (database) { const admin = new pg.Client({ connectionString: serverUrl }); await admin.connect(); await admin.query(\`DROP DATABASE IF EXISTS \${database} WITH (FORCE)\`); await admin.end(); }`;
+    spawnSync(process.execPath, ['--input-type=module', '-e', code, serverUrl, redisUrl, prefix, database ?? ''], { cwd: REPO_DIR, stdio: 'inherit', timeout: 20_000 });
+  };
+  process.on('exit', onExit);
+  return {
+    database(name) {
+      database = name;
+    },
+    /** Cleaned up already: nothing to do at exit. */
+    done() {
+      process.off('exit', onExit);
+    },
+  };
+}
+
 /** The CPU seconds the Postgres backends serving `database` have used, and the server's background processes. */
 async function postgresCpu(admin, database) {
   const { rows } = await admin.query(`SELECT pid, datname, backend_type FROM pg_stat_activity WHERE datname = $1 OR backend_type <> 'client backend'`, [database]);
@@ -94,6 +125,14 @@ async function redisCpu(redis) {
   const info = await redis.info('cpu');
   const read = (name) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
   return read('used_cpu_sys') + read('used_cpu_user');
+}
+
+/** Waits (bounded) until the 1-minute load average is at most `limit`; 0: does not wait. */
+async function quietMachine(limit, waitS) {
+  if (!(limit > 0)) return;
+  const deadline = Date.now() + waitS * 1000;
+  while (loadavg()[0] > limit && Date.now() < deadline) await sleep(5_000);
+  if (loadavg()[0] > limit) log(`load average still ${loadavg()[0].toFixed(2)} after ${waitS} s; measuring anyway`);
 }
 
 async function startBalancer(instances) {
@@ -191,6 +230,14 @@ function report(steps, settings) {
     const { result, cpu } = step;
     lines.push(`| ${step.configuration} | ${step.rate} | ${fmt(result.successRate * 100, 2)} | ${fmt(result.achievedRate)} | ${fmt(result.latency.p50 / 1000, 2)} | ${fmt(result.latency.p99 / 1000, 2)} | ${fmt(cpu.instancesTotal)} (${cpu.instances.map((value) => fmt(value)).join(' + ')}) | ${fmt(cpu.balancer)} | ${fmt(cpu.redis)} | ${fmt(cpu.postgresBackends)} + ${fmt(cpu.postgresBackground)} | ${fmt(cpu.mock)} | ${fmt(cpu.generator)} | ${fmt(cpu.other)} | ${step.load1.map((value) => value.toFixed(2)).join(' → ')} | ${step.pass ? 'pass' : 'fail'} |`);
   }
+  // CPU time per request answered: comparable across rates and less at the mercy of other work than latency.
+  lines.push('', 'CPU per request answered, µs (CPU % of one core × 10,000 / answers per second):', '',
+    '| configuration | rate req/s | instances | balancer | Redis | Postgres backends | mock | generator |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const step of steps) {
+    const perRequest = (percent) => fmt((percent * 10_000) / step.result.achievedRate);
+    const { cpu } = step;
+    lines.push(`| ${step.configuration} | ${step.rate} | ${perRequest(cpu.instancesTotal)} | ${perRequest(cpu.balancer)} | ${perRequest(cpu.redis)} | ${perRequest(cpu.postgresBackends)} | ${perRequest(cpu.mock)} | ${perRequest(cpu.generator)} |`);
+  }
   lines.push('', '| configuration | highest rate passed (of those run) |', '| --- | --- |');
   const names = [...new Set(steps.map((step) => step.configuration))];
   for (const name of names) {
@@ -210,8 +257,11 @@ async function main() {
   };
   const steps = [];
   let database;
+  const atExit = cleanUpAtExit(settings.database, settings.redis, run.prefix);
   try {
     database = await createDatabase(settings.database);
+    atExit.database(database.name);
+    log(`database ${database.name}, Redis key prefix ${run.prefix} (both removed at the end)`);
     Object.assign(run, { databaseUrl: database.url, databaseName: database.name });
     const migrate = spawnSync(process.execPath, [GATEWAY_CLI, 'migrate'], { cwd: REPO_DIR, env: { ...process.env, HEIMDALL_DATABASE_URL: database.url }, encoding: 'utf8', timeout: 60_000 });
     if (migrate.status !== 0) throw new Error(`heimdall migrate failed: ${migrate.stderr}`);
@@ -225,7 +275,8 @@ async function main() {
       for (const count of settings.instances) plan.push(['cluster', count]);
     }
     for (const [mode, count] of plan) {
-      log(`starting ${mode} ×${count}`);
+      await quietMachine(settings.quietLoad, settings.quietWaitS);
+      log(`starting ${mode} ×${count} (load average ${loadavg().map((value) => value.toFixed(2)).join(' ')})`);
       const configuration = await startConfiguration(run.mock, run, mode, count);
       try {
         for (const rate of settings.rates) steps.push(await measure(configuration, rate, run, settings));
@@ -239,6 +290,7 @@ async function main() {
     run.redis?.disconnect();
     await dropKeys(settings.redis, run.prefix).catch((error) => log(`could not delete the Redis keys under ${run.prefix}: ${error.message}`));
     if (database !== undefined) await dropDatabase(settings.database, database.name).catch((error) => log(`could not drop database ${database.name}: ${error.message}`));
+    atExit.done();
   }
   process.stdout.write(`${report(steps, settings)}\n`);
 }
