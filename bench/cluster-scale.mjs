@@ -201,7 +201,7 @@ async function measure(configuration, rate, run, settings) {
       mock: cpuPercent(before.mock, after.mock),
       redis: share(after.redis - before.redis),
       postgresBackends: after.postgres === undefined ? Number.NaN : share(after.postgres.backends - before.postgres.backends),
-      postgresBackground: after.postgres === undefined ? Number.NaN : share(after.postgres.background - before.postgres.background),
+      postgresBackground: after.postgres === undefined ? Number.NaN : Math.max(0, share(after.postgres.background - before.postgres.background)),
       generator: result.generatorCpuPercent,
       system: cpuPercent(before.system, after.system),
     };
