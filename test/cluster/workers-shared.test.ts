@@ -168,9 +168,9 @@ describe.skipIf(databaseUrl === undefined || redisUrl === undefined)('--workers 
     redis = new Redis(redisUrl!);
     const config = writeConfig('shared', true);
     const env = { HEIMDALL_DATABASE_URL: schema.url, HEIMDALL_REDIS_URL: redisUrl!, HEIMDALL_ENCRYPTION_KEY: ENCRYPTION_KEY, KEY_BUDGET: SECRETS.budget, KEY_LOAD: SECRETS.load };
-    a = await startCli(env, { args: ['--config', config, '--workers', '2'], logLevel: 'warn' });
+    a = await startCli(env, { args: ['--config', config, '--workers', '2'], logLevel: 'warn', bannerTimeoutMs: 60_000 });
     await allWorkersUp(a, 2);
-    b = await startCli(env, { args: ['--config', config], logLevel: 'warn' });
+    b = await startCli(env, { args: ['--config', config], logLevel: 'warn', bannerTimeoutMs: 60_000 });
     workers = await workerConnections(a, 2);
     onB = new Client(b.url, { pipelining: 1 });
   }, 120_000);
@@ -267,7 +267,7 @@ describe.skipIf(databaseUrl === undefined)('--workers 2 with Postgres, without R
     schema = await freshSchema(databaseUrl!);
     const config = writeConfig('postgres-only', false);
     const env = { HEIMDALL_DATABASE_URL: schema.url, HEIMDALL_ENCRYPTION_KEY: ENCRYPTION_KEY, KEY_BUDGET: SECRETS.budget, KEY_LOAD: SECRETS.load };
-    a = await startCli(env, { args: ['--config', config, '--workers', '2'], logLevel: 'warn' });
+    a = await startCli(env, { args: ['--config', config, '--workers', '2'], logLevel: 'warn', bannerTimeoutMs: 60_000 });
     await allWorkersUp(a, 2);
     workers = await workerConnections(a, 2);
   }, 120_000);
