@@ -13,12 +13,18 @@
  * - configuration changes: a worker whose management API changed the store
  *   tells the primary, which tells the others to rebuild from the store.
  *
+ * In cluster mode the primary holds nothing more (docs/cluster.md, "--workers N
+ * in cluster mode"): with Redis every worker counts in Redis itself; with
+ * Postgres every worker writes its own request logs, and the leader alone
+ * pushes the data dir's configuration changes.
+ *
  * The first worker starts alone (it creates and migrates the database), the
  * others after it listens. A worker that dies is replaced (after a pause when
  * that keeps happening). SIGINT/SIGTERM stop the workers (each drains its
  * requests and flushes its logs), then the primary.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { AggregatorRegistry } from 'prom-client';
 import type { LocalLedger } from '../governance/ledger.js';
 import { LedgerHost, type LedgerPeer } from './ledger-host.js';
@@ -46,10 +52,13 @@ const METRICS_TIMEOUT_MS = 3_000;
 
 /** Environment variable a worker reads its index from (0 is the leader). */
 export const WORKER_INDEX_ENV = 'HEIMDALL_WORKER_INDEX';
+/** Environment variable naming this primary's run, the same for all its workers (one origin of configuration changes per data dir). */
+export const WORKER_GROUP_ENV = 'HEIMDALL_WORKER_GROUP';
 
 export function runPrimary(options: PrimaryOptions): RunningPrimary {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const host = new LedgerHost(options.now);
+  const group = randomBytes(3).toString('hex');
   const byIndex = new Map<number, Worker>();
   const indexOf = new Map<Worker, number>();
   let stopping = false;
@@ -135,7 +144,7 @@ export function runPrimary(options: PrimaryOptions): RunningPrimary {
   let started = false;
 
   const fork = (index: number): Worker => {
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
+    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index), [WORKER_GROUP_ENV]: group });
     byIndex.set(index, worker);
     indexOf.set(worker, index);
     peerOf(worker, index);

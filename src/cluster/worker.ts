@@ -4,15 +4,18 @@
  * plugs into the app (attachWorker, called by buildApp).
  */
 import cluster from 'node:cluster';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { isHeimdallMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
-import { WORKER_INDEX_ENV } from './primary.js';
+import { WORKER_GROUP_ENV, WORKER_INDEX_ENV } from './primary.js';
 import { RemoteLedger } from './remote-ledger.js';
 
 export interface WorkerRuntime {
-  /** 0 is the leader (it writes the spend rows). */
+  /** 0 is the leader (it writes the spend rows, and pushes the configuration changes to Postgres). */
   readonly index: number;
+  /** The same for every worker of this primary: the origin of this data dir's configuration changes in Postgres. */
+  readonly group: string;
   readonly ledger: RemoteLedger;
   /** The /metrics text summed over every worker. */
   metricsText(): Promise<{ text: string; contentType: string }>;
@@ -76,6 +79,7 @@ export function startWorkerRuntime(): WorkerRuntime | undefined {
 
   return {
     index: Number(process.env[WORKER_INDEX_ENV] ?? '0'),
+    group: `${hostname()}-${process.ppid}-${process.env[WORKER_GROUP_ENV] ?? ''}`,
     ledger,
     metricsText: () => new Promise((resolve, reject) => {
       const id = nextId++;

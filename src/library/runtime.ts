@@ -83,7 +83,9 @@ export class GatewayRuntime {
     // First: tracing (when on) must see every request before the other hooks.
     await registerTelemetry(app, gateway, config, logger);
     // The store: configuration (file + store -> gateway.reload), request logs, config-file watch.
-    await wireStore(app, config, { gateway, logger, sequenced: options.cluster === undefined, ...options.management });
+    // --workers N: one origin of configuration changes for the data dir; the leader alone pushes them (docs/cluster.md).
+    const configSharing = options.cluster === undefined ? undefined : { origin: options.cluster.group, push: options.cluster.index === 0 };
+    await wireStore(app, config, { gateway, logger, sequenced: options.cluster === undefined, configSharing, ...options.management });
     // Cluster mode (redis.url): every instance shares its budgets and rate limits through Redis.
     const sharedLedger = await startSharedLedger(app, config, logger);
     // Virtual keys, budgets, rate limits, cost (a built-in plugin; spend flushed before the store closes).
@@ -94,7 +96,7 @@ export class GatewayRuntime {
     await registerPlugins(app, config, gateway, logger);
     if (options.cluster !== undefined) attachWorker(app, options.cluster);
     // Cluster mode (database.url): changes other instances write to Postgres reload this one.
-    if (app.configSync !== undefined) attachConfigSync(app, app.configSync);
+    if (app.configSync !== undefined) attachConfigSync(app, app.configSync, options.cluster?.announceStoreChange);
   }
 
   /** Adds a client surface: mounted over HTTP by the server, called in-process by the library. */

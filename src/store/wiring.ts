@@ -14,7 +14,7 @@ import { attachRequestLogging } from './request-logging.js';
 import { LogSequence } from './spend-watermark.js';
 import { Store, type StoreOptions } from './store.js';
 import type { ConfigSync } from './pg/config-sync.js';
-import { startConfigSync } from './pg/wiring.js';
+import { startConfigSync, type ConfigSharing } from './pg/wiring.js';
 import type { StoreLogger } from './store-logger.js';
 
 declare module 'fastify' {
@@ -39,6 +39,8 @@ export interface WireStoreOptions {
   watchDebounceMs?: number;
   /** Number the request log for spend reconciliation (default true; false with --workers N: several writers). */
   sequenced?: boolean;
+  /** Cluster mode with --workers N: this worker's part in sharing the data dir's configuration. */
+  configSharing?: ConfigSharing;
 }
 
 export interface WiredStore {
@@ -59,7 +61,7 @@ export async function wireStore(app: FastifyInstance, config: ResolvedConfig, op
   // Cluster mode (database.url): the store is the local replica of the configuration in Postgres.
   let configSync: ConfigSync | undefined;
   try {
-    configSync = await startConfigSync(store, config, logger);
+    configSync = await startConfigSync(store, config, logger, options.configSharing);
     configService = new ConfigService(config, { store, gateway, logger });
   } catch (error) {
     await configSync?.close();

@@ -72,6 +72,7 @@ async function startWorker(index: number): Promise<Worker> {
   storeListeners[index] = [];
   const runtime: WorkerRuntime = {
     index,
+    group: 'test',
     ledger,
     metricsText: async () => ({ text: '', contentType: 'text/plain' }),
     announceStoreChange: () => {

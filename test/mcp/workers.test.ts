@@ -55,6 +55,7 @@ describe('/mcp sessions across worker processes', () => {
     }) };
     const runtime: WorkerRuntime = {
       index,
+      group: 'test',
       ledger,
       metricsText: async () => ({ text: '', contentType: 'text/plain' }),
       announceStoreChange: () => undefined,

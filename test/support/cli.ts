@@ -67,6 +67,8 @@ export interface StartCliOptions {
   /** More flags after the defaults (--config FILE, --log-level trace...). */
   args?: string[];
   logLevel?: string;
+  /** How long to wait for the banner (ms). Default 10 s; more for what migrates and connects first (cluster mode). */
+  bannerTimeoutMs?: number;
 }
 
 /** The child process of `heimdall start --port 0 ...`, its output captured, not waited for. */
@@ -94,7 +96,8 @@ export function spawnCli(env: Record<string, string>, options: StartCliOptions =
 export async function startCli(env: Record<string, string>, options: StartCliOptions = {}): Promise<Cli> {
   const cli = spawnCli(env, options);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 10 s; stderr:\n${cli.stderr()}`)), 10_000);
+    const waitMs = options.bannerTimeoutMs ?? 10_000;
+    const timer = setTimeout(() => reject(new Error(`no banner within ${waitMs / 1000} s; stderr:\n${cli.stderr()}`)), waitMs);
     const check = (): void => {
       const match = /OpenAI API\s+(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(cli.stderr());
       if (match) {

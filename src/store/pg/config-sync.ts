@@ -11,6 +11,9 @@
  *   another worker changes the store).
  * - Postgres unreachable: the instance serves from its replica, says so loudly, retries every
  *   `retryMs`, and pushes what it wrote meanwhile once Postgres is back.
+ * - `--workers N`: the workers share one data dir, so one replica and one outbox. Every worker
+ *   pulls (a change is applied to the replica once; each worker reloads), under the data dir's one
+ *   origin; only the leader pushes, so each local change reaches Postgres once and in order.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -35,18 +38,25 @@ export interface ConfigSyncOptions extends PoolSettings {
   retryMs?: number;
   /** How long config_changes keeps a change (a replica further behind takes a snapshot). Default 7 days. */
   changeRetentionMs?: number;
+  /** Who writes this data dir's changes in Postgres; the same for every process on it (`--workers N`). Default: this process. */
+  origin?: string;
+  /** Push the outbox to Postgres (false: another process on this data dir, the leader worker, does). Default true. */
+  push?: boolean;
 }
+
+/** Why the replica changed: changes pulled from Postgres, or local rows put back as Postgres has them (a refused write). */
+export type ReplicaChange = 'pulled' | 'restored';
 
 const BATCH = 500;
 const PRUNE_EVERY_MS = 60 * 60_000;
 
 export class ConfigSync {
   readonly replica: Replica;
-  readonly origin = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  readonly origin: string;
   readonly #pool: pg.Pool;
   readonly #options: ConfigSyncOptions;
   readonly #logger: StoreLogger;
-  readonly #listeners: Array<() => void> = [];
+  readonly #listeners: Array<(cause: ReplicaChange) => void> = [];
   #channel = '';
   #listener: pg.Client | undefined;
   #timers: NodeJS.Timeout[] = [];
@@ -64,6 +74,7 @@ export class ConfigSync {
   private constructor(options: ConfigSyncOptions) {
     this.#options = options;
     this.#logger = options.logger;
+    this.origin = options.origin ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.replica = new Replica(options.db);
     this.#pool = createPool(options);
   }
@@ -95,7 +106,7 @@ export class ConfigSync {
   }
 
   /** Called after changes from Postgres were applied to the replica. */
-  onChange(listener: () => void): void {
+  onChange(listener: (cause: ReplicaChange) => void): void {
     this.#listeners.push(listener);
   }
 
@@ -134,7 +145,7 @@ export class ConfigSync {
   }
 
   async #catchUp(wasRecording: boolean): Promise<void> {
-    if (wasRecording) await this.#pushAll();
+    if (wasRecording && this.#pushes) await this.#pushAll();
     if (await isEmpty(this.#pool)) {
       if (this.replica.hasConfiguration()) await this.#seed();
       return;
@@ -196,7 +207,7 @@ export class ConfigSync {
         }
         const shared = result.rejected.filter(({ change }) => !APPENDED_TABLES.includes(change.table));
         this.replica.restore(await currentRows(this.#pool, shared.map(({ change }) => change)));
-        this.#emit();
+        this.#emit('restored');
       }
       if (entries.length < BATCH && lastSeq > 0 && !this.replica.hasPending()) return;
     }
@@ -234,13 +245,17 @@ export class ConfigSync {
       if (foreign.length > 0) changed = true;
       if (changes.length < BATCH) break;
     }
-    if (changed && !quiet) this.#emit();
+    if (changed && !quiet) this.#emit('pulled');
   }
 
-  #emit(): void {
+  get #pushes(): boolean {
+    return this.#options.push !== false;
+  }
+
+  #emit(cause: ReplicaChange): void {
     for (const listener of this.#listeners) {
       try {
-        listener();
+        listener(cause);
       } catch (error) {
         this.#logger.error({ error: (error as Error).message }, 'configuration sharing: reload after a change failed');
       }
@@ -249,7 +264,7 @@ export class ConfigSync {
 
   #startTimers(): void {
     const poll = setInterval(() => {
-      if (this.replica.hasPending()) this.#wake();
+      if (this.#pushes && this.replica.hasPending()) this.#wake();
     }, this.#options.pollIntervalMs ?? 50);
     const check = setInterval(() => {
       this.#pullWanted = true;
@@ -277,7 +292,7 @@ export class ConfigSync {
       this.#again = false;
       try {
         if (!this.#connected) await this.#reconnect();
-        await this.#pushAll();
+        if (this.#pushes) await this.#pushAll();
         if (this.#pullWanted) {
           this.#pullWanted = false;
           await this.#pull();
