@@ -18,8 +18,8 @@
  *   while fewer requests arrive than complete; a client that sends its next
  *   request when the last one is answered never makes arrivals outrun
  *   completions; requests held by a slow upstream do not make the loop late.
- * The limit is set after `ONSET_WINDOWS` such windows in a row (the backlog
- * growing), or after `SUSTAINED_WINDOWS` late windows in a row in which as
+ * The limit is set after 300 ms of such windows in a row (the backlog
+ * growing), or after a second of late windows in a row in which as
  * many arrived as completed (within 10%) and the loop ran twice the target
  * late on average (a backlog that stopped growing only because the clients
  * ran out of connections); never while fewer than the minimum rate arrive.
@@ -53,10 +53,15 @@ export interface CapacitySettings {
 export const WINDOW_MS = 100;
 /** The sampling timer's period. */
 export const SAMPLE_MS = 10;
-/** Late windows in a row, each with more arrivals than completions, before the limit is set. */
-export const ONSET_WINDOWS = 3;
-/** Late windows in a row (at twice the target), as many arrivals as completions, before the limit is set. */
-export const SUSTAINED_WINDOWS = 10;
+/** Time (ms) in late windows in a row, each with more arrivals than completions, before the limit is set. */
+export const ONSET_MS = 300;
+/** Time (ms) in late windows in a row (at twice the target), as many arrivals as completions, before the limit is set. */
+export const SUSTAINED_MS = 1000;
+/**
+ * Either run must span at least this many windows: while the loop is saturated a window lasts one
+ * loop turn, which can be longer than ONSET_MS, and one turn is not a trend.
+ */
+const MIN_RUN_WINDOWS = 2;
 /** Windows without a refusal before the limit is lifted. */
 export const CALM_WINDOWS = 10;
 /** Windows after a decrease before the next one. */
@@ -92,10 +97,13 @@ export class CapacityLimit {
   private refused = 0;
   // The current run of late windows.
   private growingRun = 0;
+  private growingMs = 0;
+  private growingArrived = 0;
+  private growingCompleted = 0;
   private steadyRun = 0;
-  private runMs = 0;
-  private runCompleted = 0;
-  private runArrived = 0;
+  private steadyMs = 0;
+  private steadyArrived = 0;
+  private steadyCompleted = 0;
   private steadyDelaySum = 0;
   private previousDelay = 0;
   private holdUntil = 0;
@@ -177,24 +185,26 @@ export class CapacityLimit {
     const late = delay > targetDelayMs && this.utilization >= BUSY_UTILIZATION;
     const completedRate = (this.completed * 1000) / elapsed;
     if (late) {
-      this.growingRun = this.arrived > this.completed ? this.growingRun + 1 : 0;
+      if (this.arrived > this.completed) {
+        this.growingRun++;
+        this.growingMs += elapsed;
+        this.growingArrived += this.arrived;
+        this.growingCompleted += this.completed;
+      } else this.resetGrowing();
       // Not draining: as many arrived as completed, within 10%.
-      const steady = this.arrived >= this.completed * 0.9;
-      this.steadyRun = steady ? this.steadyRun + 1 : 0;
-      this.steadyDelaySum = steady ? this.steadyDelaySum + delay : 0;
-      this.runMs += elapsed;
-      this.runCompleted += this.completed;
-      this.runArrived += this.arrived;
+      if (this.arrived >= this.completed * 0.9) {
+        this.steadyRun++;
+        this.steadyMs += elapsed;
+        this.steadyArrived += this.arrived;
+        this.steadyCompleted += this.completed;
+        this.steadyDelaySum += delay;
+      } else this.resetSteady();
     } else {
-      this.growingRun = 0;
-      this.steadyRun = 0;
-      this.steadyDelaySum = 0;
-      this.runMs = 0;
-      this.runCompleted = 0;
-      this.runArrived = 0;
+      this.resetGrowing();
+      this.resetSteady();
     }
     if (this.rate === Infinity) {
-      if (late && this.overloaded(targetDelayMs, minRate)) this.set(now);
+      if (late) this.setOnEvidence(now, targetDelayMs, minRate);
       return;
     }
     if (late) this.servedRate = Math.max(this.servedRate, completedRate);
@@ -215,15 +225,35 @@ export class CapacityLimit {
     }
   }
 
-  /** The run of late windows is evidence of overload, not of a pause (see the file's comment). */
-  private overloaded(targetDelayMs: number, minRate: number): boolean {
-    if ((this.runArrived * 1000) / this.runMs < minRate) return false;
-    if (this.growingRun >= ONSET_WINDOWS) return true;
-    return this.steadyRun >= SUSTAINED_WINDOWS && this.steadyDelaySum / this.steadyRun >= 2 * targetDelayMs;
+  /**
+   * Sets the limit when a run of late windows is evidence of overload, not of a pause (see the
+   * file's comment), at the completion rate over that run.
+   */
+  private setOnEvidence(now: number, targetDelayMs: number, minRate: number): void {
+    if (this.growingRun >= MIN_RUN_WINDOWS && this.growingMs >= ONSET_MS && (this.growingArrived * 1000) / this.growingMs >= minRate) {
+      this.set(now, (this.growingCompleted * 1000) / this.growingMs);
+    } else if (this.steadyRun >= MIN_RUN_WINDOWS && this.steadyMs >= SUSTAINED_MS && (this.steadyArrived * 1000) / this.steadyMs >= minRate
+      && this.steadyDelaySum / this.steadyRun >= 2 * targetDelayMs) {
+      this.set(now, (this.steadyCompleted * 1000) / this.steadyMs);
+    }
   }
 
-  private set(now: number): void {
-    const measured = (this.runCompleted * 1000) / this.runMs;
+  private resetGrowing(): void {
+    this.growingRun = 0;
+    this.growingMs = 0;
+    this.growingArrived = 0;
+    this.growingCompleted = 0;
+  }
+
+  private resetSteady(): void {
+    this.steadyRun = 0;
+    this.steadyMs = 0;
+    this.steadyArrived = 0;
+    this.steadyCompleted = 0;
+    this.steadyDelaySum = 0;
+  }
+
+  private set(now: number, measured: number): void {
     this.rate = Math.max(this.settings.minRate, measured);
     this.servedRate = measured;
     this.tokens = Math.max(1, this.rate * (WINDOW_MS / 2000));
@@ -259,7 +289,11 @@ export class LoopDelaySampler {
   private timer: NodeJS.Timeout | undefined;
   private last = 0;
 
-  constructor(private readonly limit: CapacityLimit) {}
+  constructor(
+    private readonly limit: CapacityLimit,
+    /** Called when the limit is set or lifted (not on each adjustment). */
+    private readonly onChange: (limited: boolean) => void = () => undefined,
+  ) {}
 
   start(): void {
     if (this.timer !== undefined) return;
@@ -275,7 +309,9 @@ export class LoopDelaySampler {
 
   private readonly tick = (): void => {
     const now = performance.now();
+    const limited = this.limit.rate !== Infinity;
     this.limit.observe(Math.max(0, now - this.last - SAMPLE_MS), now);
     this.last = now;
+    if (limited !== (this.limit.rate !== Infinity)) this.onChange(!limited);
   };
 }

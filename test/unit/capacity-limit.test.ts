@@ -10,7 +10,7 @@
  * process served, rises while on time, and lifts once nothing is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { CALM_WINDOWS, CapacityLimit, FLOOR_SHARE, ONSET_WINDOWS, SAMPLE_MS, SUSTAINED_WINDOWS, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
+import { CALM_WINDOWS, CapacityLimit, FLOOR_SHARE, ONSET_MS, SAMPLE_MS, SUSTAINED_MS, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
 
 interface Load {
   /** New requests a second. */
@@ -92,7 +92,7 @@ describe('capacity limit: what is overload', () => {
 
   it('a late, busy loop whose backlog grows sets the limit after three windows, at the completion rate', () => {
     const sim = new Simulation(new CapacityLimit(settings, 0));
-    expect(overloaded(sim)).toBe(ONSET_WINDOWS);
+    expect(overloaded(sim)).toBe(ONSET_MS / WINDOW_MS);
     expect(sim.limit.rate).toBeCloseTo(2000, -1);
     expect(sim.limit.delayMs).toBe(30);
     // Twice the limit keeps arriving: about the limit is admitted, the rest refused at once.
@@ -107,7 +107,7 @@ describe('capacity limit: what is overload', () => {
     const sim = new Simulation(new CapacityLimit(settings, 0));
     sim.run(1000, AT_CAPACITY);
     for (let i = 0; i < 10; i++) {
-      sim.run((ONSET_WINDOWS - 1) * WINDOW_MS, { arrivalRate: 2000, serveRate: 500, lateMs: 80 });
+      sim.run(ONSET_MS - WINDOW_MS, { arrivalRate: 2000, serveRate: 500, lateMs: 80 });
       sim.run(WINDOW_MS * 3, { arrivalRate: 2000, serveRate: 6000, lateMs: 1 });
     }
     expect(sim.refused).toBe(0);
@@ -138,15 +138,37 @@ describe('capacity limit: what is overload', () => {
     expect(limit.rate).toBe(Infinity);
     expect(limit.utilization).toBe(0.5);
     utilization = 0.97;
-    sim.run(ONSET_WINDOWS * WINDOW_MS, OVERLOAD);
+    sim.run(ONSET_MS, OVERLOAD);
     expect(limit.rate).toBeCloseTo(2000, -1);
   });
 
   it('late at twice the target for a second with as many arrivals as completions (the clients out of connections): a limit', () => {
     const sim = new Simulation(new CapacityLimit(settings, 0));
     const saturated = { arrivalRate: 2000, serveRate: 2000, lateMs: 25 };
-    expect(overloaded(sim, saturated)).toBe(SUSTAINED_WINDOWS);
+    expect(overloaded(sim, saturated)).toBe(SUSTAINED_MS / WINDOW_MS);
     expect(sim.limit.rate).toBeCloseTo(2000, -1);
+  });
+
+  it('with loop turns longer than the onset time (one sample a turn), one turn of arrivals is not a trend; two are', () => {
+    const limit = new CapacityLimit(settings, 0);
+    let now = 0;
+    /** One 400 ms turn: the requests read in it, those completed, and the sampler's one late run at its end. */
+    const turn = (arrived: number, completed: number): void => {
+      for (let i = 0; i < arrived; i++) {
+        if (limit.hasCapacity(now)) limit.take();
+        else limit.refuse();
+      }
+      for (let i = 0; i < completed; i++) limit.complete();
+      now += 400;
+      limit.observe(390, now);
+    };
+    turn(500, 20); // a burst read at once
+    turn(0, 200);
+    turn(0, 200);
+    expect(limit.rate).toBe(Infinity);
+    turn(400, 300);
+    turn(500, 300);
+    expect(limit.rate).toBeCloseTo(750, -1); // 600 completed in 800 ms
   });
 
   it('a late loop with fewer arrivals than the minimum rate (a start-up) sets no limit', () => {
