@@ -27,8 +27,8 @@
  * Once set, the limit starts at the completion rate measured over those
  * windows (what the process serves while saturated) and is adjusted each window:
  * - late and the delay not falling: down by 10%, at most every other window,
- *   never below half the best completion rate measured in a late window since
- *   the limit was set (nor the minimum rate): refusals cost CPU too, and on a machine short of CPU the
+ *   never below half the completion rate measured when the limit was set
+ *   (nor the minimum rate): refusals cost CPU too, and on a machine short of CPU the
  *   loop can stay late while it mostly refuses; the limit must not chase that
  *   down to nothing;
  * - on time and refusing: up, by 20% (+1) while the loop had idle time, else 5% (+1);
@@ -81,7 +81,7 @@ export class CapacityLimit {
   delayMs = 0;
   /** The last window's event-loop utilization (0-1). */
   utilization = 0;
-  /** The best completion rate measured in a late window since the limit was set (0 without a limit). */
+  /** The completion rate measured over the late windows that set the limit (0 without a limit). */
   servedRate = 0;
   /** Requests refused by the limit since the start. */
   refusedTotal = 0;
@@ -183,7 +183,6 @@ export class CapacityLimit {
   private step(now: number, elapsed: number, delay: number): void {
     const { targetDelayMs, minRate } = this.settings;
     const late = delay > targetDelayMs && this.utilization >= BUSY_UTILIZATION;
-    const completedRate = (this.completed * 1000) / elapsed;
     if (late) {
       if (this.arrived > this.completed) {
         this.growingRun++;
@@ -207,7 +206,6 @@ export class CapacityLimit {
       if (late) this.setOnEvidence(now, targetDelayMs, minRate);
       return;
     }
-    if (late) this.servedRate = Math.max(this.servedRate, completedRate);
     if (this.refused > 0) this.calm = 0;
     else if (++this.calm >= CALM_WINDOWS) {
       this.lift();
