@@ -22,7 +22,9 @@
  * growing), or after a second of late windows in a row in which as
  * many arrived as completed (within 10%) and the loop ran twice the target
  * late on average (a backlog that stopped growing only because the clients
- * ran out of connections); never while fewer than the minimum rate arrive.
+ * ran out of connections); never while fewer than the minimum rate arrive or
+ * complete (requests held by a slow provider complete none, however late the
+ * loop is for other reasons).
  *
  * Once set, the limit starts at the completion rate measured over those
  * windows (what the process serves while saturated) and is adjusted each window:
@@ -228,12 +230,20 @@ export class CapacityLimit {
    * file's comment), at the completion rate over that run.
    */
   private setOnEvidence(now: number, targetDelayMs: number, minRate: number): void {
-    if (this.growingRun >= MIN_RUN_WINDOWS && this.growingMs >= ONSET_MS && (this.growingArrived * 1000) / this.growingMs >= minRate) {
+    if (this.growingRun >= MIN_RUN_WINDOWS && this.growingMs >= ONSET_MS && this.serving(this.growingArrived, this.growingCompleted, this.growingMs, minRate)) {
       this.set(now, (this.growingCompleted * 1000) / this.growingMs);
-    } else if (this.steadyRun >= MIN_RUN_WINDOWS && this.steadyMs >= SUSTAINED_MS && (this.steadyArrived * 1000) / this.steadyMs >= minRate
+    } else if (this.steadyRun >= MIN_RUN_WINDOWS && this.steadyMs >= SUSTAINED_MS && this.serving(this.steadyArrived, this.steadyCompleted, this.steadyMs, minRate)
       && this.steadyDelaySum / this.steadyRun >= 2 * targetDelayMs) {
       this.set(now, (this.steadyCompleted * 1000) / this.steadyMs);
     }
+  }
+
+  /**
+   * At least the minimum rate arrived and completed over the run: a process whose requests wait for
+   * a provider completes none of them however many arrive, and its late loop is not their doing.
+   */
+  private serving(arrived: number, completed: number, ms: number, minRate: number): boolean {
+    return (arrived * 1000) / ms >= minRate && (completed * 1000) / ms >= minRate;
   }
 
   private resetGrowing(): void {
