@@ -12,20 +12,20 @@
  *   of requests in flight sees them; the loop runs late by about as long as a
  *   new request waits to be read. A loop that waits for work yet wakes up
  *   late is short of CPU because of other processes, not of its own load.
- * - and the backlog does not drain: the requests that arrived in the window
- *   (admitted or refused) are more than those completed. A burst being worked
- *   off, a garbage-collection pause or a neighbour's stall make the loop late
- *   while fewer requests arrive than complete; a client that sends its next
- *   request when the last one is answered never makes arrivals outrun
- *   completions; requests held by a slow upstream do not make the loop late.
- * The limit is set after 300 ms of such windows in a row (the backlog
- * growing), or after a second of late windows in a row in which as
- * many arrived as completed (within 10%) and the loop ran twice the target
- * late on average (a backlog that stopped growing only because the clients
- * ran out of connections); never while fewer than the minimum rate arrive or
- * complete (requests held by a slow provider complete none, however late the
- * loop is for other reasons).
- *
+ * - and the backlog grows: over a run of such windows, none draining (as
+ *   many arrived, admitted or refused, as completed, within 10%), arrivals
+ *   exceed completions by at least 32 requests and a quarter of the
+ *   completions. A burst being worked off, a garbage-collection pause or a
+ *   neighbour's stall make the loop late while fewer requests arrive than
+ *   complete; a client that sends its next request when the last one is
+ *   answered grows the backlog by no more than it has outstanding; requests
+ *   held by a slow upstream do not make the loop late.
+ * The limit is set once such a run has lasted 300 ms (and two windows), and
+ * never while fewer than the minimum rate arrive or complete (requests held
+ * by a slow provider complete none, however late the loop is for other
+ * reasons). A run that keeps the loop late after the backlog stopped growing
+ * (the clients out of connections) still counts its growth.
+
  * Once set, the limit starts at the completion rate measured over those
  * windows (what the process serves while saturated) and is adjusted each window:
  * - late and the delay not falling: down by 10%, at most every other window,
@@ -55,12 +55,17 @@ export interface CapacitySettings {
 export const WINDOW_MS = 100;
 /** The sampling timer's period. */
 export const SAMPLE_MS = 10;
-/** Time (ms) in late windows in a row, each with more arrivals than completions, before the limit is set. */
+/** Time (ms) in late windows in a row, none draining, before the limit is set. */
 export const ONSET_MS = 300;
-/** Time (ms) in late windows in a row (at twice the target), as many arrivals as completions, before the limit is set. */
-export const SUSTAINED_MS = 1000;
 /**
- * Either run must span at least this many windows: while the loop is saturated a window lasts one
+ * Requests the backlog must have grown by over that run (arrivals less completions), and its least
+ * share of the completions: a client with a few dozen requests outstanding that sends the next one as
+ * the last is answered never grows it by more than it has outstanding.
+ */
+export const ONSET_GROWTH = 32;
+export const ONSET_GROWTH_SHARE = 0.25;
+/**
+ * The run must span at least this many windows: while the loop is saturated a window lasts one
  * loop turn, which can be longer than ONSET_MS, and one turn is not a trend.
  */
 const MIN_RUN_WINDOWS = 2;
@@ -98,15 +103,10 @@ export class CapacityLimit {
   private arrived = 0;
   private refused = 0;
   // The current run of late windows.
-  private growingRun = 0;
-  private growingMs = 0;
-  private growingArrived = 0;
-  private growingCompleted = 0;
-  private steadyRun = 0;
-  private steadyMs = 0;
-  private steadyArrived = 0;
-  private steadyCompleted = 0;
-  private steadyDelaySum = 0;
+  private runWindows = 0;
+  private runMs = 0;
+  private runArrived = 0;
+  private runCompleted = 0;
   private previousDelay = 0;
   private holdUntil = 0;
   private calm = 0;
@@ -185,27 +185,20 @@ export class CapacityLimit {
   private step(now: number, elapsed: number, delay: number): void {
     const { targetDelayMs, minRate } = this.settings;
     const late = delay > targetDelayMs && this.utilization >= BUSY_UTILIZATION;
-    if (late) {
-      if (this.arrived > this.completed) {
-        this.growingRun++;
-        this.growingMs += elapsed;
-        this.growingArrived += this.arrived;
-        this.growingCompleted += this.completed;
-      } else this.resetGrowing();
-      // Not draining: as many arrived as completed, within 10%.
-      if (this.arrived >= this.completed * 0.9) {
-        this.steadyRun++;
-        this.steadyMs += elapsed;
-        this.steadyArrived += this.arrived;
-        this.steadyCompleted += this.completed;
-        this.steadyDelaySum += delay;
-      } else this.resetSteady();
+    // A run of late windows that do not drain (as many arrived as completed, within 10%).
+    if (late && this.arrived >= this.completed * 0.9) {
+      this.runWindows++;
+      this.runMs += elapsed;
+      this.runArrived += this.arrived;
+      this.runCompleted += this.completed;
     } else {
-      this.resetGrowing();
-      this.resetSteady();
+      this.runWindows = 0;
+      this.runMs = 0;
+      this.runArrived = 0;
+      this.runCompleted = 0;
     }
     if (this.rate === Infinity) {
-      if (late) this.setOnEvidence(now, targetDelayMs, minRate);
+      if (late) this.setOnEvidence(now, minRate);
       return;
     }
     if (this.refused > 0) this.calm = 0;
@@ -226,39 +219,18 @@ export class CapacityLimit {
   }
 
   /**
-   * Sets the limit when a run of late windows is evidence of overload, not of a pause (see the
-   * file's comment), at the completion rate over that run.
+   * Sets the limit when the run of late windows is evidence of overload, not of a pause (see the
+   * file's comment), at the completion rate over that run. At least the minimum rate arrived and
+   * completed: a process whose requests wait for a provider completes none of them however many
+   * arrive, and its late loop is not their doing.
    */
-  private setOnEvidence(now: number, targetDelayMs: number, minRate: number): void {
-    if (this.growingRun >= MIN_RUN_WINDOWS && this.growingMs >= ONSET_MS && this.serving(this.growingArrived, this.growingCompleted, this.growingMs, minRate)) {
-      this.set(now, (this.growingCompleted * 1000) / this.growingMs);
-    } else if (this.steadyRun >= MIN_RUN_WINDOWS && this.steadyMs >= SUSTAINED_MS && this.serving(this.steadyArrived, this.steadyCompleted, this.steadyMs, minRate)
-      && this.steadyDelaySum / this.steadyRun >= 2 * targetDelayMs) {
-      this.set(now, (this.steadyCompleted * 1000) / this.steadyMs);
-    }
-  }
-
-  /**
-   * At least the minimum rate arrived and completed over the run: a process whose requests wait for
-   * a provider completes none of them however many arrive, and its late loop is not their doing.
-   */
-  private serving(arrived: number, completed: number, ms: number, minRate: number): boolean {
-    return (arrived * 1000) / ms >= minRate && (completed * 1000) / ms >= minRate;
-  }
-
-  private resetGrowing(): void {
-    this.growingRun = 0;
-    this.growingMs = 0;
-    this.growingArrived = 0;
-    this.growingCompleted = 0;
-  }
-
-  private resetSteady(): void {
-    this.steadyRun = 0;
-    this.steadyMs = 0;
-    this.steadyArrived = 0;
-    this.steadyCompleted = 0;
-    this.steadyDelaySum = 0;
+  private setOnEvidence(now: number, minRate: number): void {
+    if (this.runWindows < MIN_RUN_WINDOWS || this.runMs < ONSET_MS) return;
+    const growth = this.runArrived - this.runCompleted;
+    if (growth < Math.max(ONSET_GROWTH, this.runCompleted * ONSET_GROWTH_SHARE)) return;
+    const completedRate = (this.runCompleted * 1000) / this.runMs;
+    if ((this.runArrived * 1000) / this.runMs < minRate || completedRate < minRate) return;
+    this.set(now, completedRate);
   }
 
   private set(now: number, measured: number): void {

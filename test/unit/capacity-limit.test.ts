@@ -10,7 +10,7 @@
  * process served, rises while on time, and lifts once nothing is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { CALM_WINDOWS, CapacityLimit, FLOOR_SHARE, ONSET_MS, SAMPLE_MS, SUSTAINED_MS, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
+import { CALM_WINDOWS, CapacityLimit, FLOOR_SHARE, ONSET_GROWTH, ONSET_MS, SAMPLE_MS, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
 
 interface Load {
   /** New requests a second. */
@@ -142,10 +142,21 @@ describe('capacity limit: what is overload', () => {
     expect(limit.rate).toBeCloseTo(2000, -1);
   });
 
-  it('late at twice the target for a second with as many arrivals as completions (the clients out of connections): a limit', () => {
+  it('a closed-loop client with fewer requests outstanding than the onset growth never sets it, however late the loop', () => {
     const sim = new Simulation(new CapacityLimit(settings, 0));
-    const saturated = { arrivalRate: 2000, serveRate: 2000, lateMs: 25 };
-    expect(overloaded(sim, saturated)).toBe(SUSTAINED_MS / WINDOW_MS);
+    sim.run(1000, { arrivalRate: 0, serveRate: 100, lateMs: 80 });
+    // ONSET_GROWTH - 1 requests sent at once (the clients start), then one more per answer, for 10 s.
+    for (let i = 0; i < ONSET_GROWTH - 1; i++) sim.arrive();
+    expect(sim.run(10_000, { arrivalRate: 100, serveRate: 100, lateMs: 80 }).refused).toBe(0);
+    expect(sim.limit.rate).toBe(Infinity);
+  });
+
+  it('a backlog that grew, then stopped growing (the clients out of connections) while the loop stays late: a limit', () => {
+    const sim = new Simulation(new CapacityLimit(settings, 0));
+    sim.run(1000, AT_CAPACITY);
+    sim.run(WINDOW_MS, { arrivalRate: 4000, serveRate: 2000, lateMs: 30 }); // 200 more arrived than completed
+    expect(sim.limit.rate).toBe(Infinity);
+    sim.run(WINDOW_MS * 2, { arrivalRate: 2000, serveRate: 2000, lateMs: 30 });
     expect(sim.limit.rate).toBeCloseTo(2000, -1);
   });
 
