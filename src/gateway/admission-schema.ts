@@ -14,9 +14,10 @@ export const DEFAULT_MAX_IN_FLIGHT = 4096;
  * A healthy process's loop runs well under 1 ms late on average (a 100 ms window's mean; a
  * garbage-collection pause of 50 ms in one window moves it by 5 ms). At 10 ms a loop turn lasts
  * about 20 ms, and a short call, which needs two or three turns, keeps a latency of tens of ms.
+ * A late loop alone never sets the limit (capacity-limit.ts): the backlog must also grow, so a
+ * loop made late by other processes, a pause or a burst being worked off refuses nothing.
  */
-/** Off by default: a loop made late by the machine's other processes would read as this process's load. 10 on a host of its own. */
-export const DEFAULT_CAPACITY_TARGET_DELAY_MS = 0;
+export const DEFAULT_CAPACITY_TARGET_DELAY_MS = 10;
 export const DEFAULT_CAPACITY_MIN_RATE = 10;
 
 export const overloadLimitsShape = {
@@ -48,7 +49,7 @@ export const overloadLimitsShape = {
     .number()
     .min(0)
     .default(DEFAULT_CAPACITY_TARGET_DELAY_MS)
-    .describe('Capacity limit: while the event loop runs later than this on average (ms, over 100 ms), the rate of new client requests this process admits is lowered to what it serves (then raised again as it keeps up); requests over it get 503 with Retry-After at once. The delay is the process\'s own CPU load, never the wait for a provider. 0 (default): off; 10 suits a gateway with a host (or cores) of its own.'),
+    .describe('Capacity limit: while the event loop runs later than this on average (ms, over 100 ms) and more requests arrive than complete, the rate of new client requests this process admits is held at what it serves (then raised again as it keeps up); requests over it get 503 with Retry-After at once. The wait for a provider never counts. 0: off.'),
   capacity_min_rate: z
     .number()
     .int()

@@ -16,6 +16,7 @@
 import { GatewayError } from '../errors/gateway-error.js';
 import { CapacityLimit, LoopDelaySampler, eventLoopUtilization, type CapacitySettings } from './capacity-limit.js';
 import { ConcurrencyLimiter, type ConcurrencySettings } from './concurrency.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export interface OverloadSettings {
   /** 0: no limit (requests are only counted). */
@@ -92,10 +93,16 @@ export class Admission extends ConcurrencyLimiter {
   private capacityRefusal: { rate: number; error: GatewayError } | undefined;
   private limitRefusal: { settings: ConcurrencySettings; error: GatewayError } | undefined;
 
-  constructor(settings: OverloadSettings) {
+  constructor(settings: OverloadSettings, logger?: Logger) {
     super('gateway', limiterSettings(settings));
     this.capacity = new CapacityLimit(settings.capacity, performance.now(), eventLoopUtilization());
-    this.sampler = new LoopDelaySampler(this.capacity);
+    this.sampler = new LoopDelaySampler(this.capacity, (limited) => {
+      const capacity = this.capacity;
+      const state = { loop_delay_ms: Math.round(capacity.delayMs), refused_total: capacity.refusedTotal };
+      // One line when the limit is set and one when it is lifted, not one per refused request.
+      if (limited) logger?.warn({ ...state, rate: Math.round(capacity.rate) }, 'overloaded: capacity limit set (new requests over this rate get 503)');
+      else logger?.warn(state, 'capacity limit lifted');
+    });
     this.configure(settings);
   }
 

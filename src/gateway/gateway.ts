@@ -80,7 +80,7 @@ export class Gateway {
   ) {
     this.state = new GatewayState(config, this.health, this.concurrency);
     this.lifecycle = new Lifecycle(logger, metrics);
-    this.admission = new Admission(config.limits.overload);
+    this.admission = new Admission(config.limits.overload, logger);
     // The pipeline gets what it uses, not the gateway: the live state, the upstream, the lifecycle's stages.
     const gateway = this;
     this.pipeline = new Pipeline({

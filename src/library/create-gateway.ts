@@ -63,8 +63,10 @@ export interface HeimdallGateway {
 }
 
 /**
- * The capacity limit (limits.capacity_target_delay_ms) reads the event loop's delay, which in a program
- * that embeds the gateway measures the program's own work too: off unless the config sets it.
+ * The capacity limit (limits.capacity_target_delay_ms) is off in the library unless the config sets
+ * it: a library call reaches no socket queue (the caller is this program, which decides how fast it
+ * calls), and the event loop's delay measures the program's own work too, which refusing the
+ * gateway's calls would not reduce. The server (`heimdall start`) has it on.
  */
 export function withoutCapacityLimit<T>(config: T): T {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
@@ -80,6 +82,12 @@ export async function createGateway(config: ConfigFileInput | JsonObject = {}, o
     env: options.env ?? process.env,
     overrides: { dataDir: options.dataDir, logLevel: options.logLevel ?? 'warn' },
   });
+  // A config file without the key: off too, as for a config object (the raw file is what the config is rebuilt from).
+  const raw = withoutCapacityLimit(resolved.input.raw);
+  if (options.configPath !== undefined && raw !== resolved.input.raw) {
+    resolved.input.raw = raw;
+    resolved.limits.overload.capacity = { ...resolved.limits.overload.capacity, targetDelayMs: 0 };
+  }
   const logger = options.logger ?? createLogger({ level: resolved.server.logLevel, format: resolved.telemetry.logFormat });
   const app = await buildApp(resolved, { logger, processMetrics: false });
 

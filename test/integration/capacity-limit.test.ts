@@ -1,11 +1,12 @@
 /**
- * The capacity limit over real sockets (limits.capacity_target_delay_ms set
- * to 10, the setting for a gateway with its cores to itself; off by default).
+ * The capacity limit over real sockets (limits.capacity_target_delay_ms, on
+ * by default in the server at 10 ms; the in-process test gateway sets it).
  *
  * CPU overload: the real CLI in its own process, each request made expensive
  * for it (an Anthropic request to an OpenAI-format upstream whose answer
  * carries thousands of logprobs entries the gateway parses to translate), and
- * an open-loop burst from this process far beyond what it serves. Every
+ * an open-loop burst from this process far beyond what it serves, with its
+ * default configuration (the limit on). Every
  * request gets an answer: some 200, the rest 503 with Retry-After in the
  * Anthropic format, refused before reaching the upstream; the shed count and
  * the limit show in /metrics, and once the burst is over the limit is lifted.
@@ -127,7 +128,6 @@ describe('CPU overload: the real CLI, a burst far beyond what it serves', () => 
     dirs.push(configDir);
     const configPath = join(configDir, 'capacity.json');
     writeFileSync(configPath, JSON.stringify({
-      limits: { capacity_target_delay_ms: 10 },
       providers: { heavy: { type: 'openai-compatible', base_url: `${mock.url}/heavy/v1`, models: ['m'], api_key: KEY, max_retries: 0 } },
     }));
     const gateway = await startCli({}, { logLevel: 'warn', args: ['--config', configPath] });

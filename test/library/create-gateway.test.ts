@@ -1,11 +1,16 @@
 /**
  * Heimdall as a library, from its entry point (src/index.ts): every call in its
  * API's format, streamed and not, errors as HeimdallError, fallbacks, plugins
- * from the config, metrics and the request log, then close.
+ * from the config, metrics and the request log, then close; the capacity
+ * limit off unless the config sets it.
  */
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeimdallError, type HeimdallGateway } from '../../src/index.js';
+import { loadConfig } from '../../src/config/load.js';
+import { DEFAULT_CAPACITY_TARGET_DELAY_MS } from '../../src/gateway/admission-schema.js';
+import { createGateway, HeimdallError, type HeimdallGateway } from '../../src/index.js';
 import type { MockUpstream } from '../support/mock-upstream/index.js';
 import { startLibrary, type LibraryUnderTest } from './helpers.js';
 
@@ -67,5 +72,31 @@ describe('createGateway', () => {
     expect(metrics.body).toMatch(/heimdall_requests_total\{surface="openai",provider="openai",model="gpt-4o-mini"/);
     const logs = await gw.app.inject({ method: 'GET', url: '/api/logs' });
     expect((logs.json() as { data: unknown[] }).data.length).toBeGreaterThan(0);
+  });
+});
+
+describe('createGateway and the capacity limit', () => {
+  it('off unless the config sets it, from a config object or a file; the server\'s default is on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'heimdall-library-capacity-'));
+    const enabled = async (config: Record<string, unknown>, fromFile: boolean): Promise<boolean> => {
+      const path = join(dir, 'config.json');
+      writeFileSync(path, JSON.stringify(config));
+      const gateway = await createGateway(fromFile ? {} : config, { env: {}, dataDir: mkdtempSync(join(dir, 'data-')), configPath: fromFile ? path : undefined });
+      try {
+        return gateway.app.gateway.admission.capacity.enabled;
+      } finally {
+        await gateway.close();
+      }
+    };
+    try {
+      expect(await enabled({}, false)).toBe(false);
+      expect(await enabled({ limits: { max_in_flight: 100 } }, true)).toBe(false);
+      expect(await enabled({ limits: { capacity_target_delay_ms: 10 } }, false)).toBe(true);
+      expect(await enabled({ limits: { capacity_target_delay_ms: 10 } }, true)).toBe(true);
+      expect(loadConfig({ env: {} }).limits.overload.capacity.targetDelayMs).toBe(DEFAULT_CAPACITY_TARGET_DELAY_MS);
+      expect(DEFAULT_CAPACITY_TARGET_DELAY_MS).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
