@@ -17,7 +17,7 @@ export const DEFAULT_MAX_IN_FLIGHT = 4096;
  * A late loop alone never sets the limit (capacity-limit.ts): the backlog must also grow, so a
  * loop made late by other processes, a pause or a burst being worked off refuses nothing.
  */
-export const DEFAULT_CAPACITY_TARGET_DELAY_MS = 10;
+export const DEFAULT_CAPACITY_TARGET_DELAY_MS = 0;
 export const DEFAULT_CAPACITY_MIN_RATE = 10;
 
 export const overloadLimitsShape = {

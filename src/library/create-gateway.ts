@@ -62,32 +62,13 @@ export interface HeimdallGateway {
   close(): Promise<void>;
 }
 
-/**
- * The capacity limit (limits.capacity_target_delay_ms) is off in the library unless the config sets
- * it: a library call reaches no socket queue (the caller is this program, which decides how fast it
- * calls), and the event loop's delay measures the program's own work too, which refusing the
- * gateway's calls would not reduce. The server (`heimdall start`) has it on.
- */
-export function withoutCapacityLimit<T>(config: T): T {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) return config;
-  const limits = (config as { limits?: Record<string, unknown> }).limits ?? {};
-  if ('capacity_target_delay_ms' in limits) return config;
-  return { ...config, limits: { ...limits, capacity_target_delay_ms: 0 } };
-}
-
 export async function createGateway(config: ConfigFileInput | JsonObject = {}, options: CreateGatewayOptions = {}): Promise<HeimdallGateway> {
   const resolved = loadConfig({
-    config: options.configPath === undefined ? withoutCapacityLimit(config) : undefined,
+    config: options.configPath === undefined ? config : undefined,
     configPath: options.configPath,
     env: options.env ?? process.env,
     overrides: { dataDir: options.dataDir, logLevel: options.logLevel ?? 'warn' },
   });
-  // A config file without the key: off too, as for a config object (the raw file is what the config is rebuilt from).
-  const raw = withoutCapacityLimit(resolved.input.raw);
-  if (options.configPath !== undefined && raw !== resolved.input.raw) {
-    resolved.input.raw = raw;
-    resolved.limits.overload.capacity = { ...resolved.limits.overload.capacity, targetDelayMs: 0 };
-  }
   const logger = options.logger ?? createLogger({ level: resolved.server.logLevel, format: resolved.telemetry.logFormat });
   const app = await buildApp(resolved, { logger, processMetrics: false });
 

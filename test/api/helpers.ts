@@ -12,7 +12,6 @@ import { request } from 'undici';
 import { buildApp, type BuildOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { withoutCapacityLimit } from '../support/gateway.js';
 
 export interface AdminGateway {
   app: FastifyInstance;
@@ -44,7 +43,7 @@ export async function startAdminGateway(options: AdminGatewayOptions = {}): Prom
   const dataDir = options.dataDir ?? owned!.dir;
   const config = loadConfig({
     env: { ...options.env },
-    ...(options.configPath !== undefined ? { configPath: options.configPath } : { config: withoutCapacityLimit(options.config ?? {}) }),
+    ...(options.configPath !== undefined ? { configPath: options.configPath } : { config: options.config ?? {} }),
     overrides: { port: 0, host: '127.0.0.1', dataDir, logLevel: 'info' },
   });
   let text = '';

@@ -15,7 +15,6 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import type { WireStoreOptions } from '../../src/store/wiring.js';
 
 type StoreOptions = NonNullable<WireStoreOptions['store']>;
-import { withoutCapacityLimit } from '../support/gateway.js';
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'heimdall-gov-'));
@@ -43,7 +42,7 @@ export async function startGov(options: { config?: Record<string, unknown>; env?
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
     env: { ...options.env },
-    config: withoutCapacityLimit(options.config ?? {}),
+    config: options.config ?? {},
     overrides: { port: 0, host: '127.0.0.1', dataDir, logLevel: 'warn' },
   });
   let text = '';

@@ -1,12 +1,12 @@
 /**
- * The capacity limit over real sockets (limits.capacity_target_delay_ms, on
- * by default in the server at 10 ms; the in-process test gateway sets it).
+ * The capacity limit over real sockets (limits.capacity_target_delay_ms, off
+ * by default; these tests turn it on at 10 ms).
  *
  * CPU overload: the real CLI in its own process, each request made expensive
  * for it (an Anthropic request to an OpenAI-format upstream whose answer
  * carries thousands of logprobs entries the gateway parses to translate), and
- * an open-loop burst from this process far beyond what it serves, with its
- * default configuration (the limit on). Every
+ * an open-loop burst from this process far beyond what it serves, with the
+ * limit on at 10 ms and the rest of its configuration as shipped. Every
  * request gets an answer: some 200, the rest 503 with Retry-After in the
  * Anthropic format, refused before reaching the upstream; the shed count and
  * the limit show in /metrics, and once the burst is over the limit is lifted.
@@ -128,6 +128,7 @@ describe('CPU overload: the real CLI, a burst far beyond what it serves', () => 
     dirs.push(configDir);
     const configPath = join(configDir, 'capacity.json');
     writeFileSync(configPath, JSON.stringify({
+      limits: { capacity_target_delay_ms: 10 },
       providers: { heavy: { type: 'openai-compatible', base_url: `${mock.url}/heavy/v1`, models: ['m'], api_key: KEY, max_retries: 0 } },
     }));
     const gateway = await startCli({}, { logLevel: 'warn', args: ['--config', configPath] });
@@ -171,8 +172,12 @@ describe('CPU overload: the real CLI, a burst far beyond what it serves', () => 
     // overload measures it). What makes it fast is asserted: refused before any upstream work.
 
     const after = await scrape(gateway.url);
-    expect(value(after, 'heimdall_requests_shed_total', { surface: 'anthropic', reason: 'capacity' })
-      - value(before, 'heimdall_requests_shed_total', { surface: 'anthropic', reason: 'capacity' })).toBe(refused.length);
+    // Every 503 the client saw is counted; a request refused as its client's connection failed may be
+    // counted without the client seeing the answer, so the count is bounded by what was not served.
+    const shed = value(after, 'heimdall_requests_shed_total', { surface: 'anthropic', reason: 'capacity' })
+      - value(before, 'heimdall_requests_shed_total', { surface: 'anthropic', reason: 'capacity' });
+    expect(shed).toBeGreaterThanOrEqual(refused.length);
+    expect(shed).toBeLessThanOrEqual(answers.length - ok.length);
     expect(limitSeen, 'heimdall_capacity_limit_requests_per_second while overloaded').toBe(true);
 
     // Once the burst is over the loop keeps up: the limit is lifted and requests pass again.

@@ -10,7 +10,6 @@ import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
 import type { FastifyInstance } from 'fastify';
-import { withoutCapacityLimit } from '../support/gateway.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -30,8 +29,7 @@ let baseConfig: Record<string, unknown>;
 let logText = '';
 
 function configWith(plugins: unknown[]): string {
-  // Several gateways' worth of work in one test process: see withoutCapacityLimit.
-  return JSON.stringify(withoutCapacityLimit({ ...baseConfig, plugins }), null, 2);
+  return JSON.stringify({ ...baseConfig, plugins }, null, 2);
 }
 
 const ROUTER = { path: './plugins/header-router.mjs', options: { header: 'x-route', routes: { cheap: 'anthropic/claude-sonnet-4-5' } } };

@@ -33,19 +33,11 @@ export interface TestGatewayOptions {
   logLevel?: string;
 }
 
-/**
- * The capacity limit is off in tests unless a test's config sets it: this process's event loop carries
- * every gateway, mock upstream and client of the file, so its delay is not one gateway's load.
- */
-import { withoutCapacityLimit } from '../../src/library/create-gateway.js';
-
-export { withoutCapacityLimit };
-
 export async function startGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'heimdall-test-'));
   const config = loadConfig({
     env: { ...options.env },
-    config: withoutCapacityLimit(options.config ?? {}),
+    config: options.config ?? {},
     overrides: { port: 0, host: '127.0.0.1', dataDir, logLevel: options.logLevel ?? 'info' },
   });
   let text = '';
