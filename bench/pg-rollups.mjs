@@ -52,6 +52,7 @@ try {
   const indexes = (await client.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'request_logs' AND indexname <> 'request_logs_pkey'`, [schema])).rows;
   for (const index of indexes) await client.query(`DROP INDEX ${index.indexname}`);
   await client.query('ALTER TABLE request_logs DROP CONSTRAINT request_logs_pkey');
+  // In time order, as the writer inserts (an hour's rows lie together in its day's partition).
   // ~200 keys (skewed: a few do most requests), each in one of 20 teams and 50 customers and using 3
   // of 20 models from 10 providers; 2% 5xx, 1% 429; model_19 has no price.
   let start = performance.now();
@@ -64,10 +65,10 @@ try {
         'provider_' || (m % 10), 'model_' || m, 'model_' || m, CASE WHEN r < 0.02 THEN 500 WHEN r < 0.03 THEN 429 ELSE 200 END,
         latency, latency * 0.9, latency * 0.3, 300, input, output, input / 4, 0,
         CASE WHEN m = 19 THEN NULL ELSE (input * 0.000001 + output * 0.000004) * (1 + m % 5) END, CASE WHEN m = 19 THEN 0 ELSE 1 END, (g % 2)::smallint
-      FROM (SELECT g, $1::bigint - floor(random() * $2::bigint)::bigint AS t, floor(power(random(), 2) * 200)::int AS k, random() AS r,
+      FROM (SELECT g, $1::bigint - $2::bigint + floor((g + random()) * $2::bigint / $5::bigint)::bigint AS t, floor(power(random(), 2) * 200)::int AS k, random() AS r,
           random() AS pick, 40 + power(random(), 3) * 8000 AS latency, (50 + random() * 2000)::bigint AS input, (10 + random() * 800)::bigint AS output
         FROM generate_series($3::bigint, $4::bigint) AS g) AS s
-      CROSS JOIN LATERAL (SELECT (k * 7 + floor(pick * 3)::int) % 20 AS m) AS models`, [now, days * DAY_MS, first, Math.min(rows, first + chunk) - 1]);
+      CROSS JOIN LATERAL (SELECT (k * 7 + floor(pick * 3)::int) % 20 AS m) AS models`, [now, days * DAY_MS, first, Math.min(rows, first + chunk) - 1, rows]);
     log(`filled ${Math.min(rows, first + chunk).toLocaleString('en')}`);
   }
   const fillSeconds = seconds(start);
