@@ -4,7 +4,11 @@
 // alone and of the INSERT with the rollups, interleaved). Needs dist/ (npx tsc -p tsconfig.build.json)
 // and a Postgres; works in a schema of its own, dropped at the end. Bounded by --rows (at most 10M).
 //
-//   node bench/pg-rollups.mjs --db postgres://postgres@127.0.0.1:5432/postgres [--rows 10000000] [--days 30] [--runs 5]
+//   node bench/pg-rollups.mjs --db postgres://postgres@127.0.0.1:5432/postgres [--rows 10000000] [--days 30] [--runs 5] [--histogram]
+//
+// --histogram: the overview's stats only, with exact percentiles read from every row's latency
+// (before) and with percentiles from the latency histogram (after); the writer's statement with the
+// rollups without and with the histogram's upsert.
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -14,14 +18,16 @@ import { migratePostgres } from '../dist/store/pg/migrate.js';
 import { ensurePartitions, DAY_MS } from '../dist/store/pg/partitions.js';
 import { rollupUpserts } from '../dist/store/pg/request-log-rollups.js';
 import { INSERT_LOGS_ONLY_SQL, INSERT_LOGS_SQL, insertLogsParams } from '../dist/store/pg/log-batch.js';
+import { ROLLUP_SOURCE_COLUMNS } from '../dist/store/pg/request-log-rollups.js';
 import { LOG_COLUMNS } from '../dist/store/log-row.js';
 import { PgLogQueries } from '../dist/store/pg/log-queries.js';
 import { PgUsageQueries } from '../dist/store/pg/usage-queries.js';
 
 const { values } = parseArgs({ options: {
   db: { type: 'string' }, rows: { type: 'string', default: '10000000' }, days: { type: 'string', default: '30' },
-  runs: { type: 'string', default: '5' }, 'writer-batches': { type: 'string', default: '40' },
+  runs: { type: 'string', default: '5' }, 'writer-batches': { type: 'string', default: '40' }, histogram: { type: 'boolean', default: false },
 } });
+const histogramOnly = values.histogram;
 const url = values.db ?? process.env.HEIMDALL_TEST_DATABASE_URL;
 if (!url) throw new Error('--db postgres://... (or HEIMDALL_TEST_DATABASE_URL)');
 const rows = Math.min(10_000_000, Math.max(10_000, Number(values.rows)));
@@ -88,9 +94,11 @@ try {
     const upserts = rollupUpserts(source);
     await client.query(upserts.rollups);
     await client.query(upserts.series);
+    await client.query(upserts.latency);
   }
   await client.query('VACUUM ANALYZE request_log_rollups');
   await client.query('VACUUM ANALYZE request_log_series');
+  await client.query('VACUUM ANALYZE request_log_latency');
   const rollupSeconds = seconds(start);
   log('rollups built');
   const size = async (table) => Number((await client.query(`SELECT sum(pg_total_relation_size(c.oid)) AS bytes FROM pg_class c
@@ -99,17 +107,20 @@ try {
   const sizes = {
     logs: await size('request_logs'), rollups: await size('request_log_rollups'), series: await size('request_log_series'),
     rollupRows: await count('request_log_rollups'), seriesRows: await count('request_log_series'),
+    latency: await size('request_log_latency'), latencyRows: await count('request_log_latency'),
   };
   client.release();
 
-  const before = { logs: new PgLogQueries(pool, { rollups: false }), usage: new PgUsageQueries(pool, { rollups: false }) };
+  const before = histogramOnly
+    ? { logs: new PgLogQueries(pool, { histogram: false }) }
+    : { logs: new PgLogQueries(pool, { rollups: false }), usage: new PgUsageQueries(pool, { rollups: false }) };
   const after = { logs: new PgLogQueries(pool), usage: new PgUsageQueries(pool) };
   const aligned = (span, bucket) => {
     const to = Math.ceil(now / bucket) * bucket;
     return { from: to - span, to, bucket_ms: bucket, top: 8 };
   };
   const page = await after.logs.listLogs({ limit: 50 });
-  const queries = [
+  const allQueries = [
     ['stats, dashboard 1 h (1 min buckets)', (q) => q.logs.logStats(aligned(HOUR, MINUTE))],
     ['stats, dashboard 24 h (30 min buckets)', (q) => q.logs.logStats(aligned(DAY_MS, 30 * MINUTE))],
     ['stats, dashboard 7 d (3 h buckets)', (q) => q.logs.logStats(aligned(7 * DAY_MS, 3 * HOUR))],
@@ -133,6 +144,7 @@ try {
     ['logs list, costliest first, one model', (q) => q.logs.listLogs({ limit: 50, sort: 'cost', model: 'model_4' })],
     ['one log by id', (q) => q.logs.getLog('bench-12345')],
   ];
+  const queries = histogramOnly ? allQueries.filter(([name]) => name.startsWith('stats, ')) : allQueries;
   const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
   const timeOne = async (run, side) => {
     const begin = performance.now();
@@ -156,7 +168,8 @@ try {
     log(row);
   }
 
-  // The writer's statement, 500 rows a batch into today's partition, without and with the rollups, interleaved.
+  // The writer's statement, 500 rows a batch into today's partition, without and with the rollups
+  // (--histogram: the rollups without and with the histogram), interleaved.
   const writer = await pool.connect();
   let serial = 0;
   const batch = () => insertLogsParams(Array.from({ length: 500 }, () => {
@@ -166,15 +179,17 @@ try {
     const row = {
       id: `writer-${serial}`, time: Date.now() - Math.floor(Math.random() * 1000), surface: 'openai', route: '/v1/chat/completions', method: 'POST',
       virtual_key_id: `vk_${key}`, team_id: `team_${key % 20}`, customer_id: `cus_${key % 50}`, provider: `provider_${model % 10}`,
-      model: `model_${model}`, requested_model: `model_${model}`, status: 200, latency_ms: 300.5, upstream_ms: 280, ttft_ms: 90, overhead_us: 300,
+      model: `model_${model}`, requested_model: `model_${model}`, status: 200, latency_ms: 40 + Math.random() ** 3 * 8000, upstream_ms: 280, ttft_ms: 90, overhead_us: 300,
       input_tokens: 800, output_tokens: 200, cached_tokens: 0, reasoning_tokens: 0, cost_usd: 0.0016, cost_known: 1, stream: 0, cache: null,
       attempts: '[]', error_code: null, error_message: null, metadata: null, request_body: null, response_body: null,
     };
     return LOG_COLUMNS.map((column) => row[column]);
   }));
+  const upserts = rollupUpserts('inserted');
+  const withoutHistogram = `WITH inserted AS (${INSERT_LOGS_ONLY_SQL} RETURNING ${ROLLUP_SOURCE_COLUMNS}), rollups AS (${upserts.rollups}) ${upserts.series}`;
   const rate = { without: [], with: [] };
   for (let round = 0; round < 4; round++) {
-    for (const [side, sql] of [['without', INSERT_LOGS_ONLY_SQL], ['with', INSERT_LOGS_SQL]]) {
+    for (const [side, sql] of [['without', histogramOnly ? withoutHistogram : INSERT_LOGS_ONLY_SQL], ['with', INSERT_LOGS_SQL]]) {
       const batches = Array.from({ length: writerBatches / 4 }, batch);
       const begin = performance.now();
       for (const params of batches) await writer.query(sql, params);
@@ -185,9 +200,10 @@ try {
 
   console.log(`## ${rows.toLocaleString('en')} rows over ${days} days (load average at the end: ${load()})\n`);
   console.log(`- filled in ${fillSeconds.toFixed(0)} s (INSERT ... SELECT generate_series, no indexes), indexes built in ${indexSeconds.toFixed(0)} s, VACUUM ANALYZE ${vacuumSeconds.toFixed(0)} s`);
-  console.log(`- rollups built with the writer's statements, day by day, in ${rollupSeconds.toFixed(0)} s: ${sizes.rollupRows.toLocaleString('en')} hourly rows (${(sizes.rollups / 2 ** 20).toFixed(0)} MiB), ${sizes.seriesRows.toLocaleString('en')} series rows (${(sizes.series / 2 ** 20).toFixed(0)} MiB); request_logs ${(sizes.logs / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`- rollups built with the writer's statements, day by day, in ${rollupSeconds.toFixed(0)} s: ${sizes.rollupRows.toLocaleString('en')} hourly rows (${(sizes.rollups / 2 ** 20).toFixed(0)} MiB), ${sizes.seriesRows.toLocaleString('en')} series rows (${(sizes.series / 2 ** 20).toFixed(0)} MiB), ${sizes.latencyRows.toLocaleString('en')} latency histogram rows (${(sizes.latency / 2 ** 20).toFixed(0)} MiB); request_logs ${(sizes.logs / 2 ** 20).toFixed(0)} MiB`);
   const fmt = (list) => list.map((value) => Math.round(value).toLocaleString('en')).join(', ');
-  console.log(`- writer statement, 500-row batches, rows/s per round: without rollups ${fmt(rate.without)} (median ${Math.round(median(rate.without)).toLocaleString('en')}); with rollups ${fmt(rate.with)} (median ${Math.round(median(rate.with)).toLocaleString('en')})\n`);
+  const [without, withThem] = histogramOnly ? ['rollups without the latency histogram', 'with it'] : ['without rollups', 'with rollups'];
+  console.log(`- writer statement, 500-row batches, rows/s per round: ${without} ${fmt(rate.without)} (median ${Math.round(median(rate.without)).toLocaleString('en')}); ${withThem} ${fmt(rate.with)} (median ${Math.round(median(rate.with)).toLocaleString('en')})\n`);
   console.log(`| query (ms) | before: first | before: median of the rest | after: first | after: median of the rest |\n| --- | --- | --- | --- | --- |`);
   for (const line of lines) console.log(line);
 } finally {

@@ -79,6 +79,11 @@ export interface LogStats {
   from: number;
   to: number;
   bucket_ms: number;
+  /**
+   * How the latency percentiles were computed: `exact` from every request's latency, or `approximate`
+   * from a latency histogram, within 5% (cluster mode, ranges over 24 hours: docs/cluster.md).
+   */
+  percentiles: 'exact' | 'approximate';
   totals: {
     requests: number;
     errors: number;
@@ -351,6 +356,7 @@ export class LogQueries implements LogReader {
       from,
       to,
       bucket_ms: bucket,
+      percentiles: 'exact',
       totals,
       buckets,
       top_models: topOf('provider, model', 'model') as LogStats['top_models'],

@@ -2,14 +2,18 @@
  * The request log's rollups in Postgres (src/store/pg/request-log-rollups.ts): the dashboard's stats
  * and the usage report read from the rollups answer exactly as reading every row does, for ranges
  * that start and end on whole hours and minutes (the dashboard's) and for ranges and buckets that do
- * not; a batch written again is counted once; retention deletes the rollups of the days it drops.
+ * not, except the latency percentiles of ranges over 24 hours, read from the latency histogram:
+ * within the stated bound (latency-histogram.ts) of the exact ones; a batch written again is counted
+ * once; retention deletes the rollups of the days it drops.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import type { LogStatsParams } from '../../src/store/log-queries.js';
+import type { LogStats, LogStatsParams } from '../../src/store/log-queries.js';
 import type { RequestLogRecord } from '../../src/store/log-types.js';
 import { createPgPool } from '../../src/store/pg/connection.js';
+import { LATENCY_RELATIVE_ERROR } from '../../src/store/pg/latency-histogram.js';
 import { PgLogQueries } from '../../src/store/pg/log-queries.js';
+import { EXACT_PERCENTILES_MAX_MS } from '../../src/store/pg/rollup-stats.js';
 import { PgLogWriter } from '../../src/store/pg/log-writer.js';
 import { PgRetention } from '../../src/store/pg/retention.js';
 import { PgUsageQueries } from '../../src/store/pg/usage-queries.js';
@@ -57,6 +61,34 @@ function records(): RequestLogRecord[] {
   return list;
 }
 
+/** Every percentile of the stats, in order: the totals' p50, p95, p99, then each bucket's p50 and p95. */
+function percentilesOf(stats: LogStats): Array<number | null> {
+  return [stats.totals.p50_ms, stats.totals.p95_ms, stats.totals.p99_ms, ...stats.buckets.flatMap((bucket) => [bucket.p50_ms, bucket.p95_ms])];
+}
+
+/** The stats without their percentiles (and without saying how they were computed). */
+function withoutPercentiles(stats: LogStats): unknown {
+  return {
+    ...stats, percentiles: undefined,
+    totals: { ...stats.totals, p50_ms: undefined, p95_ms: undefined, p99_ms: undefined },
+    buckets: stats.buckets.map((bucket) => ({ ...bucket, p50_ms: undefined, p95_ms: undefined })),
+  };
+}
+
+/** The histogram's answer: the same sums; each percentile within the bound of the exact one (all latencies here are 5 ms and over). */
+function expectWithinBound(approximate: LogStats, exact: LogStats): void {
+  expect(approximate.percentiles).toBe('approximate');
+  expect(withoutPercentiles(approximate)).toEqual(withoutPercentiles(exact));
+  const exactOnes = percentilesOf(exact);
+  expect(exactOnes.filter((value) => value !== null).length).toBeGreaterThan(3);
+  percentilesOf(approximate).forEach((value, index) => {
+    const expected = exactOnes[index];
+    if (expected === null) return expect(value).toBeNull();
+    expect(value).not.toBeNull();
+    expect(Math.abs(value! - expected)).toBeLessThanOrEqual(expected * LATENCY_RELATIVE_ERROR * (1 + 1e-9));
+  });
+}
+
 async function write(schema: TestSchema, batch: RequestLogRecord[]): Promise<number> {
   const writer = new PgLogWriter({ connection: schema.settings(), autoFlush: false });
   for (const record of batch) writer.enqueue(structuredClone(record));
@@ -70,6 +102,7 @@ describe.skipIf(url === undefined)('request log rollups in Postgres answer as th
   let pool: pg.Pool;
   let rollups: PgLogQueries;
   let rows: PgLogQueries;
+  let exactRollups: PgLogQueries;
   let usageRollups: PgUsageQueries;
   let usageRows: PgUsageQueries;
   const all = records();
@@ -81,6 +114,7 @@ describe.skipIf(url === undefined)('request log rollups in Postgres answer as th
     pool = createPgPool(schema.settings());
     rollups = new PgLogQueries(pool, { now: () => NOW });
     rows = new PgLogQueries(pool, { now: () => NOW, rollups: false });
+    exactRollups = new PgLogQueries(pool, { now: () => NOW, histogram: false });
     usageRollups = new PgUsageQueries(pool);
     usageRows = new PgUsageQueries(pool, { rollups: false });
   });
@@ -109,10 +143,24 @@ describe.skipIf(url === undefined)('request log rollups in Postgres answer as th
     ['nothing there', { from: NOW + HOUR, to: NOW + 2 * HOUR }],
   ];
 
-  it.each(statsCases)('stats: %s', async (_, params) => {
+  /** The rollups' stats: the rows' answer, percentiles within the bound for ranges over 24 hours. */
+  async function expectStats(params: LogStatsParams): Promise<void> {
     const expected = await rows.logStats(params);
+    expect(expected.percentiles).toBe('exact');
     if (expected.to - expected.from >= HOUR && expected.from < NOW) expect(expected.totals.requests).toBeGreaterThan(0);
-    expect(await rollups.logStats(params)).toEqual(expected);
+    expect(await exactRollups.logStats(params)).toEqual(expected);
+    const actual = await rollups.logStats(params);
+    if (expected.to - expected.from > EXACT_PERCENTILES_MAX_MS) expectWithinBound(actual, expected);
+    else expect(actual).toEqual(expected);
+  }
+
+  it.each(statsCases)('stats: %s', async (_, params) => expectStats(params));
+
+  it('stats over 24 hours read the latency histogram (the dashboard\'s 7 and 30 days, unaligned ranges, one team)', async () => {
+    for (const [name, params] of statsCases) {
+      const stats = await rollups.logStats(params);
+      expect([name, stats.percentiles]).toEqual([name, stats.to - stats.from > EXACT_PERCENTILES_MAX_MS ? 'approximate' : 'exact']);
+    }
   });
 
   const periods: UsagePeriod[] = ['today', '7d', '30d', 'month'];
@@ -146,9 +194,9 @@ describe.skipIf(url === undefined)('request log rollups in Postgres answer as th
     const logged = await pool.query<{ requests: number }>('SELECT count(*) AS requests FROM request_logs');
     expect(counted.rows[0].requests).toBe(logged.rows[0].requests);
     expect(logged.rows[0].requests).toBeLessThan(all.length);
-    for (const params of [{ from: NOW - 30 * DAY }, aligned(30 * DAY, 12 * HOUR)]) {
-      expect(await rollups.logStats(params)).toEqual(await rows.logStats(params));
-    }
+    for (const params of [{ from: NOW - 30 * DAY }, aligned(30 * DAY, 12 * HOUR)]) await expectStats(params);
+    const latency = await pool.query<{ requests: number }>('SELECT coalesce(sum(requests), 0) AS requests FROM request_log_latency');
+    expect(latency.rows[0].requests).toBe(logged.rows[0].requests);
     expect(await usageRollups.report({ period: '30d', group_by: 'day', now: NOW })).toEqual(await usageRows.report({ period: '30d', group_by: 'day', now: NOW }));
   });
 });

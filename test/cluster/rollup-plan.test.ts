@@ -57,4 +57,20 @@ describe('rollup plans', () => {
       expect(units).toBeGreaterThan(0);
     }
   });
+
+  it.each([
+    [T - 7 * 24 * HOUR, T + 2 * HOUR + 5, 3 * HOUR],
+    [T + 12_345, T + 7 * 24 * HOUR + 12_345, 3 * HOUR - 7],
+    [T - 12 * 24 * HOUR - 5, T + 999, 4 * 60 * MINUTE + 17],
+    [T + 17, T + 3 * 24 * HOUR + 17, 7 * MINUTE + 1],
+  ])('hours only (the latency histogram): [%i, %i) in buckets of %i ms, each ms once', (from, to, bucket) => {
+    const plan = seriesPlan(from, to, bucket, [HOUR]);
+    expect(plan.width).toBe(HOUR);
+    const { units, raw } = check(plan, from, to, bucket);
+    // Rows only where an hour would cross an edge: at most two hours per bucket edge and the range's ends.
+    if (bucket >= 2 * HOUR) {
+      expect(raw).toBeLessThanOrEqual((Math.ceil((to - from) / bucket) + 2) * HOUR);
+      expect(units).toBeGreaterThan(0);
+    } else expect(raw).toBe(to - from);
+  });
 });

@@ -49,7 +49,8 @@ const INSERT_ROWS = `INSERT INTO request_logs (${LOG_COLUMNS.join(', ')})
 export const INSERT_LOGS_ONLY_SQL = INSERT_ROWS;
 const UPSERTS = rollupUpserts('inserted');
 export const INSERT_LOGS_SQL = `WITH inserted AS (${INSERT_ROWS} RETURNING ${ROLLUP_SOURCE_COLUMNS}),
-  rollups AS (${UPSERTS.rollups})
+  rollups AS (${UPSERTS.rollups}),
+  latency AS (${UPSERTS.latency})
   ${UPSERTS.series}`;
 
 /** The parameters of INSERT_LOGS_SQL for these rows: one array per column. */

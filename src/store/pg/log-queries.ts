@@ -9,7 +9,8 @@
  * REPEATABLE READ transaction, so totals and groups count the same rows.
  *
  * The stats read the rollups the log writer keeps (rollup-stats.ts); `rollups: false` reads every row
- * of the range instead (the reference the rollups are tested and measured against).
+ * of the range instead (the reference the rollups are tested and measured against); `histogram:
+ * false` reads the rollups' sums but every row's latency, whatever the range (exact percentiles).
  */
 import type pg from 'pg';
 import {
@@ -53,11 +54,13 @@ export class PgLogQueries {
   readonly #pool: pg.Pool;
   readonly #now: () => number;
   readonly #rollups: boolean;
+  readonly #histogram: boolean;
 
-  constructor(pool: pg.Pool, options: { now?: () => number; rollups?: boolean } = {}) {
+  constructor(pool: pg.Pool, options: { now?: () => number; rollups?: boolean; histogram?: boolean } = {}) {
     this.#pool = pool;
     this.#now = options.now ?? Date.now;
     this.#rollups = options.rollups ?? true;
+    this.#histogram = options.histogram ?? true;
   }
 
   async getLog(id: string): Promise<StoredRequestLog | undefined> {
@@ -72,7 +75,7 @@ export class PgLogQueries {
 
   async logStats(params: LogStatsParams = {}): Promise<LogStats> {
     const stats = statsRange(params, this.#now(), POSTGRES);
-    if (this.#rollups) return inSnapshot(this.#pool, (client) => rollupStats(client, stats));
+    if (this.#rollups) return inSnapshot(this.#pool, (client) => rollupStats(client, stats, this.#histogram));
     const { from, to, bucket, top, range, inRange } = stats;
     return inSnapshot(this.#pool, async (client) => {
       const [totals] = await all<LogStats['totals']>(client, `SELECT count(*) AS requests, ${ERRORS} AS errors,
@@ -93,6 +96,7 @@ export class PgLogQueries {
         from,
         to,
         bucket_ms: bucket,
+        percentiles: 'exact',
         totals,
         buckets: fillBuckets(from, to, bucket, rows),
         top_models: (await topOf('provider, model', 'model')) as LogStats['top_models'],

@@ -8,9 +8,10 @@
  *   usage report groups and filters by, and the stats' top lists.
  * - `request_log_series`: one row per minute (`width` 60,000) and per hour (3,600,000) and team: the
  *   stats' totals and time buckets (a team member's view filters by team).
- *
- * Only sums and counts are rolled up: latency percentiles stay exact, read from the rows through
- * indexes that hold the latency (an index-only scan of the range). Ids compare as bytes (COLLATE "C")
+ * - `request_log_latency`: per UTC hour and team, the requests in each latency bucket
+ *   (latency-histogram.ts): one row per bucket that has requests. The percentiles of ranges longer
+ *   than a day come from it (within 5%); shorter ranges read the rows' latencies (exact), through
+ *   indexes that hold the latency (an index-only scan of the range). Ids compare as bytes (COLLATE "C")
  * and NULL is one group (NULLS NOT DISTINCT), as GROUP BY sees them. Retention deletes the rollups
  * of the days it drops (retention.ts).
  *
@@ -36,6 +37,8 @@ const SUMS_SQLITE = `
   cost_usd              REAL NOT NULL,
   unknown_cost_requests INTEGER NOT NULL`;
 
+import { latencyBucketSql } from './latency-histogram.js';
+
 export const HOUR_MS = 3_600_000;
 export const MINUTE_MS = 60_000;
 
@@ -48,6 +51,7 @@ const SUM_COLUMNS = ['requests', 'errors', 'input_tokens', 'output_tokens', 'cac
 const ROLLUP_SUM_COLUMNS = [...SUM_COLUMNS, 'reasoning_tokens', 'unpriced_requests'];
 const ROLLUP_KEY = ['hour', 'virtual_key_id', 'team_id', 'customer_id', 'provider', 'model'];
 const SERIES_KEY = ['width', 'start', 'team_id'];
+const LATENCY_KEY = ['hour', 'team_id', 'latency_bucket'];
 
 const adding = (table: string, columns: string[]) => columns.map((column) => `${column} = ${table}.${column} + excluded.${column}`).join(', ');
 
@@ -55,7 +59,7 @@ const adding = (table: string, columns: string[]) => columns.map((column) => `${
  * Upserts adding the sums of the rows in `source` (a CTE of inserted request_logs rows) to both
  * rollups. Rows are fed in key order, so two writers lock the rows they share in the same order.
  */
-export function rollupUpserts(source: string): { rollups: string; series: string } {
+export function rollupUpserts(source: string): { rollups: string; series: string; latency: string } {
   return {
     rollups: `INSERT INTO request_log_rollups (${ROLLUP_KEY.join(', ')}, ${ROLLUP_SUM_COLUMNS.join(', ')})
     SELECT time / ${HOUR_MS} * ${HOUR_MS}, virtual_key_id, team_id, customer_id, provider, model, ${ROLLUP_ROW_SUMS}
@@ -66,11 +70,15 @@ export function rollupUpserts(source: string): { rollups: string; series: string
     FROM ${source} CROSS JOIN (VALUES (${MINUTE_MS}::bigint), (${HOUR_MS}::bigint)) AS w (width)
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (${SERIES_KEY.join(', ')}) DO UPDATE SET ${adding('request_log_series', SUM_COLUMNS)}`,
+    latency: `INSERT INTO request_log_latency (${LATENCY_KEY.join(', ')}, requests)
+    SELECT time / ${HOUR_MS} * ${HOUR_MS}, team_id, ${latencyBucketSql('latency_ms')}, count(*)
+    FROM ${source} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (${LATENCY_KEY.join(', ')}) DO UPDATE SET ${adding('request_log_latency', ['requests'])}`,
   };
 }
 
 /** The request_logs columns the upserts read. */
-export const ROLLUP_SOURCE_COLUMNS = 'time, virtual_key_id, team_id, customer_id, provider, model, status, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_usd, cost_known';
+export const ROLLUP_SOURCE_COLUMNS = 'time, virtual_key_id, team_id, customer_id, provider, model, status, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost_usd, cost_known, latency_ms';
 
 /**
  * Migration 12, Postgres: the rollups, filled from the rows already logged; and the time and team
@@ -98,8 +106,16 @@ CREATE TABLE request_log_series (
   team_id               text COLLATE "C",${SUMS_PG}
 );
 CREATE UNIQUE INDEX request_log_series_key ON request_log_series (${SERIES_KEY.join(', ')}) NULLS NOT DISTINCT;
+CREATE TABLE request_log_latency (
+  hour                  bigint NOT NULL,
+  team_id               text COLLATE "C",
+  latency_bucket        smallint NOT NULL,
+  requests              bigint NOT NULL
+);
+CREATE UNIQUE INDEX request_log_latency_key ON request_log_latency (${LATENCY_KEY.join(', ')}) NULLS NOT DISTINCT;
 ${rollupUpserts('request_logs').rollups};
 ${rollupUpserts('request_logs').series};
+${rollupUpserts('request_logs').latency};
 DROP INDEX IF EXISTS request_logs_time;
 CREATE INDEX request_logs_time ON request_logs (time, id) INCLUDE (latency_ms);
 DROP INDEX IF EXISTS request_logs_team;
@@ -122,5 +138,11 @@ CREATE TABLE request_log_series (
   width                 INTEGER NOT NULL,
   start                 INTEGER NOT NULL,
   team_id               TEXT,${SUMS_SQLITE}
+);
+CREATE TABLE request_log_latency (
+  hour                  INTEGER NOT NULL,
+  team_id               TEXT,
+  latency_bucket        INTEGER NOT NULL,
+  requests              INTEGER NOT NULL
 );
 `;

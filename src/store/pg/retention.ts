@@ -20,6 +20,7 @@ import { DAY_MS, dayStart, dropPartition, listPartitions, partitionDay } from '.
 async function deleteRollups(client: pg.PoolClient, end: number): Promise<void> {
   await client.query('DELETE FROM request_log_rollups WHERE hour < $1', [end]);
   await client.query('DELETE FROM request_log_series WHERE start < $1', [end]);
+  await client.query('DELETE FROM request_log_latency WHERE hour < $1', [end]);
 }
 
 /** The advisory lock key of a retention run ("Hdrt"). */

@@ -24,7 +24,7 @@ export function hourPlan(from: number, to: number): HourPlan {
 }
 
 export interface SeriesPlan {
-  /** request_log_series.width read: a minute or an hour. */
+  /** The width of the rollup rows read: a minute or an hour. */
   width: number;
   /** Rollup rows whose start is in [from, to) and not in `skip` are read (each lies in one bucket). */
   units: Interval;
@@ -33,31 +33,34 @@ export interface SeriesPlan {
   raw: Interval[];
 }
 
-/** At most this many minutes cut by a bucket edge are read from the rows; past it the whole range is. */
-const MAX_CUT_MINUTES = 1000;
+/** At most this many units cut by a bucket edge are read from the rows; past it the whole range is. */
+const MAX_CUT_UNITS = 1000;
 
 /**
  * The rollup rows of request_log_series that fill the buckets of [from, to) (width `bucket`, from
  * `from`), and the rows to read instead. When from and the bucket width are whole hours (or minutes),
  * every unit lies in one bucket and only the end of the range after the last whole unit is raw.
  * Otherwise minutes are read, except those cut by a bucket edge, which are read from the rows.
+ * `widths`: the rollup's units, largest first (request_log_latency has hours only); the last one is
+ * the unit read when the range is not aligned.
  */
-export function seriesPlan(from: number, to: number, bucket: number): SeriesPlan {
-  for (const width of [HOUR_MS, MINUTE_MS]) {
+export function seriesPlan(from: number, to: number, bucket: number, widths: readonly number[] = [HOUR_MS, MINUTE_MS]): SeriesPlan {
+  for (const width of widths) {
     if (from % width !== 0 || bucket % width !== 0) continue;
     const last = Math.floor(to / width) * width;
     if (last <= from) return { width, units: [from, from], skip: [], raw: [[from, to]] };
     return { width, units: [from, last], skip: [], raw: last < to ? [[last, to]] : [] };
   }
-  const first = Math.ceil(from / MINUTE_MS) * MINUTE_MS;
-  const last = Math.floor(to / MINUTE_MS) * MINUTE_MS;
-  const everything: SeriesPlan = { width: MINUTE_MS, units: [from, from], skip: [], raw: [[from, to]] };
-  if (last <= first || bucket < 2 * MINUTE_MS) return everything;
+  const unit = widths[widths.length - 1];
+  const first = Math.ceil(from / unit) * unit;
+  const last = Math.floor(to / unit) * unit;
+  const everything: SeriesPlan = { width: unit, units: [from, from], skip: [], raw: [[from, to]] };
+  if (last <= first || bucket < 2 * unit) return everything;
   const skip: number[] = [];
   for (let edge = from + bucket; edge < last; edge += bucket) {
-    if (edge % MINUTE_MS === 0 || edge < first) continue;
-    skip.push(Math.floor(edge / MINUTE_MS) * MINUTE_MS);
-    if (skip.length > MAX_CUT_MINUTES) return everything;
+    if (edge % unit === 0 || edge < first) continue;
+    skip.push(Math.floor(edge / unit) * unit);
+    if (skip.length > MAX_CUT_UNITS) return everything;
   }
   const raw: Interval[] = [];
   const add = (start: number, end: number) => {
@@ -67,7 +70,7 @@ export function seriesPlan(from: number, to: number, bucket: number): SeriesPlan
     else raw.push([start, end]);
   };
   add(from, first);
-  for (const minute of skip) add(minute, minute + MINUTE_MS);
+  for (const start of skip) add(start, start + unit);
   add(last, to);
-  return { width: MINUTE_MS, units: [first, last], skip, raw };
+  return { width: unit, units: [first, last], skip, raw };
 }
