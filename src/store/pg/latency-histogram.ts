@@ -9,8 +9,8 @@
  * up to 1.1^140 ms (about 10.4 minutes); bucket 141 holds everything slower. A bucket stands for
  * its geometric middle, 1.1^(i-0.5), which is within a factor √1.1 ≈ 1.0488 of every latency in
  * it; a percentile interpolates between the middles of the two ranks' buckets as percentile_cont
- * interpolates between the ranks, so it is within 4.9% of the exact percentile (within 0.5 ms under
- * 1 ms; latencies over 1.1^140 ms count as 1.1^140 ms).
+ * interpolates between the ranks, so it is within 4.9% of the exact percentile (plus at most 0.5 ms
+ * when some latencies are under 1 ms; latencies over 1.1^140 ms count as 1.1^140 ms).
  */
 
 export const LATENCY_RATIO = 1.1;
@@ -19,7 +19,7 @@ export const LATENCY_BUCKETS = 142;
 const TOP = LATENCY_BUCKETS - 1;
 /** The largest relative error of a percentile from the histogram (for latencies of 1 ms to 1.1^140 ms). */
 export const LATENCY_RELATIVE_ERROR = Math.sqrt(LATENCY_RATIO) - 1;
-/** The largest error under 1 ms, in ms. */
+/** What latencies under 1 ms (bucket 0, standing for 0.5 ms) add to the error at most, in ms. */
 export const LATENCY_ABSOLUTE_ERROR_UNDER_1_MS = 0.5;
 
 /** The bucket of `column` (a latency in ms, not null), in SQL. */
