@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { PG_REQUEST_LOGS } from '../dist/store/pg/request-log-schema.js';
+import { migratePostgres } from '../dist/store/pg/migrate.js';
 import { PgLogWriter } from '../dist/store/pg/log-writer.js';
 import { PgLogQueries } from '../dist/store/pg/log-queries.js';
 import { PgUsageQueries } from '../dist/store/pg/usage-queries.js';
@@ -29,7 +29,8 @@ await admin.connect();
 await admin.query(`CREATE SCHEMA ${schema}`);
 const pool = createPgPool(settings);
 try {
-  await pool.query(PG_REQUEST_LOGS);
+  // Every migration: the writer also keeps the request log's rollups (migration 12).
+  await migratePostgres(pool);
   const providers = ['openai', 'anthropic', 'gemini', 'groq'];
   const models = ['gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'llama-3.1-8b'];
   const record = (index) => ({

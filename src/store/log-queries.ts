@@ -79,6 +79,11 @@ export interface LogStats {
   from: number;
   to: number;
   bucket_ms: number;
+  /**
+   * How the latency percentiles were computed: `exact` from every request's latency, or `approximate`
+   * from a latency histogram, within 5% (cluster mode, ranges over 24 hours: docs/cluster.md).
+   */
+  percentiles: 'exact' | 'approximate';
   totals: {
     requests: number;
     errors: number;
@@ -261,6 +266,11 @@ export function statsRange(params: LogStatsParams, now: number, dialect: LogSqlD
   return { from, to, bucket, top, range, inRange };
 }
 
+/** The last keys of a top list's order: ties in requests and cost in the order of their names (no value first), the same on every backend. */
+export function topTieOrder(columns: string): string {
+  return columns.split(', ').map((column) => `${column} NULLS FIRST`).join(', ');
+}
+
 /** Every bucket of the range, empty ones included, from the rows of the non-empty ones. */
 export function fillBuckets(
   from: number, to: number, bucket: number, rows: Array<Omit<LogStatsBucket, 'start'> & { bucket: number }>,
@@ -340,12 +350,13 @@ export class LogQueries implements LogReader {
     const topOf = (columns: string, notNull: string) =>
       this.#statement(`SELECT ${columns}, ${TOP_FIELDS} FROM request_logs
         WHERE ${inRange} AND ${notNull} IS NOT NULL GROUP BY ${columns}
-        ORDER BY requests DESC, cost_usd DESC LIMIT @top`).all({ ...range, top });
+        ORDER BY requests DESC, cost_usd DESC, ${topTieOrder(columns)} LIMIT @top`).all({ ...range, top });
 
     return {
       from,
       to,
       bucket_ms: bucket,
+      percentiles: 'exact',
       totals,
       buckets,
       top_models: topOf('provider, model', 'model') as LogStats['top_models'],

@@ -8,6 +8,7 @@
  */
 import type { SqliteDatabase } from './database.js';
 import { PG_AUTH, PG_BATCHES, PG_CONFIG_SYNC, PG_CORE, PG_GOVERNANCE, PG_MCP, PG_RATE_LIMIT_COUNTERS, PG_RESPONSE_ITEMS_AND_BACKGROUND, PG_STORED_RESPONSES } from './pg/pg-migrations.js';
+import { PG_REQUEST_LOG_ROLLUPS, SQLITE_REQUEST_LOG_ROLLUPS } from './pg/request-log-rollups.js';
 import { createConfigOutbox } from './pg/sqlite-outbox.js';
 
 export interface Migration {
@@ -446,6 +447,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: 'batches: files and batch jobs made through the gateway', up: BATCHES, pg: PG_BATCHES },
   // Configuration shared through Postgres (docs/cluster.md): SQLite records local changes, Postgres numbers them.
   { version: 11, name: 'cluster: configuration outbox and change log', up: createConfigOutbox, pg: PG_CONFIG_SYNC },
+  // Filled and read in Postgres only (src/store/pg/request-log-rollups.ts).
+  { version: 12, name: 'cluster: request log rollups by hour and minute', up: SQLITE_REQUEST_LOG_ROLLUPS, pg: PG_REQUEST_LOG_ROLLUPS },
 ];
 
 /** The schema version this code writes; a database above it is refused. */

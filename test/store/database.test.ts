@@ -32,7 +32,7 @@ describe('openDatabase', () => {
     expect(SCHEMA_VERSION).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
     expect(tableNames(db)).toEqual([
       'aliases', 'api_tokens', 'audit_log', 'auth_state', 'batch_files', 'batch_jobs', 'config_outbox', 'config_sync', 'customers', 'mcp_oauth_tokens', 'mcp_servers', 'mcp_tool_calls', 'model_groups', 'provider_keys', 'providers',
-      'rate_limit_counters', 'request_logs', 'sessions', 'settings', 'spend', 'stored_response_items', 'stored_responses', 'teams', 'users', 'virtual_keys',
+      'rate_limit_counters', 'request_log_latency', 'request_log_rollups', 'request_log_series', 'request_logs', 'sessions', 'settings', 'spend', 'stored_response_items', 'stored_responses', 'teams', 'users', 'virtual_keys',
     ]);
   });
 

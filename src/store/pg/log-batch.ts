@@ -4,6 +4,7 @@
  * errors are worth a retry. Used by the writer thread (pg-log-writer-thread.ts).
  */
 import { LOG_COLUMNS, type LogRow } from '../log-row.js';
+import { ROLLUP_SOURCE_COLUMNS, rollupUpserts } from './request-log-rollups.js';
 
 export type RowValues = Array<string | number | null>;
 
@@ -37,11 +38,20 @@ const COLUMN_TYPES: Record<(typeof LOG_COLUMNS)[number], string> = {
  * The INSERT of a batch: one array parameter per column, unnested into rows. Thirty parameters
  * whatever the batch size, so the statement is parsed and planned in the same time for 1 row or
  * 2,000 (a VALUES list of 500 rows has 15,000 parameters, and costs more to plan than to write). A
- * row already there (the same id and time: a batch sent again) is skipped.
+ * row already there (the same id and time: a batch sent again) is skipped. The rows inserted, and
+ * only those, are added to the rollups (request-log-rollups.ts) in the same statement: a batch sent
+ * again after a lost commit is counted once.
  */
-export const INSERT_LOGS_SQL = `INSERT INTO request_logs (${LOG_COLUMNS.join(', ')})
+const INSERT_ROWS = `INSERT INTO request_logs (${LOG_COLUMNS.join(', ')})
   SELECT * FROM unnest(${LOG_COLUMNS.map((column, index) => `$${index + 1}::${COLUMN_TYPES[column]}[]`).join(', ')})
   ON CONFLICT DO NOTHING`;
+/** The rows alone, without the rollups (what the writer ran before them: bench/pg-rollups.mjs compares the two). */
+export const INSERT_LOGS_ONLY_SQL = INSERT_ROWS;
+const UPSERTS = rollupUpserts('inserted');
+export const INSERT_LOGS_SQL = `WITH inserted AS (${INSERT_ROWS} RETURNING ${ROLLUP_SOURCE_COLUMNS}),
+  rollups AS (${UPSERTS.rollups}),
+  latency AS (${UPSERTS.latency})
+  ${UPSERTS.series}`;
 
 /** The parameters of INSERT_LOGS_SQL for these rows: one array per column. */
 export function insertLogsParams(rows: readonly RowValues[]): RowValues[] {

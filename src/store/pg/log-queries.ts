@@ -7,14 +7,19 @@
  * cursor are built by the same code); the aggregates use Postgres's spelling (FILTER,
  * percentile_cont ... WITHIN GROUP, the same linear interpolation). Stats and usage read in one
  * REPEATABLE READ transaction, so totals and groups count the same rows.
+ *
+ * The stats read the rollups the log writer keeps (rollup-stats.ts); `rollups: false` reads every row
+ * of the range instead (the reference the rollups are tested and measured against); `histogram:
+ * false` reads the rollups' sums but every row's latency, whatever the range (exact percentiles).
  */
 import type pg from 'pg';
 import {
-  fillBuckets, listQuery, statsRange, toPage,
+  fillBuckets, listQuery, statsRange, toPage, topTieOrder,
   type ListLogsParams, type LogPage, type LogSqlDialect, type LogStats, type LogStatsBucket, type LogStatsParams,
 } from '../log-queries.js';
 import { rowToStored } from '../log-row.js';
 import type { StoredRequestLog } from '../log-types.js';
+import { rollupStats } from './rollup-stats.js';
 import { positional } from './sql.js';
 
 const POSTGRES: LogSqlDialect = { integer: 'bigint', like: 'ILIKE', attemptCount: 'json_array_length(attempts::json)' };
@@ -48,10 +53,14 @@ async function all<T>(db: pg.Pool | pg.PoolClient, sql: string, values: Record<s
 export class PgLogQueries {
   readonly #pool: pg.Pool;
   readonly #now: () => number;
+  readonly #rollups: boolean;
+  readonly #histogram: boolean;
 
-  constructor(pool: pg.Pool, options: { now?: () => number } = {}) {
+  constructor(pool: pg.Pool, options: { now?: () => number; rollups?: boolean; histogram?: boolean } = {}) {
     this.#pool = pool;
     this.#now = options.now ?? Date.now;
+    this.#rollups = options.rollups ?? true;
+    this.#histogram = options.histogram ?? true;
   }
 
   async getLog(id: string): Promise<StoredRequestLog | undefined> {
@@ -65,7 +74,9 @@ export class PgLogQueries {
   }
 
   async logStats(params: LogStatsParams = {}): Promise<LogStats> {
-    const { from, to, bucket, top, range, inRange } = statsRange(params, this.#now(), POSTGRES);
+    const stats = statsRange(params, this.#now(), POSTGRES);
+    if (this.#rollups) return inSnapshot(this.#pool, (client) => rollupStats(client, stats, this.#histogram));
+    const { from, to, bucket, top, range, inRange } = stats;
     return inSnapshot(this.#pool, async (client) => {
       const [totals] = await all<LogStats['totals']>(client, `SELECT count(*) AS requests, ${ERRORS} AS errors,
           coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
@@ -80,11 +91,12 @@ export class PgLogQueries {
         FROM request_logs WHERE ${inRange} GROUP BY 1 ORDER BY 1`, { ...range, bucket });
       const topOf = (columns: string, notNull: string) => all(client, `SELECT ${columns}, ${TOP_FIELDS} FROM request_logs
           WHERE ${inRange} AND ${notNull} IS NOT NULL GROUP BY ${columns}
-          ORDER BY requests DESC, cost_usd DESC LIMIT @top`, { ...range, top });
+          ORDER BY requests DESC, cost_usd DESC, ${topTieOrder(columns)} LIMIT @top`, { ...range, top });
       return {
         from,
         to,
         bucket_ms: bucket,
+        percentiles: 'exact',
         totals,
         buckets: fillBuckets(from, to, bucket, rows),
         top_models: (await topOf('provider, model', 'model')) as LogStats['top_models'],

@@ -14,7 +14,14 @@
 import type pg from 'pg';
 import type { RetentionLimits } from '../retention.js';
 import { silentLogger, type StoreLogger } from '../store-logger.js';
-import { DAY_MS, dayStart, dropPartition, listPartitions } from './partitions.js';
+import { DAY_MS, dayStart, dropPartition, listPartitions, partitionDay } from './partitions.js';
+
+/** The rollups (request-log-rollups.ts) of the days before `end`, whose rows retention dropped: they count what the rows no longer show. */
+async function deleteRollups(client: pg.PoolClient, end: number): Promise<void> {
+  await client.query('DELETE FROM request_log_rollups WHERE hour < $1', [end]);
+  await client.query('DELETE FROM request_log_series WHERE start < $1', [end]);
+  await client.query('DELETE FROM request_log_latency WHERE hour < $1', [end]);
+}
 
 /** The advisory lock key of a retention run ("Hdrt"). */
 const RETENTION_LOCK = 0x4864_7274;
@@ -141,5 +148,7 @@ export class PgRetention {
       }
     }
     result.bytes = bytes;
+    const dropped = [...result.droppedByAge, ...result.droppedBySize].map((name) => partitionDay(name) ?? 0);
+    if (dropped.length > 0) await deleteRollups(client, Math.max(...dropped) + DAY_MS);
   }
 }

@@ -296,6 +296,8 @@ export interface LogStats {
   from: number;
   to: number;
   bucket_ms: number;
+  /** `approximate`: from a latency histogram, within 5% (cluster mode, ranges over 24 hours). */
+  percentiles: 'exact' | 'approximate';
   totals: {
     requests: number;
     errors: number;

@@ -111,8 +111,17 @@ export function OverviewPage() {
   );
 }
 
+/** What "≈" before a latency means (the stats' percentiles came from a latency histogram). */
+const APPROXIMATE_LATENCY = 'Approximate: from a latency histogram, within 5% of the exact value';
+
+/** A latency, marked "≈" when the stats' percentiles are approximate. */
+function latencyText(value: number | null, approximate: boolean): string {
+  return approximate && value !== null ? `≈ ${formatMs(value)}` : formatMs(value);
+}
+
 function Dashboard({ data, rangeLabel, liveRps, keyNames }: { data: LogStats; rangeLabel: string; liveRps: number | undefined; keyNames: Map<string, string> | undefined }) {
   const { totals } = data;
+  const approximate = data.percentiles === 'approximate';
   const errorRate = totals.requests === 0 ? null : totals.errors / totals.requests;
   const times = useMemo(() => data.buckets.map((bucket) => bucket.start), [data]);
   const traffic = useMemo(() => {
@@ -136,7 +145,11 @@ function Dashboard({ data, rangeLabel, liveRps, keyNames }: { data: LogStats; ra
     <div className="stack" data-testid="overview">
       <div className="grid grid-stats">
         <Stat label="Requests / s (last minute)" value={liveRps === undefined ? '—' : rate(liveRps)} sub={`${formatInteger(totals.requests)} in ${rangeLabel}`} />
-        <Stat label="Latency p50" value={formatMs(totals.p50_ms)} sub={`p95 ${formatMs(totals.p95_ms)} · p99 ${formatMs(totals.p99_ms)}`} />
+        <Stat
+          label="Latency p50"
+          value={<span title={approximate ? APPROXIMATE_LATENCY : undefined}>{latencyText(totals.p50_ms, approximate)}</span>}
+          sub={<span title={approximate ? APPROXIMATE_LATENCY : undefined}>{`p95 ${latencyText(totals.p95_ms, approximate)} · p99 ${latencyText(totals.p99_ms, approximate)}`}</span>}
+        />
         <Stat
           label="Error rate"
           value={formatPercent(errorRate)}
@@ -178,6 +191,7 @@ function Charts({
   traffic: Series[];
   times: number[];
 }) {
+  const approximate = data.percentiles === 'approximate';
   const latency = useMemo(
     () => [
       { label: 'p50', color: 'var(--chart-1)', values: data.buckets.map((bucket) => bucket.p50_ms) },
@@ -193,8 +207,14 @@ function Charts({
         <Card title="Traffic" actions={<Legend series={traffic} />}>
           <TimeChart times={times} bucketMs={data.bucket_ms} series={traffic} format={rate} label={`Requests and errors per second over ${rangeLabel}`} />
         </Card>
-        <Card title="Latency" actions={<Legend series={latency} />}>
-          <TimeChart times={times} bucketMs={data.bucket_ms} series={latency} format={(value) => (value === 0 ? '0' : formatMs(value))} label={`Latency p50 and p95 over ${rangeLabel}`} />
+        <Card title={approximate ? <span title={APPROXIMATE_LATENCY}>Latency ≈</span> : 'Latency'} actions={<Legend series={latency} />}>
+          <TimeChart
+            times={times}
+            bucketMs={data.bucket_ms}
+            series={latency}
+            format={(value) => (value === 0 ? '0' : formatMs(value))}
+            label={`Latency p50 and p95 over ${rangeLabel}${approximate ? ' (approximate, within 5%)' : ''}`}
+          />
         </Card>
         <Card title="Tokens" actions={<span className="muted small">per {formatDuration(data.bucket_ms)}</span>}>
           <TimeChart kind="bar" times={times} bucketMs={data.bucket_ms} series={tokens} format={formatCompact} label={`Tokens per bucket over ${rangeLabel}`} />
