@@ -4,11 +4,11 @@
 // alone and of the INSERT with the rollups, interleaved). Needs dist/ (npx tsc -p tsconfig.build.json)
 // and a Postgres; works in a schema of its own, dropped at the end. Bounded by --rows (at most 10M).
 //
-//   node bench/pg-rollups.mjs --db postgres://postgres@127.0.0.1:5432/postgres [--rows 10000000] [--days 30] [--runs 5] [--histogram]
+//   node bench/pg-rollups.mjs --db postgres://postgres@127.0.0.1:5432/postgres [--rows 10000000] [--days 30] [--runs 5] [--histogram] [--keep]
 //
 // --histogram: the overview's stats only, with exact percentiles read from every row's latency
 // (before) and with percentiles from the latency histogram (after); the writer's statement with the
-// rollups without and with the histogram's upsert.
+// rollups without and with the histogram's upsert. --keep: leave the schema (to EXPLAIN a query), and say its name.
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ import { PgUsageQueries } from '../dist/store/pg/usage-queries.js';
 const { values } = parseArgs({ options: {
   db: { type: 'string' }, rows: { type: 'string', default: '10000000' }, days: { type: 'string', default: '30' },
   runs: { type: 'string', default: '5' }, 'writer-batches': { type: 'string', default: '40' }, histogram: { type: 'boolean', default: false },
+  keep: { type: 'boolean', default: false },
 } });
 const histogramOnly = values.histogram;
 const url = values.db ?? process.env.HEIMDALL_TEST_DATABASE_URL;
@@ -208,6 +209,7 @@ try {
   for (const line of lines) console.log(line);
 } finally {
   await pool.end();
-  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  if (values.keep) process.stderr.write(`schema ${schema} kept: drop it with DROP SCHEMA ${schema} CASCADE\n`);
+  else await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await admin.end();
 }
