@@ -45,7 +45,7 @@ export const redisSchema = z
       .int()
       .min(0)
       .max(1_000)
-      .default(5)
+      .default(0)
       .describe('Longest wait of a settlement (a finished request\'s real cost) before it is written: settlements travel with the next admission\'s round trip, batched, or after this many ms when none comes first (0: each at once). Until written, a finished request counts as in flight.'),
     max_pending_settlements: z
       .number()

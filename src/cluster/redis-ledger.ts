@@ -3,8 +3,9 @@
  * the same for every instance. admit() is one script call (check and reserve
  * every level); settle() queues the real cost, and the queue is written as one
  * script call per hash tag (charge, release the reservation, once per request
- * id) with the next admission's round trip, or after redis.settle_batch_ms
- * when none comes first. See redis-scripts.ts and docs/cluster.md.
+ * id): at once with redis.settle_batch_ms 0 (the default), else with the next
+ * admission's round trip, or after settle_batch_ms when none comes first.
+ * See redis-scripts.ts and docs/cluster.md.
  *
  * Redis unreachable (a command failed or took longer than redis.timeout_ms):
  * the instance stops asking it and pings it every PROBE_MS; meanwhile each
