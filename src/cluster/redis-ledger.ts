@@ -364,6 +364,10 @@ export class RedisLedger implements SpendLedger {
       this.keep(settlement);
       return;
     }
+    if (this.config.settleBatchMs === 0 && this.queuedCount === 0) {
+      this.write([settlement]);
+      return;
+    }
     const queue = this.queued.get(settlement.tag);
     if (queue === undefined) this.queued.set(settlement.tag, [settlement]);
     else queue.push(settlement);
@@ -385,14 +389,17 @@ export class RedisLedger implements SpendLedger {
     const queued = this.queued;
     this.queued = new Map();
     this.queuedCount = 0;
-    for (const settlements of queued.values()) {
-      const write = this.sendSettlements(settlements, true).catch((error: unknown) => {
-        for (const settlement of settlements) this.keep(settlement);
-        this.goDown(error);
-      });
-      this.writing.add(write);
-      void write.finally(() => this.writing.delete(write));
-    }
+    for (const settlements of queued.values()) this.write(settlements);
+  }
+
+  /** Sends settlements of one hash tag; on failure they are kept for the replay and Redis counts as down. */
+  private write(settlements: readonly Settlement[]): void {
+    const write = this.sendSettlements(settlements, true).catch((error: unknown) => {
+      for (const settlement of settlements) this.keep(settlement);
+      this.goDown(error);
+    });
+    this.writing.add(write);
+    void write.finally(() => this.writing.delete(write));
   }
 
   /**
