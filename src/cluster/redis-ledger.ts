@@ -31,6 +31,7 @@ import type { RedisConfig } from './redis-config.js';
 import { redisTarget } from './redis-config.js';
 import { admitCall, amountText, layoutOf, reservationKeys, settleBatch, settleCall, spendExpiry, spendKey, type AdmitCall } from './redis-keys.js';
 import { ADMIT_SCRIPT, READ_SCRIPT, SEED_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
+import { ScriptCall } from './redis-call.js';
 import type { RedisLedgerStatus } from './cluster-view.js';
 
 export interface RedisLedgerLogger {
@@ -53,6 +54,10 @@ const DONE_TTL_MS = 86_400_000;
 const UNAVAILABLE_RETRY_S = 1;
 
 type ScriptReply = Array<string | number>;
+
+/** The two calls on a request's path, encoded here (redis-call.ts); the same scripts as heimdallAdmit and heimdallSettle. */
+const ADMIT_CALL = new ScriptCall(ADMIT_SCRIPT);
+const SETTLE_CALL = new ScriptCall(SETTLE_SCRIPT);
 
 interface SharedCommands {
   /** An admission and the settlements it takes along (settleBatch): its reply, and one per settlement. */
@@ -247,11 +252,14 @@ export class RedisLedger implements SpendLedger {
     const call = admitCall(this.config.keyPrefix, requestId, this.config.reservationTtlMs, admission.now, admission.accounts, admission.limits, reservedUsd, reservedTokens);
     const layout = layoutOf(this.config.keyPrefix, admission.accounts, admission.limits, admission.now);
     // Settlements waiting go first: those of this hash tag inside the admission's script call (released
-    // before its check), the others in the same write (auto-pipelining).
+    // before its check), the others in the same write (the connection corked).
     const taken = this.queuedCount > 0 ? this.take(layout.tag) : undefined;
-    if (this.queuedCount > 0) this.flush();
     const sent = settleBatch(taken?.map((settlement) => settlement.call) ?? [], call);
-    const result = this.redis.heimdallAdmit(sent.keys.length, sent.keys, sent.args).then(
+    const stream = this.queuedCount > 0 ? this.cork() : undefined;
+    if (this.queuedCount > 0) this.flush();
+    const request = ADMIT_CALL.run<[ScriptReply, ScriptReply[]]>(this.redis, sent.keys, sent.args);
+    stream?.uncork();
+    const result = request.then(
       ([reply, settled]) => {
         if (taken !== undefined) this.learn(taken, settled);
         return this.decide(admission, requestId, reservedUsd, reply, layout.periodStarts);
@@ -379,7 +387,7 @@ export class RedisLedger implements SpendLedger {
     }
   }
 
-  /** Writes every queued settlement: one script call per hash tag, all in one write (auto-pipelining). */
+  /** Writes every queued settlement: one script call per hash tag, all in one write. */
   private flush(): void {
     if (this.flushTimer !== undefined) {
       clearTimeout(this.flushTimer);
@@ -389,7 +397,17 @@ export class RedisLedger implements SpendLedger {
     const queued = this.queued;
     this.queued = new Map();
     this.queuedCount = 0;
+    const stream = queued.size > 1 ? this.cork() : undefined;
     for (const settlements of queued.values()) this.write(settlements);
+    stream?.uncork();
+  }
+
+  /** Holds the connection's writes until uncork(): the calls written meanwhile leave in one write. */
+  private cork(): { uncork(): void } | undefined {
+    const stream = this.redis.stream;
+    if (stream === undefined || !stream.writable) return undefined;
+    stream.cork();
+    return stream;
   }
 
   /** Sends settlements of one hash tag; on failure they are kept for the replay and Redis counts as down. */
@@ -408,7 +426,7 @@ export class RedisLedger implements SpendLedger {
    */
   private async sendSettlements(settlements: readonly Settlement[], learn: boolean): Promise<void> {
     const batch = settleBatch(settlements.map((settlement) => settlement.call));
-    const replies = await this.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
+    const replies = await SETTLE_CALL.run<ScriptReply[]>(this.redis, batch.keys, batch.args);
     if (learn) this.learn(settlements, replies);
   }
 
