@@ -26,12 +26,6 @@ const COMMON = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
--- A sum as the hashes keep it (15 significant digits). Read, added in Lua and written back costs Redis
--- half what HINCRBYFLOAT (long doubles, 17 digits) does.
-local function num(x)
-  return string.format('%.15g', x)
-end
-
 local function amount(member)
   local bar = string.find(member, '|', 1, true)
   return tonumber(string.sub(member, bar + 1)) or 0
@@ -50,18 +44,16 @@ local function held(z, h)
   return sum
 end
 
--- A lease of n on zset z; sum: what hash h holds now (as held() just read it).
-local function lease(z, h, member, n, ms, sum)
-  if redis.call('ZADD', z, now + ms, member) == 1 then redis.call('HSET', h, 'held', num(sum + n)) end
+local function lease(z, h, member, n, ms)
+  if redis.call('ZADD', z, now + ms, member) == 1 then redis.call('HINCRBYFLOAT', h, 'held', n) end
   redis.call('PEXPIRE', z, ms * 2)
   redis.call('PEXPIRE', h, ms * 2)
 end
 
 local function release(z, h, member)
   if redis.call('ZREM', z, member) == 1 then
-    local left = tonumber(redis.call('HGET', h, 'held') or '0') - amount(member)
-    if left < 1e-9 or redis.call('ZCARD', z) == 0 then left = 0 end
-    redis.call('HSET', h, 'held', num(left))
+    local left = tonumber(redis.call('HINCRBYFLOAT', h, 'held', -amount(member)))
+    if left < 1e-9 or redis.call('ZCARD', z) == 0 then redis.call('HSET', h, 'held', 0) end
   end
 end
 
@@ -151,20 +143,10 @@ local function settle(k0, p0)
     local b = k0 + 2 + (i - 1) * 3
     local s, r, h = KEYS[b + 1], KEYS[b + 2], KEYS[b + 3]
     release(r, h, id .. '|' .. usd)
-    -- Spend, tokens and requests read and written back at once.
-    local v = redis.call('HMGET', s, 'spend', 'tokens', 'requests')
-    local spend = v[1] or '0'
-    local fields = {'requests', num((tonumber(v[3]) or 0) + 1)}
-    if cost > 0 then
-      spend = num((tonumber(v[1]) or 0) + cost)
-      fields[3] = 'spend'
-      fields[4] = spend
-    end
-    if tokens > 0 then
-      fields[#fields + 1] = 'tokens'
-      fields[#fields + 1] = num((tonumber(v[2]) or 0) + tokens)
-    end
-    redis.call('HSET', s, unpack(fields))
+    local spend
+    if cost > 0 then spend = redis.call('HINCRBYFLOAT', s, 'spend', ARGV[p0 + 3]) else spend = redis.call('HGET', s, 'spend') or '0' end
+    if tokens > 0 then redis.call('HINCRBY', s, 'tokens', tokens) end
+    redis.call('HINCRBY', s, 'requests', 1)
     if ARGV[a0 + i] ~= '' then redis.call('PEXPIREAT', s, ARGV[a0 + i]) end
     out[#out + 1] = spend
   end
@@ -234,8 +216,6 @@ local function admit()
   -- Budgets: refused when spend plus what calls in flight reserved reaches the limit.
   local spends = {}
   local helds = {}
-  -- Per token limit: what its tokens in flight hold (the base of its lease).
-  local inflight = {}
   for i = 1, na do
     local s, r, h = KEYS[K + 1 + (i - 1) * 3 + 1], KEYS[K + 1 + (i - 1) * 3 + 2], KEYS[K + 1 + (i - 1) * 3 + 3]
     local spend = tonumber(redis.call('HGET', s, 'spend') or '0')
@@ -264,12 +244,7 @@ local function admit()
       counted = limit - level(c, limit, window)
       reset[j] = counted > 0 and math.ceil(counted * window / limit) or 0
     end
-    if kind == 't' then
-      inflight[j] = held(f, g)
-      used[j] = counted + inflight[j]
-    else
-      used[j] = counted
-    end
+    if kind == 't' then used[j] = counted + held(f, g) else used[j] = counted end
     if used[j] + 1 > limit then
       local wait
       if alg == 's' then
@@ -313,7 +288,7 @@ local function admit()
   local amount_usd = tonumber(usd)
   for i = 1, na do
     if amount_usd > 0 then
-      lease(KEYS[K + 1 + (i - 1) * 3 + 2], KEYS[K + 1 + (i - 1) * 3 + 3], id .. '|' .. usd, amount_usd, lease_ms, helds[i])
+      lease(KEYS[K + 1 + (i - 1) * 3 + 2], KEYS[K + 1 + (i - 1) * 3 + 3], id .. '|' .. usd, amount_usd, lease_ms)
       helds[i] = helds[i] + amount_usd
     end
   end
@@ -329,7 +304,7 @@ local function admit()
       end
       used[j] = used[j] + 1
     elseif tokens > 0 then
-      lease(f, g, id .. '|' .. ARGV[P + 4], tokens, lease_ms, inflight[j])
+      lease(f, g, id .. '|' .. ARGV[P + 4], tokens, lease_ms)
       used[j] = used[j] + tokens
     end
   end
