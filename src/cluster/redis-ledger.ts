@@ -55,14 +55,12 @@ const UNAVAILABLE_RETRY_S = 1;
 
 type ScriptReply = Array<string | number>;
 
-/** The two calls on a request's path, encoded here (redis-call.ts); the same scripts as heimdallAdmit and heimdallSettle. */
+/** The two calls on a request's path, encoded by the ledger (redis-call.ts). */
 const ADMIT_CALL = new ScriptCall(ADMIT_SCRIPT);
 const SETTLE_CALL = new ScriptCall(SETTLE_SCRIPT);
 
 interface SharedCommands {
-  /** An admission and the settlements it takes along (settleBatch): its reply, and one per settlement. */
-  heimdallAdmit(numKeys: number, keys: string[], args: string[]): Promise<[ScriptReply, ScriptReply[]]>;
-  /** A settlement batch (settleBatch in redis-keys.ts): one reply per settlement. */
+  /** A settlement batch (settleBatch in redis-keys.ts): one reply per settlement (the ledger itself sends them through SETTLE_CALL). */
   heimdallSettle(numKeys: number, keys: string[], args: string[]): Promise<ScriptReply[]>;
   heimdallSeed(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
   heimdallRead(numKeys: number, ...keysAndArgs: string[]): Promise<string[]>;
@@ -159,7 +157,6 @@ export class RedisLedger implements SpendLedger {
       retryStrategy: (times) => Math.min(times * 100, 1_000),
       lazyConnect: true,
     });
-    redis.defineCommand('heimdallAdmit', { lua: ADMIT_SCRIPT });
     redis.defineCommand('heimdallSettle', { lua: SETTLE_SCRIPT });
     redis.defineCommand('heimdallSeed', { lua: SEED_SCRIPT });
     redis.defineCommand('heimdallRead', { lua: READ_SCRIPT });
