@@ -46,7 +46,10 @@
  * - at or under the setpoint and refusing: up by 3% (+1), by 10% under half
  *   the setpoint or while the loop had idle time (late with idle time is
  *   other processes' doing, and never lowers the limit);
- * - no refusal for `CALM_WINDOWS` (the load fell under the limit): no limit.
+ * - no refusal for `CALM_WINDOWS` and fewer than 80% of the limit arriving
+ *   over them (the load fell well under it): no limit. A load near the limit
+ *   keeps it, ready for the next rise, which would otherwise cost another
+ *   onset's backlog.
  * Requests over the limit are refused at once (503, Retry-After), before their
  * body is read, with a response rendered once per limit value
  * (src/api/admission-gate.ts).
@@ -90,8 +93,9 @@ export const ONSET_HELD_MS = 50;
  * loop turn, which can be longer than ONSET_MS, and one turn is not a trend.
  */
 const MIN_RUN_WINDOWS = 2;
-/** Windows without a refusal before the limit is lifted. */
+/** Windows without a refusal before the limit is lifted, if fewer than LIFT_SHARE of the limit arrived over them. */
 export const CALM_WINDOWS = 10;
+export const LIFT_SHARE = 0.8;
 /** The share of a window the loop had work in, above which its lateness is its own load. */
 export const BUSY_UTILIZATION = 0.9;
 /** Once set, the limit steers the loop's delay to this share of the target. */
@@ -141,7 +145,10 @@ export class CapacityLimit {
   private runArrived = 0;
   private runCompleted = 0;
   private previousDelay = 0;
+  // The current run of windows without a refusal.
   private calm = 0;
+  private calmArrived = 0;
+  private calmMs = 0;
 
   constructor(
     public settings: CapacitySettings,
@@ -235,10 +242,24 @@ export class CapacityLimit {
       if (late) this.setOnEvidence(now, minRate);
       return;
     }
-    if (this.refused > 0) this.calm = 0;
-    else if (++this.calm >= CALM_WINDOWS) {
-      this.lift();
-      return;
+    if (this.refused > 0) {
+      this.calm = 0;
+      this.calmArrived = 0;
+      this.calmMs = 0;
+    } else {
+      this.calm++;
+      this.calmArrived += this.arrived;
+      this.calmMs += elapsed;
+      if (this.calm >= CALM_WINDOWS) {
+        // Lifted once the load is well under the limit; near it, the limit stays to catch the next rise.
+        if ((this.calmArrived * 1000) / this.calmMs <= this.rate * LIFT_SHARE) {
+          this.lift();
+          return;
+        }
+        this.calm = 0;
+        this.calmArrived = 0;
+        this.calmMs = 0;
+      }
     }
     const setpoint = targetDelayMs * SETPOINT_SHARE;
     const busy = this.utilization >= BUSY_UTILIZATION;
@@ -285,6 +306,8 @@ export class CapacityLimit {
   private lift(): void {
     this.rate = Infinity;
     this.calm = 0;
+    this.calmArrived = 0;
+    this.calmMs = 0;
     this.servedRate = 0;
   }
 }

@@ -12,7 +12,7 @@
  * while on time, and lifts once nothing is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { CALM_WINDOWS, CapacityLimit, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
+import { CALM_WINDOWS, CapacityLimit, LIFT_SHARE, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
 
 interface Load {
   /** New requests a second. */
@@ -314,6 +314,22 @@ describe('capacity limit: the rate', () => {
     expect(sim.run(CALM_WINDOWS * WINDOW_MS, low).refused).toBe(0);
     expect(limit.rate).toBe(Infinity);
     expect(sim.run(1000, { arrivalRate: 5000, serveRate: 5000, lateMs: 1 }).refused).toBe(0);
+  });
+
+  it(`a load near the limit, none refused, keeps it (over ${LIFT_SHARE * 100}% of it arriving); a load well under it lifts it`, () => {
+    const limit = new CapacityLimit(settings, 0);
+    const sim = new Simulation(limit);
+    overloaded(sim);
+    const rate = limit.rate;
+    // 90% of the limit, the loop on time: after the bucket's first tokens, nothing refused for 3 s, and the limit stays.
+    const near = { arrivalRate: 0.9 * rate, serveRate: 2 * rate, lateMs: 1 };
+    sim.run(WINDOW_MS, near);
+    const kept = limit.rate;
+    expect(sim.run(3000, near).refused).toBe(0);
+    expect(limit.rate).toBe(kept);
+    // 70% of it: lifted after CALM_WINDOWS.
+    sim.run(CALM_WINDOWS * WINDOW_MS, { arrivalRate: 0.7 * rate, serveRate: 2 * rate, lateMs: 1 });
+    expect(limit.rate).toBe(Infinity);
   });
 
   it('a burst is admitted up to 25 ms of the rate, then at the rate', () => {
