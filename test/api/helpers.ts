@@ -45,6 +45,8 @@ export async function startAdminGateway(options: AdminGatewayOptions = {}): Prom
     env: { ...options.env },
     ...(options.configPath !== undefined ? { configPath: options.configPath } : { config: options.config ?? {} }),
     overrides: { port: 0, host: '127.0.0.1', dataDir, logLevel: 'info' },
+    // The capacity limit off, as in the library: it would watch this process's loop, which the test's own clients share.
+    capacityTargetDelayMs: 0,
   });
   let text = '';
   const destination = new Writable({
