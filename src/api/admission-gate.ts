@@ -1,15 +1,20 @@
 /**
  * Where overload shedding (src/gateway/admission.ts) meets the server: every
  * request to a client surface passes the capacity limit (src/gateway/capacity-limit.ts:
- * over the rate a saturated CPU serves, it is refused at once, never queued),
- * takes an in-flight slot before its body is read and gives it back when its
- * response closes (last byte sent, or the client gone). Without a free slot it
- * waits in the queue (limits.max_queue) or is answered at once: 503, Retry-After, the error in the caller's format, one
- * log line and `heimdall_requests_shed_total`. The fast lane and the
- * Responses WebSocket call `tryEnter()` (then `waitOrShed()`) for their
- * requests; the Fastify hook here covers every other client route.
+ * over the rate a saturated CPU serves, it is refused at once, never queued,
+ * from a response rendered once: `refuseOverCapacity()`, counted in
+ * `heimdall_requests_shed_total` but not logged one by one), takes an
+ * in-flight slot before its body is read and gives it back when its response
+ * closes (last byte sent, or the client gone). Without a free slot it waits in
+ * the queue (limits.max_queue) or is answered at once: 503, Retry-After, the
+ * error in the caller's format, one log line and
+ * `heimdall_requests_shed_total`. The fast lane calls `tryEnter()` (then
+ * `refuseOverCapacity()`, then `waitOrShed()`) for its requests, the Responses
+ * WebSocket `tryEnter()` then `waitOrShed()`; the Fastify hook here covers
+ * every other client route.
  * /api, /health, /metrics and the dashboard are never counted nor refused.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { ErrorFormat } from '../errors/render.js';
@@ -46,6 +51,31 @@ export class AdmissionGate {
     if (admission.lagging || !admission.hasCapacity() || !admission.tryAcquire()) return false;
     admission.capacity.take();
     response.once('close', admission.releaseOne);
+    return true;
+  }
+
+  /**
+   * A request over the capacity limit, answered at once from the refusal rendered once per limit
+   * value and format (Admission.capacityResponse): no request object, no log line (the lines when
+   * the limit is set and lifted give the count; `heimdall_requests_shed_total` counts each). Under
+   * overload refusals are most of the traffic and share the loop with the admitted requests: each
+   * must cost the process as little as the HTTP exchange itself. False when the request is not over
+   * the capacity limit (then `waitOrShed`).
+   */
+  refuseOverCapacity(response: ServerResponse, path: string, format: ErrorFormat, requestId: string): boolean {
+    const admission = this.admission;
+    if (admission.lagging || admission.hasCapacity()) return false;
+    admission.capacity.refuse();
+    this.metrics.requestShed(path, 'capacity');
+    const refusal = admission.capacityResponse(format);
+    const headers = refusal.headers.slice();
+    headers.push('x-request-id', requestId);
+    try {
+      response.writeHead(refusal.status, headers);
+      response.end(refusal.body);
+    } catch {
+      response.destroy();
+    }
     return true;
   }
 
@@ -100,7 +130,13 @@ export function registerAdmission(app: FastifyInstance, gate: AdmissionGate): Ad
       done();
       return;
     }
-    gate.waitOrShed(reply.raw, url, done, (error) => sendError(reply as FastifyReply, undefined, error, (request.routeOptions.config?.surface as ErrorFormat | undefined) ?? errorFormatOfPath(url)));
+    const format = (request.routeOptions.config?.surface as ErrorFormat | undefined) ?? errorFormatOfPath(url);
+    if (gate.refuseOverCapacity(reply.raw, url, format, request.id)) {
+      // Answered on the raw response: the route never runs.
+      reply.hijack();
+      return;
+    }
+    gate.waitOrShed(reply.raw, url, done, (error) => sendError(reply as FastifyReply, undefined, error, format));
   });
   return gate;
 }

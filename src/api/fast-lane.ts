@@ -232,7 +232,7 @@ export class FastLane {
     const id = requestIdOf(headers);
     const admission = this.admission;
     if (admission === undefined || admission.tryEnter(response)) this.start(route, id, request, response, length);
-    else admission.waitOrShed(response, url, () => this.start(route, id, request, response, length), (error) => this.shed(route, id, request, response, error));
+    else if (!admission.refuseOverCapacity(response, url, route.surface, id)) admission.waitOrShed(response, url, () => this.start(route, id, request, response, length), (error) => this.shed(route, id, request, response, error));
     return true;
   }
 

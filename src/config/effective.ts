@@ -15,7 +15,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { Store } from '../store/store.js';
 import type { StoreLogger } from '../store/store-logger.js';
 import { configSecrets, redactText, registerSecrets } from '../telemetry/secrets.js';
-import { ConfigError, loadConfig, parseConfigFile, type ResolvedConfig, type Source } from './load.js';
+import { ConfigError, loadConfig, parseConfigFile, withCapacityDefault, type ResolvedConfig, type Source } from './load.js';
 import type { ConfigFile } from './schema.js';
 import { deepMerge, isObject, renderStorePatch, settingsSections, ROUTING_SETTING, type StoreOrigins } from './store-patch.js';
 
@@ -63,6 +63,8 @@ export class ConfigService {
   readonly #configPath: string | undefined;
   readonly #overrides: { port: number; host: string; dataDir: string; logLevel: string };
   readonly #initialSources: Record<string, Source>;
+  /** The embedding's default for limits.capacity_target_delay_ms (the library's 0), kept for every rebuild. */
+  readonly #capacityTargetDelayMs: number | undefined;
   readonly #listeners: ConfigChangeListener[] = [];
   #fileRaw: unknown;
   #snapshot: ConfigSnapshot;
@@ -72,6 +74,7 @@ export class ConfigService {
     this.#gateway = options.gateway;
     this.#logger = options.logger;
     this.#env = initial.input.env;
+    this.#capacityTargetDelayMs = initial.input.capacityTargetDelayMs;
     this.#configPath = initial.configPath;
     this.#fileRaw = initial.input.raw ?? {};
     this.#initialSources = { ...initial.sources };
@@ -196,7 +199,7 @@ export class ConfigService {
 
   #build(fileRaw: unknown, withStore = true): ConfigSnapshot {
     const load = (config: unknown): ResolvedConfig => loadConfig({
-      config, env: this.#env, configPath: this.#configPath, overrides: this.#overrides,
+      config, env: this.#env, configPath: this.#configPath, overrides: this.#overrides, capacityTargetDelayMs: this.#capacityTargetDelayMs,
     });
     const base = load(fileRaw);
     const rendered = withStore
@@ -205,7 +208,7 @@ export class ConfigService {
     const merged = deepMerge(fileRaw, rendered.patch);
     const config = withStore ? load(merged) : base;
     config.warnings.push(...rendered.problems);
-    const file = parseConfigFile(merged, 'config');
+    const file = parseConfigFile(withCapacityDefault(merged, this.#capacityTargetDelayMs), 'config');
     config.sources = computeSources(fileRaw, base, config, rendered.origins, this.#initialSources);
     for (const provider of config.providers) {
       provider.source = (config.sources[`providers.${provider.name}`] ?? provider.source) as Source;

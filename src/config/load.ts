@@ -175,7 +175,7 @@ export interface ResolvedConfig {
    * What was resolved: the config object as written (before defaults) and the environment,
    * so the store (src/config/effective.ts) and the file watch can resolve it again. Never serialised.
    */
-  input: { raw: unknown; env: NodeJS.ProcessEnv };
+  input: { raw: unknown; env: NodeJS.ProcessEnv; capacityTargetDelayMs?: number };
   /** Per-model facts over the shipped catalog (docs/catalog.md). */
   catalog: { overrides: Readonly<Record<string, CatalogOverride>> };
   /** The Responses API bridge's background mode (src/config/responses-schema.ts). */
@@ -200,6 +200,21 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** CLI flags; they win over everything. */
   overrides?: Partial<{ port: number; host: string; dataDir: string; logLevel: string }>;
+  /**
+   * `limits.capacity_target_delay_ms` where the config sets none: the server's default
+   * (DEFAULT_CAPACITY_TARGET_DELAY_MS) unless given; the library gives 0 (docs/performance.md).
+   */
+  capacityTargetDelayMs?: number;
+}
+
+/** The config with `limits.capacity_target_delay_ms` set to `ms` where it sets none (an embedding's own default). */
+export function withCapacityDefault(raw: unknown, ms: number | undefined): unknown {
+  if (ms === undefined || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const limits: unknown = (raw as { limits?: unknown }).limits;
+  if (limits === undefined) return { ...raw, limits: { capacity_target_delay_ms: ms } };
+  // Not an object: the schema refuses it, naming it.
+  if (typeof limits !== 'object' || limits === null || Array.isArray(limits) || 'capacity_target_delay_ms' in limits) return raw;
+  return { ...raw, limits: { ...limits, capacity_target_delay_ms: ms } };
 }
 
 function formatZodPath(path: readonly PropertyKey[]): string {
@@ -482,15 +497,16 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
   let file: ConfigFile;
   let raw: unknown = {};
   const sources: Record<string, Source> = { server: 'default', providers: 'env', routing: 'default', limits: 'default' };
+  const capacity = options.capacityTargetDelayMs;
   if (options.config !== undefined) {
     raw = options.config;
-    file = parseConfigFile(options.config, 'config');
+    file = parseConfigFile(withCapacityDefault(options.config, capacity), 'config');
   } else if (configPath !== undefined) {
     raw = readConfigJson(configPath);
-    file = parseConfigFile(raw, configPath);
+    file = parseConfigFile(withCapacityDefault(raw, capacity), configPath);
     sources.server = sources.routing = sources.limits = 'file';
   } else {
-    file = parseConfigFile({}, 'defaults');
+    file = parseConfigFile(withCapacityDefault({}, capacity), 'defaults');
   }
 
   const overrides = options.overrides ?? {};
@@ -590,7 +606,7 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
     },
     admin: resolveAdmin(file, env),
     auth: resolveAuth(file.auth, env, resolveSecret),
-    input: { raw, env },
+    input: { raw, env, capacityTargetDelayMs: capacity },
     catalog: { overrides: file.catalog.overrides },
     responses: resolveResponses(file.responses),
     cache: resolveCache(file.cache),

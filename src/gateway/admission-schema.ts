@@ -11,13 +11,15 @@ import type { OverloadSettings } from './admission.js';
 
 export const DEFAULT_MAX_IN_FLIGHT = 4096;
 /**
+ * The capacity limit's target in `heimdall start` (the library's is 0, off: src/config/load.ts).
  * A healthy process's loop runs well under 1 ms late on average (a 100 ms window's mean; a
- * garbage-collection pause of 50 ms in one window moves it by 5 ms). At 10 ms a loop turn lasts
- * about 20 ms, and a short call, which needs two or three turns, keeps a latency of tens of ms.
- * A late loop alone never sets the limit (capacity-limit.ts): the backlog must also grow, so a
- * loop made late by other processes, a pause or a burst being worked off refuses nothing.
+ * garbage-collection pause of 50 ms in one window moves it by 5 ms). Once set, the limit keeps the
+ * delay at half the target: a loop turn of about 15 ms, and a short call, which needs two or three
+ * turns, keeps a latency of tens of ms. A late loop alone never sets the limit (capacity-limit.ts):
+ * requests must also pile up, so a loop made late by other processes, a pause or a burst being
+ * worked off refuses nothing.
  */
-export const DEFAULT_CAPACITY_TARGET_DELAY_MS = 0;
+export const DEFAULT_CAPACITY_TARGET_DELAY_MS = 10;
 export const DEFAULT_CAPACITY_MIN_RATE = 10;
 
 export const overloadLimitsShape = {
@@ -49,7 +51,7 @@ export const overloadLimitsShape = {
     .number()
     .min(0)
     .default(DEFAULT_CAPACITY_TARGET_DELAY_MS)
-    .describe('Capacity limit: while the event loop runs later than this on average (ms, over 100 ms) and more requests arrive than complete, the rate of new client requests this process admits is held at what it serves (then raised again as it keeps up); requests over it get 503 with Retry-After at once. The wait for a provider never counts. 0: off.'),
+    .describe('Capacity limit: while the event loop runs later than this on average (ms, over 100 ms), busy, and requests pile up (more arrive than complete, or many are held), the rate of new client requests this process admits is steered to keep the loop\'s delay at half of this; requests over it get 503 with Retry-After at once. The wait for a provider never counts. Default 10 in the server (heimdall start), 0 in the library (createGateway). 0: off.'),
   capacity_min_rate: z
     .number()
     .int()

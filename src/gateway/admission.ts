@@ -14,6 +14,7 @@
  * never counted nor refused (src/api/admission-gate.ts decides what is).
  */
 import { GatewayError } from '../errors/gateway-error.js';
+import { renderError, type ErrorFormat } from '../errors/render.js';
 import { CapacityLimit, LoopDelaySampler, eventLoopUtilization, type CapacitySettings } from './capacity-limit.js';
 import { ConcurrencyLimiter, type ConcurrencySettings } from './concurrency.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -82,6 +83,13 @@ function limiterSettings(settings: OverloadSettings): ConcurrencySettings {
   };
 }
 
+/** A refusal rendered once: its status, its headers as name/value pairs (for writeHead) and its body. */
+export interface RenderedRefusal {
+  readonly status: number;
+  readonly headers: readonly string[];
+  readonly body: Buffer;
+}
+
 export class Admission extends ConcurrencyLimiter {
   /** Gives a slot back; a listener for the 'close' event of the exchange that holds it (no closure per request). */
   readonly releaseOne = (): void => this.release();
@@ -91,6 +99,7 @@ export class Admission extends ConcurrencyLimiter {
   readonly capacity: CapacityLimit;
   private readonly sampler: LoopDelaySampler;
   private capacityRefusal: { rate: number; error: GatewayError } | undefined;
+  private readonly capacityResponses = new Map<ErrorFormat, { rate: number; response: RenderedRefusal }>();
   private limitRefusal: { settings: ConcurrencySettings; error: GatewayError } | undefined;
 
   constructor(settings: OverloadSettings, logger?: Logger) {
@@ -153,6 +162,24 @@ export class Admission extends ConcurrencyLimiter {
       this.capacityRefusal = { rate, error };
     }
     return this.capacityRefusal.error;
+  }
+
+  /**
+   * The capacity limit's refusal as a whole response in `format`, rendered once per limit value:
+   * under overload refusals are most of what arrives, and each must cost a small fraction of a
+   * served request for the admitted ones to keep the CPU.
+   */
+  capacityResponse(format: ErrorFormat): RenderedRefusal {
+    const rate = Math.round(this.capacity.rate);
+    const cached = this.capacityResponses.get(format);
+    if (cached?.rate === rate) return cached.response;
+    const rendered = renderError(this.capacityError(), format);
+    const body = Buffer.from(JSON.stringify(rendered.body));
+    const headers: string[] = ['content-type', 'application/json', 'content-length', String(body.length)];
+    for (const [name, value] of Object.entries(rendered.headers)) headers.push(name, value);
+    const response = { status: rendered.status, headers, body };
+    this.capacityResponses.set(format, { rate, response });
+    return response;
   }
 
   loopDelayError(): GatewayError {

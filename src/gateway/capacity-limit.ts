@@ -1,7 +1,8 @@
 /**
  * Capacity-based admission: while this process is overloaded, the rate of new
- * client requests it admits is held at what it serves (a token bucket at the
- * measured completion rate), and the rest are refused at once.
+ * client requests it admits is steered so that its event loop runs on time
+ * (an AIMD controller on the loop's measured delay, feeding a token bucket),
+ * and the rest are refused at once.
  *
  * Overloaded means more arrives than the process serves, for long enough that
  * it is not a pause. The evidence, over 100 ms windows:
@@ -12,10 +13,14 @@
  *   of requests in flight sees them; the loop runs late by about as long as a
  *   new request waits to be read. A loop that waits for work yet wakes up
  *   late is short of CPU because of other processes, not of its own load.
- * - and the backlog grows: over a run of such windows, none draining (as
- *   many arrived, admitted or refused, as completed, within 10%), arrivals
- *   exceed completions by at least 32 requests and a quarter of the
- *   completions. A burst being worked off, a garbage-collection pause or a
+ * - and requests pile up: over a run of such windows, none draining (as
+ *   many arrived, admitted or refused, as completed, within 10%), either
+ *   arrivals exceed completions by at least 32 requests and a quarter of the
+ *   completions (an open-loop overload: the backlog grows), or at least
+ *   `ONSET_HELD` requests are in flight, as many as the process completes in
+ *   `ONSET_HELD_MS` (clients with many connections each, every one busy: the
+ *   backlog is in their queues, not here, and stays as large as the
+ *   connections). A burst being worked off, a garbage-collection pause or a
  *   neighbour's stall make the loop late while fewer requests arrive than
  *   complete; a client that sends its next request when the last one is
  *   answered grows the backlog by no more than it has outstanding; requests
@@ -25,18 +30,29 @@
  * by a slow provider complete none, however late the loop is for other
  * reasons). A run that keeps the loop late after the backlog stopped growing
  * (the clients out of connections) still counts its growth.
-
+ *
  * Once set, the limit starts at the completion rate measured over those
- * windows (what the process serves while saturated) and is adjusted each window:
- * - late and the delay not falling: down by 10%, at most every other window,
- *   never below half the completion rate measured when the limit was set
- *   (nor the minimum rate): refusals cost CPU too, and on a machine short of CPU the
- *   loop can stay late while it mostly refuses; the limit must not chase that
- *   down to nothing;
- * - on time and refusing: up, by 20% (+1) while the loop had idle time, else 5% (+1);
- * - no refusal for `CALM_WINDOWS` (the load fell under the limit): no limit.
+ * windows and is steered each window to keep the loop's delay at the
+ * setpoint, half the target (a loop turn of about 15 ms: an admitted short
+ * call, two or three turns, keeps a latency of tens of ms):
+ * - above the setpoint with the loop busy: down by 10% (20% above twice the target), or to the
+ *   rate the window completed if that is less (what the saturated process
+ *   serves now; at most 30% down at once), unless the delay fell by a quarter
+ *   since the last window (the backlog drains at this rate); never below a
+ *   quarter of the completion rate measured when the limit was set (nor the
+ *   minimum rate): refusals cost CPU too, and on a machine short of CPU the
+ *   loop can stay late while it mostly refuses; the limit must not chase
+ *   that down to nothing;
+ * - at or under the setpoint and refusing: up by 3% (+1), by 10% under half
+ *   the setpoint or while the loop had idle time (late with idle time is
+ *   other processes' doing, and never lowers the limit);
+ * - no refusal for `CALM_WINDOWS` and fewer than 80% of the limit arriving
+ *   over them (the load fell well under it): no limit. A load near the limit
+ *   keeps it, ready for the next rise, which would otherwise cost another
+ *   onset's backlog.
  * Requests over the limit are refused at once (503, Retry-After), before their
- * body is read.
+ * body is read, with a response rendered once per limit value
+ * (src/api/admission-gate.ts).
  *
  * Memory is fixed (a token bucket and a few counters); `hasCapacity()`,
  * `take()`, `refuse()` and `complete()` allocate nothing. Time is passed in,
@@ -65,18 +81,37 @@ export const ONSET_MS = 300;
 export const ONSET_GROWTH = 32;
 export const ONSET_GROWTH_SHARE = 0.25;
 /**
+ * Or the requests in flight at the end of that run: at least this many, and at least what the process
+ * completes in ONSET_HELD_MS (by Little's law, the mean admitted request has spent that long in the
+ * process). Clients whose connections are all busy send as many as are answered: their backlog waits
+ * in their own queues and never grows here, but every connection holds a request.
+ */
+export const ONSET_HELD = 128;
+export const ONSET_HELD_MS = 50;
+/**
  * The run must span at least this many windows: while the loop is saturated a window lasts one
  * loop turn, which can be longer than ONSET_MS, and one turn is not a trend.
  */
 const MIN_RUN_WINDOWS = 2;
-/** Windows without a refusal before the limit is lifted. */
+/** Windows without a refusal before the limit is lifted, if fewer than LIFT_SHARE of the limit arrived over them. */
 export const CALM_WINDOWS = 10;
-/** Windows after a decrease before the next one. */
-const HOLD_WINDOWS = 2;
+export const LIFT_SHARE = 0.8;
 /** The share of a window the loop had work in, above which its lateness is its own load. */
 export const BUSY_UTILIZATION = 0.9;
-/** The limit never falls below this share of the best completion rate measured while saturated. */
-export const FLOOR_SHARE = 0.5;
+/** Once set, the limit steers the loop's delay to this share of the target. */
+export const SETPOINT_SHARE = 0.5;
+/** The limit never falls below this share of the completion rate measured when it was set. */
+export const FLOOR_SHARE = 0.25;
+/** Per window above the setpoint; above twice the target. */
+export const DECREASE = 0.9;
+export const STEEP_DECREASE = 0.8;
+/** The most one window cuts: to this share of the rate. */
+export const MAX_CUT = 0.7;
+/** Per window at or under the setpoint while refusing; under half the setpoint, or with idle time in the loop. */
+export const INCREASE = 1.03;
+export const FAST_INCREASE = 1.1;
+/** The bucket holds this long's worth of the rate: a loop turn's arrivals, not a burst. */
+const BUCKET_MS = 25;
 
 /** The share of the time since its last call that the event loop had work (not waiting for I/O). */
 export type Utilization = () => number;
@@ -92,6 +127,8 @@ export class CapacityLimit {
   servedRate = 0;
   /** Requests refused by the limit since the start. */
   refusedTotal = 0;
+  /** Admitted requests not completed yet. */
+  inFlight = 0;
 
   private tokens = 0;
   private refilledAt = 0;
@@ -108,8 +145,10 @@ export class CapacityLimit {
   private runArrived = 0;
   private runCompleted = 0;
   private previousDelay = 0;
-  private holdUntil = 0;
+  // The current run of windows without a refusal.
   private calm = 0;
+  private calmArrived = 0;
+  private calmMs = 0;
 
   constructor(
     public settings: CapacitySettings,
@@ -139,6 +178,7 @@ export class CapacityLimit {
   /** An admitted request takes its token (the bucket may go into debt for a request that waited in the queue). */
   take(): void {
     this.arrived++;
+    this.inFlight++;
     if (this.rate !== Infinity) this.tokens -= 1;
   }
 
@@ -152,6 +192,7 @@ export class CapacityLimit {
   /** An admitted request finished (its last byte, or its client gone). */
   complete(): void {
     this.completed++;
+    if (this.inFlight > 0) this.inFlight--;
   }
 
   /** One sample of the loop's lateness; closes the window when it is over. */
@@ -162,7 +203,7 @@ export class CapacityLimit {
   }
 
   private refill(now: number): void {
-    const burst = Math.max(1, this.rate * (WINDOW_MS / 2000)); // half a window's worth
+    const burst = Math.max(1, (this.rate * BUCKET_MS) / 1000);
     this.tokens = Math.min(burst, this.tokens + ((now - this.refilledAt) * this.rate) / 1000);
     this.refilledAt = now;
   }
@@ -201,20 +242,39 @@ export class CapacityLimit {
       if (late) this.setOnEvidence(now, minRate);
       return;
     }
-    if (this.refused > 0) this.calm = 0;
-    else if (++this.calm >= CALM_WINDOWS) {
-      this.lift();
-      return;
-    }
-    if (late) {
-      // Falling delay: the backlog drains at this rate; wait for it.
-      if (now >= this.holdUntil && delay >= this.previousDelay * 0.9) {
-        const floor = Math.max(minRate, this.servedRate * FLOOR_SHARE);
-        if (this.rate > floor) this.rate = Math.max(floor, this.rate * 0.9);
-        this.holdUntil = now + HOLD_WINDOWS * WINDOW_MS;
+    if (this.refused > 0) {
+      this.calm = 0;
+      this.calmArrived = 0;
+      this.calmMs = 0;
+    } else {
+      this.calm++;
+      this.calmArrived += this.arrived;
+      this.calmMs += elapsed;
+      if (this.calm >= CALM_WINDOWS) {
+        // Lifted once the load is well under the limit; near it, the limit stays to catch the next rise.
+        if ((this.calmArrived * 1000) / this.calmMs <= this.rate * LIFT_SHARE) {
+          this.lift();
+          return;
+        }
+        this.calm = 0;
+        this.calmArrived = 0;
+        this.calmMs = 0;
       }
+    }
+    const setpoint = targetDelayMs * SETPOINT_SHARE;
+    const busy = this.utilization >= BUSY_UTILIZATION;
+    if (delay > setpoint && busy) {
+      // A delay falling fast: the backlog drains at this rate; let it.
+      if (delay < this.previousDelay * 0.75) return;
+      const floor = Math.max(minRate, this.servedRate * FLOOR_SHARE);
+      const factor = delay > 2 * targetDelayMs ? STEEP_DECREASE : DECREASE;
+      // Down by the factor, or to what this saturated window completed if that is less (by at most MAX_CUT).
+      const served = (this.completed * 1000) / elapsed;
+      const next = Math.max(this.rate * MAX_CUT, Math.min(this.rate * factor, served));
+      if (this.rate > floor) this.rate = Math.max(floor, next);
     } else if (this.refused > 0) {
-      this.rate = this.rate * (this.utilization < BUSY_UTILIZATION ? 1.2 : 1.05) + 1;
+      // Late with idle time is other processes' doing: refusing more would not help.
+      this.rate = this.rate * (!busy || delay < setpoint / 2 ? FAST_INCREASE : INCREASE) + 1;
     }
   }
 
@@ -226,25 +286,28 @@ export class CapacityLimit {
    */
   private setOnEvidence(now: number, minRate: number): void {
     if (this.runWindows < MIN_RUN_WINDOWS || this.runMs < ONSET_MS) return;
-    const growth = this.runArrived - this.runCompleted;
-    if (growth < Math.max(ONSET_GROWTH, this.runCompleted * ONSET_GROWTH_SHARE)) return;
     const completedRate = (this.runCompleted * 1000) / this.runMs;
     if ((this.runArrived * 1000) / this.runMs < minRate || completedRate < minRate) return;
-    this.set(now, completedRate);
+    const growth = this.runArrived - this.runCompleted;
+    const grows = growth >= Math.max(ONSET_GROWTH, this.runCompleted * ONSET_GROWTH_SHARE);
+    const held = this.inFlight >= Math.max(ONSET_HELD, (completedRate * ONSET_HELD_MS) / 1000);
+    if (grows || held) this.set(now, completedRate);
   }
 
   private set(now: number, measured: number): void {
     this.rate = Math.max(this.settings.minRate, measured);
     this.servedRate = measured;
-    this.tokens = Math.max(1, this.rate * (WINDOW_MS / 2000));
+    // The bucket starts empty: what is in flight already is the next turns' work.
+    this.tokens = 0;
     this.refilledAt = now;
-    this.holdUntil = now + HOLD_WINDOWS * WINDOW_MS;
     this.calm = 0;
   }
 
   private lift(): void {
     this.rate = Infinity;
     this.calm = 0;
+    this.calmArrived = 0;
+    this.calmMs = 0;
     this.servedRate = 0;
   }
 }

@@ -28,6 +28,7 @@ beforeAll(async () => {
       providers: { groq: { api_key: SECRETS[1], base_url: mock.openaiBaseUrl } },
       routing: { aliases: { fast: 'openai/gpt-4o' } },
     },
+    serverDefaults: true,
   });
 });
 afterAll(async () => {

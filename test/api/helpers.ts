@@ -31,6 +31,8 @@ export interface AdminGatewayOptions {
   /** Reuse a data dir (restart tests); otherwise a fresh temp dir, removed on close. */
   dataDir?: string;
   management?: BuildOptions['management'];
+  /** The server's defaults (the capacity limit on), as docs/api.md shows them; otherwise the capacity limit is off. */
+  serverDefaults?: boolean;
 }
 
 export function tempDir(prefix = 'heimdall-api-'): { dir: string; remove(): void } {
@@ -45,6 +47,8 @@ export async function startAdminGateway(options: AdminGatewayOptions = {}): Prom
     env: { ...options.env },
     ...(options.configPath !== undefined ? { configPath: options.configPath } : { config: options.config ?? {} }),
     overrides: { port: 0, host: '127.0.0.1', dataDir, logLevel: 'info' },
+    // The capacity limit off, as in the library: it would watch this process's loop, which the test's own clients share.
+    capacityTargetDelayMs: options.serverDefaults === true ? undefined : 0,
   });
   let text = '';
   const destination = new Writable({

@@ -44,6 +44,8 @@ export async function startGov(options: { config?: Record<string, unknown>; env?
     env: { ...options.env },
     config: options.config ?? {},
     overrides: { port: 0, host: '127.0.0.1', dataDir, logLevel: 'warn' },
+    // The capacity limit off, as in the library: it would watch this process's loop, which the test's own clients share.
+    capacityTargetDelayMs: 0,
   });
   let text = '';
   const destination = new Writable({

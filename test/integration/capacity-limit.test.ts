@@ -1,14 +1,15 @@
 /**
- * The capacity limit over real sockets (limits.capacity_target_delay_ms, off
- * by default; these tests turn it on at 10 ms).
+ * The capacity limit over real sockets (limits.capacity_target_delay_ms, on
+ * at 10 ms by default in `heimdall start`).
  *
  * CPU overload: the real CLI in its own process, each request made expensive
  * for it (an Anthropic request to an OpenAI-format upstream whose answer
  * carries thousands of logprobs entries the gateway parses to translate), and
- * an open-loop burst from this process far beyond what it serves, with the
- * limit on at 10 ms and the rest of its configuration as shipped. Every
- * request gets an answer: some 200, the rest 503 with Retry-After in the
- * Anthropic format, refused before reaching the upstream; the shed count and
+ * an open-loop burst from this process far beyond what it serves, its
+ * configuration as shipped (the limit on at 10 ms). Every request gets an
+ * answer: some 200, the rest 503 with Retry-After and its own request id in
+ * the caller's format (Anthropic through Fastify, OpenAI through the fast
+ * lane), refused before reaching the upstream; the shed count and
  * the limit show in /metrics, and once the burst is over the limit is lifted.
  *
  * Slow upstream: hundreds of requests held by the provider are in flight at
@@ -72,15 +73,17 @@ afterAll(async () => {
 });
 
 interface Answer {
+  path: string;
   status: number;
+  requestId: string | undefined;
   ms: number;
   retryAfter: string | undefined;
   body: string;
 }
 
-/** Open loop: `rate` requests a second for `durationMs`, sent on a clock whatever the answers; resolves with every answer. */
-async function burst(url: string, body: string, rate: number, durationMs: number): Promise<Answer[]> {
-  const target = new URL(url);
+/** Open loop: `rate` requests a second for `durationMs`, sent on a clock whatever the answers, in turn to each of `calls`; resolves with every answer. */
+async function burst(calls: Array<{ url: string; body: string }>, rate: number, durationMs: number): Promise<Answer[]> {
+  const target = new URL(calls[0].url);
   // Under server.max_connections_per_client (512) with the other clients of the test.
   const pool = new Pool(target.origin, { connections: 256, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const total = Math.round((rate * durationMs) / 1000);
@@ -92,11 +95,14 @@ async function burst(url: string, body: string, rate: number, durationMs: number
         const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
         while (answers.length < due) {
           const intended = start + (answers.length * 1000) / rate;
-          answers.push(pool.request({ path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (response) => {
+          const call = calls[answers.length % calls.length];
+          const path = new URL(call.url).pathname;
+          answers.push(pool.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: call.body }).then(async (response) => {
             const text = await response.body.text();
             const retryAfter = response.headers['retry-after'];
-            return { status: response.statusCode, ms: performance.now() - intended, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined, body: text };
-          }, (error: Error) => ({ status: 0, ms: performance.now() - intended, retryAfter: undefined, body: error.message })));
+            const requestId = response.headers['x-request-id'];
+            return { path, status: response.statusCode, ms: performance.now() - intended, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined, requestId: typeof requestId === 'string' ? requestId : undefined, body: text };
+          }, (error: Error) => ({ path, status: 0, ms: performance.now() - intended, retryAfter: undefined, requestId: undefined, body: error.message })));
         }
         if (answers.length >= total) {
           clearInterval(timer);
@@ -127,8 +133,8 @@ describe('CPU overload: the real CLI, a burst far beyond what it serves', () => 
     const configDir = mkdtempSync(join(tmpdir(), 'heimdall-capacity-'));
     dirs.push(configDir);
     const configPath = join(configDir, 'capacity.json');
+    // The capacity limit as shipped: on at 10 ms in `heimdall start`.
     writeFileSync(configPath, JSON.stringify({
-      limits: { capacity_target_delay_ms: 10 },
       providers: { heavy: { type: 'openai-compatible', base_url: `${mock.url}/heavy/v1`, models: ['m'], api_key: KEY, max_retries: 0 } },
     }));
     const gateway = await startCli({}, { logLevel: 'warn', args: ['--config', configPath] });
@@ -147,7 +153,10 @@ describe('CPU overload: the real CLI, a burst far beyond what it serves', () => 
         if (value(now, 'heimdall_capacity_limit_requests_per_second') > 0) limitSeen = true;
       }, () => undefined);
     }, 100);
-    const answers = await burst(url, body, BURST_RATE, BURST_MS).finally(() => clearInterval(watcher));
+    // Anthropic calls (routed by Fastify) and OpenAI ones (the fast lane), in turn: each refused in its caller's format.
+    const openaiUrl = `${gateway.url}/v1/chat/completions`;
+    const openaiBody = JSON.stringify({ model: 'heavy/m', messages: [{ role: 'user', content: 'hi' }] });
+    const answers = await burst([{ url, body }, { url: openaiUrl, body: openaiBody }], BURST_RATE, BURST_MS).finally(() => clearInterval(watcher));
 
     const ok = answers.filter((a) => a.status === 200);
     const refused = answers.filter((a) => a.status === 503);
@@ -158,12 +167,26 @@ describe('CPU overload: the real CLI, a burst far beyond what it serves', () => 
     expect(others.length).toBeLessThan(answers.length / 100);
     expect(ok.length, 'some requests admitted and answered').toBeGreaterThan(0);
     expect(refused.length, 'some requests refused').toBeGreaterThan(0);
-    for (const answer of refused.slice(0, 20)) {
+    const refusedAnthropic = refused.filter((a) => a.path === '/anthropic/v1/messages');
+    const refusedOpenAI = refused.filter((a) => a.path === '/v1/chat/completions');
+    expect(refusedAnthropic.length, 'Anthropic calls refused').toBeGreaterThan(0);
+    expect(refusedOpenAI.length, 'OpenAI calls refused').toBeGreaterThan(0);
+    for (const answer of refusedAnthropic.slice(0, 20)) {
       expect(answer.retryAfter).toBe('1');
+      expect(answer.requestId).toMatch(/^[\w-]{8,}$/);
       const json = JSON.parse(answer.body) as { type: string; error: { type: string; message: string } };
       expect(json).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
       expect(json.error.message).toContain('limits.capacity_target_delay_ms');
     }
+    for (const answer of refusedOpenAI.slice(0, 20)) {
+      expect(answer.retryAfter).toBe('1');
+      expect(answer.requestId).toMatch(/^[\w-]{8,}$/);
+      const json = JSON.parse(answer.body) as { error: { type: string; code: string; message: string } };
+      expect(json.error).toMatchObject({ type: 'api_error', code: 'overloaded' });
+      expect(json.error.message).toContain('limits.capacity_target_delay_ms');
+    }
+    // Distinct ids: the rendered refusal is shared, its x-request-id is each request's own.
+    expect(new Set(refused.slice(0, 50).map((a) => a.requestId)).size).toBe(Math.min(50, refused.length));
     // Refused before any work: only the admitted reached the upstream.
     expect(heavyCalls - upstreamBefore).toBeGreaterThanOrEqual(ok.length);
     expect(heavyCalls - upstreamBefore).toBeLessThanOrEqual(ok.length + others.length);
@@ -174,8 +197,9 @@ describe('CPU overload: the real CLI, a burst far beyond what it serves', () => 
     const after = await scrape(gateway.url);
     // Every 503 the client saw is counted; a request refused as its client's connection failed may be
     // counted without the client seeing the answer, so the count is bounded by what was not served.
-    const shed = value(after, 'heimdall_requests_shed_total', { surface: 'anthropic', reason: 'capacity' })
-      - value(before, 'heimdall_requests_shed_total', { surface: 'anthropic', reason: 'capacity' });
+    const shedOf = (scrapeText: Awaited<ReturnType<typeof scrape>>): number => value(scrapeText, 'heimdall_requests_shed_total', { surface: 'anthropic', reason: 'capacity' })
+      + value(scrapeText, 'heimdall_requests_shed_total', { surface: 'openai', reason: 'capacity' });
+    const shed = shedOf(after) - shedOf(before);
     expect(shed).toBeGreaterThanOrEqual(refused.length);
     expect(shed).toBeLessThanOrEqual(answers.length - ok.length);
     expect(limitSeen, 'heimdall_capacity_limit_requests_per_second while overloaded').toBe(true);

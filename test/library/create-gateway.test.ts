@@ -76,7 +76,7 @@ describe('createGateway', () => {
 });
 
 describe('createGateway and the capacity limit', () => {
-  it('off unless the config sets it, from a config object or a file, as in the server', async () => {
+  it('off unless the config sets it, from a config object or a file (the server has it on by default)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'heimdall-library-capacity-'));
     const enabled = async (config: Record<string, unknown>, fromFile: boolean): Promise<boolean> => {
       const path = join(dir, 'config.json');
@@ -93,8 +93,13 @@ describe('createGateway and the capacity limit', () => {
       expect(await enabled({ limits: { max_in_flight: 100 } }, true)).toBe(false);
       expect(await enabled({ limits: { capacity_target_delay_ms: 10 } }, false)).toBe(true);
       expect(await enabled({ limits: { capacity_target_delay_ms: 10 } }, true)).toBe(true);
-      expect(loadConfig({ env: {} }).limits.overload.capacity.targetDelayMs).toBe(0);
-      expect(DEFAULT_CAPACITY_TARGET_DELAY_MS).toBe(0);
+      expect(await enabled({ limits: { capacity_target_delay_ms: 0 } }, true)).toBe(false);
+      // The server's default (heimdall start) is on; the library's stays off.
+      expect(DEFAULT_CAPACITY_TARGET_DELAY_MS).toBe(10);
+      expect(loadConfig({ env: {} }).limits.overload.capacity.targetDelayMs).toBe(DEFAULT_CAPACITY_TARGET_DELAY_MS);
+      expect(loadConfig({ env: {}, config: { limits: { max_in_flight: 100 } } }).limits.overload.capacity.targetDelayMs).toBe(10);
+      expect(loadConfig({ env: {}, config: { limits: { max_in_flight: 100 } }, capacityTargetDelayMs: 0 }).limits.overload.capacity.targetDelayMs).toBe(0);
+      expect(loadConfig({ env: {}, config: { limits: { capacity_target_delay_ms: 20 } }, capacityTargetDelayMs: 0 }).limits.overload.capacity.targetDelayMs).toBe(20);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

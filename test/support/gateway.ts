@@ -39,6 +39,8 @@ export async function startGateway(options: TestGatewayOptions = {}): Promise<Te
     env: { ...options.env },
     config: options.config ?? {},
     overrides: { port: 0, host: '127.0.0.1', dataDir, logLevel: options.logLevel ?? 'info' },
+    // The capacity limit off unless a test sets it: it watches this process's loop, which the test's own clients share.
+    capacityTargetDelayMs: 0,
   });
   let text = '';
   const destination = new Writable({
