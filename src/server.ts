@@ -76,7 +76,7 @@ export async function startServer(config: ResolvedConfig, options: { logger?: Lo
   app.log.info({ url, version: VERSION, providers: config.providers.filter((p) => p.enabled).map((p) => p.name) }, 'heimdall started');
   // The heap goes back to its size at rest once a burst of traffic is over (see idle-memory-release.ts).
   const memoryRelease = new IdleMemoryRelease({
-    onCollect: ({ heapBefore, heapAfter, ms }) => app.log.debug({ heap_before_mb: Math.round(heapBefore / 1048576), heap_after_mb: Math.round(heapAfter / 1048576), ms: Math.round(ms) }, 'idle: released memory'),
+    onCollect: ({ memoryBefore, memoryAfter, ms }) => app.log.debug({ rss_before_mb: Math.round(memoryBefore / 1048576), rss_after_mb: Math.round(memoryAfter / 1048576), ms: Math.round(ms) }, 'idle: released memory'),
   });
 
   let closing: Promise<void> | undefined;

@@ -30,8 +30,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
+// Every field written out, never `{ ...tokens, images }`: on Node 20 an object spread followed by more
+// properties makes a new hidden class per call, allocated in the old generation, which grows by it
+// under load until a full collection (docs/performance.md, Memory).
 function withUnits(tokens: Omit<TokenCounts, 'images' | 'audioSeconds' | 'characters'>, usage: Record<string, unknown>): TokenCounts {
-  return { ...tokens, images: count(usage.images), audioSeconds: count(usage.audio_seconds), characters: count(usage.characters) };
+  return {
+    input: tokens.input,
+    cachedInput: tokens.cachedInput,
+    cacheWrite: tokens.cacheWrite,
+    output: tokens.output,
+    reasoning: tokens.reasoning,
+    images: count(usage.images),
+    audioSeconds: count(usage.audio_seconds),
+    characters: count(usage.characters),
+  };
 }
 
 /** Reads either usage shape (and a media call's units); undefined when there is none. */

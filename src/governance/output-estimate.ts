@@ -22,10 +22,13 @@ const MAX_MODELS = 10_000;
 interface Running {
   mean: number;
   deviation: number;
+  /** The estimator's update count when this model was last updated. */
+  updated: number;
 }
 
 export class OutputEstimator {
   private readonly models = new Map<string, Running>();
+  private updates = 0;
 
   /**
    * Output tokens to reserve for a call to `provider/model` that sets no max_tokens: the typical
@@ -42,18 +45,32 @@ export class OutputEstimator {
     if (!Number.isFinite(outputTokens) || outputTokens < 0) return;
     const id = `${provider}/${model}`;
     const running = this.models.get(id);
+    const updated = ++this.updates;
     if (running === undefined) {
-      if (this.models.size >= MAX_MODELS) this.models.delete(this.models.keys().next().value as string);
+      if (this.models.size >= MAX_MODELS) this.dropLeastRecentlyUpdated();
       // One sample says little about the spread: start the deviation at the mean itself.
-      this.models.set(id, { mean: outputTokens, deviation: outputTokens });
+      this.models.set(id, { mean: outputTokens, deviation: outputTokens, updated });
       return;
     }
     const error = outputTokens - running.mean;
     running.mean += ALPHA * error;
     running.deviation += ALPHA * (Math.abs(error) - running.deviation);
-    // Most recently updated last, so the first key is the one to drop.
-    this.models.delete(id);
-    this.models.set(id, running);
+    // Stamped, not moved to the end of the map: a delete and set per request would rebuild the
+    // map's table again and again, in the old generation (docs/performance.md, Memory).
+    running.updated = updated;
+  }
+
+  /** Only when a model beyond MAX_MODELS is first seen: one pass over the map. */
+  private dropLeastRecentlyUpdated(): void {
+    let oldest: string | undefined;
+    let oldestUpdate = Infinity;
+    for (const [id, running] of this.models) {
+      if (running.updated < oldestUpdate) {
+        oldest = id;
+        oldestUpdate = running.updated;
+      }
+    }
+    if (oldest !== undefined) this.models.delete(oldest);
   }
 }
 

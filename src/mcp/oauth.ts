@@ -13,11 +13,12 @@
  *   waits for an operator (AuthorizationRequiredError).
  * @see https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization
  */
-import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
-import { auth, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { redactText } from '../telemetry/secrets.js';
 import type { McpServerConfig } from './config.js';
+import { loadMcpSdk, type McpSdk } from './sdk.js';
 
 /** What the store keeps of a server (sealed). */
 export interface OAuthRecord {
@@ -53,29 +54,10 @@ export class AuthorizationRequiredError extends Error {
 /** A token is refreshed this long before it expires. */
 const REFRESH_MARGIN_MS = 60_000;
 
-class StoredClientCredentials extends ClientCredentialsProvider {
-  constructor(
-    private readonly server: string,
-    private readonly store: OAuthTokenStore | undefined,
-    options: ConstructorParameters<typeof ClientCredentialsProvider>[0],
-  ) {
-    super(options);
-  }
-
-  override tokens(): OAuthTokens | undefined {
-    return super.tokens() ?? this.store?.get(this.server);
-  }
-
-  override saveTokens(tokens: OAuthTokens): void {
-    super.saveTokens(tokens);
-    this.store?.save(this.server, tokens);
-  }
-}
-
-function clientCredentialsProvider(config: McpServerConfig, store: OAuthTokenStore | undefined): ClientCredentialsProvider {
+function clientCredentialsProvider(sdk: McpSdk, config: McpServerConfig, store: OAuthTokenStore | undefined): ClientCredentialsProvider {
   const oauth = config.oauth!;
   const options = { clientId: oauth.clientId!, clientSecret: oauth.clientSecret!, scope: oauth.scope, clientName: 'heimdall' };
-  return new StoredClientCredentials(config.name, store, oauth.issuer === undefined ? options : { ...options, expectedIssuer: oauth.issuer });
+  return new sdk.StoredClientCredentials(config.name, store, oauth.issuer === undefined ? options : { ...options, expectedIssuer: oauth.issuer });
 }
 
 /** One authorization in progress: the callback URL, the state sent, the PKCE verifier once known. */
@@ -163,7 +145,8 @@ class AuthorizationCodeProvider implements OAuthClientProvider {
     this.refreshing ??= (async () => {
       this.inRefresh = true;
       try {
-        await auth(this, { serverUrl: this.config.url!, scope: this.config.oauth!.scope });
+        const sdk = await loadMcpSdk();
+        await sdk.auth(this, { serverUrl: this.config.url!, scope: this.config.oauth!.scope });
         this.events?.log('info', { mcp_server: this.name }, 'mcp: OAuth access token refreshed');
       } catch (error) {
         // The old token is used; a 401 on it tries again, and a refused refresh asks for an operator.
@@ -213,9 +196,9 @@ class AuthorizationCodeProvider implements OAuthClientProvider {
 }
 
 /** The SDK auth provider of an http/sse server's connection, or undefined without `oauth`. */
-export function oauthProvider(config: McpServerConfig, store: OAuthTokenStore | undefined, events: OAuthEvents): OAuthClientProvider | undefined {
+export function oauthProvider(sdk: McpSdk, config: McpServerConfig, store: OAuthTokenStore | undefined, events: OAuthEvents): OAuthClientProvider | undefined {
   if (config.oauth === undefined) return undefined;
-  if (config.oauth.grant === 'client_credentials') return clientCredentialsProvider(config, store);
+  if (config.oauth.grant === 'client_credentials') return clientCredentialsProvider(sdk, config, store);
   if (store === undefined) throw new Error('the authorization code grant needs a store for its tokens');
   if (store.record(config.name)?.tokens === undefined) throw new AuthorizationRequiredError(config.name, 'Heimdall has not been authorized yet');
   return new AuthorizationCodeProvider(config, store, undefined, events);
@@ -228,6 +211,7 @@ export function oauthProvider(config: McpServerConfig, store: OAuthTokenStore | 
 export async function beginAuthorization(config: McpServerConfig, store: OAuthTokenStore, redirectUrl: string, state: string): Promise<{ url: URL; verifier: string }> {
   const flow: Flow = { redirectUrl, state };
   const provider = new AuthorizationCodeProvider(config, store, flow, undefined);
+  const { auth } = await loadMcpSdk();
   const result = await auth(provider, { serverUrl: config.url!, scope: config.oauth!.scope });
   if (result !== 'REDIRECT' || provider.authorizationUrl === undefined || flow.verifier === undefined) {
     throw new Error('the authorization server did not start an authorization');
@@ -238,6 +222,7 @@ export async function beginAuthorization(config: McpServerConfig, store: OAuthTo
 /** Ends an operator's authorization: the code exchanged (with the PKCE verifier) for tokens, stored. */
 export async function finishAuthorization(config: McpServerConfig, store: OAuthTokenStore, redirectUrl: string, code: string, verifier: string): Promise<void> {
   const provider = new AuthorizationCodeProvider(config, store, { redirectUrl, state: '', verifier }, undefined);
+  const { auth } = await loadMcpSdk();
   const result = await auth(provider, { serverUrl: config.url!, authorizationCode: code, scope: config.oauth!.scope });
   if (result !== 'AUTHORIZED') throw new Error('the authorization server did not issue tokens');
 }

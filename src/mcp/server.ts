@@ -16,20 +16,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  type CallToolResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError, isGatewayError } from '../errors/gateway-error.js';
 import type { Governance } from '../governance/governance.js';
 import type { KeyState } from '../governance/registry.js';
@@ -37,6 +26,7 @@ import { redactText } from '../telemetry/secrets.js';
 import { VERSION } from '../version.js';
 import { mayUseServer, mayUseTool } from './access.js';
 import type { McpHub } from './hub.js';
+import { loadedMcpSdk, loadMcpSdk, type McpSdk } from './sdk.js';
 import type { ToolCalls } from './tool-calls.js';
 
 interface Session {
@@ -101,6 +91,7 @@ function isInitialize(message: unknown): boolean {
 
 export class McpEndpoint {
   private readonly sessions = new Map<string, Session>();
+  private sdk: McpSdk | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private closed = false;
@@ -137,6 +128,14 @@ export class McpEndpoint {
       jsonRpcError(response, 404, 'The MCP gateway is turned off (mcp.enabled: false).');
       return;
     }
+    let sdk: McpSdk;
+    try {
+      sdk = this.sdk ??= loadedMcpSdk() ?? (await loadMcpSdk());
+    } catch (error) {
+      this.deps.logger.warn({ err: redactText(String(error)) }, 'mcp: loading the MCP SDK failed');
+      jsonRpcError(response, 500, 'Internal error.');
+      return;
+    }
     let key: KeyState | undefined;
     try {
       key = this.resolveKey(request.headers);
@@ -150,20 +149,20 @@ export class McpEndpoint {
       body = request.method === 'POST' ? parseBody(request.body) : undefined;
     } catch (error) {
       response.writeHead(400, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ jsonrpc: '2.0', error: { code: ErrorCode.ParseError, message: `Parse error: ${(error as Error).message}` }, id: null }));
+      response.end(JSON.stringify({ jsonrpc: '2.0', error: { code: sdk.ErrorCode.ParseError, message: `Parse error: ${(error as Error).message}` }, id: null }));
       return;
     }
     const sessionHeader = request.headers['mcp-session-id'];
     const sessionId = Array.isArray(sessionHeader) ? sessionHeader[0] : sessionHeader;
     let session: Session | undefined;
     if (sessionId !== undefined) {
-      session = this.sessions.get(sessionId) ?? this.takeUp(sessionId, key);
+      session = this.sessions.get(sessionId) ?? this.takeUp(sdk, sessionId, key);
       if (session === undefined || session.keyId !== (key?.record.id ?? '') || !this.stillShared(session)) {
         jsonRpcError(response, 404, 'Session not found: it expired or was closed; initialize a new one.');
         return;
       }
     } else if (request.method === 'POST' && isInitialize(body)) {
-      session = this.open(key);
+      session = this.open(sdk, key);
     } else {
       jsonRpcError(response, 400, 'Bad Request: an mcp-session-id header is required (initialize first).');
       return;
@@ -184,10 +183,10 @@ export class McpEndpoint {
    * the directory knows it and it belongs to this key. Its `initialize` happened elsewhere, so the
    * transport is marked initialized with the session's id.
    */
-  private takeUp(id: string, key: KeyState | undefined): Session | undefined {
+  private takeUp(sdk: McpSdk, id: string, key: KeyState | undefined): Session | undefined {
     const shared = this.deps.directory?.get(id);
     if (shared === undefined || shared.keyId !== (key?.record.id ?? '')) return undefined;
-    const session = this.open(key, id);
+    const session = this.open(sdk, key, id);
     const core = (session.transport as unknown as { _webStandardTransport?: TransportCore })._webStandardTransport;
     if (core === undefined) {
       void session.server.close().catch(() => undefined);
@@ -218,13 +217,13 @@ export class McpEndpoint {
     return true;
   }
 
-  private open(key: KeyState | undefined, takenUpId?: string): Session {
+  private open(sdk: McpSdk, key: KeyState | undefined, takenUpId?: string): Session {
     const max = this.deps.hub.settings.maxSessions;
     if (this.sessions.size >= max) {
       const idlest = [...this.sessions.values()].sort((a, b) => a.lastUsed - b.lastUsed)[0];
       if (idlest !== undefined) void this.closeSession(idlest);
     }
-    const server = new Server(
+    const server = new sdk.Server(
       { name: 'heimdall', version: VERSION, title: 'Heimdall MCP gateway' },
       {
         capabilities: { tools: { listChanged: true }, prompts: { listChanged: true }, resources: { listChanged: true } },
@@ -236,7 +235,7 @@ export class McpEndpoint {
       id: '', transport: undefined as unknown as StreamableHTTPServerTransport, server, keyId: key?.record.id ?? '', key, lastUsed: Date.now(), initialized: false,
       sharedUntil: Date.now() + idle,
     };
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new sdk.StreamableHTTPServerTransport({
       sessionIdGenerator: () => takenUpId ?? randomUUID(),
       onsessioninitialized: (id) => {
         session.id = id;
@@ -256,19 +255,20 @@ export class McpEndpoint {
     server.oninitialized = () => {
       session.initialized = true;
     };
-    this.handlers(server, session);
+    this.handlers(sdk, server, session);
     void server.connect(transport);
     return session;
   }
 
-  private handlers(server: Server, session: Session): void {
+  private handlers(sdk: McpSdk, server: Server, session: Session): void {
     const { hub, calls } = this.deps;
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    const { McpError, ErrorCode } = sdk;
+    server.setRequestHandler(sdk.ListToolsRequestSchema, async () => ({
       tools: hub.tools()
         .filter((entry) => mayUseTool(session.key, entry.server.name, entry.name))
         .map((entry) => ({ ...entry.tool, name: entry.name, title: entry.tool.title ?? entry.tool.annotations?.title ?? entry.tool.name })),
     }));
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    server.setRequestHandler(sdk.CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
       const caller = { key: session.key, origin: 'mcp' as const, sessionId: session.id };
       try {
         return await calls.call(caller, request.params.name, request.params.arguments, extra.signal);
@@ -279,36 +279,36 @@ export class McpEndpoint {
         return { content: [{ type: 'text', text: coded.message }], isError: true, _meta: { 'heimdall/error': coded.publicCode } };
       }
     });
-    server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+    server.setRequestHandler(sdk.ListPromptsRequestSchema, async () => ({
       prompts: hub.prompts().filter((entry) => mayUseServer(session.key, entry.server.name)).map((entry) => ({ ...entry.prompt, name: entry.name })),
     }));
-    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+    server.setRequestHandler(sdk.GetPromptRequestSchema, async (request, extra) => {
       const entry = hub.prompts().find((candidate) => candidate.name === request.params.name);
       if (entry === undefined || !mayUseServer(session.key, entry.server.name)) throw new McpError(ErrorCode.InvalidParams, `No prompt is named "${request.params.name}".`);
-      return this.upstream(() => entry.server.getPrompt(entry.prompt.name, request.params.arguments, hub.toolTimeoutMs(entry.server), extra.signal));
+      return this.upstream(sdk, () => entry.server.getPrompt(entry.prompt.name, request.params.arguments, hub.toolTimeoutMs(entry.server), extra.signal));
     });
-    server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+    server.setRequestHandler(sdk.ListResourcesRequestSchema, async () => ({
       resources: hub.resources().filter((entry) => mayUseServer(session.key, entry.server.name)).map((entry) => ({ ...entry.resource, uri: entry.uri })),
     }));
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    server.setRequestHandler(sdk.ListResourceTemplatesRequestSchema, async () => ({
       resourceTemplates: hub.resourceTemplates().filter((entry) => mayUseServer(session.key, entry.server.name)).map((entry) => ({ ...entry.template, uriTemplate: entry.uriTemplate })),
     }));
-    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    server.setRequestHandler(sdk.ReadResourceRequestSchema, async (request, extra) => {
       const target = hub.resource(request.params.uri);
       if (target === undefined || !mayUseServer(session.key, target.server.name)) throw new McpError(ErrorCode.InvalidParams, `No resource has the URI "${request.params.uri}".`);
-      const result = await this.upstream(() => target.server.readResource(target.uri, hub.toolTimeoutMs(target.server), extra.signal));
+      const result = await this.upstream(sdk, () => target.server.readResource(target.uri, hub.toolTimeoutMs(target.server), extra.signal));
       // The contents carry the upstream URI: the caller gets the namespaced one back.
       return { ...result, contents: result.contents.map((content) => ({ ...content, uri: `${target.server.name}+${content.uri}` })) };
     });
   }
 
   /** Prompts and resources: an upstream failure becomes an MCP error with its message (secrets masked). */
-  private async upstream<T>(run: () => Promise<T>): Promise<T> {
+  private async upstream<T>(sdk: McpSdk, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (error) {
-      if (error instanceof McpError) throw error;
-      throw new McpError(ErrorCode.InternalError, redactText(error instanceof Error ? error.message : String(error)));
+      if (error instanceof sdk.McpError) throw error;
+      throw new sdk.McpError(sdk.ErrorCode.InternalError, redactText(error instanceof Error ? error.message : String(error)));
     }
   }
 

@@ -7,29 +7,26 @@
  * calls. stop() closes the session; a stdio process gets its stdin closed,
  * then SIGTERM, then SIGKILL (the SDK's close).
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { isAlive } from '../store/data-dir-lock.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ToolListChangedNotificationSchema,
-  type CallToolResult,
-  type GetPromptResult,
-  type Prompt,
-  type ReadResourceResult,
-  type Resource,
-  type ResourceTemplate,
-  type Tool,
+import type {
+  CallToolResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+  Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isAlive } from '../store/data-dir-lock.js';
 import { redactText } from '../telemetry/secrets.js';
 import { VERSION } from '../version.js';
 import type { McpServerConfig } from './config.js';
-import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { AuthorizationRequiredError, oauthProvider, type OAuthTokenStore } from './oauth.js';
+import { loadedMcpSdk, loadMcpSdk, type McpSdk } from './sdk.js';
+import type { TrackedStdioTransport } from './sdk-values.js';
 
 export type UpstreamStatus = 'connecting' | 'ready' | 'failed' | 'stopped' | 'disabled';
 
@@ -63,21 +60,6 @@ export interface UpstreamHealth {
 }
 
 const STDERR_LINES = 20;
-
-/**
- * A stdio transport that remembers its process id: the SDK forgets it as soon as it starts
- * closing, and its close waits with unref'd timers (stdin end, 2 s, SIGTERM), which a process
- * that exits meanwhile never finishes. stop() ends the ones still alive itself.
- */
-class TrackedStdioTransport extends StdioClientTransport {
-  spawnedPid: number | null = null;
-
-  override start(): Promise<void> {
-    const started = super.start();
-    this.spawnedPid = this.pid;
-    return started;
-  }
-}
 
 function signal(pid: number, name: NodeJS.Signals): void {
   try {
@@ -137,23 +119,23 @@ export class UpstreamServer {
       failures: this.failures,
       restarts: this.restarts,
       next_retry_at: this.nextRetryAt,
-      pid: transport instanceof StdioClientTransport ? (transport.pid ?? null) : null,
+      pid: transport !== undefined && this.config.transport === 'stdio' ? ((transport as StdioClientTransport).pid ?? null) : null,
       server_info: version === undefined ? null : { name: version.name, version: version.version },
-      protocol_version: transport instanceof StreamableHTTPClientTransport ? (transport.protocolVersion ?? null) : null,
+      protocol_version: transport !== undefined && this.config.transport === 'http' ? ((transport as StreamableHTTPClientTransport).protocolVersion ?? null) : null,
       stderr: [...this.stderr],
     };
   }
 
-  private buildTransport(): Transport {
+  private buildTransport(sdk: McpSdk): Transport {
     const config = this.config;
     if (config.transport === 'stdio') {
       for (const old of this.processes) {
         if (old.spawnedPid === null || !isAlive(old.spawnedPid)) this.processes.delete(old);
       }
-      const transport = new TrackedStdioTransport({
+      const transport = new sdk.TrackedStdioTransport({
         command: config.command!,
         args: config.args,
-        env: { ...getDefaultEnvironment(), ...config.env },
+        env: { ...sdk.getDefaultEnvironment(), ...config.env },
         cwd: config.cwd,
         stderr: 'pipe',
       });
@@ -163,10 +145,10 @@ export class UpstreamServer {
     }
     const url = new URL(config.url!);
     const requestInit = { headers: config.headers };
-    const authProvider = oauthProvider(config, this.tokens, this.events);
+    const authProvider = oauthProvider(sdk, config, this.tokens, this.events);
     return config.transport === 'http'
-      ? new StreamableHTTPClientTransport(url, { requestInit, authProvider })
-      : new SSEClientTransport(url, { requestInit, authProvider, eventSourceInit: { fetch: (input, init) => fetch(input, { ...init, headers: { ...config.headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) } });
+      ? new sdk.StreamableHTTPClientTransport(url, { requestInit, authProvider })
+      : new sdk.SSEClientTransport(url, { requestInit, authProvider, eventSourceInit: { fetch: (input, init) => fetch(input, { ...init, headers: { ...config.headers, ...Object.fromEntries(new Headers(init?.headers).entries()) } }) } });
   }
 
   private noteStderr(text: string): void {
@@ -183,10 +165,18 @@ export class UpstreamServer {
     this.nextRetryAt = null;
     this.status = 'connecting';
     this.events.changed(this);
-    const client = new Client({ name: 'heimdall', version: VERSION }, { capabilities: {} });
+    let sdk: McpSdk;
+    try {
+      sdk = loadedMcpSdk() ?? (await loadMcpSdk());
+    } catch (error) {
+      if (attempt === this.attempt) this.fail(error);
+      return;
+    }
+    if (attempt !== this.attempt || this.stopped) return;
+    const client = new sdk.Client({ name: 'heimdall', version: VERSION }, { capabilities: {} });
     let transport: Transport | undefined;
     try {
-      transport = this.buildTransport();
+      transport = this.buildTransport(sdk);
       this.client = client;
       this.transport = transport;
       // While connecting, the rejected connect says why; a close after that is the failure.
@@ -199,9 +189,9 @@ export class UpstreamServer {
       await this.refresh(client);
       if (attempt !== this.attempt || this.stopped) return;
       const capabilities = client.getServerCapabilities();
-      if (capabilities?.tools?.listChanged) client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.refreshQuietly(client, attempt));
-      if (capabilities?.prompts?.listChanged) client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.refreshQuietly(client, attempt));
-      if (capabilities?.resources?.listChanged) client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.refreshQuietly(client, attempt));
+      if (capabilities?.tools?.listChanged) client.setNotificationHandler(sdk.ToolListChangedNotificationSchema, () => this.refreshQuietly(client, attempt));
+      if (capabilities?.prompts?.listChanged) client.setNotificationHandler(sdk.PromptListChangedNotificationSchema, () => this.refreshQuietly(client, attempt));
+      if (capabilities?.resources?.listChanged) client.setNotificationHandler(sdk.ResourceListChangedNotificationSchema, () => this.refreshQuietly(client, attempt));
       this.status = 'ready';
       this.error = null;
       this.failures = 0;
@@ -397,7 +387,8 @@ function codeOf(error: unknown): unknown {
 
 /** The server refuses Heimdall's credentials and no new token could be had: it waits for an operator (or a new secret). */
 function isAuthorizationFailure(error: unknown): boolean {
-  return error instanceof AuthorizationRequiredError || error instanceof UnauthorizedError;
+  const sdk = loadedMcpSdk();
+  return error instanceof AuthorizationRequiredError || (sdk !== undefined && error instanceof sdk.UnauthorizedError);
 }
 
 function isTransportFailure(error: unknown): boolean {

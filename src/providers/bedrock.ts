@@ -21,8 +21,7 @@
  * @see https://docs.aws.amazon.com/bedrock/latest/userguide/api-keys-use.html
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html
  */
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Authorizer, Endpoint, EndpointContext, Operation, ProviderDefinition } from './types.js';
 
@@ -114,10 +113,21 @@ export function bedrockCredentials(context: EndpointContext, env: Env = process.
 const signers = new Map<string, SignatureV4>();
 const MAX_SIGNERS = 64;
 
-function signerFor(credentials: AwsCredentials, region: string): SignatureV4 {
+/** The AWS signer, loaded at the first Bedrock call: a gateway without Bedrock never loads it. */
+let loadingSigner: Promise<[typeof import('@smithy/signature-v4'), typeof import('@smithy/hash-node')]> | undefined;
+function signerModules(): Promise<[typeof import('@smithy/signature-v4'), typeof import('@smithy/hash-node')]> {
+  loadingSigner ??= Promise.all([import('@smithy/signature-v4'), import('@smithy/hash-node')]).catch((error: unknown) => {
+    loadingSigner = undefined;
+    throw error;
+  });
+  return loadingSigner;
+}
+
+async function signerFor(credentials: AwsCredentials, region: string): Promise<SignatureV4> {
   const cacheKey = `${region}\n${credentials.accessKeyId}\n${credentials.secretAccessKey}\n${credentials.sessionToken ?? ''}`;
   let signer = signers.get(cacheKey);
   if (signer === undefined) {
+    const [{ SignatureV4 }, { Hash }] = await signerModules();
     if (signers.size >= MAX_SIGNERS) signers.clear();
     signer = new SignatureV4({ service: 'bedrock', region, credentials, sha256: Hash.bind(null, 'sha256') });
     signers.set(cacheKey, signer);
@@ -139,7 +149,7 @@ export async function signBedrockRequest(
   const url = new URL(call.url);
   const query: Record<string, string> = {};
   url.searchParams.forEach((value, name) => { query[name] = value; });
-  const signed = await signerFor(credentials, region).sign(
+  const signed = await (await signerFor(credentials, region)).sign(
     {
       method: call.method,
       protocol: url.protocol,

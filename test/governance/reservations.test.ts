@@ -26,6 +26,18 @@ describe('OutputEstimator', () => {
     expect(estimator.estimate('openai', 'gpt-4o-mini', 1024)).toBe(1024);
   });
 
+  it('beyond 10,000 models, the one updated least recently is dropped (back to the prior), not the first seen', () => {
+    const estimator = new OutputEstimator();
+    for (let i = 0; i < 10_000; i++) estimator.observe('p', `m${i}`, 100);
+    // m0 was seen first but is updated now: m1 is the least recently updated.
+    estimator.observe('p', 'm0', 100);
+    estimator.observe('p', 'new', 100);
+    expect(estimator.estimate('p', 'm0', 1024)).toBeLessThan(1024);
+    expect(estimator.estimate('p', 'm1', 1024)).toBe(1024);
+    expect(estimator.estimate('p', 'm2', 1024)).toBeLessThan(1024);
+    expect(estimator.estimate('p', 'new', 1024)).toBe(300);
+  });
+
   it('never reserves more than the model can write (the catalog\'s max output)', () => {
     const estimator = new OutputEstimator();
     expect(estimator.estimate('openai', 'gpt-4o-mini', 50_000, 16_384)).toBe(16_384);

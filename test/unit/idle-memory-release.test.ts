@@ -1,5 +1,5 @@
 /**
- * The idle memory release: it collects only when the loop was idle over a sample and the heap has grown
+ * The idle memory release: it collects only when the loop was idle over a sample and the RSS has grown
  * by GROWTH_BYTES since the last release, then once more at the next idle sample, and never while the
  * loop is busy. fullCollection() is V8's real full collection (a weakly held object is gone after it).
  */
@@ -12,22 +12,22 @@ const MB = 1024 * 1024;
 const rest: ReleaseState = { baselineBytes: 40 * MB, secondDue: false };
 
 describe('decideRelease', () => {
-  it('does not collect while the loop is busy, however large the heap', () => {
-    const decision = decideRelease(rest, { utilization: 0.5, heapBytes: 400 * MB });
+  it('does not collect while the loop is busy, however large the RSS', () => {
+    const decision = decideRelease(rest, { utilization: 0.5, memoryBytes: 400 * MB });
     expect(decision).toEqual({ collect: false, state: rest });
   });
 
-  it('does not collect when idle and the heap grew less than GROWTH_BYTES', () => {
-    expect(decideRelease(rest, { utilization: 0, heapBytes: rest.baselineBytes + GROWTH_BYTES - 1 }).collect).toBe(false);
+  it('does not collect when idle and the RSS grew less than GROWTH_BYTES', () => {
+    expect(decideRelease(rest, { utilization: 0, memoryBytes: rest.baselineBytes + GROWTH_BYTES - 1 }).collect).toBe(false);
   });
 
   it('collects when idle after growth, then once more at the next idle sample, then stops', () => {
-    const first = decideRelease(rest, { utilization: IDLE_UTILIZATION, heapBytes: 130 * MB });
+    const first = decideRelease(rest, { utilization: IDLE_UTILIZATION, memoryBytes: 130 * MB });
     expect(first).toEqual({ collect: true, state: { baselineBytes: 40 * MB, secondDue: true } });
     // A busy sample in between defers the second collection.
-    const busy = decideRelease(first.state, { utilization: 0.3, heapBytes: 130 * MB });
+    const busy = decideRelease(first.state, { utilization: 0.3, memoryBytes: 130 * MB });
     expect(busy).toEqual({ collect: false, state: first.state });
-    const second = decideRelease(busy.state, { utilization: 0.01, heapBytes: 60 * MB });
+    const second = decideRelease(busy.state, { utilization: 0.01, memoryBytes: 60 * MB });
     expect(second).toEqual({ collect: true, state: { baselineBytes: 40 * MB, secondDue: false } });
   });
 });
@@ -36,14 +36,14 @@ describe('IdleMemoryRelease', () => {
   let release: IdleMemoryRelease | undefined;
   afterEach(() => release?.stop());
 
-  it('after two collections takes the heap of then as its new baseline', () => {
+  it('after two collections takes the RSS of then as its new baseline', () => {
     let utilization = 0.8;
     let heap = 60 * MB;
     const collected: number[] = [];
     const reported: Array<[number, number]> = [];
     release = new IdleMemoryRelease({
-      onCollect: ({ heapBefore, heapAfter, ms }) => { reported.push([heapBefore, heapAfter]); expect(ms).toBeGreaterThanOrEqual(0); },
-      sampleMs: 3_600_000, utilization: () => utilization, heapBytes: () => heap,
+      onCollect: ({ memoryBefore, memoryAfter, ms }) => { reported.push([memoryBefore, memoryAfter]); expect(ms).toBeGreaterThanOrEqual(0); },
+      sampleMs: 3_600_000, utilization: () => utilization, memoryBytes: () => heap,
       collect: () => { collected.push(heap); heap = Math.max(36 * MB, heap / 2); },
     });
     heap = 200 * MB; // a burst of load

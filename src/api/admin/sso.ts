@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import * as client from 'openid-client';
+import type * as OpenId from 'openid-client';
 import type { AuthConfig } from '../../auth/config.js';
 import { claimValues, mapIdentity, pickUsername } from '../../auth/sso-mapping.js';
 import { GatewayError } from '../../errors/gateway-error.js';
@@ -21,6 +21,16 @@ import { isLoopbackAddress, readCookie, sessionCookie, type AdminAuth } from './
 import type { AuthRouteHooks, SsoNames } from './auth-routes.js';
 import { resolveTeam } from './users.js';
 import { isUniqueViolation } from '../../store/config-rows.js';
+
+/** openid-client (and jose under it), loaded at the first sign-in: a gateway without SSO never loads it. */
+let loadingClient: Promise<typeof OpenId> | undefined;
+function openIdClient(): Promise<typeof OpenId> {
+  loadingClient ??= import('openid-client').catch((error: unknown) => {
+    loadingClient = undefined;
+    throw error;
+  });
+  return loadingClient;
+}
 
 const FLOW_COOKIE = 'heimdall_sso';
 const FLOW_TTL_MS = 10 * 60 * 1000;
@@ -59,10 +69,10 @@ export interface Sso {
 export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: Pick<AuthRouteHooks, 'audit'>): Sso {
   const settings = (): AuthConfig => api.configService.config.auth;
   const store = auth.store;
-  const discovered = new Map<string, Promise<client.Configuration>>();
+  const discovered = new Map<string, Promise<OpenId.Configuration>>();
 
   /** The provider's configuration, discovered once per issuer and client (a failed discovery is tried again next time). */
-  function oidcConfiguration(): Promise<client.Configuration> {
+  function oidcConfiguration(client: typeof OpenId): Promise<OpenId.Configuration> {
     const oidc = settings().oidc;
     if (oidc === undefined) throw new GatewayError('HD_ERR_ADMIN_NOT_FOUND', 'Single sign-on with OpenID Connect is not configured (auth.oidc).');
     const key = `${oidc.issuer}\n${oidc.client_id}\n${oidc.client_secret ?? ''}`;
@@ -79,7 +89,7 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
     return found;
   }
 
-  function githubConfiguration(): client.Configuration {
+  function githubConfiguration(client: typeof OpenId): OpenId.Configuration {
     const github = settings().github;
     if (github === undefined) throw new GatewayError('HD_ERR_ADMIN_NOT_FOUND', 'Single sign-on with GitHub is not configured (auth.github).');
     const base = github.base_url.replace(/\/+$/, '');
@@ -104,7 +114,8 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
 
   async function start(request: FastifyRequest, reply: FastifyReply, provider: Provider): Promise<FastifyReply> {
     try {
-      const configuration = provider === 'oidc' ? await oidcConfiguration() : githubConfiguration();
+      const client = await openIdClient();
+      const configuration = provider === 'oidc' ? await oidcConfiguration(client) : githubConfiguration(client);
       const redirectUri = callbackUrl(request, provider);
       const state = client.randomState();
       const flow: Flow = { provider, verifier: client.randomPKCECodeVerifier(), nonce: client.randomNonce(), redirectUri };
@@ -144,7 +155,7 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
     teamValues: string[];
   }
 
-  async function oidcIdentity(configuration: client.Configuration, tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>): Promise<Identity> {
+  async function oidcIdentity(client: typeof OpenId, configuration: OpenId.Configuration, tokens: Awaited<ReturnType<typeof OpenId.authorizationCodeGrant>>): Promise<Identity> {
     const oidc = settings().oidc!;
     const idClaims = tokens.claims();
     if (idClaims === undefined) throw new SsoRefusal('the provider sent no ID token');
@@ -265,7 +276,8 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
         request.log.warn({ msg: 'single sign-on refused: unknown, reused or foreign state', provider, cookie_matches: browserState === state });
         throw new SsoRefusal('the sign-in request was not started here or has expired; start again');
       }
-      const configuration = provider === 'oidc' ? await oidcConfiguration() : githubConfiguration();
+      const client = await openIdClient();
+      const configuration = provider === 'oidc' ? await oidcConfiguration(client) : githubConfiguration(client);
       const currentUrl = new URL(flow.redirectUri);
       currentUrl.search = new URLSearchParams(query).toString();
       const tokens = await client.authorizationCodeGrant(configuration, currentUrl, {
@@ -273,7 +285,7 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
         expectedState: state,
         ...(provider === 'oidc' ? { expectedNonce: flow.nonce, idTokenExpected: true } : {}),
       });
-      const identity = provider === 'oidc' ? await oidcIdentity(configuration, tokens) : await githubIdentity(tokens.access_token);
+      const identity = provider === 'oidc' ? await oidcIdentity(client, configuration, tokens) : await githubIdentity(tokens.access_token);
       const user = provision(request, identity, provider);
       store.recordLoginSuccess(user.id);
       const { secret, session } = auth.openSession(request, user, provider, provider === 'oidc' ? tokens.id_token : undefined);
@@ -299,7 +311,8 @@ export function registerSsoRoutes(api: FastifyInstance, auth: AdminAuth, hooks: 
     async endSessionUrl(request, idToken) {
       const oidc = settings().oidc;
       if (idToken === null || oidc === undefined || !oidc.end_session) return undefined;
-      const found = await oidcConfiguration().catch(() => undefined);
+      const client = await openIdClient();
+      const found = await oidcConfiguration(client).catch(() => undefined);
       if (found?.serverMetadata().end_session_endpoint === undefined) return undefined;
       const home = oidc.redirect_url === undefined ? `${request.protocol}://${request.headers.host}/` : new URL('/', oidc.redirect_url).href;
       return client.buildEndSessionUrl(found, { id_token_hint: idToken, post_logout_redirect_uri: home }).href;
