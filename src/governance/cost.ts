@@ -30,45 +30,42 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-function withUnits(tokens: Omit<TokenCounts, 'images' | 'audioSeconds' | 'characters'>, usage: Record<string, unknown>): TokenCounts {
-  return { ...tokens, images: count(usage.images), audioSeconds: count(usage.audio_seconds), characters: count(usage.characters) };
-}
-
-/** Reads either usage shape (and a media call's units); undefined when there is none. */
+/** Reads either usage shape (and a media call's units); undefined when there is none. One object per call, built whole. */
 export function tokenCounts(usage: unknown): TokenCounts | undefined {
   if (!isObject(usage)) return undefined;
-  const tokens = tokenCountsOnly(usage);
-  if (tokens !== undefined) return withUnits(tokens, usage);
-  if (usage.images !== undefined || usage.audio_seconds !== undefined || usage.characters !== undefined) {
-    return withUnits({ input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 }, usage);
-  }
-  return undefined;
-}
-
-function tokenCountsOnly(usage: Record<string, unknown>): Omit<TokenCounts, 'images' | 'audioSeconds' | 'characters'> | undefined {
+  let input = 0;
+  let cachedInput = 0;
+  let cacheWrite = 0;
+  let output = 0;
+  let reasoning = 0;
   if (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number') {
-    const prompt = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
-    const completion = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
-    return {
-      input: count(usage.prompt_tokens),
-      cachedInput: count(prompt.cached_tokens),
-      cacheWrite: count(usage.cache_creation_input_tokens),
-      output: count(usage.completion_tokens),
-      reasoning: count(completion.reasoning_tokens),
-    };
+    const prompt = usage.prompt_tokens_details;
+    const completion = usage.completion_tokens_details;
+    input = count(usage.prompt_tokens);
+    cachedInput = isObject(prompt) ? count(prompt.cached_tokens) : 0;
+    cacheWrite = count(usage.cache_creation_input_tokens);
+    output = count(usage.completion_tokens);
+    reasoning = isObject(completion) ? count(completion.reasoning_tokens) : 0;
+  } else if (typeof usage.input_tokens === 'number' || typeof usage.output_tokens === 'number') {
+    const inputDetails = usage.input_tokens_details;
+    const outputDetails = usage.output_tokens_details;
+    input = count(usage.input_tokens);
+    cachedInput = isObject(inputDetails) ? count(inputDetails.cached_tokens) : 0;
+    output = count(usage.output_tokens);
+    reasoning = isObject(outputDetails) ? count(outputDetails.reasoning_tokens) : 0;
+  } else if (usage.images === undefined && usage.audio_seconds === undefined && usage.characters === undefined) {
+    return undefined;
   }
-  if (typeof usage.input_tokens === 'number' || typeof usage.output_tokens === 'number') {
-    const input = isObject(usage.input_tokens_details) ? usage.input_tokens_details : {};
-    const output = isObject(usage.output_tokens_details) ? usage.output_tokens_details : {};
-    return {
-      input: count(usage.input_tokens),
-      cachedInput: count(input.cached_tokens),
-      cacheWrite: 0,
-      output: count(usage.output_tokens),
-      reasoning: count(output.reasoning_tokens),
-    };
-  }
-  return undefined;
+  return {
+    input,
+    cachedInput,
+    cacheWrite,
+    output,
+    reasoning,
+    images: count(usage.images),
+    audioSeconds: count(usage.audio_seconds),
+    characters: count(usage.characters),
+  };
 }
 
 export function totalTokens(tokens: TokenCounts): number {
