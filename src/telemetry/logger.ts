@@ -16,7 +16,7 @@
  */
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { pino, stdSerializers, type Logger } from 'pino';
+import { pino, stdSerializers, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 import type { LogFormat } from './settings.js';
 import { redactText } from './secrets.js';
 
@@ -282,22 +282,74 @@ function eachBatcher(action: (batcher: RequestLineBatcher) => void): void {
 }
 
 /**
+ * A string as pino writes it (its `asString`): short strings without control characters get only
+ * their quotes and backslashes escaped, anything else goes through JSON.stringify.
+ */
+function jsonString(text: string): string {
+  const length = text.length;
+  if (length > 100) return JSON.stringify(text);
+  let out = '';
+  let last = 0;
+  let found = false;
+  let point = 255;
+  for (let i = 0; i < length && point >= 32; i++) {
+    point = text.charCodeAt(i);
+    if (point === 34 || point === 92) {
+      out += `${text.slice(last, i)}\\`;
+      last = i;
+      found = true;
+    }
+  }
+  if (point < 32) return JSON.stringify(text);
+  return found ? `"${out}${text.slice(last)}"` : `"${text}"`;
+}
+
+const symbols = pino.symbols as unknown as Record<string, symbol>;
+
+/**
  * Writes one per-request line (built by `safeLine`) at `info`. With the logger's own stdout
- * destination the line may wait up to REQUEST_LINE_WINDOW_MS to be written with the others of its
- * window; with any other destination it is written as every line is.
+ * destination (a logger made by createLogger, whose options are known: no serializer, hook or mixin
+ * applies to these fields) the line is put together here, exactly as pino would write it (level,
+ * time, the logger's bindings, then the fields in order, undefined ones left out, non-finite numbers
+ * as null), and may wait up to REQUEST_LINE_WINDOW_MS to be written with the others of its window.
+ * With any other destination it goes through pino as every line does.
  */
 export function logRequestLine(logger: Logger, line: Record<string, SafeLineValue>): void {
-  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stream = internals[symbols.streamSym];
   if (!(stream instanceof RequestLineBatcher)) {
     logger.info(line);
     return;
   }
+  if (!logger.isLevelEnabled('info')) return;
+  let text = `${(internals[symbols.lsCacheSym] as Record<number, string>)[30]}${(internals[symbols.timeSym] as () => string)()}${internals[symbols.chindingsSym] as string}`;
+  for (const key in line) {
+    const value = line[key];
+    if (value === undefined) continue;
+    text += `,"${key}":${typeof value === 'string' ? jsonString(value) : typeof value === 'number' && !Number.isFinite(value) ? 'null' : String(value)}`;
+  }
   stream.batchNext = true;
   try {
-    logger.info(line);
+    stream.write(`${text}${internals[symbols.endSym] as string}`);
   } finally {
     stream.batchNext = false;
   }
+}
+
+/** The options of every logger createLogger makes (logRequestLine relies on them: no hook, mixin or redaction). */
+export function loggerOptions(level: string): PinoOptions {
+  return {
+    level,
+    base: { service: 'heimdall' },
+    serializers: { err: serializeError },
+    timestamp: isoTime,
+    formatters: {
+      level: (label) => ({ level: label }),
+      // A child's bindings are scrubbed once, when the child is made.
+      bindings: (bindings) => scrubLogObject(bindings),
+      log: (object) => ((object as Record<symbol, unknown>)[BUILT_SAFE] === true ? object : scrubLogObject(object)),
+    },
+  };
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -305,18 +357,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const isTerminal = destination === undefined ? process.stdout.isTTY === true : (destination as { isTTY?: boolean }).isTTY === true;
   const pretty = resolveLogFormat(options.format ?? 'auto', isTerminal) === 'pretty';
   return pino(
-    {
-      level: options.level,
-      base: { service: 'heimdall' },
-      serializers: { err: serializeError },
-      timestamp: isoTime,
-      formatters: {
-        level: (label) => ({ level: label }),
-        // A child's bindings are scrubbed once, when the child is made.
-        bindings: (bindings) => scrubLogObject(bindings),
-        log: (object) => ((object as Record<symbol, unknown>)[BUILT_SAFE] === true ? object : scrubLogObject(object)),
-      },
-    },
+    loggerOptions(options.level),
     pretty ? prettyStream(destination, isTerminal) : destination ?? new RequestLineBatcher(pino.destination({ dest: 1, sync: false })),
   );
 }

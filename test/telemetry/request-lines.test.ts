@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { isoTime, logRequestLine, REQUEST_LINE_WINDOW_MS, RequestLineBatcher, safeLine } from '../../src/telemetry/logger.js';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isoTime, loggerOptions, logRequestLine, REQUEST_LINE_WINDOW_MS, RequestLineBatcher, safeLine } from '../../src/telemetry/logger.js';
 import { ensureBuilt, ROOT } from '../support/cli.js';
 
 /** A stream that keeps each write apart. */
@@ -81,6 +81,34 @@ describe('request lines', () => {
     logRequestLine(logger, safeLine({ msg: 'request', request_id: 'r1' }));
     logRequestLine(logger, safeLine({ msg: 'request', request_id: 'r2' }));
     expect(writes.map(ids)).toEqual([['r1'], ['r2']]);
+  });
+
+  it('a line is put together exactly as pino writes the same fields', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2026, 11, 7, 15, 30, 1, 5));
+    const batched = recorder();
+    const plain: string[] = [];
+    const fast = pino(loggerOptions('info'), new RequestLineBatcher(batched));
+    const slow = pino(loggerOptions('info'), { write: (line: string) => plain.push(line) });
+    const fields = {
+      msg: 'request', request_id: 'r-1', quote: 'say "hi" \\ there', control: 'a\nb\tc', unicode: 'gpt-编码 é \u2028', long: 'y'.repeat(150), lone: '\ud800',
+      count: 3, fraction: 0.000123, huge: 1e21, nan: Number.NaN, infinite: Number.POSITIVE_INFINITY, none: null, yes: true, no: false, missing: undefined, empty: '',
+    };
+    logRequestLine(fast, safeLine(fields));
+    slow.info(safeLine({ ...fields }));
+    logRequestLine(fast.child({ worker: 2 }), safeLine({ msg: 'request', status: 200 }));
+    slow.child({ worker: 2 }).info(safeLine({ msg: 'request', status: 200 }));
+    fast.flush();
+    expect(batched.writes.join('')).toBe(plain.join(''));
+    expect(JSON.parse(plain[0])).toMatchObject({ level: 'info', time: '2026-12-07T15:30:01.005Z', service: 'heimdall', quote: 'say "hi" \\ there', nan: null });
+    // Below the level nothing is written.
+    const quiet = recorder();
+    logRequestLine(pino(loggerOptions('warn'), new RequestLineBatcher(quiet)), safeLine({ msg: 'request' }));
+    expect(quiet.writes).toEqual([]);
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
   });
 
   it('the time is pino\'s ISO time, to the millisecond', () => {
