@@ -97,30 +97,31 @@ export function costOf(price: ModelPrice, tokens: TokenCounts, embeddings: boole
   const fresh = tokens.input - cached - written;
   const reasoning = Math.min(tokens.reasoning, tokens.output);
   const visible = tokens.output - reasoning;
-  let micro = 0;
-  const add = (amount: number, rate: number | undefined): boolean => {
-    if (amount === 0) return true;
-    if (rate === undefined) return false;
-    micro += amount * rate;
-    return true;
-  };
-  const known = add(fresh, tier.input)
-    && add(cached, tier.cached_input ?? tier.input)
-    && add(written, tier.cache_write ?? tier.input)
-    && add(visible, tier.output)
-    && add(reasoning, tier.reasoning ?? tier.output);
-  if (!known) return null;
+  // Each kind of token at its rate; a kind that was used but has no rate makes the cost unknown.
+  const freshRate = tier.input;
+  const cachedRate = tier.cached_input ?? tier.input;
+  const writtenRate = tier.cache_write ?? tier.input;
+  const visibleRate = tier.output;
+  const reasoningRate = tier.reasoning ?? tier.output;
+  if ((fresh !== 0 && freshRate === undefined) || (cached !== 0 && cachedRate === undefined) || (written !== 0 && writtenRate === undefined)
+    || (visible !== 0 && visibleRate === undefined) || (reasoning !== 0 && reasoningRate === undefined)) return null;
+  let micro = (fresh === 0 ? 0 : fresh * freshRate!) + (cached === 0 ? 0 : cached * cachedRate!) + (written === 0 ? 0 : written * writtenRate!)
+    + (visible === 0 ? 0 : visible * visibleRate!) + (reasoning === 0 ? 0 : reasoning * reasoningRate!);
   // Media units: priced when the model has a unit price (Imagen, Whisper, TTS); a model billed by
   // tokens (gpt-image-1) reports both, and its tokens carry the cost. Units alone without a price: unknown.
   let unpricedUnits = false;
-  const unit = (amount: number, rate: number | undefined): void => {
-    if (amount === 0) return;
-    if (rate === undefined) unpricedUnits = true;
-    else micro += amount * rate;
-  };
-  unit(tokens.images, price.image === undefined ? undefined : price.image * 1e6);
-  unit(tokens.audioSeconds, price.audio_second === undefined ? undefined : price.audio_second * 1e6);
-  unit(tokens.characters, price.characters);
+  if (tokens.images !== 0) {
+    if (price.image === undefined) unpricedUnits = true;
+    else micro += tokens.images * (price.image * 1e6);
+  }
+  if (tokens.audioSeconds !== 0) {
+    if (price.audio_second === undefined) unpricedUnits = true;
+    else micro += tokens.audioSeconds * (price.audio_second * 1e6);
+  }
+  if (tokens.characters !== 0) {
+    if (price.characters === undefined) unpricedUnits = true;
+    else micro += tokens.characters * price.characters;
+  }
   if (unpricedUnits && tokens.input + tokens.output === 0) return null;
   return roundUsd(micro / 1e6);
 }
