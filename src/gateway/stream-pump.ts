@@ -22,12 +22,10 @@ import { canonicalUsage } from '../formats/responses/usage.js';
 import { noteOpenAIStreamEvent, noteResponse } from '../telemetry/response-facts.js';
 import { redactText } from '../telemetry/secrets.js';
 import { maskSecretsInText, StreamSecretGuard } from './secret-guard.js';
-import { chunkMentionsUsage, mentionsUsage } from './usage-scan.js';
+import { mentionsUsage, quietChunk } from './usage-scan.js';
 import { ChunkCollector } from '../plugins/canonical-stream.js';
 import type { Lifecycle } from '../plugins/lifecycle.js';
 import { FinalAnswerImpl } from '../plugins/stages.js';
-
-const ERROR_KEY = Buffer.from('"error"');
 
 /** The bytes end between two SSE events (a blank line). */
 function endsAtEvent(bytes: Buffer): boolean {
@@ -130,7 +128,7 @@ class StreamPump implements StreamSink {
         }
       }
       const quiet = this.quiet;
-      const nothingToSee = quiet !== undefined && quiet.idle && endsAtEvent(chunk) && chunk.indexOf(ERROR_KEY) === -1 && !chunkMentionsUsage(chunk);
+      const nothingToSee = quiet !== undefined && quiet.idle && endsAtEvent(chunk) && quietChunk(chunk);
       if (!nothingToSee) {
         const events = this.framer.push(chunk);
         for (let i = 0; i < events.length; i++) this.onEvent(events[i], false);

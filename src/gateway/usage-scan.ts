@@ -28,20 +28,51 @@ export function mentionsUsage(text: string): boolean {
 }
 
 /**
+ * Where the value after `"usage"` (its key ending at `from`) ends when it is null; -1 when it is
+ * anything else or cut short (the caller parses to be sure).
+ */
+function nullUsageEnd(bytes: Buffer, from: number): number {
+  let i = from;
+  while (isSpace(bytes[i])) i++;
+  if (bytes[i] !== 58 /* : */) return -1;
+  i++;
+  while (isSpace(bytes[i])) i++;
+  // n u l l
+  return bytes[i] === 110 && bytes[i + 1] === 117 && bytes[i + 2] === 108 && bytes[i + 3] === 108 ? i + 4 : -1;
+}
+
+/**
  * mentionsUsage of raw bytes, read in place: an OpenAI stream chunk with include_usage holds
  * `"usage":null`, so every chunk of such a stream is looked at here, and none is turned into a string.
  */
 export function chunkMentionsUsage(bytes: Buffer): boolean {
   for (let at = bytes.indexOf(USAGE_KEY); at !== -1; at = bytes.indexOf(USAGE_KEY, at + 7)) {
-    let i = at + 7;
-    while (isSpace(bytes[i])) i++;
-    if (bytes[i] !== 58 /* : */) return true;
-    i++;
-    while (isSpace(bytes[i])) i++;
-    // n u l l
-    if (bytes[i] !== 110 || bytes[i + 1] !== 117 || bytes[i + 2] !== 108 || bytes[i + 3] !== 108) return true;
+    if (nullUsageEnd(bytes, at + 7) === -1) return true;
   }
   return false;
+}
+
+/**
+ * True when a pass-through stream chunk holds neither an `"error"` key nor a usage that is not null
+ * (`chunkMentionsUsage`): nothing in it to observe. One pass over the bytes, at each quote, instead of
+ * three `indexOf` calls into C++ per chunk.
+ */
+export function quietChunk(bytes: Buffer): boolean {
+  const n = bytes.length;
+  for (let at = 0; at < n; at++) {
+    if (bytes[at] !== 34 /* " */) continue;
+    const next = bytes[at + 1];
+    // "error"
+    if (next === 101) {
+      if (bytes[at + 2] === 114 && bytes[at + 3] === 114 && bytes[at + 4] === 111 && bytes[at + 5] === 114 && bytes[at + 6] === 34) return false;
+    } else if (next === 117 && bytes[at + 2] === 115 && bytes[at + 3] === 97 && bytes[at + 4] === 103 && bytes[at + 5] === 101 && bytes[at + 6] === 34) {
+      // "usage"
+      const end = nullUsageEnd(bytes, at + 7);
+      if (end === -1) return false;
+      at = end - 1;
+    }
+  }
+  return true;
 }
 
 /**

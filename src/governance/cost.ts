@@ -30,57 +30,46 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-// Every field written out, never `{ ...tokens, images }`: on Node 20 an object spread followed by more
-// properties makes a new hidden class per call, allocated in the old generation, which grows by it
-// under load until a full collection (docs/performance.md, Memory).
-function withUnits(tokens: Omit<TokenCounts, 'images' | 'audioSeconds' | 'characters'>, usage: Record<string, unknown>): TokenCounts {
+/**
+ * Reads either usage shape (and a media call's units); undefined when there is none. One object per call, built
+ * whole: on Node 20 an object spread followed by more properties (`{ ...tokens, images }`) makes a new hidden
+ * class per call, allocated in the old generation, which grows by it under load (docs/performance.md, Memory).
+ */
+export function tokenCounts(usage: unknown): TokenCounts | undefined {
+  if (!isObject(usage)) return undefined;
+  let input = 0;
+  let cachedInput = 0;
+  let cacheWrite = 0;
+  let output = 0;
+  let reasoning = 0;
+  if (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number') {
+    const prompt = usage.prompt_tokens_details;
+    const completion = usage.completion_tokens_details;
+    input = count(usage.prompt_tokens);
+    cachedInput = isObject(prompt) ? count(prompt.cached_tokens) : 0;
+    cacheWrite = count(usage.cache_creation_input_tokens);
+    output = count(usage.completion_tokens);
+    reasoning = isObject(completion) ? count(completion.reasoning_tokens) : 0;
+  } else if (typeof usage.input_tokens === 'number' || typeof usage.output_tokens === 'number') {
+    const inputDetails = usage.input_tokens_details;
+    const outputDetails = usage.output_tokens_details;
+    input = count(usage.input_tokens);
+    cachedInput = isObject(inputDetails) ? count(inputDetails.cached_tokens) : 0;
+    output = count(usage.output_tokens);
+    reasoning = isObject(outputDetails) ? count(outputDetails.reasoning_tokens) : 0;
+  } else if (usage.images === undefined && usage.audio_seconds === undefined && usage.characters === undefined) {
+    return undefined;
+  }
   return {
-    input: tokens.input,
-    cachedInput: tokens.cachedInput,
-    cacheWrite: tokens.cacheWrite,
-    output: tokens.output,
-    reasoning: tokens.reasoning,
+    input,
+    cachedInput,
+    cacheWrite,
+    output,
+    reasoning,
     images: count(usage.images),
     audioSeconds: count(usage.audio_seconds),
     characters: count(usage.characters),
   };
-}
-
-/** Reads either usage shape (and a media call's units); undefined when there is none. */
-export function tokenCounts(usage: unknown): TokenCounts | undefined {
-  if (!isObject(usage)) return undefined;
-  const tokens = tokenCountsOnly(usage);
-  if (tokens !== undefined) return withUnits(tokens, usage);
-  if (usage.images !== undefined || usage.audio_seconds !== undefined || usage.characters !== undefined) {
-    return withUnits({ input: 0, cachedInput: 0, cacheWrite: 0, output: 0, reasoning: 0 }, usage);
-  }
-  return undefined;
-}
-
-function tokenCountsOnly(usage: Record<string, unknown>): Omit<TokenCounts, 'images' | 'audioSeconds' | 'characters'> | undefined {
-  if (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number') {
-    const prompt = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
-    const completion = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
-    return {
-      input: count(usage.prompt_tokens),
-      cachedInput: count(prompt.cached_tokens),
-      cacheWrite: count(usage.cache_creation_input_tokens),
-      output: count(usage.completion_tokens),
-      reasoning: count(completion.reasoning_tokens),
-    };
-  }
-  if (typeof usage.input_tokens === 'number' || typeof usage.output_tokens === 'number') {
-    const input = isObject(usage.input_tokens_details) ? usage.input_tokens_details : {};
-    const output = isObject(usage.output_tokens_details) ? usage.output_tokens_details : {};
-    return {
-      input: count(usage.input_tokens),
-      cachedInput: count(input.cached_tokens),
-      cacheWrite: 0,
-      output: count(usage.output_tokens),
-      reasoning: count(output.reasoning_tokens),
-    };
-  }
-  return undefined;
 }
 
 export function totalTokens(tokens: TokenCounts): number {
@@ -112,30 +101,31 @@ export function costOf(price: ModelPrice, tokens: TokenCounts, embeddings: boole
   const fresh = tokens.input - cached - written;
   const reasoning = Math.min(tokens.reasoning, tokens.output);
   const visible = tokens.output - reasoning;
-  let micro = 0;
-  const add = (amount: number, rate: number | undefined): boolean => {
-    if (amount === 0) return true;
-    if (rate === undefined) return false;
-    micro += amount * rate;
-    return true;
-  };
-  const known = add(fresh, tier.input)
-    && add(cached, tier.cached_input ?? tier.input)
-    && add(written, tier.cache_write ?? tier.input)
-    && add(visible, tier.output)
-    && add(reasoning, tier.reasoning ?? tier.output);
-  if (!known) return null;
+  // Each kind of token at its rate; a kind that was used but has no rate makes the cost unknown.
+  const freshRate = tier.input;
+  const cachedRate = tier.cached_input ?? tier.input;
+  const writtenRate = tier.cache_write ?? tier.input;
+  const visibleRate = tier.output;
+  const reasoningRate = tier.reasoning ?? tier.output;
+  if ((fresh !== 0 && freshRate === undefined) || (cached !== 0 && cachedRate === undefined) || (written !== 0 && writtenRate === undefined)
+    || (visible !== 0 && visibleRate === undefined) || (reasoning !== 0 && reasoningRate === undefined)) return null;
+  let micro = (fresh === 0 ? 0 : fresh * freshRate!) + (cached === 0 ? 0 : cached * cachedRate!) + (written === 0 ? 0 : written * writtenRate!)
+    + (visible === 0 ? 0 : visible * visibleRate!) + (reasoning === 0 ? 0 : reasoning * reasoningRate!);
   // Media units: priced when the model has a unit price (Imagen, Whisper, TTS); a model billed by
   // tokens (gpt-image-1) reports both, and its tokens carry the cost. Units alone without a price: unknown.
   let unpricedUnits = false;
-  const unit = (amount: number, rate: number | undefined): void => {
-    if (amount === 0) return;
-    if (rate === undefined) unpricedUnits = true;
-    else micro += amount * rate;
-  };
-  unit(tokens.images, price.image === undefined ? undefined : price.image * 1e6);
-  unit(tokens.audioSeconds, price.audio_second === undefined ? undefined : price.audio_second * 1e6);
-  unit(tokens.characters, price.characters);
+  if (tokens.images !== 0) {
+    if (price.image === undefined) unpricedUnits = true;
+    else micro += tokens.images * (price.image * 1e6);
+  }
+  if (tokens.audioSeconds !== 0) {
+    if (price.audio_second === undefined) unpricedUnits = true;
+    else micro += tokens.audioSeconds * (price.audio_second * 1e6);
+  }
+  if (tokens.characters !== 0) {
+    if (price.characters === undefined) unpricedUnits = true;
+    else micro += tokens.characters * price.characters;
+  }
   if (unpricedUnits && tokens.input + tokens.output === 0) return null;
   return roundUsd(micro / 1e6);
 }

@@ -18,7 +18,7 @@ import type { FinishedRequest, GatewayHooks } from '../gateway/gateway.js';
 import type { PipelineInput } from '../gateway/pipeline.js';
 import type { RequestContext } from '../gateway/request-context.js';
 import type { Target } from '../gateway/router.js';
-import { costOf, estimateCost, tokenCounts, totalTokens } from './cost.js';
+import { costOf, estimateCost, tokenCounts, totalTokens, type TokenCounts } from './cost.js';
 import { credentialFrom, queryKeyOf } from './credentials.js';
 import { formatResetDuration } from './durations.js';
 import { hashKey, KEY_PREFIX } from './key-secret.js';
@@ -353,9 +353,13 @@ export class Enforcer {
 
   /** The request's cost: a number, null when unknown (no price, or billed without usage), 0 when nothing was billed. */
   cost(ctx: RequestContext): number | null {
+    return this.costOfTokens(ctx, tokenCounts(ctx.usage));
+  }
+
+  /** cost() with the request's token counts read already. */
+  private costOfTokens(ctx: RequestContext, tokens: TokenCounts | undefined): number | null {
     if (ctx.cache === 'hit') return 0;
     const target = ctx.target;
-    const tokens = tokenCounts(ctx.usage);
     if (tokens === undefined) return target === undefined ? 0 : null;
     if (target === undefined) return null;
     const price = this.price(target);
@@ -365,13 +369,13 @@ export class Enforcer {
 
   private settle(finished: FinishedRequest): void {
     const ctx = finished.ctx;
-    const own = ctx.costUsd !== undefined ? ctx.costUsd : this.cost(ctx);
+    const tokens = tokenCounts(ctx.usage);
+    const own = ctx.costUsd !== undefined ? ctx.costUsd : this.costOfTokens(ctx, tokens);
     // Calls made on the request's behalf (the semantic cache's embedding call) are part of its cost.
     const side = ctx.sideCharge;
     const sideUsd = side?.costUsd ?? 0;
     const cost = own === null ? null : own + sideUsd;
     ctx.costUsd = cost;
-    const tokens = tokenCounts(ctx.usage);
     // Every completion teaches the typical output of its model, with or without a virtual key.
     if (tokens !== undefined && ctx.target !== undefined && ctx.cache !== 'hit' && !ctx.route.endsWith('/embeddings')) {
       this.outputs.observe(ctx.target.provider.name, ctx.target.model, tokens.output);

@@ -3,7 +3,7 @@
  * the gateway's log (model, provider, status, latency, overhead, tokens,
  * cost). After governance, which prices it.
  */
-import { safeLine, type Logger } from '../telemetry/logger.js';
+import { logRequestLine, safeLine, type Logger } from '../telemetry/logger.js';
 import { redactText } from '../telemetry/secrets.js';
 import type { BuiltinPlugin } from './lifecycle.js';
 import { contextOf } from './request-view.js';
@@ -20,7 +20,7 @@ export function accessLogPlugin(logger: Logger): BuiltinPlugin {
       const error = ctx.error?.message ?? ctx.errorMessage;
       // Built from fields that hold no secret: the error is masked here, the route has no query,
       // the request id was refused at read time if it had a key's shape (request-id.ts).
-      logger.info(safeLine({
+      logRequestLine(logger, safeLine({
         msg: 'request',
         request_id: ctx.id,
         trace_id: ctx.traceId,

@@ -14,8 +14,9 @@
  * This replaces pino's `redact` paths, whose wildcards cost ~20x the line itself
  * on every line (bench/log-line.bench.ts).
  */
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { pino, stdSerializers, type Logger } from 'pino';
+import { pino, stdSerializers, type Logger, type LoggerOptions as PinoOptions } from 'pino';
 import type { LogFormat } from './settings.js';
 import { redactText } from './secrets.js';
 
@@ -136,23 +137,227 @@ function prettyStream(destination: NodeJS.WritableStream | undefined, colorize: 
   return pretty({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true, destination: destination ?? 1 });
 }
 
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/**
+ * pino's `isoTime` (`,"time":"2026-12-07T15:30:00.123Z"`) with the text up to the second made once a
+ * second: a `Date` and `toISOString()` per line cost more than the rest of a request line's fields.
+ */
+export function isoTime(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = `,"time":"${new Date(second * 1000).toISOString().slice(0, 20)}`;
+  }
+  const ms = now - second * 1000;
+  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z"`;
+}
+
+/** How long per-request lines wait, under load, to be written together; how much text at most. */
+export const REQUEST_LINE_WINDOW_MS = 10;
+const REQUEST_LINES_MAX_CHARS = 8192;
+
+/** What pino writes to: a SonicBoom (pino.destination), or any stream with the same optional methods. */
+interface LineStream {
+  write(line: string): boolean;
+  flush?(cb?: (error?: Error) => void): void;
+  flushSync?(): void;
+  end?(): void;
+  fd?: number;
+}
+
+/**
+ * stdout for the logger: every line is handed to the asynchronous SonicBoom at once, except the
+ * per-request lines (`logRequestLine`) under load. Each write to a file is a round trip through
+ * libuv's thread pool, which cost more CPU than the rest of a request's line, so the request lines of
+ * one 10 ms window go out as one write: the first line after a quiet window is written at once, the
+ * ones that follow within the window when it ends (or when 8 KB have gathered). Any other line takes
+ * the waiting ones with it, in order. A flush, the end and process exit write what waits.
+ */
+export class RequestLineBatcher implements LineStream {
+  private pending = '';
+  private window: NodeJS.Timeout | undefined;
+  /** Set by logRequestLine around its one `logger.info`: the next line is a request line. */
+  batchNext = false;
+
+  constructor(private readonly stream: LineStream) {
+    watchExit(this);
+  }
+
+  write(line: string): boolean {
+    if (!this.batchNext) {
+      if (this.pending.length === 0) return this.stream.write(line);
+      const text = this.pending + line;
+      this.pending = '';
+      return this.stream.write(text);
+    }
+    this.batchNext = false;
+    if (this.window === undefined) {
+      this.window = setTimeout(this.endWindow, REQUEST_LINE_WINDOW_MS);
+      this.window.unref();
+      return this.stream.write(line);
+    }
+    this.pending += line;
+    if (this.pending.length >= REQUEST_LINES_MAX_CHARS) this.release();
+    return true;
+  }
+
+  private readonly endWindow = (): void => {
+    if (this.pending.length === 0) {
+      this.window = undefined; // quiet: the next request line goes out at once
+      return;
+    }
+    this.release();
+    this.window?.refresh();
+  };
+
+  /** Hands the waiting lines to the stream. */
+  private release(): void {
+    if (this.pending.length === 0) return;
+    const text = this.pending;
+    this.pending = '';
+    this.stream.write(text);
+  }
+
+  flush(cb?: (error?: Error) => void): void {
+    this.release();
+    if (this.stream.flush !== undefined) this.stream.flush(cb);
+    else cb?.();
+  }
+
+  flushSync(): void {
+    this.release();
+    this.stream.flushSync?.();
+  }
+
+  end(): void {
+    this.release();
+    if (this.window !== undefined) clearTimeout(this.window);
+    this.window = undefined;
+    this.stream.end?.();
+  }
+
+  /** The event loop is done: what waits goes to the stream, which still writes it. */
+  beforeExit(): void {
+    this.release();
+  }
+
+  /**
+   * The process exits: pino's own exit hook (registered before this one) has written what the
+   * SonicBoom held, synchronously; what waits here comes after it, written the same way.
+   */
+  exit(): void {
+    const fd = this.stream.fd;
+    if (this.pending.length === 0 || typeof fd !== 'number' || fd < 0) return;
+    const text = this.pending;
+    this.pending = '';
+    try {
+      writeSync(fd, text);
+    } catch {
+      // exiting: nowhere left to say it
+    }
+  }
+}
+
+/** Every batcher made, held weakly, and the two process listeners they share (added once). */
+const batchers = new Set<WeakRef<RequestLineBatcher>>();
+let watching = false;
+
+function watchExit(batcher: RequestLineBatcher): void {
+  if (!watching) {
+    watching = true;
+    process.on('beforeExit', () => eachBatcher((each) => each.beforeExit()));
+    process.on('exit', () => eachBatcher((each) => each.exit()));
+  }
+  batchers.add(new WeakRef(batcher));
+}
+
+function eachBatcher(action: (batcher: RequestLineBatcher) => void): void {
+  for (const ref of batchers) {
+    const batcher = ref.deref();
+    if (batcher === undefined) batchers.delete(ref);
+    else action(batcher);
+  }
+}
+
+/**
+ * A string as pino writes it (its `asString`): short strings without control characters get only
+ * their quotes and backslashes escaped, anything else goes through JSON.stringify.
+ */
+function jsonString(text: string): string {
+  const length = text.length;
+  if (length > 100) return JSON.stringify(text);
+  let out = '';
+  let last = 0;
+  let found = false;
+  let point = 255;
+  for (let i = 0; i < length && point >= 32; i++) {
+    point = text.charCodeAt(i);
+    if (point === 34 || point === 92) {
+      out += `${text.slice(last, i)}\\`;
+      last = i;
+      found = true;
+    }
+  }
+  if (point < 32) return JSON.stringify(text);
+  return found ? `"${out}${text.slice(last)}"` : `"${text}"`;
+}
+
+const symbols = pino.symbols as unknown as Record<string, symbol>;
+
+/**
+ * Writes one per-request line (built by `safeLine`) at `info`. With the logger's own stdout
+ * destination (a logger made by createLogger, whose options are known: no serializer, hook or mixin
+ * applies to these fields) the line is put together here, exactly as pino would write it (level,
+ * time, the logger's bindings, then the fields in order, undefined ones left out, non-finite numbers
+ * as null), and may wait up to REQUEST_LINE_WINDOW_MS to be written with the others of its window.
+ * With any other destination it goes through pino as every line does.
+ */
+export function logRequestLine(logger: Logger, line: Record<string, SafeLineValue>): void {
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stream = internals[symbols.streamSym];
+  if (!(stream instanceof RequestLineBatcher)) {
+    logger.info(line);
+    return;
+  }
+  if (!logger.isLevelEnabled('info')) return;
+  let text = `${(internals[symbols.lsCacheSym] as Record<number, string>)[30]}${(internals[symbols.timeSym] as () => string)()}${internals[symbols.chindingsSym] as string}`;
+  for (const key in line) {
+    const value = line[key];
+    if (value === undefined) continue;
+    text += `,"${key}":${typeof value === 'string' ? jsonString(value) : typeof value === 'number' && !Number.isFinite(value) ? 'null' : String(value)}`;
+  }
+  stream.batchNext = true;
+  try {
+    stream.write(`${text}${internals[symbols.endSym] as string}`);
+  } finally {
+    stream.batchNext = false;
+  }
+}
+
+/** The options of every logger createLogger makes (logRequestLine relies on them: no hook, mixin or redaction). */
+export function loggerOptions(level: string): PinoOptions {
+  return {
+    level,
+    base: { service: 'heimdall' },
+    serializers: { err: serializeError },
+    timestamp: isoTime,
+    formatters: {
+      level: (label) => ({ level: label }),
+      // A child's bindings are scrubbed once, when the child is made.
+      bindings: (bindings) => scrubLogObject(bindings),
+      log: (object) => ((object as Record<symbol, unknown>)[BUILT_SAFE] === true ? object : scrubLogObject(object)),
+    },
+  };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const destination = options.destination;
   const isTerminal = destination === undefined ? process.stdout.isTTY === true : (destination as { isTTY?: boolean }).isTTY === true;
   const pretty = resolveLogFormat(options.format ?? 'auto', isTerminal) === 'pretty';
   return pino(
-    {
-      level: options.level,
-      base: { service: 'heimdall' },
-      serializers: { err: serializeError },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: {
-        level: (label) => ({ level: label }),
-        // A child's bindings are scrubbed once, when the child is made.
-        bindings: (bindings) => scrubLogObject(bindings),
-        log: (object) => ((object as Record<symbol, unknown>)[BUILT_SAFE] === true ? object : scrubLogObject(object)),
-      },
-    },
-    pretty ? prettyStream(destination, isTerminal) : destination ?? pino.destination({ dest: 1, sync: false }),
+    loggerOptions(options.level),
+    pretty ? prettyStream(destination, isTerminal) : destination ?? new RequestLineBatcher(pino.destination({ dest: 1, sync: false })),
   );
 }
