@@ -60,8 +60,6 @@ const ADMIT_CALL = new ScriptCall(ADMIT_SCRIPT);
 const SETTLE_CALL = new ScriptCall(SETTLE_SCRIPT);
 
 interface SharedCommands {
-  /** A settlement batch (settleBatch in redis-keys.ts): one reply per settlement (the ledger itself sends them through SETTLE_CALL). */
-  heimdallSettle(numKeys: number, keys: string[], args: string[]): Promise<ScriptReply[]>;
   heimdallSeed(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
   heimdallRead(numKeys: number, ...keysAndArgs: string[]): Promise<string[]>;
 }
@@ -157,7 +155,6 @@ export class RedisLedger implements SpendLedger {
       retryStrategy: (times) => Math.min(times * 100, 1_000),
       lazyConnect: true,
     });
-    redis.defineCommand('heimdallSettle', { lua: SETTLE_SCRIPT });
     redis.defineCommand('heimdallSeed', { lua: SEED_SCRIPT });
     redis.defineCommand('heimdallRead', { lua: READ_SCRIPT });
     // Errors are reported through the state changes below; an unhandled 'error' event would crash the process.

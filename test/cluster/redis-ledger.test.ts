@@ -11,10 +11,15 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisLedger } from '../../src/cluster/redis-ledger.js';
 import type { RedisConfig } from '../../src/cluster/redis-config.js';
+import { ScriptCall } from '../../src/cluster/redis-call.js';
 import { admitCall, reservationKeys, settleBatch, settleCall } from '../../src/cluster/redis-keys.js';
+import { SETTLE_SCRIPT } from '../../src/cluster/redis-scripts.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
 import type { Admission, Decision, LimitSpec, SpendAccount, Ticket } from '../../src/governance/ledger.js';
 import { dropPrefix, privateRedis, testRedisUrl, uniquePrefix } from '../support/cluster-services.js';
+
+/** The settlement script, sent the way the ledger sends it. */
+const SETTLE = new ScriptCall(SETTLE_SCRIPT);
 
 const url = testRedisUrl('test/cluster/redis-ledger.test.ts');
 const prefix = uniquePrefix();
@@ -162,8 +167,8 @@ describe.skipIf(url === undefined)('RedisLedger on a real Redis', () => {
       requestId: 'never-admitted', mode: 'l', costUsd: 0.25, tokens: 5, reservedUsd: '0', reservedTokens: 0, doneTtlMs: 60_000, admittedAt: Date.now(), now: Date.now(),
     });
     const batch = settleBatch([call]);
-    const [first] = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
-    const [again] = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
+    const [first] = await SETTLE.run<Array<Array<string | number>>>(one.redis, batch.keys, batch.args);
+    const [again] = await SETTLE.run<Array<Array<string | number>>>(one.redis, batch.keys, batch.args);
     expect(Number(first[0])).toBe(1);
     expect(Number(again[0])).toBe(0);
     const state = await one.admit(admission(levels, [], 20));
@@ -212,8 +217,8 @@ describe.skipIf(url === undefined)('settlements in batches', () => {
       requestId: `batch-${requestId}`, mode: 'l', costUsd: 0.5, tokens: 40, reservedUsd: '0', reservedTokens: 0, doneTtlMs: 60_000, admittedAt: Date.now(), now: Date.now(),
     }));
     const batch = settleBatch([calls[0], calls[1], calls[0]]);
-    const first = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
-    const again = await one.redis.heimdallSettle(batch.keys.length, batch.keys, batch.args);
+    const first = await SETTLE.run<Array<Array<string | number>>>(one.redis, batch.keys, batch.args);
+    const again = await SETTLE.run<Array<Array<string | number>>>(one.redis, batch.keys, batch.args);
     expect(first.map((reply) => Number(reply[0]))).toEqual([1, 1, 0]);
     expect(again.map((reply) => Number(reply[0]))).toEqual([0, 0, 0]);
     expect(await keySpend(one, levels)).toEqual({ spend: 1, requests: 2, tokens: 80 });
