@@ -41,6 +41,10 @@ export interface RedisLedgerStatus {
   pending_settlements: number;
   /** Settlements dropped past redis.max_pending_settlements since start. */
   dropped_settlements: number;
+  /** Requests admitted without waiting for Redis (far from every limit) since start. */
+  optimistic_admissions: number;
+  /** Of those, the ones whose reservation Redis found over a limit (each instance at most redis.optimistic_admissions per crossing). */
+  optimistic_over_limit: number;
 }
 
 /** The configuration shared through Postgres (database.url), as this instance's replica has it. */

@@ -27,6 +27,8 @@ export interface InstanceRegistryOptions {
   /** Requests finished on this instance since start. */
   finished(): number;
   now?: () => number;
+  /** Told after each heartbeat how many instances have a live one (optimistic admission's margin). */
+  onCount?: (count: number) => void;
 }
 
 export class InstanceRegistry {
@@ -96,11 +98,14 @@ export class InstanceRegistry {
     if (redis === undefined) return;
     const beat = this.heartbeat();
     try {
-      await redis.multi()
+      const replies = await redis.multi()
         .set(this.instanceKey(this.id), JSON.stringify(beat), 'PX', HEARTBEAT_TTL_MS)
         .zadd(this.indexKey, beat.last_heartbeat_at, this.id)
         .zremrangebyscore(this.indexKey, '-inf', beat.last_heartbeat_at - HEARTBEAT_TTL_MS)
+        .zcard(this.indexKey)
         .exec();
+      const count = replies?.[3]?.[1];
+      if (typeof count === 'number') this.options.onCount?.(count);
     } catch {
       // Redis unreachable: the shared ledger reports it; the next beat tries again.
     }

@@ -7,6 +7,9 @@ import { z } from 'zod';
 
 const failMode = z.enum(['open', 'closed']);
 
+/** redis.optimistic_admissions (K) when the configuration does not say. */
+export const DEFAULT_OPTIMISTIC_ADMISSIONS = 8;
+
 export const redisSchema = z
   .strictObject({
     url: z
@@ -47,6 +50,13 @@ export const redisSchema = z
       .max(1_000)
       .default(0)
       .describe('Longest wait of a settlement (a finished request\'s real cost) before it is written: settlements travel with the next admission\'s round trip, batched, or after this many ms when none comes first (0: each at once). Until written, a finished request counts as in flight.'),
+    optimistic_admissions: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(DEFAULT_OPTIMISTIC_ADMISSIONS)
+      .describe('K: a request far from every limit (its headroom, as Redis last reported it, above 4 × K × instances × what the request takes) is admitted without waiting for Redis, its reservation sent behind it; at most K such reservations of an instance are unanswered at once, so a limit is overshot by at most K × instances requests (docs/cluster.md). Near a limit every request waits for Redis. 0: every request waits.'),
     max_pending_settlements: z
       .number()
       .int()
@@ -69,6 +79,8 @@ export interface RedisConfig {
   maxPendingSettlements: number;
   /** Longest wait of a queued settlement (0: written at once). */
   settleBatchMs: number;
+  /** K of optimistic admission (0 or undefined: off; the config file's default is DEFAULT_OPTIMISTIC_ADMISSIONS). */
+  optimisticAdmissions?: number;
 }
 
 /** The resolved section; undefined when no URL is set (the embedded, single-instance ledger). */
@@ -89,6 +101,7 @@ export function resolveRedis(
     failMode: { budgets: file.fail_mode.budgets, rateLimits: file.fail_mode.rate_limits },
     maxPendingSettlements: file.max_pending_settlements,
     settleBatchMs: file.settle_batch_ms,
+    optimisticAdmissions: file.optimistic_admissions,
   };
 }
 
@@ -114,5 +127,6 @@ export function redisView(config: RedisConfig | undefined): Record<string, unkno
     fail_mode: { budgets: config.failMode.budgets, rate_limits: config.failMode.rateLimits },
     max_pending_settlements: config.maxPendingSettlements,
     settle_batch_ms: config.settleBatchMs,
+    optimistic_admissions: config.optimisticAdmissions ?? 0,
   };
 }

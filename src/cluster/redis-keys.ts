@@ -89,6 +89,12 @@ export interface Layout {
   limitArgs: string[];
   /** Per account: the start of its budget window (the mirror's periodStart). */
   periodStarts: number[];
+  /**
+   * Per account, then per limit: the name of the level for what this instance knows of its headroom
+   * (optimistic-admission.ts), with everything that makes it another counter (the limit, the window);
+   * '' for an account without a limit.
+   */
+  levelKeys: string[];
   /** The layout holds while from <= now < until (the windows of every account). */
   from: number;
   until: number;
@@ -104,6 +110,7 @@ function buildLayout(prefix: string, accounts: readonly SpendAccount[], limits: 
   const limitsUsd: string[] = [];
   const expiries: string[] = [];
   const periodStarts: number[] = [];
+  const levelKeys: string[] = [];
   let from = -Infinity;
   let until = Infinity;
   for (const account of accounts) {
@@ -113,6 +120,7 @@ function buildLayout(prefix: string, accounts: readonly SpendAccount[], limits: 
     limitsUsd.push(account.limitUsd === undefined ? '' : String(account.limitUsd));
     expiries.push(expireAt);
     periodStarts.push(periodStart);
+    levelKeys.push(account.limitUsd === undefined ? '' : `${account.type}:${account.id}|${account.limitUsd}|${periodStart}`);
     from = Math.max(from, window.start);
     until = Math.min(until, window.end);
   }
@@ -121,8 +129,9 @@ function buildLayout(prefix: string, accounts: readonly SpendAccount[], limits: 
   for (const spec of limits) {
     limitKeys.push(...counterKeys(prefix, tag, spec));
     limitArgs.push(...limitArgsOf(spec));
+    levelKeys.push(`${spec.id}|${limitArgsOf(spec).join('|')}`);
   }
-  return { prefix, tag, accountKeys, limitKeys, admitKeys: [...accountKeys, ...limitKeys], limitsUsd, expiries, limitArgs, periodStarts, from, until };
+  return { prefix, tag, accountKeys, limitKeys, admitKeys: [...accountKeys, ...limitKeys], limitsUsd, expiries, limitArgs, periodStarts, levelKeys, from, until };
 }
 
 /** The layout of a request's levels and limits at `now`, from the cache when its windows still hold. */
@@ -143,14 +152,15 @@ export function layoutOf(prefix: string, accounts: readonly SpendAccount[], limi
 
 /**
  * Admission. KEYS: Q, S R H per account, C W F G per limit. ARGV: request id, lease ms, reserved usd,
- * reserved tokens, account count, limit count, limit usd per account, kind/algorithm/limit/window per limit.
+ * reserved tokens, account count, limit count, forced ('1' or ''), limit usd per account,
+ * kind/algorithm/limit/window per limit.
  */
 export function admitCall(
   prefix: string, requestId: string, leaseMs: number, now: number,
-  accounts: readonly SpendAccount[], limits: readonly LimitSpec[], reservedUsd: string, reservedTokens: number,
+  accounts: readonly SpendAccount[], limits: readonly LimitSpec[], reservedUsd: string, reservedTokens: number, forced = false,
 ): AdmitCall {
   const layout = layoutOf(prefix, accounts, limits, now);
-  const args = [requestId, String(leaseMs), reservedUsd, String(reservedTokens), String(accounts.length), String(limits.length)];
+  const args = [requestId, String(leaseMs), reservedUsd, String(reservedTokens), String(accounts.length), String(limits.length), forced ? '1' : ''];
   for (const limitUsd of layout.limitsUsd) args.push(limitUsd);
   for (const arg of layout.limitArgs) args.push(arg);
   return { keys: layout.admitKeys, args };

@@ -16,6 +16,13 @@
  * limit per window. Settlements made meanwhile are kept (bounded) and written
  * when Redis is back; each carries its request id, so none is charged twice.
  * Nothing waits longer than the timeout.
+ *
+ * Far from every limit, a request does not wait for Redis at all: it is admitted from the headroom Redis
+ * last reported, and its reservation follows without being awaited (optimistic-admission.ts, which
+ * proves the bound: each instance has at most redis.optimistic_admissions such reservations unanswered).
+ * Its settlement waits for that reply, so it is written in the mode its admission ended in: counted in
+ * Redis, or, when the reservation failed, in the local fallback like any request admitted while Redis
+ * was away.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -29,9 +36,10 @@ import type { CounterState } from '../governance/rate-limiter.js';
 import type { EntityType } from '../governance/types.js';
 import type { RedisConfig } from './redis-config.js';
 import { redisTarget } from './redis-config.js';
-import { admitCall, amountText, layoutOf, reservationKeys, settleBatch, settleCall, spendExpiry, spendKey, type AdmitCall } from './redis-keys.js';
+import { admitCall, amountText, layoutOf, reservationKeys, settleBatch, settleCall, spendExpiry, spendKey, type AdmitCall, type Layout } from './redis-keys.js';
 import { ADMIT_SCRIPT, READ_SCRIPT, SEED_SCRIPT, SETTLE_SCRIPT } from './redis-scripts.js';
 import { ScriptCall } from './redis-call.js';
+import { Headroom, type Level } from './optimistic-admission.js';
 import type { RedisLedgerStatus } from './cluster-view.js';
 
 export interface RedisLedgerLogger {
@@ -67,6 +75,7 @@ type SharedRedis = Redis & SharedCommands;
 
 interface TicketInfo {
   requestId: string;
+  /** 'r': reserved in Redis; 'l': counted by the local fallback. */
   mode: 'r' | 'l';
   admittedAt: number;
   accounts: readonly SpendAccount[];
@@ -74,6 +83,9 @@ interface TicketInfo {
   reservedUsd: string;
   /** The fallback ledger that admitted it (mode 'l'). */
   local: LocalLedger | undefined;
+  /** Admitted optimistically, its reservation not answered yet: a settlement waits for it (kept here). */
+  reserving?: boolean;
+  settlement?: SettleOutcome;
 }
 
 interface Mirror {
@@ -105,6 +117,22 @@ export interface Root {
 }
 
 const mirrorKey = (type: EntityType, id: string): string => `${type}:${id}`;
+
+/** The ticket of an admitted request (as LocalLedger makes them: its settlement reads the same fields). */
+function ticketOf(admission: Admission, reservedUsd: string): Ticket {
+  return {
+    accounts: admission.accounts, reservedUsd: Number(reservedUsd), tokenLimits: admission.limits.filter((spec) => spec.kind !== 'requests'),
+    reservedTokens: Math.max(0, Math.ceil(admission.estimateTokens)),
+  };
+}
+
+/** What a request takes of each of its levels (Layout.levelKeys' order): its cost estimate of a budget, 1 of a request limit, its tokens of a token limit. */
+function amountsOf(admission: Admission, reservedUsd: number, reservedTokens: number): number[] {
+  const amounts: number[] = [];
+  for (let i = 0; i < admission.accounts.length; i++) amounts.push(reservedUsd);
+  for (const spec of admission.limits) amounts.push(spec.kind === 'requests' ? 1 : reservedTokens);
+  return amounts;
+}
 
 function byTag(settlements: readonly Settlement[]): Map<string, Settlement[]> {
   const groups = new Map<string, Settlement[]>();
@@ -140,11 +168,15 @@ export class RedisLedger implements SpendLedger {
   private rootOf: ((type: EntityType, id: string) => Root | undefined) | undefined;
   private closed = false;
   private replaying = false;
-  private readonly counts = { fallbackAdmissions: 0, refusedUnavailable: 0, droppedSettlements: 0 };
+  private readonly counts = { fallbackAdmissions: 0, refusedUnavailable: 0, droppedSettlements: 0, optimisticAdmissions: 0, optimisticOverLimit: 0 };
+  /** What this instance knows of its levels' headroom (undefined: redis.optimistic_admissions 0, every admission awaited). */
+  private readonly headroom: Headroom | undefined;
 
   constructor(config: RedisConfig, logger: RedisLedgerLogger) {
     this.config = config;
     this.logger = logger;
+    const depth = config.optimisticAdmissions ?? 0;
+    this.headroom = depth > 0 ? new Headroom(depth) : undefined;
     const redis = new Redis(config.url, {
       commandTimeout: config.timeoutMs,
       connectTimeout: config.connectTimeoutMs,
@@ -187,7 +219,13 @@ export class RedisLedger implements SpendLedger {
     return {
       target: redisTarget(this.config.url), connected: this.up, fallback_admissions: this.counts.fallbackAdmissions,
       refused_unavailable: this.counts.refusedUnavailable, pending_settlements: this.pending.length, dropped_settlements: this.counts.droppedSettlements,
+      optimistic_admissions: this.counts.optimisticAdmissions, optimistic_over_limit: this.counts.optimisticOverLimit,
     };
+  }
+
+  /** How many instances the cluster has (their heartbeats): the margin of optimistic admission grows with it. */
+  setInstances(count: number): void {
+    this.headroom?.setInstances(count);
   }
 
   private nextId(): string {
@@ -201,6 +239,7 @@ export class RedisLedger implements SpendLedger {
     this.logger.warn({ redis: redisTarget(this.config.url), err: { message: (error as Error)?.message } }, 'cluster: Redis unreachable; budgets and rate limits follow their fail modes until it is back');
     this.up = false;
     this.local = undefined;
+    this.headroom?.clear();
     // What waited for the next round trip waits for Redis now.
     for (const settlements of this.queued.values()) for (const settlement of settlements) this.keep(settlement);
     this.queued.clear();
@@ -243,8 +282,10 @@ export class RedisLedger implements SpendLedger {
     if (!this.up) return this.admitLocally(admission, requestId);
     const reservedUsd = amountText(admission.estimateUsd);
     const reservedTokens = Math.max(0, Math.ceil(admission.estimateTokens));
-    const call = admitCall(this.config.keyPrefix, requestId, this.config.reservationTtlMs, admission.now, admission.accounts, admission.limits, reservedUsd, reservedTokens);
     const layout = layoutOf(this.config.keyPrefix, admission.accounts, admission.limits, admission.now);
+    const amounts = this.headroom === undefined ? undefined : amountsOf(admission, Number(reservedUsd), reservedTokens);
+    const levels = amounts === undefined || this.redis.status !== 'ready' ? undefined : this.headroom!.far(layout.levelKeys, amounts);
+    const call = admitCall(this.config.keyPrefix, requestId, this.config.reservationTtlMs, admission.now, admission.accounts, admission.limits, reservedUsd, reservedTokens, levels !== undefined);
     // Settlements waiting go first: those of this hash tag inside the admission's script call (released
     // before its check), the others in the same write (the connection corked).
     const taken = this.queuedCount > 0 ? this.take(layout.tag) : undefined;
@@ -253,9 +294,11 @@ export class RedisLedger implements SpendLedger {
     if (this.queuedCount > 0) this.flush();
     const request = ADMIT_CALL.run<[ScriptReply, ScriptReply[]]>(this.redis, sent.keys, sent.args);
     stream?.uncork();
+    if (levels !== undefined) return this.admitOptimistically(admission, requestId, reservedUsd, layout, levels, amounts!, request, taken);
     const result = request.then(
       ([reply, settled]) => {
         if (taken !== undefined) this.learn(taken, settled);
+        this.report(admission, layout, reply);
         return this.decide(admission, requestId, reservedUsd, reply, layout.periodStarts);
       },
       (error: unknown) => {
@@ -269,6 +312,88 @@ export class RedisLedger implements SpendLedger {
       void result.finally(() => this.writing.delete(result));
     }
     return result;
+  }
+
+  /**
+   * Admitted now, from the headroom last reported; the forced reservation on its way is not awaited. Its
+   * reply updates the headroom; its failure counts the request in the local fallback (it runs already:
+   * a fail-closed limit cannot refuse it any more).
+   */
+  private admitOptimistically(
+    admission: Admission, requestId: string, reservedUsd: string, layout: Layout, levels: Array<Level | undefined>, amounts: number[],
+    request: Promise<[ScriptReply, ScriptReply[]]>, taken: Settlement[] | undefined,
+  ): Decision {
+    const { accounts, limits, now } = admission;
+    const headroom = this.headroom!;
+    headroom.hold(levels, amounts);
+    this.counts.optimisticAdmissions++;
+    const ticket = ticketOf(admission, reservedUsd);
+    const info: TicketInfo = { requestId, mode: 'r', admittedAt: now, accounts, limits, reservedUsd, local: undefined, reserving: true };
+    this.tickets.set(ticket, info);
+    // The rate-limit headers: the local view (the last reply, less what this instance admitted since).
+    const readings: LimitReading[] = limits.map((spec, j) => {
+      const level = levels[accounts.length + j]!;
+      const last = this.readings.get(spec.id);
+      const state: CounterState = {
+        limit: spec.limit, remaining: Math.max(0, Math.floor(level.reported - level.pending)),
+        resetMs: spec.kind === 'requests' && spec.algorithm === 'sliding' ? spec.windowMs : last?.resetMs ?? 0,
+      };
+      return { spec, state };
+    });
+    const answered = request.then(
+      ([reply, settled]) => {
+        headroom.release(levels, amounts);
+        if (taken !== undefined) this.learn(taken, settled);
+        this.report(admission, layout, reply);
+        if (Number(reply[0]) === 4) this.counts.optimisticOverLimit++;
+        this.readReply(admission, reply, layout.periodStarts);
+      },
+      (error: unknown) => {
+        headroom.release(levels, amounts);
+        if (taken !== undefined) for (const settlement of taken) this.keep(settlement);
+        this.goDown(error);
+        this.counts.fallbackAdmissions++;
+        info.mode = 'l';
+        info.local = this.localLedger(now);
+        info.local.admit(admission, true);
+      },
+    ).finally(() => {
+      info.reserving = false;
+      if (info.settlement !== undefined) this.settleNow(ticket, info, info.settlement);
+    });
+    this.writing.add(answered);
+    void answered.finally(() => this.writing.delete(answered));
+    return { ok: true, ticket, limits: readings };
+  }
+
+  /** What an admission's reply says of the headroom of each level it read. */
+  private report(admission: Admission, layout: Layout, reply: ScriptReply): void {
+    const headroom = this.headroom;
+    if (headroom === undefined) return;
+    const { accounts, limits, now } = admission;
+    const outcome = Number(reply[0]);
+    const keys = layout.levelKeys;
+    if (outcome === 3) {
+      const index = Number(reply[1]);
+      headroom.report(keys[index], (accounts[index].limitUsd ?? 0) - Number(reply[2]) - Number(reply[3]), now);
+      return;
+    }
+    if (outcome !== 2) {
+      accounts.forEach((account, i) => {
+        if (account.limitUsd !== undefined) headroom.report(keys[i], account.limitUsd - Number(reply[1 + i]) - Number(reply[1 + accounts.length + i]), now);
+      });
+    }
+    const offset = outcome === 2 ? 3 : 1 + accounts.length * 2;
+    for (let j = 0; j < limits.length; j++) headroom.report(keys[accounts.length + j], Number(reply[offset + j * 2]), now);
+  }
+
+  /** The limits' last readings, and the mirror (admitted: outcome 1 or 4), take what an admission's reply read (outcome 1, 2 or 4). */
+  private readReply(admission: Admission, reply: ScriptReply, periodStarts: readonly number[]): void {
+    const { accounts, limits, now } = admission;
+    const rate = Number(reply[0]) === 2;
+    const offset = rate ? 3 : 1 + accounts.length * 2;
+    limits.forEach((spec, j) => this.readings.set(spec.id, { limit: spec.limit, remaining: Number(reply[offset + j * 2]), resetMs: Number(reply[offset + j * 2 + 1]) }));
+    if (!rate) accounts.forEach((account, i) => this.observe(account, now, Number(reply[1 + i]), Number(reply[1 + accounts.length + i]), periodStarts[i]));
   }
 
   /** Takes the settlements of one hash tag off the queue. */
@@ -289,18 +414,10 @@ export class RedisLedger implements SpendLedger {
       this.observe(accounts[index], now, spendUsd, Number(reply[3]), periodStarts[index]);
       return { ok: false, kind: 'budget', account: accounts[index], spendUsd, reservedUsd: Number(reply[3]) };
     }
-    const offset = outcome === 1 ? 1 + accounts.length * 2 : 3;
-    const readings: LimitReading[] = limits.map((spec, j) => {
-      const state: CounterState = { limit: spec.limit, remaining: Number(reply[offset + j * 2]), resetMs: Number(reply[offset + j * 2 + 1]) };
-      this.readings.set(spec.id, state);
-      return { spec, state };
-    });
+    this.readReply(admission, reply, periodStarts);
+    const readings: LimitReading[] = limits.map((spec) => ({ spec, state: this.readings.get(spec.id)! }));
     if (outcome === 2) return { ok: false, kind: 'rate', spec: limits[Number(reply[1])], retryAfterMs: Number(reply[2]), limits: readings };
-    accounts.forEach((account, i) => this.observe(account, now, Number(reply[1 + i]), Number(reply[1 + accounts.length + i]), periodStarts[i]));
-    const ticket: Ticket = {
-      accounts, reservedUsd: Number(reservedUsd), tokenLimits: limits.filter((spec) => spec.kind !== 'requests'),
-      reservedTokens: Math.max(0, Math.ceil(admission.estimateTokens)),
-    };
+    const ticket = ticketOf(admission, reservedUsd);
     this.tickets.set(ticket, { requestId, mode: 'r', admittedAt: now, accounts, limits, reservedUsd, local: undefined });
     return { ok: true, ticket, limits: readings };
   }
@@ -347,6 +464,12 @@ export class RedisLedger implements SpendLedger {
     const info = this.tickets.get(ticket);
     if (info === undefined) return;
     this.tickets.delete(ticket);
+    // Admitted optimistically and not answered yet: written once the reservation is (in the mode it ends in).
+    if (info.reserving === true) info.settlement = outcome;
+    else this.settleNow(ticket, info, outcome);
+  }
+
+  private settleNow(ticket: Ticket, info: TicketInfo, outcome: SettleOutcome): void {
     if (info.local !== undefined && info.local === this.local) info.local.settle(ticket, outcome);
     const cost = Number.isFinite(outcome.costUsd) && outcome.costUsd > 0 ? outcome.costUsd : 0;
     for (const account of info.accounts) {
@@ -588,19 +711,27 @@ export class RedisLedger implements SpendLedger {
   sweep(now: number, accounts: readonly SpendAccount[]): SpendAccount[] {
     for (const account of accounts) this.entry(account, now);
     this.local?.sweep(now, accounts);
+    this.headroom?.prune(now);
     return [];
   }
 
-  /** Waits for settlements on their way (bounded), then closes the connection. */
+  /**
+   * Waits for settlements on their way (bounded), then closes the connection. Reservations on their way
+   * are waited for too: a settlement waiting for one is written once it is answered.
+   */
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.closed) return;
+    const deadline = Date.now() + timeoutMs;
     this.flush();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.writing]),
-      new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    while (this.writing.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.writing]),
+        new Promise((resolve) => (timer = setTimeout(resolve, deadline - Date.now()))),
+      ]);
+      clearTimeout(timer);
+      this.flush();
+    }
     this.closed = true;
     if (this.probe !== undefined) clearInterval(this.probe);
     if (this.refresher !== undefined) clearInterval(this.refresher);

@@ -193,11 +193,12 @@ end
  * Admission, after the settlements of its hash tag that were waiting (as SETTLE_SCRIPT takes them: they
  * release their reservations before this check, in the same round trip). Then KEYS: Q, then per account
  * S R H, then per limit C W F G. ARGV: request id, lease ms, reserved usd (string), reserved tokens,
- * account count, limit count, then per account: limit usd ('' none); then per limit: kind (r|t),
- * algorithm (s|b), limit, window ms.
+ * account count, limit count, forced ('1': reserve even over a limit, for a request the instance admitted
+ * already, see optimistic-admission.ts; '' check), then per account: limit usd ('' none); then per limit:
+ * kind (r|t), algorithm (s|b), limit, window ms.
  * Returns {admission, settlement replies} where admission is {1, spends..., helds..., readings} |
- * {2, limit index, wait ms, readings} | {3, account index, spend, held}, and readings are remaining and
- * reset ms per limit.
+ * {2, limit index, wait ms, readings} | {3, account index, spend, held} | {4, as 1: forced, and a limit was
+ * reached}, and readings are remaining and reset ms per limit.
  */
 export const ADMIT_SCRIPT = `${COMMON}${SETTLE}
 local settled, K, P = settle_all()
@@ -209,7 +210,9 @@ local function admit()
   local tokens = tonumber(ARGV[P + 4])
   local na = tonumber(ARGV[P + 5])
   local nl = tonumber(ARGV[P + 6])
-  local a0 = P + 6
+  local forced = ARGV[P + 7] == '1'
+  local over = false
+  local a0 = P + 7
   local l0 = a0 + na
   local c0 = K + 1 + na * 3
 
@@ -224,7 +227,8 @@ local function admit()
     helds[i] = held_usd
     local limit = ARGV[a0 + i]
     if limit ~= '' and spend + held_usd >= tonumber(limit) then
-      return {3, i - 1, tostring(spend), tostring(held_usd)}
+      if not forced then return {3, i - 1, tostring(spend), tostring(held_usd)} end
+      over = true
     end
   end
 
@@ -279,7 +283,10 @@ local function admit()
     return out
   end
 
-  if worst > 0 then return readings({2, worst - 1, math.floor(worst_wait)}) end
+  if worst > 0 then
+    if not forced then return readings({2, worst - 1, math.floor(worst_wait)}) end
+    over = true
+  end
 
   -- Admitted: reserve on every level.
   redis.call('ZREMRANGEBYSCORE', KEYS[K + 1], '-inf', now - 86400000)
@@ -308,7 +315,7 @@ local function admit()
       used[j] = used[j] + tokens
     end
   end
-  local out = {1}
+  local out = {over and 4 or 1}
   for i = 1, na do out[#out + 1] = tostring(spends[i]) end
   for i = 1, na do out[#out + 1] = tostring(helds[i]) end
   return readings(out)

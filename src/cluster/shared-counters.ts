@@ -56,7 +56,10 @@ function advertisedAddress(app: FastifyInstance, env: NodeJS.ProcessEnv): string
 
 export async function startSharedLedger(app: FastifyInstance, config: ResolvedConfig, logger: RedisLedgerLogger): Promise<RedisLedger | undefined> {
   const ledger = config.redis === undefined ? undefined : new RedisLedger(config.redis, logger);
-  const instances = new InstanceRegistry({ redis: ledger?.redis, prefix: config.redis?.keyPrefix ?? '', version: VERSION, inFlight: () => app.gateway.inFlight, finished: () => app.gateway.finished });
+  const instances = new InstanceRegistry({
+    redis: ledger?.redis, prefix: config.redis?.keyPrefix ?? '', version: VERSION, inFlight: () => app.gateway.inFlight, finished: () => app.gateway.finished,
+    onCount: (count) => ledger?.setInstances(count),
+  });
   app.decorate('sharedLedger', ledger);
   app.decorate('instances', instances);
   app.server.once('listening', () => instances.start(advertisedAddress(app, config.input.env)));

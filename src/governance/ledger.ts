@@ -212,17 +212,18 @@ export class LocalLedger implements SpendLedger {
     return counter;
   }
 
-  admit(admission: Admission): Decision {
+  /** `forced`: counted even over a limit (a request admitted already by other means, see cluster/redis-ledger.ts). */
+  admit(admission: Admission, forced = false): Decision {
     const { now } = admission;
     for (const account of admission.accounts) {
-      if (account.limitUsd === undefined) continue;
+      if (account.limitUsd === undefined || forced) continue;
       const { entry } = this.entry(account, now);
       if (entry.spend + entry.reserved >= account.limitUsd) {
         return { ok: false, kind: 'budget', account, spendUsd: entry.spend, reservedUsd: entry.reserved };
       }
     }
     let refused: { spec: LimitSpec; waitMs: number } | undefined;
-    for (const spec of admission.limits) {
+    for (const spec of forced ? [] : admission.limits) {
       const waitMs = this.counter(spec, now).waitMs(now);
       if (waitMs > 0 && (refused === undefined || waitMs > refused.waitMs)) refused = { spec, waitMs };
     }
