@@ -357,14 +357,19 @@ export class RedisLedger implements SpendLedger {
         info.local = this.localLedger(now);
         info.local.admit(admission, true);
       },
-    ).finally(() => {
+    ).catch(this.unexpected).then(() => {
       info.reserving = false;
       if (info.settlement !== undefined) this.settleNow(ticket, info, info.settlement);
-    });
+    }).catch(this.unexpected);
     this.writing.add(answered);
     void answered.finally(() => this.writing.delete(answered));
     return { ok: true, ticket, limits: readings };
   }
+
+  /** Work after a request was answered (no caller to throw to) never ends the process: what failed is logged. */
+  private readonly unexpected = (error: unknown): void => {
+    this.logger.error({ err: { message: (error as Error)?.message } }, 'cluster: the answer to an optimistic admission could not be applied');
+  };
 
   /** What an admission's reply says of the headroom of each level it read. */
   private report(admission: Admission, layout: Layout, reply: ScriptReply): void {
