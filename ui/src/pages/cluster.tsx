@@ -85,7 +85,7 @@ function InstancesTable({ view }: { view: ClusterView }) {
 
 function CountersStat({ counters }: { counters: SharedCountersStatus | null }) {
   if (counters === null) return <Stat label="Shared counters (Redis)" value="not configured" sub="budgets and rate limits count on each instance" />;
-  const sub = `${counters.target}; ${formatInteger(counters.pending_settlements)} settlements pending, ${formatInteger(counters.fallback_admissions)} decided locally, ${formatInteger(counters.refused_unavailable)} refused (503), ${formatInteger(counters.dropped_settlements)} dropped`;
+  const sub = `${counters.target}; ${formatInteger(counters.pending_settlements)} settlements pending, ${formatInteger(counters.optimistic_admissions)} admitted without waiting, ${formatInteger(counters.fallback_admissions)} decided locally, ${formatInteger(counters.refused_unavailable)} refused (503), ${formatInteger(counters.dropped_settlements)} dropped`;
   return <Stat label="Shared counters (Redis)" value={counters.connected ? 'connected' : 'unreachable'} tone={counters.connected ? 'ok' : 'error'} sub={sub} />;
 }
 
