@@ -4,7 +4,8 @@
  *
  * CPU overload: the real CLI in its own process, each request made expensive
  * for it (an Anthropic request to an OpenAI-format upstream whose answer
- * carries thousands of logprobs entries the gateway parses to translate), and
+ * carries thousands of logprobs entries the gateway parses to translate, held
+ * 300 ms by the provider so the requests it has read stay in flight), and
  * an open-loop burst from this process far beyond what it serves, its
  * configuration as shipped (the limit on at 10 ms). Every request gets an
  * answer: some 200, the rest 503 with Retry-After and its own request id in
@@ -31,6 +32,7 @@ const KEY = 'sk-capacity-0123456789abcdef';
 const LOGPROBS = 2500;
 const BURST_RATE = 2000; // requests a second
 const BURST_MS = 1500;
+const HEAVY_HOLD_MS = 300;
 
 let mock: MockUpstream;
 let heavyCalls = 0;
@@ -54,8 +56,11 @@ beforeAll(async () => {
   ensureBuilt();
   mock = await startMockUpstream();
   const heavy = heavyCompletion();
-  mock.route('POST', /^\/heavy\/v1\/chat\/completions$/, (context) => {
+  mock.route('POST', /^\/heavy\/v1\/chat\/completions$/, async (context) => {
     heavyCalls++;
+    // Held a while by the provider too: the requests the gateway has read stay in flight, so the backlog
+    // is one it can see on any machine (not only in its sockets' kernel buffers, unread).
+    await new Promise((resolve) => setTimeout(resolve, HEAVY_HOLD_MS));
     context.response.writeHead(200, { 'content-type': 'application/json', 'content-length': heavy.length });
     context.response.end(heavy);
   });
