@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuPercent, sampleSystem, sleep, stopAll } from './lib/proc.mjs';
-import { ceilingTable, fixedRateTables, overloadTable, soakTable } from './lib/report.mjs';
+import { ceilingTable, fixedRateTables, healthTable, overloadTable, soakTable } from './lib/report.mjs';
 import { runCeiling, runFixed, runOverload, runSoak } from './lib/modes.mjs';
 import { GATEWAY_CLI, PROFILES, REPO_DIR, UPSTREAMS, directTarget, gatewayProfile, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
 
@@ -306,6 +306,8 @@ async function main() {
     const searched = overloads.filter((entry) => entry.search).map((entry) => entry.search);
     if (searched.length > 0) sections.push(ceilingTable(searched, options.p99BoundMs));
     sections.push(`Overload at ${options.overloadFactor}× the ceiling:\n\n${overloadTable(overloads)}`);
+    const steps = overloads.map((entry) => entry.step).filter(Boolean);
+    if (steps.length > 0) sections.push(`Generator and machine health during the overload steps (CPU % of one core):\n\n${healthTable(steps)}`);
   } else {
     const soaks = [];
     for (const target of targets) {
