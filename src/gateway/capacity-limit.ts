@@ -31,8 +31,8 @@
  * reasons). A run that keeps the loop late after the backlog stopped growing
  * (the clients out of connections) still counts its growth.
  *
- * Once set, the limit starts at half the completion rate measured over those
- * windows (the onset's backlog drains, and the refusals' CPU is paid for) and is steered each window to keep the loop's delay at the
+ * Once set, the limit starts at the completion rate measured over those
+ * windows and is steered each window to keep the loop's delay at the
  * setpoint, half the target (a loop turn of about 15 ms: an admitted short
  * call, two or three turns, keeps a latency of tens of ms):
  * - above the setpoint with the loop busy: down by 10% (20% above twice the target), or to the
@@ -100,13 +100,6 @@ export const LIFT_SHARE = 0.8;
 export const BUSY_UTILIZATION = 0.9;
 /** Once set, the limit steers the loop's delay to this share of the target. */
 export const SETPOINT_SHARE = 0.5;
-/**
- * Once set, the limit starts at this share of the completion rate measured over the onset: the
- * onset's backlog must drain, and the refusals' CPU comes out of what the process served (at twice
- * its capacity, refusing half of what arrives costs about a sixth of it). It rises from there while
- * the loop is on time.
- */
-export const INITIAL_SHARE = 0.5;
 /** The limit never falls below this share of the completion rate measured when it was set. */
 export const FLOOR_SHARE = 0.25;
 /** Per window above the setpoint; above twice the target. */
@@ -302,7 +295,7 @@ export class CapacityLimit {
   }
 
   private set(now: number, measured: number): void {
-    this.rate = Math.max(this.settings.minRate, measured * INITIAL_SHARE);
+    this.rate = Math.max(this.settings.minRate, measured);
     this.servedRate = measured;
     // The bucket starts empty: what is in flight already is the next turns' work.
     this.tokens = 0;

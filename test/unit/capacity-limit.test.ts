@@ -12,7 +12,7 @@
  * while on time, and lifts once nothing is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { CALM_WINDOWS, CapacityLimit, LIFT_SHARE, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, INITIAL_SHARE, MAX_CUT, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
+import { CALM_WINDOWS, CapacityLimit, LIFT_SHARE, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
 
 interface Load {
   /** New requests a second. */
@@ -101,11 +101,10 @@ describe('capacity limit: what is overload', () => {
     expect(sim.limit.rate).toBe(Infinity);
   });
 
-  it('a late, busy loop whose backlog grows sets the limit after three windows, at half the completion rate', () => {
+  it('a late, busy loop whose backlog grows sets the limit after three windows, at the completion rate', () => {
     const sim = new Simulation(new CapacityLimit(settings, 0));
     expect(overloaded(sim)).toBe(ONSET_MS / WINDOW_MS);
-    expect(INITIAL_SHARE).toBe(0.5);
-    expect(sim.limit.rate).toBeCloseTo(1000, -1);
+    expect(sim.limit.rate).toBeCloseTo(2000, -1);
     expect(sim.limit.servedRate).toBeCloseTo(2000, -1);
     expect(sim.limit.delayMs).toBe(30);
     // Twice what it serves keeps arriving: a little less than the limit is admitted, the rest refused at once.
@@ -127,7 +126,7 @@ describe('capacity limit: what is overload', () => {
     expect(limit.rate).toBe(Infinity);
     // The loop late and busy: no growth, but 400 held (more than 50 ms of completions).
     sim.run(WINDOW_MS * 3, { arrivalRate: 2000, serveRate: 2000, lateMs: 30 });
-    expect(limit.rate).toBeCloseTo(2000 * INITIAL_SHARE, -1);
+    expect(limit.rate).toBeCloseTo(2000, -1);
   });
 
   it(`a closed-loop client with fewer than ${ONSET_HELD} requests outstanding never sets it, however late and busy the loop`, () => {
@@ -177,7 +176,7 @@ describe('capacity limit: what is overload', () => {
     expect(limit.utilization).toBe(0.5);
     utilization = 0.97;
     sim.run(ONSET_MS, OVERLOAD);
-    expect(limit.rate).toBeCloseTo(2000 * INITIAL_SHARE, -1);
+    expect(limit.rate).toBeCloseTo(2000, -1);
   });
 
   it('a closed-loop client with fewer requests outstanding than the onset growth never sets it, however late the loop', () => {
@@ -195,7 +194,7 @@ describe('capacity limit: what is overload', () => {
     sim.run(WINDOW_MS, { arrivalRate: 4000, serveRate: 2000, lateMs: 30 }); // 200 more arrived than completed
     expect(sim.limit.rate).toBe(Infinity);
     sim.run(WINDOW_MS * 2, { arrivalRate: 2000, serveRate: 2000, lateMs: 30 });
-    expect(sim.limit.rate).toBeCloseTo(2000 * INITIAL_SHARE, -1);
+    expect(sim.limit.rate).toBeCloseTo(2000, -1);
   });
 
   it('with loop turns longer than the onset time (one sample a turn), one turn of arrivals is not a trend; two are', () => {
@@ -217,7 +216,7 @@ describe('capacity limit: what is overload', () => {
     expect(limit.rate).toBe(Infinity);
     turn(400, 300);
     turn(500, 300);
-    expect(limit.rate).toBeCloseTo(750 * INITIAL_SHARE, -1); // 600 completed in 800 ms
+    expect(limit.rate).toBeCloseTo(750, -1); // 600 completed in 800 ms
   });
 
   it('a late loop with fewer arrivals than the minimum rate (a start-up) sets no limit', () => {
@@ -270,8 +269,8 @@ describe('capacity limit: the rate', () => {
     expect(limit.rate).toBeCloseTo(last * DECREASE, 6);
     // Late for 20 s however little is admitted (refusals alone keep it late): it stops at its floor.
     sim.run(20_000, { ...OVERLOAD, lateMs: 50 });
-    expect(limit.servedRate).toBe(start / INITIAL_SHARE);
-    expect(limit.rate).toBeCloseTo(FLOOR_SHARE * limit.servedRate, 6);
+    expect(limit.servedRate).toBe(start);
+    expect(limit.rate).toBeCloseTo(FLOOR_SHARE * start, 6);
   });
 
   it('holds while the delay falls fast (the backlog drains at this rate)', () => {
@@ -353,10 +352,10 @@ describe('capacity limit: the rate', () => {
   it('never below the minimum rate', () => {
     const limit = new CapacityLimit({ targetDelayMs: 10, minRate: 50 }, 0);
     const sim = new Simulation(limit);
-    sim.run(1000, { arrivalRate: 150, serveRate: 150, lateMs: 0 });
-    for (let i = 0; i < 20 && limit.rate === Infinity; i++) sim.run(WINDOW_MS, { arrivalRate: 400, serveRate: 150, lateMs: 50 });
+    sim.run(1000, { arrivalRate: 60, serveRate: 60, lateMs: 0 });
+    for (let i = 0; i < 20 && limit.rate === Infinity; i++) sim.run(WINDOW_MS, { arrivalRate: 200, serveRate: 60, lateMs: 50 });
     expect(limit.rate).toBeGreaterThan(50);
-    sim.run(5000, { arrivalRate: 400, serveRate: 150, lateMs: 50 });
+    sim.run(5000, { arrivalRate: 200, serveRate: 60, lateMs: 50 });
     expect(limit.rate).toBe(50);
   });
 
