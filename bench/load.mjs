@@ -17,6 +17,8 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { build } from 'hdr-histogram-js';
 import { Pool } from 'undici';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { RawPool } from './lib/raw-pool.mjs';
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 /**
@@ -49,8 +51,13 @@ export function summarize(histogram) {
   };
 }
 
-/** A keep-alive pool for one origin; its timeouts bound every request that has a connection. */
-export function createPool(url, { connections = 128, timeoutMs = 10_000 } = {}) {
+/**
+ * A keep-alive pool for one origin; its timeouts bound every request that has a connection. `client`:
+ * `undici` (the default) or `raw` (bench/lib/raw-pool.mjs: non-stream requests only, far less CPU each).
+ */
+export function createPool(url, { connections = 128, timeoutMs = 10_000, client = 'undici' } = {}) {
+  if (client === 'raw') return new RawPool(new URL(url).origin, { connections, timeoutMs });
+  if (client !== 'undici') throw new Error(`unknown client ${client} (undici, raw)`);
   return new Pool(new URL(url).origin, {
     connections,
     pipelining: 1,
@@ -205,7 +212,8 @@ export async function runLoad(options) {
   const { rate, durationS, timeoutMs = 10_000 } = options;
   if (!(rate > 0) || !(durationS > 0)) throw new Error('rate and duration must be positive');
   const ownPool = !options.pool;
-  const pool = options.pool ?? createPool(options.url, { connections: options.connections, timeoutMs });
+  if (options.client === 'raw' && options.stream) throw new Error('the raw client sends non-stream requests only');
+  const pool = options.pool ?? createPool(options.url, { connections: options.connections, timeoutMs, client: options.client });
   const run = new LoadRun({ ...options, pool, stream: options.stream ?? false, headers: options.headers ?? {} });
   const total = Math.max(1, Math.min(options.maxRequests ?? Infinity, Math.round(rate * durationS)));
   const intervalMs = 1000 / rate;
@@ -219,6 +227,9 @@ export async function runLoad(options) {
     metronome.once('online', resolve);
     metronome.once('error', reject);
   });
+  // The generator's own event-loop delay: a response that arrives while the loop is busy is timed late.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const cpuBefore = process.cpuUsage();
   const start = performance.now() + 2;
   let next = 0;
@@ -255,6 +266,7 @@ export async function runLoad(options) {
   run.timeouts += abandoned;
   const elapsedS = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  loopDelay.disable();
   if (ownPool) await pool.destroy();
   return {
     rate,
@@ -277,6 +289,12 @@ export async function runLoad(options) {
     ttfb: summarize(run.ttfb),
     refused: summarize(run.refusedLatency),
     sendLag: summarize(run.sendLag),
+    /** The generator's event-loop delay beyond the 5 ms sampling timer, µs (p50, p99, max). */
+    loopDelay: {
+      p50: Math.max(0, loopDelay.percentile(50) / 1000 - 5000),
+      p99: Math.max(0, loopDelay.percentile(99) / 1000 - 5000),
+      max: Math.max(0, loopDelay.max / 1000 - 5000),
+    },
   };
 }
 
@@ -294,6 +312,7 @@ async function main() {
       connections: { type: 'string', default: '256' },
       'timeout-ms': { type: 'string', default: '10000' },
       'tick-ms': { type: 'string', default: '0.5' },
+      client: { type: 'string', default: 'undici' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -314,14 +333,15 @@ async function main() {
     headers,
     timeoutMs,
     tickMs: Number(values['tick-ms']),
+    client: values.client,
   };
-  let pool = createPool(values.url, { connections: Number(values.connections), timeoutMs });
+  let pool = createPool(values.url, { connections: Number(values.connections), timeoutMs, client: values.client });
   // Warm-up: opens the connections and lets both sides' JIT settle; its figures are discarded.
   if (Number(values.warmup) > 0) {
     const warmup = await runLoad({ ...common, pool, durationS: Number(values.warmup) });
     if (warmup.abandoned > 0) {
       await pool.destroy();
-      pool = createPool(values.url, { connections: Number(values.connections), timeoutMs });
+      pool = createPool(values.url, { connections: Number(values.connections), timeoutMs, client: values.client });
     }
   }
   const result = await runLoad({
@@ -344,6 +364,7 @@ async function main() {
       line('latency', result.latency),
       line('ttfb', result.ttfb),
       line('send lag', result.sendLag),
+      `loop lag p50 ${ms(result.loopDelay.p50)}  p99 ${ms(result.loopDelay.p99)}  max ${ms(result.loopDelay.max)} ms (the generator's own event loop)`,
       Object.keys(result.errorKinds).length > 0 ? `errors: ${JSON.stringify(result.errorKinds)}` : '',
     ]
       .filter(Boolean)

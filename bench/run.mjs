@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuPercent, sampleSystem, sleep, stopAll } from './lib/proc.mjs';
-import { ceilingTable, fixedRateTables, overloadTable, soakTable } from './lib/report.mjs';
+import { ceilingTable, fixedRateTables, healthTable, overloadTable, soakTable } from './lib/report.mjs';
 import { runCeiling, runFixed, runOverload, runSoak } from './lib/modes.mjs';
 import { GATEWAY_CLI, PROFILES, REPO_DIR, UPSTREAMS, directTarget, gatewayProfile, startGateway, startMock, startPeer, startProxy } from './lib/targets.mjs';
 
@@ -34,6 +34,8 @@ const HELP = `node bench/run.mjs [options]
                                    an anthropic/ model: the translated path (OpenAI client → Anthropic)
   --timeout-ms 10000               per request; also the bounded drain after a step's last send
   --connections auto               generator connections per target (auto: 2x expected in flight)
+  --client undici|raw              the generator's HTTP client: undici (default), or raw (node:net, the request's
+                                   bytes built once, non-stream only: much less of the CPU the target shares)
   --max-requests N                 cap per step (default rate x duration)
   --retries 1 --max-other-cpu 25   re-run a step (fixed, ceiling) while other work on the machine used more
                                    than this % of a core during it; the quietest attempt is kept
@@ -73,6 +75,7 @@ function parseOptions() {
       upstream: { type: 'string', default: 'openai' },
       'timeout-ms': { type: 'string', default: '10000' },
       connections: { type: 'string', default: 'auto' },
+      client: { type: 'string', default: 'undici' },
       'max-requests': { type: 'string' },
       retries: { type: 'string', default: '1' },
       'max-other-cpu': { type: 'string', default: '25' },
@@ -135,6 +138,7 @@ function parseOptions() {
     expectedLatencyMs: latencyMs + (values.stream ? chunks * chunkDelayMs : 0),
     timeoutMs: Number(values['timeout-ms']),
     connections: values.connections === 'auto' ? 0 : Number(values.connections),
+    client: values.client,
     maxRequests: values['max-requests'] ? Number(values['max-requests']) : undefined,
     retries: Number(values.retries),
     maxOtherCpu: Number(values['max-other-cpu']),
@@ -302,6 +306,8 @@ async function main() {
     const searched = overloads.filter((entry) => entry.search).map((entry) => entry.search);
     if (searched.length > 0) sections.push(ceilingTable(searched, options.p99BoundMs));
     sections.push(`Overload at ${options.overloadFactor}× the ceiling:\n\n${overloadTable(overloads)}`);
+    const steps = overloads.map((entry) => entry.step).filter(Boolean);
+    if (steps.length > 0) sections.push(`Generator and machine health during the overload steps (CPU % of one core):\n\n${healthTable(steps)}`);
   } else {
     const soaks = [];
     for (const target of targets) {

@@ -13,7 +13,7 @@ function describe(step) {
   return (
     `${step.target.padEnd(8)} ${String(step.rate).padStart(6)} req/s: p50 ${fmt(result.latency.p50)} p99 ${fmt(result.latency.p99)} ` +
     `max ${fmt(result.latency.max)} ms, ${(result.successRate * 100).toFixed(2)}% ok (${result.errors} errors, ${result.timeouts} timeouts)` +
-    `, send lag p99 ${fmt(result.sendLag.p99)} ms${proc}`
+    `, send lag p99 ${fmt(result.sendLag.p99)} ms, generator loop lag p99 ${fmt(result.loopDelay.p99)} ms, generator CPU ${result.generatorCpuPercent.toFixed(0)}%${proc}`
   );
 }
 
@@ -29,6 +29,7 @@ function stepOptions(options, rate) {
     stream: options.stream,
     timeoutMs: options.timeoutMs,
     connections: connectionsFor(options, rate),
+    client: options.client,
     maxRequests: options.maxRequests,
     mockProc: options.mockProc,
   };

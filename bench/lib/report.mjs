@@ -103,7 +103,7 @@ export function fixedRateTables(steps, { stream }) {
 
 export function healthTable(steps) {
   return table(
-    ['req/s', 'target', 'sent', 'ok', 'errors', 'timeouts', 'max in flight', 'send lag p99 ms', 'generator CPU %', 'mock CPU %', 'other CPU %', 'attempts'],
+    ['req/s', 'target', 'sent', 'ok', 'errors', 'timeouts', 'max in flight', 'send lag p99 ms', 'generator loop lag p99 ms', 'generator CPU %', 'mock CPU %', 'other CPU %', 'attempts'],
     steps.map((step) => [
       String(step.rate),
       step.target,
@@ -113,6 +113,7 @@ export function healthTable(steps) {
       String(step.result.timeouts),
       String(step.result.maxInFlight),
       ms(step.result.sendLag.p99),
+      step.result.loopDelay ? ms(step.result.loopDelay.p99) : '–',
       step.result.generatorCpuPercent.toFixed(0),
       step.mockCpuPercent === null ? '–' : step.mockCpuPercent.toFixed(0),
       Number.isFinite(step.otherCpuPercent) ? step.otherCpuPercent.toFixed(0) : 'n/a',

@@ -42,7 +42,7 @@ function overheadDelta(before, after) {
 /**
  * @param {import('./targets.mjs').Target} target
  * @param {{ rate: number, durationS: number, warmupS: number, stream: boolean, timeoutMs: number,
- *   connections: number, maxRequests?: number, mockProc?: import('./proc.mjs').Managed }} options
+ *   connections: number, client?: 'undici' | 'raw', maxRequests?: number, mockProc?: import('./proc.mjs').Managed }} options
  */
 export async function measureStep(target, options) {
   const { rate, stream, timeoutMs } = options;
@@ -51,18 +51,19 @@ export async function measureStep(target, options) {
     rate,
     stream,
     timeoutMs,
+    client: options.client,
     headers: target.headers,
     format: target.format,
     body: chatRequestBody({ model: target.model, stream, format: target.format }),
   };
-  let pool = createPool(target.url, { connections: options.connections, timeoutMs });
+  let pool = createPool(target.url, { connections: options.connections, timeoutMs, client: options.client });
   try {
     let warmup = null;
     if (options.warmupS > 0) {
       warmup = await runLoad({ ...load, pool, durationS: options.warmupS });
       if (warmup.abandoned > 0) {
         await pool.destroy();
-        pool = createPool(target.url, { connections: options.connections, timeoutMs });
+        pool = createPool(target.url, { connections: options.connections, timeoutMs, client: options.client });
       }
     }
     const metricsBefore = await scrapeOverhead(target);

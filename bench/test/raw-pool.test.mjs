@@ -1,0 +1,127 @@
+// The generator's lean client (--client raw) against a real node:http server on loopback: statuses and
+// bodies as sent, keep-alive reuse, `Connection: close` honoured, a silent server timed out, and the
+// same figures through runLoad as undici's pool gives.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { RawPool } from '../lib/raw-pool.mjs';
+import { createPool, runLoad } from '../load.mjs';
+
+async function serve(handler) {
+  const server = createServer(handler);
+  const sockets = new Set();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${server.address().port}/v1/chat/completions`, server, sockets };
+}
+
+function request(pool, options) {
+  return new Promise((resolve) => {
+    const handler = {
+      status: 0,
+      body: [],
+      onResponseStart(_controller, status) {
+        this.status = status;
+      },
+      onResponseData(_controller, chunk) {
+        this.body.push(Buffer.from(chunk));
+      },
+      onResponseEnd() {
+        resolve({ status: this.status, body: Buffer.concat(this.body).toString() });
+      },
+      onResponseError(_controller, error) {
+        resolve({ error: error.code });
+      },
+    };
+    pool.dispatch(options, handler);
+  });
+}
+
+const post = (body) => ({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(body) });
+
+test('statuses, bodies and headers arrive as sent; one kept-alive connection serves requests in turn; Connection: close is honoured', async () => {
+  const seen = [];
+  const { url, server } = await serve((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
+      seen.push({ port: req.socket.remotePort, body, type: req.headers['content-type'] });
+      if (body === 'chunked') {
+        res.write('part');
+        res.end();
+      } else if (body === 'refuse') {
+        res.writeHead(503, { 'content-type': 'application/json', 'content-length': 22, 'retry-after': '1', connection: 'close' });
+        res.end('{"error":"overloaded"}');
+      } else res.end(`echo ${body}`);
+    });
+  });
+  const pool = new RawPool(new URL(url).origin, { connections: 1, timeoutMs: 2000 });
+  try {
+    assert.deepEqual(await request(pool, post('one')), { status: 200, body: 'echo one' });
+    assert.deepEqual(await request(pool, post('two')), { status: 200, body: 'echo two' });
+    assert.equal(seen[0].port, seen[1].port, 'the second request reused the connection');
+    assert.equal(seen[0].type, 'application/json');
+    assert.deepEqual(await request(pool, post('refuse')), { status: 503, body: '{"error":"overloaded"}' });
+    assert.deepEqual(await request(pool, post('three')), { status: 200, body: 'echo three' });
+    assert.notEqual(seen[3].port, seen[2].port, 'a new connection after Connection: close');
+    // Queued behind a busy single connection: all answered, in order.
+    const answers = await Promise.all(['a', 'b', 'c'].map((body) => request(pool, post(body))));
+    assert.deepEqual(answers.map((answer) => answer.body), ['echo a', 'echo b', 'echo c']);
+    // A response it cannot frame (chunked, no Content-Length) is an error, not a success.
+    assert.deepEqual(await request(pool, post('chunked')), { error: 'RAW_NO_CONTENT_LENGTH' });
+  } finally {
+    await pool.destroy();
+    server.close();
+  }
+});
+
+test('a request without an answer fails as a headers timeout', async () => {
+  const { url, server, sockets } = await serve(() => undefined);
+  const pool = new RawPool(new URL(url).origin, { connections: 2, timeoutMs: 300 });
+  try {
+    const started = performance.now();
+    assert.deepEqual(await request(pool, post('x')), { error: 'UND_ERR_HEADERS_TIMEOUT' });
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 300 && elapsed < 1500, `timed out after ${elapsed} ms`);
+  } finally {
+    await pool.destroy();
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  }
+});
+
+test('runLoad with the raw client counts successes, 503s and their latency as with undici', async () => {
+  let n = 0;
+  const { url, server } = await serve((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      n += 1;
+      if (n % 4 === 0) {
+        res.writeHead(503, { 'content-length': 22, 'retry-after': '1' });
+        res.end('{"error":"overloaded"}');
+      } else res.end('{"ok":true}');
+    });
+  });
+  try {
+    for (const client of ['raw', 'undici']) {
+      n = 0;
+      const pool = createPool(url, { connections: 8, timeoutMs: 2000, client });
+      const result = await runLoad({ url, rate: 400, durationS: 0.5, body: Buffer.from('{}'), pool, client });
+      await pool.destroy();
+      assert.equal(result.sent, 200, client);
+      assert.equal(result.success, 150, client);
+      assert.equal(result.errorKinds.http_503, 50, client);
+      assert.equal(result.refused.count, 50, client);
+      assert.equal(result.timeouts, 0, client);
+      assert.ok(result.loopDelay.p99 >= 0 && Number.isFinite(result.loopDelay.max), client);
+    }
+  } finally {
+    server.close();
+  }
+});
