@@ -70,6 +70,7 @@ export class AdmissionGate {
     const refusal = admission.capacityResponse(format);
     const headers = refusal.headers.slice();
     headers.push('x-request-id', requestId);
+    if (admission.closesConnection(performance.now())) headers.push('connection', 'close');
     try {
       response.writeHead(refusal.status, headers);
       response.end(refusal.body);
