@@ -98,6 +98,7 @@ describe('RemoteLedger over the wire', () => {
     const limits = [{ ...requests, id: 'r4', limit: 7 }, { ...tokens, id: 't4', limit: 500 }];
     const decision = await ledger.admit({ now: 5, accounts: [], estimateUsd: 0, limits, estimateTokens: 120 });
     const direct = new LocalLedger().admit({ now: 5, accounts: [], estimateUsd: 0, limits, estimateTokens: 120 });
+    if (!decision.ok || !direct.ok) throw new Error('admitted');
     expect(decision.limits.map((reading) => [reading.spec.id, reading.state])).toEqual(direct.limits.map((reading) => [reading.spec.id, reading.state]));
     expect(decision.limits[0].state).toMatchObject({ limit: 7, remaining: 6 });
     expect(decision.limits[1].state).toMatchObject({ limit: 500, remaining: 380 });
