@@ -3,7 +3,8 @@
  * request to a client surface passes the capacity limit (src/gateway/capacity-limit.ts:
  * over the rate a saturated CPU serves, it is refused at once, never queued,
  * from a response rendered once: `refuseOverCapacity()`, counted in
- * `heimdall_requests_shed_total` but not logged one by one), takes an
+ * `heimdall_requests_shed_total` but not logged one by one; in a `--workers N`
+ * worker one refusal each 10 ms also closes its connection), takes an
  * in-flight slot before its body is read and gives it back when its response
  * closes (last byte sent, or the client gone). Without a free slot it waits in
  * the queue (limits.max_queue) or is answered at once: 503, Retry-After, the
@@ -70,6 +71,7 @@ export class AdmissionGate {
     const refusal = admission.capacityResponse(format);
     const headers = refusal.headers.slice();
     headers.push('x-request-id', requestId);
+    if (admission.closesConnection(performance.now())) headers.push('connection', 'close');
     try {
       response.writeHead(refusal.status, headers);
       response.end(refusal.body);

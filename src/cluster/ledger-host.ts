@@ -5,7 +5,7 @@
  * leader writes it).
  */
 import { LocalLedger, type Decision, type LimitSpec, type SpendAccount, type Ticket } from '../governance/ledger.js';
-import type { LedgerBatch, LedgerPersist, PrimaryMessage, WireDecision } from './messages.js';
+import { flatStates, type LedgerBatch, type LedgerPersist, type PrimaryMessage, type WireDecision } from './messages.js';
 
 /** The specs a ticket holds tokens on (LocalLedger.admit: the limits that are not request counts). */
 export function tokenLimitsOf(limits: readonly LimitSpec[]): LimitSpec[] {
@@ -13,8 +13,8 @@ export function tokenLimitsOf(limits: readonly LimitSpec[]): LimitSpec[] {
 }
 
 function toWire(id: number, decision: Decision, accounts: readonly SpendAccount[], limits: readonly LimitSpec[]): WireDecision {
-  if (decision.ok) return [id, 1, decision.limits.map((reading) => reading.state)];
-  if (decision.kind === 'rate') return [id, 2, decision.limits.map((reading) => reading.state), limits.indexOf(decision.spec), decision.retryAfterMs];
+  if (decision.ok) return [id, 1, flatStates(decision.limits.map((reading) => reading.state))];
+  if (decision.kind === 'rate') return [id, 2, flatStates(decision.limits.map((reading) => reading.state)), limits.indexOf(decision.spec), decision.retryAfterMs];
   return [id, 3, accounts.indexOf(decision.account), decision.spendUsd, decision.reservedUsd];
 }
 

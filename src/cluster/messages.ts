@@ -23,12 +23,29 @@ export type WireSettlement = [number, number, number, number, number, number, nu
 /**
  * A decision on the wire. ok: [id, 1, states]; rate: [id, 2, states, spec index, retry after ms];
  * budget: [id, 3, account index, spend USD, reserved USD]. `states` are the counter states of the admission's limit
- * specs, in order.
+ * specs, in order, flat: limit, remaining and reset ms of each (numbers only: a third of the JSON of objects).
  */
 export type WireDecision =
-  | [number, 1, CounterState[]]
-  | [number, 2, CounterState[], number, number]
+  | [number, 1, number[]]
+  | [number, 2, number[], number, number]
   | [number, 3, number, number, number];
+
+/** Counter states in the flat form of a WireDecision. */
+export function flatStates(states: readonly CounterState[]): number[] {
+  const flat = new Array<number>(states.length * 3);
+  for (let i = 0; i < states.length; i++) {
+    const state = states[i];
+    flat[i * 3] = state.limit;
+    flat[i * 3 + 1] = state.remaining;
+    flat[i * 3 + 2] = state.resetMs;
+  }
+  return flat;
+}
+
+/** The i-th counter state of a flat WireDecision's states. */
+export function stateAt(flat: readonly number[], i: number): CounterState {
+  return { limit: flat[i * 3], remaining: flat[i * 3 + 1], resetMs: flat[i * 3 + 2] };
+}
 
 /** A worker's ledger calls, batched per event-loop turn. */
 export interface LedgerBatch {

@@ -3,6 +3,11 @@
  * the primary's LocalLedger, the one authoritative count of spend and rate
  * limits for all workers. Calls made in one event-loop turn travel as one
  * IPC message (a batch); the primary answers a batch with one message.
+ * Settlements need no answer: they wait for the next message that goes
+ * anyway (an admission's, usually in the same or the next turn), and at most
+ * SETTLE_DELAY_MS, so a busy worker sends about one message per request
+ * instead of two. Until it arrives, a settled request's reservation still
+ * counts, as it did while the request ran.
  *
  * Reads the management API makes (account, limitState) are answered from the
  * latest figures the primary pushed (at most one push interval old). The
@@ -17,7 +22,7 @@ import type { LimitSpec } from '../governance/ledger.js';
 import type { CounterState } from '../governance/rate-limiter.js';
 import type { EntityType } from '../governance/types.js';
 import { tokenLimitsOf } from './ledger-host.js';
-import type { LedgerBatch, LedgerDecisions, LedgerPersist } from './messages.js';
+import { stateAt, type LedgerBatch, type LedgerDecisions, type LedgerPersist } from './messages.js';
 
 export interface LedgerChannel {
   send(message: LedgerBatch): void;
@@ -29,6 +34,9 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** The longest a settlement waits for a message to travel with (ms). */
+export const SETTLE_DELAY_MS = 20;
+
 /** Definitions a worker keeps before it starts numbering afresh (the primary keeps a copy of each). */
 const MAX_DEFS = 4096;
 
@@ -39,6 +47,8 @@ export class RemoteLedger implements SpendLedger {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private scheduled = false;
+  /** The timer that sends queued settlements when no admission carries them (SETTLE_DELAY_MS). */
+  private settleTimer: NodeJS.Timeout | undefined;
   /** Spend rows as last pushed, for reads. */
   private readonly spend = new Map<string, SpendRow>();
   /** Counter readings as last answered, for reads. */
@@ -76,18 +86,29 @@ export class RemoteLedger implements SpendLedger {
     });
   }
 
+  /** The batch to add to, sent at the end of this turn. */
   private get outgoing(): LedgerBatch {
-    if (this.batch === undefined) this.batch = { hd: 'ledger' };
+    const batch = this.pendingBatch;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flush);
     }
+    return batch;
+  }
+
+  /** The batch to add to, sent with the next message or within SETTLE_DELAY_MS (settlements). */
+  private get pendingBatch(): LedgerBatch {
+    if (this.batch === undefined) this.batch = { hd: 'ledger' };
     return this.batch;
   }
 
-  /** Sends what this turn queued, as one message. */
+  /** Sends what is queued, as one message. */
   readonly flush = (): void => {
     this.scheduled = false;
+    if (this.settleTimer !== undefined) {
+      clearTimeout(this.settleTimer);
+      this.settleTimer = undefined;
+    }
     const batch = this.batch;
     this.batch = undefined;
     if (batch === undefined) return;
@@ -119,22 +140,27 @@ export class RemoteLedger implements SpendLedger {
     return id;
   }
 
-  /** The batch to add to; past MAX_DEFS definitions, what is queued goes now and numbering starts again. */
-  private batchFor(): LedgerBatch {
+  /**
+   * The batch to add to (`now`: sent at the end of this turn; otherwise within SETTLE_DELAY_MS); past
+   * MAX_DEFS definitions, what is queued goes now and numbering starts again.
+   */
+  private batchFor(now: boolean): LedgerBatch {
     if (this.defCount + 2 > MAX_DEFS) {
       // Arrays that are not reused (another caller): start again rather than grow the primary's copy forever.
       this.flush();
       this.defIds = new WeakMap();
       this.defCount = 0;
-      this.outgoing.reset = true;
+      this.pendingBatch.reset = true;
     }
-    return this.outgoing;
+    if (now) return this.outgoing;
+    if (!this.scheduled && this.settleTimer === undefined) this.settleTimer = setTimeout(this.flush, SETTLE_DELAY_MS);
+    return this.pendingBatch;
   }
 
   admit(admission: Admission): Promise<Decision> {
     if (this.closed) return Promise.reject(new Error('the cluster primary is gone'));
     const id = this.nextId++;
-    const batch = this.batchFor();
+    const batch = this.batchFor(true);
     const accounts = this.def(admission.accounts as SpendAccount[], batch);
     const limits = this.def(admission.limits as LimitSpec[], batch);
     (batch.admit ??= []).push([id, accounts, limits, admission.now, admission.estimateUsd, admission.estimateTokens]);
@@ -145,7 +171,7 @@ export class RemoteLedger implements SpendLedger {
 
   settle(ticket: Ticket, outcome: SettleOutcome): void {
     if (this.closed) return;
-    const batch = this.batchFor();
+    const batch = this.batchFor(false);
     const source = this.tickets.get(ticket);
     const accounts = this.def((source?.accounts ?? ticket.accounts) as SpendAccount[], batch);
     const limits = this.def((source?.limits ?? ticket.tokenLimits) as LimitSpec[], batch);
@@ -164,7 +190,8 @@ export class RemoteLedger implements SpendLedger {
       if (wire[1] === 3) {
         decision = { ok: false, kind: 'budget', account: accounts[wire[2]], spendUsd: wire[3], reservedUsd: wire[4] };
       } else {
-        const readings = limits.map((spec, i) => ({ spec, state: wire[2][i] }));
+        const states = wire[2];
+        const readings = limits.map((spec, i) => ({ spec, state: stateAt(states, i) }));
         for (const reading of readings) this.readings.set(reading.spec.id, reading.state);
         if (wire[1] === 2) {
           decision = { ok: false, kind: 'rate', spec: limits[wire[3]], retryAfterMs: wire[4], limits: readings };
@@ -203,6 +230,8 @@ export class RemoteLedger implements SpendLedger {
   /** The primary went away: pending admissions fail (the request gets a 5xx) and nothing more is sent. */
   close(): void {
     this.closed = true;
+    if (this.settleTimer !== undefined) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
     for (const id of [...this.pending.keys()]) this.fail(id, new Error('the cluster primary is gone'));
     for (const done of this.syncs.values()) done();
     this.syncs.clear();

@@ -117,6 +117,8 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  */
 export function attachWorker(app: FastifyInstance, runtime: WorkerRuntime): void {
   runtime.setRegistry(app.gateway.metrics.registry);
+  // The siblings share the port: a refused client's connection may go to one with room (admission.ts).
+  app.gateway.admission.closeRefusedConnections = true;
   app.gateway.clusterMetrics = () => runtime.metricsText();
   app.addHook('onResponse', (request, reply, done) => {
     // A management API change (virtual keys, providers, routing, settings...) was saved to the store.

@@ -83,6 +83,15 @@ function limiterSettings(settings: OverloadSettings): ConcurrencySettings {
   };
 }
 
+/**
+ * In `--workers N`, a capacity refusal closes its connection, at most one each this many ms: node:cluster
+ * hands each connection to one worker for its life, and a client's pool sends most requests on the few
+ * connections it opened first, so one worker can get most of the load while its sibling idles; its fast
+ * refusals then free those connections for more of the same. A closed connection is opened again by the
+ * client and dealt to the next worker.
+ */
+export const CONNECTION_SHED_MS = 10;
+
 /** A refusal rendered once: its status, its headers as name/value pairs (for writeHead) and its body. */
 export interface RenderedRefusal {
   readonly status: number;
@@ -101,6 +110,9 @@ export class Admission extends ConcurrencyLimiter {
   private capacityRefusal: { rate: number; error: GatewayError } | undefined;
   private readonly capacityResponses = new Map<ErrorFormat, { rate: number; response: RenderedRefusal }>();
   private limitRefusal: { settings: ConcurrencySettings; error: GatewayError } | undefined;
+  /** Set in a `--workers N` worker: capacity refusals close their connections (CONNECTION_SHED_MS). */
+  closeRefusedConnections = false;
+  private connectionClosedAt = -Infinity;
 
   constructor(settings: OverloadSettings, logger?: Logger) {
     super('gateway', limiterSettings(settings));
@@ -180,6 +192,13 @@ export class Admission extends ConcurrencyLimiter {
     const response = { status: rendered.status, headers, body };
     this.capacityResponses.set(format, { rate, response });
     return response;
+  }
+
+  /** Whether this capacity refusal closes its connection (a worker's, one each CONNECTION_SHED_MS). */
+  closesConnection(now: number): boolean {
+    if (!this.closeRefusedConnections || now - this.connectionClosedAt < CONNECTION_SHED_MS) return false;
+    this.connectionClosedAt = now;
+    return true;
   }
 
   loopDelayError(): GatewayError {

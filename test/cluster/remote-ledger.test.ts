@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { LedgerHost, type LedgerPeer } from '../../src/cluster/ledger-host.js';
 import type { LedgerBatch, PrimaryMessage } from '../../src/cluster/messages.js';
-import { RemoteLedger } from '../../src/cluster/remote-ledger.js';
+import { RemoteLedger, SETTLE_DELAY_MS } from '../../src/cluster/remote-ledger.js';
 import { LocalLedger, type Admission, type LimitSpec, type SpendAccount } from '../../src/governance/ledger.js';
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -53,12 +53,55 @@ describe('RemoteLedger over the wire', () => {
     expect(first.ticket).toEqual(direct[0].ok ? direct[0].ticket : undefined);
     expect(first.limits.map((r) => r.state)).toEqual(direct[0].ok ? direct[0].limits.map((r) => r.state) : []);
     ledger.settle(first.ticket, { now: 2000, costUsd: 0.05, tokens: 40 });
+    // A settlement alone waits for a message to ride with, at most SETTLE_DELAY_MS.
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
+    expect(messages()).toBe(1);
+    expect(host.ledger.account(account, 2000).spendUsd).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_DELAY_MS + 5));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(messages()).toBe(2);
     const state = host.ledger.account(account, 2000);
     expect(state.spendUsd).toBeCloseTo(0.05, 12);
     expect(state.reservedUsd).toBeCloseTo(0.4, 12); // two admitted, not settled
     expect(ledger.limitState(requests, 2000).remaining).toBe(0);
+  });
+
+  it('settlements ride with the next admission: one message per request, charged before it is decided', async () => {
+    const host = new LedgerHost();
+    const { ledger, messages } = connect(host);
+    const accounts = [{ ...account, id: 'vk_3', limitUsd: 0.5 }];
+    const limits = [{ ...tokens, id: 'key:vk_3:0:tokens', limit: 250 }];
+    const admission = (now: number): Admission => ({ now, accounts, estimateUsd: 0.2, limits, estimateTokens: 100 });
+    let decision = await ledger.admit(admission(1));
+    for (let i = 2; i <= 6; i++) {
+      if (!decision.ok) throw new Error(`request ${i - 1} refused`);
+      // Settled below its reservation: the next admission fits only once this settlement is applied
+      // (0.2 USD and 100 tokens reserved by each of 5 requests would pass both limits).
+      ledger.settle(decision.ticket, { now: i, costUsd: 0.01, tokens: 10 });
+      // A turn later (a response ends in one turn, the next request arrives in another).
+      await new Promise((resolve) => setImmediate(resolve));
+      decision = await ledger.admit(admission(i));
+    }
+    expect(decision.ok).toBe(true);
+    expect(messages()).toBe(6);
+    const state = host.ledger.account(accounts[0], 10);
+    expect(state.spendUsd).toBeCloseTo(0.05, 12);
+    expect(state.reservedUsd).toBeCloseTo(0.2, 12);
+    expect(host.ledger.limitState(limits[0], 10).remaining).toBe(250 - 50 - 100);
+    ledger.close();
+  });
+
+  it('decisions carry the counter states of every limit, in order', async () => {
+    const host = new LedgerHost();
+    const { ledger } = connect(host);
+    const limits = [{ ...requests, id: 'r4', limit: 7 }, { ...tokens, id: 't4', limit: 500 }];
+    const decision = await ledger.admit({ now: 5, accounts: [], estimateUsd: 0, limits, estimateTokens: 120 });
+    const direct = new LocalLedger().admit({ now: 5, accounts: [], estimateUsd: 0, limits, estimateTokens: 120 });
+    if (!decision.ok || !direct.ok) throw new Error('admitted');
+    expect(decision.limits.map((reading) => [reading.spec.id, reading.state])).toEqual(direct.limits.map((reading) => [reading.spec.id, reading.state]));
+    expect(decision.limits[0].state).toMatchObject({ limit: 7, remaining: 6 });
+    expect(decision.limits[1].state).toMatchObject({ limit: 500, remaining: 380 });
   });
 
   it('a budget refusal names the account; definitions start again past the cap', async () => {
