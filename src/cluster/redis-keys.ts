@@ -128,8 +128,9 @@ function buildLayout(prefix: string, accounts: readonly SpendAccount[], limits: 
   const limitArgs: string[] = [];
   for (const spec of limits) {
     limitKeys.push(...counterKeys(prefix, tag, spec));
-    limitArgs.push(...limitArgsOf(spec));
-    levelKeys.push(`${spec.id}|${limitArgsOf(spec).join('|')}`);
+    const args = limitArgsOf(spec);
+    limitArgs.push(...args);
+    levelKeys.push(`${spec.id}|${args.join('|')}`);
   }
   return { prefix, tag, accountKeys, limitKeys, admitKeys: [...accountKeys, ...limitKeys], limitsUsd, expiries, limitArgs, periodStarts, levelKeys, from, until };
 }
