@@ -10,40 +10,22 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisLedger } from '../../src/cluster/redis-ledger.js';
-import type { RedisConfig } from '../../src/cluster/redis-config.js';
 import { ScriptCall } from '../../src/cluster/redis-call.js';
 import { admitCall, reservationKeys, settleBatch, settleCall } from '../../src/cluster/redis-keys.js';
 import { SETTLE_SCRIPT } from '../../src/cluster/redis-scripts.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
 import type { Admission, Decision, LimitSpec, SpendAccount, Ticket } from '../../src/governance/ledger.js';
-import { dropPrefix, privateRedis, testRedisUrl, uniquePrefix } from '../support/cluster-services.js';
+import { privateRedis, testLedgers, testRedisUrl, uniquePrefix } from '../support/cluster-services.js';
 
 /** The settlement script, sent the way the ledger sends it. */
 const SETTLE = new ScriptCall(SETTLE_SCRIPT);
 
 const url = testRedisUrl('test/cluster/redis-ledger.test.ts');
 const prefix = uniquePrefix();
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const ledgers = testLedgers(prefix, { settleBatchMs: 5 });
+const ledger = ledgers.ledger;
 
-function config(redisUrl: string, overrides: Partial<RedisConfig> = {}): RedisConfig {
-  return {
-    url: redisUrl, keyPrefix: prefix, timeoutMs: 1_000, connectTimeoutMs: 1_000, reservationTtlMs: 60_000,
-    failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 1_000, settleBatchMs: 5, ...overrides,
-  };
-}
-
-const ledgers: RedisLedger[] = [];
-async function ledger(redisUrl: string, overrides: Partial<RedisConfig> = {}): Promise<RedisLedger> {
-  const made = new RedisLedger(config(redisUrl, overrides), quiet);
-  ledgers.push(made);
-  await made.start();
-  return made;
-}
-
-afterAll(async () => {
-  for (const made of ledgers) await made.close(500);
-  if (url !== undefined) await dropPrefix(url, prefix);
-});
+afterAll(() => ledgers.close(url));
 
 /** CRC16/XMODEM of the hash tag, mod 16384: the Redis Cluster slot of a key. */
 function slot(key: string): number {

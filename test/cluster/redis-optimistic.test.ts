@@ -11,32 +11,20 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisLedger } from '../../src/cluster/redis-ledger.js';
-import { redisSchema, type RedisConfig } from '../../src/cluster/redis-config.js';
+import { redisSchema } from '../../src/cluster/redis-config.js';
 import { reservationKeys } from '../../src/cluster/redis-keys.js';
 import { GatewayError } from '../../src/errors/gateway-error.js';
 import type { Admission, Decision, LimitSpec, SpendAccount, Ticket } from '../../src/governance/ledger.js';
-import { dropPrefix, privateRedis, testRedisUrl, uniquePrefix } from '../support/cluster-services.js';
+import { privateRedis, testLedgers, testRedisUrl, uniquePrefix } from '../support/cluster-services.js';
 
 const url = testRedisUrl('test/cluster/redis-optimistic.test.ts');
 const prefix = uniquePrefix();
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const K = 8;
 
-const ledgers: RedisLedger[] = [];
-async function ledger(redisUrl: string, overrides: Partial<RedisConfig> = {}): Promise<RedisLedger> {
-  const made = new RedisLedger({
-    url: redisUrl, keyPrefix: prefix, timeoutMs: 1_000, connectTimeoutMs: 1_000, reservationTtlMs: 60_000,
-    failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 1_000, settleBatchMs: 0, optimisticAdmissions: K, ...overrides,
-  }, quiet);
-  ledgers.push(made);
-  await made.start();
-  return made;
-}
+const ledgers = testLedgers(prefix, { optimisticAdmissions: K });
+const ledger = ledgers.ledger;
 
-afterAll(async () => {
-  for (const made of ledgers) await made.close(500);
-  if (url !== undefined) await dropPrefix(url, prefix);
-});
+afterAll(() => ledgers.close(url));
 
 const unique = (name: string): string => `${name}_${Math.random().toString(36).slice(2, 8)}`;
 

@@ -11,6 +11,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import type { RedisConfig } from '../../src/cluster/redis-config.js';
+import { RedisLedger } from '../../src/cluster/redis-ledger.js';
 
 /** The shared Redis for tests, or undefined (after a loud note on stderr). */
 export function testRedisUrl(suite: string): string | undefined {
@@ -109,4 +111,31 @@ export async function privateRedis(): Promise<PrivateRedis> {
   };
   await handle.start();
   return handle;
+}
+
+/**
+ * RedisLedgers for a test file, all under `prefix`, each with its own connection: `ledger(url, overrides)`
+ * starts one on `defaults`; `close()` closes them all and drops the prefix's keys.
+ */
+export function testLedgers(prefix: string, defaults: Partial<RedisConfig> = {}): {
+  ledger(redisUrl: string, overrides?: Partial<RedisConfig>): Promise<RedisLedger>;
+  close(url: string | undefined): Promise<void>;
+} {
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const made: RedisLedger[] = [];
+  return {
+    async ledger(redisUrl, overrides = {}) {
+      const ledger = new RedisLedger({
+        url: redisUrl, keyPrefix: prefix, timeoutMs: 1_000, connectTimeoutMs: 1_000, reservationTtlMs: 60_000,
+        failMode: { budgets: 'open', rateLimits: 'open' }, maxPendingSettlements: 1_000, settleBatchMs: 0, ...defaults, ...overrides,
+      }, quiet);
+      made.push(ledger);
+      await ledger.start();
+      return ledger;
+    },
+    async close(url) {
+      for (const ledger of made) await ledger.close(500);
+      if (url !== undefined) await dropPrefix(url, prefix);
+    },
+  };
 }
