@@ -21,8 +21,9 @@
  *   `ONSET_HELD_MS` (clients with many connections each, every one busy: the
  *   backlog is in their queues, not here, and stays as large as the
  *   connections), or the listen queue never emptied: a connection accepted
- *   in every loop turn of the run (at least `ONSET_ACCEPTS`), and kept open
- *   (fewer than a quarter as many closed). libuv accepts one connection per
+ *   in every loop turn (at least `ONSET_ACCEPTS`) since the run's last
+ *   window that closed a quarter as many as it accepted or more (the
+ *   connections kept open). libuv accepts one connection per
  *   loop turn, so a saturated process with turns of 100 ms takes ten new
  *   connections a second: clients that open hundreds at once (a keep-alive
  *   pool, each connection opened because the others are busy) wait with their
@@ -100,11 +101,13 @@ export const ONSET_GROWTH_SHARE = 0.25;
 export const ONSET_HELD = 128;
 export const ONSET_HELD_MS = 50;
 /**
- * Or, over that run, a connection accepted in every loop turn (as many accepts as the sampler's runs,
- * one less for the run's edges: while the loop is late the sampler runs once a turn, and libuv accepts
- * one connection a turn while its listen queue holds more), at least this many, and fewer than
- * ONSET_CLOSE_SHARE as many connections closed: the listen queue never emptied and the clients keep
- * what they opened.
+ * Or, over that run since its last window that closed at least ONSET_CLOSE_SHARE as many connections
+ * as it accepted, a connection accepted in every loop turn (as many accepts as the sampler's runs, one
+ * less for the edges: while the loop is late the sampler runs once a turn, and libuv accepts one
+ * connection a turn while its listen queue holds more), at least this many: the listen queue never
+ * emptied and the clients keep what they opened. A client without keep-alive closes about as many as
+ * it opens in every window; a client replacing its whole pool (hundreds closed in one turn, as many
+ * opened) counts from the window after.
  */
 export const ONSET_ACCEPTS = 4;
 export const ONSET_CLOSE_SHARE = 0.25;
@@ -168,9 +171,9 @@ export class CapacityLimit {
   private runMs = 0;
   private runArrived = 0;
   private runCompleted = 0;
-  private runSamples = 0;
-  private runAccepts = 0;
-  private runCloses = 0;
+  // Its windows since the last that closed connections (the listen-queue sign).
+  private queueSamples = 0;
+  private queueAccepts = 0;
   private previousDelay = 0;
   // The current run of windows without a refusal.
   private calm = 0;
@@ -271,17 +274,20 @@ export class CapacityLimit {
       this.runMs += elapsed;
       this.runArrived += this.arrived;
       this.runCompleted += this.completed;
-      this.runSamples += this.lateCount;
-      this.runAccepts += this.accepts;
-      this.runCloses += this.closes;
+      if (this.closes > 0 && this.closes >= this.accepts * ONSET_CLOSE_SHARE) {
+        this.queueSamples = 0;
+        this.queueAccepts = 0;
+      } else {
+        this.queueSamples += this.lateCount;
+        this.queueAccepts += this.accepts;
+      }
     } else {
       this.runWindows = 0;
       this.runMs = 0;
       this.runArrived = 0;
       this.runCompleted = 0;
-      this.runSamples = 0;
-      this.runAccepts = 0;
-      this.runCloses = 0;
+      this.queueSamples = 0;
+      this.queueAccepts = 0;
     }
     if (this.rate === Infinity) {
       if (late) this.setOnEvidence(now, minRate);
@@ -336,7 +342,7 @@ export class CapacityLimit {
     const growth = this.runArrived - this.runCompleted;
     const grows = growth >= Math.max(ONSET_GROWTH, this.runCompleted * ONSET_GROWTH_SHARE);
     const held = this.inFlight >= Math.max(ONSET_HELD, (completedRate * ONSET_HELD_MS) / 1000);
-    const queued = this.runAccepts >= Math.max(ONSET_ACCEPTS, this.runSamples - 1) && this.runCloses < this.runAccepts * ONSET_CLOSE_SHARE;
+    const queued = this.queueAccepts >= Math.max(ONSET_ACCEPTS, this.queueSamples - 1);
     if (grows || held || queued) this.set(now, completedRate, grows ? 'growing' : held ? 'held' : 'listen_queue');
   }
 

@@ -237,17 +237,18 @@ describe('capacity limit: what is overload', () => {
 
 /**
  * A saturated loop turn by turn, as the process runs it: each turn reads what it accepted before, serves
- * `served` requests (the closed-loop clients send as many again) and accepts at most one connection
- * (libuv accepts one a turn); the sampler runs once at its end, `turnMs - SAMPLE_MS` late.
+ * `served` requests (the closed-loop clients send as many again), accepts at most one connection
+ * (libuv accepts one a turn) and sees `close` connections closed; the sampler runs once at its end,
+ * `turnMs - SAMPLE_MS` late.
  */
 class Turns {
   now = 0;
   constructor(readonly limit: CapacityLimit) {}
 
-  run(turns: number, turn: { turnMs: number; served: number; accept: (index: number) => boolean; close?: (index: number) => boolean }): void {
+  run(turns: number, turn: { turnMs: number; served: number; accept: (index: number) => boolean; close?: (index: number) => number }): void {
     for (let i = 0; i < turns; i++) {
       if (turn.accept(i)) this.limit.accepted();
-      if (turn.close?.(i)) this.limit.closed();
+      for (let closed = turn.close?.(i) ?? 0; closed > 0; closed--) this.limit.closed();
       for (let j = 0; j < turn.served; j++) {
         this.limit.complete();
         if (this.limit.hasCapacity(this.now)) this.limit.take();
@@ -290,9 +291,22 @@ describe('capacity limit: a backlog in the listen queue (one connection accepted
     const limit = new CapacityLimit(settings, 0);
     const turns = new Turns(limit);
     turns.hold(8);
-    turns.run(200, { turnMs: 120, served: 8, accept: () => true, close: () => true });
+    turns.run(200, { turnMs: 120, served: 8, accept: () => true, close: () => 1 });
     expect(limit.refusedTotal).toBe(0);
     expect(limit.rate).toBe(Infinity);
+  });
+
+  it('a client replacing its whole pool (hundreds closed in one turn, as many opened, waiting): the limit is set from the window after', () => {
+    const limit = new CapacityLimit(settings, 0);
+    const turns = new Turns(limit);
+    turns.hold(60);
+    turns.run(2, { ...SATURATED, accept: () => true });
+    // The old pool's 500 connections close in one turn while the new pool's wait to be accepted.
+    turns.run(1, { ...SATURATED, accept: () => true, close: () => 500 });
+    turns.run(ONSET_ACCEPTS - 1, { ...SATURATED, accept: () => true });
+    expect(limit.rate).toBe(Infinity);
+    turns.run(1, { ...SATURATED, accept: () => true });
+    expect(limit.onset).toBe('listen_queue');
   });
 
   it('connections accepted in only some turns (the listen queue empties between them): no limit', () => {
@@ -300,7 +314,7 @@ describe('capacity limit: a backlog in the listen queue (one connection accepted
     const turns = new Turns(limit);
     turns.hold(60);
     turns.run(200, { ...SATURATED, accept: (i) => i % 2 === 0 });
-    turns.run(200, { ...SATURATED, accept: (i) => i % 5 !== 0 });
+    turns.run(200, { ...SATURATED, accept: (i) => i % 3 === 0 });
     expect(limit.refusedTotal).toBe(0);
     expect(limit.rate).toBe(Infinity);
   });
