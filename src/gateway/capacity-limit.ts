@@ -23,9 +23,9 @@
  *   connections), or the listen queue never emptied: a connection accepted
  *   in every loop turn (at least `ONSET_ACCEPTS`) since the run's last
  *   window that closed a quarter as many as it accepted or more (the
- *   connections kept open). libuv accepts one connection per
- *   loop turn, so a saturated process with turns of 100 ms takes ten new
- *   connections a second: clients that open hundreds at once (a keep-alive
+ *   connections kept open). libuv accepts one connection per loop turn, so
+ *   a saturated process with turns of 100 ms takes ten new connections a
+ *   second: clients that open hundreds at once (a keep-alive
  *   pool, each connection opened because the others are busy) wait with their
  *   first request in the kernel's accept queue, unread and uncounted, for
  *   seconds, while the few connections accepted keep the in-flight count low
