@@ -42,7 +42,7 @@ export interface Exchange {
 
 export class AdmissionGate {
   constructor(
-    private readonly admission: Admission,
+    readonly admission: Admission,
     private readonly metrics: Metrics,
   ) {}
 
@@ -122,6 +122,8 @@ export class AdmissionGate {
 /** Every client route Fastify serves (the fast lane's are admitted in the lane) goes through the gate. */
 export function registerAdmission(app: FastifyInstance, gate: AdmissionGate): AdmissionGate {
   app.fastLane.admission = gate;
+  // The capacity limit counts connections as the server accepts them (a listen queue that never empties).
+  app.server.on('connection', gate.admission.connectionOpened);
   app.addHook('onRequest', (request, reply, done) => {
     const url = request.url;
     if (!isClientPath(url)) {

@@ -13,6 +13,7 @@
  * on a promise. The management API, /health, /metrics and the dashboard are
  * never counted nor refused (src/api/admission-gate.ts decides what is).
  */
+import type { Socket } from 'node:net';
 import { GatewayError } from '../errors/gateway-error.js';
 import { renderError, type ErrorFormat } from '../errors/render.js';
 import { CapacityLimit, LoopDelaySampler, eventLoopUtilization, type CapacitySettings } from './capacity-limit.js';
@@ -102,6 +103,16 @@ export interface RenderedRefusal {
 export class Admission extends ConcurrencyLimiter {
   /** Gives a slot back; a listener for the 'close' event of the exchange that holds it (no closure per request). */
   readonly releaseOne = (): void => this.release();
+  /**
+   * A listener for the server's 'connection' event: the capacity limit counts the connections accepted
+   * and closed (its sign of a listen queue that never empties, capacity-limit.ts). One shared listener
+   * per connection, no closure.
+   */
+  readonly connectionOpened = (socket: Socket): void => {
+    this.capacity.accepted();
+    socket.on('close', this.connectionClosed);
+  };
+  private readonly connectionClosed = (): void => this.capacity.closed();
   private readonly loop = new LoopDelay();
   private maxEventLoopDelayMs = 0;
   /** The rate of new requests this process serves now (limits.capacity_target_delay_ms). */
@@ -121,7 +132,7 @@ export class Admission extends ConcurrencyLimiter {
       const capacity = this.capacity;
       const state = { loop_delay_ms: Math.round(capacity.delayMs), refused_total: capacity.refusedTotal };
       // One line when the limit is set and one when it is lifted, not one per refused request.
-      if (limited) logger?.warn({ ...state, rate: Math.round(capacity.rate) }, 'overloaded: capacity limit set (new requests over this rate get 503)');
+      if (limited) logger?.warn({ ...state, rate: Math.round(capacity.rate), sign: capacity.onset }, 'overloaded: capacity limit set (new requests over this rate get 503)');
       else logger?.warn(state, 'capacity limit lifted');
     });
     this.configure(settings);

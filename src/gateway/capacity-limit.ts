@@ -20,11 +20,23 @@
  *   `ONSET_HELD` requests are in flight, as many as the process completes in
  *   `ONSET_HELD_MS` (clients with many connections each, every one busy: the
  *   backlog is in their queues, not here, and stays as large as the
- *   connections). A burst being worked off, a garbage-collection pause or a
- *   neighbour's stall make the loop late while fewer requests arrive than
- *   complete; a client that sends its next request when the last one is
- *   answered grows the backlog by no more than it has outstanding; requests
- *   held by a slow upstream do not make the loop late.
+ *   connections), or the listen queue never emptied: a connection accepted
+ *   in every loop turn (at least `ONSET_ACCEPTS`) since the run's last
+ *   window that closed a quarter as many as it accepted or more (the
+ *   connections kept open). libuv accepts one connection per loop turn, so
+ *   a saturated process with turns of 100 ms takes ten new connections a
+ *   second: clients that open hundreds at once (a keep-alive
+ *   pool, each connection opened because the others are busy) wait with their
+ *   first request in the kernel's accept queue, unread and uncounted, for
+ *   seconds, while the few connections accepted keep the in-flight count low
+ *   and arrivals equal to completions. One accept in every turn says that
+ *   queue is not empty; connections kept open say the clients are adding
+ *   work, not replacing a closed connection with the next (a client without
+ *   keep-alive with a few requests outstanding). A burst being worked off, a
+ *   garbage-collection pause or a neighbour's stall make the loop late while
+ *   fewer requests arrive than complete; a client that sends its next request
+ *   when the last one is answered grows the backlog by no more than it has
+ *   outstanding; requests held by a slow upstream do not make the loop late.
  * The limit is set once such a run has lasted 300 ms (and two windows), and
  * never while fewer than the minimum rate arrive or complete (requests held
  * by a slow provider complete none, however late the loop is for other
@@ -55,9 +67,9 @@
  * (src/api/admission-gate.ts).
  *
  * Memory is fixed (a token bucket and a few counters); `hasCapacity()`,
- * `take()`, `refuse()` and `complete()` allocate nothing. Time is passed in,
- * so the controller is tested without a clock; `LoopDelaySampler` feeds it in
- * the process.
+ * `take()`, `refuse()`, `complete()`, `accepted()` and `closed()` allocate
+ * nothing. Time is passed in, so the controller is tested without a clock;
+ * `LoopDelaySampler` feeds it in the process.
  */
 
 export interface CapacitySettings {
@@ -88,6 +100,17 @@ export const ONSET_GROWTH_SHARE = 0.25;
  */
 export const ONSET_HELD = 128;
 export const ONSET_HELD_MS = 50;
+/**
+ * Or, over that run since its last window that closed at least ONSET_CLOSE_SHARE as many connections
+ * as it accepted, a connection accepted in every loop turn (as many accepts as the sampler's runs, one
+ * less for the edges: while the loop is late the sampler runs once a turn, and libuv accepts one
+ * connection a turn while its listen queue holds more), at least this many: the listen queue never
+ * emptied and the clients keep what they opened. A client without keep-alive closes about as many as
+ * it opens in every window; a client replacing its whole pool (hundreds closed in one turn, as many
+ * opened) counts from the window after.
+ */
+export const ONSET_ACCEPTS = 4;
+export const ONSET_CLOSE_SHARE = 0.25;
 /**
  * The run must span at least this many windows: while the loop is saturated a window lasts one
  * loop turn, which can be longer than ONSET_MS, and one turn is not a trend.
@@ -129,6 +152,8 @@ export class CapacityLimit {
   refusedTotal = 0;
   /** Admitted requests not completed yet. */
   inFlight = 0;
+  /** The sign of a backlog that set the limit (the log line names it); undefined without a limit. */
+  onset: 'growing' | 'held' | 'listen_queue' | undefined = undefined;
 
   private tokens = 0;
   private refilledAt = 0;
@@ -139,11 +164,16 @@ export class CapacityLimit {
   private completed = 0;
   private arrived = 0;
   private refused = 0;
+  private accepts = 0;
+  private closes = 0;
   // The current run of late windows.
   private runWindows = 0;
   private runMs = 0;
   private runArrived = 0;
   private runCompleted = 0;
+  // Its windows since the last that closed connections (the listen-queue sign).
+  private queueSamples = 0;
+  private queueAccepts = 0;
   private previousDelay = 0;
   // The current run of windows without a refusal.
   private calm = 0;
@@ -195,6 +225,16 @@ export class CapacityLimit {
     if (this.inFlight > 0) this.inFlight--;
   }
 
+  /** The server accepted a client connection (its 'connection' event). */
+  accepted(): void {
+    this.accepts++;
+  }
+
+  /** A client connection closed. */
+  closed(): void {
+    this.closes++;
+  }
+
   /** One sample of the loop's lateness; closes the window when it is over. */
   observe(lateMs: number, now: number): void {
     this.lateSum += lateMs;
@@ -221,6 +261,8 @@ export class CapacityLimit {
     this.completed = 0;
     this.arrived = 0;
     this.refused = 0;
+    this.accepts = 0;
+    this.closes = 0;
   }
 
   private step(now: number, elapsed: number, delay: number): void {
@@ -232,11 +274,20 @@ export class CapacityLimit {
       this.runMs += elapsed;
       this.runArrived += this.arrived;
       this.runCompleted += this.completed;
+      if (this.closes > 0 && this.closes >= this.accepts * ONSET_CLOSE_SHARE) {
+        this.queueSamples = 0;
+        this.queueAccepts = 0;
+      } else {
+        this.queueSamples += this.lateCount;
+        this.queueAccepts += this.accepts;
+      }
     } else {
       this.runWindows = 0;
       this.runMs = 0;
       this.runArrived = 0;
       this.runCompleted = 0;
+      this.queueSamples = 0;
+      this.queueAccepts = 0;
     }
     if (this.rate === Infinity) {
       if (late) this.setOnEvidence(now, minRate);
@@ -291,10 +342,12 @@ export class CapacityLimit {
     const growth = this.runArrived - this.runCompleted;
     const grows = growth >= Math.max(ONSET_GROWTH, this.runCompleted * ONSET_GROWTH_SHARE);
     const held = this.inFlight >= Math.max(ONSET_HELD, (completedRate * ONSET_HELD_MS) / 1000);
-    if (grows || held) this.set(now, completedRate);
+    const queued = this.queueAccepts >= Math.max(ONSET_ACCEPTS, this.queueSamples - 1);
+    if (grows || held || queued) this.set(now, completedRate, grows ? 'growing' : held ? 'held' : 'listen_queue');
   }
 
-  private set(now: number, measured: number): void {
+  private set(now: number, measured: number, onset: CapacityLimit['onset']): void {
+    this.onset = onset;
     this.rate = Math.max(this.settings.minRate, measured);
     this.servedRate = measured;
     // The bucket starts empty: what is in flight already is the next turns' work.
@@ -305,6 +358,7 @@ export class CapacityLimit {
 
   private lift(): void {
     this.rate = Infinity;
+    this.onset = undefined;
     this.calm = 0;
     this.calmArrived = 0;
     this.calmMs = 0;

@@ -12,7 +12,7 @@
  * while on time, and lifts once nothing is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { CALM_WINDOWS, CapacityLimit, LIFT_SHARE, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
+import { CALM_WINDOWS, CapacityLimit, LIFT_SHARE, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_ACCEPTS, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
 
 interface Load {
   /** New requests a second. */
@@ -232,6 +232,117 @@ describe('capacity limit: what is overload', () => {
     expect(sim.run(5000, { arrivalRate: 50, serveRate: 0, lateMs: 60 }).refused).toBe(0);
     expect(sim.backlog).toBe(5250);
     expect(sim.limit.rate).toBe(Infinity);
+  });
+});
+
+/**
+ * A saturated loop turn by turn, as the process runs it: each turn reads what it accepted before, serves
+ * `served` requests (the closed-loop clients send as many again), accepts at most one connection
+ * (libuv accepts one a turn) and sees `close` connections closed; the sampler runs once at its end,
+ * `turnMs - SAMPLE_MS` late.
+ */
+class Turns {
+  now = 0;
+  constructor(readonly limit: CapacityLimit) {}
+
+  run(turns: number, turn: { turnMs: number; served: number; accept: (index: number) => boolean; close?: (index: number) => number }): void {
+    for (let i = 0; i < turns; i++) {
+      if (turn.accept(i)) this.limit.accepted();
+      for (let closed = turn.close?.(i) ?? 0; closed > 0; closed--) this.limit.closed();
+      for (let j = 0; j < turn.served; j++) {
+        this.limit.complete();
+        if (this.limit.hasCapacity(this.now)) this.limit.take();
+        else this.limit.refuse();
+      }
+      this.now += turn.turnMs;
+      this.limit.observe(turn.turnMs - SAMPLE_MS, this.now);
+    }
+  }
+
+  /** The requests the clients already have in flight here (read on the connections accepted so far, the loop on time). */
+  hold(requests: number): void {
+    for (let i = 0; i < requests; i++) this.limit.take();
+    this.now += WINDOW_MS;
+    this.limit.observe(0, this.now);
+  }
+}
+
+/** Turns of 120 ms, 60 requests served in each (500 a second): a process saturated by costly requests. */
+const SATURATED = { turnMs: 120, served: 60 };
+
+describe('capacity limit: a backlog in the listen queue (one connection accepted per loop turn)', () => {
+  it(`a connection accepted in every turn and kept open, few in flight, as many arriving as completing: the limit is set after ${ONSET_ACCEPTS} turns, at the completion rate`, () => {
+    const limit = new CapacityLimit(settings, 0);
+    const turns = new Turns(limit);
+    turns.hold(60);
+    turns.run(ONSET_ACCEPTS - 1, { ...SATURATED, accept: () => true });
+    // Late and busy for 360 ms, arrivals equal to completions, 60 in flight: neither growth nor many held.
+    expect(limit.inFlight).toBe(60);
+    expect(limit.rate).toBe(Infinity);
+    turns.run(1, { ...SATURATED, accept: () => true });
+    expect(limit.onset).toBe('listen_queue');
+    expect(limit.rate).toBeCloseTo(500, 0);
+    // Refusals from the next turn on: the bucket starts empty and refills at the rate (60 a 120 ms turn).
+    turns.run(10, { ...SATURATED, accept: () => true });
+    expect(limit.refusedTotal).toBeGreaterThan(0);
+  });
+
+  it('a client without keep-alive (each closed connection replaced by a new one), a few requests outstanding: no limit, however long', () => {
+    const limit = new CapacityLimit(settings, 0);
+    const turns = new Turns(limit);
+    turns.hold(8);
+    turns.run(200, { turnMs: 120, served: 8, accept: () => true, close: () => 1 });
+    expect(limit.refusedTotal).toBe(0);
+    expect(limit.rate).toBe(Infinity);
+  });
+
+  it('a client replacing its whole pool (hundreds closed in one turn, as many opened, waiting): the limit is set from the window after', () => {
+    const limit = new CapacityLimit(settings, 0);
+    const turns = new Turns(limit);
+    turns.hold(60);
+    turns.run(2, { ...SATURATED, accept: () => true });
+    // The old pool's 500 connections close in one turn while the new pool's wait to be accepted.
+    turns.run(1, { ...SATURATED, accept: () => true, close: () => 500 });
+    turns.run(ONSET_ACCEPTS - 1, { ...SATURATED, accept: () => true });
+    expect(limit.rate).toBe(Infinity);
+    turns.run(1, { ...SATURATED, accept: () => true });
+    expect(limit.onset).toBe('listen_queue');
+  });
+
+  it('connections accepted in only some turns (the listen queue empties between them): no limit', () => {
+    const limit = new CapacityLimit(settings, 0);
+    const turns = new Turns(limit);
+    turns.hold(60);
+    turns.run(200, { ...SATURATED, accept: (i) => i % 2 === 0 });
+    turns.run(200, { ...SATURATED, accept: (i) => i % 3 === 0 });
+    expect(limit.refusedTotal).toBe(0);
+    expect(limit.rate).toBe(Infinity);
+  });
+
+  it('a connection in every turn while the loop is on time, or late while it waits for work: no limit', () => {
+    let utilization = 1;
+    const limit = new CapacityLimit(settings, 0, () => utilization);
+    const turns = new Turns(limit);
+    turns.hold(60);
+    // Turns of 15 ms: 5 ms late, under the target.
+    turns.run(400, { turnMs: 15, served: 8, accept: () => true });
+    expect(limit.rate).toBe(Infinity);
+    // Late, but the loop had idle time: other processes take the CPU.
+    utilization = 0.6;
+    turns.run(100, { ...SATURATED, accept: () => true });
+    expect(limit.rate).toBe(Infinity);
+    expect(limit.refusedTotal).toBe(0);
+  });
+
+  it('a pause (one long turn) while connections are accepted: no limit', () => {
+    const limit = new CapacityLimit(settings, 0);
+    const turns = new Turns(limit);
+    turns.hold(60);
+    for (let i = 0; i < 10; i++) {
+      turns.run(1, { turnMs: 400, served: 60, accept: () => true });
+      turns.run(20, { turnMs: 12, served: 6, accept: () => i % 3 === 0 });
+    }
+    expect(limit.rate).toBe(Infinity);
   });
 });
 
