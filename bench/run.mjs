@@ -36,6 +36,8 @@ const HELP = `node bench/run.mjs [options]
   --connections auto               generator connections per target (auto: 2x expected in flight)
   --client undici|raw              the generator's HTTP client: undici (default), or raw (node:net, the request's
                                    bytes built once, non-stream only: much less of the CPU the target shares)
+  --preconnect                     (raw client) open all --connections before each step and send one GET
+                                   /health on each, so the step's requests never wait to be accepted
   --max-requests N                 cap per step (default rate x duration)
   --retries 1 --max-other-cpu 25   re-run a step (fixed, ceiling) while other work on the machine used more
                                    than this % of a core during it; the quietest attempt is kept
@@ -76,6 +78,7 @@ function parseOptions() {
       'timeout-ms': { type: 'string', default: '10000' },
       connections: { type: 'string', default: 'auto' },
       client: { type: 'string', default: 'undici' },
+      preconnect: { type: 'boolean', default: false },
       'max-requests': { type: 'string' },
       retries: { type: 'string', default: '1' },
       'max-other-cpu': { type: 'string', default: '25' },
@@ -139,6 +142,7 @@ function parseOptions() {
     timeoutMs: Number(values['timeout-ms']),
     connections: values.connections === 'auto' ? 0 : Number(values.connections),
     client: values.client,
+    preconnect: values.preconnect,
     maxRequests: values['max-requests'] ? Number(values['max-requests']) : undefined,
     retries: Number(values.retries),
     maxOtherCpu: Number(values['max-other-cpu']),

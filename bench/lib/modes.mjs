@@ -30,6 +30,7 @@ function stepOptions(options, rate) {
     timeoutMs: options.timeoutMs,
     connections: connectionsFor(options, rate),
     client: options.client,
+    preconnect: options.preconnect,
     maxRequests: options.maxRequests,
     mockProc: options.mockProc,
   };

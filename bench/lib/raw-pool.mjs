@@ -23,6 +23,8 @@ class Connection {
   constructor(pool) {
     this.pool = pool;
     this.handler = null;
+    /** @type {[Buffer, object] | null} a request this connection sends before any queued one (preconnect) */
+    this.first = null;
     this.sentAt = 0;
     this.buffered = null;
     this.closing = false;
@@ -149,7 +151,12 @@ export class RawPool {
       this.connecting -= 1;
     }
     if (this.destroyed || connection.closing) return;
-    if (this.queueHead < this.queue.length) {
+    if (connection.first !== null) {
+      // A preconnected connection sends its own request first (preconnect()).
+      const [bytes, handler] = connection.first;
+      connection.first = null;
+      connection.send(bytes, handler);
+    } else if (this.queueHead < this.queue.length) {
       const [bytes, handler] = this.queue[this.queueHead];
       this.queue[this.queueHead] = undefined;
       this.queueHead += 1;
@@ -171,6 +178,40 @@ export class RawPool {
       this.connecting += 1;
       this.open.add(new Connection(this));
     }
+  }
+
+  /**
+   * Opens `count` connections (up to the pool's cap) and sends one `GET path` on each, resolving when
+   * every one has been answered (or failed): answered means the target has accepted the connection, so
+   * a load started next does not wait in the target's accept queue for the connections it needs (a
+   * server on libuv 1.45 or later accepts one connection per event-loop turn). Resolves with the number
+   * answered. The connections then stay open and idle, like a balancer's pool.
+   */
+  preconnect(count, path = '/health') {
+    const bytes = this.bytesOf({ method: 'GET', path, headers: {} });
+    const wanted = Math.min(count, this.maxConnections) - this.open.size;
+    if (wanted <= 0) return Promise.resolve(0);
+    return new Promise((resolve) => {
+      let pending = wanted;
+      let answered = 0;
+      const done = (ok) => {
+        if (ok) answered += 1;
+        pending -= 1;
+        if (pending === 0) resolve(answered);
+      };
+      for (let index = 0; index < wanted; index += 1) {
+        const handler = {
+          onResponseStart() {},
+          onResponseData() {},
+          onResponseEnd: () => done(true),
+          onResponseError: () => done(false),
+        };
+        const connection = new Connection(this);
+        connection.first = [bytes, handler];
+        this.connecting += 1;
+        this.open.add(connection);
+      }
+    });
   }
 
   /** Requests without an answer after timeoutMs on their connection fail as undici's headers timeout. */

@@ -42,7 +42,7 @@ function overheadDelta(before, after) {
 /**
  * @param {import('./targets.mjs').Target} target
  * @param {{ rate: number, durationS: number, warmupS: number, stream: boolean, timeoutMs: number,
- *   connections: number, client?: 'undici' | 'raw', maxRequests?: number, mockProc?: import('./proc.mjs').Managed }} options
+ *   connections: number, client?: 'undici' | 'raw', preconnect?: boolean, maxRequests?: number, mockProc?: import('./proc.mjs').Managed }} options
  */
 export async function measureStep(target, options) {
   const { rate, stream, timeoutMs } = options;
@@ -58,6 +58,10 @@ export async function measureStep(target, options) {
   };
   let pool = createPool(target.url, { connections: options.connections, timeoutMs, client: options.client });
   try {
+    let preconnected = null;
+    if (options.preconnect && typeof pool.preconnect === 'function') {
+      preconnected = await pool.preconnect(options.connections, new URL('/health', target.url).pathname);
+    }
     let warmup = null;
     if (options.warmupS > 0) {
       warmup = await runLoad({ ...load, pool, durationS: options.warmupS });
@@ -91,6 +95,7 @@ export async function measureStep(target, options) {
       stream,
       result,
       warmup: warmup ? { successRate: warmup.successRate, errorKinds: warmup.errorKinds } : null,
+      preconnected,
       process:
         procBefore && procAfter
           ? { cpuPercent: processCpu, rssMb: procAfter.rssMb, rssPeakMb: Math.max(rssPeakMb, procAfter.rssMb) }

@@ -125,3 +125,32 @@ test('runLoad with the raw client counts successes, 503s and their latency as wi
     server.close();
   }
 });
+
+test('preconnect opens the connections, sends one GET /health on each, and the load reuses them without opening more', async () => {
+  const healthPorts = [];
+  const chatPorts = new Set();
+  const { url, server, sockets } = await serve((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url === '/health') healthPorts.push(req.socket.remotePort);
+      else chatPorts.add(req.socket.remotePort);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 });
+      res.end('{}');
+    });
+  });
+  const pool = new RawPool(new URL(url).origin, { connections: 8 });
+  try {
+    assert.equal(await pool.preconnect(8), 8);
+    assert.equal(healthPorts.length, 8);
+    assert.equal(new Set(healthPorts).size, 8, 'one /health per connection');
+    assert.equal(sockets.size, 8);
+    assert.equal(await pool.preconnect(8), 0, 'nothing more to open');
+    const replies = await Promise.all(Array.from({ length: 20 }, () => request(pool, post('{}'))));
+    assert.deepEqual(replies.map((reply) => reply.status), Array(20).fill(200));
+    assert.equal(sockets.size, 8, 'no connection opened beyond the preconnected ones');
+    for (const port of chatPorts) assert.ok(healthPorts.includes(port));
+  } finally {
+    await pool.destroy();
+    server.close();
+  }
+});
