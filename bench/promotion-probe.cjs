@@ -16,7 +16,7 @@
 // $PROBE_KICK = minor2 | major | snapshot | closeidle, $PROBE_KICK_S seconds after that same request:
 // two minor collections in a row (everything in flight is promoted), a full collection, a heap snapshot
 // to $PROBE_SNAPSHOT_OUT, or closing the idle keep-alive connections (only when the old space grew more
-// than 4 MB a second over the last 3 s).
+// than 4 MB a second over the last 3 s). $PROBE_KICK_REPEAT (1) times, $PROBE_KICK_EVERY_MS (300) apart.
 'use strict';
 const dc = require('node:diagnostics_channel');
 const fs = require('node:fs');
@@ -55,7 +55,9 @@ dc.subscribe('http.server.request.start', (message) => {
   if (armed && lastRequestAt > 0 && now - lastRequestAt > 3000) {
     armed = false;
     if (process.env.PROBE_PROFILE_OUT) setTimeout(startProfile, Number(process.env.PROBE_PROFILE_DELAY_S ?? 4) * 1000).unref();
-    if (process.env.PROBE_KICK) setTimeout(kick, Number(process.env.PROBE_KICK_S ?? 5) * 1000).unref();
+    const repeat = Number(process.env.PROBE_KICK_REPEAT ?? 1);
+    const everyMs = Number(process.env.PROBE_KICK_EVERY_MS ?? 300);
+    for (let i = 0; process.env.PROBE_KICK && i < repeat; i++) setTimeout(kick, Number(process.env.PROBE_KICK_S ?? 5) * 1000 + i * everyMs).unref();
   }
   lastRequestAt = now;
   httpServer ??= message.server;
