@@ -6,13 +6,17 @@
 // peak RSS, and the machine's other work during the step. This is how a gateway measured after the proxy's
 // step in run.mjs (idle for 12–25 s) is reproduced on its own, in either order.
 //   npm run build && node bench/idle-step.mjs [--idle-s 20] [--rate 1000] [--duration 10] [--no-stream]
-//       [--gateway-cli dist/cli.js] [--gateway-node-arg=--trace-gc]... [--keep-log FILE]
+//       [--gateway-cli dist/cli.js] [--gateway-node-arg=--trace-gc]... [--keep-log FILE] [--proxy]
 // --keep-log copies the gateway's stdout (its JSON log lines, and V8's --trace-gc lines when asked) to FILE.
-import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
+// --proxy runs the same step against the bare proxy (bench/bare-proxy.mjs, as run.mjs starts it) instead of the
+// gateway; --gateway-node-arg and --keep-log then apply to the proxy.
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sleep, stopAll } from './lib/proc.mjs';
+import { freePort, removeAtExit, sleep, startProcess, stopAll, waitForPort } from './lib/proc.mjs';
 import { autoConnections, measureStep } from './lib/step.mjs';
-import { GATEWAY_CLI, gatewayProfile, startGateway, startMock } from './lib/targets.mjs';
+import { BENCH_DIR, GATEWAY_CLI, gatewayProfile, startGateway, startMock } from './lib/targets.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +27,7 @@ const { values } = parseArgs({
     'gateway-cli': { type: 'string', default: GATEWAY_CLI },
     'gateway-node-arg': { type: 'string', multiple: true, default: [] },
     'keep-log': { type: 'string' },
+    proxy: { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
@@ -47,16 +52,33 @@ function threadTicks(pid) {
   return ticks;
 }
 
+/** The bare proxy on a known port, its stdout (V8's traces when asked) kept in a file as the gateway's is. */
+async function startLoggedProxy(mock, nodeArgs) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'heimdall-bench-'));
+  removeAtExit(dir);
+  const logFile = join(dir, 'proxy.log');
+  const proc = startProcess(
+    'bare-proxy',
+    [process.execPath, ...nodeArgs, join(BENCH_DIR, 'bare-proxy.mjs'), '--upstream', mock.origin, '--port', String(port), '--connections', '1024'],
+    { env: { BENCH_EXIT_WITH_PARENT: '1' }, stdoutFile: logFile },
+  );
+  await waitForPort('127.0.0.1', port, proc);
+  return { name: 'proxy', url: `http://127.0.0.1:${port}/v1/chat/completions`, model: 'gpt-4o-mini', headers: {}, format: 'openai', proc, info: { logFile } };
+}
+
 try {
   const mock = await startMock({ latencyMs: 0, chunks: 10, chunkDelayMs: stream ? 1 : 0 });
   const profile = gatewayProfile('production');
-  const gateway = await startGateway(mock, {
-    cli: values['gateway-cli'],
-    headers: { authorization: 'Bearer bench-key', ...profile.headers },
-    extraArgs: profile.extraArgs,
-    extraEnv: profile.extraEnv,
-    nodeArgs: values['gateway-node-arg'],
-  });
+  const gateway = values.proxy
+    ? await startLoggedProxy(mock, values['gateway-node-arg'])
+    : await startGateway(mock, {
+      cli: values['gateway-cli'],
+      headers: { authorization: 'Bearer bench-key', ...profile.headers },
+      extraArgs: profile.extraArgs,
+      extraEnv: profile.extraEnv,
+      nodeArgs: values['gateway-node-arg'],
+    });
   if (!gateway?.proc) throw new Error(`no gateway build at ${values['gateway-cli']} (npm run build)`);
   const pid = gateway.proc.pid;
   await sleep(idleS * 1000);
