@@ -235,6 +235,29 @@ export class CapacityLimit {
     this.closes++;
   }
 
+  /**
+   * Starts a new window at `now` with nothing counted: the sampler was stopped (the limit off), and what
+   * arrived, completed, was accepted or closed meanwhile, and the time since the last window, are not
+   * this window's.
+   */
+  restart(now: number): void {
+    this.windowStart = now;
+    this.lateSum = 0;
+    this.lateCount = 0;
+    this.completed = 0;
+    this.arrived = 0;
+    this.refused = 0;
+    this.accepts = 0;
+    this.closes = 0;
+    this.runWindows = 0;
+    this.runMs = 0;
+    this.runArrived = 0;
+    this.runCompleted = 0;
+    this.queueSamples = 0;
+    this.queueAccepts = 0;
+    this.previousDelay = 0;
+  }
+
   /** One sample of the loop's lateness; closes the window when it is over. */
   observe(lateMs: number, now: number): void {
     this.lateSum += lateMs;
@@ -395,6 +418,7 @@ export class LoopDelaySampler {
   start(): void {
     if (this.timer !== undefined) return;
     this.last = performance.now();
+    this.limit.restart(this.last);
     this.timer = setInterval(this.tick, SAMPLE_MS);
     this.timer.unref();
   }

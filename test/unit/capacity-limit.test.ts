@@ -334,6 +334,25 @@ describe('capacity limit: a backlog in the listen queue (one connection accepted
     expect(limit.refusedTotal).toBe(0);
   });
 
+  it('turned off and on again: what was counted while it was off (its sampler stopped) sets nothing', () => {
+    const limit = new CapacityLimit(settings, 0);
+    limit.configure({ targetDelayMs: 0, minRate: 10 });
+    // Off for 10 s: 500 connections accepted, 50,000 requests taken and completed, no window closed.
+    for (let i = 0; i < 500; i++) limit.accepted();
+    for (let i = 0; i < 50_000; i++) {
+      limit.take();
+      limit.complete();
+    }
+    limit.configure(settings);
+    limit.restart(10_000);
+    const turns = new Turns(limit);
+    turns.now = 10_000;
+    // Saturated again, but the listen queue empties between accepts and few requests are in flight.
+    turns.run(50, { ...SATURATED, accept: (i) => i % 2 === 0 });
+    expect(limit.rate).toBe(Infinity);
+    expect(limit.refusedTotal).toBe(0);
+  });
+
   it('a pause (one long turn) while connections are accepted: no limit', () => {
     const limit = new CapacityLimit(settings, 0);
     const turns = new Turns(limit);
