@@ -241,20 +241,8 @@ export class CapacityLimit {
    * this window's.
    */
   restart(now: number): void {
-    this.windowStart = now;
-    this.lateSum = 0;
-    this.lateCount = 0;
-    this.completed = 0;
-    this.arrived = 0;
-    this.refused = 0;
-    this.accepts = 0;
-    this.closes = 0;
-    this.runWindows = 0;
-    this.runMs = 0;
-    this.runArrived = 0;
-    this.runCompleted = 0;
-    this.queueSamples = 0;
-    this.queueAccepts = 0;
+    this.startWindow(now);
+    this.endRun();
     this.previousDelay = 0;
   }
 
@@ -278,6 +266,11 @@ export class CapacityLimit {
     this.utilization = this.loopUtilization();
     if (this.enabled) this.step(now, elapsed, delay);
     this.previousDelay = delay;
+    this.startWindow(now);
+  }
+
+  /** A new window from `now`, nothing counted in it yet. */
+  private startWindow(now: number): void {
     this.windowStart = now;
     this.lateSum = 0;
     this.lateCount = 0;
@@ -286,6 +279,16 @@ export class CapacityLimit {
     this.refused = 0;
     this.accepts = 0;
     this.closes = 0;
+  }
+
+  /** No run of late windows (none yet, or the last window broke it). */
+  private endRun(): void {
+    this.runWindows = 0;
+    this.runMs = 0;
+    this.runArrived = 0;
+    this.runCompleted = 0;
+    this.queueSamples = 0;
+    this.queueAccepts = 0;
   }
 
   private step(now: number, elapsed: number, delay: number): void {
@@ -304,14 +307,7 @@ export class CapacityLimit {
         this.queueSamples += this.lateCount;
         this.queueAccepts += this.accepts;
       }
-    } else {
-      this.runWindows = 0;
-      this.runMs = 0;
-      this.runArrived = 0;
-      this.runCompleted = 0;
-      this.queueSamples = 0;
-      this.queueAccepts = 0;
-    }
+    } else this.endRun();
     if (this.rate === Infinity) {
       if (late) this.setOnEvidence(now, minRate);
       return;
