@@ -11,8 +11,8 @@
  * the loop is late (never below a quarter of what the process served), rises
  * while on time, and lifts once nothing is refused.
  */
-import { describe, expect, it } from 'vitest';
-import { CALM_WINDOWS, CapacityLimit, LIFT_SHARE, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_ACCEPTS, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
+import { describe, expect, it, vi } from 'vitest';
+import { CALM_WINDOWS, CapacityLimit, LIFT_SHARE, LoopDelaySampler, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_ACCEPTS, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
 
 interface Load {
   /** New requests a second. */
@@ -351,6 +351,25 @@ describe('capacity limit: a backlog in the listen queue (one connection accepted
     turns.run(50, { ...SATURATED, accept: (i) => i % 2 === 0 });
     expect(limit.rate).toBe(Infinity);
     expect(limit.refusedTotal).toBe(0);
+  });
+
+  it('the loop sampler starts the window afresh each time it starts, not when it is already running', () => {
+    const limit = new CapacityLimit(settings, 0);
+    const restart = vi.spyOn(limit, 'restart');
+    const sampler = new LoopDelaySampler(limit);
+    try {
+      const before = performance.now();
+      sampler.start();
+      expect(restart).toHaveBeenCalledTimes(1);
+      expect(restart.mock.calls[0][0]).toBeGreaterThanOrEqual(before);
+      sampler.start();
+      expect(restart).toHaveBeenCalledTimes(1);
+      sampler.stop();
+      sampler.start();
+      expect(restart).toHaveBeenCalledTimes(2);
+    } finally {
+      sampler.stop();
+    }
   });
 
   it('a pause (one long turn) while connections are accepted: no limit', () => {
