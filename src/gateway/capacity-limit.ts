@@ -281,6 +281,13 @@ export class CapacityLimit {
     this.closes = 0;
   }
 
+  /** No run of windows without a refusal (a refusal broke it, or it was judged). */
+  private endCalm(): void {
+    this.calm = 0;
+    this.calmArrived = 0;
+    this.calmMs = 0;
+  }
+
   /** No run of late windows (none yet, or the last window broke it). */
   private endRun(): void {
     this.runWindows = 0;
@@ -313,9 +320,7 @@ export class CapacityLimit {
       return;
     }
     if (this.refused > 0) {
-      this.calm = 0;
-      this.calmArrived = 0;
-      this.calmMs = 0;
+      this.endCalm();
     } else {
       this.calm++;
       this.calmArrived += this.arrived;
@@ -326,9 +331,7 @@ export class CapacityLimit {
           this.lift();
           return;
         }
-        this.calm = 0;
-        this.calmArrived = 0;
-        this.calmMs = 0;
+        this.endCalm();
       }
     }
     const setpoint = targetDelayMs * SETPOINT_SHARE;
@@ -372,15 +375,13 @@ export class CapacityLimit {
     // The bucket starts empty: what is in flight already is the next turns' work.
     this.tokens = 0;
     this.refilledAt = now;
-    this.calm = 0;
+    this.endCalm();
   }
 
   private lift(): void {
     this.rate = Infinity;
     this.onset = undefined;
-    this.calm = 0;
-    this.calmArrived = 0;
-    this.calmMs = 0;
+    this.endCalm();
     this.servedRate = 0;
   }
 }
