@@ -21,7 +21,7 @@ import type { Target } from '../gateway/router.js';
 import { costOf, estimateCost, tokenCounts, totalTokens, type TokenCounts } from './cost.js';
 import { credentialFrom, queryKeyOf } from './credentials.js';
 import { formatResetDuration } from './durations.js';
-import { hashKey, KEY_PREFIX } from './key-secret.js';
+import { KEY_PREFIX } from './key-secret.js';
 import type { ModelCatalog } from '../catalog/catalog.js';
 import { cap, OutputEstimator, outputLimitWithoutMaxTokens } from './output-estimate.js';
 import type { Decision, LimitReading, LimitSpec, SpendAccount, SpendLedger, Ticket } from './ledger.js';
@@ -180,7 +180,7 @@ export class Enforcer {
     }
     // Zero config: no key exists and none is required, so a provider-style key is just ignored.
     if (!enforce && this.deps.registry.keyCount === 0 && !presented.startsWith(KEY_PREFIX)) return undefined;
-    const key = this.deps.registry.byKeyHash(hashKey(presented));
+    const key = this.deps.registry.bySecret(presented);
     if (key === undefined) {
       if (!enforce && !presented.startsWith(KEY_PREFIX)) return undefined;
       this.deps.rejections.invalid_key++;

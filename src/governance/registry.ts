@@ -6,6 +6,7 @@
  * and come through the management API or the config file, never a request.
  */
 import { parseDuration } from './durations.js';
+import { hashKey } from './key-secret.js';
 import type { LimitSpec, SpendAccount } from './ledger.js';
 import { compilePatterns, type PatternSet } from './patterns.js';
 import type { CustomerRecord, EntityType, RateLimit, TeamRecord, VirtualKeyRecord } from './types.js';
@@ -73,12 +74,17 @@ export function limitSpecs(limits: readonly CompiledLimit[], names: readonly str
   return specs;
 }
 
+/** Most secrets the registry remembers with their key (see bySecret). */
+export const SECRET_CACHE_SIZE = 10_000;
+
 export class Registry {
   readonly keys = new Map<string, VirtualKeyRecord>();
   readonly teams = new Map<string, TeamRecord>();
   readonly customers = new Map<string, CustomerRecord>();
   private byHash = new Map<string, KeyState>();
   private states = new Map<string, KeyState>();
+  /** Secrets seen, with their key: only secrets of existing keys, emptied by every rebuild. */
+  private secrets = new Map<string, KeyState>();
 
   /** Number of virtual keys (the request path skips hashing when there are none and enforcement is off). */
   get keyCount(): number {
@@ -106,6 +112,8 @@ export class Registry {
     }
     this.byHash = byHash;
     this.states = states;
+    // A revoked, rotated, deleted or edited key is looked up by its hash again, at once.
+    this.secrets = new Map();
   }
 
   private compile(record: VirtualKeyRecord): KeyState {
@@ -132,6 +140,27 @@ export class Registry {
 
   byKeyHash(hash: string): KeyState | undefined {
     return this.byHash.get(hash);
+  }
+
+  /**
+   * The key whose secret this is (the secret as sent). A secret seen since the last rebuild is found
+   * without hashing it again (perf profile: the SHA-256 was most of authenticating a request). Only the
+   * secrets of existing keys are remembered, so unknown ones cannot crowd them out; at most
+   * SECRET_CACHE_SIZE, the oldest dropped first.
+   */
+  bySecret(secret: string): KeyState | undefined {
+    const known = this.secrets.get(secret);
+    if (known !== undefined) return known;
+    const state = this.byHash.get(hashKey(secret));
+    if (state === undefined) return undefined;
+    if (this.secrets.size >= SECRET_CACHE_SIZE) this.secrets.delete(this.secrets.keys().next().value!);
+    this.secrets.set(secret, state);
+    return state;
+  }
+
+  /** Secrets remembered by bySecret (tests). */
+  get rememberedSecrets(): number {
+    return this.secrets.size;
   }
 
   state(id: string): KeyState | undefined {
