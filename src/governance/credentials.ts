@@ -9,26 +9,28 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined) return undefined;
-  const trimmed = text.trim();
+/** A header's value, trimmed; undefined when absent or blank. */
+function headerText(value: string | string[] | undefined): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first === undefined) return undefined;
+  const trimmed = first.trim();
   return trimmed === '' ? undefined : trimmed;
 }
 
+/** Each header read by its own name (perf: one shared lookup under a computed name went polymorphic, every request). */
 export function credentialFrom(headers: IncomingHttpHeaders, queryKey: string | undefined): string | undefined {
-  const explicit = header(headers, 'x-heimdall-key');
+  const explicit = headerText(headers['x-heimdall-key']);
   if (explicit !== undefined) return explicit;
-  const authorization = header(headers, 'authorization');
+  const authorization = headerText(headers.authorization);
   if (authorization !== undefined) {
     const space = authorization.indexOf(' ');
-    if (space > 0 && authorization.slice(0, space).toLowerCase() === 'bearer') {
+    // "Bearer" as the SDKs write it needs no lower-cased copy.
+    if (space === 6 && (authorization.startsWith('Bearer') || authorization.slice(0, space).toLowerCase() === 'bearer')) {
       const token = authorization.slice(space + 1).trim();
       if (token !== '') return token;
     }
   }
-  return header(headers, 'x-api-key') ?? header(headers, 'x-goog-api-key') ?? queryKey;
+  return headerText(headers['x-api-key']) ?? headerText(headers['x-goog-api-key']) ?? queryKey;
 }
 
 /** The `key` query parameter of a URL, if any (Gemini REST: `...:generateContent?key=...`). */
