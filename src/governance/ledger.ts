@@ -10,6 +10,8 @@ import { budgetWindow, type Window } from './durations.js';
 import { LimitCounter, type Algorithm, type CounterSnapshot, type CounterState } from './rate-limiter.js';
 import type { EntityType } from './types.js';
 
+const ENTITY_TYPES: readonly EntityType[] = ['key', 'team', 'customer'];
+
 export type { Algorithm, CounterSnapshot, CounterState } from './rate-limiter.js';
 
 /** One budget level a request is charged to (key, team, customer). */
@@ -149,15 +151,20 @@ interface AccountEntry {
   anchor: number;
 }
 
-const keyOf = (type: EntityType, id: string): string => `${type}:${id}`;
-
 export class LocalLedger implements SpendLedger {
-  private readonly accounts = new Map<string, AccountEntry>();
+  /** Entries by entity type, then id: a lookup builds no key string (admit and settle look up every request). */
+  private readonly keyAccounts = new Map<string, AccountEntry>();
+  private readonly teamAccounts = new Map<string, AccountEntry>();
+  private readonly customerAccounts = new Map<string, AccountEntry>();
   private readonly counters = new Map<string, LimitCounter>();
   /** Final rows of windows that ended before they were written. */
   private pending: SpendRow[] = [];
   /** Ids of counters deleted with their entity, whose saved rows must go too. */
   private droppedCounters = new Set<string>();
+
+  private accountsOf(type: EntityType): Map<string, AccountEntry> {
+    return type === 'key' ? this.keyAccounts : type === 'team' ? this.teamAccounts : this.customerAccounts;
+  }
 
   private row(type: EntityType, id: string, entry: AccountEntry): SpendRow {
     return {
@@ -172,8 +179,8 @@ export class LocalLedger implements SpendLedger {
    * on every request).
    */
   private entry(account: SpendAccount, now: number): { entry: AccountEntry; window: Window } {
-    const key = keyOf(account.type, account.id);
-    let entry = this.accounts.get(key);
+    const accounts = this.accountsOf(account.type);
+    let entry = accounts.get(account.id);
     const cached = entry?.window;
     if (
       entry !== undefined && cached !== undefined && entry.period === account.period && entry.anchor === account.anchor &&
@@ -182,7 +189,7 @@ export class LocalLedger implements SpendLedger {
     const window = budgetWindow(account.period, now, account.anchor);
     if (entry === undefined) {
       entry = { periodStart: window.start, spend: 0, reserved: 0, tokens: 0, requests: 0, updatedAt: now, dirty: false, window, period: account.period, anchor: account.anchor };
-      this.accounts.set(key, entry);
+      accounts.set(account.id, entry);
       return { entry, window };
     }
     entry.window = window;
@@ -285,11 +292,11 @@ export class LocalLedger implements SpendLedger {
 
   load(rows: readonly SpendRow[]): void {
     for (const row of rows) {
-      const key = keyOf(row.entity_type, row.entity_id);
-      const entry = this.accounts.get(key);
+      const accounts = this.accountsOf(row.entity_type);
+      const entry = accounts.get(row.entity_id);
       if (entry !== undefined && entry.periodStart === row.period_start && entry.dirty) continue; // memory is newer
       if (entry !== undefined && entry.dirty) this.pending.push(this.row(row.entity_type, row.entity_id, entry));
-      this.accounts.set(key, {
+      accounts.set(row.entity_id, {
         periodStart: row.period_start,
         spend: row.spend_usd,
         reserved: entry?.reserved ?? 0,
@@ -307,25 +314,26 @@ export class LocalLedger implements SpendLedger {
   takeDirty(): SpendRow[] {
     const rows = this.pending;
     this.pending = [];
-    for (const [key, entry] of this.accounts) {
-      if (!entry.dirty) continue;
-      entry.dirty = false;
-      const colon = key.indexOf(':');
-      rows.push(this.row(key.slice(0, colon) as EntityType, key.slice(colon + 1), entry));
+    for (const type of ENTITY_TYPES) {
+      for (const [id, entry] of this.accountsOf(type)) {
+        if (!entry.dirty) continue;
+        entry.dirty = false;
+        rows.push(this.row(type, id, entry));
+      }
     }
     return rows;
   }
 
   requeue(rows: readonly SpendRow[]): void {
     for (const row of rows) {
-      const entry = this.accounts.get(keyOf(row.entity_type, row.entity_id));
+      const entry = this.accountsOf(row.entity_type).get(row.entity_id);
       if (entry !== undefined && entry.periodStart === row.period_start) entry.dirty = true;
       else this.pending.push(row);
     }
   }
 
   forget(type: EntityType, id: string): void {
-    this.accounts.delete(keyOf(type, id));
+    this.accountsOf(type).delete(id);
     const prefix = `${type}:${id}:`;
     for (const key of this.counters.keys()) {
       if (!key.startsWith(prefix)) continue;
@@ -368,7 +376,7 @@ export class LocalLedger implements SpendLedger {
   sweep(now: number, accounts: readonly SpendAccount[]): SpendAccount[] {
     const reset: SpendAccount[] = [];
     for (const account of accounts) {
-      const entry = this.accounts.get(keyOf(account.type, account.id));
+      const entry = this.accountsOf(account.type).get(account.id);
       if (entry === undefined) continue;
       const before = entry.periodStart;
       if (this.entry(account, now).entry.periodStart !== before) reset.push(account);
