@@ -27,7 +27,9 @@ interface Running {
 }
 
 export class OutputEstimator {
-  private readonly models = new Map<string, Running>();
+  /** By provider, then model: a lookup builds no key string (every request looks up once or twice). */
+  private readonly providers = new Map<string, Map<string, Running>>();
+  private size = 0;
   private updates = 0;
 
   /**
@@ -35,7 +37,7 @@ export class OutputEstimator {
    * output seen, else `prior`, capped by the model's maximum (`max`, from the model catalog).
    */
   estimate(provider: string, model: string, prior: number, max?: number): number {
-    const running = this.models.get(`${provider}/${model}`);
+    const running = this.providers.get(provider)?.get(model);
     const typical = running === undefined ? prior : Math.ceil(running.mean + DEVIATIONS * running.deviation);
     return cap(max, Math.max(1, typical));
   }
@@ -43,13 +45,18 @@ export class OutputEstimator {
   /** A completion of `provider/model` wrote `outputTokens`. */
   observe(provider: string, model: string, outputTokens: number): void {
     if (!Number.isFinite(outputTokens) || outputTokens < 0) return;
-    const id = `${provider}/${model}`;
-    const running = this.models.get(id);
+    let models = this.providers.get(provider);
+    const running = models?.get(model);
     const updated = ++this.updates;
     if (running === undefined) {
-      if (this.models.size >= MAX_MODELS) this.dropLeastRecentlyUpdated();
+      if (this.size >= MAX_MODELS) this.dropLeastRecentlyUpdated();
+      if (models === undefined) {
+        models = new Map();
+        this.providers.set(provider, models);
+      }
       // One sample says little about the spread: start the deviation at the mean itself.
-      this.models.set(id, { mean: outputTokens, deviation: outputTokens, updated });
+      models.set(model, { mean: outputTokens, deviation: outputTokens, updated });
+      this.size++;
       return;
     }
     const error = outputTokens - running.mean;
@@ -62,15 +69,20 @@ export class OutputEstimator {
 
   /** Only when a model beyond MAX_MODELS is first seen: one pass over the map. */
   private dropLeastRecentlyUpdated(): void {
-    let oldest: string | undefined;
+    let oldest: { provider: string; models: Map<string, Running>; model: string } | undefined;
     let oldestUpdate = Infinity;
-    for (const [id, running] of this.models) {
-      if (running.updated < oldestUpdate) {
-        oldest = id;
-        oldestUpdate = running.updated;
+    for (const [provider, models] of this.providers) {
+      for (const [model, running] of models) {
+        if (running.updated < oldestUpdate) {
+          oldest = { provider, models, model };
+          oldestUpdate = running.updated;
+        }
       }
     }
-    if (oldest !== undefined) this.models.delete(oldest);
+    if (oldest === undefined) return;
+    oldest.models.delete(oldest.model);
+    this.size--;
+    if (oldest.models.size === 0) this.providers.delete(oldest.provider);
   }
 }
 
