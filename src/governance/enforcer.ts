@@ -377,31 +377,32 @@ export class Enforcer {
 
   /** The request's cost: a number, null when unknown (no price, or billed without usage), 0 when nothing was billed. */
   cost(ctx: RequestContext): number | null {
-    return this.costOfTokens(ctx, tokenCounts(ctx.usage));
+    return this.costOfTokens(ctx, tokenCounts(ctx.usage), ctx.route.endsWith('/embeddings'));
   }
 
   /** cost() with the request's token counts read already. */
-  private costOfTokens(ctx: RequestContext, tokens: TokenCounts | undefined): number | null {
+  private costOfTokens(ctx: RequestContext, tokens: TokenCounts | undefined, embeddings: boolean): number | null {
     if (ctx.cache === 'hit') return 0;
     const target = ctx.target;
     if (tokens === undefined) return target === undefined ? 0 : null;
     if (target === undefined) return null;
     const price = this.price(target);
     if (price === undefined) return null;
-    return costOf(price.price, tokens, ctx.route.endsWith('/embeddings'));
+    return costOf(price.price, tokens, embeddings);
   }
 
   private settle(finished: FinishedRequest): void {
     const ctx = finished.ctx;
     const tokens = tokenCounts(ctx.usage);
-    const own = ctx.costUsd !== undefined ? ctx.costUsd : this.costOfTokens(ctx, tokens);
+    const embeddings = ctx.route.endsWith('/embeddings');
+    const own = ctx.costUsd !== undefined ? ctx.costUsd : this.costOfTokens(ctx, tokens, embeddings);
     // Calls made on the request's behalf (the semantic cache's embedding call) are part of its cost.
     const side = ctx.sideCharge;
     const sideUsd = side?.costUsd ?? 0;
     const cost = own === null ? null : own + sideUsd;
     ctx.costUsd = cost;
     // Every completion teaches the typical output of its model, with or without a virtual key.
-    if (tokens !== undefined && ctx.target !== undefined && ctx.cache !== 'hit' && !ctx.route.endsWith('/embeddings')) {
+    if (tokens !== undefined && ctx.target !== undefined && ctx.cache !== 'hit' && !embeddings) {
       this.outputs.observe(ctx.target.provider.name, ctx.target.model, tokens.output);
     }
     const state = ctx.hookState.get(STATE) as RequestState | undefined;
