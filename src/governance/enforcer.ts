@@ -136,24 +136,29 @@ function levelName(key: KeyState, account: SpendAccount): string {
  * the accounts a request is charged to, and the limit specs per requested model and target (perf profile:
  * building them per request was a tenth of governance's time).
  */
-const perKey = new WeakMap<KeyState, { accounts: SpendAccount[]; specs: Map<string, LimitSpec[]> }>();
+interface KeyCache {
+  accounts: SpendAccount[];
+  specs: Map<string, LimitSpec[]>;
+  /** The last specs answered, found again without building their map key (one model, request after request). */
+  last: { requested: string; label: string; model: string; specs: LimitSpec[] } | undefined;
+}
 
-function keyCache(key: KeyState): { accounts: SpendAccount[]; specs: Map<string, LimitSpec[]> } {
+const perKey = new WeakMap<KeyState, KeyCache>();
+
+function keyCache(key: KeyState): KeyCache {
   let cached = perKey.get(key);
   if (cached === undefined) {
-    cached = { accounts: key.levels.map((level) => level.account), specs: new Map() };
+    cached = { accounts: key.levels.map((level) => level.account), specs: new Map(), last: undefined };
     perKey.set(key, cached);
   }
   return cached;
 }
 
-function accountsOf(key: KeyState): SpendAccount[] {
-  return keyCache(key).accounts;
-}
-
-function cachedLimitSpecs(key: KeyState, requested: string, label: string, model: string): LimitSpec[] {
+function cachedLimitSpecs(key: KeyState, cache: KeyCache, requested: string, label: string, model: string): LimitSpec[] {
   if (key.limits.length === 0) return [];
-  const specs = keyCache(key).specs;
+  const last = cache.last;
+  if (last !== undefined && last.requested === requested && last.label === label && last.model === model) return last.specs;
+  const specs = cache.specs;
   const id = `${requested}\u0000${label}\u0000${model}`;
   let found = specs.get(id);
   if (found === undefined) {
@@ -161,6 +166,7 @@ function cachedLimitSpecs(key: KeyState, requested: string, label: string, model
     if (specs.size >= 256) specs.clear(); // bounded: one entry per (model, target) the key is used with
     specs.set(id, found);
   }
+  cache.last = { requested, label, model, specs: found };
   return found;
 }
 
@@ -284,11 +290,12 @@ export class Enforcer {
       if (estimate !== null && estimate > estimateUsd) estimateUsd = estimate;
     }
     const now = this.deps.now();
+    const cache = keyCache(key);
     const decision = this.deps.ledger.admit({
       now,
-      accounts: accountsOf(key),
+      accounts: cache.accounts,
       estimateUsd,
-      limits: cachedLimitSpecs(key, input.model, primary.label, primary.model),
+      limits: cachedLimitSpecs(key, cache, input.model, primary.label, primary.model),
       estimateTokens: inputTokens + outputTokens,
     });
     if (decision instanceof Promise) return decision.then((settled) => this.apply(ctx, state, settled, now));
