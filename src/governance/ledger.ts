@@ -151,6 +151,18 @@ interface AccountEntry {
   anchor: number;
 }
 
+/** An entry with its current window computed. */
+type CurrentEntry = AccountEntry & { window: Window };
+
+const NO_COUNTERS: readonly LimitCounter[] = [];
+
+/** The state of each counter, with its spec. */
+function read(specs: readonly LimitSpec[], counters: readonly LimitCounter[], now: number): LimitReading[] {
+  const readings: LimitReading[] = [];
+  for (let i = 0; i < specs.length; i++) readings.push({ spec: specs[i], state: counters[i].state(now) });
+  return readings;
+}
+
 export class LocalLedger implements SpendLedger {
   /** Entries by entity type, then id: a lookup builds no key string (admit and settle look up every request). */
   private readonly keyAccounts = new Map<string, AccountEntry>();
@@ -178,19 +190,19 @@ export class LocalLedger implements SpendLedger {
    * when `now` leaves the one last computed, or the period or anchor changed (admit and settle call this
    * on every request).
    */
-  private entry(account: SpendAccount, now: number): { entry: AccountEntry; window: Window } {
+  private entry(account: SpendAccount, now: number): CurrentEntry {
     const accounts = this.accountsOf(account.type);
     let entry = accounts.get(account.id);
     const cached = entry?.window;
     if (
       entry !== undefined && cached !== undefined && entry.period === account.period && entry.anchor === account.anchor &&
       now >= account.anchor && now >= cached.start && now < cached.end
-    ) return { entry, window: cached };
+    ) return entry as CurrentEntry;
     const window = budgetWindow(account.period, now, account.anchor);
     if (entry === undefined) {
       entry = { periodStart: window.start, spend: 0, reserved: 0, tokens: 0, requests: 0, updatedAt: now, dirty: false, window, period: account.period, anchor: account.anchor };
       accounts.set(account.id, entry);
-      return { entry, window };
+      return entry as CurrentEntry;
     }
     entry.window = window;
     entry.period = account.period;
@@ -205,7 +217,7 @@ export class LocalLedger implements SpendLedger {
       entry.updatedAt = now;
       entry.dirty = false;
     }
-    return { entry, window };
+    return entry as CurrentEntry;
   }
 
   private counter(spec: LimitSpec, now: number): LimitCounter {
@@ -221,39 +233,43 @@ export class LocalLedger implements SpendLedger {
 
   /** `forced`: counted even over a limit (a request admitted already by other means, see cluster/redis-ledger.ts). */
   admit(admission: Admission, forced = false): Decision {
-    const { now } = admission;
+    const { now, limits } = admission;
     for (const account of admission.accounts) {
       if (account.limitUsd === undefined || forced) continue;
-      const { entry } = this.entry(account, now);
+      const entry = this.entry(account, now);
       if (entry.spend + entry.reserved >= account.limitUsd) {
         return { ok: false, kind: 'budget', account, spendUsd: entry.spend, reservedUsd: entry.reserved };
       }
     }
-    let refused: { spec: LimitSpec; waitMs: number } | undefined;
-    for (const spec of forced ? [] : admission.limits) {
-      const waitMs = this.counter(spec, now).waitMs(now);
-      if (waitMs > 0 && (refused === undefined || waitMs > refused.waitMs)) refused = { spec, waitMs };
-    }
-    if (refused !== undefined) {
-      return { ok: false, kind: 'rate', spec: refused.spec, retryAfterMs: refused.waitMs, limits: this.read(admission.limits, now) };
+    // Each counter looked up once: it is checked, counted and read.
+    const counters = limits.length === 0 ? NO_COUNTERS : limits.map((spec) => this.counter(spec, now));
+    if (!forced) {
+      let refused: LimitSpec | undefined;
+      let refusedWaitMs = 0;
+      for (let i = 0; i < limits.length; i++) {
+        const waitMs = counters[i].waitMs(now);
+        if (waitMs > 0 && (refused === undefined || waitMs > refusedWaitMs)) {
+          refused = limits[i];
+          refusedWaitMs = waitMs;
+        }
+      }
+      if (refused !== undefined) {
+        return { ok: false, kind: 'rate', spec: refused, retryAfterMs: refusedWaitMs, limits: read(limits, counters, now) };
+      }
     }
     const reservedUsd = Math.max(0, admission.estimateUsd);
-    for (const account of admission.accounts) this.entry(account, now).entry.reserved += reservedUsd;
+    for (const account of admission.accounts) this.entry(account, now).reserved += reservedUsd;
     const tokenLimits: LimitSpec[] = [];
-    for (const spec of admission.limits) {
-      const counter = this.counter(spec, now);
-      if (spec.kind === 'requests') counter.add(now, 1);
+    for (let i = 0; i < limits.length; i++) {
+      const spec = limits[i];
+      if (spec.kind === 'requests') counters[i].add(now, 1);
       else {
-        counter.inFlight += admission.estimateTokens;
+        counters[i].inFlight += admission.estimateTokens;
         tokenLimits.push(spec);
       }
     }
     const ticket: Ticket = { accounts: admission.accounts, reservedUsd, tokenLimits, reservedTokens: admission.estimateTokens };
-    return { ok: true, ticket, limits: this.read(admission.limits, now) };
-  }
-
-  private read(specs: readonly LimitSpec[], now: number): LimitReading[] {
-    return specs.map((spec) => ({ spec, state: this.counter(spec, now).state(now) }));
+    return { ok: true, ticket, limits: read(limits, counters, now) };
   }
 
   settle(ticket: Ticket, outcome: SettleOutcome): void {
@@ -261,7 +277,7 @@ export class LocalLedger implements SpendLedger {
     const cost = Number.isFinite(outcome.costUsd) && outcome.costUsd > 0 ? outcome.costUsd : 0;
     const tokens = Number.isFinite(outcome.tokens) && outcome.tokens > 0 ? outcome.tokens : 0;
     for (const account of ticket.accounts) {
-      const { entry } = this.entry(account, now);
+      const entry = this.entry(account, now);
       entry.reserved = Math.max(0, entry.reserved - ticket.reservedUsd);
       if (entry.reserved < 1e-12) entry.reserved = 0;
       entry.spend += cost;
@@ -278,8 +294,8 @@ export class LocalLedger implements SpendLedger {
   }
 
   account(account: SpendAccount, now: number): AccountState {
-    const { entry, window } = this.entry(account, now);
-    return { window, spendUsd: entry.spend, reservedUsd: entry.reserved, tokens: entry.tokens, requests: entry.requests };
+    const entry = this.entry(account, now);
+    return { window: entry.window, spendUsd: entry.spend, reservedUsd: entry.reserved, tokens: entry.tokens, requests: entry.requests };
   }
 
   limitState(spec: LimitSpec, now: number): CounterState {
@@ -379,7 +395,7 @@ export class LocalLedger implements SpendLedger {
       const entry = this.accountsOf(account.type).get(account.id);
       if (entry === undefined) continue;
       const before = entry.periodStart;
-      if (this.entry(account, now).entry.periodStart !== before) reset.push(account);
+      if (this.entry(account, now).periodStart !== before) reset.push(account);
     }
     for (const [id, counter] of this.counters) if (counter.idle(now)) this.counters.delete(id);
     return reset;
