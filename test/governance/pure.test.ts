@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { costOf, estimateCost, tokenCounts } from '../../src/governance/cost.js';
 import { credentialFrom, queryKeyOf } from '../../src/governance/credentials.js';
 import { budgetWindow, formatResetDuration, isBudgetPeriod, parseDuration } from '../../src/governance/durations.js';
+import { rateLimitHeaders } from '../../src/governance/enforcer.js';
 import { displayKey, generateKeySecret, hashKey } from '../../src/governance/key-secret.js';
+import type { LimitReading, LimitSpec } from '../../src/governance/ledger.js';
 import { compilePatterns } from '../../src/governance/patterns.js';
 import { PriceBook } from '../../src/governance/pricing.js';
 import { CATALOG_DATE } from '../../src/catalog/catalog.js';
@@ -74,8 +76,38 @@ describe('key secrets and patterns', () => {
     expect(credentialFrom({}, 'hk-4')).toBe('hk-4');
     expect(credentialFrom({ 'x-heimdall-key': 'hk-5', authorization: 'Bearer sk-provider' }, undefined)).toBe('hk-5');
     expect(credentialFrom({ authorization: 'Basic abc' }, undefined)).toBeUndefined();
+    // The scheme in any case, the token trimmed; blank values fall through to the next header.
+    expect(credentialFrom({ authorization: 'bearer hk-7' }, undefined)).toBe('hk-7');
+    expect(credentialFrom({ authorization: 'BEARER  hk-8 ' }, undefined)).toBe('hk-8');
+    expect(credentialFrom({ authorization: 'Bearers hk-9' }, undefined)).toBeUndefined();
+    expect(credentialFrom({ 'x-heimdall-key': '  ', authorization: 'Bearer ', 'x-api-key': ' hk-10 ' }, undefined)).toBe('hk-10');
     expect(queryKeyOf('/genai/v1beta/models/x:generateContent?alt=sse&key=hk-6')).toBe('hk-6');
     expect(queryKeyOf('/genai/v1beta/models/x:generateContent?alt=sse')).toBeUndefined();
+  });
+});
+
+describe('x-ratelimit-* headers', () => {
+  const reading = (kind: LimitSpec['kind'], limit: number, remaining: number, resetMs: number): LimitReading => ({
+    spec: { id: `key:vk_1:0:${kind}`, scope: 'key', kind, limit, windowMs: 60_000, algorithm: 'sliding' },
+    state: { limit, remaining, resetMs },
+  });
+
+  it('the most constrained limit of each kind, requests first', () => {
+    const headers = rateLimitHeaders([reading('tokens', 1000, 900, 1), reading('requests', 100, 7, 60_000), reading('requests', 10, 9, 1500)]);
+    expect(Object.entries(headers!)).toEqual([
+      ['x-ratelimit-limit-requests', '100'], ['x-ratelimit-remaining-requests', '7'], ['x-ratelimit-reset-requests', '1m0s'],
+      ['x-ratelimit-limit-tokens', '1000'], ['x-ratelimit-remaining-tokens', '900'], ['x-ratelimit-reset-tokens', '1ms'],
+    ]);
+  });
+
+  it('only the kinds limited; none without limits', () => {
+    expect(rateLimitHeaders([reading('requests', 5, 0, 250)])).toEqual({
+      'x-ratelimit-limit-requests': '5', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '250ms',
+    });
+    expect(rateLimitHeaders([reading('tokens', 5, 4, 2000)])).toEqual({
+      'x-ratelimit-limit-tokens': '5', 'x-ratelimit-remaining-tokens': '4', 'x-ratelimit-reset-tokens': '2s',
+    });
+    expect(rateLimitHeaders([])).toBeUndefined();
   });
 });
 
