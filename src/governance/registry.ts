@@ -1,6 +1,7 @@
 /**
- * The in-memory registry the request path reads: keys by secret hash (one
- * Map get per request), teams and customers by id, and for each key what a
+ * The in-memory registry the request path reads: keys by secret hash (and by
+ * the secrets seen since the last change, so a known key's secret is hashed
+ * once, not per request), teams and customers by id, and for each key what a
  * request needs precompiled (access patterns, the levels it is charged to,
  * its rate-limit specs). Rebuilt in full on every change: changes are rare
  * and come through the management API or the config file, never a request.
