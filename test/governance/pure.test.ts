@@ -109,6 +109,16 @@ describe('x-ratelimit-* headers', () => {
     });
     expect(rateLimitHeaders([])).toBeUndefined();
   });
+
+  it('each call reads its own limits and reset times (the texts of repeated numbers are kept, never mixed up)', () => {
+    for (const [limit, resetMs, text] of [[100, 60_000, '1m0s'], [100, 60_000, '1m0s'], [7, 250, '250ms'], [100, 1500, '2s'], [7, 250, '250ms']] as const) {
+      const headers = rateLimitHeaders([reading('requests', limit, 1, resetMs), reading('tokens', limit * 10, 2, resetMs)]);
+      expect(headers).toMatchObject({
+        'x-ratelimit-limit-requests': String(limit), 'x-ratelimit-reset-requests': text,
+        'x-ratelimit-limit-tokens': String(limit * 10), 'x-ratelimit-reset-tokens': text,
+      });
+    }
+  });
 });
 
 describe('price book', () => {
