@@ -155,8 +155,8 @@ export function isoTime(now = Date.now()): string {
 }
 
 /** How long per-request lines wait, under load, to be written together; how much text at most. */
-export const REQUEST_LINE_WINDOW_MS = 10;
-const REQUEST_LINES_MAX_CHARS = 8192;
+export const REQUEST_LINE_WINDOW_MS = 50;
+export const REQUEST_LINES_MAX_CHARS = 32 * 1024;
 
 /** What pino writes to: a SonicBoom (pino.destination), or any stream with the same optional methods. */
 interface LineStream {
@@ -171,8 +171,8 @@ interface LineStream {
  * stdout for the logger: every line is handed to the asynchronous SonicBoom at once, except the
  * per-request lines (`logRequestLine`) under load. Each write to a file is a round trip through
  * libuv's thread pool, which cost more CPU than the rest of a request's line, so the request lines of
- * one 10 ms window go out as one write: the first line after a quiet window is written at once, the
- * ones that follow within the window when it ends (or when 8 KB have gathered). Any other line takes
+ * one 50 ms window go out as one write: the first line after a quiet window is written at once, the
+ * ones that follow within the window when it ends (or when 32 KB have gathered). Any other line takes
  * the waiting ones with it, in order. A flush, the end and process exit write what waits.
  */
 export class RequestLineBatcher implements LineStream {
