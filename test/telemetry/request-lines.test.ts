@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isoTime, loggerOptions, logRequestLine, REQUEST_LINE_WINDOW_MS, REQUEST_LINES_MAX_CHARS, RequestLineBatcher, safeLine } from '../../src/telemetry/logger.js';
+import { isoTime, loggerOptions, logRequestLine, numberText, REQUEST_LINE_WINDOW_MS, REQUEST_LINES_MAX_CHARS, RequestLineBatcher, safeLine } from '../../src/telemetry/logger.js';
 import { ensureBuilt, ROOT } from '../support/cli.js';
 
 /** A stream that keeps each write apart. */
@@ -112,6 +112,15 @@ describe('request lines', () => {
 
   afterEach(() => {
     vi.useRealTimers();
+  });
+
+  it('a number is written as String() writes it', () => {
+    const values = [0, -0, 1, 7, -1.5, 0.001, 0.01, 0.1, 0.5, 0.999, 1.005, 2.675, 4.35, 10.1, 10.01, 10.001, 12.34, 999999.999, 1e6, 1e6 + 0.5,
+      0.0001, 0.000123, 1e-7, 5e-324, 0.1 + 0.2, 123.456789, 1e21, 2 ** 53, Number.MAX_VALUE];
+    for (let k = 0; k < 20_000; k++) {
+      values.push(k / 1000, k / 100, Math.round(Math.random() * 1e9) / 1000, Math.round(Math.random() * 1e8) / 100, Math.random() * 1000, Math.round(Math.random() * 1e6) / 1e6);
+    }
+    for (const value of values) expect(numberText(value)).toBe(String(value));
   });
 
   it('the time is pino\'s ISO time, to the millisecond', () => {
