@@ -17,13 +17,19 @@ export const LOG_COLUMNS = [
 ] as const;
 
 export type LogColumn = (typeof LOG_COLUMNS)[number];
-export type LogRow = Record<LogColumn, string | number | null> & {
-  /** The rowid: the record's sequence number, or null for SQLite's next one. */
-  seq?: number | null;
-};
+/**
+ * A row as INSERT_LOG_SQL's parameters, by position: the rowid (the record's sequence number, or null
+ * for SQLite's next one), then LOG_COLUMNS in order. Bound by position, not by name: better-sqlite3
+ * looks a named parameter up on the object, one property at a time, which cost the writer thread more
+ * than the rest of the binding.
+ */
+export type LogRow = Array<string | number | null>;
+
+/** Where a column's value is in a LogRow (the rowid is first). */
+export const ROW_INDEX = Object.fromEntries(LOG_COLUMNS.map((column, index) => [column, index + 1])) as Record<LogColumn, number>;
 
 export const INSERT_LOG_SQL = `INSERT INTO request_logs (rowid, ${LOG_COLUMNS.join(', ')})
-  VALUES (@seq, ${LOG_COLUMNS.map((column) => `@${column}`).join(', ')})`;
+  VALUES (?${', ?'.repeat(LOG_COLUMNS.length)})`;
 
 /** The columns listLogs() reads: everything but the bodies and metadata. */
 export const SUMMARY_COLUMNS = LOG_COLUMNS.filter(
@@ -42,46 +48,46 @@ function str(value: string | null | undefined): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/** A row ready for INSERT_LOG_SQL; bodies are passed already prepared (or null). */
+/** A row ready for INSERT_LOG_SQL (LogRow: the rowid, then LOG_COLUMNS in order); bodies are passed already prepared (or null). */
 export function recordToRow(
   record: RequestLogRecord,
   requestBody: string | null,
   responseBody: string | null,
 ): LogRow {
-  return {
-    seq: int(record.seq),
-    id: String(record.id),
-    time: int(record.time) ?? Date.now(),
-    surface: record.surface,
-    route: String(record.route ?? ''),
-    method: String(record.method ?? ''),
-    virtual_key_id: str(record.virtual_key_id),
-    team_id: str(record.team_id),
-    customer_id: str(record.customer_id),
-    provider: str(record.provider),
-    model: str(record.model),
-    requested_model: str(record.requested_model),
-    status: int(record.status) ?? 0,
-    latency_ms: num(record.latency_ms) ?? 0,
-    upstream_ms: num(record.upstream_ms),
-    ttft_ms: num(record.ttft_ms),
-    overhead_us: int(record.overhead_us),
-    input_tokens: int(record.input_tokens),
-    output_tokens: int(record.output_tokens),
-    cached_tokens: int(record.cached_tokens),
-    reasoning_tokens: int(record.reasoning_tokens),
+  return [
+    int(record.seq),
+    String(record.id),
+    int(record.time) ?? Date.now(),
+    record.surface,
+    String(record.route ?? ''),
+    String(record.method ?? ''),
+    str(record.virtual_key_id),
+    str(record.team_id),
+    str(record.customer_id),
+    str(record.provider),
+    str(record.model),
+    str(record.requested_model),
+    int(record.status) ?? 0,
+    num(record.latency_ms) ?? 0,
+    num(record.upstream_ms),
+    num(record.ttft_ms),
+    int(record.overhead_us),
+    int(record.input_tokens),
+    int(record.output_tokens),
+    int(record.cached_tokens),
+    int(record.reasoning_tokens),
     // a cost is either known (a number, possibly 0) or unknown (null), never a guess
-    cost_usd: record.cost_known ? num(record.cost_usd) : null,
-    cost_known: record.cost_known && num(record.cost_usd) !== null ? 1 : 0,
-    stream: record.stream ? 1 : 0,
-    cache: record.cache === 'hit' || record.cache === 'miss' ? record.cache : null,
-    attempts: JSON.stringify(Array.isArray(record.attempts) ? record.attempts : []),
-    error_code: str(record.error_code),
-    error_message: str(record.error_message),
-    metadata: record.metadata ? JSON.stringify(record.metadata) : null,
-    request_body: requestBody,
-    response_body: responseBody,
-  };
+    record.cost_known ? num(record.cost_usd) : null,
+    record.cost_known && num(record.cost_usd) !== null ? 1 : 0,
+    record.stream ? 1 : 0,
+    record.cache === 'hit' || record.cache === 'miss' ? record.cache : null,
+    JSON.stringify(Array.isArray(record.attempts) ? record.attempts : []),
+    str(record.error_code),
+    str(record.error_message),
+    record.metadata ? JSON.stringify(record.metadata) : null,
+    requestBody,
+    responseBody,
+  ];
 }
 
 type Row = Record<string, unknown>;

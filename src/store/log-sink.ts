@@ -10,7 +10,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
-import { INSERT_LOG_SQL, recordToRow, type LogRow } from './log-row.js';
+import { INSERT_LOG_SQL, ROW_INDEX, recordToRow, type LogRow } from './log-row.js';
 import type { RequestLogRecord } from './log-types.js';
 import { prepareBody } from './redact.js';
 import { silentLogger, type StoreLogger } from './store-logger.js';
@@ -84,7 +84,9 @@ export class LogSink {
       if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
       for (let n = 2; n < 10; n++) {
         try {
-          return this.#insert.run({ ...row, id: `${row.id}~${n}` }).changes;
+          const renamed = [...row];
+          renamed[ROW_INDEX.id] = `${row[ROW_INDEX.id]}~${n}`;
+          return this.#insert.run(renamed).changes;
         } catch (retry) {
           if ((retry as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw retry;
         }

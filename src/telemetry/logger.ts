@@ -155,8 +155,8 @@ export function isoTime(now = Date.now()): string {
 }
 
 /** How long per-request lines wait, under load, to be written together; how much text at most. */
-export const REQUEST_LINE_WINDOW_MS = 10;
-const REQUEST_LINES_MAX_CHARS = 8192;
+export const REQUEST_LINE_WINDOW_MS = 50;
+export const REQUEST_LINES_MAX_CHARS = 32 * 1024;
 
 /** What pino writes to: a SonicBoom (pino.destination), or any stream with the same optional methods. */
 interface LineStream {
@@ -171,8 +171,8 @@ interface LineStream {
  * stdout for the logger: every line is handed to the asynchronous SonicBoom at once, except the
  * per-request lines (`logRequestLine`) under load. Each write to a file is a round trip through
  * libuv's thread pool, which cost more CPU than the rest of a request's line, so the request lines of
- * one 10 ms window go out as one write: the first line after a quiet window is written at once, the
- * ones that follow within the window when it ends (or when 8 KB have gathered). Any other line takes
+ * one 50 ms window go out as one write: the first line after a quiet window is written at once, the
+ * ones that follow within the window when it ends (or when 32 KB have gathered). Any other line takes
  * the waiting ones with it, in order. A flush, the end and process exit write what waits.
  */
 export class RequestLineBatcher implements LineStream {
@@ -304,6 +304,27 @@ function jsonString(text: string): string {
   return found ? `"${out}${text.slice(last)}"` : `"${text}"`;
 }
 
+/**
+ * A finite number as `String(value)` writes it. Integers and numbers of at most three decimals below a
+ * million (the line's latencies: a value rounded to 0.01 or 0.001 ms) are put together from their
+ * integer digits, which costs a fraction of V8's shortest-decimal conversion. The text is the same:
+ * the double nearest to k/1000 (k below 10^9: nine significant digits at most) has k/1000's own
+ * digits as its shortest round-trip form, and no shorter decimal lands on the same double.
+ */
+export function numberText(value: number): string {
+  if (value > 0 && value < 1e6 && !Number.isInteger(value)) {
+    const thousandths = Math.round(value * 1000);
+    if (thousandths / 1000 === value) {
+      const whole = Math.floor(thousandths / 1000);
+      const fraction = thousandths - whole * 1000;
+      if (fraction % 100 === 0) return `${whole}.${fraction / 100}`;
+      if (fraction % 10 === 0) return `${whole}.${fraction < 100 ? '0' : ''}${fraction / 10}`;
+      return `${whole}.${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}`;
+    }
+  }
+  return String(value);
+}
+
 const symbols = pino.symbols as unknown as Record<string, symbol>;
 
 /**
@@ -326,7 +347,7 @@ export function logRequestLine(logger: Logger, line: Record<string, SafeLineValu
   for (const key in line) {
     const value = line[key];
     if (value === undefined) continue;
-    text += `,"${key}":${typeof value === 'string' ? jsonString(value) : typeof value === 'number' && !Number.isFinite(value) ? 'null' : String(value)}`;
+    text += `,"${key}":${typeof value === 'string' ? jsonString(value) : typeof value === 'number' ? (Number.isFinite(value) ? numberText(value) : 'null') : String(value)}`;
   }
   stream.batchNext = true;
   try {

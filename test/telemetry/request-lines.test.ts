@@ -1,5 +1,5 @@
 /**
- * The per-request log lines on stdout: under load the lines of one 10 ms window are written together
+ * The per-request log lines on stdout: under load the lines of one window are written together
  * (one write instead of one per request), a line after a quiet window goes out at once, any other line
  * takes the waiting ones with it in order, and nothing waiting is lost at a flush or at process exit.
  */
@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isoTime, loggerOptions, logRequestLine, REQUEST_LINE_WINDOW_MS, RequestLineBatcher, safeLine } from '../../src/telemetry/logger.js';
+import { isoTime, loggerOptions, logRequestLine, numberText, REQUEST_LINE_WINDOW_MS, REQUEST_LINES_MAX_CHARS, RequestLineBatcher, safeLine } from '../../src/telemetry/logger.js';
 import { ensureBuilt, ROOT } from '../support/cli.js';
 
 /** A stream that keeps each write apart. */
@@ -57,7 +57,7 @@ describe('request lines', () => {
     expect(sink.writes.map(ids)).toEqual([['r1'], ['r2', 'something else'], ['and another']]);
   });
 
-  it('a flush writes what waits; so do 8 KB of waiting lines', () => {
+  it('a flush writes what waits; so does a full window (REQUEST_LINES_MAX_CHARS of waiting lines)', () => {
     const sink = recorder();
     const logger = pino({ base: undefined }, new RequestLineBatcher(sink));
     logRequestLine(logger, safeLine({ msg: 'request', request_id: 'r0' }));
@@ -65,14 +65,17 @@ describe('request lines', () => {
     logger.flush();
     expect(sink.writes.map(ids)).toEqual([['r0'], ['r1']]);
     expect(sink.flushes).toBe(1);
-    // 1,000-character lines: the window's lines go out once 8 KB wait, without waiting for its end.
+    // 1,000-character lines: the window's lines go out once the cap is reached, without waiting for its end.
     const long = 'x'.repeat(1000);
-    for (let i = 2; i < 12; i++) logRequestLine(logger, safeLine({ msg: 'request', request_id: `r${i}`, error: long }));
+    const count = Math.ceil(REQUEST_LINES_MAX_CHARS / 1000) + 2;
+    for (let i = 2; i < 2 + count; i++) logRequestLine(logger, safeLine({ msg: 'request', request_id: `r${i}`, error: long }));
     const before = sink.writes.length;
     expect(before).toBe(3);
+    expect(sink.writes[2].length).toBeGreaterThanOrEqual(REQUEST_LINES_MAX_CHARS);
+    expect(sink.writes[2].length).toBeLessThan(REQUEST_LINES_MAX_CHARS + 1100);
     logger.flush();
     expect(sink.writes).toHaveLength(4);
-    expect(sink.writes.slice(2).flatMap(ids)).toEqual(['r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11']);
+    expect(sink.writes.slice(2).flatMap(ids)).toEqual(Array.from({ length: count }, (_, i) => `r${i + 2}`));
   });
 
   it('another destination writes each line at once', () => {
@@ -109,6 +112,15 @@ describe('request lines', () => {
 
   afterEach(() => {
     vi.useRealTimers();
+  });
+
+  it('a number is written as String() writes it', () => {
+    const values = [0, -0, 1, 7, -1.5, 0.001, 0.01, 0.1, 0.5, 0.999, 1.005, 2.675, 4.35, 10.1, 10.01, 10.001, 12.34, 999999.999, 1e6, 1e6 + 0.5,
+      0.0001, 0.000123, 1e-7, 5e-324, 0.1 + 0.2, 123.456789, 1e21, 2 ** 53, Number.MAX_VALUE];
+    for (let k = 0; k < 20_000; k++) {
+      values.push(k / 1000, k / 100, Math.round(Math.random() * 1e9) / 1000, Math.round(Math.random() * 1e8) / 100, Math.random() * 1000, Math.round(Math.random() * 1e6) / 1e6);
+    }
+    for (const value of values) expect(numberText(value)).toBe(String(value));
   });
 
   it('the time is pino\'s ISO time, to the millisecond', () => {

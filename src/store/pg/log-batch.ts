@@ -3,7 +3,7 @@
  * multi-row INSERT, the bounded buffer that holds rows while Postgres cannot take them, and which
  * errors are worth a retry. Used by the writer thread (pg-log-writer-thread.ts).
  */
-import { LOG_COLUMNS, type LogRow } from '../log-row.js';
+import { LOG_COLUMNS, ROW_INDEX, type LogRow } from '../log-row.js';
 import { ROLLUP_SOURCE_COLUMNS, rollupUpserts } from './request-log-rollups.js';
 
 export type RowValues = Array<string | number | null>;
@@ -13,8 +13,9 @@ function clean(value: string | number | null): string | number | null {
   return typeof value === 'string' && value.includes('\u0000') ? value.replace(/\u0000/g, '\uFFFD') : value;
 }
 
+/** A row's values in LOG_COLUMNS order (its rowid left out: Postgres numbers its own). */
 export function rowValues(row: LogRow): RowValues {
-  return LOG_COLUMNS.map((column) => clean(row[column]));
+  return LOG_COLUMNS.map((column) => clean(row[ROW_INDEX[column]]));
 }
 
 /** Bytes a row holds, estimated: its text, 8 per number. */
