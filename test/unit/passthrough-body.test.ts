@@ -52,3 +52,25 @@ describe('pass-through body edits', () => {
     expect(JSON.parse(edit(text, 'y')!)).toEqual({ messages: [{ content: 'a\\' }], model: 'y' });
   });
 });
+
+describe('pass-through body edits: the model value as JSON.stringify writes it', () => {
+  it('keeps a model value that is already written as JSON.stringify writes it', () => {
+    const plain = '{"model":"gpt-4o","messages":[]}';
+    expect(edit(plain, 'gpt-4o')).toBe(plain);
+    const quoted = '{"model":"a\\"b","messages":[]}';
+    expect(edit(quoted, 'a"b')).toBe(quoted);
+  });
+
+  it('rewrites a value that means the model but is written otherwise', () => {
+    expect(edit('{"model":"gpt\\/4o","messages":[]}', 'gpt/4o')).toBe('{"model":"gpt/4o","messages":[]}');
+    expect(edit('{"model":"\\u0067pt","messages":[]}', 'gpt')).toBe('{"model":"gpt","messages":[]}');
+    // A lone surrogate in the text (never from UTF-8 bytes, possible in a string): written escaped.
+    expect(edit('{"model":"x\ud800","messages":[]}', 'x\ud800')).toBe('{"model":"x\\ud800","messages":[]}');
+  });
+
+  it('compares the whole value, not a prefix', () => {
+    expect(edit('{"model":"gpt-4o-mini","messages":[]}', 'gpt-4o')).toBe('{"model":"gpt-4o","messages":[]}');
+    expect(edit('{"model":"gpt-4o","messages":[]}', 'gpt-4o-mini')).toBe('{"model":"gpt-4o-mini","messages":[]}');
+    expect(edit('{"model":null,"messages":[]}', 'null')).toBe('{"model":"null","messages":[]}');
+  });
+});
