@@ -17,7 +17,7 @@ import { sendEarlyAnswer } from './early-answer.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Outcome } from '../gateway/pipeline.js';
 import { RequestContext, type Surface } from '../gateway/request-context.js';
-import { SSE_HEADERS } from '../gateway/sse.js';
+import { withSseHeaders } from '../gateway/sse.js';
 import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { abandonStream, pumpStream } from '../gateway/stream-pump.js';
 import { redactText, safeLine } from '../telemetry/logger.js';
@@ -32,7 +32,8 @@ export function startContext(gateway: Gateway, request: FastifyRequest, reply: F
   const lifecycle = gateway.lifecycle;
   if (lifecycle.begin.length > 0) lifecycle.runBegin(ctx, request.raw, request.body, reply.raw);
   const raw = reply.raw;
-  raw.once('close', () => {
+  // 'close' comes once per response: a plain listener (once() would wrap it, then remove it).
+  raw.on('close', () => {
     if (!raw.writableFinished) {
       // Closed before the whole response was written: the client went away (logged as 499).
       ctx.status = 499;
@@ -140,8 +141,7 @@ export async function sendOutcome(reply: FastifyReply, ctx: RequestContext, outc
     return;
   }
   reply.hijack();
-  const headers = gatewayHeaders(ctx);
-  Object.assign(headers, SSE_HEADERS);
+  const headers = withSseHeaders(gatewayHeaders(ctx));
   let encoder: StreamEncoder;
   try {
     encoder = encode.stream();
