@@ -68,10 +68,37 @@ export function splitUrl(url: string): { origin: string; path: string } {
   return { origin: url.slice(0, slash), path: url.slice(slash) };
 }
 
+/** How many URLs UpstreamClient remembers the pool and path of (a model in the path makes many). */
+const ROUTE_CACHE_SIZE = 256;
+
+/** A URL's pool and path, remembered for the next call to the same URL. */
+interface Route {
+  connectMs: number;
+  pool: Pool;
+  path: string;
+}
+
 export class UpstreamClient {
   private readonly pools = new Map<string, Pool>();
+  /**
+   * URL -> its pool and path: a provider calls the same few URLs, and splitting each one and
+   * looking its pool up by a new key string showed per call in the profile. Bounded: emptied when full.
+   */
+  private readonly routes = new Map<string, Route>();
 
   constructor(private readonly options: { connections?: number; keepAliveTimeoutMs?: number } = {}) {}
+
+  /** The pool and path for `url`. */
+  private route(url: string, connectMs: number): Route {
+    let route = this.routes.get(url);
+    if (route === undefined || route.connectMs !== connectMs) {
+      const { origin, path } = splitUrl(url);
+      route = { connectMs, pool: this.pool(origin, connectMs), path };
+      if (this.routes.size >= ROUTE_CACHE_SIZE) this.routes.clear();
+      this.routes.set(url, route);
+    }
+    return route;
+  }
 
   private pool(origin: string, connectTimeoutMs: number): Pool {
     const id = `${origin}|${connectTimeoutMs}`;
@@ -93,8 +120,7 @@ export class UpstreamClient {
   async request(request: UpstreamRequest & { stream: true }): Promise<UpstreamResponse<StreamBody>>;
   async request(request: UpstreamRequest): Promise<UpstreamResponse>;
   async request(request: UpstreamRequest): Promise<UpstreamResponse | UpstreamResponse<StreamBody>> {
-    const { origin, path } = splitUrl(request.url);
-    const pool = this.pool(origin, request.timeouts.connectMs);
+    const { pool, path } = this.route(request.url, request.timeouts.connectMs);
     if (request.stream === true || request.whole === true) {
       return new Promise<UpstreamResponse | UpstreamResponse<StreamBody>>((resolve, reject) => {
         const handler = request.stream === true
@@ -134,6 +160,7 @@ export class UpstreamClient {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    this.routes.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
   }
 }
