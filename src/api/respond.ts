@@ -72,7 +72,11 @@ export function gatewayHeaders(ctx: RequestContext): Record<string, string> {
     headers['x-heimdall-model'] = headerSafe(target.model);
   }
   if (ctx.attempts.length > 0) headers['x-heimdall-attempts'] = String(ctx.attempts.length);
-  if (ctx.responseHeaders !== undefined) Object.assign(headers, ctx.responseHeaders);
+  const extra = ctx.responseHeaders;
+  if (extra !== undefined) {
+    // What Object.assign does, by plain stores: its generic path showed in the profile (a plain object, own keys only).
+    for (const name in extra) headers[name] = extra[name];
+  }
   if (ctx.warnings !== undefined) {
     // `<param>: <message>` items joined with '; ' (a message never holds ';', so the header splits cleanly).
     headers['x-heimdall-warnings'] = ctx.warnings.map((w) => `${w.param}: ${w.message.replace(/;/g, ',')}`).join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
