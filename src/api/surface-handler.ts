@@ -71,10 +71,10 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
       const prepared = spec.prepare(request, gateway, ctx);
       prepared.input.clientHeaders ??= request.headers;
       const outcome = await gateway.pipeline.execute(ctx, prepared.input);
-      const context = gateway.pipeline.codecContext(ctx, prepared.input.model);
+      // The codec context is made when an encoder needs it (a pass-through answer does not).
       await sendOutcome(reply, ctx, outcome, {
-        json: (result) => prepared.encodeJson(result, context),
-        stream: () => prepared.createStreamEncoder(context),
+        json: (result) => prepared.encodeJson(result, gateway.pipeline.codecContext(ctx, prepared.input.model)),
+        stream: () => prepared.createStreamEncoder(gateway.pipeline.codecContext(ctx, prepared.input.model)),
         raw: prepared.encodeRaw,
       }, lifecycle);
     } catch (error) {
