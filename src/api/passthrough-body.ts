@@ -140,7 +140,7 @@ export function editPassthroughBody(text: string, edits: PassthroughEdits): stri
 
   type Edit = { start: number; end: number; text: string };
   const list: Edit[] = [];
-  if (!holdsString(text, model, edits.model)) list.push({ start: model.valueStart, end: model.valueEnd, text: JSON.stringify(edits.model) });
+  if (!holdsString(text, model, edits.model)) list.push({ start: model.valueStart, end: model.valueEnd, text: jsonString(edits.model) });
   if (fallbacks !== undefined) list.push(memberCut(text, fallbacks));
   if (edits.addUsage) {
     const close = text.lastIndexOf('}');
@@ -169,7 +169,20 @@ function holdsString(text: string, member: MemberRange, value: string): boolean 
     valueEnd - valueStart === value.length + 2 && text.charCodeAt(valueStart) === QUOTE && text.startsWith(value, valueStart + 1) &&
     !value.includes('\\') && (value as unknown as { isWellFormed(): boolean }).isWellFormed()
   ) return true;
-  return text.slice(valueStart, valueEnd) === JSON.stringify(value);
+  return text.slice(valueStart, valueEnd) === jsonString(value);
+}
+
+/**
+ * JSON.stringify(value) for a string: quoted as it is when nothing in it needs an escape (a model
+ * name, nearly always), which spares the call into the serialiser; JSON.stringify itself otherwise.
+ */
+export function jsonString(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    // A control character, '"', '\', or a surrogate (a lone one is escaped): JSON.stringify decides.
+    if (code < 0x20 || code === QUOTE || code === BACKSLASH || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(value);
+  }
+  return `"${value}"`;
 }
 
 /** The range that removes a member and one comma next to it. */
