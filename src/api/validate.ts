@@ -11,7 +11,7 @@ export function parseJsonBody(raw: unknown): JsonObject {
   if (raw === undefined || raw === null || (Buffer.isBuffer(raw) && raw.length === 0)) {
     throw new GatewayError('HD_ERR_REQUEST_INVALID_JSON', 'The request body is empty; send a JSON object.');
   }
-  const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw);
+  const text = Buffer.isBuffer(raw) ? raw.toString() : String(raw);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readBody } from '../../src/api/openai.js';
 import { MAX_JSON_DEPTH, parseJsonBody } from '../../src/api/validate.js';
 
 const nested = (depth: number, inner = ''): string => '['.repeat(depth) + inner + ']'.repeat(depth);
@@ -17,6 +18,11 @@ describe('request body depth', () => {
     const padded = `{"pad":"${'x'.repeat(5000)}","a":${nested(200)}}`;
     expect(() => parseJsonBody(Buffer.from(padded))).toThrow(expect.objectContaining({ code: 'HD_ERR_REQUEST_TOO_DEEP' }));
     expect(() => parseJsonBody(padded)).toThrow(expect.objectContaining({ code: 'HD_ERR_REQUEST_TOO_DEEP' }));
+  });
+
+  it('reads the bytes as UTF-8', () => {
+    expect(parseJsonBody(Buffer.from('{"content":"é€😀"}', 'utf8'))).toEqual({ content: 'é€😀' });
+    expect(readBody(Buffer.from('{"content":"é€😀"}', 'utf8'))).toEqual({ body: { content: 'é€😀' }, text: '{"content":"é€😀"}' });
   });
 
   it('parses a short body as before', () => {
