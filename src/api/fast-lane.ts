@@ -32,6 +32,8 @@ interface LaneRoute {
   url: string;
   surface: ErrorFormat;
   handler: LaneHandler;
+  /** What its requests show as `routeOptions` (made once: they only read it). */
+  options: { url: string; config: { surface: ErrorFormat } };
 }
 
 export const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
@@ -57,7 +59,7 @@ class LaneRequest {
     readonly body: Buffer | undefined,
     route: LaneRoute,
   ) {
-    this.routeOptions = { url: route.url, config: { surface: route.surface } };
+    this.routeOptions = route.options;
   }
 
   get headers(): IncomingMessage['headers'] {
@@ -144,7 +146,7 @@ export class FastLane {
 
   /** Serves POST `url` (exactly, no query string) in the lane. */
   add(url: string, surface: ErrorFormat, handler: LaneHandler): void {
-    this.routes.set(url, { url, surface, handler });
+    this.routes.set(url, { url, surface, handler, options: { url, config: { surface } } });
   }
 
   /** From now on everything goes to Fastify (which answers 503 while closing). */
