@@ -140,7 +140,10 @@ export function editPassthroughBody(text: string, edits: PassthroughEdits): stri
 
   type Edit = { start: number; end: number; text: string };
   const list: Edit[] = [];
-  if (!holdsString(text, model, edits.model)) list.push({ start: model.valueStart, end: model.valueEnd, text: jsonString(edits.model) });
+  if (!writtenAsIs(text, model, edits.model)) {
+    const encodedModel = jsonString(edits.model);
+    if (text.slice(model.valueStart, model.valueEnd) !== encodedModel) list.push({ start: model.valueStart, end: model.valueEnd, text: encodedModel });
+  }
   if (fallbacks !== undefined) list.push(memberCut(text, fallbacks));
   if (edits.addUsage) {
     const close = text.lastIndexOf('}');
@@ -158,18 +161,15 @@ export function editPassthroughBody(text: string, edits: PassthroughEdits): stri
 }
 
 /**
- * True when the member's value is the JSON string `value` exactly as JSON.stringify writes it. The
- * common case is compared in place, without encoding `value`: a value with no backslash and no lone
- * surrogate that stands between the quotes as it is (a string in valid JSON text holds no raw quote
- * or control character, so that is what JSON.stringify writes).
+ * True when the member's value is `value` between quotes, as it is: with no backslash and no lone
+ * surrogate in it, that is what JSON.stringify writes (a string in valid JSON text holds no raw
+ * quote or control character), so the common case is compared in place without encoding `value`.
+ * False says nothing: the caller compares the encoded value.
  */
-function holdsString(text: string, member: MemberRange, value: string): boolean {
+function writtenAsIs(text: string, member: MemberRange, value: string): boolean {
   const { valueStart, valueEnd } = member;
-  if (
-    valueEnd - valueStart === value.length + 2 && text.charCodeAt(valueStart) === QUOTE && text.startsWith(value, valueStart + 1) &&
-    !value.includes('\\') && (value as unknown as { isWellFormed(): boolean }).isWellFormed()
-  ) return true;
-  return text.slice(valueStart, valueEnd) === jsonString(value);
+  return valueEnd - valueStart === value.length + 2 && text.charCodeAt(valueStart) === QUOTE && text.startsWith(value, valueStart + 1) &&
+    !value.includes('\\') && (value as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 /**
