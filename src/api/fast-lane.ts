@@ -32,6 +32,8 @@ interface LaneRoute {
   url: string;
   surface: ErrorFormat;
   handler: LaneHandler;
+  /** What its requests show as `routeOptions` (made once: they only read it). */
+  options: { url: string; config: { surface: ErrorFormat } };
 }
 
 export const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
@@ -57,7 +59,7 @@ class LaneRequest {
     readonly body: Buffer | undefined,
     route: LaneRoute,
   ) {
-    this.routeOptions = { url: route.url, config: { surface: route.surface } };
+    this.routeOptions = route.options;
   }
 
   get headers(): IncomingMessage['headers'] {
@@ -144,7 +146,7 @@ export class FastLane {
 
   /** Serves POST `url` (exactly, no query string) in the lane. */
   add(url: string, surface: ErrorFormat, handler: LaneHandler): void {
-    this.routes.set(url, { url, surface, handler });
+    this.routes.set(url, { url, surface, handler, options: { url, config: { surface } } });
   }
 
   /** From now on everything goes to Fastify (which answers 503 while closing). */
@@ -171,7 +173,7 @@ export class FastLane {
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 10))),
     }, (request, response) => {
       // A connection over the cap was answered already: what it sends is not served.
-      if (this.refused.has(request.socket)) return;
+      if (this.refusedOpen > 0 && this.refused.has(request.socket)) return;
       if (this.admit !== undefined && !this.admit(request, response)) return;
       if (!this.take(request, response)) fastifyHandler(request, response);
     });
@@ -181,6 +183,8 @@ export class FastLane {
 
   /** Connections answered 429 for the per-address cap. */
   private readonly refused = new WeakSet<Socket>();
+  /** How many of them are still open: none (the usual case), and no request needs the lookup. */
+  private refusedOpen = 0;
 
   /**
    * At most `max` open connections per client address: one more is answered 429 in the OpenAI
@@ -203,6 +207,10 @@ export class FastLane {
       if (count > max) {
         this.logger.warn({ remote_address: address, limit: max }, 'connection refused: too many open connections from one address');
         this.refused.add(socket);
+        this.refusedOpen++;
+        socket.once('close', () => {
+          this.refusedOpen--;
+        });
         socket.end(refusal);
         // A client that does not read its answer is not waited for.
         socket.setTimeout(1000, () => socket.destroy());

@@ -80,7 +80,8 @@ export function buildInput(gateway: Gateway, operation: UpstreamOperation, body:
 
 /** The caller's body, parsed once: `text` is what a pass-through forwards (edited). */
 export function readBody(raw: unknown): { body: JsonObject; text: string | undefined } {
-  const text = Buffer.isBuffer(raw) && raw.length > 0 ? raw.toString('utf8') : undefined;
+  // UTF-8; toString() without arguments is Node's direct path to it (a named encoding is looked up first).
+  const text = Buffer.isBuffer(raw) && raw.length > 0 ? raw.toString() : undefined;
   return { body: parseJsonBody(text ?? raw), text };
 }
 

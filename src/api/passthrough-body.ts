@@ -115,12 +115,18 @@ export interface PassthroughEdits {
   addUsage: boolean;
 }
 
+/** The members each kind of edit looks for. */
+const WANTED_MODEL: readonly string[] = ['model'];
+const WANTED_FALLBACKS: readonly string[] = ['model', 'fallbacks'];
+const WANTED_USAGE: readonly string[] = ['model', 'stream_options'];
+const WANTED_ALL: readonly string[] = ['model', 'fallbacks', 'stream_options'];
+
 /**
  * The caller's body text with the edits made, or undefined when the text
  * cannot be edited safely (the caller then serialises the parsed body).
  */
 export function editPassthroughBody(text: string, edits: PassthroughEdits): string | undefined {
-  const wanted = edits.dropFallbacks ? (edits.addUsage ? ['model', 'fallbacks', 'stream_options'] : ['model', 'fallbacks']) : edits.addUsage ? ['model', 'stream_options'] : ['model'];
+  const wanted = edits.dropFallbacks ? (edits.addUsage ? WANTED_ALL : WANTED_FALLBACKS) : edits.addUsage ? WANTED_USAGE : WANTED_MODEL;
   const members = findMembers(text, wanted);
   if (members === undefined) return undefined;
   const model = members.get('model');
@@ -134,8 +140,10 @@ export function editPassthroughBody(text: string, edits: PassthroughEdits): stri
 
   type Edit = { start: number; end: number; text: string };
   const list: Edit[] = [];
-  const encodedModel = JSON.stringify(edits.model);
-  if (text.slice(model.valueStart, model.valueEnd) !== encodedModel) list.push({ start: model.valueStart, end: model.valueEnd, text: encodedModel });
+  if (!writtenAsIs(text, model, edits.model)) {
+    const encodedModel = jsonString(edits.model);
+    if (text.slice(model.valueStart, model.valueEnd) !== encodedModel) list.push({ start: model.valueStart, end: model.valueEnd, text: encodedModel });
+  }
   if (fallbacks !== undefined) list.push(memberCut(text, fallbacks));
   if (edits.addUsage) {
     const close = text.lastIndexOf('}');
@@ -150,6 +158,31 @@ export function editPassthroughBody(text: string, edits: PassthroughEdits): stri
     at = edit.end;
   }
   return out + text.slice(at);
+}
+
+/**
+ * True when the member's value is `value` between quotes, as it is: with no backslash and no lone
+ * surrogate in it, that is what JSON.stringify writes (a string in valid JSON text holds no raw
+ * quote or control character), so the common case is compared in place without encoding `value`.
+ * False says nothing: the caller compares the encoded value.
+ */
+function writtenAsIs(text: string, member: MemberRange, value: string): boolean {
+  const { valueStart, valueEnd } = member;
+  return valueEnd - valueStart === value.length + 2 && text.charCodeAt(valueStart) === QUOTE && text.startsWith(value, valueStart + 1) &&
+    !value.includes('\\') && (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/**
+ * JSON.stringify(value) for a string: quoted as it is when nothing in it needs an escape (a model
+ * name, nearly always), which spares the call into the serialiser; JSON.stringify itself otherwise.
+ */
+export function jsonString(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    // A control character, '"', '\', or a surrogate (a lone one is escaped): JSON.stringify decides.
+    if (code < 0x20 || code === QUOTE || code === BACKSLASH || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(value);
+  }
+  return `"${value}"`;
 }
 
 /** The range that removes a member and one comma next to it. */

@@ -17,7 +17,7 @@ import { sendEarlyAnswer } from './early-answer.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { Outcome } from '../gateway/pipeline.js';
 import { RequestContext, type Surface } from '../gateway/request-context.js';
-import { SSE_HEADERS } from '../gateway/sse.js';
+import { withSseHeaders } from '../gateway/sse.js';
 import { maskSecretsInBody } from '../gateway/secret-guard.js';
 import { abandonStream, pumpStream } from '../gateway/stream-pump.js';
 import { redactText, safeLine } from '../telemetry/logger.js';
@@ -32,7 +32,8 @@ export function startContext(gateway: Gateway, request: FastifyRequest, reply: F
   const lifecycle = gateway.lifecycle;
   if (lifecycle.begin.length > 0) lifecycle.runBegin(ctx, request.raw, request.body, reply.raw);
   const raw = reply.raw;
-  raw.once('close', () => {
+  // 'close' comes once per response: a plain listener (once() would wrap it, then remove it).
+  raw.on('close', () => {
     if (!raw.writableFinished) {
       // Closed before the whole response was written: the client went away (logged as 499).
       ctx.status = 499;
@@ -71,7 +72,11 @@ export function gatewayHeaders(ctx: RequestContext): Record<string, string> {
     headers['x-heimdall-model'] = headerSafe(target.model);
   }
   if (ctx.attempts.length > 0) headers['x-heimdall-attempts'] = String(ctx.attempts.length);
-  if (ctx.responseHeaders !== undefined) Object.assign(headers, ctx.responseHeaders);
+  const extra = ctx.responseHeaders;
+  if (extra !== undefined) {
+    // What Object.assign does, by plain stores: its generic path showed in the profile (a plain object, own keys only).
+    for (const name in extra) headers[name] = extra[name];
+  }
   if (ctx.warnings !== undefined) {
     // `<param>: <message>` items joined with '; ' (a message never holds ';', so the header splits cleanly).
     headers['x-heimdall-warnings'] = ctx.warnings.map((w) => `${w.param}: ${w.message.replace(/;/g, ',')}`).join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 1024);
@@ -140,8 +145,7 @@ export async function sendOutcome(reply: FastifyReply, ctx: RequestContext, outc
     return;
   }
   reply.hijack();
-  const headers = gatewayHeaders(ctx);
-  Object.assign(headers, SSE_HEADERS);
+  const headers = withSseHeaders(gatewayHeaders(ctx));
   let encoder: StreamEncoder;
   try {
     encoder = encode.stream();

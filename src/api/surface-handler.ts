@@ -50,9 +50,10 @@ export interface SurfaceSpec {
 export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
   return async (original: FastifyRequest, reply: FastifyReply): Promise<void> => {
     let request = original;
-    for (const intercept of gateway.surfaceInterceptors) {
+    const interceptors = gateway.surfaceInterceptors;
+    for (let i = 0; i < interceptors.length; i++) {
       // Synchronous when it leaves the request alone: no extra tick on the hot path.
-      let result = intercept(request, reply, spec.surface);
+      let result = interceptors[i](request, reply, spec.surface);
       if (result instanceof Promise) result = await result;
       if (result === undefined) continue;
       if ('handled' in result) return;
@@ -70,10 +71,10 @@ export function surfaceHandler(gateway: Gateway, spec: SurfaceSpec) {
       const prepared = spec.prepare(request, gateway, ctx);
       prepared.input.clientHeaders ??= request.headers;
       const outcome = await gateway.pipeline.execute(ctx, prepared.input);
-      const context = gateway.pipeline.codecContext(ctx, prepared.input.model);
+      // The codec context is made when an encoder needs it (a pass-through answer does not).
       await sendOutcome(reply, ctx, outcome, {
-        json: (result) => prepared.encodeJson(result, context),
-        stream: () => prepared.createStreamEncoder(context),
+        json: (result) => prepared.encodeJson(result, gateway.pipeline.codecContext(ctx, prepared.input.model)),
+        stream: () => prepared.createStreamEncoder(gateway.pipeline.codecContext(ctx, prepared.input.model)),
         raw: prepared.encodeRaw,
       }, lifecycle);
     } catch (error) {

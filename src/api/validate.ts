@@ -11,16 +11,18 @@ export function parseJsonBody(raw: unknown): JsonObject {
   if (raw === undefined || raw === null || (Buffer.isBuffer(raw) && raw.length === 0)) {
     throw new GatewayError('HD_ERR_REQUEST_INVALID_JSON', 'The request body is empty; send a JSON object.');
   }
+  const text = Buffer.isBuffer(raw) ? raw.toString() : String(raw);
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw));
+    value = JSON.parse(text);
   } catch (error) {
     throw new GatewayError('HD_ERR_REQUEST_INVALID_JSON', `The request body is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new GatewayError('HD_ERR_REQUEST_INVALID_JSON', 'The request body must be a JSON object.');
   }
-  if (deeperThan(value, MAX_JSON_DEPTH)) {
+  // Nesting deeper than the limit takes an opening and a closing bracket per level: a shorter text cannot.
+  if (text.length > 2 * MAX_JSON_DEPTH && deeperThan(value, MAX_JSON_DEPTH)) {
     throw new GatewayError('HD_ERR_REQUEST_TOO_DEEP', `The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`);
   }
   return value as JsonObject;

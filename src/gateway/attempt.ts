@@ -373,7 +373,6 @@ export async function runAttempt(deps: AttemptDeps, routing: Routing, ctx: Reque
     attempt.end(undefined, failure, performance.now());
     throw failure;
   }
-  const codecContext = codecContextFor(ctx, target.label);
   try {
     if (response.status >= 400) throw httpFailure(format, response, await readBody(response.body, attempt));
     if (input.stream) {
@@ -386,7 +385,7 @@ export async function runAttempt(deps: AttemptDeps, routing: Routing, ctx: Reque
       attempt.response = streamed;
       attempt.framing = framing ?? 'sse';
       // A plugin that reads the answer (streamEvent, finalAnswer) needs canonical chunks even on a pass-through.
-      attempt.decoder = passthrough && format === 'openai' && !deps.hooks.readsStreams ? undefined : codec?.createStreamDecoder(codecContext);
+      attempt.decoder = passthrough && format === 'openai' && !deps.hooks.readsStreams ? undefined : codec?.createStreamDecoder(codecContextFor(ctx, target.label));
       attempt.judge(undefined, performance.now() - attempt.startedAt);
       return attempt;
     }
@@ -397,6 +396,7 @@ export async function runAttempt(deps: AttemptDeps, routing: Routing, ctx: Reque
       fail: (answer, answerRaw) => httpFailure(format, answer, answerRaw),
     }, parts))];
     const endedAt = performance.now();
+    const codecContext = codecContextFor(ctx, target.label);
     let outcome: Outcome;
     if (passthrough) {
       // The caller gets these bytes as the provider's JSON answer: they must be JSON (checked cheaply).

@@ -156,7 +156,8 @@ export class Pipeline {
       }
     }
     // A plugin (governance) may refuse some targets: they are never attempted, fallback plans included.
-    return this.run(ctx, input, state, ctx.targetFilter === undefined ? plan : filterPlan(plan, ctx.targetFilter));
+    // Awaited, not returned: an async function that returns a promise resolves its own with it two microtask turns later.
+    return await this.run(ctx, input, state, ctx.targetFilter === undefined ? plan : filterPlan(plan, ctx.targetFilter));
   }
 
   private async run(ctx: RequestContext, input: PipelineInput, state: GatewayState, initial: Plan): Promise<Outcome> {

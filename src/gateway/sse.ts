@@ -135,3 +135,15 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   connection: 'keep-alive',
   'x-accel-buffering': 'no',
 });
+
+/**
+ * `headers` with SSE_HEADERS added (or set over the same names), as Object.assign would: one
+ * store per header, where Object.assign from the frozen object took its generic path (profile).
+ */
+export function withSseHeaders(headers: Record<string, string>): Record<string, string> {
+  headers['content-type'] = 'text/event-stream; charset=utf-8';
+  headers['cache-control'] = 'no-cache';
+  headers.connection = 'keep-alive';
+  headers['x-accel-buffering'] = 'no';
+  return headers;
+}

@@ -68,10 +68,37 @@ export function splitUrl(url: string): { origin: string; path: string } {
   return { origin: url.slice(0, slash), path: url.slice(slash) };
 }
 
+/** How many URLs UpstreamClient remembers the pool and path of (a model in the path makes many). */
+const ROUTE_CACHE_SIZE = 256;
+
+/** A URL's pool and path, remembered for the next call to the same URL. */
+interface Route {
+  connectMs: number;
+  pool: Pool;
+  path: string;
+}
+
 export class UpstreamClient {
   private readonly pools = new Map<string, Pool>();
+  /**
+   * URL -> its pool and path: a provider calls the same few URLs, and splitting each one and
+   * looking its pool up by a new key string showed per call in the profile. Bounded: emptied when full.
+   */
+  private readonly routes = new Map<string, Route>();
 
   constructor(private readonly options: { connections?: number; keepAliveTimeoutMs?: number } = {}) {}
+
+  /** The pool and path for `url`. */
+  private route(url: string, connectMs: number): Route {
+    let route = this.routes.get(url);
+    if (route === undefined || route.connectMs !== connectMs) {
+      const { origin, path } = splitUrl(url);
+      route = { connectMs, pool: this.pool(origin, connectMs), path };
+      if (this.routes.size >= ROUTE_CACHE_SIZE) this.routes.clear();
+      this.routes.set(url, route);
+    }
+    return route;
+  }
 
   private pool(origin: string, connectTimeoutMs: number): Pool {
     const id = `${origin}|${connectTimeoutMs}`;
@@ -90,13 +117,14 @@ export class UpstreamClient {
   }
 
   /** Sends the request; resolves when the response headers arrive (or, `whole`, when the body has; `stream`: see StreamBody). */
-  async request(request: UpstreamRequest & { stream: true }): Promise<UpstreamResponse<StreamBody>>;
-  async request(request: UpstreamRequest): Promise<UpstreamResponse>;
-  async request(request: UpstreamRequest): Promise<UpstreamResponse | UpstreamResponse<StreamBody>> {
-    const { origin, path } = splitUrl(request.url);
-    const pool = this.pool(origin, request.timeouts.connectMs);
+  request(request: UpstreamRequest & { stream: true }): Promise<UpstreamResponse<StreamBody>>;
+  request(request: UpstreamRequest): Promise<UpstreamResponse>;
+  request(request: UpstreamRequest): Promise<UpstreamResponse | UpstreamResponse<StreamBody>> {
     if (request.stream === true || request.whole === true) {
+      // The dispatch's own promise, not one an async function wraps around it: resolving a wrapper
+      // with a promise costs two more microtask turns and a job per call. What throws rejects it.
       return new Promise<UpstreamResponse | UpstreamResponse<StreamBody>>((resolve, reject) => {
+        const { pool, path } = this.route(request.url, request.timeouts.connectMs);
         const handler = request.stream === true
           ? new StreamBody(request.link, resolve, reject)
           : new WholeResponseHandler(request.signal, request.link, resolve, reject);
@@ -115,6 +143,12 @@ export class UpstreamClient {
         }, handler);
       });
     }
+    return this.requestResponse(request);
+  }
+
+  /** A call answered with undici's body stream (a signal may abort it). */
+  private async requestResponse(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const { pool, path } = this.route(request.url, request.timeouts.connectMs);
     try {
       const response = await pool.request({
         path,
@@ -134,6 +168,7 @@ export class UpstreamClient {
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
+    this.routes.clear();
     await Promise.all(pools.map((p) => p.close().catch(() => p.destroy())));
   }
 }

@@ -22,7 +22,13 @@ const BODY_SERVERS = 'heimdall_mcp';
 const BODY_EXECUTE = 'heimdall_mcp_execute';
 /** The body field as it appears in JSON text: the cheap test before any parse. */
 const BODY_MARKER = Buffer.from(`"${BODY_SERVERS}"`);
-const ROUTES: Partial<Record<string, LoopRoute>> = { '/v1/chat/completions': 'chat', '/v1/responses': 'responses' };
+
+/** The route a request path takes MCP tools on (compared, not looked up: the path is a new string each time). */
+function loopRouteOf(path: string): LoopRoute | undefined {
+  if (path === '/v1/chat/completions') return 'chat';
+  if (path === '/v1/responses') return 'responses';
+  return undefined;
+}
 
 type JsonObject = Record<string, unknown>;
 
@@ -70,7 +76,7 @@ export class ModelTools {
   intercept = (request: FastifyRequest, reply: FastifyReply): InterceptResult | Promise<InterceptResult> => {
     const url = request.url;
     const query = url.indexOf('?');
-    const route = ROUTES[query === -1 ? url : url.slice(0, query)];
+    const route = loopRouteOf(query === -1 ? url : url.slice(0, query));
     if (route === undefined) return undefined;
     const header = headerValue(request.headers[MCP_HEADER]);
     const raw = request.body;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSse, SseParser } from '../../src/gateway/sse.js';
+import { formatSse, SSE_HEADERS, SseParser, withSseHeaders } from '../../src/gateway/sse.js';
 
 const STREAM = 'data: {"a":1}\n\nevent: message_start\ndata: {"b":"é€😀"}\n\n: comment\ndata: line1\ndata: line2\nid: 7\n\ndata: [DONE]\n\n';
 const EXPECTED = [
@@ -83,5 +83,15 @@ describe('SseParser.idle', () => {
     expect(parser.idle).toBe(true);
     parser.push('data: x\n\r');
     expect(parser.idle).toBe(false); // a CR that may be half of CRLF
+  });
+});
+
+describe('SSE response headers', () => {
+  it('are added as Object.assign adds SSE_HEADERS: same names, values and order, set over the same names', () => {
+    const base = () => ({ 'x-request-id': 'r1', 'content-type': 'application/json', 'x-heimdall-model': 'm' });
+    const expected = Object.assign(base(), SSE_HEADERS);
+    const got = withSseHeaders(base());
+    expect(Object.entries(got)).toEqual(Object.entries(expected));
+    expect(Object.entries(withSseHeaders({}))).toEqual(Object.entries(SSE_HEADERS));
   });
 });
