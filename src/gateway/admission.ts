@@ -16,7 +16,7 @@
 import type { Socket } from 'node:net';
 import { GatewayError } from '../errors/gateway-error.js';
 import { renderError, type ErrorFormat } from '../errors/render.js';
-import { CapacityLimit, LoopDelaySampler, eventLoopUtilization, type CapacitySettings } from './capacity-limit.js';
+import { CapacityLimit, LoopDelaySampler, eventLoopUtilization, processCpuShare, type CapacitySettings } from './capacity-limit.js';
 import { ConcurrencyLimiter, type ConcurrencySettings } from './concurrency.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -127,7 +127,7 @@ export class Admission extends ConcurrencyLimiter {
 
   constructor(settings: OverloadSettings, logger?: Logger) {
     super('gateway', limiterSettings(settings));
-    this.capacity = new CapacityLimit(settings.capacity, performance.now(), eventLoopUtilization());
+    this.capacity = new CapacityLimit(settings.capacity, performance.now(), eventLoopUtilization(), processCpuShare());
     this.sampler = new LoopDelaySampler(this.capacity, (limited) => {
       const capacity = this.capacity;
       const state = { loop_delay_ms: Math.round(capacity.delayMs), refused_total: capacity.refusedTotal };

@@ -7,12 +7,16 @@
  * Overloaded means more arrives than the process serves, for long enough that
  * it is not a pause. The evidence, over 100 ms windows:
  * - the event loop runs late: the mean lateness of a 10 ms timer is above the
- *   target (`limits.capacity_target_delay_ms`), and the loop had work for at
- *   least 90% of the window. When the CPU is what runs out, requests wait in
- *   the kernel's socket buffers before the process reads them, where no count
- *   of requests in flight sees them; the loop runs late by about as long as a
- *   new request waits to be read. A loop that waits for work yet wakes up
- *   late is short of CPU because of other processes, not of its own load.
+ *   target (`limits.capacity_target_delay_ms`), the loop had work for at
+ *   least 90% of the window, and the process ran on a CPU for at least half
+ *   of it. When the CPU is what runs out, requests wait in the kernel's
+ *   socket buffers before the process reads them, where no count of requests
+ *   in flight sees them; the loop runs late by about as long as a new request
+ *   waits to be read. A loop that waits for work yet wakes up late, or one
+ *   with work that the machine's other processes keep off the CPU (the loop
+ *   counts as having work while it waits for a core), is short of CPU
+ *   because of others, not of its own load: refusing its clients would not
+ *   give it the CPU back.
  * - and requests pile up: over a run of such windows, none draining (as
  *   many arrived, admitted or refused, as completed, within 10%), either
  *   arrivals exceed completions by at least 32 requests and a quarter of the
@@ -121,6 +125,11 @@ export const CALM_WINDOWS = 10;
 export const LIFT_SHARE = 0.8;
 /** The share of a window the loop had work in, above which its lateness is its own load. */
 export const BUSY_UTILIZATION = 0.9;
+/**
+ * And the least share of the window the process spent on a CPU (all its threads): a loop with work
+ * that waits for a core, on a machine whose other processes take it, is not overloaded by its clients.
+ */
+export const BUSY_CPU_SHARE = 0.5;
 /** Once set, the limit steers the loop's delay to this share of the target. */
 export const SETPOINT_SHARE = 0.5;
 /** The limit never falls below this share of the completion rate measured when it was set. */
@@ -138,6 +147,8 @@ const BUCKET_MS = 25;
 
 /** The share of the time since its last call that the event loop had work (not waiting for I/O). */
 export type Utilization = () => number;
+/** The process's CPU time since its last call over the time passed (1: a whole core's worth). */
+export type CpuShare = () => number;
 
 export class CapacityLimit {
   /** Requests a second admitted now; Infinity: no limit. */
@@ -146,6 +157,8 @@ export class CapacityLimit {
   delayMs = 0;
   /** The last window's event-loop utilization (0-1). */
   utilization = 0;
+  /** The last window's CPU time over its length (all threads; 1: a whole core). */
+  cpuShare = 0;
   /** The completion rate measured over the late windows that set the limit (0 without a limit). */
   servedRate = 0;
   /** Requests refused by the limit since the start. */
@@ -184,6 +197,7 @@ export class CapacityLimit {
     public settings: CapacitySettings,
     now: number,
     private readonly loopUtilization: Utilization = () => 1,
+    private readonly processCpuShare: CpuShare = () => 1,
   ) {
     this.windowStart = now;
   }
@@ -241,6 +255,9 @@ export class CapacityLimit {
    * this window's.
    */
   restart(now: number): void {
+    // Both measures count from their last call: start them afresh too.
+    this.loopUtilization();
+    this.processCpuShare();
     this.startWindow(now);
     this.endRun();
     this.previousDelay = 0;
@@ -264,6 +281,7 @@ export class CapacityLimit {
     const delay = this.lateCount > 0 ? this.lateSum / this.lateCount : 0;
     this.delayMs = delay;
     this.utilization = this.loopUtilization();
+    this.cpuShare = this.processCpuShare();
     if (this.enabled) this.step(now, elapsed, delay);
     this.previousDelay = delay;
     this.startWindow(now);
@@ -300,7 +318,8 @@ export class CapacityLimit {
 
   private step(now: number, elapsed: number, delay: number): void {
     const { targetDelayMs, minRate } = this.settings;
-    const late = delay > targetDelayMs && this.utilization >= BUSY_UTILIZATION;
+    const busy = this.utilization >= BUSY_UTILIZATION && this.cpuShare >= BUSY_CPU_SHARE;
+    const late = delay > targetDelayMs && busy;
     // A run of late windows that do not drain (as many arrived as completed, within 10%).
     if (late && this.arrived >= this.completed * 0.9) {
       this.runWindows++;
@@ -335,7 +354,6 @@ export class CapacityLimit {
       }
     }
     const setpoint = targetDelayMs * SETPOINT_SHARE;
-    const busy = this.utilization >= BUSY_UTILIZATION;
     if (delay > setpoint && busy) {
       // A delay falling fast: the backlog drains at this rate; let it.
       if (delay < this.previousDelay * 0.75) return;
@@ -346,7 +364,7 @@ export class CapacityLimit {
       const next = Math.max(this.rate * MAX_CUT, Math.min(this.rate * factor, served));
       if (this.rate > floor) this.rate = Math.max(floor, next);
     } else if (this.refused > 0) {
-      // Late with idle time is other processes' doing: refusing more would not help.
+      // Late with idle time, or kept off the CPU, is other processes' doing: refusing more would not help.
       this.rate = this.rate * (!busy || delay < setpoint / 2 ? FAST_INCREASE : INCREASE) + 1;
     }
   }
@@ -394,6 +412,21 @@ export function eventLoopUtilization(): Utilization {
     const utilization = performance.eventLoopUtilization(now, last).utilization;
     last = now;
     return utilization;
+  };
+}
+
+/** The process's CPU time (user and system, all threads) over the wall time since the previous call. */
+export function processCpuShare(): CpuShare {
+  let last = process.cpuUsage();
+  let lastAt = performance.now();
+  return () => {
+    const cpu = process.cpuUsage();
+    const at = performance.now();
+    const wallUs = (at - lastAt) * 1000;
+    const share = wallUs > 0 ? (cpu.user - last.user + cpu.system - last.system) / wallUs : 1;
+    last = cpu;
+    lastAt = at;
+    return share;
   };
 }
 

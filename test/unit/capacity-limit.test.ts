@@ -5,14 +5,15 @@
  * It sets a limit only on evidence of overload (the loop late and busy for
  * several windows, and the backlog growing or many requests held), never for
  * a pause, a burst being worked off, a closed-loop client with a few requests
- * outstanding, a neighbour taking the CPU or a slow upstream. Once set it
+ * outstanding, a neighbour taking the CPU (the loop idle, or kept off the CPU)
+ * or a slow upstream. Once set it
  * steers the loop's delay to half the target: under twice what the process
  * serves it admits most of what it serves with the loop on time, falls while
  * the loop is late (never below a quarter of what the process served), rises
  * while on time, and lifts once nothing is refused.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { CALM_WINDOWS, CapacityLimit, LIFT_SHARE, LoopDelaySampler, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_ACCEPTS, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
+import { BUSY_CPU_SHARE, CALM_WINDOWS, CapacityLimit, LIFT_SHARE, LoopDelaySampler, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_ACCEPTS, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
 
 interface Load {
   /** New requests a second. */
@@ -177,6 +178,40 @@ describe('capacity limit: what is overload', () => {
     utilization = 0.97;
     sim.run(ONSET_MS, OVERLOAD);
     expect(limit.rate).toBeCloseTo(2000, -1);
+  });
+
+  it('a loop with work that other processes keep off the CPU (the process ran for under half the time) sets no limit; one that runs does', () => {
+    let share = 0.3;
+    const limit = new CapacityLimit(settings, 0, () => 1, () => share);
+    const sim = new Simulation(limit);
+    sim.run(3000, OVERLOAD);
+    expect(limit.rate).toBe(Infinity);
+    expect(limit.cpuShare).toBe(0.3);
+    share = BUSY_CPU_SHARE;
+    sim.run(ONSET_MS, OVERLOAD);
+    expect(limit.rate).toBeCloseTo(2000, -1);
+  });
+
+  it('once set, a loop kept off the CPU by other processes never lowers the limit, and it rises fast while refusing', () => {
+    let share = 1;
+    const limit = new CapacityLimit(settings, 0, () => 1, () => share);
+    const sim = new Simulation(limit);
+    overloaded(sim);
+    const set = limit.rate;
+    expect(set).toBeLessThan(Infinity);
+    share = 0.2;
+    // Late all along, most refused: the limit does not chase the neighbours' lateness down.
+    expect(sim.run(WINDOW_MS * 5, { ...OVERLOAD, lateMs: settings.targetDelayMs * 3 }).refused).toBeGreaterThan(0);
+    expect(limit.rate).toBeGreaterThan(set * FAST_INCREASE ** 4);
+  });
+
+  it('restart() starts the loop utilization and the CPU share afresh, so the time off is not the first window', () => {
+    const utilization = vi.fn(() => 1);
+    const share = vi.fn(() => 1);
+    const limit = new CapacityLimit(settings, 0, utilization, share);
+    limit.restart(5000);
+    expect(utilization).toHaveBeenCalledTimes(1);
+    expect(share).toHaveBeenCalledTimes(1);
   });
 
   it('a closed-loop client with fewer requests outstanding than the onset growth never sets it, however late the loop', () => {
