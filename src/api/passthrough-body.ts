@@ -141,7 +141,7 @@ export function editPassthroughBody(text: string, edits: PassthroughEdits): stri
   type Edit = { start: number; end: number; text: string };
   const list: Edit[] = [];
   if (!writtenAsIs(text, model, edits.model)) {
-    const encodedModel = jsonString(edits.model);
+    const encodedModel = JSON.stringify(edits.model);
     if (text.slice(model.valueStart, model.valueEnd) !== encodedModel) list.push({ start: model.valueStart, end: model.valueEnd, text: encodedModel });
   }
   if (fallbacks !== undefined) list.push(memberCut(text, fallbacks));
@@ -170,19 +170,6 @@ function writtenAsIs(text: string, member: MemberRange, value: string): boolean 
   const { valueStart, valueEnd } = member;
   return valueEnd - valueStart === value.length + 2 && text.charCodeAt(valueStart) === QUOTE && text.startsWith(value, valueStart + 1) &&
     !value.includes('\\') && (value as unknown as { isWellFormed(): boolean }).isWellFormed();
-}
-
-/**
- * JSON.stringify(value) for a string: quoted as it is when nothing in it needs an escape (a model
- * name, nearly always), which spares the call into the serialiser; JSON.stringify itself otherwise.
- */
-export function jsonString(value: string): string {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    // A control character, '"', '\', or a surrogate (a lone one is escaped): JSON.stringify decides.
-    if (code < 0x20 || code === QUOTE || code === BACKSLASH || (code >= 0xd800 && code <= 0xdfff)) return JSON.stringify(value);
-  }
-  return `"${value}"`;
 }
 
 /** The range that removes a member and one comma next to it. */
