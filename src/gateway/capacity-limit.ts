@@ -60,12 +60,18 @@
  *   loop can stay late while it mostly refuses; the limit must not chase
  *   that down to nothing;
  * - at or under the setpoint and refusing: up by 3% (+1), by 10% under half
- *   the setpoint or while the loop had idle time (late with idle time is
- *   other processes' doing, and never lowers the limit);
+ *   the setpoint or while kept off the CPU, by 25% while the loop had idle
+ *   time (late with idle time is other processes' doing, and never lowers
+ *   the limit; with idle time the limit, not the process, holds what it
+ *   serves);
+ * - refusing nothing with room to spare (under half the setpoint, or idle
+ *   time): up by 10% (+1), 25% with idle time. The process serves more than
+ *   the limit now: the limit was set while its code was cold, or by a
+ *   moment's stall;
  * - no refusal for `CALM_WINDOWS` and fewer than 80% of the limit arriving
  *   over them (the load fell well under it): no limit. A load near the limit
- *   keeps it, ready for the next rise, which would otherwise cost another
- *   onset's backlog.
+ *   with the loop busy near the setpoint keeps it, ready for the next rise,
+ *   which would otherwise cost another onset's backlog.
  * Requests over the limit are refused at once (503, Retry-After), before their
  * body is read, with a response rendered once per limit value
  * (src/api/admission-gate.ts).
@@ -139,9 +145,13 @@ export const DECREASE = 0.9;
 export const STEEP_DECREASE = 0.8;
 /** The most one window cuts: to this share of the rate. */
 export const MAX_CUT = 0.7;
-/** Per window at or under the setpoint while refusing; under half the setpoint, or with idle time in the loop. */
+/**
+ * Per window at or under the setpoint while refusing; under half the setpoint, or kept off the CPU; with
+ * idle time in the loop (the limit, not the process, holds what it serves).
+ */
 export const INCREASE = 1.03;
 export const FAST_INCREASE = 1.1;
+export const IDLE_INCREASE = 1.25;
 /** The bucket holds this long's worth of the rate: a loop turn's arrivals, not a burst. */
 const BUCKET_MS = 25;
 
@@ -365,8 +375,23 @@ export class CapacityLimit {
       if (this.rate > floor) this.rate = Math.max(floor, next);
     } else if (this.refused > 0) {
       // Late with idle time, or kept off the CPU, is other processes' doing: refusing more would not help.
-      this.rate = this.rate * (!busy || delay < setpoint / 2 ? FAST_INCREASE : INCREASE) + 1;
+      this.rate = this.rate * this.increase(busy, delay < setpoint / 2) + 1;
+    } else if (!busy || delay < setpoint / 2) {
+      // Nothing refused and room to spare (idle time, or the loop well on time): the process serves more
+      // than the limit now (a limit set while its code was still cold, or by a moment's stall), and a
+      // load just under the limit would keep it, refusing its bursts. Raised until the load is well
+      // under it, then lifted.
+      this.rate = this.rate * this.increase(busy, delay < setpoint / 2) + 1;
     }
+  }
+
+  /**
+   * The factor a window raises the limit by: fastest while the loop had idle time (the limit holds back a
+   * process with room), fast while it was well on time or kept off the CPU, else slowly.
+   */
+  private increase(busy: boolean, onTime: boolean): number {
+    if (this.utilization < BUSY_UTILIZATION) return IDLE_INCREASE;
+    return !busy || onTime ? FAST_INCREASE : INCREASE;
   }
 
   /**

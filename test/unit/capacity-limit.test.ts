@@ -13,7 +13,7 @@
  * while on time, and lifts once nothing is refused.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { BUSY_CPU_SHARE, CALM_WINDOWS, CapacityLimit, LIFT_SHARE, LoopDelaySampler, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, INCREASE, MAX_CUT, ONSET_ACCEPTS, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
+import { BUSY_CPU_SHARE, CALM_WINDOWS, CapacityLimit, LIFT_SHARE, LoopDelaySampler, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, IDLE_INCREASE, INCREASE, MAX_CUT, ONSET_ACCEPTS, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
 
 interface Load {
   /** New requests a second. */
@@ -476,10 +476,17 @@ describe('capacity limit: the rate', () => {
     expect(sim.run(WINDOW_MS * 5, onTime).refused).toBeGreaterThan(0);
     expect(limit.rate).toBeGreaterThan(low * INCREASE ** 5);
     expect(limit.rate).toBeLessThan(low * INCREASE ** 5 + 10);
-    utilization = 0.5;
-    const busy = limit.rate;
+    // Well on time, busy: 10% a window.
+    let before = limit.rate;
     sim.run(WINDOW_MS * 2, { ...onTime, lateMs: 1 });
-    expect(limit.rate).toBeGreaterThan(busy * FAST_INCREASE ** 2);
+    expect(limit.rate).toBeGreaterThan(before * FAST_INCREASE ** 2);
+    expect(limit.rate).toBeLessThan(before * FAST_INCREASE ** 2 + 10);
+    // With idle time in the loop (the limit, not the process, holds what it serves): 25% a window.
+    utilization = 0.5;
+    before = limit.rate;
+    expect(sim.run(WINDOW_MS * 2, { ...onTime, lateMs: 1 }).refused).toBeGreaterThan(0);
+    expect(limit.rate).toBeGreaterThan(before * IDLE_INCREASE ** 2);
+    expect(limit.rate).toBeLessThan(before * IDLE_INCREASE ** 2 + 10);
   });
 
   it('recovers as soon as the load drops: lifted after a second without a refusal, late or not', () => {
@@ -500,13 +507,13 @@ describe('capacity limit: the rate', () => {
     expect(sim.run(1000, { arrivalRate: 5000, serveRate: 5000, lateMs: 1 }).refused).toBe(0);
   });
 
-  it(`a load near the limit, none refused, keeps it (over ${LIFT_SHARE * 100}% of it arriving); a load well under it lifts it`, () => {
+  it(`a load near the limit, none refused, the loop busy near the setpoint, keeps it (over ${LIFT_SHARE * 100}% of it arriving); a load well under it lifts it`, () => {
     const limit = new CapacityLimit(settings, 0);
     const sim = new Simulation(limit);
     overloaded(sim);
     const rate = limit.rate;
-    // 90% of the limit, the loop on time: after the bucket's first tokens, nothing refused for 3 s, and the limit stays.
-    const near = { arrivalRate: 0.9 * rate, serveRate: 2 * rate, lateMs: 1 };
+    // 90% of the limit, the loop busy and at the setpoint (no room to spare): after the bucket's first tokens, nothing refused for 3 s, and the limit stays.
+    const near = { arrivalRate: 0.9 * rate, serveRate: 2 * rate, lateMs: settings.targetDelayMs * SETPOINT_SHARE };
     sim.run(WINDOW_MS, near);
     const kept = limit.rate;
     expect(sim.run(3000, near).refused).toBe(0);
@@ -514,6 +521,37 @@ describe('capacity limit: the rate', () => {
     // 70% of it: lifted after CALM_WINDOWS.
     sim.run(CALM_WINDOWS * WINDOW_MS, { arrivalRate: 0.7 * rate, serveRate: 2 * rate, lateMs: 1 });
     expect(limit.rate).toBe(Infinity);
+  });
+
+  it('a load near the limit with room to spare (the loop well on time, or idle time; a limit set while the code was cold): raised 10% a window, then lifted', () => {
+    for (const room of ['on time', 'idle'] as const) {
+      let utilization = 1;
+      const limit = new CapacityLimit(settings, 0, () => utilization);
+      const sim = new Simulation(limit);
+      overloaded(sim);
+      const rate = limit.rate;
+      // The process now serves three times the limit; the load stays at 95% of it.
+      if (room === 'idle') utilization = 0.6;
+      const near = { arrivalRate: 0.95 * rate, serveRate: 3 * rate, lateMs: room === 'on time' ? 1 : settings.targetDelayMs * SETPOINT_SHARE };
+      sim.run(WINDOW_MS, near);
+      const first = limit.rate;
+      sim.run(WINDOW_MS, near);
+      expect(limit.rate).toBeCloseTo(first * (room === 'idle' ? IDLE_INCREASE : FAST_INCREASE) + 1, 6);
+      // Nothing refused after the first window, and lifted within two seconds.
+      expect(sim.run(2000, near).refused).toBe(0);
+      expect(limit.rate).toBe(Infinity);
+    }
+  });
+
+  it('a load near the limit with the loop busy between half the setpoint and the setpoint, none refused: not raised', () => {
+    const limit = new CapacityLimit(settings, 0);
+    const sim = new Simulation(limit);
+    overloaded(sim);
+    const near = { arrivalRate: 0.9 * limit.rate, serveRate: 2 * limit.rate, lateMs: settings.targetDelayMs * SETPOINT_SHARE * 0.75 };
+    sim.run(WINDOW_MS, near);
+    const kept = limit.rate;
+    sim.run(1000, near);
+    expect(limit.rate).toBe(kept);
   });
 
   it('a burst is admitted up to 25 ms of the rate, then at the rate', () => {
