@@ -9,8 +9,9 @@
  * - the event loop runs late: the mean lateness of a 10 ms timer is above the
  *   target (`limits.capacity_target_delay_ms`), the loop had work for at
  *   least 90% of the window, and the process ran on a CPU for at least half
- *   of it. When the CPU is what runs out, requests wait in the kernel's
- *   socket buffers before the process reads them, where no count of requests
+ *   of it (of what a container's CPU limit under one core allows). When the
+ *   CPU is what runs out, requests wait in the kernel's socket buffers
+ *   before the process reads them, where no count of requests
  *   in flight sees them; the loop runs late by about as long as a new request
  *   waits to be read. A loop that waits for work yet wakes up late, or one
  *   with work that the machine's other processes keep off the CPU (the loop
@@ -81,6 +82,8 @@
  * nothing. Time is passed in, so the controller is tested without a clock;
  * `LoopDelaySampler` feeds it in the process.
  */
+
+import { readFileSync } from 'node:fs';
 
 export interface CapacitySettings {
   /** The mean event-loop delay (ms) over which a window is late; 0: off (no limit ever). */
@@ -440,19 +443,86 @@ export function eventLoopUtilization(): Utilization {
   };
 }
 
-/** The process's CPU time (user and system, all threads) over the wall time since the previous call. */
-export function processCpuShare(): CpuShare {
+/**
+ * The process's CPU time (user and system, all threads) over the wall time since the previous call, as
+ * a share of what it may use: of one core, or of `cores` when a container's CPU limit caps it under one
+ * (a process limited to half a core is saturated at half a core's time).
+ */
+export function processCpuShare(cores: number | undefined = cpuLimitCores()): CpuShare {
+  const scale = cores !== undefined && cores > 0 && cores < 1 ? 1 / cores : 1;
   let last = process.cpuUsage();
   let lastAt = performance.now();
   return () => {
     const cpu = process.cpuUsage();
     const at = performance.now();
     const wallUs = (at - lastAt) * 1000;
-    const share = wallUs > 0 ? (cpu.user - last.user + cpu.system - last.system) / wallUs : 1;
+    const share = wallUs > 0 ? ((cpu.user - last.user + cpu.system - last.system) / wallUs) * scale : 1;
     last = cpu;
     lastAt = at;
     return share;
   };
+}
+
+/**
+ * The CPU the process's cgroups allow it, in cores (a container's CPU limit: the quota over the period,
+ * the lowest of its cgroup and their parents'), or undefined without a limit. Reads cgroup v2's
+ * `cpu.max` and v1's `cpu.cfs_quota_us` and `cpu.cfs_period_us` along the paths in `/proc/self/cgroup`.
+ */
+export function cpuLimitCores(root = '/sys/fs/cgroup', self = '/proc/self/cgroup'): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(self, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let cores = Infinity;
+  for (const line of text.split('\n')) {
+    const first = line.indexOf(':');
+    const second = line.indexOf(':', first + 1);
+    if (first < 0 || second < 0) continue;
+    const controllers = line.slice(first + 1, second);
+    const path = line.slice(second + 1);
+    if (controllers === '') {
+      cores = Math.min(cores, alongPath(path, (dir) => quotaV2(`${root}${dir}/cpu.max`)));
+    } else if (controllers.split(',').includes('cpu')) {
+      for (const mount of new Set([`${root}/cpu`, `${root}/${controllers}`])) {
+        cores = Math.min(cores, alongPath(path, (dir) => quotaV1(`${mount}${dir}`)));
+      }
+    }
+  }
+  return Number.isFinite(cores) ? cores : undefined;
+}
+
+/** The lowest limit of a cgroup and its parents (their files, where present). */
+function alongPath(path: string, limitAt: (dir: string) => number): number {
+  let lowest = Infinity;
+  let dir = path.startsWith('/') ? path.replace(/\/+$/, '') : '';
+  for (;;) {
+    lowest = Math.min(lowest, limitAt(dir));
+    if (dir === '') return lowest;
+    dir = dir.slice(0, dir.lastIndexOf('/'));
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `cpu.max`: "<quota> <period>" in µs, or "max <period>" without a limit. */
+function quotaV2(file: string): number {
+  const [quota, period] = (readText(file) ?? '').split(' ');
+  const cores = Number(quota) / Number(period);
+  return quota !== 'max' && cores > 0 && Number.isFinite(cores) ? cores : Infinity;
+}
+
+/** `cpu.cfs_quota_us` (-1 without a limit) over `cpu.cfs_period_us`. */
+function quotaV1(dir: string): number {
+  const cores = Number(readText(`${dir}/cpu.cfs_quota_us`)) / Number(readText(`${dir}/cpu.cfs_period_us`));
+  return cores > 0 && Number.isFinite(cores) ? cores : Infinity;
 }
 
 /**

@@ -12,8 +12,11 @@
  * the loop is late (never below a quarter of what the process served), rises
  * while on time, and lifts once nothing is refused.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { BUSY_CPU_SHARE, CALM_WINDOWS, CapacityLimit, LIFT_SHARE, LoopDelaySampler, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, IDLE_INCREASE, INCREASE, MAX_CUT, ONSET_ACCEPTS, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS } from '../../src/gateway/capacity-limit.js';
+import { BUSY_CPU_SHARE, CALM_WINDOWS, CapacityLimit, LIFT_SHARE, LoopDelaySampler, DECREASE, STEEP_DECREASE, FLOOR_SHARE, FAST_INCREASE, IDLE_INCREASE, INCREASE, MAX_CUT, ONSET_ACCEPTS, ONSET_GROWTH, ONSET_HELD, ONSET_MS, SAMPLE_MS, SETPOINT_SHARE, WINDOW_MS, cpuLimitCores, processCpuShare } from '../../src/gateway/capacity-limit.js';
 
 interface Load {
   /** New requests a second. */
@@ -592,5 +595,56 @@ describe('capacity limit: the rate', () => {
     expect(limit.rate).toBe(Infinity);
     limit.configure(settings);
     expect(limit.hasCapacity(sim.now)).toBe(true);
+  });
+});
+
+describe('capacity limit: a container CPU limit under one core', () => {
+  /** A cgroup tree (files relative to the root) and the process's /proc/self/cgroup text. */
+  function cgroups(self: string, files: Record<string, string>): number | undefined {
+    const dir = mkdtempSync(join(tmpdir(), 'heimdall-cgroup-'));
+    try {
+      for (const [file, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, 'fs', file)), { recursive: true });
+        writeFileSync(join(dir, 'fs', file), text);
+      }
+      writeFileSync(join(dir, 'self'), self);
+      return cpuLimitCores(join(dir, 'fs'), join(dir, 'self'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('cgroup v2: the lowest cpu.max along the path; none, or "max": no limit', () => {
+    const self = '0::/kubepods/pod1/app\n';
+    expect(cgroups(self, { 'cpu.max': 'max 100000\n', 'kubepods/pod1/cpu.max': '50000 100000\n', 'kubepods/pod1/app/cpu.max': 'max 100000\n' })).toBe(0.5);
+    expect(cgroups(self, { 'kubepods/cpu.max': '25000 100000\n', 'kubepods/pod1/cpu.max': '150000 100000\n' })).toBe(0.25);
+    expect(cgroups(self, { 'kubepods/pod1/app/cpu.max': 'max 100000\n' })).toBeUndefined();
+    expect(cgroups('0::/\n', {})).toBeUndefined();
+    // In a container with its own cgroup namespace the path is "/" and the limit is at the root.
+    expect(cgroups('0::/\n', { 'cpu.max': '200000 100000\n' })).toBe(2);
+  });
+
+  it('cgroup v1: cfs_quota_us over cfs_period_us in the cpu hierarchy (-1: no limit), at the path or a parent', () => {
+    expect(cgroups('4:cpu,cpuacct:/docker/abc\n2:memory:/docker/abc\n', { 'cpu,cpuacct/cpu.cfs_quota_us': '30000\n', 'cpu,cpuacct/cpu.cfs_period_us': '100000\n' })).toBe(0.3);
+    expect(cgroups('1:cpu:/\n', { 'cpu/cpu.cfs_quota_us': '-1\n', 'cpu/cpu.cfs_period_us': '100000\n' })).toBeUndefined();
+    expect(cgroups('1:cpu:/a/b\n', { 'cpu/a/b/cpu.cfs_quota_us': '-1\n', 'cpu/a/b/cpu.cfs_period_us': '100000\n', 'cpu/a/cpu.cfs_quota_us': '75000\n', 'cpu/a/cpu.cfs_period_us': '100000\n' })).toBe(0.75);
+  });
+
+  it('no /proc/self/cgroup (not Linux): no limit', () => {
+    expect(cpuLimitCores('/nonexistent', '/nonexistent/cgroup')).toBeUndefined();
+  });
+
+  it('the CPU share is of what the process may use: doubled under a half-core limit, unchanged at one core or more', () => {
+    const half = processCpuShare(0.5);
+    const whole = processCpuShare(undefined);
+    const two = processCpuShare(2);
+    const until = performance.now() + 30;
+    while (performance.now() < until);
+    const [h, w, t] = [half(), whole(), two()];
+    expect(w).toBeGreaterThan(0.3);
+    expect(h / w).toBeGreaterThan(1.8);
+    expect(h / w).toBeLessThan(2.2);
+    expect(t / w).toBeGreaterThan(0.9);
+    expect(t / w).toBeLessThan(1.1);
   });
 });
