@@ -104,6 +104,8 @@ class RequestHandler {
     this.run = run;
     this.intended = intended;
     this.status = 0;
+    /** When the request was written to its connection (raw client only; 0 with undici). */
+    this.writtenAt = 0;
     this.firstByteAt = 0;
     this.bytes = 0;
     /** @type {Buffer | null} */ this.previous = null;
@@ -148,6 +150,12 @@ class LoadRun {
     this.ttfb = newHistogram();
     /** Latency of the 503 answers (an overloaded target's refusals): how fast a refused caller learns it. */
     this.refusedLatency = newHistogram();
+    /**
+     * Latency of the 2xx answers from when the request was written to its connection (raw client only): the
+     * target's time, without the wait in the generator's pool for a free connection, which the latency
+     * above includes when every connection is busy.
+     */
+    this.wireLatency = newHistogram();
     this.sendLag = newHistogram();
     this.sent = 0;
     this.completed = 0;
@@ -189,6 +197,7 @@ class LoadRun {
     } else {
       this.success += 1;
       this.latency.recordValue(Math.max(1, Math.round((end - handler.intended) * 1000)));
+      if (handler.writtenAt > 0) this.wireLatency.recordValue(Math.max(1, Math.round((end - handler.writtenAt) * 1000)));
       this.ttfb.recordValue(Math.max(1, Math.round((handler.firstByteAt - handler.intended) * 1000)));
     }
     if (this.inFlight === 0) this.onIdle();
@@ -288,6 +297,7 @@ export async function runLoad(options) {
     latency: summarize(run.latency),
     ttfb: summarize(run.ttfb),
     refused: summarize(run.refusedLatency),
+    wire: summarize(run.wireLatency),
     sendLag: summarize(run.sendLag),
     /** The generator's event-loop delay beyond the 5 ms sampling timer, µs (p50, p99, max). */
     loopDelay: {

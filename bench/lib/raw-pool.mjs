@@ -7,7 +7,8 @@
 // It serves the generator's non-stream requests only (a response framed by Content-Length; chunked
 // responses are reported as errors). Same dispatch interface as undici's Pool, as load.mjs uses it:
 // `dispatch(options, handler)` calls handler.onResponseStart(null, status), onResponseData(null, body),
-// onResponseEnd() or onResponseError(null, error); `destroy()`.
+// onResponseEnd() or onResponseError(null, error); `destroy()`. It also sets `handler.writtenAt` (a
+// performance.now() time) when the request's bytes are written to its connection.
 import { connect } from 'node:net';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -40,6 +41,8 @@ class Connection {
   send(bytes, handler) {
     this.handler = handler;
     this.sentAt = performance.now();
+    // The time its bytes go on the wire, after any wait in the pool's queue for a free connection.
+    handler.writtenAt = this.sentAt;
     this.socket.write(bytes);
   }
 

@@ -159,7 +159,7 @@ export function soakTable(soak) {
 /** Overload: per target, the offered rate against its ceiling, what was answered, refused and lost. */
 export function overloadTable(results) {
   const rows = results.map((entry) => {
-    if (!entry.step) return [entry.target, 'no ceiling found', '–', '–', '–', '–', '–', '–', '–', '–', '–', '–'];
+    if (!entry.step) return [entry.target, 'no ceiling found', '–', '–', '–', '–', '–', '–', '–', '–', '–', '–', '–'];
     const { result } = entry.step;
     const refused = result.errorKinds.http_503 ?? 0;
     const otherErrors = result.errors - refused;
@@ -170,6 +170,7 @@ export function overloadTable(results) {
       String(result.sent),
       `${result.success} (${percent(result.successRate * 100)}%)`,
       `${ms(result.latency.p50)} / ${ms(result.latency.p99)}`,
+      result.wire !== undefined && result.wire.count > 0 ? `${ms(result.wire.p50)} / ${ms(result.wire.p99)}` : '–',
       `${refused}${otherErrors > 0 ? ` (+${otherErrors} other errors)` : ''}`,
       refused > 0 ? `${ms(result.refused.p50)} / ${ms(result.refused.p99)}` : '–',
       String(result.timeouts),
@@ -178,5 +179,5 @@ export function overloadTable(results) {
       entry.rssAfterMb === null || entry.rssAfterMb === undefined ? '–' : entry.rssAfterMb.toFixed(0),
     ];
   });
-  return table(['target', 'offered req/s (× ceiling)', 'sent', 'answered 2xx (%)', 'answered p50 / p99 ms', '503', '503 p50 / p99 ms', 'timeouts', 'shed by the gateway (reason)', 'CPU %', 'RSS MB peak', 'RSS MB after'], rows);
+  return table(['target', 'offered req/s (× ceiling)', 'sent', 'answered 2xx (%)', 'answered p50 / p99 ms', 'answered from the write p50 / p99 ms', '503', '503 p50 / p99 ms', 'timeouts', 'shed by the gateway (reason)', 'CPU %', 'RSS MB peak', 'RSS MB after'], rows);
 }

@@ -126,6 +126,31 @@ test('runLoad with the raw client counts successes, 503s and their latency as wi
   }
 });
 
+test('raw client: the latency from the write leaves out the wait in the pool for a free connection; undici reports none', async () => {
+  const { url, server } = await serve((req, res) => {
+    req.resume();
+    req.on('end', () => setTimeout(() => res.end('{"ok":true}'), 40));
+  });
+  try {
+    // One connection, each answer 40 ms after its request: 25 a second at most, 50 a second offered.
+    const pool = createPool(url, { connections: 1, timeoutMs: 5000, client: 'raw' });
+    const result = await runLoad({ url, rate: 50, durationS: 0.4, body: Buffer.from('{}'), pool, client: 'raw' });
+    await pool.destroy();
+    assert.equal(result.success, 20);
+    assert.equal(result.wire.count, 20);
+    assert.ok(result.wire.p50 >= 40_000 && result.wire.p99 < 150_000, `from the write: ${result.wire.p50} / ${result.wire.p99} µs`);
+    // The last requests waited for the connection behind the others: hundreds of ms from their intended time.
+    assert.ok(result.latency.p99 > 300_000, `from the intended time: ${result.latency.p99} µs`);
+    const undici = createPool(url, { connections: 4, timeoutMs: 5000, client: 'undici' });
+    const viaUndici = await runLoad({ url, rate: 50, durationS: 0.2, body: Buffer.from('{}'), pool: undici, client: 'undici' });
+    await undici.destroy();
+    assert.equal(viaUndici.success, 10);
+    assert.equal(viaUndici.wire.count, 0);
+  } finally {
+    server.close();
+  }
+});
+
 test('preconnect opens the connections, sends one GET /health on each, and the load reuses them without opening more', async () => {
   const healthPorts = [];
   const chatPorts = new Set();
