@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { ChatCompletion, ChatCompletionChunk, EmbeddingResponse, Usage } from '../formats/openai/types.js';
 import type { RequestContext } from '../gateway/request-context.js';
-import { SSE_HEADERS } from '../gateway/sse.js';
+import { withSseHeaders } from '../gateway/sse.js';
 import { ChunkCollector, chunksOfCompletion } from '../plugins/canonical-stream.js';
 import type { Lifecycle } from '../plugins/lifecycle.js';
 import { FinalAnswerImpl } from '../plugins/stages.js';
@@ -63,7 +63,7 @@ export async function sendEarlyAnswer(reply: FastifyReply, ctx: RequestContext, 
   const encoder = encode.stream();
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { ...gatewayHeaders(ctx), ...SSE_HEADERS });
+  res.writeHead(200, withSseHeaders(gatewayHeaders(ctx)));
   const source: AsyncIterable<ChatCompletionChunk> | Iterable<ChatCompletionChunk> = answer.stream ?? chunksOfCompletion(answer.response as ChatCompletion);
   const collector = lifecycle.finalAnswer.length > 0 ? new ChunkCollector() : undefined;
   const rewrites = lifecycle.streamEvent.length > 0;
